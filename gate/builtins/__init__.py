@@ -1,0 +1,1 @@
+"""Built-in plugins: ordinary plugins listed in gate.plugins.DEFAULT_PLUGINS."""

@@ -1,0 +1,66 @@
+"""The `file` collector: evidence already in gate's normalised form, JSON or YAML, any kind.
+
+```yaml
+kind: load_test
+source: k6
+produced_at: "2026-11-20T10:00:00Z"
+subject: {service: claims-triage, version: "2.4.0"}
+data: {...}            # validated against gate/schemas/evidence/<kind>.schema.json
+```
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from gate.collect import display_path
+from gate.config import EvidenceSpec, validate
+from gate.errors import EvidenceError
+from gate.evidence import make_evidence, read_document, validate_kind
+from gate.hookspecs import hookimpl
+from gate.model import Context, Evidence, Skipped
+
+
+class FileCollector:
+    name = "file"
+    kind = "any"
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        paths = spec.resolve()
+        if not paths:
+            yield Skipped(kind=spec.kind or "unknown", source=self.name, origin=spec.path,
+                          reason=f"no file matches {spec.path!r}")
+            return
+        for path in paths:
+            shown = display_path(path, spec.root)
+            try:
+                yield self.read_one(path, shown)
+            except EvidenceError as exc:
+                yield Skipped(kind=spec.kind or _guess_kind(path), source=self.name, origin=shown, reason=str(exc))
+
+    def read_one(self, path, shown: str) -> Evidence:
+        doc = read_document(path, shown)
+        validate(doc, "evidence-envelope.schema.json", EvidenceError)
+        item = doc.data
+        validate_kind(item["kind"], item["data"], doc)
+        return make_evidence(kind=item["kind"], source=item["source"], data=item["data"], origin=shown,
+                             digest=doc.digest, produced_at=item["produced_at"], subject=item["subject"])
+
+
+def _guess_kind(path) -> str:
+    """For a file that cannot be parsed: its kind, when the first lines say so plainly."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for _ in range(20):
+                line = fh.readline()
+                text = line.strip().strip(",").replace('"', "")
+                if text.startswith("kind:"):
+                    return text.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+@hookimpl
+def gate_register_collectors(register) -> None:
+    register.add(FileCollector())

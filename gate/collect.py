@@ -1,0 +1,71 @@
+"""Run the collectors gate.yaml names. A collector that fails becomes Skipped, never a crash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gate.config import Config, EvidenceSpec
+from gate.errors import ConfigError, EvidenceError, GateError
+from gate.model import Context, Evidence, Skipped
+from gate.registry import Registry
+
+FUTURE_SKEW_S = 3600
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A path as the user would write it: relative to the workspace where possible."""
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return os.path.relpath(path, root)
+
+
+def collect(config: Config, context: Context, registry: Registry) -> tuple[list[Evidence], list[Skipped]]:
+    evidence: list[Evidence] = []
+    skipped: list[Skipped] = []
+    for spec in config.evidence:
+        collector = registry.get(spec.collector)
+        if collector is None:
+            line = f":{spec.line}" if spec.line else ""
+            raise ConfigError(f"{config.path}{line}: field 'evidence.collector': unknown collector"
+                              f" {spec.collector!r}; known: {', '.join(registry.names())}")
+        evidence_items, skipped_items = _run(collector, spec, context)
+        evidence.extend(evidence_items)
+        skipped.extend(skipped_items)
+    evidence, skipped = _screen(evidence, skipped, context)
+    return evidence, skipped
+
+
+def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence], list[Skipped]]:
+    kind = spec.kind or getattr(collector, "kind", None) or "unknown"
+    origin = spec.path or spec.url
+    got_e: list[Evidence] = []
+    got_s: list[Skipped] = []
+    try:
+        for item in collector.collect(spec, context):
+            (got_e if isinstance(item, Evidence) else got_s).append(item)
+    except ConfigError:
+        raise
+    except (EvidenceError, GateError) as exc:
+        got_s.append(Skipped(kind=kind, source=collector.name, reason=str(exc), origin=origin))
+    except Exception as exc:  # a plugin bug: recorded and denied on, never an approval
+        got_s.append(Skipped(kind=kind, source=collector.name, origin=origin,
+                             reason=f"collector {collector.name!r} failed: {type(exc).__name__}: {exc}"))
+    if not got_e and not got_s:
+        got_s.append(Skipped(kind=kind, source=collector.name, origin=origin,
+                             reason=f"collector {collector.name!r} found no evidence at {origin}"))
+    return got_e, got_s
+
+
+def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
+    """Evidence dated in the future cannot be trusted for freshness: it becomes Skipped."""
+    kept = []
+    for item in evidence:
+        if item.produced_at is not None and (item.produced_at - context.now).total_seconds() > FUTURE_SKEW_S:
+            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin,
+                                   reason=f"{item.origin}: field 'produced_at': {item.produced_at.isoformat()}"
+                                   f" is after the evaluation time {context.now.isoformat()}"))
+        else:
+            kept.append(item)
+    return kept, skipped

@@ -1,0 +1,63 @@
+"""`gate evaluate`: collect, evaluate, decide. Exit 0 approved, 1 blocked."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from gate import plugins, runner
+from gate.errors import ConfigError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="collect evidence, evaluate the threshold, approve or block")
+    runner.add_common_arguments(p)
+    p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
+    p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
+    p.add_argument("--engine", help="auto (default), embedded, opa, opa-local")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    config = runner.load(args)
+    renderer = plugins.renderers().get(args.format)
+    if renderer is None:
+        raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
+    context = runner.make_context(config, args)
+    decision = runner.evaluate(config, context, args.engine)
+    runner.announce(decision, config)
+    buffer = io.StringIO()
+    renderer.render(decision, buffer)
+    write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
+    return 0 if decision.outcome == "approve" else 1
+
+
+def _inputs(config, decision) -> set[Path]:
+    paths = {config.path.resolve(), config.threshold_path.resolve()}
+    paths.update((config.root / e.origin).resolve() for e in decision.evidence if "://" not in e.origin)
+    return paths
+
+
+def write_report(text: str, output: Path | None, protected: set[Path] = frozenset()) -> None:
+    """Standard output, or a file written whole (temp file + rename): never a half-written report,
+    never over a file the user gave gate as input."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = output.resolve()
+    if target in protected:
+        raise ConfigError(f"--output: {output} is one of gate's inputs; refusing to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".gate-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,135 @@
+"""gate.yaml → Config, validated against gate/schemas/gate.schema.json with line-precise errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+
+from gate.errors import ConfigError
+from gate.loader import Loaded, describe_schema_error, load_document
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def library_dir() -> Path:
+    """The policy library shipped with gate: inside the wheel, or the source tree's policies/."""
+    packaged = Path(__file__).parent / "_library" / "policies"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "policies"
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
+    """Validate a loaded document; raise one line naming the first (shallowest) problem."""
+    validator = jsonschema.Draft202012Validator(schema(schema_name))
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        raise error(describe_schema_error(doc, errors[0]))
+
+
+@dataclass(frozen=True)
+class EvidenceSpec:
+    """One entry of gate.yaml's evidence list."""
+
+    collector: str
+    path: str | None
+    url: str | None
+    kind: str | None
+    options: Mapping[str, Any]
+    root: Path
+    allow_outside: bool = False
+    line: int | None = None
+
+    def resolve(self, pattern: str | None = None) -> list[Path]:
+        """The files this spec names, sorted, all inside the workspace unless allowed outside."""
+        from gate.workspace import resolve_glob
+
+        return resolve_glob(self.root, pattern or self.path or "", self.allow_outside)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    root: Path
+    service: Mapping[str, Any]
+    profile: str
+    policy_paths: tuple[Path, ...]
+    threshold_path: Path
+    evidence: tuple[EvidenceSpec, ...]
+    engine: Mapping[str, Any] = field(default_factory=dict)
+    waivers_path: Path | None = None
+    decision_log: Mapping[str, Any] = field(default_factory=dict)
+    plugins: Mapping[str, Any] = field(default_factory=dict)
+    allow_outside: bool = False
+    digest: str = ""
+
+    @property
+    def service_name(self) -> str:
+        return str(self.service["name"])
+
+    def plugin_options(self, name: str) -> Mapping[str, Any]:
+        return self.plugins.get(name, {})
+
+
+def load_config(path: Path, profile: str | None = None) -> Config:
+    doc = load_document(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(doc.data).__name__}")
+    validate(doc, "gate.schema.json")
+    data = doc.data
+    root = path.resolve().parent
+    allow_outside = bool(data.get("workspace", {}).get("allow_outside", False))
+
+    def local(value: str, what: str) -> Path:
+        from gate.workspace import inside
+
+        candidate = (root / os.path.expanduser(value)).resolve()
+        if not allow_outside and not inside(candidate, root):
+            raise ConfigError(f"{path}: field {what!r}: {value!r} is outside the workspace {root}"
+                              " (set workspace.allow_outside: true to allow it)")
+        return candidate
+
+    policies = data.get("policies")
+    if policies is None:
+        policy_paths: tuple[Path, ...] = (library_dir(),)
+    else:
+        items = [policies] if isinstance(policies, str) else policies
+        policy_paths = tuple(local(p, "policies") for p in items)
+    threshold_path = local(data["threshold"], "threshold") if "threshold" in data else library_dir() / "threshold.yaml"
+    specs = tuple(
+        EvidenceSpec(
+            collector=item["collector"],
+            path=item.get("path"),
+            url=item.get("url"),
+            kind=item.get("kind"),
+            options=item.get("options", {}),
+            root=root,
+            allow_outside=allow_outside,
+            line=doc.line_of(("evidence", index)),
+        )
+        for index, item in enumerate(data["evidence"])
+    )
+    return Config(
+        path=path,
+        root=root,
+        service=data["service"],
+        profile=profile or data.get("profile") or "production",
+        policy_paths=policy_paths,
+        threshold_path=threshold_path,
+        evidence=specs,
+        engine=data.get("engine", {}),
+        waivers_path=local(data["waivers"], "waivers") if "waivers" in data else None,
+        decision_log=data.get("decision_log", {}),
+        plugins=data.get("plugins", {}),
+        allow_outside=allow_outside,
+        digest=doc.digest,
+    )

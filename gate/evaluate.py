@@ -1,0 +1,155 @@
+"""One decision: evidence → input document → engine → findings → waivers → Decision.
+
+The runner never prints. It returns a Decision; the CLI renders it and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from gate.config import Config
+from gate.errors import EngineError, PolicyError
+from gate.model import Context, Decision, Evidence, Finding, Skipped, is_finite_number
+from gate.policyset import PolicySet
+from gate.threshold import Threshold
+from gate.timeutil import days_between, parse_timestamp
+
+# Date fields inside evidence data, and the age in days gate adds beside each one, so that
+# policies never parse time (regopy cannot parse "Z" timestamps; see regopy-notes.md).
+DATE_FIELDS = {"date": "days_ago", "last_calibrated": "calibrated_days_ago", "last_review": "last_review_days_ago"}
+
+
+def with_ages(value: Any, now: datetime) -> Any:
+    """A copy of evidence data with `<date>_days_ago` beside every known date field.
+
+    A date that cannot be parsed gets no age, so a rule that needs it denies: missing is data.
+    """
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            out[key] = with_ages(item, now)
+            age_key = DATE_FIELDS.get(key)
+            if age_key and age_key not in value and item is not None:
+                try:
+                    out[age_key] = days_between(parse_timestamp(item), now)
+                except ValueError:
+                    pass
+        return out
+    if isinstance(value, (list, tuple)):
+        return [with_ages(item, now) for item in value]
+    return value
+
+
+def build_input(context: Context, service: Mapping[str, Any], evidence: Iterable[Evidence],
+                skipped: Iterable[Skipped]) -> dict[str, Any]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for item in evidence:
+        doc = item.to_input(context.now)
+        doc["data"] = with_ages(doc["data"], context.now)
+        grouped.setdefault(item.kind, []).append(doc)
+    return {
+        "context": context.to_input(),
+        "service": dict(service),
+        "evidence": grouped,
+        "skipped": [s.to_input() for s in skipped],
+    }
+
+
+def findings_from(result: Mapping[str, Any], rules_meta: Mapping[str, Any] | None = None) -> list[Finding]:
+    """Every deny and warn under data.gate.<package>, as Findings. Order: deny first, then by id."""
+    rules_meta = rules_meta or {}
+    out: list[Finding] = []
+
+    def walk(node: Mapping[str, Any], package: list[str]) -> None:
+        for level in ("deny", "warn"):
+            items = node.get(level)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise PolicyError(f"data.gate.{'.'.join(package)}.{level} is not a set")
+            for item in items:
+                out.append(_finding(level, item, package, rules_meta))
+        for key, child in node.items():
+            if key not in ("deny", "warn") and isinstance(child, Mapping) and not key.endswith("_test"):
+                walk(child, package + [key])
+
+    walk(result, [])
+    out = list({(f.level, f.rule, f.message): f for f in out}.values())
+    out.sort(key=lambda f: (f.level != "deny", f.dimension, f.rule, f.message))
+    return out
+
+
+def _finding(level: str, item: Any, package: list[str], rules_meta: Mapping[str, Any]) -> Finding:
+    dimension = package[0] if package else "main"
+    if isinstance(item, str):
+        item = {"msg": item}
+    if not isinstance(item, Mapping):
+        raise PolicyError(f"data.gate.{'.'.join(package)}.{level} holds {item!r}; expected a string or an object")
+    rule = str(item.get("id") or f"{'.'.join(package)}.{level}")
+    evidence = item.get("evidence")
+    if evidence is None:
+        refs: tuple[str, ...] = ()
+    elif isinstance(evidence, list):
+        refs = tuple(str(e) for e in evidence)
+    else:
+        refs = (str(evidence),)
+    meta = rules_meta.get(rule) or {}
+    return Finding(
+        level=level,  # type: ignore[arg-type]
+        rule=rule,
+        dimension=dimension,
+        message=str(item.get("msg", rule)),
+        observed=item.get("observed"),
+        expected=item.get("expected"),
+        evidence=refs,
+        advisory=bool(meta.get("advisory", False)) and level == "deny",
+    )
+
+
+def decide(
+    *,
+    config: Config,
+    context: Context,
+    evidence: list[Evidence],
+    skipped: list[Skipped],
+    policies: PolicySet,
+    threshold: Threshold,
+    engine: Any,
+    waivers: Any = None,
+) -> Decision:
+    input_doc = build_input(context, config.service, evidence, skipped)
+    result = engine.evaluate(input_doc, policies, {"threshold": threshold.data})
+    if not isinstance(result, Mapping) or not result:
+        raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set decides nothing")
+    findings = findings_from(result, threshold.rules)
+    waived: list = []
+    notes: list[str] = []
+    if waivers is not None:
+        findings, waived, notes = waivers.apply(findings, context)
+    blocked = any(f.blocks for f in findings)
+    outcome = "block" if blocked else "approve"
+    if not blocked and not evidence:
+        outcome = "block"  # nothing was shown: fail closed whatever the policies say
+        notes.append("no evidence was collected: gate does not approve on no evidence")
+    if context.now_pinned:
+        notes.append(f"evaluated as of {context.now.isoformat()} (--now), not the time of the run")
+    return Decision(
+        outcome=outcome,  # type: ignore[arg-type]
+        context=context,
+        findings=tuple(findings),
+        evidence=tuple(evidence),
+        skipped=tuple(skipped),
+        engine=engine.name,
+        policy_digest=policies.digest,
+        threshold_digest=threshold.digest,
+        decision_id=str(uuid.uuid4()),
+        timestamp=datetime.now(timezone.utc),
+        waived=tuple(waived),
+        notes=tuple(notes),
+        input=input_doc,
+    )
+
+
+__all__ = ["build_input", "decide", "findings_from", "with_ages", "is_finite_number"]

@@ -1,0 +1,63 @@
+"""Helpers for collectors: read a file once, digest it, build Evidence, validate a kind's data.
+
+Collectors import these through ``gate`` exactly as a third-party plugin would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+
+from gate.config import SCHEMAS, schema
+from gate.errors import EvidenceError
+from gate.loader import Loaded, describe_schema_error, parse_json, parse_yaml, read_bytes, sha256_digest
+from gate.model import Evidence
+from gate.timeutil import parse_timestamp
+
+MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+
+
+def known_kinds() -> list[str]:
+    return sorted(p.name.removesuffix(".schema.json") for p in (SCHEMAS / "evidence").glob("*.schema.json"))
+
+
+def read_document(path: Path, display: str | None = None) -> Loaded:
+    """Read a JSON or YAML evidence file; EvidenceError names the file and the problem."""
+    shown = Path(display) if display else path
+    raw = read_bytes(path, EvidenceError, MAX_EVIDENCE_BYTES)
+    if path.suffix.lower() in (".json", ".ndjson"):
+        return Loaded(parse_json(raw, shown, EvidenceError), sha256_digest(raw), {}, shown)
+    data, lines = parse_yaml(raw, shown, EvidenceError)
+    return Loaded(data, sha256_digest(raw), lines, shown)
+
+
+def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
+    """Validate a kind's data against gate/schemas/evidence/<kind>.schema.json."""
+    if not (SCHEMAS / "evidence" / f"{kind}.schema.json").exists():
+        raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {kind!r}; known: {', '.join(known_kinds())}")
+    validator = jsonschema.Draft202012Validator(schema(f"evidence/{kind}.schema.json"))
+    errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
+    if errors:
+        err = errors[0]
+        err.path.extendleft(reversed(prefix))  # so the message names data.<field> as in the file
+        raise EvidenceError(describe_schema_error(doc, err))
+
+
+def make_evidence(
+    *,
+    kind: str,
+    source: str,
+    data: Mapping[str, Any],
+    origin: str,
+    digest: str,
+    produced_at: Any,
+    subject: Mapping[str, Any],
+) -> Evidence:
+    try:
+        when = parse_timestamp(produced_at) if produced_at is not None else None
+    except ValueError as exc:
+        raise EvidenceError(f"{origin}: field 'produced_at': {exc}") from None
+    return Evidence(kind=kind, source=source, subject=subject, data=data, produced_at=when,
+                    origin=origin, digest=digest)

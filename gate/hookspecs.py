@@ -1,0 +1,77 @@
+"""The hook specifications: the whole plugin API of gate.
+
+Call every hook with keyword arguments; implementations may accept any subset of them, so new
+arguments can be added later without breaking plugins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from gate.config import Config
+    from gate.model import Context, Decision
+    from gate.registry import Registry
+
+hookspec = pluggy.HookspecMarker("gate")
+hookimpl = pluggy.HookimplMarker("gate")
+
+
+@hookspec
+def gate_register_collectors(register: "Registry") -> None:
+    """Register evidence collectors.
+
+    A collector has ``name``, ``kind`` and ``collect(spec, context) -> Iterable[Evidence | Skipped]``.
+    Registering two collectors under one name is an error, never a silent rename.
+
+    :param register: call ``register.add(collector)`` for each collector.
+    :returns: None.
+    """
+
+
+@hookspec
+def gate_policy_paths(config: "Config") -> list[Path]:
+    """Add Rego files or directories to the policy set, for a plugin's own evidence kind.
+
+    :param config: the loaded gate.yaml.
+    :returns: paths of .rego files or directories holding them.
+    """
+
+
+@hookspec(firstresult=True)
+def gate_policy_engine(config: "Config", name: str) -> Any:
+    """Provide the policy engine named ``name`` (embedded, opa, opa-local, auto).
+
+    The built-in embedded engine is ``trylast`` so a plugin can answer first.
+
+    :param config: the loaded gate.yaml.
+    :param name: the engine the user asked for.
+    :returns: an object with ``name`` and ``evaluate(input, policies, data) -> dict``, or None.
+    """
+
+
+@hookspec
+def gate_register_renderers(register: "Registry") -> None:
+    """Register output formats; ``--format`` choices come from here.
+
+    A renderer has ``name`` and ``render(decision, stream)``.
+
+    :param register: call ``register.add(renderer)`` for each renderer.
+    :returns: None.
+    """
+
+
+@hookspec
+def gate_decision_made(decision: "Decision", context: "Context", config: "Config") -> None:
+    """React to a decision: write the decision log, post a GitHub check, notify.
+
+    Side effects only. An exception here is reported as a warning and never changes the decision.
+
+    :param decision: the decision, final.
+    :param context: what was released.
+    :param config: the loaded gate.yaml.
+    :returns: None.
+    """

@@ -1,0 +1,77 @@
+"""JSON text that both Rego engines read exactly.
+
+regopy rejects numbers in exponent form in data ("Invalid base document") and mangles strings,
+big integers and tiny floats passed as Python objects, so gate hands it JSON text written here:
+floats in plain decimal notation, no NaN or Infinity, dates as RFC 3339 text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+_encode_str = json.encoder.encode_basestring  # keeps non-ASCII as UTF-8, escapes " and \
+
+
+def _float(value: float) -> str:
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a JSON number")
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+        if "." not in text:
+            text += ".0"
+    return text
+
+
+def dumps(value: Any) -> str:
+    parts: list[str] = []
+    _write(value, parts.append, 0)
+    return "".join(parts)
+
+
+def _write(value: Any, emit, depth: int) -> None:
+    if depth > 200:
+        raise ValueError("nesting deeper than 200 levels")
+    if value is None:
+        emit("null")
+    elif value is True:
+        emit("true")
+    elif value is False:
+        emit("false")
+    elif isinstance(value, str):
+        emit(_encode_str(value))
+    elif isinstance(value, int):
+        emit(str(int(value)))
+    elif isinstance(value, float):
+        emit(_float(value))
+    elif isinstance(value, dict):
+        emit("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                emit(",")
+            first = False
+            emit(_encode_str(str(key)))
+            emit(":")
+            _write(item, emit, depth + 1)
+        emit("}")
+    elif isinstance(value, (list, tuple)):
+        emit("[")
+        for index, item in enumerate(value):
+            if index:
+                emit(",")
+            _write(item, emit, depth + 1)
+        emit("]")
+    elif isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        emit(_encode_str(moment.astimezone(timezone.utc).isoformat()))
+    elif isinstance(value, date):
+        emit(_encode_str(value.isoformat()))
+    elif hasattr(value, "items"):
+        _write(dict(value.items()), emit, depth)
+    else:
+        raise TypeError(f"cannot pass a {type(value).__name__} to a policy")

@@ -1,0 +1,192 @@
+"""The values that flow through one decision. Frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, Mapping
+
+Level = Literal["deny", "warn"]
+Outcome = Literal["approve", "block"]
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    """RFC 3339 with an explicit +00:00 offset: the form both Rego engines parse."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What is being released, and when the decision is taken."""
+
+    service: str
+    version: str | None = None
+    commit: str | None = None
+    environment: str = "production"
+    run_url: str | None = None
+    actor: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now_pinned: bool = False
+
+    def to_input(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "version": self.version,
+            "commit": self.commit,
+            "environment": self.environment,
+            "run_url": self.run_url,
+            "actor": self.actor,
+            "now": utc_iso(self.now),
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One normalised fact from a tool, tied to the release it speaks about."""
+
+    kind: str
+    source: str
+    subject: Mapping[str, Any]
+    data: Mapping[str, Any]
+    produced_at: datetime | None
+    origin: str
+    digest: str
+    collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def age_days(self, now: datetime) -> float | None:
+        if self.produced_at is None:
+            return None
+        return round((now - self.produced_at).total_seconds() / 86400, 4)
+
+    def to_input(self, now: datetime) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "origin": self.origin,
+            "digest": self.digest,
+            "subject": dict(self.subject),
+            "produced_at": utc_iso(self.produced_at),
+            "age_days": self.age_days(now),
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A collector that found nothing, or could not read what it found. Missing is data."""
+
+    kind: str
+    source: str
+    reason: str
+    origin: str | None = None
+
+    def to_input(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source, "origin": self.origin, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A deny or warn produced by a policy rule, with what was observed and what was expected."""
+
+    level: Level
+    rule: str
+    dimension: str
+    message: str
+    observed: Any = None
+    expected: Any = None
+    evidence: tuple[str, ...] = ()
+    advisory: bool = False
+
+    @property
+    def blocks(self) -> bool:
+        return self.level == "deny" and not self.advisory
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "rule": self.rule,
+            "dimension": self.dimension,
+            "message": self.message,
+            "observed": self.observed,
+            "expected": self.expected,
+            "evidence": list(self.evidence),
+            "advisory": self.advisory,
+        }
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An explicit, attributed, expiring exception to one rule for one subject."""
+
+    rule: str
+    subject: Mapping[str, Any]
+    reason: str
+    approved_by: str
+    expires: datetime
+    origin: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "subject": dict(self.subject),
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": utc_iso(self.expires),
+            "origin": self.origin,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one evaluation. Renderers and the exit code are computed from it."""
+
+    outcome: Outcome
+    context: Context
+    findings: tuple[Finding, ...]
+    evidence: tuple[Evidence, ...]
+    skipped: tuple[Skipped, ...]
+    engine: str
+    policy_digest: str
+    threshold_digest: str
+    decision_id: str
+    timestamp: datetime
+    waived: tuple[tuple[Finding, Waiver], ...] = ()
+    notes: tuple[str, ...] = ()
+    input: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def denies(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "deny")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "warn")
+
+    def to_dict(self, include_input: bool = False) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "decision_id": self.decision_id,
+            "timestamp": utc_iso(self.timestamp),
+            "outcome": self.outcome,
+            "engine": self.engine,
+            "context": self.context.to_input(),
+            "findings": [f.to_dict() for f in self.findings],
+            "waived": [{"finding": f.to_dict(), "waiver": w.to_dict()} for f, w in self.waived],
+            "evidence": [
+                {"kind": e.kind, "source": e.source, "origin": e.origin, "digest": e.digest}
+                for e in self.evidence
+            ],
+            "skipped": [s.to_input() for s in self.skipped],
+            "policy_digest": self.policy_digest,
+            "threshold_digest": self.threshold_digest,
+            "notes": list(self.notes),
+        }
+        if include_input:
+            doc["input"] = self.input
+        return doc
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,118 @@
+"""Putting a decision together: config → context → collect → policies + threshold → engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gate import plugins
+from gate.collect import collect
+from gate.config import Config, load_config
+from gate.errors import ConfigError, EngineError
+from gate.evaluate import decide
+from gate.model import Context, Decision, Evidence, Skipped
+from gate.policyset import PolicySet, load_policies
+from gate.threshold import Threshold, load_threshold
+from gate.timeutil import parse_timestamp
+
+
+def add_common_arguments(parser) -> None:
+    parser.add_argument("--config", "-c", default="gate.yaml", type=Path, help="gate.yaml (default: ./gate.yaml)")
+    parser.add_argument("--profile", help="threshold profile, e.g. staging or production")
+    parser.add_argument("--service-version", "--release", dest="version", help="version being released")
+    parser.add_argument("--commit", help="commit being released (default: GITHUB_SHA)")
+    parser.add_argument("--now", help="evaluate as of this RFC 3339 time (replays, examples); recorded")
+
+
+def load(args) -> Config:
+    path: Path = args.config
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found (pass --config PATH)")
+    return load_config(path, getattr(args, "profile", None))
+
+
+def make_context(config: Config, args, environ: dict[str, str] | None = None) -> Context:
+    env = os.environ if environ is None else environ
+    version = getattr(args, "version", None) or config.service.get("version")
+    if version is None and env.get("GITHUB_REF_TYPE") == "tag":
+        version = env.get("GITHUB_REF_NAME")
+    commit = getattr(args, "commit", None) or config.service.get("commit") or env.get("GITHUB_SHA")
+    run_url = None
+    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        run_url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    now_text = getattr(args, "now", None)
+    if now_text:
+        try:
+            now = parse_timestamp(now_text)
+        except ValueError as exc:
+            raise ConfigError(f"--now: {exc}") from None
+    else:
+        now = datetime.now(timezone.utc)
+    return Context(
+        service=config.service_name,
+        version=None if version is None else str(version),
+        commit=commit,
+        environment=config.profile,
+        run_url=run_url,
+        actor=env.get("GITHUB_ACTOR"),
+        now=now,
+        now_pinned=bool(now_text),
+    )
+
+
+@dataclass
+class Prepared:
+    config: Config
+    policies: PolicySet
+    threshold: Threshold
+
+
+def prepare(config: Config, manager=None) -> Prepared:
+    manager = manager or plugins.get_manager()
+    extra: list[Path] = []
+    for paths in manager.hook.gate_policy_paths(config=config):
+        extra.extend(Path(p) for p in paths or [])
+    policies = load_policies(tuple(config.policy_paths) + tuple(extra))
+    threshold = load_threshold(config.threshold_path, config.profile)
+    return Prepared(config=config, policies=policies, threshold=threshold)
+
+
+def engine_for(config: Config, name: str | None, manager=None) -> Any:
+    manager = manager or plugins.get_manager()
+    wanted = name or config.engine.get("name") or "auto"
+    engine = manager.hook.gate_policy_engine(config=config, name=wanted)
+    if engine is None:
+        raise EngineError(f"no policy engine answers to {wanted!r}")
+    return engine
+
+
+def gather(config: Config, context: Context, manager=None) -> tuple[list[Evidence], list[Skipped]]:
+    return collect(config, context, plugins.collectors(manager))
+
+
+def evaluate(config: Config, context: Context, engine_name: str | None = None, manager=None,
+             waivers: Any = None) -> Decision:
+    manager = manager or plugins.get_manager()
+    prepared = prepare(config, manager)
+    engine = engine_for(config, engine_name, manager)
+    evidence, skipped = gather(config, context, manager)
+    return decide(config=config, context=context, evidence=evidence, skipped=skipped,
+                  policies=prepared.policies, threshold=prepared.threshold, engine=engine, waivers=waivers)
+
+
+def announce(decision: Decision, config: Config, manager=None) -> None:
+    """Run gate_decision_made; a failing side effect is a warning and never changes the decision."""
+    from gate.secrets import mask
+
+    manager = manager or plugins.get_manager()
+    for impl in reversed(manager.hook.gate_decision_made.get_hookimpls()):
+        try:
+            impl.function(**{k: v for k, v in {"decision": decision, "context": decision.context,
+                                               "config": config}.items() if k in impl.argnames})
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal
+            print(f"gate: warning: {impl.plugin_name}: {mask(str(exc))}", file=sys.stderr)

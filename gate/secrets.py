@@ -1,0 +1,38 @@
+"""Masking: tokens never reach output, logs or error messages.
+
+Every value of an environment variable whose name looks like a secret, and every value
+registered with ``register()``, is replaced by ``***`` in text gate writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)", re.I)
+_registered: set[str] = set()
+MIN_LEN = 6  # shorter values would mask ordinary words
+
+
+def register(value: str | None) -> None:
+    if value and len(value) >= MIN_LEN:
+        _registered.add(value)
+
+
+def secret_values() -> list[str]:
+    values = set(_registered)
+    for name, value in os.environ.items():
+        if _SECRET_NAME.search(name) and value and len(value) >= MIN_LEN:
+            values.add(value)
+    for name in filter(None, os.environ.get("GATE_MASK_ENV", "").split(",")):
+        value = os.environ.get(name.strip())
+        if value and len(value) >= MIN_LEN:
+            values.add(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def mask(text: str) -> str:
+    for value in secret_values():
+        if value in text:
+            text = text.replace(value, "***")
+    return text

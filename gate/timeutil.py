@@ -1,0 +1,36 @@
+"""Parsing the timestamps users and tools write, always into aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """RFC 3339 / ISO 8601 text, a date, or epoch seconds → aware UTC datetime.
+
+    A naive time is taken as UTC. Raises ValueError with what was expected.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(float(value), timezone.utc)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text[-1] in "zZ":
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
+        except ValueError:
+            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r}") from None
+    else:
+        raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def days_between(earlier: datetime, later: datetime) -> float:
+    return round((later - earlier).total_seconds() / 86400, 4)
