@@ -1,0 +1,185 @@
+# gate.data: are the model's inputs and outputs contracted, and is the data arriving as contracted?
+# Judges data_contract evidence (what every upstream source and downstream consumer must document)
+# and data_quality evidence (check success and malformed records per upstream source).
+package gate.data
+
+import data.gate.lib
+
+t := data.threshold.data
+
+contracts := lib.items("data_contract")
+
+quality := lib.items("data_quality")
+
+# Every source of every contract, with the contract it came from.
+sources := [{"source": s, "contract": c} |
+	some c in contracts
+	some s in object.get(c, ["data", "sources"], [])
+]
+
+consumers := [{"consumer": s, "contract": c} |
+	some c in contracts
+	some s in object.get(c, ["data", "consumers"], [])
+]
+
+name_of(x) := x.name if is_string(object.get(x, "name", null))
+
+name_of(x) := "(unnamed)" if not is_string(object.get(x, "name", null))
+
+contract_name(c) := c.data.contract if is_string(object.get(c, ["data", "contract"], null))
+
+contract_name(c) := "(unnamed)" if not is_string(object.get(c, ["data", "contract"], null))
+
+# --- contracts ----------------------------------------------------------------------------------------
+
+deny contains lib.finding(
+	"data.no_upstream_sources",
+	sprintf("data contract %s (%s) lists no upstream sources; every input the model reads must be contracted", [
+		trim_space(contract_name(c)), lib.origin(c),
+	]),
+	0, 1, lib.origin(c),
+) if {
+	some c in contracts
+	count(sources) == 0
+}
+
+deny contains lib.finding(
+	"data.no_downstream_consumers",
+	sprintf("data contract %s (%s) lists no downstream consumers; whoever reads the model's output must be contracted", [
+		trim_space(contract_name(c)), lib.origin(c),
+	]),
+	0, 1, lib.origin(c),
+) if {
+	some c in contracts
+	count(consumers) == 0
+}
+
+deny contains lib.finding(
+	"data.source_field_missing",
+	sprintf("upstream source %s in data contract %s (%s) does not document %s", [
+		trim_space(name_of(x.source)), trim_space(contract_name(x.contract)), lib.origin(x.contract), field,
+	]),
+	object.get(x.source, field, null), field, lib.origin(x.contract),
+) if {
+	some x in sources
+	some field in t.required_source_fields
+	not lib.documented(object.get(x.source, field, null))
+}
+
+deny contains lib.finding(
+	"data.consumer_field_missing",
+	sprintf("downstream consumer %s in data contract %s (%s) does not document %s", [
+		trim_space(name_of(x.consumer)), trim_space(contract_name(x.contract)), lib.origin(x.contract), field,
+	]),
+	object.get(x.consumer, field, null), field, lib.origin(x.contract),
+) if {
+	some x in consumers
+	some field in t.required_consumer_fields
+	not lib.documented(object.get(x.consumer, field, null))
+}
+
+# --- quality --------------------------------------------------------------------------------------------
+
+source_of(q) := q.data.source if is_string(object.get(q, ["data", "source"], null))
+
+source_of(q) := "(unnamed source)" if not is_string(object.get(q, ["data", "source"], null))
+
+counts_known(q) if {
+	is_number(object.get(q, ["data", "checks_passed"], null))
+	is_number(object.get(q, ["data", "checks_failed"], null))
+	is_number(object.get(q, ["data", "checks_not_evaluated"], null))
+}
+
+# Checks not evaluated count as not passing: a check that did not run proves nothing.
+checks_total(q) := (q.data.checks_passed + q.data.checks_failed) + q.data.checks_not_evaluated
+
+# The effective success ratio is the lower of the reported ratio and the one recounted from the checks.
+success_ratio(q) := lib.round4(min([q.data.checks_passed / checks_total(q), q.data.success_ratio])) if {
+	is_number(object.get(q, ["data", "success_ratio"], null))
+}
+
+success_ratio(q) := lib.round4(q.data.checks_passed / checks_total(q)) if {
+	not is_number(object.get(q, ["data", "success_ratio"], null))
+}
+
+deny contains lib.finding(
+	"data.quality_success_ratio",
+	sprintf("data quality of %s (%s): %s of checks passed (%s passed, %s failed, %s not evaluated); at least %s must pass", [
+		trim_space(source_of(q)), lib.origin(q), lib.pct(ratio), lib.num(q.data.checks_passed),
+		lib.num(q.data.checks_failed), lib.num(q.data.checks_not_evaluated), lib.pct(t.min_success_ratio),
+	]),
+	ratio, t.min_success_ratio, lib.origin(q),
+) if {
+	some q in quality
+	counts_known(q)
+	checks_total(q) > 0
+	ratio := success_ratio(q)
+	ratio < t.min_success_ratio
+}
+
+deny contains lib.finding(
+	"data.quality_success_ratio",
+	sprintf("data quality of %s (%s) evaluated no checks or does not report checks_passed, checks_failed and checks_not_evaluated", [
+		trim_space(source_of(q)), lib.origin(q),
+	]),
+	null, t.min_success_ratio, lib.origin(q),
+) if {
+	some q in quality
+	not evaluated_some(q)
+}
+
+evaluated_some(q) if {
+	counts_known(q)
+	checks_total(q) > 0
+}
+
+# Malformed rate: as reported, else recounted from malformed_records / records_checked.
+malformed_rate(q) := q.data.malformed_rate if is_number(object.get(q, ["data", "malformed_rate"], null))
+
+malformed_rate(q) := lib.round4(q.data.malformed_records / q.data.records_checked) if {
+	not is_number(object.get(q, ["data", "malformed_rate"], null))
+	is_number(object.get(q, ["data", "malformed_records"], null))
+	is_number(object.get(q, ["data", "records_checked"], null))
+	q.data.records_checked > 0
+}
+
+deny contains lib.finding(
+	"data.malformed_rate",
+	sprintf("data quality of %s (%s): %s of records are malformed; at most %s is allowed", [
+		trim_space(source_of(q)), lib.origin(q), lib.pct(rate), lib.pct(t.max_malformed_rate),
+	]),
+	rate, t.max_malformed_rate, lib.origin(q),
+) if {
+	some q in quality
+	rate := malformed_rate(q)
+	rate > t.max_malformed_rate
+}
+
+deny contains lib.finding(
+	"data.malformed_rate",
+	sprintf("data quality of %s (%s) reports neither malformed_rate nor malformed_records with records_checked; at most %s malformed is allowed", [
+		trim_space(source_of(q)), lib.origin(q), lib.pct(t.max_malformed_rate),
+	]),
+	null, t.max_malformed_rate, lib.origin(q),
+) if {
+	some q in quality
+	not malformed_rate(q)
+}
+
+measured_sources contains q.data.source if {
+	some q in quality
+	is_string(object.get(q, ["data", "source"], null))
+}
+
+deny contains lib.finding(
+	"data.quality_not_measured",
+	sprintf("upstream source %s in data contract %s (%s) has no data_quality evidence", [
+		x.source.name, trim_space(contract_name(x.contract)), lib.origin(x.contract),
+	]),
+	null, x.source.name, lib.origin(x.contract),
+) if {
+	t.require_quality_per_source == true
+	some x in sources
+	is_string(object.get(x.source, "name", null))
+	not x.source.name in measured_sources
+}

@@ -1,0 +1,107 @@
+# gate.governance: for every kind of decision the model makes, is a person accountable, is there a way to
+# escalate, is there an audit trail, and is the arrangement reviewed on schedule?
+# Judges accountability evidence (the accountability map).
+package gate.governance
+
+import data.gate.lib
+
+t := data.threshold.governance
+
+maps := lib.items("accountability")
+
+decisions := [{"decision": d, "evidence": e} | some e in maps; some d in object.get(e, ["data", "decisions"], [])]
+
+decision_type(d) := d.decision_type if is_string(object.get(d, "decision_type", null))
+
+decision_type(d) := "(unnamed)" if not is_string(object.get(d, "decision_type", null))
+
+covered_types contains d.decision.decision_type if {
+	some d in decisions
+	is_string(object.get(d.decision, "decision_type", null))
+}
+
+deny contains lib.finding(
+	"governance.decision_type_missing",
+	sprintf("decision type %s is not in the accountability map; required decision types: %s", [
+		required, lib.join(t.required_decision_types),
+	]),
+	null, required, [lib.origin(e) | some e in maps],
+) if {
+	some required in t.required_decision_types
+	not required in covered_types
+}
+
+# One finding per decision type and field it does not document.
+fields := [
+	{"field": "decision_type", "path": ["decision_type"]},
+	{"field": "accountable", "path": ["accountable"]},
+	{"field": "escalation_path", "path": ["escalation_path"]},
+	{"field": "audit_trail.where", "path": ["audit_trail", "where"]},
+	{"field": "review_cadence_days", "path": ["review_cadence_days"]},
+]
+
+deny contains lib.finding(
+	"governance.decision_field_missing",
+	sprintf("decision type %s in %s does not document %s", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), f.field,
+	]),
+	null, f.field, lib.origin(x.evidence),
+) if {
+	some x in decisions
+	some f in fields
+	not lib.documented(object.get(x.decision, f.path, null))
+}
+
+deny contains lib.finding(
+	"governance.audit_trail_not_kept",
+	sprintf("decision type %s in %s: audit_trail.kept is %s; decisions must leave an audit trail", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), trim_space(json.marshal(kept)),
+	]),
+	kept, true, lib.origin(x.evidence),
+) if {
+	some x in decisions
+	kept := object.get(x.decision, ["audit_trail", "kept"], null)
+	kept != true
+}
+
+deny contains lib.finding(
+	"governance.review_cadence_too_long",
+	sprintf("decision type %s in %s is reviewed every %s days; at most %s days are allowed", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), lib.num(cadence), lib.num(t.max_review_interval_days),
+	]),
+	cadence, t.max_review_interval_days, lib.origin(x.evidence),
+) if {
+	some x in decisions
+	cadence := x.decision.review_cadence_days
+	is_number(cadence)
+	cadence > t.max_review_interval_days
+}
+
+# Overdue: the last review is older than the decision type's own cadence, or than the ceiling.
+review_limit(d) := min([d.review_cadence_days, t.max_review_interval_days]) if is_number(object.get(d, "review_cadence_days", null))
+
+review_limit(d) := t.max_review_interval_days if not is_number(object.get(d, "review_cadence_days", null))
+
+deny contains lib.finding(
+	"governance.review_overdue",
+	sprintf("decision type %s in %s was last reviewed %s days ago; reviews are due every %s days", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), lib.num(lib.round2(age)), lib.num(review_limit(x.decision)),
+	]),
+	lib.round2(age), review_limit(x.decision), lib.origin(x.evidence),
+) if {
+	some x in decisions
+	age := x.decision.last_review_days_ago
+	is_number(age)
+	age > review_limit(x.decision)
+}
+
+deny contains lib.finding(
+	"governance.review_overdue",
+	sprintf("decision type %s in %s has no recorded last review; reviews are due every %s days", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), lib.num(review_limit(x.decision)),
+	]),
+	null, review_limit(x.decision), lib.origin(x.evidence),
+) if {
+	some x in decisions
+	not is_number(object.get(x.decision, "last_review_days_ago", null))
+}

@@ -1,0 +1,59 @@
+# Helpers shared by the gate.* policy packages. No deny or warn rules live here.
+#
+# Everything here sticks to the subset of Rego that both OPA and the embedded regopy 1.5.2 get
+# right (see docs/input-document.md): numbers reach messages through num/pct, never through a bare
+# %.2f (OPA prints "%!f(int=40)" for an integer) or %v (regopy prints 16 significant digits), and
+# every computed string passed to a sprintf %s goes through trim_space (regopy quotes it otherwise).
+package gate.lib
+
+# finding is the one shape of every deny and warn entry.
+finding(id, msg, observed, expected, evidence) := {
+	"id": id,
+	"msg": msg,
+	"observed": observed,
+	"expected": expected,
+	"evidence": evidence,
+}
+
+# items is the list of evidence of one kind; empty when gate collected none.
+items(kind) := object.get(object.get(input, "evidence", {}), kind, [])
+
+# origin is where an evidence item came from (file path or URL), or null.
+origin(e) := object.get(e, "origin", null)
+
+# num renders a number for a message: integers as integers, anything else with two decimals.
+num(x) := trim_space(format_int(x, 10)) if x == floor(x)
+
+num(x) := trim_space(sprintf("%.2f", [x])) if x != floor(x)
+
+# pct renders a ratio (0..1) as a percentage for a message, e.g. 0.9449 -> "94.49%".
+pct(x) := trim_space(concat("", [num(round(x * 10000) / 100), "%"]))
+
+# round2 and round4 keep computed numbers identical on every engine (OPA divides in decimal).
+round2(x) := round(x * 100) / 100
+
+round4(x) := round(x * 10000) / 10000
+
+# join renders a set or list of strings, sorted, for a message.
+join(xs) := trim_space(concat(", ", sort(xs)))
+
+# documented holds when a value says something: a non-blank string, true, a number, or a non-empty
+# list or object. Absent, null, "", false, [] and {} are not documented.
+documented(v) if {
+	is_string(v)
+	trim_space(v) != ""
+}
+
+documented(v) if v == true
+
+documented(v) if is_number(v)
+
+documented(v) if {
+	is_array(v)
+	count(v) > 0
+}
+
+documented(v) if {
+	is_object(v)
+	count(v) > 0
+}

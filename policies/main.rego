@@ -1,0 +1,107 @@
+# gate.main: cross-cutting rules about the evidence itself, before any gap judges its content.
+# Every required kind is present, dated, fresh, about this service, and nothing required was skipped.
+package gate.main
+
+import data.gate.lib
+
+required_kinds := object.get(data.threshold, ["evidence", "required_kinds"], [])
+
+evidence := object.get(input, "evidence", {})
+
+context_service := object.get(input, ["context", "service"], null)
+
+# max_age is the freshness limit in days of one kind: its own override, else the default.
+max_age(kind) := object.get(
+	object.get(data.threshold.evidence, "max_age_days_by_kind", {}),
+	kind,
+	data.threshold.evidence.max_age_days,
+)
+
+deny contains lib.finding(
+	"main.missing_evidence",
+	sprintf("no %s evidence was collected; %s is required before release", [kind, kind]),
+	0, 1, null,
+) if {
+	some kind in required_kinds
+	count(object.get(evidence, kind, [])) == 0
+}
+
+deny contains lib.finding(
+	"main.stale_evidence",
+	sprintf("%s evidence %s is %s days old; %s evidence must be at most %s days old", [
+		kind, lib.origin(e), lib.num(e.age_days), kind, lib.num(max_age(kind)),
+	]),
+	lib.round2(e.age_days), max_age(kind), lib.origin(e),
+) if {
+	some kind, list in evidence
+	some e in list
+	is_number(e.age_days)
+	e.age_days > max_age(kind)
+}
+
+deny contains lib.finding(
+	"main.undated_evidence",
+	sprintf("%s evidence %s has no production date, so its freshness cannot be shown", [kind, lib.origin(e)]),
+	null, max_age(kind), lib.origin(e),
+) if {
+	some kind, list in evidence
+	some e in list
+	not is_number(object.get(e, "age_days", null))
+}
+
+deny contains lib.finding(
+	"main.subject_mismatch",
+	sprintf("%s evidence %s is about service %s, not %s", [
+		kind, lib.origin(e), trim_space(subject_service(e)), trim_space(context_name),
+	]),
+	object.get(e, ["subject", "service"], null), context_service, lib.origin(e),
+) if {
+	some kind, list in evidence
+	some e in list
+	object.get(e, ["subject", "service"], null) != context_service
+	context_name := display(context_service)
+}
+
+deny contains lib.finding(
+	"main.skipped_evidence",
+	sprintf("required %s evidence from %s (%s) could not be collected: %s", [
+		s.kind, display(object.get(s, "source", null)), display(object.get(s, "origin", null)),
+		display(object.get(s, "reason", null)),
+	]),
+	display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
+) if {
+	some s in object.get(input, "skipped", [])
+	s.kind in required_kinds
+}
+
+warn contains lib.finding(
+	"main.skipped_optional_evidence",
+	sprintf("optional %s evidence from %s (%s) could not be collected: %s", [
+		s.kind, display(object.get(s, "source", null)), display(object.get(s, "origin", null)),
+		display(object.get(s, "reason", null)),
+	]),
+	display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
+) if {
+	some s in object.get(input, "skipped", [])
+	not s.kind in required_kinds
+}
+
+warn contains lib.finding(
+	"main.version_mismatch",
+	sprintf("%s evidence %s was produced for version %s, not %s", [kind, lib.origin(e), v, trim_space(display(want))]),
+	v, want, lib.origin(e),
+) if {
+	some kind, list in evidence
+	some e in list
+	v := object.get(e, ["subject", "version"], null)
+	is_string(v)
+	want := object.get(input, ["context", "version"], null)
+	v != want
+}
+
+subject_service(e) := display(object.get(e, ["subject", "service"], null))
+
+# display renders a possibly missing string for a message.
+display(s) := s if is_string(s)
+
+display(s) := "(none)" if not is_string(s)

@@ -1,0 +1,268 @@
+# gate.operations: is there someone to run the service who did not build it, who signed it off, who has
+# practised its incidents and seen the model be wrong, and are the human-review thresholds calibrated?
+# Judges handoff, drill, training and human_review evidence.
+package gate.operations
+
+import data.gate.lib
+
+t := data.threshold.operations
+
+handoffs := lib.items("handoff")
+
+version := object.get(input, ["context", "version"], null)
+
+service_build_team := object.get(input, ["service", "build_team"], null)
+
+# --- production owner -------------------------------------------------------------------------------------
+
+deny contains lib.finding(
+	"operations.production_owner_missing",
+	sprintf("handoff %s does not name the production owner's %s", [lib.origin(h), field]),
+	null, concat(".", ["production_owner", field]), lib.origin(h),
+) if {
+	some h in handoffs
+	some field in ["name", "team"]
+	not lib.documented(object.get(h, ["data", "production_owner", field], null))
+}
+
+deny contains lib.finding(
+	"operations.build_team_missing",
+	sprintf("handoff %s does not name the build team, so separation of building and running cannot be shown", [lib.origin(h)]),
+	null, "build_team", lib.origin(h),
+) if {
+	some h in handoffs
+	not lib.documented(object.get(h, ["data", "build_team"], null))
+}
+
+deny contains lib.finding(
+	"operations.owner_is_build_team",
+	sprintf("production owner %s is on team %s, which built the service; production must be owned by another team", [
+		display(object.get(h, ["data", "production_owner", "name"], null)), owner_team,
+	]),
+	owner_team, sprintf("a team other than %s", [owner_team]), lib.origin(h),
+) if {
+	some h in handoffs
+	owner_team := h.data.production_owner.team
+	lib.documented(owner_team)
+	some build in [object.get(h, ["data", "build_team"], null), service_build_team]
+	is_string(build)
+	lower(trim_space(build)) == lower(trim_space(owner_team))
+}
+
+deny contains lib.finding(
+	"operations.handoff_field_missing",
+	sprintf("handoff %s does not document %s", [lib.origin(h), field]),
+	null, field, lib.origin(h),
+) if {
+	some h in handoffs
+	some field in ["on_call", "runbook", "escalation_contacts"]
+	not lib.documented(object.get(h, ["data", field], null))
+}
+
+# --- sign-offs --------------------------------------------------------------------------------------------
+
+signoffs := [s | some h in handoffs; some s in object.get(h, ["data", "signoffs"], [])]
+
+counts(s) if {
+	object.get(s, "release", null) == version
+	verified_enough(s)
+}
+
+verified_enough(_) if t.require_verified_signoffs != true
+
+verified_enough(s) if object.get(s, "verified", false) == true
+
+deny contains lib.finding(
+	"operations.signoff_missing",
+	sprintf("no %s sign-off for release %s (%s sign-offs on record for this role)", [
+		trim_space(concat("", [verified_prefix, role])), display(version), lib.num(count(of_role)),
+	]),
+	count([s | some s in of_role; counts(s)]), role, [lib.origin(h) | some h in handoffs],
+) if {
+	some role in t.required_signoff_roles
+	of_role := [s | some s in signoffs; object.get(s, "role", null) == role]
+	not role_signed(role)
+}
+
+role_signed(role) if {
+	some s in signoffs
+	object.get(s, "role", null) == role
+	counts(s)
+}
+
+verified_prefix := "verified " if t.require_verified_signoffs == true
+
+verified_prefix := "" if t.require_verified_signoffs != true
+
+deny contains lib.finding(
+	"operations.signoff_wrong_release",
+	sprintf("%s sign-off by %s in %s is for release %s, not %s", [
+		display(object.get(s, "role", null)), display(object.get(s, "who", null)), lib.origin(h),
+		display(object.get(s, "release", null)), display(version),
+	]),
+	object.get(s, "release", null), version, lib.origin(h),
+) if {
+	some h in handoffs
+	some s in object.get(h, ["data", "signoffs"], [])
+	object.get(s, "release", null) != version
+}
+
+# --- incident drills ------------------------------------------------------------------------------------
+
+drills := lib.items("drill")
+
+passed(d) if {
+	d.data.diagnosed == true
+	d.data.escalated_correctly == true
+	is_number(object.get(d, ["data", "days_ago"], null))
+	d.data.days_ago <= t.max_drill_age_days
+}
+
+passed_drills := [d | some d in drills; passed(d)]
+
+deny contains lib.finding(
+	"operations.drills_insufficient",
+	sprintf("%s passed incident drills (diagnosed and escalated correctly) in the last %s days; at least %s are required", [
+		lib.num(count(passed_drills)), lib.num(t.max_drill_age_days), lib.num(t.min_passed_drills),
+	]),
+	count(passed_drills), t.min_passed_drills, [lib.origin(d) | some d in drills],
+) if {
+	count(passed_drills) < t.min_passed_drills
+}
+
+deny contains lib.finding(
+	"operations.drill_scenario_uncovered",
+	sprintf("no passed incident drill of scenario %s in the last %s days", [scenario, lib.num(t.max_drill_age_days)]),
+	null, scenario, [lib.origin(d) | some d in drills],
+) if {
+	some scenario in t.required_drill_scenarios
+	not scenario_passed(scenario)
+}
+
+scenario_passed(scenario) if {
+	some d in passed_drills
+	d.data.scenario == scenario
+}
+
+warn contains lib.finding(
+	"operations.drill_failed",
+	sprintf("drill %s (%s): diagnosed %s, escalated correctly %s", [
+		display(object.get(d, ["data", "scenario"], null)), lib.origin(d),
+		yes_no(object.get(d, ["data", "diagnosed"], null)),
+		yes_no(object.get(d, ["data", "escalated_correctly"], null)),
+	]),
+	{"diagnosed": object.get(d, ["data", "diagnosed"], null), "escalated_correctly": object.get(d, ["data", "escalated_correctly"], null)},
+	{"diagnosed": true, "escalated_correctly": true}, lib.origin(d),
+) if {
+	some d in drills
+	not drill_succeeded(d)
+}
+
+drill_succeeded(d) if {
+	d.data.diagnosed == true
+	d.data.escalated_correctly == true
+}
+
+# --- training -----------------------------------------------------------------------------------------
+
+trainings := lib.items("training")
+
+coverages := [c | some e in trainings; c := e.data.on_call_coverage; is_number(c)]
+
+deny contains lib.finding(
+	"operations.on_call_coverage",
+	sprintf("%s of the on-call rotation is trained with examples of the model being wrong; at least %s is required", [
+		lib.pct(max(coverages)), lib.pct(t.min_on_call_coverage),
+	]),
+	max(coverages), t.min_on_call_coverage, [lib.origin(e) | some e in trainings],
+) if {
+	count(coverages) > 0
+	max(coverages) < t.min_on_call_coverage
+}
+
+deny contains lib.finding(
+	"operations.on_call_coverage",
+	sprintf("no training evidence reports on_call_coverage; at least %s of the on-call rotation must be trained", [lib.pct(t.min_on_call_coverage)]),
+	null, t.min_on_call_coverage, [lib.origin(e) | some e in trainings],
+) if {
+	t.min_on_call_coverage > 0
+	count(coverages) == 0
+}
+
+sessions := [s | some e in trainings; some s in object.get(e, ["data", "sessions"], [])]
+
+wrong_sessions := [s | some s in sessions; object.get(s, "showed_model_wrong", null) == true]
+
+deny contains lib.finding(
+	"operations.model_wrong_not_shown",
+	sprintf("%s training sessions showed the model being wrong; at least %s are required", [
+		lib.num(count(wrong_sessions)), lib.num(t.min_sessions_showing_model_wrong),
+	]),
+	count(wrong_sessions), t.min_sessions_showing_model_wrong, [lib.origin(e) | some e in trainings],
+) if {
+	count(wrong_sessions) < t.min_sessions_showing_model_wrong
+}
+
+session_ages := [a | some s in sessions; a := s.days_ago; is_number(a)]
+
+warn contains lib.finding(
+	"operations.training_stale",
+	sprintf("the newest training session is %s days old; refresh training every %s days", [
+		lib.num(lib.round2(min(session_ages))), lib.num(t.warn_training_age_days),
+	]),
+	lib.round2(min(session_ages)), t.warn_training_age_days, [lib.origin(e) | some e in trainings],
+) if {
+	count(session_ages) > 0
+	min(session_ages) > t.warn_training_age_days
+}
+
+# --- human review -----------------------------------------------------------------------------------------
+
+reviews := lib.items("human_review")
+
+thresholds := [{"threshold": x, "evidence": e} | some e in reviews; some x in object.get(e, ["data", "thresholds"], [])]
+
+deny contains lib.finding(
+	"operations.review_threshold_missing",
+	sprintf("%s human-review thresholds are documented; at least %s are required", [
+		lib.num(count(thresholds)), lib.num(t.min_human_review_thresholds),
+	]),
+	count(thresholds), t.min_human_review_thresholds, [lib.origin(e) | some e in reviews],
+) if {
+	count(thresholds) < t.min_human_review_thresholds
+}
+
+deny contains lib.finding(
+	"operations.review_threshold_uncalibrated",
+	sprintf("human-review threshold %s (%s) was last calibrated %s days ago; at most %s days are allowed", [
+		display(object.get(x.threshold, "name", null)), lib.origin(x.evidence),
+		lib.num(lib.round2(x.threshold.calibrated_days_ago)), lib.num(t.max_calibration_age_days),
+	]),
+	lib.round2(x.threshold.calibrated_days_ago), t.max_calibration_age_days, lib.origin(x.evidence),
+) if {
+	some x in thresholds
+	is_number(object.get(x.threshold, "calibrated_days_ago", null))
+	x.threshold.calibrated_days_ago > t.max_calibration_age_days
+}
+
+deny contains lib.finding(
+	"operations.review_threshold_uncalibrated",
+	sprintf("human-review threshold %s (%s) does not document %s", [
+		display(object.get(x.threshold, "name", null)), lib.origin(x.evidence), field,
+	]),
+	null, field, lib.origin(x.evidence),
+) if {
+	some x in thresholds
+	some field in ["name", "value", "calibrated_by", "calibrated_days_ago"]
+	not lib.documented(object.get(x.threshold, field, null))
+}
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+display(s) := s if is_string(s)
+
+display(s) := "(none)" if not is_string(s)
+
+yes_no(b) := "yes" if b == true
+
+yes_no(b) := "no" if b != true
