@@ -94,7 +94,7 @@ counts_known(q) if {
 checks_total(q) := (q.data.checks_passed + q.data.checks_failed) + q.data.checks_not_evaluated
 
 # The effective success ratio is the lower of the reported ratio and the one recounted from the checks.
-success_ratio(q) := lib.round4(min([q.data.checks_passed / checks_total(q), q.data.success_ratio])) if {
+success_ratio(q) := lib.round4(lib.min_of([q.data.checks_passed / checks_total(q), q.data.success_ratio])) if {
 	is_number(object.get(q, ["data", "success_ratio"], null))
 }
 

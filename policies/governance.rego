@@ -78,7 +78,7 @@ deny contains lib.finding(
 }
 
 # Overdue: the last review is older than the decision type's own cadence, or than the ceiling.
-review_limit(d) := min([d.review_cadence_days, t.max_review_interval_days]) if is_number(object.get(d, "review_cadence_days", null))
+review_limit(d) := lib.min_of([d.review_cadence_days, t.max_review_interval_days]) if is_number(object.get(d, "review_cadence_days", null))
 
 review_limit(d) := t.max_review_interval_days if not is_number(object.get(d, "review_cadence_days", null))
 

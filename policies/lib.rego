@@ -34,6 +34,22 @@ round2(x) := round(x * 100) / 100
 
 round4(x) := round(x * 10000) / 10000
 
+# max_of and min_of are the largest and smallest number of a non-empty list. Never use the min, max
+# or sort builtins on numbers: regopy 1.5.2 orders numbers there as text (min([90, 365]) is 365).
+max_of(xs) := x if {
+	some x in xs
+	every y in xs {
+		y <= x
+	}
+}
+
+min_of(xs) := x if {
+	some x in xs
+	every y in xs {
+		y >= x
+	}
+}
+
 # join renders a set or list of strings, sorted, for a message.
 join(xs) := trim_space(concat(", ", sort(xs)))
 

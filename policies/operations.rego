@@ -172,12 +172,12 @@ coverages := [c | some e in trainings; c := e.data.on_call_coverage; is_number(c
 deny contains lib.finding(
 	"operations.on_call_coverage",
 	sprintf("%s of the on-call rotation is trained with examples of the model being wrong; at least %s is required", [
-		lib.pct(max(coverages)), lib.pct(t.min_on_call_coverage),
+		lib.pct(lib.max_of(coverages)), lib.pct(t.min_on_call_coverage),
 	]),
-	max(coverages), t.min_on_call_coverage, [lib.origin(e) | some e in trainings],
+	lib.max_of(coverages), t.min_on_call_coverage, [lib.origin(e) | some e in trainings],
 ) if {
 	count(coverages) > 0
-	max(coverages) < t.min_on_call_coverage
+	lib.max_of(coverages) < t.min_on_call_coverage
 }
 
 deny contains lib.finding(
@@ -208,12 +208,12 @@ session_ages := [a | some s in sessions; a := s.days_ago; is_number(a)]
 warn contains lib.finding(
 	"operations.training_stale",
 	sprintf("the newest training session is %s days old; refresh training every %s days", [
-		lib.num(lib.round2(min(session_ages))), lib.num(t.warn_training_age_days),
+		lib.num(lib.round2(lib.min_of(session_ages))), lib.num(t.warn_training_age_days),
 	]),
-	lib.round2(min(session_ages)), t.warn_training_age_days, [lib.origin(e) | some e in trainings],
+	lib.round2(lib.min_of(session_ages)), t.warn_training_age_days, [lib.origin(e) | some e in trainings],
 ) if {
 	count(session_ages) > 0
-	min(session_ages) > t.warn_training_age_days
+	lib.min_of(session_ages) > t.warn_training_age_days
 }
 
 # --- human review -----------------------------------------------------------------------------------------
