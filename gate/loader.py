@@ -66,19 +66,20 @@ _Loader.add_constructor(
 )
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, budget: list[int], where: Path) -> None:
+def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, budget: list[int], where: Path,
+          error: type[Exception]) -> None:
     budget[0] -= 1
     if budget[0] < 0:
-        raise ConfigError(f"{where}: YAML expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
+        raise error(f"{where}: YAML expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark.line)
             lines.setdefault(path + (key,), key_node.start_mark.line + 1)
-            _walk(value_node, path + (key,), lines, budget, where)
+            _walk(value_node, path + (key,), lines, budget, where, error)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, path + (index,), lines, budget, where)
+            _walk(item, path + (index,), lines, budget, where, error)
 
 
 def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
@@ -94,7 +95,7 @@ def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) ->
             if node is None:
                 return None, {}
             lines: dict = {}
-            _walk(node, (), lines, [MAX_YAML_NODES], where)
+            _walk(node, (), lines, [MAX_YAML_NODES], where, error)
             data = loader.construct_document(node)
         finally:
             loader.dispose()

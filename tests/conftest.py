@@ -1,0 +1,45 @@
+"""Shared test helpers. Plugin-author fixtures (gate_workspace, gate_manager, register_plugin) come from
+gate.testing through the pytest11 entry point."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+EXAMPLE_NOW = "2026-11-26T12:00:00Z"
+
+
+def opa_binary() -> str | None:
+    """The real OPA for tests: OPA_BIN, else `opa` on PATH."""
+    named = os.environ.get("OPA_BIN")
+    if named and Path(named).is_file():
+        return named
+    return shutil.which("opa")
+
+
+requires_opa = pytest.mark.skipif(
+    opa_binary() is None,
+    reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"
+    " (go install github.com/open-policy-agent/opa@v1.18.1; .ci/run does this)",
+)
+requires_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"needs the project's reference data in {SHARED} (shared/), which a lone clone does not have",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_plugins(monkeypatch):
+    """Every test starts with a fresh, lazily built plugin manager; entry points never leak in."""
+    from gate import plugins
+
+    monkeypatch.delenv("GATE_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("GATE_TRACE_PLUGINS", raising=False)
+    plugins.reset_manager(None)
+    yield
+    plugins.reset_manager(None)
