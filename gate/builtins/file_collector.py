@@ -11,6 +11,7 @@ data: {...}            # validated against gate/schemas/evidence/<kind>.schema.j
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from gate.collect import display_path
@@ -47,18 +48,18 @@ class FileCollector:
                              digest=doc.digest, produced_at=item["produced_at"], subject=item["subject"])
 
 
+_KIND_RE = re.compile(r"""^\s*[{,]?\s*["']?kind["']?\s*:\s*["']?([A-Za-z_][\w-]*)""", re.M)
+
+
 def _guess_kind(path) -> str:
-    """For a file that cannot be parsed: its kind, when the first lines say so plainly."""
+    """For a file that cannot be parsed: its kind, when its first few kilobytes say so plainly."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for _ in range(20):
-                line = fh.readline()
-                text = line.strip().strip(",").replace('"', "")
-                if text.startswith("kind:"):
-                    return text.split(":", 1)[1].strip()
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
     except OSError:
-        pass
-    return "unknown"
+        return "unknown"
+    match = _KIND_RE.search(head)
+    return match.group(1) if match else "unknown"
 
 
 @hookimpl
