@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except GateError as exc:
         if args.debug:
             raise
-        print(f"gate: error: {_mask(str(exc))}", file=sys.stderr)
+        print(f"gate: error: {_mask(' '.join(str(exc).split()))}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: gate could not decide, and says so plainly
         if args.debug:

@@ -37,6 +37,10 @@ class Loaded:
         return None
 
 
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def sha256_digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -102,9 +106,11 @@ def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) ->
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
-        raise error(f"{where}:{line}: invalid YAML: {exc.problem or exc}") from None
+        raise error(f"{where}:{line}: invalid YAML: {one_line(str(exc.problem or exc))}") from None
+    except yaml.reader.ReaderError as exc:
+        raise error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None
     except yaml.YAMLError as exc:
-        raise error(f"{where}: invalid YAML: {exc}") from None
+        raise error(f"{where}: invalid YAML: {one_line(str(exc))}") from None
     except (RecursionError, TypeError, ValueError) as exc:
         raise error(f"{where}: invalid YAML: {type(exc).__name__}: {exc}") from None
     return data, lines

@@ -1,0 +1,80 @@
+"""Hypothesis strategies for hostile input: arbitrary bytes, truncation, deep nesting, huge numbers,
+NaN and Infinity, wrong types, unicode, BOMs and CRLF.
+
+GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz: large).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import yaml
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+EXAMPLES = int(os.environ.get("GATE_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
+    st.sampled_from(["NaN", "-Infinity", "1e400", "0x10", "2026-13-45", "", "\ufeff", "☃", "\x00"]),
+)
+json_values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                          st.dictionaries(st.text(max_size=10), kids, max_size=4)),
+                           max_leaves=25)
+
+
+def deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+def mutate(raw: bytes, data) -> bytes:
+    """One of the ways a real file goes wrong."""
+    how = data.draw(st.sampled_from(["truncate", "flip", "bom", "crlf", "insert", "nothing"]))
+    if how == "truncate" and raw:
+        return raw[: data.draw(st.integers(0, len(raw) - 1))]
+    if how == "flip" and raw:
+        i = data.draw(st.integers(0, len(raw) - 1))
+        return raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+    if how == "bom":
+        return b"\xef\xbb\xbf" + raw
+    if how == "crlf":
+        return raw.replace(b"\n", b"\r\n")
+    if how == "insert":
+        junk = data.draw(st.sampled_from([b"NaN", b"1e999", b"&a", b"*a", b"{", b"\x00", deep(300).encode(), b"!!python/object:os.system"]))
+        i = data.draw(st.integers(0, len(raw)))
+        return raw[:i] + junk + raw[i:]
+    return raw
+
+
+def replace_leaf(doc, data):
+    """Replace one value somewhere in a document by a hostile one."""
+    paths = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                paths.append(path + [k])
+                walk(v, path + [k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                paths.append(path + [i])
+                walk(v, path + [i])
+
+    walk(doc, [])
+    if not paths:
+        return doc
+    path = data.draw(st.sampled_from(paths))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = data.draw(json_values)
+    return doc
+
+
+def dump(doc, as_json: bool) -> bytes:
+    if as_json:
+        return json.dumps(doc, allow_nan=True, default=str).encode()
+    return yaml.safe_dump(doc, allow_unicode=True).encode()
