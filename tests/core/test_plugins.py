@@ -122,3 +122,47 @@ def test_unknown_collector_in_gate_yaml_exits_2(gate_workspace, capsys):
     config = release(gate_workspace, extra={"evidence": [{"collector": "nosuch", "path": "x"}]})
     assert main(["evaluate", "-c", str(config)]) == 2
     assert "unknown collector 'nosuch'" in capsys.readouterr().err
+
+
+def test_entry_point_plugins_are_loaded(monkeypatch):
+    """A third-party plugin installed with an entry point in the group `gate` is loaded by default."""
+    from importlib import metadata
+
+    module = types.ModuleType("acme_gate_plugin")
+
+    class Acme:
+        name = "acme"
+        kind = "load_test"
+
+        def collect(self, spec, context):
+            return []
+
+    module.gate_register_collectors = hookimpl(lambda register: register.add(Acme()))
+    monkeypatch.setitem(__import__("sys").modules, "acme_gate_plugin", module)
+    real = metadata.entry_points
+
+    def fake(**kw):
+        if kw.get("group") == "gate":
+            return [metadata.EntryPoint(name="acme", value="acme_gate_plugin", group="gate")]
+        return real(**kw)
+
+    monkeypatch.setattr(metadata, "entry_points", fake)
+    manager = plugins.build_manager(None)
+    assert "acme" in plugins.collectors(manager).names()
+    assert "file" in plugins.collectors(manager).names()
+
+
+def test_a_broken_entry_point_is_named(monkeypatch):
+    from importlib import metadata
+
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: [
+        metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="gate")] if kw.get("group") == "gate" else real(**kw))
+    with pytest.raises(GateError, match="plugin 'broken'"):
+        plugins.build_manager(None)
+
+
+def test_trace_prints_each_hook_call(monkeypatch, capsys):
+    monkeypatch.setenv("GATE_TRACE_PLUGINS", "1")
+    plugins.collectors(plugins.build_manager(None))
+    assert "hook gate_register_collectors -> " in capsys.readouterr().err
