@@ -50,6 +50,11 @@ min_of(xs) := x if {
 	}
 }
 
+# display renders a possibly missing string for a message.
+display(s) := s if is_string(s)
+
+display(s) := "(none)" if not is_string(s)
+
 # join renders a set or list of strings, sorted, for a message.
 join(xs) := trim_space(concat(", ", sort(xs)))
 

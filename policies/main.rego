@@ -59,16 +59,16 @@ deny contains lib.finding(
 	some kind, list in evidence
 	some e in list
 	object.get(e, ["subject", "service"], null) != context_service
-	context_name := display(context_service)
+	context_name := lib.display(context_service)
 }
 
 deny contains lib.finding(
 	"main.skipped_evidence",
 	sprintf("required %s evidence from %s (%s) could not be collected: %s", [
-		s.kind, display(object.get(s, "source", null)), display(object.get(s, "origin", null)),
-		display(object.get(s, "reason", null)),
+		s.kind, lib.display(object.get(s, "source", null)), lib.display(object.get(s, "origin", null)),
+		lib.display(object.get(s, "reason", null)),
 	]),
-	display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
+	lib.display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
 ) if {
 	some s in object.get(input, "skipped", [])
 	s.kind in required_kinds
@@ -77,10 +77,10 @@ deny contains lib.finding(
 warn contains lib.finding(
 	"main.skipped_optional_evidence",
 	sprintf("optional %s evidence from %s (%s) could not be collected: %s", [
-		s.kind, display(object.get(s, "source", null)), display(object.get(s, "origin", null)),
-		display(object.get(s, "reason", null)),
+		s.kind, lib.display(object.get(s, "source", null)), lib.display(object.get(s, "origin", null)),
+		lib.display(object.get(s, "reason", null)),
 	]),
-	display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
+	lib.display(object.get(s, "reason", null)), s.kind, object.get(s, "origin", null),
 ) if {
 	some s in object.get(input, "skipped", [])
 	not s.kind in required_kinds
@@ -88,7 +88,7 @@ warn contains lib.finding(
 
 warn contains lib.finding(
 	"main.version_mismatch",
-	sprintf("%s evidence %s was produced for version %s, not %s", [kind, lib.origin(e), v, trim_space(display(want))]),
+	sprintf("%s evidence %s was produced for version %s, not %s", [kind, lib.origin(e), v, trim_space(lib.display(want))]),
 	v, want, lib.origin(e),
 ) if {
 	some kind, list in evidence
@@ -99,9 +99,4 @@ warn contains lib.finding(
 	v != want
 }
 
-subject_service(e) := display(object.get(e, ["subject", "service"], null))
-
-# display renders a possibly missing string for a message.
-display(s) := s if is_string(s)
-
-display(s) := "(none)" if not is_string(s)
+subject_service(e) := lib.display(object.get(e, ["subject", "service"], null))

@@ -11,7 +11,7 @@ import data.gate.main
 
 ctx := {"service": "claims-triage", "version": "2.4.0", "environment": "production"}
 
-item(kind, age) := {
+main_item(kind, age) := {
 	"kind": kind,
 	"source": "test",
 	"origin": concat("", ["evidence/", kind, ".yaml"]),
@@ -22,23 +22,23 @@ item(kind, age) := {
 }
 
 # One fresh item of every kind the production profile requires.
-complete := {kind: [item(kind, 6.08)] | some kind in data.threshold.evidence.required_kinds}
+complete := {kind: [main_item(kind, 6.08)] | some kind in data.threshold.evidence.required_kinds}
 
-denies(evidence, skipped) := fs if {
+main_denies(evidence, skipped) := fs if {
 	c := ctx
 	fs := main.deny with input.evidence as evidence
 		with input.context as c
 		with input.skipped as skipped
 }
 
-deny_ids(evidence, skipped) := ids if {
+main_deny_ids(evidence, skipped) := ids if {
 	c := ctx
 	ids := {f.id | some f in main.deny} with input.evidence as evidence
 		with input.context as c
 		with input.skipped as skipped
 }
 
-warn_ids(evidence, skipped) := ids if {
+main_warn_ids(evidence, skipped) := ids if {
 	c := ctx
 	ids := {f.id | some f in main.warn} with input.evidence as evidence
 		with input.context as c
@@ -46,61 +46,61 @@ warn_ids(evidence, skipped) := ids if {
 }
 
 test_complete_fresh_evidence_passes if {
-	count(deny_ids(complete, [])) == 0
-	count(warn_ids(complete, [])) == 0
+	count(main_deny_ids(complete, [])) == 0
+	count(main_warn_ids(complete, [])) == 0
 }
 
 test_missing_required_kind_denied if {
-	ids := deny_ids(object.remove(complete, ["drill"]), [])
+	ids := main_deny_ids(object.remove(complete, ["drill"]), [])
 	ids == {"main.missing_evidence"}
 }
 
 test_missing_kind_names_the_kind if {
-	some f in denies(object.remove(complete, ["training"]), [])
+	some f in main_denies(object.remove(complete, ["training"]), [])
 	f.id == "main.missing_evidence"
 	contains(f.msg, "training")
 }
 
 test_no_evidence_at_all_denies_every_required_kind if {
-	fs := [f | some f in denies({}, []); f.id == "main.missing_evidence"]
+	fs := [f | some f in main_denies({}, []); f.id == "main.missing_evidence"]
 	count(fs) == count(data.threshold.evidence.required_kinds)
 }
 
 test_empty_list_counts_as_missing if {
-	"main.missing_evidence" in deny_ids(object.union(complete, {"drill": []}), [])
+	"main.missing_evidence" in main_deny_ids(object.union(complete, {"drill": []}), [])
 }
 
 test_stale_evidence_denied if {
-	"main.stale_evidence" in deny_ids(object.union(complete, {"load_test": [item("load_test", 31)]}), [])
+	"main.stale_evidence" in main_deny_ids(object.union(complete, {"load_test": [main_item("load_test", 31)]}), [])
 }
 
 test_evidence_at_max_age_passes if {
-	not "main.stale_evidence" in deny_ids(object.union(complete, {"load_test": [item("load_test", 30)]}), [])
+	not "main.stale_evidence" in main_deny_ids(object.union(complete, {"load_test": [main_item("load_test", 30)]}), [])
 }
 
 test_per_kind_max_age_override if {
 	# accountability may be 365 days old, load tests only 30
-	not "main.stale_evidence" in deny_ids(object.union(complete, {"accountability": [item("accountability", 200)]}), [])
-	"main.stale_evidence" in deny_ids(object.union(complete, {"accountability": [item("accountability", 366)]}), [])
+	not "main.stale_evidence" in main_deny_ids(object.union(complete, {"accountability": [main_item("accountability", 200)]}), [])
+	"main.stale_evidence" in main_deny_ids(object.union(complete, {"accountability": [main_item("accountability", 366)]}), [])
 }
 
 test_undated_evidence_denied if {
-	"main.undated_evidence" in deny_ids(object.union(complete, {"load_test": [item("load_test", null)]}), [])
+	"main.undated_evidence" in main_deny_ids(object.union(complete, {"load_test": [main_item("load_test", null)]}), [])
 }
 
 test_evidence_without_age_field_denied if {
-	undated := object.remove(item("handoff", 1), ["age_days"])
-	"main.undated_evidence" in deny_ids(object.union(complete, {"handoff": [undated]}), [])
+	undated := object.remove(main_item("handoff", 1), ["age_days"])
+	"main.undated_evidence" in main_deny_ids(object.union(complete, {"handoff": [undated]}), [])
 }
 
 test_other_service_evidence_denied if {
-	other := object.union(item("load_test", 1), {"subject": {"service": "motor-pricing", "version": "2.4.0"}})
-	"main.subject_mismatch" in deny_ids(object.union(complete, {"load_test": [other]}), [])
+	other := object.union(main_item("load_test", 1), {"subject": {"service": "motor-pricing", "version": "2.4.0"}})
+	"main.subject_mismatch" in main_deny_ids(object.union(complete, {"load_test": [other]}), [])
 }
 
 test_evidence_without_subject_denied if {
-	bare := object.remove(item("load_test", 1), ["subject"])
-	"main.subject_mismatch" in deny_ids(object.union(complete, {"load_test": [bare]}), [])
+	bare := object.remove(main_item("load_test", 1), ["subject"])
+	"main.subject_mismatch" in main_deny_ids(object.union(complete, {"load_test": [bare]}), [])
 }
 
 test_missing_context_service_denies_every_item if {
@@ -114,7 +114,7 @@ test_missing_context_service_denies_every_item if {
 skipped_drill := {"kind": "drill", "source": "file", "origin": "evidence/drill.yaml", "reason": "field 'data.diagnosed': expected a boolean"}
 
 test_skipped_required_kind_denied_with_reason if {
-	some f in denies(complete, [skipped_drill])
+	some f in main_denies(complete, [skipped_drill])
 	f.id == "main.skipped_evidence"
 	contains(f.msg, "expected a boolean")
 	f.evidence == "evidence/drill.yaml"
@@ -122,12 +122,12 @@ test_skipped_required_kind_denied_with_reason if {
 
 test_skipped_optional_kind_only_warns if {
 	skipped := [object.union(skipped_drill, {"kind": "review"})]
-	not "main.skipped_evidence" in deny_ids(complete, skipped)
-	"main.skipped_optional_evidence" in warn_ids(complete, skipped)
+	not "main.skipped_evidence" in main_deny_ids(complete, skipped)
+	"main.skipped_optional_evidence" in main_warn_ids(complete, skipped)
 }
 
 test_skipped_entry_without_reason_still_denied if {
-	"main.skipped_evidence" in deny_ids(complete, [{"kind": "drill"}])
+	"main.skipped_evidence" in main_deny_ids(complete, [{"kind": "drill"}])
 }
 
 test_missing_skipped_list_is_fine if {
@@ -138,18 +138,18 @@ test_missing_skipped_list_is_fine if {
 }
 
 test_version_mismatch_warns if {
-	old := object.union(item("load_test", 1), {"subject": {"service": "claims-triage", "version": "2.3.0"}})
-	"main.version_mismatch" in warn_ids(object.union(complete, {"load_test": [old]}), [])
-	not "main.version_mismatch" in deny_ids(object.union(complete, {"load_test": [old]}), [])
+	old := object.union(main_item("load_test", 1), {"subject": {"service": "claims-triage", "version": "2.3.0"}})
+	"main.version_mismatch" in main_warn_ids(object.union(complete, {"load_test": [old]}), [])
+	not "main.version_mismatch" in main_deny_ids(object.union(complete, {"load_test": [old]}), [])
 }
 
 test_staging_requires_fewer_kinds if {
-	ids := deny_ids(object.remove(complete, ["drill", "training", "accountability"]), []) with data.threshold.evidence.required_kinds as ["load_test", "handoff"]
+	ids := main_deny_ids(object.remove(complete, ["drill", "training", "accountability"]), []) with data.threshold.evidence.required_kinds as ["load_test", "handoff"]
 	count(ids) == 0
 }
 
 test_findings_have_the_contract_shape if {
-	fs := denies(object.remove(complete, ["drill"]), [skipped_drill])
+	fs := main_denies(object.remove(complete, ["drill"]), [skipped_drill])
 	count(fs) > 0
 	every f in fs {
 		object.keys(f) == {"id", "msg", "observed", "expected", "evidence"}

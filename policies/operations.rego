@@ -37,7 +37,7 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"operations.owner_is_build_team",
 	sprintf("production owner %s is on team %s, which built the service; production must be owned by another team", [
-		display(object.get(h, ["data", "production_owner", "name"], null)), owner_team,
+		lib.display(object.get(h, ["data", "production_owner", "name"], null)), owner_team,
 	]),
 	owner_team, sprintf("a team other than %s", [owner_team]), lib.origin(h),
 ) if {
@@ -75,7 +75,7 @@ verified_enough(s) if object.get(s, "verified", false) == true
 deny contains lib.finding(
 	"operations.signoff_missing",
 	sprintf("no %s sign-off for release %s (%s sign-offs on record for this role)", [
-		trim_space(concat("", [verified_prefix, role])), display(version), lib.num(count(of_role)),
+		trim_space(concat("", [verified_prefix, role])), lib.display(version), lib.num(count(of_role)),
 	]),
 	count([s | some s in of_role; counts(s)]), role, [lib.origin(h) | some h in handoffs],
 ) if {
@@ -97,8 +97,8 @@ verified_prefix := "" if t.require_verified_signoffs != true
 deny contains lib.finding(
 	"operations.signoff_wrong_release",
 	sprintf("%s sign-off by %s in %s is for release %s, not %s", [
-		display(object.get(s, "role", null)), display(object.get(s, "who", null)), lib.origin(h),
-		display(object.get(s, "release", null)), display(version),
+		lib.display(object.get(s, "role", null)), lib.display(object.get(s, "who", null)), lib.origin(h),
+		lib.display(object.get(s, "release", null)), lib.display(version),
 	]),
 	object.get(s, "release", null), version, lib.origin(h),
 ) if {
@@ -147,7 +147,7 @@ scenario_passed(scenario) if {
 warn contains lib.finding(
 	"operations.drill_failed",
 	sprintf("drill %s (%s): diagnosed %s, escalated correctly %s", [
-		display(object.get(d, ["data", "scenario"], null)), lib.origin(d),
+		lib.display(object.get(d, ["data", "scenario"], null)), lib.origin(d),
 		yes_no(object.get(d, ["data", "diagnosed"], null)),
 		yes_no(object.get(d, ["data", "escalated_correctly"], null)),
 	]),
@@ -235,7 +235,7 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"operations.review_threshold_uncalibrated",
 	sprintf("human-review threshold %s (%s) was last calibrated %s days ago; at most %s days are allowed", [
-		display(object.get(x.threshold, "name", null)), lib.origin(x.evidence),
+		lib.display(object.get(x.threshold, "name", null)), lib.origin(x.evidence),
 		lib.num(lib.round2(x.threshold.calibrated_days_ago)), lib.num(t.max_calibration_age_days),
 	]),
 	lib.round2(x.threshold.calibrated_days_ago), t.max_calibration_age_days, lib.origin(x.evidence),
@@ -248,7 +248,7 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"operations.review_threshold_uncalibrated",
 	sprintf("human-review threshold %s (%s) does not document %s", [
-		display(object.get(x.threshold, "name", null)), lib.origin(x.evidence), field,
+		lib.display(object.get(x.threshold, "name", null)), lib.origin(x.evidence), field,
 	]),
 	null, field, lib.origin(x.evidence),
 ) if {
@@ -258,10 +258,6 @@ deny contains lib.finding(
 }
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-display(s) := s if is_string(s)
-
-display(s) := "(none)" if not is_string(s)
 
 yes_no(b) := "yes" if b == true
 

@@ -5,7 +5,7 @@ import data.gate.technical
 
 service := {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
 
-run(scenario, rate, p95, p99, error_rate) := {
+load_run(scenario, rate, p95, p99, error_rate) := {
 	"kind": "load_test",
 	"source": "k6",
 	"origin": concat("", ["evidence/load-", scenario, ".yaml"]),
@@ -27,9 +27,9 @@ fault_run(recovery) := {
 	},
 }
 
-baseline := run("baseline", 40, 340, 520, 0.001)
+baseline := load_run("baseline", 40, 340, 520, 0.001)
 
-stress := run("stress", 126, 610, 1120, 0.003)
+stress := load_run("stress", 126, 610, 1120, 0.003)
 
 # Every required signal present, except the one named.
 signals_except(missing) := {name: {"present": true} |
@@ -41,17 +41,17 @@ obs_item(signals, drift) := {"kind": "observability", "origin": "evidence/observ
 
 observability := obs_item(signals_except(""), 0.08)
 
-evidence(runs) := {"load_test": runs, "observability": [observability]}
+technical_evidence(runs) := {"load_test": runs, "observability": [observability]}
 
-good := evidence([baseline, stress, fault_run(48)])
+good := technical_evidence([baseline, stress, fault_run(48)])
 
-denies(ev, svc) := fs if {
+technical_denies(ev, svc) := fs if {
 	fs := technical.deny with input.evidence as ev with input.service as svc
 }
 
-deny_ids(ev) := {f.id | some f in denies(ev, service)}
+technical_deny_ids(ev) := {f.id | some f in technical_denies(ev, service)}
 
-warn_ids(ev) := ids if {
+technical_warn_ids(ev) := ids if {
 	s := service
 	ids := {f.id | some f in technical.warn} with input.evidence as ev with input.service as s
 }
@@ -62,23 +62,23 @@ warn_ids(ev) := ids if {
 # --- the ready case ---------------------------------------------------------------------------------
 
 test_good_evidence_passes if {
-	count(deny_ids(good)) == 0
-	count(warn_ids(good)) == 0
+	count(technical_deny_ids(good)) == 0
+	count(technical_warn_ids(good)) == 0
 }
 
 # --- what must exist ----------------------------------------------------------------------------------
 
 test_missing_expected_peak_denied if {
-	ids := {f.id | some f in denies(good, {"name": "claims-triage"})}
+	ids := {f.id | some f in technical_denies(good, {"name": "claims-triage"})}
 	ids == {"technical.expected_peak_missing"}
 }
 
 test_zero_expected_peak_denied if {
-	"technical.expected_peak_missing" in {f.id | some f in denies(good, {"name": "claims-triage", "expected_peak_rps": 0})}
+	"technical.expected_peak_missing" in {f.id | some f in technical_denies(good, {"name": "claims-triage", "expected_peak_rps": 0})}
 }
 
 test_text_expected_peak_denied if {
-	"technical.expected_peak_missing" in {f.id | some f in denies(good, {"name": "claims-triage", "expected_peak_rps": "40"})}
+	"technical.expected_peak_missing" in {f.id | some f in technical_denies(good, {"name": "claims-triage", "expected_peak_rps": "40"})}
 }
 
 test_missing_service_block_denied if {
@@ -88,48 +88,48 @@ test_missing_service_block_denied if {
 }
 
 test_missing_stress_run_denied if {
-	ids := deny_ids(evidence([baseline, fault_run(48)]))
+	ids := technical_deny_ids(technical_evidence([baseline, fault_run(48)]))
 	ids == {"technical.stress_run_missing"}
 }
 
 test_missing_baseline_run_denied if {
-	ids := deny_ids(evidence([stress, fault_run(48)]))
+	ids := technical_deny_ids(technical_evidence([stress, fault_run(48)]))
 	ids == {"technical.baseline_run_missing"}
 }
 
 test_missing_fault_run_denied if {
-	ids := deny_ids(evidence([baseline, stress]))
+	ids := technical_deny_ids(technical_evidence([baseline, stress]))
 	ids == {"technical.fault_run_missing"}
 }
 
 test_no_load_tests_at_all_denied if {
-	ids := deny_ids({"observability": [observability]})
+	ids := technical_deny_ids({"observability": [observability]})
 	{"technical.stress_run_missing", "technical.baseline_run_missing", "technical.fault_run_missing"} == ids
 }
 
 test_run_without_scenario_does_not_count if {
-	"technical.stress_run_missing" in deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/scenario"}]), fault_run(48)]))
+	"technical.stress_run_missing" in technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/scenario"}]), fault_run(48)]))
 }
 
 # --- load multiplier ----------------------------------------------------------------------------------
 
 test_stress_below_multiplier_denied if {
-	some f in denies(evidence([baseline, run("stress", 84, 610, 1120, 0.003), fault_run(48)]), service)
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 84, 610, 1120, 0.003), fault_run(48)]), service)
 	f.id == "technical.load_multiplier"
 	f.observed == 2.1
 	f.expected == 3
 }
 
 test_stress_exactly_at_multiplier_passes if {
-	not "technical.load_multiplier" in deny_ids(evidence([baseline, run("stress", 120, 610, 1120, 0.003), fault_run(48)]))
+	not "technical.load_multiplier" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 120, 610, 1120, 0.003), fault_run(48)]))
 }
 
 test_stress_without_request_rate_denied if {
-	"technical.load_multiplier" in deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/request_rate"}]), fault_run(48)]))
+	"technical.load_multiplier" in technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/request_rate"}]), fault_run(48)]))
 }
 
 test_multiplier_follows_threshold if {
-	ev := evidence([baseline, run("stress", 84, 610, 1120, 0.003), fault_run(48)])
+	ev := technical_evidence([baseline, load_run("stress", 84, 610, 1120, 0.003), fault_run(48)])
 	s := service
 	ids := {f.id | some f in technical.deny} with input.evidence as ev
 		with input.service as s
@@ -140,82 +140,82 @@ test_multiplier_follows_threshold if {
 # --- latency and errors -------------------------------------------------------------------------------
 
 test_p95_over_limit_denied if {
-	"technical.p95_latency" in deny_ids(evidence([baseline, run("stress", 126, 801, 1120, 0.003), fault_run(48)]))
+	"technical.p95_latency" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 801, 1120, 0.003), fault_run(48)]))
 }
 
 test_p95_at_limit_passes if {
-	not "technical.p95_latency" in deny_ids(evidence([baseline, run("stress", 126, 800, 1120, 0.003), fault_run(48)]))
+	not "technical.p95_latency" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 800, 1120, 0.003), fault_run(48)]))
 }
 
 test_p95_missing_denied if {
-	"technical.p95_latency" in deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms/p95"}]), fault_run(48)]))
+	"technical.p95_latency" in technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms/p95"}]), fault_run(48)]))
 }
 
 test_p99_over_limit_denied if {
-	"technical.p99_latency" in deny_ids(evidence([baseline, run("stress", 126, 610, 1501, 0.003), fault_run(48)]))
+	"technical.p99_latency" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 610, 1501, 0.003), fault_run(48)]))
 }
 
 test_p99_missing_denied if {
-	"technical.p99_latency" in deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms/p99"}]), fault_run(48)]))
+	"technical.p99_latency" in technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms/p99"}]), fault_run(48)]))
 }
 
 test_latency_block_missing_denies_both if {
-	ids := deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms"}]), fault_run(48)]))
+	ids := technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/latency_ms"}]), fault_run(48)]))
 	{"technical.p95_latency", "technical.p99_latency", "technical.latency_degradation"} & ids == {"technical.p95_latency", "technical.p99_latency", "technical.latency_degradation"}
 }
 
 test_stress_error_rate_over_limit_denied if {
-	"technical.error_rate" in deny_ids(evidence([baseline, run("stress", 126, 610, 1120, 0.02), fault_run(48)]))
+	"technical.error_rate" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 610, 1120, 0.02), fault_run(48)]))
 }
 
 test_baseline_error_rate_over_limit_denied if {
-	"technical.error_rate" in deny_ids(evidence([run("baseline", 40, 340, 520, 0.05), stress, fault_run(48)]))
+	"technical.error_rate" in technical_deny_ids(technical_evidence([load_run("baseline", 40, 340, 520, 0.05), stress, fault_run(48)]))
 }
 
 test_fault_run_errors_are_not_judged_on_error_rate if {
-	not "technical.error_rate" in deny_ids(good)
+	not "technical.error_rate" in technical_deny_ids(good)
 }
 
 test_error_rate_missing_denied if {
-	"technical.error_rate" in deny_ids(evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/error_rate"}]), fault_run(48)]))
+	"technical.error_rate" in technical_deny_ids(technical_evidence([baseline, json.patch(stress, [{"op": "remove", "path": "/data/error_rate"}]), fault_run(48)]))
 }
 
 test_degradation_over_limit_denied if {
 	# 700 / 340 = 2.06x the baseline p95, limit 2x
-	some f in denies(evidence([baseline, run("stress", 126, 700, 1120, 0.003), fault_run(48)]), service)
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 126, 700, 1120, 0.003), fault_run(48)]), service)
 	f.id == "technical.latency_degradation"
 	f.observed == 2.06
 }
 
 test_degradation_within_limit_passes if {
-	not "technical.latency_degradation" in deny_ids(evidence([baseline, run("stress", 126, 680, 1120, 0.003), fault_run(48)]))
+	not "technical.latency_degradation" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 680, 1120, 0.003), fault_run(48)]))
 }
 
 test_degradation_without_baseline_p95_denied if {
-	"technical.latency_degradation" in deny_ids(evidence([json.patch(baseline, [{"op": "remove", "path": "/data/latency_ms/p95"}]), stress, fault_run(48)]))
+	"technical.latency_degradation" in technical_deny_ids(technical_evidence([json.patch(baseline, [{"op": "remove", "path": "/data/latency_ms/p95"}]), stress, fault_run(48)]))
 }
 
 test_degradation_with_zero_baseline_p95_denied if {
-	"technical.latency_degradation" in deny_ids(evidence([json.patch(baseline, [{"op": "add", "path": "/data/latency_ms/p95", "value": 0}]), stress, fault_run(48)]))
+	"technical.latency_degradation" in technical_deny_ids(technical_evidence([json.patch(baseline, [{"op": "add", "path": "/data/latency_ms/p95", "value": 0}]), stress, fault_run(48)]))
 }
 
 # --- recovery -----------------------------------------------------------------------------------------
 
 test_slow_recovery_denied if {
-	"technical.recovery_time" in deny_ids(evidence([baseline, stress, fault_run(121)]))
+	"technical.recovery_time" in technical_deny_ids(technical_evidence([baseline, stress, fault_run(121)]))
 }
 
 test_recovery_at_limit_passes if {
-	count(deny_ids(evidence([baseline, stress, fault_run(120)]))) == 0
+	count(technical_deny_ids(technical_evidence([baseline, stress, fault_run(120)]))) == 0
 }
 
 test_never_recovered_denied if {
-	ids := deny_ids(evidence([baseline, stress, fault_run(null)]))
+	ids := technical_deny_ids(technical_evidence([baseline, stress, fault_run(null)]))
 	ids == {"technical.never_recovered"}
 }
 
 test_recovery_not_reported_denied if {
-	ids := deny_ids(evidence([baseline, stress, json.patch(fault_run(48), [{"op": "remove", "path": "/data/recovery_s"}])]))
+	ids := technical_deny_ids(technical_evidence([baseline, stress, json.patch(fault_run(48), [{"op": "remove", "path": "/data/recovery_s"}])]))
 	ids == {"technical.recovery_time"}
 }
 
@@ -223,45 +223,45 @@ test_recovery_not_reported_denied if {
 
 test_missing_signal_denied if {
 	obs := obs_item(signals_except("drift"), 0.08)
-	ids := deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [obs]})
+	ids := technical_deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [obs]})
 	ids == {"technical.signal_missing"}
 }
 
 test_signal_not_present_denied if {
 	obs := obs_item(object.union(signals_except("confidence_distribution"), {"confidence_distribution": {"present": false}}), 0.08)
-	some f in denies({"load_test": [baseline, stress, fault_run(48)], "observability": [obs]}, service)
+	some f in technical_denies({"load_test": [baseline, stress, fault_run(48)], "observability": [obs]}, service)
 	f.id == "technical.signal_missing"
 	contains(f.msg, "confidence_distribution")
 }
 
 test_no_observability_denies_every_signal if {
-	fs := [f | some f in denies({"load_test": [baseline, stress, fault_run(48)]}, service); f.id == "technical.signal_missing"]
+	fs := [f | some f in technical_denies({"load_test": [baseline, stress, fault_run(48)]}, service); f.id == "technical.signal_missing"]
 	count(fs) == count(data.threshold.technical.required_signals)
 }
 
 test_signal_present_in_second_item_counts if {
 	partial := obs_item(signals_except("drift"), 0.08)
 	extra := {"kind": "observability", "origin": "evidence/drift.yaml", "data": {"signals": {"drift": {"present": true}}}}
-	count(deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [partial, extra]})) == 0
+	count(technical_deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [partial, extra]})) == 0
 }
 
 # --- warnings -------------------------------------------------------------------------------------------
 
 test_p95_near_limit_warns if {
-	ev := evidence([baseline, run("stress", 126, 760, 1120, 0.003), fault_run(48)])
-	"technical.p95_near_limit" in warn_ids(ev)
-	not "technical.p95_near_limit" in warn_ids(good)
+	ev := technical_evidence([baseline, load_run("stress", 126, 760, 1120, 0.003), fault_run(48)])
+	"technical.p95_near_limit" in technical_warn_ids(ev)
+	not "technical.p95_near_limit" in technical_warn_ids(good)
 }
 
 test_drift_warns if {
 	obs := obs_item(signals_except(""), 0.34)
 	ev := {"load_test": [baseline, stress, fault_run(48)], "observability": [obs]}
-	"technical.drift" in warn_ids(ev)
-	count(deny_ids(ev)) == 0
+	"technical.drift" in technical_warn_ids(ev)
+	count(technical_deny_ids(ev)) == 0
 }
 
 test_findings_have_the_contract_shape if {
-	fs := denies(evidence([run("baseline", 40, 340, 520, 0.05), run("stress", 84, 900, 1600, 0.02), fault_run(null)]), service)
+	fs := technical_denies(technical_evidence([load_run("baseline", 40, 340, 520, 0.05), load_run("stress", 84, 900, 1600, 0.02), fault_run(null)]), service)
 	count(fs) >= 6
 	every f in fs {
 		object.keys(f) == {"id", "msg", "observed", "expected", "evidence"}

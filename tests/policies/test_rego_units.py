@@ -85,6 +85,22 @@ def test_every_policy_has_tests():
         assert package in tested, f"{path.name}: package {package} has no {path.stem}_test.rego"
 
 
+_FUNCTION = re.compile(r"^([a-z_][\w]*)\(", re.M)
+
+
+def test_function_names_are_unique_across_packages():
+    """regopy 1.5.2 mixes up functions of the same name in different packages (a different arity
+    crashes the process), so every function name, tests included, belongs to one package."""
+    owner: dict[str, str] = {}
+    for path in sorted(POLICIES.glob("*.rego")):
+        source = path.read_text(encoding="utf-8")
+        package = _PACKAGE.search(source).group(1)
+        for name in set(_FUNCTION.findall(source)):
+            assert owner.setdefault(name, package) == package, (
+                f"function {name} is defined in both {owner[name]} and {package} ({path.name}); rename one"
+            )
+
+
 # --- regopy --------------------------------------------------------------------------------------------
 
 
