@@ -1,0 +1,276 @@
+"""action.yml: valid metadata, and its steps run as a script on this machine with a fake GitHub
+Actions environment (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_PATH as files).
+
+The runner is imitated closely enough to catch what breaks an action: `${{ }}` expressions are
+substituted in env, working-directory and run, each `run:` step is a bash script run as the runner
+runs it (`bash --noprofile --norc -eo pipefail`), outputs and PATH additions flow between steps.
+`uses:` steps are stood in for: setup-python gives this interpreter, the cache restores nothing.
+gate really is installed from the repository into a fresh virtual environment by the action's step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from .conftest import REPO, SHARED, opa_binary, requires_shared
+
+ACTION = yaml.safe_load((REPO / "action.yml").read_text())
+EXAMPLE = REPO / "examples" / "claims-triage"
+EXAMPLE_DAY = date(2026, 11, 26)  # the day the example's evidence is fresh on (its --now)
+_EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@requires_shared
+def test_action_metadata_validates_against_the_published_schema():
+    schema = json.loads((SHARED / "schemas" / "github-action.schemastore.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(ACTION)
+
+
+def test_action_has_the_documented_inputs_and_outputs_and_no_logic_of_its_own():
+    assert set(ACTION["inputs"]) == {"config", "profile", "format", "fail-on", "github-token", "python-version",
+                                     "working-directory"}
+    assert {"decision", "exit-code", "report"} <= set(ACTION["outputs"])
+    assert ACTION["runs"]["using"] == "composite"
+    scripts = "\n".join(step.get("run", "") for step in ACTION["runs"]["steps"])
+    assert scripts.count("gate\" \"${args[@]}\"") == 1  # one call of the CLI decides; nothing else does
+    assert "--format github" in scripts
+
+
+@dataclass
+class Run:
+    """One job running the action: the fake runner's folders, and what each step left behind."""
+
+    root: Path
+    inputs: dict[str, str]
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    logs: list[tuple[str, int, str]] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    path_additions: list[str] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    def context(self, expression: str) -> str:
+        parts = expression.split(".")
+        if parts[0] == "inputs":
+            return self.inputs[parts[1]]
+        if parts[:2] == ["github", "action_path"]:
+            return str(REPO)
+        if parts[0] == "runner":
+            return {"temp": str(self.root / "runner-temp"), "tool_cache": str(self.root / "tool-cache"),
+                    "os": "Linux", "arch": "X64"}[parts[1]]
+        if parts[0] == "steps" and parts[2] == "outputs":
+            return self.outputs.get(parts[1], {}).get(parts[3], "")
+        raise AssertionError(f"action.yml uses an expression this test does not know: {expression}")
+
+    def expand(self, text: str) -> str:
+        return _EXPR.sub(lambda m: self.context(m.group(1)), str(text))
+
+    def action_output(self, name: str) -> str:
+        return self.expand(ACTION["outputs"][name]["value"])
+
+
+def read_output_file(path: Path) -> dict[str, str]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    out, i = {}, 0
+    while i < len(lines):
+        if "<<" in lines[i] and "=" not in lines[i].split("<<", 1)[0]:
+            name, delimiter = lines[i].split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            out[name] = "\n".join(lines[i + 1:end])
+            i = end + 1
+        else:
+            name, value = lines[i].split("=", 1)
+            out[name] = value
+            i += 1
+    return out
+
+
+def base_env(run: Run) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATE_", "RUNNER_", "INPUT_"))}
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    opa = opa_binary()
+    if opa:
+        path.insert(0, str(Path(opa).parent))  # as a runner with OPA installed: the step is a no-op
+    else:
+        path = [p for p in path if not (Path(p) / "go").exists()]  # no Go, no OPA: the step warns
+    env.update({
+        "PATH": os.pathsep.join(run.path_additions + path),
+        "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(run.workspace),
+        "GITHUB_ACTION_PATH": str(REPO), "GITHUB_REPOSITORY": "acme/claims-triage", "GITHUB_RUN_ID": "4242",
+        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_SHA": "9f1c2d3e4b5a69788796a5b4c3d2e1f001122334",
+        "GITHUB_REF_TYPE": "branch", "GITHUB_ACTOR": "release-bot", "GITHUB_EVENT_NAME": "push",
+        "RUNNER_TEMP": str(run.root / "runner-temp"), "RUNNER_TOOL_CACHE": str(run.root / "tool-cache"),
+    })
+    return env
+
+
+def run_step(run: Run, index: int, step: dict) -> int:
+    step_id = step.get("id", f"step{index}")
+    if "uses" in step:
+        if step["uses"].startswith("actions/setup-python@"):
+            run.outputs[step_id] = {"python-path": sys.executable, "python-version": sys.version.split()[0]}
+        elif not step["uses"].startswith("actions/cache@"):
+            raise AssertionError(f"action.yml uses {step['uses']}, which this test cannot stand in for")
+        return 0
+    assert step["shell"] == "bash"
+    files = run.root / "files" / str(index)
+    files.mkdir(parents=True)
+    for name in ("output", "summary", "path", "env"):
+        (files / name).write_text("")
+    script = files / "script.sh"
+    script.write_text(run.expand(step["run"]))
+    env = base_env(run)
+    env.update({"GITHUB_OUTPUT": str(files / "output"), "GITHUB_STEP_SUMMARY": str(files / "summary"),
+                "GITHUB_PATH": str(files / "path"), "GITHUB_ENV": str(files / "env")})
+    env.update({k: run.expand(v) for k, v in (step.get("env") or {}).items()})
+    cwd = run.workspace / run.expand(step.get("working-directory", "."))
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    run.logs.append((step.get("name", step_id), proc.returncode, proc.stdout + proc.stderr))
+    run.outputs[step_id] = read_output_file(files / "output")
+    run.summaries.append((files / "summary").read_text())
+    run.path_additions = (files / "path").read_text().split() + run.path_additions
+    return proc.returncode
+
+
+def run_action(run: Run, skip_install: bool = True) -> int:
+    """Run the steps in order, as a composite action does: stop at the first step that fails."""
+    for index, step in enumerate(ACTION["runs"]["steps"]):
+        if skip_install and "gate-venv" in step.get("env", {}).get("GATE_VENV", "") and "pip" in step.get("run", ""):
+            continue  # gate is already in this run's venv (installed once per module)
+        code = run_step(run, index, step)
+        if code != 0:
+            return code
+    return 0
+
+
+def shift_dates(value, days: int):
+    """Move every date in an evidence document by ``days``, so the example is as fresh today as it
+    was on EXAMPLE_DAY (the action evaluates at the time of the run; it has no --now)."""
+    if isinstance(value, dict):
+        return {k: shift_dates(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_dates(v, days) for v in value]
+    if isinstance(value, str) and _DATE.match(value) and value[:4] > "2000":
+        if len(value) == 10:
+            return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) + timedelta(days=days)
+        return moment.isoformat()
+    return value
+
+
+def copy_example(variant: str, target: Path) -> Path:
+    shutil.copytree(EXAMPLE / variant, target)
+    days = (datetime.now(timezone.utc).date() - EXAMPLE_DAY).days
+    for path in (target / "evidence").glob("*.yaml"):
+        path.write_text(yaml.safe_dump(shift_dates(yaml.safe_load(path.read_text()), days), sort_keys=False))
+    return target
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """gate installed into a fresh venv by the action's own install step, once for this module."""
+    root = tmp_path_factory.mktemp("action-install")
+    run = Run(root=root, inputs={k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()})
+    run.workspace.mkdir()
+    for index, step in enumerate(ACTION["runs"]["steps"]):
+        if step.get("id") == "python" or "pip" in step.get("run", ""):
+            code = run_step(run, index, step)
+            assert code == 0, run.logs[-1][2][-3000:]
+    venv = root / "runner-temp" / "gate-venv"
+    assert (venv / "bin" / "gate").exists()
+    return venv
+
+
+@pytest.fixture
+def action(tmp_path, installed):
+    def start(variant: str | None = "blocked", job: str = "job", **inputs: str) -> Run:
+        defaults = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()}
+        run = Run(root=tmp_path / job, inputs={**defaults, **inputs})
+        run.workspace.mkdir(parents=True)
+        if variant:
+            copy_example(variant, run.workspace / "service")
+        (run.root / "runner-temp").mkdir()
+        (run.root / "runner-temp" / "gate-venv").symlink_to(installed)
+        return run
+
+    return start
+
+
+def evaluate_log(run: Run) -> str:
+    return next(log for name, _, log in run.logs if name == "Evaluate the release")
+
+
+def test_blocked_release_fails_the_step_with_outputs_annotations_and_a_summary(action):
+    run = action("blocked", **{"working-directory": "service", "format": "junit,sarif"})
+    code = run_action(run)
+    assert code == 1, run.logs
+    assert run.action_output("decision") == "block"
+    assert run.action_output("exit-code") == "1"
+    assert run.action_output("denies") == "12" and run.action_output("warnings") == "2"
+    report = json.loads(Path(run.action_output("report")).read_text())
+    assert report["outcome"] == "block" and report["context"]["commit"].startswith("9f1c2d3e")
+    assert report["context"]["run_url"] == "https://github.com/acme/claims-triage/actions/runs/4242"
+    reports = sorted(p.name for p in Path(run.action_output("report-dir")).iterdir())
+    assert reports == ["decision.json", "junit.xml", "results.sarif"]
+
+    log = evaluate_log(run)
+    assert "::error file=service/evidence/load-stress.yaml,title=gate technical.latency_degradation::" in log
+    assert "::group::gate blocked claims-triage 2.4.0" in log
+
+    summary = "".join(run.summaries)
+    assert summary.startswith("## ❌ gate blocked claims-triage 2.4.0\n")
+    assert "**12 blocking findings** in 4 readiness gaps, and 2 warnings" in summary
+    assert "`technical.p95_latency` · observed **934** · expected **800**" in summary
+    assert "[run](https://github.com/acme/claims-triage/actions/runs/4242)" in summary
+    assert run.logs[-1][0] == "Pass or fail the step" and "gate blocked the release" in run.logs[-1][2]
+
+
+def test_approved_release_passes_and_says_approve(action):
+    run = action("ready", **{"working-directory": "service"})
+    assert run_action(run) == 0, run.logs
+    assert run.action_output("decision") == "approve"
+    assert run.action_output("exit-code") == "0"
+    assert "## ✅ gate approved claims-triage 2.4.0" in "".join(run.summaries)
+    assert "::notice title=gate::gate approved claims-triage 2.4.0" in evaluate_log(run)
+
+
+def test_fail_on_warn_fails_an_approval_with_warnings_and_block_does_not(action):
+    for fail_on, expected in (("block", 0), ("warn", 1)):
+        run = action("ready", job=fail_on, **{"working-directory": "service", "fail-on": fail_on})
+        observability = run.workspace / "service" / "evidence" / "observability.yaml"
+        doc = yaml.safe_load(observability.read_text())
+        doc["data"]["drift_score"] = 0.34  # above the warn threshold: approved, with a warning
+        observability.write_text(yaml.safe_dump(doc))
+        assert run_action(run) == expected, run.logs
+        assert run.action_output("decision") == "approve" and run.action_output("warnings") == "1"
+
+
+def test_a_broken_config_is_exit_2_with_no_decision(action):
+    run = action(None, config="missing.yaml")
+    assert run_action(run) == 2
+    assert run.action_output("exit-code") == "2"
+    assert run.action_output("decision") == ""
+    assert "missing.yaml: file not found" in evaluate_log(run)
+
+
+def test_a_wrong_fail_on_stops_before_evaluating(action):
+    run = action("ready", **{"working-directory": "service", "fail-on": "sometimes"})
+    assert run_action(run) == 2
+    assert "fail-on: expected block or warn, got 'sometimes'" in evaluate_log(run)
+    assert run.action_output("decision") == ""
