@@ -1,0 +1,81 @@
+"""gate_github: evidence verified on GitHub instead of taken as declared.
+
+Collectors (docs/collectors/github.md):
+- ``github_reviews``: sign-offs as approving reviews on the release pull request, by members of the
+  GitHub team named for each role, on the commit being released; and, optionally, that the production
+  owner is not on the build team -> kind ``review``.
+- ``github_drills``: incident drills recorded as closed issues with a label -> kind ``drill``.
+
+The token is GITHUB_TOKEN; it is registered for masking and never printed. Every GitHub failure (401,
+403, 404, 5xx, rate limit, timeout) becomes a Skipped with one clear line: never an approval.
+github3.py and requests are imported only when a collector runs (gate's start-up time is benchmarked).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from gate import Context, Evidence, EvidenceError, Skipped, hookimpl
+
+
+class ReviewsCollector:
+    name = "github_reviews"
+    kind = "review"
+
+    def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate.evidence import make_evidence, validate_kind
+        from gate.loader import Loaded
+
+        from gate_github import reviews
+        from gate_github.client import GitHubClient, GitHubError, Settings
+
+        settings = Settings.from_options(spec.options or {})
+        opts = reviews.parse_options(spec.options or {}, os.environ)
+        origin = f"{settings.api_url}/repos/{opts.repository}"
+        if not settings.token:
+            yield Skipped(kind=self.kind, source=self.name, origin=origin,
+                          reason="GITHUB_TOKEN is not set; gate cannot verify sign-offs on GitHub")
+            return
+        client = GitHubClient(settings)
+        try:
+            data, origin = reviews.verify(client, opts, context)
+        except (GitHubError, EvidenceError) as exc:
+            yield Skipped(kind=self.kind, source=self.name, origin=origin, reason=str(exc))
+            return
+        validate_kind(self.kind, data, Loaded(data, "", {}, origin))  # a bug here is a Skipped, never evidence
+        subject = {"service": context.service, "commit": data["commit"]}
+        if context.version is not None:
+            subject["version"] = context.version
+        yield make_evidence(kind=self.kind, source="github", data=data, origin=origin, digest=client.digest(),
+                            produced_at=context.now.isoformat(), subject=subject)
+
+
+class DrillsCollector:
+    name = "github_drills"
+    kind = "drill"
+
+    def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_github import drills
+        from gate_github.client import GitHubClient, GitHubError, Settings
+
+        settings = Settings.from_options(spec.options or {})
+        opts = drills.parse_options(spec.options or {}, os.environ)
+        origin = f"{settings.api_url}/repos/{opts['repository']}/issues"
+        if not settings.token:
+            yield Skipped(kind=self.kind, source=self.name, origin=origin,
+                          reason="GITHUB_TOKEN is not set; gate cannot read drill issues on GitHub")
+            return
+        try:
+            # All issues are read before any drill is yielded: a failure on page 3 leaves no partial set.
+            found = list(drills.collect(GitHubClient(settings), opts, context, self.name))
+        except (GitHubError, EvidenceError) as exc:
+            yield Skipped(kind=self.kind, source=self.name, origin=origin, reason=str(exc))
+            return
+        yield from found
+
+
+@hookimpl
+def gate_register_collectors(register) -> None:
+    register.add(ReviewsCollector())
+    register.add(DrillsCollector())

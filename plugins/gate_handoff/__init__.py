@@ -1,0 +1,49 @@
+"""gate_handoff: the operations hand-off, as the team records it.
+
+Collectors (docs/collectors/handoff.md):
+- ``handoff``: the hand-off record (production owner, build team, on-call, runbook, escalation,
+  sign-offs) -> kind ``handoff``. A file can never mark a sign-off verified.
+- ``drill``: incident drill records, one per file; ``path`` may be a directory -> kind ``drill``.
+- ``training``: on-call training on the model's failure modes -> kind ``training``.
+- ``human_review``: the human-in-the-loop thresholds and their calibration -> kind ``human_review``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+from gate import Context, Evidence, Skipped, hookimpl
+
+
+class RecordCollector:
+    """A collector of one kind of operations record (see gate_handoff.records for the format)."""
+
+    def __init__(self, name: str, kind: str, refine: Callable | None = None,
+                 dated_by: Callable[[Mapping[str, Any]], Any] | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self._refine = refine
+        self._dated_by = dated_by
+
+    def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_handoff.records import collect_records
+
+        return collect_records(spec, context, kind=self.kind, source=self.name, refine=self._refine,
+                               dated_by=self._dated_by)
+
+
+def collectors() -> list[RecordCollector]:
+    from gate_handoff import kinds
+
+    return [
+        RecordCollector("handoff", "handoff", kinds.refine_handoff, kinds.handoff_date),
+        RecordCollector("drill", "drill", None, kinds.drill_date),
+        RecordCollector("training", "training", kinds.refine_training, kinds.training_date),
+        RecordCollector("human_review", "human_review", None, kinds.human_review_date),
+    ]
+
+
+@hookimpl
+def gate_register_collectors(register) -> None:
+    for collector in collectors():
+        register.add(collector)
