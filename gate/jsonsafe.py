@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -75,3 +76,23 @@ def _write(value: Any, emit, depth: int) -> None:
         _write(dict(value.items()), emit, depth)
     else:
         raise TypeError(f"cannot pass a {type(value).__name__} to a policy")
+
+
+_RFC3339_Z = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?)[Zz]$")
+
+
+def normalise_timestamps(value: Any) -> Any:
+    """A copy with every RFC 3339 timestamp ending in "Z" rewritten to end in "+00:00".
+
+    The same instant, in the form both engines parse: regopy's time.parse_rfc3339_ns returns undefined
+    on "Z", so a freshness rule on raw evidence timestamps would silently pass stale evidence. Both
+    engines get the normalised input, so they agree on every comparison, literal ones included.
+    """
+    if isinstance(value, str):
+        match = _RFC3339_Z.match(value)
+        return match.group(1) + "+00:00" if match else value
+    if isinstance(value, dict) or (hasattr(value, "items") and not isinstance(value, (list, tuple))):
+        return {key: normalise_timestamps(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise_timestamps(item) for item in value]
+    return value

@@ -100,6 +100,8 @@ def evaluate(config: Config, context: Context, engine_name: str | None = None, m
     manager = manager or plugins.get_manager()
     prepared = prepare(config, manager)
     engine = engine_for(config, engine_name, manager)
+    if hasattr(engine, "prepare"):  # an engine may start work (compile, push, start a server) early
+        engine.prepare(prepared.policies, {"threshold": prepared.threshold.data})
     evidence, skipped = gather(config, context, manager)
     return decide(config=config, context=context, evidence=evidence, skipped=skipped,
                   policies=prepared.policies, threshold=prepared.threshold, engine=engine, waivers=waivers)

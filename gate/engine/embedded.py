@@ -1,51 +1,182 @@
-"""The embedded engine: regopy (rego-cpp) in-process. No server, installs with pip."""
+"""The embedded engine: regopy (rego-cpp). No server, installs with pip; guarded and bounded.
+
+Before evaluating, the static guard (gate/guard.py) refuses every policy that uses what regopy lacks or
+gets wrong, naming file and line. Input and data reach regopy as JSON text (gate/jsonsafe.py), with
+"...Z" timestamps normalised. Evaluation runs in a child process (gate/engine/bounded.py) so a hang or a
+crash ends in exit 3 within the engine timeout.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+import weakref
+from typing import Any, Callable, Mapping, Sequence
 
-from gate import jsonsafe
+from gate import guard, jsonsafe
+from gate.engine import bounded
 from gate.errors import EngineError, PolicyError
 from gate.policyset import PolicySet
+
+DEFAULT_TIMEOUT_S = 60.0
+QUERY = "data.gate"
+_problems_cache: dict[tuple, list[guard.Problem]] = {}
 
 
 class EmbeddedEngine:
     name = "embedded"
 
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        self._prepared: tuple[str, str, bounded.ForkedCall] | None = None
+        weakref.finalize(self, _cancel_holder, self.__dict__)
+
+    def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        """Refuse unsafe policies now, and start the child that imports regopy and compiles the policies
+        while gate collects evidence (two cores: that work leaves the critical path)."""
+        refuse_unsafe(policies)
+        if not bounded.fork_available():
+            return
+        data_text = _data_text(data)
+        modules = [(str(p.path), p.source) for p in policies.modules]
+        self._cancel()
+        call = bounded.ForkedCall(lambda: compiled(modules, data_text), WHAT)
+        self._prepared = (policies.digest, data_text, call)
+
     def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
-        import regopy
-
-        interpreter = regopy.Interpreter()
-        for policy in policies.modules:
+        try:
+            refuse_unsafe(policies)
+            data_text = _data_text(data)
             try:
-                interpreter.add_module(str(policy.path), policy.source)
-            except Exception as exc:
-                raise PolicyError(f"{policy.path}: does not compile: {sexpr_errors(str(exc))}") from None
-        try:
-            interpreter.add_data_json(jsonsafe.dumps(data))
-            interpreter.set_input_term(jsonsafe.dumps(input))
-        except (ValueError, TypeError) as exc:
-            raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-        return self.query(interpreter, "data.gate")
+                input_text = jsonsafe.dumps(jsonsafe.normalise_timestamps(input))
+            except (ValueError, TypeError) as exc:
+                raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+            refuse_data_dependent(policies, input_text + data_text)
+            call = self._take(policies.digest, data_text)
+            modules = [(str(p.path), p.source) for p in policies.modules]
+            if call is None and bounded.fork_available():
+                call = bounded.ForkedCall(lambda: compiled(modules, data_text), WHAT)
+            if call is not None:
+                text = call.finish(input_text.encode("utf-8"), self.timeout_s)
+            else:
+                request = json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode()
+                text = bounded.run_subprocess(request, self.timeout_s, WHAT)
+        finally:
+            self._cancel()
+        return json.loads(text)
 
-    @staticmethod
-    def query(interpreter: Any, query: str) -> dict[str, Any]:
+    def _take(self, digest: str, data_text: str) -> bounded.ForkedCall | None:
+        prepared, self._prepared = self._prepared, None
+        if prepared and prepared[0] == digest and prepared[1] == data_text:
+            return prepared[2]
+        if prepared:
+            prepared[2].cancel()
+        return None
+
+    def _cancel(self) -> None:
+        _cancel_holder(self.__dict__)
+
+
+def _cancel_holder(state: dict) -> None:
+    prepared, state["_prepared"] = state.get("_prepared"), None
+    if prepared:
+        prepared[2].cancel()
+
+
+WHAT = "the embedded engine (regopy)"
+
+
+def _data_text(data: Mapping[str, Any]) -> str:
+    try:
+        return jsonsafe.dumps(data)
+    except (ValueError, TypeError) as exc:
+        raise EngineError(f"cannot hand the data to the engine: {exc}") from None
+
+
+def refuse_unsafe(policies: PolicySet) -> None:
+    """Raise PolicyError naming the first thing regopy cannot be trusted with (and how many more)."""
+    key = tuple((str(p.path), p.source) for p in policies.modules)
+    problems = _problems_cache.get(key)
+    if problems is None:
+        problems = _problems_cache[key] = guard.embedded_problems(policies.modules)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PolicyError(f"{problems[0]}{more}; the embedded engine refuses it: run with --engine opa "
+                          "or --engine opa-local")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def refuse_data_dependent(policies: PolicySet, text: str) -> None:
+    """Builtins regopy gets right only on some data: refused when this input is such data."""
+    used = guard.data_dependent(policies.modules)
+    if not used:
+        return
+    letters = set(_NON_ASCII.findall(text))
+    for name, (path, line) in sorted(used.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
+        changed = sorted(c for c in letters if (c.lower() if name == "lower" else c.upper()) != c)
+        if name in guard.CASE_SENSITIVE and changed:
+            raise PolicyError(f"{path}:{line}: uses {name} and the input holds {''.join(changed[:5])}, whose case "
+                              "regopy does not change (ASCII only); run with --engine opa or --engine opa-local")
+        if name in guard.ESCAPE_SENSITIVE and "\\" in text:
+            raise PolicyError(f"{path}:{line}: uses {name} and the input holds strings with quotes, backslashes "
+                              "or control characters, which regopy counts wrong; run with --engine opa")
+
+
+def _load_regopy() -> Any:
+    import regopy
+
+    return regopy
+
+
+def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[bytes], str]:
+    """Compile the modules and load the data (in the bounded child); returns the function that takes
+    the input (JSON text, bytes) and gives the value of data.gate as JSON text."""
+    regopy = _load_regopy()
+    interpreter = regopy.Interpreter()
+    for path, source in modules:
         try:
-            output = interpreter.query(query)
-            text = str(output)
-            doc = json.loads(text)
-        except json.JSONDecodeError:
-            raise PolicyError(f"policy does not compile or failed at run time: {_compile_message(interpreter, query)}") from None
+            interpreter.add_module(path, source)
         except Exception as exc:
-            raise PolicyError(f"policy evaluation failed: {exc}") from None
-        if isinstance(doc, dict) and "expressions" in doc:
-            expressions = doc["expressions"]
-            return expressions[0] if expressions else {}
-        if isinstance(doc, dict) and not doc:
-            return {}  # undefined
-        raise PolicyError(f"policy evaluation failed: {_one_line(text)}")
+            raise PolicyError(f"{path}: does not compile: {sexpr_errors(str(exc))}") from None
+    try:
+        interpreter.add_data_json(data_text)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise EngineError(f"cannot hand the data to the engine: {exc}") from None
+
+    def answer(request: bytes) -> str:
+        if not request:
+            return ""  # abandoned: the parent closed the pipe without asking
+        try:
+            interpreter.set_input_term(request.decode("utf-8"))
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+        return json.dumps(query(interpreter, QUERY))
+
+    return answer
+
+
+def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str) -> str:
+    """Compile, load and query in this process: data.gate as JSON text (the worker process uses it)."""
+    return compiled(modules, data_text)(input_text.encode("utf-8"))
+
+
+def query(interpreter: Any, query: str) -> dict[str, Any]:
+    try:
+        output = interpreter.query(query)
+        text = str(output)
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        raise PolicyError(f"policy does not compile or failed at run time: {_compile_message(interpreter, query)}") from None
+    except Exception as exc:
+        raise PolicyError(f"policy evaluation failed: {exc}") from None
+    if isinstance(doc, dict) and "expressions" in doc:
+        expressions = doc["expressions"]
+        return expressions[0] if expressions else {}
+    if isinstance(doc, dict) and not doc:
+        return {}  # undefined
+    raise PolicyError(f"policy evaluation failed: {_one_line(text)}")
 
 
 def _compile_message(interpreter: Any, query: str) -> str:

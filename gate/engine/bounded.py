@@ -1,0 +1,181 @@
+"""Bounded evaluation: run an engine call in a child process that cannot hang or crash gate.
+
+regopy runs native code in-process: `replace(s, "", x)` never returns and `with input as` segfaults.
+gate therefore evaluates in a forked child (cheap: the child shares the parent's pages, regopy already
+imported) and waits at most the configured timeout. A hang is killed and a crash is reported; both
+are EngineError (exit 3, "could not decide"), and gate itself is still alive to say so and to record it.
+
+Where fork is unavailable or unsafe (another thread is running: a forked child could inherit a held
+lock), the same work runs in a fresh `python -m gate.engine.worker` process instead.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable
+
+from gate.errors import EngineError, GateError, PolicyError
+
+OK, POLICY, ENGINE = b"0", b"P", b"E"
+
+
+def wrap(work: Callable[[], str]) -> bytes:
+    try:
+        return OK + work().encode("utf-8")
+    except PolicyError as exc:
+        return POLICY + str(exc).encode("utf-8", "replace")
+    except GateError as exc:
+        return ENGINE + str(exc).encode("utf-8", "replace")
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as one line
+        return ENGINE + f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+
+
+def _result(payload: bytes, what: str) -> str:
+    status, body = payload[:1], payload[1:].decode("utf-8", "replace")
+    if status == OK:
+        return body
+    if status == POLICY:
+        raise PolicyError(body)
+    if status == ENGINE:
+        raise EngineError(f"{what}: {body}")
+    raise EngineError(f"{what} ended without an answer")
+
+
+def fork_available() -> bool:
+    return hasattr(os, "fork") and threading.active_count() == 1 and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess"
+
+
+class ForkedCall:
+    """A child forked now, answering later: it runs setup() at once (import, compile, load data: work
+    that overlaps with whatever the parent does meanwhile), then waits for a request on a pipe, runs
+    the function setup returned on it, and writes the answer back.
+
+    The child never outlives the parent's interest: it exits on end-of-file of its request pipe, which
+    the kernel closes when the parent exits, and finish() and cancel() kill it if it is still there.
+    """
+
+    def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
+        self.what = what
+        request_read, self._request = os.pipe()
+        self._answer, answer_write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self._request)
+                os.close(self._answer)
+                payload = _serve(setup, request_read)
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(answer_write, view):]
+            finally:
+                os._exit(0)
+        os.close(request_read)
+        os.close(answer_write)
+        self._done = False
+
+    def finish(self, request: bytes, timeout: float) -> str:
+        """Send the request, wait at most timeout seconds for the answer."""
+        if self._done:
+            raise EngineError(f"{self.what}: this evaluation was already used")
+        deadline = time.monotonic() + timeout
+        pending = memoryview(request)
+        chunks: list[bytes] = []
+        os.set_blocking(self._request, False)
+        try:
+            if not pending:
+                os.close(self._request)
+                self._request = -1
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise EngineError(f"{self.what} did not answer within {timeout:g} s (engine timeout); "
+                                      "gate stopped it. Raise engine.timeout_s, or run with --engine opa")
+                writers = [self._request] if self._request >= 0 else []
+                readable, writable, _ = select.select([self._answer], writers, [], remaining)
+                if writable:
+                    try:
+                        pending = pending[os.write(self._request, pending[:1 << 16]):]
+                    except BrokenPipeError:  # the child answered (an error) without reading it all
+                        pending = pending[:0]
+                    if not pending:
+                        os.close(self._request)
+                        self._request = -1
+                if readable:
+                    chunk = os.read(self._answer, 1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            _, status = os.waitpid(self.pid, 0)
+            self._done = True
+            if os.WIFSIGNALED(status):
+                name = signal.Signals(os.WTERMSIG(status)).name
+                raise EngineError(f"{self.what} crashed ({name}) before answering; run with --engine opa")
+            return _result(b"".join(chunks), self.what)
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the child (if still running) and release the pipes."""
+        for fd in (self._request, self._answer):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._request = self._answer = -1
+        if not self._done:
+            self._done = True
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _serve(setup: Callable[[], Callable[[bytes], str]], request_read: int) -> bytes:
+    """In the child: set up, read the whole request, answer it."""
+    holder: list[Callable[[bytes], str]] = []
+
+    def do_setup() -> str:
+        holder.append(setup())
+        return ""
+
+    failed = wrap(do_setup)
+    if failed[:1] != OK:
+        return failed
+    chunks = []
+    while True:
+        chunk = os.read(request_read, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    request = b"".join(chunks)
+    return wrap(lambda: holder[0](request))
+
+
+def run_forked(work: Callable[[], str], timeout: float, what: str) -> str:
+    """Run work() in a forked child and return its answer (text), within timeout seconds."""
+    return ForkedCall(lambda: (lambda _request: work()), what).finish(b"", timeout)
+
+
+def run_subprocess(request: bytes, timeout: float, what: str) -> str:
+    """Run the worker module in a fresh interpreter, the request on its standard input."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "gate.engine.worker"], input=request,
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{what} did not answer within {timeout:g} s (engine timeout); "
+                          "gate stopped it. Raise engine.timeout_s, or run with --engine opa") from None
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        raise EngineError(f"{what} crashed ({name}) before answering; run with --engine opa")
+    if not done.stdout:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise EngineError(f"{what} worker failed: {tail[0][:300]}")
+    return _result(done.stdout, what)

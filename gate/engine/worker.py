@@ -1,0 +1,27 @@
+"""`python -m gate.engine.worker`: one embedded evaluation in a process of its own.
+
+Used by gate/engine/bounded.py where forking is unavailable or unsafe. Reads
+{"modules": [[path, source], ...], "data": json-text, "input": json-text} on standard input and writes
+the status byte and the answer (see bounded.py) on standard output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from gate.engine import bounded
+from gate.engine.embedded import evaluate_text
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.buffer.read())
+    answer = bounded.wrap(lambda: evaluate_text([tuple(m) for m in request["modules"]], request["data"],
+                                                 request["input"]))
+    sys.stdout.buffer.write(answer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
