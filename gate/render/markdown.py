@@ -34,25 +34,33 @@ def code(text: Any) -> str:
 
 
 def _level(finding) -> str:
+    """A mark for what does not block; blocking findings sit under a ❌ heading already."""
     if finding.blocks:
-        return "❌"
-    return "ℹ️" if finding.advisory else "⚠️"
+        return ""
+    return "ℹ️ " if finding.advisory else "⚠️ "
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def value(item: Any) -> str:
+    """A policy value for a reader: objects as `key: value` pairs rather than JSON."""
+    if isinstance(item, dict):
+        return ", ".join(f"{k}: {show(v)}" for k, v in item.items())
+    return show(item)
+
+
 def _finding_item(finding) -> str:
     facts = [code(finding.rule)]
     if finding.observed is not None or finding.expected is not None:
-        facts.append(f"observed **{escape(show(finding.observed), 120)}**")
-        facts.append(f"expected **{escape(show(finding.expected), 120)}**")
+        facts.append(f"observed **{escape(value(finding.observed), 120)}**")
+        facts.append(f"expected **{escape(value(finding.expected), 120)}**")
     if finding.evidence:
-        facts.append("evidence " + ", ".join(code(e) for e in finding.evidence[:5])
+        facts.append(", ".join(code(e) for e in finding.evidence[:5])
                      + (f" and {len(finding.evidence) - 5} more" if len(finding.evidence) > 5 else ""))
     tag = " (advisory)" if finding.advisory else ""
-    return f"- {_level(finding)} {escape(finding.message)}{tag}<br>\n  <sub>{' · '.join(facts)}</sub>\n"
+    return f"- {_level(finding)}{escape(finding.message)}{tag}<br>\n  {' · '.join(facts)}\n"
 
 
 def _counts(found) -> tuple[int, int]:
