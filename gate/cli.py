@@ -21,6 +21,7 @@ COMMANDS = (
     "gate.commands.check",
     "gate.commands.collect",
     "gate.commands.plugins",
+    "gate.commands.init",
 )
 
 

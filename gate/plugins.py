@@ -20,6 +20,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate.builtins.file_collector",
     "gate.builtins.embedded_engine",
     "gate.builtins.renderers",
+    "gate_datacontract",
 )
 
 _manager: pluggy.PluginManager | None = None

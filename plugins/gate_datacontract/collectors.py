@@ -1,0 +1,246 @@
+"""The collectors of gate_datacontract: contracts and coverage, tool results, sample validation.
+
+Each turns files into normalised evidence and never judges; policies/data.rego judges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
+from gate.collect import display_path
+from gate.config import EvidenceSpec
+from gate.evidence import make_evidence, read_document, validate_kind
+from gate.timeutil import parse_timestamp
+
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "upstream": (list,), "downstream": (list,), "source": (str,), "sources": (dict,), "manifest": (str,),
+    "produced_at": (str,), "contract": (str,), "format": (str,), "timestamp_field": (str,),
+    "max_examples": (int,), "max_records": (int,), "allow_extra_fields": (bool,), "taken_at": (str,),
+    "delimiter": (str,),
+}
+
+
+def _options(spec: EvidenceSpec, allowed: tuple[str, ...]) -> dict[str, Any]:
+    where = f"evidence entry with collector {spec.collector!r}" + (f" (line {spec.line})" if spec.line else "")
+    options = dict(spec.options or {})
+    for key, value in options.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}: field 'options.{key}': unknown option; expected one of {', '.join(allowed)}")
+        kinds = OPTION_TYPES[key]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise ConfigError(f"{where}: field 'options.{key}': expected {kinds[0].__name__}, got {value!r}"[:200])
+    for key in ("upstream", "downstream"):
+        if not all(isinstance(v, str) and v.strip() for v in options.get(key, [])):
+            raise ConfigError(f"{where}: field 'options.{key}': expected a list of dataset names")
+    for key in ("max_examples", "max_records"):
+        if key in options and options[key] < (0 if key == "max_examples" else 1):
+            raise ConfigError(f"{where}: field 'options.{key}': expected a positive number, got {options[key]}")
+    return options
+
+
+def _subject(context: Context) -> dict[str, Any]:
+    return {"service": context.service}
+
+
+def _files(spec: EvidenceSpec, kind: str, source: str) -> tuple[list[Path], Skipped | None]:
+    paths = spec.resolve()
+    if not paths:
+        return [], Skipped(kind=kind, source=source, origin=spec.path, reason=f"no file matches {spec.path!r}")
+    return paths, None
+
+
+def _timestamp(value: Any, origin: str, what: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise EvidenceError(f"{origin}: {what}: {exc}") from None
+
+
+# --- contracts and coverage ---------------------------------------------------------------------------------
+
+class DataContractCollector:
+    """ODCS / DCS contract files → data_contract evidence (one per file) + one data_inventory."""
+
+    name = "datacontract"
+    kind = "data_contract"
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_datacontract.contracts import load_contract
+        from gate_datacontract.inventory import build_inventory
+
+        options = _options(spec, ("upstream", "downstream"))
+        upstream = [v.strip() for v in options.get("upstream", [])]
+        downstream = [v.strip() for v in options.get("downstream", [])]
+        paths, missing = _files(spec, self.kind, self.name)
+        if missing:
+            yield missing
+        loaded = []
+        for path in paths:
+            shown = display_path(path, spec.root)
+            try:
+                contract = load_contract(path, shown)
+                data = contract.evidence_data()
+                validate_kind(self.kind, data, contract.doc)
+                produced = _timestamp(contract.reviewed_at, shown, "the contract's review date (reviewedAt)")
+                yield make_evidence(kind=self.kind, source=self.name, data=data, origin=shown,
+                                    digest=contract.doc.digest, produced_at=produced, subject=_subject(context))
+                loaded.append(contract)
+            except EvidenceError as exc:
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+        if loaded or upstream or downstream:
+            data = build_inventory(loaded, upstream, downstream, "gate.yaml")
+            raw = json.dumps({"inventory": data, "contracts": [c.doc.digest for c in loaded]},
+                             sort_keys=True).encode()
+            yield make_evidence(kind="data_inventory", source=self.name, data=data, origin=spec.path or "gate.yaml",
+                                digest="sha256:" + hashlib.sha256(raw).hexdigest(), produced_at=context.now,
+                                subject=_subject(context))
+
+
+# --- tool results ---------------------------------------------------------------------------------------------
+
+class QualityResultCollector:
+    """A data-quality tool's result file → data_quality evidence, one per source it checked."""
+
+    kind = "data_quality"
+
+    def __init__(self, name: str, tool_label: str) -> None:
+        self.name = name
+        self.tool_label = tool_label
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        allowed = ("source", "sources", "produced_at") + (("manifest",) if self.name == "dbt" else ())
+        options = _options(spec, allowed)
+        paths, missing = _files(spec, self.kind, self.name)
+        if missing:
+            yield missing
+        for path in paths:
+            shown = display_path(path, spec.root)
+            try:
+                yield from self._one(path, shown, spec, options, context)
+            except EvidenceError as exc:
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+
+    def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
+             context: Context) -> Iterable[Evidence]:
+        from gate_datacontract import results
+
+        doc = read_document(path, shown)
+        if self.name == "dbt":
+            manifest = None
+            if "manifest" in options:
+                found = spec.resolve(options["manifest"])
+                if len(found) != 1:
+                    raise EvidenceError(f"{shown}: options.manifest {options['manifest']!r} matches"
+                                        f" {len(found)} files; expected one manifest.json")
+                manifest = read_document(found[0], display_path(found[0], spec.root))
+            run = results.dbt(doc, options, manifest)
+        else:
+            run = results.READERS[self.name](doc, options)
+        if not run.tallies:
+            raise EvidenceError(f"{shown}: the result file records no checks")
+        produced = _timestamp(run.produced_at, shown, "the run's timestamp")
+        if produced is None:
+            produced = _timestamp(options.get("produced_at"), shown, "options.produced_at")
+        evidence = []
+        for tally in run.tallies.values():
+            data = {
+                "source": tally.source,
+                "tool": self.tool_label,
+                "checks_run": tally.run,
+                "checks_passed": tally.passed,
+                "checks_failed": tally.failed,
+                "checks_not_evaluated": tally.not_evaluated,
+                "success_ratio": round(tally.passed / tally.run, 6) if tally.run else 0.0,
+                "examples": tally.examples,
+            }
+            validate_kind(self.kind, data, doc)
+            evidence.append(make_evidence(kind=self.kind, source=self.name, data=data, origin=shown,
+                                          digest=doc.digest, produced_at=produced, subject=_subject(context)))
+        return evidence
+
+
+# --- sample validation ------------------------------------------------------------------------------------------
+
+class SampleCollector:
+    """gate's own check: a sample of recent records validated against the contract's schema."""
+
+    name = "data_sample"
+    kind = "data_quality"
+    allowed = ("contract", "source", "format", "timestamp_field", "max_examples", "max_records",
+               "allow_extra_fields", "taken_at", "delimiter")
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        options = _options(spec, self.allowed)
+        where = f"evidence entry with collector {self.name!r}" + (f" (line {spec.line})" if spec.line else "")
+        if "contract" not in options:
+            raise ConfigError(f"{where}: field 'options.contract': required (the contract whose schema the sample"
+                              " must follow)")
+        paths, missing = _files(spec, self.kind, self.name)
+        if missing:
+            yield missing
+        for path in paths:
+            shown = display_path(path, spec.root)
+            try:
+                yield self._one(path, shown, spec, options, context)
+            except EvidenceError as exc:
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+
+    def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
+             context: Context) -> Evidence:
+        from gate_datacontract.contracts import load_contract
+        from gate_datacontract.recordschema import record_schema
+        from gate_datacontract.sample import DEFAULT_EXAMPLES, sample_format, validate_sample
+
+        found = spec.resolve(options["contract"])
+        if len(found) != 1:
+            raise EvidenceError(f"{shown}: options.contract {options['contract']!r} matches {len(found)} files;"
+                                " expected one contract")
+        contract = load_contract(found[0], display_path(found[0], spec.root))
+        dataset = contract.dataset(options.get("source"))
+        schema = record_schema(contract, dataset, bool(options.get("allow_extra_fields", False)))
+        column = options.get("timestamp_field") or dataset.timestamp_field
+        fmt = sample_format(path, options.get("format"))
+        delimiter = options.get("delimiter", ",")
+        if len(delimiter) != 1:
+            raise EvidenceError(f"{shown}: options.delimiter: expected one character, got {delimiter!r}")
+        result = validate_sample(path, schema, fmt, max_examples=options.get("max_examples", DEFAULT_EXAMPLES),
+                                 timestamp_field=column, max_records=options.get("max_records"),
+                                 delimiter=delimiter)
+        if result.records == 0:
+            raise EvidenceError(f"{shown}: the sample holds no records; an empty sample shows nothing")
+        taken = _timestamp(options.get("taken_at"), shown, "options.taken_at")
+        valid = result.records - result.malformed
+        data: dict[str, Any] = {
+            "source": dataset.name,
+            "tool": "gate-sample",
+            "checks_run": result.records,
+            "checks_passed": valid,
+            "checks_failed": result.malformed,
+            "checks_not_evaluated": 0,
+            "success_ratio": valid / result.records,
+            "records_checked": result.records,
+            "malformed_records": result.malformed,
+            "malformed_rate": result.malformed / result.records,
+            "examples": result.examples,
+        }
+        if dataset.freshness_sla_hours is not None:
+            data["freshness_sla_hours"] = round(dataset.freshness_sla_hours, 4)
+        if column is not None:
+            data["timestamp_field"] = column
+            if result.newest is not None:
+                reference = taken or context.now
+                data["freshness_hours"] = round(max(0.0, (reference - result.newest).total_seconds()) / 3600, 4)
+                data["newest_record_at"] = result.newest.isoformat()
+        with path.open("rb") as fh:
+            digest = "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
+        from gate.loader import Loaded
+
+        validate_kind(self.kind, data, Loaded(data, digest, {}, Path(shown)))
+        return make_evidence(kind=self.kind, source=self.name, data=data, origin=shown, digest=digest,
+                             produced_at=taken or result.newest, subject=_subject(context))

@@ -1,0 +1,88 @@
+"""`gate init`: a scaffold that gate itself accepts, written all or nothing, never over a file."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import yaml
+
+from gate.cli import main
+from gate.config import library_dir
+
+from ..conftest import REPO
+
+FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml")
+
+
+def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
+    assert main(["init", str(tmp_path), "--service", "claims-triage", "--peak-rps", "40",
+                 "--build-team", "ml-platform", "--yes"]) == 0
+    for name in FILES:
+        assert (tmp_path / name).is_file(), name
+    config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
+    assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
+    assert (tmp_path / "threshold.yaml").read_text() == (library_dir() / "threshold.yaml").read_text()
+    assert yaml.safe_load((tmp_path / "waivers.yaml").read_text()) == []
+    capsys.readouterr()
+
+    # gate reads the scaffold as it is, and with no evidence yet it blocks: fail closed
+    assert main(["check", "-c", str(tmp_path / "gate.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "-c", str(tmp_path / "gate.yaml"), "-f", "json", "--engine", "embedded"]) == 1
+    decision = json.loads(capsys.readouterr().out)
+    assert {"main.missing_evidence"} <= {f["rule"] for f in decision["findings"]}
+
+
+def test_without_answers_it_asks_nothing_and_leaves_placeholders(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("builtins.input", lambda *a: pytest.fail("gate init asked a question"))
+    target = tmp_path / "fraud-scoring"
+    assert main(["init", str(target)]) == 0  # stdin is not a terminal under pytest
+    config = yaml.safe_load((target / "gate.yaml").read_text())
+    assert config["service"] == {"name": "fraud-scoring"}
+    assert "# expected_peak_rps: 40" in (target / "gate.yaml").read_text()
+    assert "OWNER/gate@v0.1.0" in capsys.readouterr().err
+
+
+def test_on_a_terminal_it_asks_and_uses_the_answers(tmp_path, monkeypatch):
+    answers = iter(["triage", "55", "data-science"])
+    monkeypatch.setattr("builtins.input", lambda *a: next(answers))
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert main(["init", str(tmp_path)]) == 0
+    config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
+    assert config["service"] == {"name": "triage", "expected_peak_rps": 55, "build_team": "data-science"}
+
+
+@pytest.mark.parametrize("existing", FILES)
+def test_an_existing_file_is_never_overwritten_and_nothing_is_written(tmp_path, capsys, existing):
+    (tmp_path / existing).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / existing).write_text("mine\n")
+    assert main(["init", str(tmp_path), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / existing) in err and "never overwrites" in err
+    assert (tmp_path / existing).read_text() == "mine\n"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [existing]
+
+
+def test_bad_answers_are_one_line_errors(tmp_path, capsys):
+    assert main(["init", str(tmp_path), "--service", "no spaces please", "--yes"]) == 2
+    assert "--service" in capsys.readouterr().err
+    assert main(["init", str(tmp_path), "--peak-rps", "-3", "--yes"]) == 2
+    assert "--peak-rps: expected a positive number" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_workflow_builds_gates_and_deploys_only_if_approved(tmp_path, capsys):
+    assert main(["init", str(tmp_path), "--yes", "--action", "acme/gate@v1.2.3"]) == 0
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/release-gate.yml").read_text())
+    steps = workflow["jobs"]["gate"]["steps"]
+    gate_step = next(s for s in steps if s.get("id") == "gate")
+    assert gate_step["uses"] == "acme/gate@v1.2.3"
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert set(gate_step["with"]) <= set(action["inputs"])  # only inputs the action has
+    assert workflow["jobs"]["gate"]["outputs"]["decision"] == "${{ steps.gate.outputs.decision }}"
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "gate" and "needs.gate.outputs.decision == 'approve'" in deploy["if"]
+    assert workflow["permissions"]["checks"] == "write"
