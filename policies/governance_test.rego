@@ -1,0 +1,127 @@
+# Unit tests of gate.governance. Mocking rules: see main_test.rego (locals or literals after `as`, braces).
+package gate.governance_test
+
+import data.gate.governance
+
+decision(kind, cadence, age) := {
+	"decision_type": kind,
+	"accountable": "Head of Claims Operations",
+	"escalation_path": ["Duty adjuster lead", "Head of Claims Operations"],
+	"audit_trail": {"kept": true, "where": "claims-db.routing_decisions"},
+	"review_cadence_days": cadence,
+	"last_review": "2026-09-30",
+	"last_review_days_ago": age,
+}
+
+accountability_map(decisions) := {"accountability": [{"kind": "accountability", "origin": "evidence/accountability.yaml", "data": {"decisions": decisions}}]}
+
+good := accountability_map([decision("claim_routing", 90, 57.5), decision("fraud_referral", 90, 57.5)])
+
+gov_denies(ev) := fs if {
+	fs := governance.deny with input.evidence as ev
+}
+
+gov_deny_ids(ev) := {f.id | some f in gov_denies(ev)}
+
+test_good_map_passes if {
+	count(gov_deny_ids(good)) == 0
+}
+
+test_required_decision_type_missing_denied if {
+	some f in gov_denies(accountability_map([decision("claim_routing", 90, 10)]))
+	f.id == "governance.decision_type_missing"
+	f.expected == "fraud_referral"
+}
+
+test_no_accountability_evidence_denies_every_required_type if {
+	fs := [f | some f in gov_denies({}); f.id == "governance.decision_type_missing"]
+	count(fs) == count(data.threshold.governance.required_decision_types)
+}
+
+test_no_required_types_in_staging if {
+	ids := {f.id | some f in governance.deny} with input.evidence as {}
+		with data.threshold.governance.required_decision_types as []
+	count(ids) == 0
+}
+
+test_extra_decision_types_are_judged_too if {
+	ev := json.patch(good, [{"op": "add", "path": "/accountability/0/data/decisions/-", "value": {"decision_type": "fast_track_payment"}}])
+	fs := [f | some f in gov_denies(ev); f.id == "governance.decision_field_missing"]
+	count(fs) == 4
+}
+
+test_empty_escalation_path_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/accountability/0/data/decisions/1/escalation_path", "value": []}])
+	some f in gov_denies(ev)
+	f.id == "governance.decision_field_missing"
+	f.expected == "escalation_path"
+	contains(f.msg, "fraud_referral")
+}
+
+test_one_finding_per_missing_field if {
+	fs := [f.expected | some f in gov_denies(accountability_map([{"decision_type": "claim_routing"}, decision("fraud_referral", 90, 1)])); f.id == "governance.decision_field_missing"]
+	sort(fs) == ["accountable", "audit_trail.where", "escalation_path", "review_cadence_days"]
+}
+
+test_missing_accountable_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/accountability/0/data/decisions/0/accountable", "value": null}])
+	gov_deny_ids(ev) == {"governance.decision_field_missing"}
+}
+
+test_decision_without_type_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/accountability/0/data/decisions/0/decision_type"}])
+	ids := gov_deny_ids(ev)
+	ids == {"governance.decision_field_missing", "governance.decision_type_missing"}
+}
+
+test_audit_trail_not_kept_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/accountability/0/data/decisions/0/audit_trail/kept", "value": false}])
+	gov_deny_ids(ev) == {"governance.audit_trail_not_kept"}
+}
+
+test_missing_audit_trail_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/accountability/0/data/decisions/0/audit_trail"}])
+	gov_deny_ids(ev) == {"governance.audit_trail_not_kept", "governance.decision_field_missing"}
+}
+
+test_overdue_review_denied if {
+	some f in gov_denies(accountability_map([decision("claim_routing", 90, 91), decision("fraud_referral", 90, 1)]))
+	f.id == "governance.review_overdue"
+	f.observed == 91
+	f.expected == 90
+}
+
+test_review_on_cadence_passes if {
+	count(gov_deny_ids(accountability_map([decision("claim_routing", 90, 90), decision("fraud_referral", 90, 1)]))) == 0
+}
+
+test_review_overdue_against_ceiling if {
+	# a 400-day cadence is itself too long, and the review is older than the 365-day ceiling
+	ids := gov_deny_ids(accountability_map([decision("claim_routing", 400, 380), decision("fraud_referral", 90, 1)]))
+	ids == {"governance.review_cadence_too_long", "governance.review_overdue"}
+}
+
+test_never_reviewed_denied if {
+	ev := json.patch(good, [
+		{"op": "remove", "path": "/accountability/0/data/decisions/0/last_review"},
+		{"op": "remove", "path": "/accountability/0/data/decisions/0/last_review_days_ago"},
+	])
+	gov_deny_ids(ev) == {"governance.review_overdue"}
+}
+
+test_missing_cadence_uses_ceiling if {
+	ev := json.patch(good, [{"op": "remove", "path": "/accountability/0/data/decisions/0/review_cadence_days"}])
+	some f in gov_denies(ev)
+	f.id == "governance.decision_field_missing"
+	f.expected == "review_cadence_days"
+	not "governance.review_overdue" in gov_deny_ids(ev)
+}
+
+test_findings_have_the_contract_shape if {
+	fs := gov_denies(accountability_map([{"decision_type": "claim_routing", "review_cadence_days": 900}]))
+	count(fs) > 4
+	every f in fs {
+		object.keys(f) == {"id", "msg", "observed", "expected", "evidence"}
+		startswith(f.id, "governance.")
+	}
+}

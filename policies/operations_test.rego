@@ -1,0 +1,325 @@
+# Unit tests of gate.operations. Mocking rules: see main_test.rego (locals or literals after `as`, braces).
+package gate.operations_test
+
+import data.gate.operations
+
+ops_context := {"service": "claims-triage", "version": "2.4.0"}
+
+ops_service := {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
+
+signoff(role, release) := {"who": "someone", "role": role, "date": "2026-11-25", "release": release, "days_ago": 1}
+
+good_signoffs := [signoff("engineering", "2.4.0"), signoff("operations", "2.4.0"), signoff("risk", "2.4.0")]
+
+mk_handoff(owner_team, signoffs) := {
+	"kind": "handoff",
+	"origin": "evidence/handoff.yaml",
+	"data": {
+		"production_owner": {"name": "Priya Raman", "team": owner_team},
+		"build_team": "ml-platform",
+		"on_call": ["Priya Raman", "Tomasz Nowak"],
+		"runbook": "https://wiki.example.com/runbooks/claims-triage",
+		"escalation_contacts": ["Head of Claims Operations"],
+		"signoffs": signoffs,
+	},
+}
+
+mk_drill(scenario, diagnosed, escalated, days_ago) := {
+	"kind": "drill",
+	"origin": concat("", ["evidence/drill-", scenario, ".yaml"]),
+	"data": {
+		"scenario": scenario, "date": "2026-10-14", "days_ago": days_ago, "participants": ["Mei Lin"],
+		"diagnosed": diagnosed, "time_to_diagnose_min": 20, "escalated_correctly": escalated,
+	},
+}
+
+good_drills := [
+	mk_drill("anomalous_output", true, true, 43),
+	mk_drill("performance_degradation", true, true, 65),
+	mk_drill("data_quality_failure", true, true, 21),
+]
+
+mk_training(coverage, wrong, days_ago) := {
+	"kind": "training",
+	"origin": "evidence/training.yaml",
+	"data": {
+		"sessions": [
+			{"who": "Sven Karlsson", "date": "2026-10-08", "days_ago": days_ago, "showed_model_wrong": wrong},
+			{"who": "Grace Okafor", "date": "2026-10-08", "days_ago": days_ago + 10, "showed_model_wrong": false},
+		],
+		"on_call_coverage": coverage,
+	},
+}
+
+review_threshold(days) := {"name": "fast_track_min_confidence", "value": 0.92, "last_calibrated": "2026-10-30", "calibrated_days_ago": days, "calibrated_by": "Grace Okafor"}
+
+mk_review(thresholds) := {"kind": "human_review", "origin": "evidence/human-review.yaml", "data": {"thresholds": thresholds}}
+
+ops_evidence(handoff, drills, training, review) := {
+	"handoff": [handoff],
+	"drill": drills,
+	"training": [training],
+	"human_review": [review],
+}
+
+good := ops_evidence(mk_handoff("claims-operations", good_signoffs), good_drills, mk_training(0.8, true, 49), mk_review([review_threshold(27)]))
+
+ops_denies(ev) := fs if {
+	c := ops_context
+	s := ops_service
+	fs := operations.deny with input.evidence as ev with input.context as c with input.service as s
+}
+
+ops_deny_ids(ev) := {f.id | some f in ops_denies(ev)}
+
+ops_warn_ids(ev) := ids if {
+	c := ops_context
+	s := ops_service
+	ids := {f.id | some f in operations.warn} with input.evidence as ev with input.context as c with input.service as s
+}
+
+test_good_evidence_passes if {
+	count(ops_deny_ids(good)) == 0
+	count(ops_warn_ids(good)) == 0
+}
+
+# --- production owner --------------------------------------------------------------------------------
+
+test_owner_on_build_team_denied if {
+	ids := ops_deny_ids(json.patch(good, [{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": "ml-platform"}]))
+	ids == {"operations.owner_is_build_team"}
+}
+
+test_owner_on_service_build_team_denied if {
+	# the handoff names another build team, but gate.yaml says ml-platform built it
+	ev := json.patch(good, [
+		{"op": "replace", "path": "/handoff/0/data/build_team", "value": "data-science"},
+		{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": "ML-Platform "},
+	])
+	"operations.owner_is_build_team" in ops_deny_ids(ev)
+}
+
+test_owner_team_compared_without_service_build_team if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": "ml-platform"}])
+	c := ops_context
+	ids := {f.id | some f in operations.deny} with input.evidence as ev
+		with input.context as c
+		with input.service as {"name": "claims-triage"}
+	"operations.owner_is_build_team" in ids
+}
+
+test_missing_production_owner_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/handoff/0/data/production_owner"}])
+	fs := [f | some f in ops_denies(ev); f.id == "operations.production_owner_missing"]
+	count(fs) == 2
+}
+
+test_owner_without_team_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": ""}])
+	some f in ops_denies(ev)
+	f.id == "operations.production_owner_missing"
+	f.expected == "production_owner.team"
+}
+
+test_missing_build_team_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/handoff/0/data/build_team"}])
+	"operations.build_team_missing" in ops_deny_ids(ev)
+}
+
+test_empty_on_call_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/on_call", "value": []}])
+	some f in ops_denies(ev)
+	f.id == "operations.handoff_field_missing"
+	f.expected == "on_call"
+}
+
+test_missing_runbook_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/handoff/0/data/runbook"}])
+	"operations.handoff_field_missing" in ops_deny_ids(ev)
+}
+
+# --- sign-offs --------------------------------------------------------------------------------------------
+
+test_missing_role_signoff_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/handoff/0/data/signoffs/1"}])
+	some f in ops_denies(ev)
+	f.id == "operations.signoff_missing"
+	f.expected == "operations"
+}
+
+test_no_handoff_denies_every_role if {
+	ev := object.remove(good, ["handoff"])
+	fs := [f | some f in ops_denies(ev); f.id == "operations.signoff_missing"]
+	count(fs) == count(data.threshold.operations.required_signoff_roles)
+}
+
+test_signoff_for_other_release_does_not_count if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/signoffs/2/release", "value": "2.3.0"}])
+	ids := ops_deny_ids(ev)
+	ids == {"operations.signoff_missing", "operations.signoff_wrong_release"}
+}
+
+test_signoff_without_release_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/handoff/0/data/signoffs/0/release"}])
+	ids := ops_deny_ids(ev)
+	ids == {"operations.signoff_missing", "operations.signoff_wrong_release"}
+}
+
+test_unverified_signoffs_do_not_count_when_verification_required if {
+	ev := good
+	c := ops_context
+	s := ops_service
+	fs := [f | some f in operations.deny; f.id == "operations.signoff_missing"] with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with data.threshold.operations.require_verified_signoffs as true
+	count(fs) == 3
+}
+
+test_verified_signoffs_count_when_verification_required if {
+	ev := json.patch(good, [
+		{"op": "add", "path": "/handoff/0/data/signoffs/0/verified", "value": true},
+		{"op": "add", "path": "/handoff/0/data/signoffs/1/verified", "value": true},
+		{"op": "add", "path": "/handoff/0/data/signoffs/2/verified", "value": true},
+	])
+	c := ops_context
+	s := ops_service
+	ids := {f.id | some f in operations.deny} with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with data.threshold.operations.require_verified_signoffs as true
+	count(ids) == 0
+}
+
+# --- drills -----------------------------------------------------------------------------------------------
+
+test_too_few_passed_drills_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/drill", "value": [mk_drill("anomalous_output", true, true, 43)]}])
+	ids := ops_deny_ids(ev)
+	ids == {"operations.drills_insufficient", "operations.drill_scenario_uncovered"}
+}
+
+test_drill_not_escalated_correctly_does_not_count if {
+	drills := [mk_drill("anomalous_output", true, true, 43), mk_drill("performance_degradation", true, false, 65)]
+	ev := json.patch(good, [{"op": "replace", "path": "/drill", "value": drills}])
+	"operations.drill_scenario_uncovered" in ops_deny_ids(ev)
+	"operations.drills_insufficient" in ops_deny_ids(ev)
+	"operations.drill_failed" in ops_warn_ids(ev)
+}
+
+test_drill_not_diagnosed_does_not_count if {
+	drills := array.concat(good_drills, [mk_drill("anomalous_output", false, true, 10)])
+	ev := json.patch(good, [{"op": "replace", "path": "/drill", "value": drills}])
+	count(ops_deny_ids(ev)) == 0
+	"operations.drill_failed" in ops_warn_ids(ev)
+}
+
+test_old_drill_does_not_count if {
+	drills := [mk_drill("anomalous_output", true, true, 43), mk_drill("performance_degradation", true, true, 181)]
+	ev := json.patch(good, [{"op": "replace", "path": "/drill", "value": drills}])
+	ops_deny_ids(ev) == {"operations.drills_insufficient", "operations.drill_scenario_uncovered"}
+}
+
+test_undated_drill_does_not_count if {
+	ev := json.patch(good, [{"op": "remove", "path": "/drill/1/data/days_ago"}])
+	ops_deny_ids(ev) == {"operations.drill_scenario_uncovered"}
+}
+
+test_drill_missing_outcome_does_not_count if {
+	ev := json.patch(good, [{"op": "remove", "path": "/drill/1/data/escalated_correctly"}])
+	ops_deny_ids(ev) == {"operations.drill_scenario_uncovered"}
+}
+
+test_no_drills_denied if {
+	ids := ops_deny_ids(object.remove(good, ["drill"]))
+	ids == {"operations.drills_insufficient", "operations.drill_scenario_uncovered"}
+}
+
+test_no_drills_required_in_staging if {
+	ev := object.remove(good, ["drill"])
+	c := ops_context
+	s := ops_service
+	ids := {f.id | some f in operations.deny} with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with data.threshold.operations.min_passed_drills as 0
+		with data.threshold.operations.required_drill_scenarios as []
+	count(ids) == 0
+}
+
+# --- training ---------------------------------------------------------------------------------------------
+
+test_low_on_call_coverage_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/training/0/data/on_call_coverage", "value": 0.6}])
+	some f in ops_denies(ev)
+	f.id == "operations.on_call_coverage"
+	f.observed == 0.6
+}
+
+test_missing_on_call_coverage_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/training/0/data/on_call_coverage"}])
+	"operations.on_call_coverage" in ops_deny_ids(ev)
+}
+
+test_no_training_denied if {
+	ids := ops_deny_ids(object.remove(good, ["training"]))
+	ids == {"operations.on_call_coverage", "operations.model_wrong_not_shown"}
+}
+
+test_training_never_showing_model_wrong_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/training/0/data/sessions/0/showed_model_wrong", "value": false}])
+	ops_deny_ids(ev) == {"operations.model_wrong_not_shown"}
+}
+
+test_old_training_warns if {
+	ev := json.patch(good, [
+		{"op": "replace", "path": "/training/0/data/sessions/0/days_ago", "value": 200},
+		{"op": "replace", "path": "/training/0/data/sessions/1/days_ago", "value": 210},
+	])
+	"operations.training_stale" in ops_warn_ids(ev)
+	count(ops_deny_ids(ev)) == 0
+}
+
+# --- human review -----------------------------------------------------------------------------------------
+
+test_no_review_thresholds_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/human_review/0/data/thresholds", "value": []}])
+	ops_deny_ids(ev) == {"operations.review_threshold_missing"}
+}
+
+test_no_human_review_evidence_denied if {
+	"operations.review_threshold_missing" in ops_deny_ids(object.remove(good, ["human_review"]))
+}
+
+test_stale_calibration_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/human_review/0/data/thresholds/0/calibrated_days_ago", "value": 91}])
+	some f in ops_denies(ev)
+	f.id == "operations.review_threshold_uncalibrated"
+	f.observed == 91
+}
+
+test_calibration_at_limit_passes if {
+	ev := json.patch(good, [{"op": "replace", "path": "/human_review/0/data/thresholds/0/calibrated_days_ago", "value": 90}])
+	count(ops_deny_ids(ev)) == 0
+}
+
+test_uncalibrated_threshold_denied if {
+	ev := json.patch(good, [{"op": "remove", "path": "/human_review/0/data/thresholds/0/calibrated_days_ago"}])
+	"operations.review_threshold_uncalibrated" in ops_deny_ids(ev)
+}
+
+test_threshold_without_calibrator_denied if {
+	ev := json.patch(good, [{"op": "replace", "path": "/human_review/0/data/thresholds/0/calibrated_by", "value": null}])
+	some f in ops_denies(ev)
+	f.id == "operations.review_threshold_uncalibrated"
+	f.expected == "calibrated_by"
+}
+
+test_findings_have_the_contract_shape if {
+	fs := ops_denies({"handoff": [{"kind": "handoff", "origin": "h.yaml", "data": {}}]})
+	count(fs) > 8
+	every f in fs {
+		object.keys(f) == {"id", "msg", "observed", "expected", "evidence"}
+		startswith(f.id, "operations.")
+	}
+}
