@@ -121,7 +121,7 @@ class GitHubRenderer:
         env = os.environ if environ is None else environ
         formats = report_formats(env)
         report_dir = env.get("GATE_REPORT_DIR") or (
-            str(Path(env["RUNNER_TEMP"]) / "gate") if env.get("RUNNER_TEMP") else None)
+            str(Path(env["RUNNER_TEMP"]) / "gate-report") if env.get("RUNNER_TEMP") else None)
 
         written: dict[str, Path] = {}
         if report_dir:
