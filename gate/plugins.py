@@ -19,6 +19,7 @@ from gate.registry import Registry
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate.builtins.file_collector",
     "gate.builtins.embedded_engine",
+    "gate.builtins.opa_engine",
     "gate.builtins.renderers",
     "gate_datacontract",
 )

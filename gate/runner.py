@@ -28,6 +28,34 @@ def add_common_arguments(parser) -> None:
     parser.add_argument("--now", help="evaluate as of this RFC 3339 time (replays, examples); recorded")
 
 
+def add_engine_arguments(parser) -> None:
+    parser.add_argument("--engine", choices=("auto", "embedded", "opa", "opa-local"),
+                        help="auto (default: a configured OPA server, else a local opa binary, else embedded),"
+                             " embedded (regopy), opa (an OPA server), opa-local (the local opa binary)")
+    parser.add_argument("--opa-url", help="OPA server for --engine opa (or auto), e.g. https://opa.internal:8181")
+    parser.add_argument("--opa-preloaded", action="store_true", default=None,
+                        help="query policies the OPA server already has (from a bundle) instead of pushing them")
+    parser.add_argument("--opa-token-env", metavar="NAME",
+                        help="environment variable holding the OPA bearer token (default GATE_OPA_TOKEN)")
+    parser.add_argument("--engine-timeout", type=float, metavar="SECONDS",
+                        help="engine timeout in seconds (engine.timeout_s; embedded default 60, OPA 10)")
+
+
+def apply_engine_arguments(config: Config, args) -> Config:
+    """gate.yaml's engine section with the command line's engine options laid over it."""
+    import dataclasses
+
+    engine = dict(config.engine)
+    for option, key in (("engine", "name"), ("opa_url", "opa_url"), ("opa_preloaded", "opa_preloaded"),
+                        ("opa_token_env", "opa_token_env"), ("engine_timeout", "timeout_s")):
+        value = getattr(args, option, None)
+        if value is not None:
+            engine[key] = value
+    if engine.get("timeout_s") is not None and not engine["timeout_s"] > 0:
+        raise ConfigError(f"--engine-timeout: expected a positive number of seconds, got {engine['timeout_s']}")
+    return dataclasses.replace(config, engine=engine)
+
+
 def load(args) -> Config:
     path: Path = args.config
     if not path.exists():

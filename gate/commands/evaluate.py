@@ -17,12 +17,12 @@ def add_parser(subparsers) -> None:
     runner.add_common_arguments(p)
     p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
-    p.add_argument("--engine", help="auto (default), embedded, opa, opa-local")
+    runner.add_engine_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    config = runner.load(args)
+    config = runner.apply_engine_arguments(runner.load(args), args)
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")

@@ -69,6 +69,7 @@ class ForkedCall:
             try:
                 os.close(self._request)
                 os.close(self._answer)
+                silence()
                 payload = _serve(setup, request_read)
                 view = memoryview(payload)
                 while view:
@@ -136,6 +137,16 @@ class ForkedCall:
                 os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+def silence() -> None:
+    """Point this process's standard output and error at /dev/null: regopy writes compile errors as
+    multi-line dumps and policy print() output there, and gate's stdout may be a JSON report. The
+    error itself reaches the parent as one line."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _serve(setup: Callable[[], Callable[[bytes], str]], request_read: int) -> bytes:

@@ -8,6 +8,7 @@ the status byte and the answer (see bounded.py) on standard output.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from gate.engine import bounded
@@ -16,10 +17,12 @@ from gate.engine.embedded import evaluate_text
 
 def main() -> int:
     request = json.loads(sys.stdin.buffer.read())
+    channel = os.fdopen(os.dup(1), "wb")  # the answer goes here; regopy's own output goes nowhere
+    bounded.silence()
     answer = bounded.wrap(lambda: evaluate_text([tuple(m) for m in request["modules"]], request["data"],
                                                  request["input"]))
-    sys.stdout.buffer.write(answer)
-    sys.stdout.buffer.flush()
+    channel.write(answer)
+    channel.flush()
     return 0
 
 

@@ -1,0 +1,566 @@
+"""Real OPA as the engine: a server gate is given (`--engine opa --opa-url`) or the local `opa` binary
+run as a server on 127.0.0.1 (`--engine opa-local`), both queried through opa-python-client.
+
+gate either pushes its policies (as policy ids under `gate/`) and data.threshold to the server, or,
+with `--opa-preloaded`, queries policies the server already has from a bundle (`gate bundle build`).
+Every way OPA can fail to answer (down, slow, 4xx/5xx, undefined data.gate, a body that is not JSON)
+is an EngineError: exit 3 with one line, never an approval. Tokens are registered with gate.secrets
+and never printed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import ipaddress
+import json
+import os
+import secrets as pysecrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from gate import jsonsafe
+from gate.errors import ConfigError, EngineError, PolicyError
+from gate.policyset import PolicySet
+
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_RETRIES = 2
+DEFAULT_TOKEN_ENV = "GATE_OPA_TOKEN"
+POLICY_PREFIX = "gate/"          # policy ids gate owns on a server it pushes to
+ROOTS = ("gate", "threshold")    # the data roots gate's policies and data live under
+RETRY_STATUSES = (502, 503, 504)
+
+
+@dataclass(frozen=True)
+class OpaSettings:
+    """The engine section of gate.yaml, with command-line overrides applied."""
+
+    url: str | None = None
+    token_env: str = DEFAULT_TOKEN_ENV
+    preloaded: bool = False
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    binary: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> "OpaSettings":
+        engine = dict(getattr(config, "engine", {}) or {})
+        root = Path(getattr(config, "root", "."))
+
+        def path(key: str) -> str | None:
+            value = engine.get(key)
+            return None if value is None else str((root / os.path.expanduser(str(value))).resolve())
+
+        return cls(
+            url=engine.get("opa_url") or None,
+            token_env=engine.get("opa_token_env") or DEFAULT_TOKEN_ENV,
+            preloaded=bool(engine.get("opa_preloaded", False)),
+            timeout_s=float(engine.get("timeout_s") or DEFAULT_TIMEOUT_S),
+            retries=int(engine.get("retries", DEFAULT_RETRIES)),
+            ca_cert=path("ca_cert"),
+            client_cert=path("client_cert"),
+            client_key=path("client_key"),
+            binary=path("opa_binary") if engine.get("opa_binary") else None,
+        )
+
+    def token(self) -> str | None:
+        from gate.secrets import register
+
+        value = os.environ.get(self.token_env) or None
+        register(value)
+        return value
+
+
+def find_opa(settings: OpaSettings | None = None) -> str | None:
+    """The local opa binary: engine.opa_binary, else OPA_BIN, else `opa` on PATH."""
+    for candidate in ((settings.binary if settings else None), os.environ.get("OPA_BIN")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("opa")
+
+
+# --- the REST client ------------------------------------------------------------------------------
+
+class OpaServer:
+    """One OPA server, through opa-python-client, with gate's timeouts, bounded retries and errors.
+
+    persistent=True keeps one HTTP session (one TCP connection, reused); False opens a new one for
+    every request (benchmarks/opa_throughput.py measures the difference).
+    """
+
+    def __init__(self, url: str, *, token: str | None = None, ca_cert: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
+                 persistent: bool = True) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"engine.opa_url: {url!r} is not an http(s) URL (expected http(s)://host:port)")
+        if parts.query or parts.fragment:
+            raise ConfigError(f"engine.opa_url: {url!r} must not carry a query or fragment")
+        if token and parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ConfigError(f"engine.opa_url: refusing to send the OPA token over plain http to {parts.hostname};"
+                              " use https")
+        if (ca_cert or client_cert) and parts.scheme != "https":
+            raise ConfigError("engine.ca_cert/client_cert: TLS options need an https:// opa_url")
+        for name, value in (("ca_cert", ca_cert), ("client_cert", client_cert), ("client_key", client_key)):
+            if value and not Path(value).is_file():
+                raise ConfigError(f"engine.{name}: {value}: file not found")
+        self.url = url.rstrip("/")
+        self.display = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        self._scheme, self._host = parts.scheme, parts.hostname
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._token, self._ca_cert = token, ca_cert
+        self._cert = (client_cert, client_key) if client_cert and client_key else client_cert
+        self.timeout_s, self.retries, self.persistent = timeout_s, max(0, retries), persistent
+        self._client: Any = None
+
+    # opa-python-client builds its URLs from host and port; a path prefix (a proxy) is put back here
+    def _new_client(self) -> Any:
+        from opa_client import OpaClient
+
+        ssl: bool | str = False
+        if self._scheme == "https":
+            ssl = self._ca_cert or True
+        client = OpaClient(host=self._host, port=self._port, ssl=ssl, cert=self._cert, token=self._token,
+                           retries=0, timeout=self.timeout_s)
+        client.root_url = f"{self._scheme}://{self._host}:{self._port}{self._prefix}/v1"
+        client.schema = f"{self._scheme}://"
+        return client
+
+    def client(self) -> Any:
+        if not self.persistent:
+            return self._new_client()
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close_connection()
+            self._client = None
+
+    def call(self, what: str, operation: Callable[[Any], Any]) -> Any:
+        """Run one operation with bounded retries (connection failures and 502/503/504 only: a slow
+        answer is not retried, so the wait stays within timeout_s per attempt)."""
+        import requests
+
+        attempt = 0
+        while True:
+            client = self.client()
+            try:
+                return operation(client)
+            except requests.exceptions.ConnectionError as exc:
+                reason = f"cannot connect to OPA at {self.display} ({_root_cause(exc)})"
+                retry = True
+            except requests.exceptions.Timeout:
+                raise EngineError(f"OPA at {self.display} did not answer {what} within {self.timeout_s:g} s"
+                                  " (engine timeout)") from None
+            except requests.exceptions.HTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else 0
+                reason = f"OPA at {self.display} answered {what} with HTTP {status}: {_error_body(exc.response)}"
+                retry = status in RETRY_STATUSES
+            except _OpaClientError as exc:
+                reason = f"OPA at {self.display} answered {what} unexpectedly: {exc}"
+                retry = False
+            except (requests.exceptions.RequestException, ValueError) as exc:
+                reason = f"OPA at {self.display} gave an unusable answer to {what}: {_root_cause(exc)}"
+                retry = False
+            finally:
+                if not self.persistent:
+                    client.close_connection()
+            if not retry or attempt >= self.retries:
+                suffix = f" after {attempt + 1} attempts" if attempt else ""
+                raise EngineError(reason + suffix)
+            time.sleep(min(0.1 * 2 ** attempt, 1.0))
+            attempt += 1
+
+    def health(self) -> bool:
+        try:
+            return bool(self.client().check_health())
+        except Exception:  # noqa: BLE001 - not healthy, whatever the reason
+            return False
+
+    def list_policies(self) -> dict[str, str]:
+        """id -> source of every policy module on the server."""
+        def op(client: Any) -> dict[str, str]:
+            response = client._session.get(f"{client.root_url}/policies", timeout=self.timeout_s)
+            response.raise_for_status()
+            return {p["id"]: p.get("raw", "") for p in response.json().get("result", [])}
+
+        return self.call("GET /v1/policies", op)
+
+    def put_policy(self, policy_id: str, source: str) -> None:
+        body = source.encode("utf-8")
+
+        def op(client: Any) -> None:
+            response = client._session.put(f"{client.root_url}/policies/{policy_id}", data=body,
+                                           headers={"Content-Type": "text/plain"}, timeout=self.timeout_s)
+            if response.status_code != 200:
+                response.raise_for_status()
+                raise _OpaClientError(f"expected 200 OK, got HTTP {response.status_code}")
+
+        self.call(f"PUT /v1/policies/{policy_id}", op)
+
+    def delete_policy(self, policy_id: str) -> None:
+        def op(client: Any) -> None:
+            response = client._session.delete(f"{client.root_url}/policies/{policy_id}", timeout=self.timeout_s)
+            if response.status_code not in (200, 404):
+                response.raise_for_status()
+
+        self.call(f"DELETE /v1/policies/{policy_id}", op)
+
+    def put_data(self, path: str, value: Mapping[str, Any]) -> None:
+        body = jsonsafe.dumps(value).encode("utf-8")
+
+        def op(client: Any) -> None:
+            response = client._session.put(f"{client.root_url}/data/{path}", data=body,
+                                           headers={"Content-Type": "application/json"}, timeout=self.timeout_s)
+            if response.status_code != 204:
+                response.raise_for_status()
+                raise _OpaClientError(f"expected 204 No Content, got HTTP {response.status_code}")
+
+        self.call(f"PUT /v1/data/{path}", op)
+
+    def query(self, path: str, input: Any, provenance: bool = False) -> tuple[bool, Any, dict]:
+        """POST /v1/data/<path> {"input": ...} -> (defined, result, whole body)."""
+        def op(client: Any) -> dict:
+            body = client.query_rule(input_data=input, package_path=path,
+                                     query_params={"provenance": "true"} if provenance else None)
+            if not isinstance(body, dict):
+                raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+            return body
+
+        body = self.call(f"POST /v1/data/{path}", op)
+        return "result" in body, body.get("result"), body
+
+
+class _OpaClientError(Exception):
+    """OPA answered with a status the REST API does not document for success."""
+
+
+def _error_body(response: Any) -> str:
+    """OPA's error object ({"code", "message", "errors"}) as one line; else the start of the body."""
+    if response is None:
+        return "no body"
+    try:
+        doc = response.json()
+    except ValueError:
+        text = " ".join((response.text or "").split())
+        return text[:200] or "empty body"
+    if isinstance(doc, dict) and ("code" in doc or "message" in doc):
+        line = f"{doc.get('code', 'error')}: {doc.get('message', '')}"
+        errors = doc.get("errors") or []
+        if errors and isinstance(errors[0], dict) and errors[0].get("message"):
+            where = errors[0].get("location") or {}
+            place = f" at {where.get('file')}:{where.get('row')}" if where.get("file") else ""
+            line += f" ({errors[0]['message']}{place})"
+        return line[:400]
+    return json.dumps(doc)[:200]
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen = 0
+    while (exc.__cause__ or exc.__context__) is not None and seen < 10:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "certificate verify failed",
+                   "timed out", "Connection reset"):
+        if marker in text:
+            return marker
+    return " ".join(text.split())[:200]
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- the engine -----------------------------------------------------------------------------------
+
+class OpaEngine:
+    """Evaluates data.gate on an OPA server: pushing gate's policies and data, or, preloaded, not."""
+
+    def __init__(self, server: OpaServer, preloaded: bool = False, name: str = "opa") -> None:
+        self.server = server
+        self.preloaded = preloaded
+        self.name = name
+        self._pushed: str | None = None  # fingerprint of what this engine last pushed
+
+    def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        self.sync(policies, data)
+
+    def push(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        """Make the server hold exactly gate's modules (ids under gate/) and data.threshold."""
+        modules = {policy_id(p.path, policies): p.source for p in policies.modules}
+        data_text = jsonsafe.dumps(data)
+        fingerprint = _fingerprint(modules) + hashlib.sha256(data_text.encode()).hexdigest()
+        if fingerprint == self._pushed:
+            return
+        present = self.server.list_policies()
+        for stale in sorted(set(present) - set(modules)):
+            if stale.startswith(POLICY_PREFIX):
+                self.server.delete_policy(stale)
+        changed = {pid: src for pid, src in modules.items() if present.get(pid) != src}
+        self._put_in_dependency_order(dict(sorted(changed.items(), key=lambda kv: kv[1].count("import data."))))
+        for key, value in json.loads(data_text).items():
+            self.server.put_data(key, value)
+        self._pushed = fingerprint
+
+    def _put_in_dependency_order(self, modules: dict[str, str]) -> None:
+        """OPA compiles the whole set on every PUT, so a module goes in after the modules it uses: put
+        what compiles, retry the rest, until a round makes no progress (then the error is real)."""
+        pending = dict(modules)
+        while pending:
+            failed: dict[str, str] = {}
+            error: EngineError | None = None
+            for pid, source in pending.items():
+                try:
+                    self.server.put_policy(pid, source)
+                except EngineError as exc:
+                    if "HTTP 400" not in str(exc):
+                        raise
+                    failed[pid], error = source, exc
+            if error is not None and len(failed) == len(pending):
+                raise PolicyError(str(error))
+            pending = failed
+
+    def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        """Make the server hold what is to be evaluated (nothing to do when preloaded)."""
+        if not self.preloaded:
+            self.push(policies, data)
+
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+        self.sync(policies, data)
+        try:
+            doc = json.loads(jsonsafe.dumps(jsonsafe.normalise_timestamps(input)))
+        except (ValueError, TypeError) as exc:
+            raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+        defined, result, body = self.server.query("gate", doc, provenance=self.preloaded)
+        if not defined:
+            hint = ("the server has no policies under data.gate: load the bundle (gate bundle build) or drop"
+                    " --opa-preloaded") if self.preloaded else "the pushed policies define nothing under data.gate"
+            raise EngineError(f"OPA at {self.server.display} answered undefined for data.gate: {hint}")
+        if not isinstance(result, dict):
+            raise PolicyError(f"OPA at {self.server.display}: data.gate is {type(result).__name__}, expected an object")
+        if self.preloaded:
+            revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
+                                if isinstance(b, dict) and b.get("revision")})
+            self.name = f"opa (preloaded, bundle revision {', '.join(revisions)})" if revisions else "opa (preloaded)"
+        return result
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def policy_id(path: Path, policies: PolicySet) -> str:
+    """A stable id under gate/: the path relative to the common folder of the policy set."""
+    paths = [p.path.resolve() for p in policies.modules]
+    try:
+        common = Path(os.path.commonpath([p.parent for p in paths]))
+        relative = path.resolve().relative_to(common)
+    except ValueError:
+        relative = Path(path.name)
+    return POLICY_PREFIX + relative.as_posix()
+
+
+# --- opa-local: the local binary as a private server -------------------------------------------------
+
+_AUTHZ = """package system.authz
+
+default allow := false
+
+allow if input.identity == "{token}"
+"""
+
+
+class LocalOpa:
+    """`opa run --server` on 127.0.0.1 and a free port, for this gate process only.
+
+    Only gate can use it: the server requires a random bearer token (token authentication with a
+    system.authz policy written to a private temporary folder). It stops when gate exits, and, on Linux,
+    when gate is killed (parent-death signal).
+    """
+
+    def __init__(self, binary: str, startup_timeout_s: float = 15.0) -> None:
+        self.binary = binary
+        self.startup_timeout_s = startup_timeout_s
+        self.token = pysecrets.token_urlsafe(24)
+        from gate.secrets import register
+
+        register(self.token)
+        self.process: subprocess.Popen | None = None
+        self.url: str | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._log: Any = None
+        self._atexit = False
+        self._rename = ("", "")
+
+    def start(self, modules: Mapping[str, str], data_text: str, origin: str = "") -> None:
+        """Start the process with the modules and data loaded from files (compiled once, at boot; no
+        push). ready() waits for it, so starting early overlaps its boot with other work."""
+        self.stop()
+        self._dir = tempfile.TemporaryDirectory(prefix="gate-opa-")
+        root = Path(self._dir.name)
+        authz = root / "authz.rego"
+        authz.write_text(_AUTHZ.format(token=self.token))
+        os.chmod(authz, 0o600)
+        loaded = root / "load"
+        for name, source in modules.items():
+            target = loaded / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(source, encoding="utf-8")
+        loaded.mkdir(exist_ok=True)
+        (loaded / "data.json").write_text(data_text, encoding="utf-8")
+        self._log = open(root / "opa.log", "w+b")
+        self._rename = (str(loaded) + os.sep, origin)
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        command = [self.binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
+                   "--log-level", "error", "--authentication=token", "--authorization=basic",
+                   "--shutdown-grace-period", "1", str(authz), str(loaded)]
+        try:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        except OSError as exc:
+            raise EngineError(f"cannot start the local opa ({self.binary}): {exc}") from None
+        if not self._atexit:
+            atexit.register(self.stop)
+            self._atexit = True
+
+    def ready(self, server: OpaServer) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise EngineError(f"the local opa ({self.binary}) exited at start: {self._log_tail()}")
+            if server.health():
+                return
+            time.sleep(0.01)
+        raise EngineError(f"the local opa ({self.binary}) did not become ready within {self.startup_timeout_s:g} s")
+
+    def _log_tail(self) -> str:
+        if self._log is None:
+            return "no log"
+        self._log.flush()
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace")
+        if self._rename[0]:
+            text = text.replace(self._rename[0], self._rename[1])
+        lines = [line.strip() for line in text.splitlines() if line.strip() and "root privileges" not in line]
+        return " ".join(lines)[:400] if lines else "no output"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+
+class LocalOpaEngine(OpaEngine):
+    """--engine opa-local: a private `opa run --server` holding gate's policies and data from boot."""
+
+    def __init__(self, binary: str, timeout_s: float = DEFAULT_TIMEOUT_S, persistent: bool = True) -> None:
+        self.local = LocalOpa(binary)
+        self._timeout_s, self._persistent = timeout_s, persistent
+        self._loaded: tuple[str, str] | None = None  # (modules fingerprint, data text) the server holds
+        self._ready = False
+        super().__init__(server=None, preloaded=False, name="opa-local")  # type: ignore[arg-type]
+
+    def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
+
+    def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        modules = {policy_id(p.path, policies).removeprefix(POLICY_PREFIX): p.source for p in policies.modules}
+        self.local.start(modules, jsonsafe.dumps(data), origin=_common_dir(policies))
+        self.server = OpaServer(self.local.url or "", token=self.local.token, timeout_s=self._timeout_s,
+                                retries=DEFAULT_RETRIES, persistent=self._persistent)
+        self._loaded = (_fingerprint(modules), jsonsafe.dumps(data))
+        self._ready = False
+
+    def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        modules = {policy_id(p.path, policies).removeprefix(POLICY_PREFIX): p.source for p in policies.modules}
+        data_text = jsonsafe.dumps(data)
+        if self._loaded is None or self._loaded[0] != _fingerprint(modules):
+            self._start(policies, data)  # other policies: a fresh server compiles them at boot
+        if not self._ready:
+            self.local.ready(self.server)
+            self._ready = True
+        if self._loaded and self._loaded[1] != data_text:
+            for key, value in json.loads(data_text).items():
+                self.server.put_data(key, value)
+            self._loaded = (self._loaded[0], data_text)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self.local.stop()
+
+
+def _common_dir(policies: PolicySet) -> str:
+    try:
+        return os.path.commonpath([str(p.path.parent) for p in policies.modules]) + os.sep
+    except ValueError:
+        return ""
+
+
+def _fingerprint(modules: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(modules.items())).encode()).hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort; atexit still stops it on a normal exit
+        pass
+
+
+def remote_engine(settings: OpaSettings) -> OpaEngine:
+    if not settings.url:
+        raise ConfigError("--engine opa needs an OPA server: pass --opa-url URL or set engine.opa_url in gate.yaml")
+    server = OpaServer(settings.url, token=settings.token(), ca_cert=settings.ca_cert,
+                       client_cert=settings.client_cert, client_key=settings.client_key,
+                       timeout_s=settings.timeout_s, retries=settings.retries)
+    return OpaEngine(server, preloaded=settings.preloaded)
+
+
+def local_engine(settings: OpaSettings) -> LocalOpaEngine:
+    binary = find_opa(settings)
+    if binary is None:
+        raise EngineError("--engine opa-local needs the opa binary: set OPA_BIN or engine.opa_binary, or put"
+                          " opa on PATH (go install github.com/open-policy-agent/opa@v1.18.1)")
+    return LocalOpaEngine(binary, timeout_s=settings.timeout_s)
