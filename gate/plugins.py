@@ -22,6 +22,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate.builtins.opa_engine",
     "gate.builtins.renderers",
     "gate_datacontract",
+    "gate_handoff",
+    "gate_accountability",
+    "gate_github",
 )
 
 _manager: pluggy.PluginManager | None = None

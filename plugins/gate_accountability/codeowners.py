@@ -110,8 +110,15 @@ def to_regex(pattern: str) -> str:
     regex = "".join(out)
     if not anchored:
         regex = "(?:.*/)?" + regex
-    # A directory pattern owns what is inside it; any other pattern owns the path or what is under it.
-    return regex + ("/.*" if directory else "(?:/.*)?")
+    # A directory pattern owns what is inside it. A last segment with a wildcard (docs/*) owns only what
+    # it matches, not files nested further (GitHub's documented difference from .gitignore); any other
+    # pattern owns the path or what is under it.
+    last = body.rsplit("/", 1)[-1]
+    if directory:
+        return regex + "/.*"
+    if "*" in last.replace("**", "") or "?" in last:
+        return regex
+    return regex + "(?:/.*)?"
 
 
 def load(path: Path, shown: str) -> CodeOwners:
