@@ -18,12 +18,12 @@ def config_of(decision) -> Any:
     return config_for(decision)
 
 
-def repo_path(origin: str | None, decision, base: Path | None = None) -> str | None:
+def repo_path(origin: str | None, decision, base: Path | None = None, config: Any = None) -> str | None:
     """An evidence origin (relative to gate.yaml) as a path relative to the repository checkout
     (GITHUB_WORKSPACE, else the current directory); None for URLs and files outside it."""
     if not origin or "://" in origin:
         return None
-    config = config_of(decision)
+    config = config if config is not None else config_of(decision)
     root = Path(config.root) if config is not None else Path.cwd()
     base = base or Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
     try:
@@ -42,10 +42,11 @@ def line_of(origin: str, texts: Iterable[str]) -> int | None:
     return None
 
 
-def locations(finding, decision) -> list[tuple[str, str | None, int | None]]:
+def locations(finding, decision, config: Any = None) -> list[tuple[str, str | None, int | None]]:
     """(origin, repository path or None, line or None) for each evidence file a finding names."""
     reasons = [finding.message] + [s.reason for s in decision.skipped]
-    return [(origin, repo_path(origin, decision), line_of(origin, reasons)) for origin in finding.evidence]
+    return [(origin, repo_path(origin, decision, config=config), line_of(origin, reasons))
+            for origin in finding.evidence]
 
 
 def _policy_files(decision) -> list[Path]:

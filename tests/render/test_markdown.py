@@ -12,7 +12,9 @@ from .conftest import finding, make_decision, skipped, waiver
 def test_blocked_example_leads_with_the_verdict_and_lists_every_finding_by_gap(blocked_decision):
     text = render_markdown(blocked_decision)
     assert text.startswith("## ❌ gate blocked claims-triage 2.4.0\n")
-    assert "**12 blocking findings** in 4 readiness gaps, and 2 warnings" in text
+    denies = sum(1 for f in blocked_decision.findings if f.blocks)
+    warnings = len(blocked_decision.findings) - denies
+    assert f"**{denies} blocking findings** in 4 readiness gaps, and {warnings} warnings" in text
     assert "| Evidence: present, fresh, readable | ✅ passed |" in text
     for f in blocked_decision.findings:
         assert f"`{f.rule}`" in text
