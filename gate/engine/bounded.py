@@ -143,6 +143,9 @@ def silence() -> None:
     """Point this process's standard output and error at /dev/null: regopy writes compile errors as
     multi-line dumps and policy print() output there, and gate's stdout may be a JSON report. The
     error itself reaches the parent as one line."""
+    faulthandler = sys.modules.get("faulthandler")
+    if faulthandler is not None:  # a crash is reported by the parent, in one line
+        faulthandler.disable()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)

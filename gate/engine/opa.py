@@ -138,6 +138,8 @@ class OpaServer:
                            retries=0, timeout=self.timeout_s)
         client.root_url = f"{self._scheme}://{self._host}:{self._port}{self._prefix}/v1"
         client.schema = f"{self._scheme}://"
+        if self._ca_cert:
+            _pin_ca_bundle(client._session, self._ca_cert)
         return client
 
     def client(self) -> Any:
@@ -245,6 +247,19 @@ class OpaServer:
 
         body = self.call(f"POST /v1/data/{path}", op)
         return "result" in body, body.get("result"), body
+
+
+def _pin_ca_bundle(session: Any, ca_cert: str) -> None:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override Session.verify (psf/requests#4650,
+    #3829); the CA bundle gate.yaml names must win, so it is put back after the environment is merged."""
+    merge = session.merge_environment_settings
+
+    def merged(url, proxies, stream, verify, cert):
+        settings = merge(url, proxies, stream, verify, cert)
+        settings["verify"] = ca_cert
+        return settings
+
+    session.merge_environment_settings = merged
 
 
 class _OpaClientError(Exception):

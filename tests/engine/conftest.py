@@ -1,0 +1,58 @@
+"""Fixtures for the engine tests: policy sets from source text, the real OPA binary, a local server.
+
+Tests that need real OPA find it through OPA_BIN, then `opa` on PATH, and skip with the reason
+otherwise (CI builds OPA v1.18.1 and puts it on PATH).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from gate.policyset import PolicyFile, PolicySet, load_policies
+from tests.conftest import opa_binary
+
+REPO = Path(__file__).resolve().parents[2]
+NO_OPA = ("needs a real OPA binary: set OPA_BIN or put `opa` on PATH"
+          " (go install github.com/open-policy-agent/opa@v1.18.1; .ci/run does this)")
+
+
+def policy_set(tmp_path: Path, sources: dict[str, str]) -> PolicySet:
+    """Write the sources as .rego files and load them the way gate does (screened)."""
+    for name, source in sources.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+    return load_policies([tmp_path])
+
+
+def in_memory(sources: dict[str, str]) -> PolicySet:
+    files = tuple(PolicyFile(Path(name), source, source.split("package", 1)[1].split()[0])
+                  for name, source in sources.items())
+    digest = hashlib.sha256("".join(sources.values()).encode()).hexdigest()
+    return PolicySet(files=files, digest="sha256:" + digest)
+
+
+@pytest.fixture(scope="session")
+def opa_bin() -> str:
+    found = opa_binary()
+    if found is None:
+        pytest.skip(NO_OPA)
+    return found
+
+
+@pytest.fixture(scope="session")
+def local_opa(opa_bin) -> Iterator:
+    """One private `opa run --server` for the session, through gate's opa-local engine."""
+    from gate.engine.opa import LocalOpaEngine
+
+    engine = LocalOpaEngine(opa_bin)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def library() -> PolicySet:
+    return load_policies([REPO / "policies"], include_tests=False)

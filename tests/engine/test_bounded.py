@@ -1,0 +1,110 @@
+"""Bounded evaluation: an engine that hangs or crashes ends in exit 3 within the engine timeout, and gate
+is still there to say so. Nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from gate.cli import main
+from gate.engine import bounded
+from gate.engine.embedded import EmbeddedEngine
+from gate.errors import EngineError, PolicyError
+from tests.engine.conftest import REPO, in_memory
+
+# regopy never returns from replace(s, "", x); the empty pattern comes from the input, so the static
+# guard (which refuses a literal "") cannot see it: only the timeout stops it
+HANG = 'package gate.hang\n\ndeny contains x if x := replace(input.service.name, input.service.empty, "-")\n'
+OK = 'package gate.ok\n\ndeny contains "x" if input.x == 1\n'
+
+
+def _children_of_me() -> list[int]:
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("isolation", ["fork", "subprocess"])
+def test_a_hanging_policy_is_stopped_at_the_timeout(isolation, monkeypatch):
+    if isolation == "subprocess":
+        monkeypatch.setenv("GATE_ENGINE_ISOLATION", "subprocess")
+    start = time.monotonic()
+    with pytest.raises(EngineError, match=r"did not answer within 1\.5 s \(engine timeout\)"):
+        EmbeddedEngine(timeout_s=1.5).evaluate({"service": {"name": "svc", "empty": ""}},
+                                               in_memory({"hang.rego": HANG}), {})
+    assert time.monotonic() - start < 1.5 + 20  # the bound, with room for a loaded machine
+    assert _children_of_me() == []
+
+
+def test_a_crash_in_the_engine_is_an_engine_error_and_gate_survives():
+    def crash():
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    call = bounded.ForkedCall(lambda: (lambda request: crash() or ""), "the test engine")
+    with pytest.raises(EngineError, match=r"the test engine crashed \(SIGSEGV\) before answering"):
+        call.finish(b"{}", 10)
+    assert _children_of_me() == []
+
+
+def test_errors_in_the_child_come_back_as_the_right_error():
+    with pytest.raises(PolicyError, match=r"bad.rego: does not compile"):
+        EmbeddedEngine().evaluate({}, in_memory({"bad.rego": "package gate.bad\n\nx := \n"}), {})
+
+
+@pytest.mark.parametrize("isolation", ["fork", "subprocess"])
+def test_both_isolations_give_the_same_answer(isolation, monkeypatch):
+    if isolation == "subprocess":
+        monkeypatch.setenv("GATE_ENGINE_ISOLATION", "subprocess")
+    assert EmbeddedEngine().evaluate({"x": 1}, in_memory({"ok.rego": OK}), {}) == {"ok": {"deny": ["x"]}}
+
+
+def test_a_prepared_child_that_is_never_asked_is_stopped():
+    engine = EmbeddedEngine()
+    policies = in_memory({"ok.rego": OK})
+    engine.prepare(policies, {})
+    assert len(_children_of_me()) == 1
+    del engine  # e.g. evidence collection failed: the finaliser stops the child
+    assert _children_of_me() == []
+
+
+def test_the_prepared_child_answers_the_evaluation():
+    engine = EmbeddedEngine()
+    policies = in_memory({"ok.rego": OK})
+    engine.prepare(policies, {})
+    assert engine.evaluate({"x": 1}, policies, {}) == {"ok": {"deny": ["x"]}}
+    assert engine.evaluate({"x": 2}, policies, {}) == {"ok": {"deny": []}}  # and a second, unprepared one
+    assert _children_of_me() == []
+
+
+def test_cli_hanging_policy_exits_3_within_the_timeout(gate_workspace, capsys):
+    ws = gate_workspace
+    ws.write("policies/hang.rego", HANG)
+    shutil.copy(REPO / "examples" / "claims-triage" / "ready" / "evidence" / "load-stress.yaml",
+                ws.root / "evidence.yaml")
+    shutil.copy(REPO / "policies" / "threshold.yaml", ws.root / "threshold.yaml")
+    config = ws.config({"service": {"name": "svc", "empty": ""}, "policies": "policies",
+                        "threshold": "threshold.yaml", "engine": {"timeout_s": 2},
+                        "evidence": [{"collector": "file", "path": "evidence.yaml"}]})
+    start = time.monotonic()
+    code = main(["evaluate", "--config", str(config), "--engine", "embedded"])
+    elapsed = time.monotonic() - start
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert out == ""
+    assert err.strip().splitlines() == [err.strip()]
+    assert "did not answer within 2 s (engine timeout)" in err
+    assert elapsed < 2 + 20
+    assert _children_of_me() == []
