@@ -22,6 +22,7 @@ COMMANDS = (
     "gate.commands.collect",
     "gate.commands.plugins",
     "gate.commands.init",
+    "gate.commands.bundle",
 )
 
 

@@ -1,0 +1,179 @@
+"""`gate bundle build`: the policies and the threshold as an OPA bundle, ready for `opa run -s -b`.
+`gate bundle inspect`: the builtins and constructs each policy uses, and what the embedded engine refuses.
+
+The bundle holds policies/<file>.rego (test files left out), threshold/data.json (data.threshold for the
+profile) and a .manifest (revision = the git commit, roots gate and threshold). With --signing-key it
+also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with --verification-key.
+The tarball is reproducible: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gate import runner
+from gate.errors import ConfigError
+
+ROOTS = ["gate", "threshold"]
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+              "HS256", "HS384", "HS512")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("bundle", help="build an OPA bundle of the policies and threshold; inspect policies")
+    actions = p.add_subparsers(dest="bundle_action", metavar="ACTION")
+    build = actions.add_parser("build", help="write an OPA bundle tarball (.manifest, optional .signatures.json)")
+    build.add_argument("--config", "-c", default="gate.yaml", type=Path, help="gate.yaml (default: ./gate.yaml)")
+    build.add_argument("--profile", help="threshold profile to bundle (default: gate.yaml's, else production)")
+    build.add_argument("--output", "-o", type=Path, default=Path("bundle.tar.gz"), help="default: bundle.tar.gz")
+    build.add_argument("--revision", help="manifest revision (default: the git commit of the policies)")
+    build.add_argument("--signing-key", type=Path, help="sign the bundle: PEM private key (RS/PS/ES) or HMAC secret file (HS)")
+    build.add_argument("--signing-alg", default="RS256", choices=ALGORITHMS, help="JWS algorithm (default RS256, as opa)")
+    build.add_argument("--key-id", default="default", help="key id in the signature (opa's default: default)")
+    build.add_argument("--scope", help="optional scope claim, checked by OPA against the verification key's scope")
+    build.set_defaults(run=run_build)
+    inspect = actions.add_parser("inspect", help="list each policy's builtins and constructs as JSON, with what "
+                                                 "the embedded engine refuses")
+    inspect.add_argument("--config", "-c", default="gate.yaml", type=Path)
+    inspect.add_argument("--profile")
+    inspect.set_defaults(run=run_inspect)
+    p.set_defaults(run=lambda args: _usage(p))
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_build(args) -> int:
+    config = runner.load(args)
+    prepared = runner.prepare(config)
+    files = bundle_files(prepared, revision=args.revision or git_revision(config, prepared))
+    if args.signing_key:
+        files[".signatures.json"] = signatures(files, args.signing_key, args.signing_alg, args.key_id, args.scope)
+    write_bundle(files, args.output)
+    modules = sum(1 for name in files if name.endswith(".rego"))
+    manifest = json.loads(files[".manifest"])
+    signed = f", signed ({args.signing_alg}, key id {args.key_id})" if args.signing_key else ", unsigned"
+    print(f"gate: wrote {args.output}: {modules} policy module(s), data.threshold (profile {prepared.threshold.profile}),"
+          f" revision {manifest['revision']}{signed}", file=sys.stderr)
+    return 0
+
+
+def run_inspect(args) -> int:
+    from gate import guard
+
+    config = runner.load(args)
+    prepared = runner.prepare(config)
+    json.dump(guard.report(prepared.policies.modules), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def canonical_json(value: Any) -> bytes:
+    """JSON as OPA hashes it for signatures: sorted keys, no spaces, UTF-8 (no HTML escapes), and the
+    line and paragraph separators escaped as Go always does (checked against opa in test_bundle.py)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode("utf-8")
+
+
+def bundle_files(prepared: Any, revision: str) -> dict[str, bytes]:
+    """name in the tarball -> content. Policy names are relative to the folder the modules share."""
+    from gate.engine.opa import POLICY_PREFIX, policy_id
+
+    files: dict[str, bytes] = {}
+    for policy in prepared.policies.modules:
+        name = "policies/" + policy_id(policy.path, prepared.policies).removeprefix(POLICY_PREFIX)
+        files[name] = policy.source.encode("utf-8")
+    files["threshold/data.json"] = canonical_json(json.loads(_plain_json(prepared.threshold.data)))
+    files[".manifest"] = canonical_json({
+        "revision": revision,
+        "roots": ROOTS,
+        "rego_version": 1,
+        "metadata": {"gate": {"profile": prepared.threshold.profile, "policy_digest": prepared.policies.digest,
+                              "threshold_digest": prepared.threshold.digest}},
+    })
+    return files
+
+
+def _plain_json(value: Any) -> str:
+    from gate import jsonsafe
+
+    return jsonsafe.dumps(value)
+
+
+def file_hash(name: str, content: bytes) -> str:
+    """SHA-256 as OPA computes it: JSON files over their canonical form, other files over their bytes."""
+    if name.endswith(".json") or name == ".manifest":
+        return hashlib.sha256(canonical_json(json.loads(content))).hexdigest()
+    return hashlib.sha256(content).hexdigest()
+
+
+def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: str, scope: str | None) -> bytes:
+    import jwt
+
+    try:
+        key = key_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"--signing-key: {key_path}: {exc.strerror}") from None
+    payload: dict[str, Any] = {
+        "files": [{"name": name, "hash": file_hash(name, content), "algorithm": "SHA-256"}
+                  for name, content in sorted(files.items())],
+        "keyid": key_id,
+    }
+    if scope:
+        payload["scope"] = scope
+    try:
+        token = jwt.encode(payload, key if algorithm.startswith("HS") else key.decode("utf-8"),
+                           algorithm=algorithm, headers={"kid": key_id})
+    except (ValueError, TypeError, jwt.exceptions.PyJWTError) as exc:
+        raise ConfigError(f"--signing-key: {key_path} cannot sign with {algorithm}: "
+                          f"{type(exc).__name__}") from None
+    return canonical_json({"signatures": [token]})
+
+
+def git_revision(config: Any, prepared: Any) -> str:
+    """The commit of the policies, "-dirty" when they or the threshold differ from it."""
+    where = str(config.root)
+    try:
+        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        paths = [str(p.path) for p in prepared.policies.modules] + [str(prepared.threshold.path)]
+        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--", *paths], capture_output=True,
+                               text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        raise ConfigError("bundle build: the revision is the git commit, and this is not a git checkout;"
+                          " pass --revision") from None
+    return commit + ("-dirty" if dirty else "")
+
+
+def write_bundle(files: dict[str, bytes], output: Path) -> None:
+    """A reproducible .tar.gz (sorted names, zero times and owners), written whole or not at all."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(files[name]), 0o644, 0
+            tar.addfile(info, io.BytesIO(files[name]))
+    target = output.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".gate-bundle-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+            gz.write(raw.getvalue())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
