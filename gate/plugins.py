@@ -25,6 +25,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate_handoff",
     "gate_accountability",
     "gate_github",
+    "gate_github.report",
 )
 
 _manager: pluggy.PluginManager | None = None

@@ -59,6 +59,7 @@ class Run:
     logs: list[tuple[str, int, str]] = field(default_factory=list)
     summaries: list[str] = field(default_factory=list)
     path_additions: list[str] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=dict)  # more of the runner's variables
 
     @property
     def workspace(self) -> Path:
@@ -116,6 +117,7 @@ def base_env(run: Run) -> dict[str, str]:
         "GITHUB_REF_TYPE": "branch", "GITHUB_ACTOR": "release-bot", "GITHUB_EVENT_NAME": "push",
         "RUNNER_TEMP": str(run.root / "runner-temp"), "RUNNER_TOOL_CACHE": str(run.root / "tool-cache"),
     })
+    env.update(run.environ)
     return env
 
 
@@ -278,3 +280,25 @@ def test_a_wrong_fail_on_stops_before_evaluating(action):
     assert run_action(run) == 2
     assert "fail-on: expected block or warn, got 'sometimes'" in evaluate_log(run)
     assert run.action_output("decision") == ""
+
+
+def test_with_a_token_the_decision_is_posted_to_the_pull_request(action, tmp_path):
+    if not (SHARED / "github-api").is_dir():
+        pytest.skip(f"needs GitHub's API description in {SHARED / 'github-api'} (shared/)")
+    from tests.render.fake_github_writes import FakeGitHubWrites
+
+    token = "ghs_actionTestToken0123456789abcdefABCDEF"
+    fake = FakeGitHubWrites(SHARED, token).start()
+    try:
+        run = action("blocked", **{"working-directory": "service", "github-token": token})
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"pull_request": {"number": 7}}))
+        run.environ = {"GITHUB_API_URL": fake.base_url, "GITHUB_EVENT_PATH": str(event)}
+        assert run_action(run) == 1
+    finally:
+        fake.stop()
+    assert fake.errors == []
+    (check,) = fake.check_runs.values()
+    assert check["conclusion"] == "failure" and check["head_sha"].startswith("9f1c2d3e")
+    assert fake.comments[7][0]["body"].startswith("<!-- gate:report service=claims-triage profile=production -->")
+    assert all(token not in log for _, _, log in run.logs)

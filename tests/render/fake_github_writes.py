@@ -1,0 +1,196 @@
+"""A local GitHub for the report gate posts: check runs, commit statuses, issue comments.
+
+Routes come from the operation files in shared/github-api/ (checks.create, checks.update,
+repos.create-commit-status, issues.list-comments, issues.create-comment, issues.update-comment).
+Request bodies are validated against each operation's requestBody schema, response bodies are
+GitHub's own examples with the fields a test cares about replaced, validated against the response
+schema; any mismatch lands in ``errors`` and fails the test. Lists page with per_page/page and a Link
+header, as GitHub does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+
+from tests.plugins.gate_github.fake_github import openapi_to_jsonschema
+
+OPERATIONS = ("checks.create", "checks.update", "repos.create-commit-status", "issues.list-comments",
+              "issues.create-comment", "issues.update-comment")
+
+
+@dataclass
+class Call:
+    op: str
+    method: str
+    path: str
+    body: Any
+
+
+class FakeGitHubWrites:
+    def __init__(self, shared: Path, token: str) -> None:
+        self.token = token
+        self.ops = {name: json.loads((shared / "github-api" / f"{name}.json").read_text()) for name in OPERATIONS}
+        self.routes = [(name, op["method"], re.compile("^" + re.sub(r"\{\w+\}", r"([^/]+)", op["path"]) + "$"))
+                       for name, op in self.ops.items()]
+        self.calls: list[Call] = []
+        self.errors: list[str] = []
+        self.check_runs: dict[int, dict[str, Any]] = {}
+        self.statuses: list[dict[str, Any]] = []
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.fail: dict[str, int] = {}  # operation -> status to answer instead
+        self._next_id = 5000
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeGitHubWrites":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake.serve(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake.serve(self, "POST")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                fake.serve(self, "PATCH")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def add_comment(self, number: int, body: str, login: str = "reviewer") -> dict[str, Any]:
+        comment = self._example("issues.create-comment", "201")
+        self._next_id += 1
+        comment.update({"id": self._next_id, "body": body})
+        comment["user"]["login"] = login
+        self.comments.setdefault(number, []).append(comment)
+        return comment
+
+    # --- serving ------------------------------------------------------------------------------------
+
+    def _example(self, op: str, status: str) -> Any:
+        examples = self.ops[op]["responses"][status]["examples"]
+        return copy.deepcopy(next(iter(examples.values()))["value"])
+
+    def _send(self, handler, status: int, body: Any, op: str | None = None, headers: dict | None = None) -> None:
+        if op is not None:
+            schema = self.ops[op]["responses"][str(status)]["schema"]
+            try:
+                jsonschema.Draft4Validator(openapi_to_jsonschema(schema)).validate(body)
+            except jsonschema.ValidationError as exc:
+                self.errors.append(f"{op} {status} response: {exc.message}")
+        raw = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(raw)
+
+    def serve(self, handler, method: str) -> None:
+        try:
+            self.handle(handler, method)
+        except Exception as exc:  # a bug in the fake must fail the test, not look like a network fault
+            self.errors.append(f"fake failed on {method} {handler.path}: {type(exc).__name__}: {exc}")
+            self._send(handler, 500, {"message": "fake failed"})
+
+    def handle(self, handler, method: str) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        auth = handler.headers.get("Authorization", "")
+        if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+            return self._send(handler, 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com"})
+        for op, op_method, pattern in self.routes:
+            match = pattern.match(url.path)
+            if match and op_method == method:
+                break
+        else:
+            return self._send(handler, 404, {"message": "Not Found", "documentation_url": "https://docs.github.com"})
+        body = json.loads(raw) if raw else None
+        self.calls.append(Call(op, method, url.path, body))
+        request_schema = self.ops[op].get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        if request_schema is not None:
+            try:
+                jsonschema.Draft4Validator(openapi_to_jsonschema(request_schema)).validate(body)
+            except jsonschema.ValidationError as exc:
+                self.errors.append(f"{op} request: {exc.message}")
+        if op in self.fail:
+            status = self.fail[op]
+            return self._send(handler, status, {"message": f"fault {status}", "documentation_url": "https://docs.github.com"})
+        getattr(self, "_" + op.replace(".", "_").replace("-", "_"))(handler, match.groups(), body, parse_qs(url.query))
+
+    def _checks_create(self, handler, groups, body, query) -> None:
+        run = self._example("checks.create", "201")
+        self._next_id += 1
+        run.update({"id": self._next_id, "name": body["name"], "head_sha": body["head_sha"],
+                    "status": body.get("status", "queued"), "conclusion": body.get("conclusion"),
+                    "external_id": body.get("external_id")})
+        run["output"].update({"title": body["output"]["title"], "summary": body["output"]["summary"],
+                              "annotations_count": len(body["output"].get("annotations", []))})
+        self.check_runs[run["id"]] = run
+        self._send(handler, 201, run, "checks.create")
+
+    def _checks_update(self, handler, groups, body, query) -> None:
+        run = self.check_runs.get(int(groups[2]))
+        if run is None:
+            return self._send(handler, 404, {"message": "Not Found"})
+        run["output"]["annotations_count"] += len(body.get("output", {}).get("annotations", []))
+        self._send(handler, 200, run, "checks.update")
+
+    def _repos_create_commit_status(self, handler, groups, body, query) -> None:
+        status = self._example("repos.create-commit-status", "201")
+        self._next_id += 1
+        status.update({"id": self._next_id, "state": body["state"], "context": body.get("context", "default"),
+                       "description": body.get("description"), "target_url": body.get("target_url")})
+        self.statuses.append({**status, "sha": groups[2]})
+        self._send(handler, 201, status, "repos.create-commit-status")
+
+    def _issues_list_comments(self, handler, groups, body, query) -> None:
+        items = self.comments.get(int(groups[2]), [])
+        per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            headers["Link"] = f'<{self.base_url}{handler.path.split("?")[0]}?per_page={per_page}&page={page + 1}>; rel="next"'
+        self._send(handler, 200, chunk, "issues.list-comments", headers)
+
+    def _issues_create_comment(self, handler, groups, body, query) -> None:
+        comment = self.add_comment(int(groups[2]), body["body"], login="github-actions[bot]")
+        self._send(handler, 201, comment, "issues.create-comment")
+
+    def _issues_update_comment(self, handler, groups, body, query) -> None:
+        for comments in self.comments.values():
+            for comment in comments:
+                if comment["id"] == int(groups[2]):
+                    comment["body"] = body["body"]
+                    return self._send(handler, 200, comment, "issues.update-comment")
+        self._send(handler, 404, {"message": "Not Found"})
