@@ -30,7 +30,7 @@ def test_empty_gate_load_plugins_loads_none(monkeypatch):
 
 def test_gate_load_plugins_names_modules(monkeypatch):
     monkeypatch.setenv("GATE_LOAD_PLUGINS", "gate.builtins.renderers")
-    assert plugins.renderers().names() == ["json", "markdown", "text"]
+    assert {"json", "markdown", "text"} <= set(plugins.renderers().names())
     assert plugins.collectors().names() == []
 
 
