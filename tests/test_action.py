@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -142,7 +142,7 @@ def run_step(run: Run, index: int, step: dict) -> int:
     env.update({k: run.expand(v) for k, v in (step.get("env") or {}).items()})
     cwd = run.workspace / run.expand(step.get("working-directory", "."))
     proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
     run.logs.append((step.get("name", step_id), proc.returncode, proc.stdout + proc.stderr))
     run.outputs[step_id] = read_output_file(files / "output")
     run.summaries.append((files / "summary").read_text())
@@ -171,14 +171,14 @@ def shift_dates(value, days: int):
     if isinstance(value, str) and _DATE.match(value) and value[:4] > "2000":
         if len(value) == 10:
             return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) + timedelta(days=days)
+        moment = datetime.fromisoformat(value) + timedelta(days=days)
         return moment.isoformat()
     return value
 
 
 def copy_example(variant: str, target: Path) -> Path:
     shutil.copytree(EXAMPLE / variant, target)
-    days = (datetime.now(timezone.utc).date() - EXAMPLE_DAY).days
+    days = (datetime.now(UTC).date() - EXAMPLE_DAY).days
     for path in (target / "evidence").glob("*.yaml"):
         path.write_text(yaml.safe_dump(shift_dates(yaml.safe_load(path.read_text()), days), sort_keys=False))
     return target
@@ -235,7 +235,7 @@ def test_blocked_release_fails_the_step_with_outputs_annotations_and_a_summary(a
     assert reports == ["decision.json", "junit.xml", "results.sarif"]
 
     log = evaluate_log(run)
-    annotated = re.findall(r"^::error file=service/evidence/([\w.-]+),title=gate ([\w.]+)::", log, re.M)
+    annotated = re.findall(r"^::error file=service/evidence/([\w.-]+),title=gate ([\w.]+)::", log, re.MULTILINE)
     assert len(annotated) >= 5 and all(rule in {f["rule"] for f in report["findings"]} for _, rule in annotated)
     assert "::group::gate blocked claims-triage 2.4.0" in log
 

@@ -10,7 +10,7 @@ from gate import hookspecs
 from .conftest import REPO
 
 DOC = REPO / "docs" / "hooks.md"
-_SIGNATURE = re.compile(r"^def (gate_\w+)\((.*)\) -> (.+?):?$", re.M)
+_SIGNATURE = re.compile(r"^def (gate_\w+)\((.*)\) -> (.+?):?$", re.MULTILINE)
 
 
 def _plain(text: str) -> str:
@@ -27,7 +27,7 @@ def specs() -> dict[str, str]:
 
 
 def documented() -> dict[str, str]:
-    blocks = "\n".join(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S))
+    blocks = "\n".join(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL))
     return {m.group(1): _plain(f"({m.group(2)}) -> {m.group(3)}") for m in _SIGNATURE.finditer(blocks)}
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-_PACKAGE = re.compile(r"^\s*package\s+gate\.(\w+)", re.M)
+_PACKAGE = re.compile(r"^\s*package\s+gate\.(\w+)", re.MULTILINE)
 _ID_FIELD = re.compile(r'"id"\s*:\s*"([\w.-]+)"')
 
 

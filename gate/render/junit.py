@@ -73,7 +73,7 @@ def build(decision) -> ET.Element:
                                                           "type": "deny"})
                 failure.text = _clean("\n".join(_text(f) for f in denies[rule]))
             elif waived[rule]:
-                f, w = waived[rule][0]
+                _, w = waived[rule][0]
                 note = f"waived by {w.approved_by} until {w.expires.date()}: {w.reason}"
                 skip = ET.SubElement(case, "skipped", {"message": _clean(note)})
                 skip.text = _clean("\n".join(_text(f) for f, _ in waived[rule]))

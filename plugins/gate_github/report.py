@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gate import GateError, hookimpl
 
@@ -120,7 +121,6 @@ def post_comment(client, repo: str, number: int, decision, report: str) -> dict[
 def report(decision, config, environ: Mapping[str, str]) -> list[str]:
     """Post the check (or status) and the comment; return what was posted, raise on what failed."""
     from gate.render.markdown import render_markdown
-
     from gate_github.client import Forbidden, GitHubClient, GitHubError, Settings
 
     options = dict(config.plugin_options("gate_github")) if config is not None else {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from ..conftest import EXAMPLE_NOW, REPO
 
 BLOCKED = REPO / "examples" / "claims-triage" / "blocked" / "gate.yaml"
 READY = REPO / "examples" / "claims-triage" / "ready" / "gate.yaml"
-NOW = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def evaluate_example(config_path: Path) -> Decision:
@@ -61,7 +61,7 @@ def make_decision(findings=(), waived=(), skipped=(), outcome: str | None = None
 
 def waiver(rule: str = "technical.p95_latency") -> Waiver:
     return Waiver(rule=rule, subject={"service": "svc"}, reason="peak moved to Q1", approved_by="cto@example.com",
-                  expires=datetime(2026, 12, 31, tzinfo=timezone.utc))
+                  expires=datetime(2026, 12, 31, tzinfo=UTC))
 
 
 def skipped(origin: str = "evidence/load-stress.yaml", line: int = 7) -> Skipped:

@@ -56,19 +56,19 @@ class FakeGitHubWrites:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeGitHubWrites":
+    def start(self) -> FakeGitHubWrites:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.serve(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fake.serve(self, "POST")
 
-            def do_PATCH(self) -> None:  # noqa: N802
+            def do_PATCH(self) -> None:
                 fake.serve(self, "PATCH")
 
             def log_message(self, *args: Any) -> None:
@@ -117,7 +117,7 @@ class FakeGitHubWrites:
     def serve(self, handler, method: str) -> None:
         try:
             self.handle(handler, method)
-        except Exception as exc:  # a bug in the fake must fail the test, not look like a network fault
+        except Exception as exc:  # noqa: BLE001 - a bug in the fake must fail the test, not look like a network fault
             self.errors.append(f"fake failed on {method} {handler.path}: {type(exc).__name__}: {exc}")
             self._send(handler, 500, {"message": "fake failed"})
 

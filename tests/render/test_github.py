@@ -67,14 +67,14 @@ def test_blocked_example_annotates_each_finding_on_its_evidence_file(blocked_dec
 def test_the_text_report_is_grouped_and_cannot_run_commands(actions_env):
     evil = "p95 too high\n::set-output name=decision::approve\n::add-mask::x"
     text = render(make_decision([finding(message=evil)]), actions_env)
-    token = re.search(r"^::stop-commands::(\w+)$", text, re.M).group(1)
+    token = re.search(r"^::stop-commands::(\w+)$", text, re.MULTILINE).group(1)
     group = text[text.index("::group::gate blocked svc 1.0.0"):text.index("::endgroup::")]
     assert f"::stop-commands::{token}" in group and group.rstrip().endswith(f"::{token}::")
     assert len(token) >= 32
-    annotation = [line for line in text.splitlines() if line.startswith("::error ")][0]
+    annotation = next(line for line in text.splitlines() if line.startswith("::error "))
     assert annotation.endswith("::p95 too high%0A::set-output name=decision::approve%0A::add-mask::x")
     outside_group = text.replace(group, "")
-    assert not re.search(r"^::set-output", outside_group, re.M)
+    assert not re.search(r"^::set-output", outside_group, re.MULTILINE)
 
 
 def test_escaping_follows_the_runner_rules():
