@@ -128,11 +128,15 @@ def evaluate(config: Config, context: Context, engine_name: str | None = None, m
     manager = manager or plugins.get_manager()
     prepared = prepare(config, manager)
     engine = engine_for(config, engine_name, manager)
-    if hasattr(engine, "prepare"):  # an engine may start work (compile, push, start a server) early
-        engine.prepare(prepared.policies, {"threshold": prepared.threshold.data})
-    evidence, skipped = gather(config, context, manager)
-    return decide(config=config, context=context, evidence=evidence, skipped=skipped,
-                  policies=prepared.policies, threshold=prepared.threshold, engine=engine, waivers=waivers)
+    try:
+        if hasattr(engine, "prepare"):  # an engine may start work (compile, push, start a server) early
+            engine.prepare(prepared.policies, {"threshold": prepared.threshold.data})
+        evidence, skipped = gather(config, context, manager)
+        return decide(config=config, context=context, evidence=evidence, skipped=skipped,
+                      policies=prepared.policies, threshold=prepared.threshold, engine=engine, waivers=waivers)
+    finally:
+        if hasattr(engine, "close"):  # a local OPA server stops, an unused engine child is reaped
+            engine.close()
 
 
 def announce(decision: Decision, config: Config, manager=None) -> None:

@@ -73,8 +73,11 @@ class EmbeddedEngine:
             prepared[2].cancel()
         return None
 
-    def _cancel(self) -> None:
+    def close(self) -> None:
+        """Stop a prepared child that was never asked (evidence collection failed, say)."""
         _cancel_holder(self.__dict__)
+
+    _cancel = close
 
 
 def _cancel_holder(state: dict) -> None:

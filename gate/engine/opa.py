@@ -414,7 +414,7 @@ class LocalOpa:
     when gate is killed (parent-death signal).
     """
 
-    def __init__(self, binary: str, startup_timeout_s: float = 15.0) -> None:
+    def __init__(self, binary: str, startup_timeout_s: float = 30.0) -> None:
         self.binary = binary
         self.startup_timeout_s = startup_timeout_s
         self.token = pysecrets.token_urlsafe(24)
