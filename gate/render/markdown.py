@@ -14,7 +14,7 @@ from gate.render import dimensions, gap_title, show
 
 COLLAPSE_AFTER = 6          # a gap with more findings than this shows them under <details>
 MAX_TEXT = 600              # characters of one message or reason; policies and tools can be verbose
-_LIMITS = (None, 25, 8, 3, 0)  # findings shown per gap, tried in turn until the report fits max_bytes
+_LIMITS = (None, 100, 25, 8, 3, 0)  # findings shown per gap, tried in turn until the report fits max_bytes
 
 
 def escape(text: Any, limit: int = MAX_TEXT) -> str:
