@@ -155,15 +155,29 @@ deny contains lib.finding(
 	rate > t.max_malformed_rate
 }
 
+# A source's malformed records are measured when some data_quality evidence about it reports them
+# (gate's sample validation does; tools that only count checks, such as dbt or Soda, do not).
+# The evidence list is rebuilt by a comprehension: on regopy 1.5.2 the value sort() returns cannot be
+# indexed or compared with an array.
+malformed_measured contains source_of(q) if {
+	some q in quality
+	malformed_rate(q)
+}
+
+quality_origin(q) := q.origin if is_string(object.get(q, "origin", null))
+
+quality_origin(q) := "(no origin)" if not is_string(object.get(q, "origin", null))
+
 deny contains lib.finding(
 	"data.malformed_rate",
-	sprintf("data quality of %s (%s) reports neither malformed_rate nor malformed_records with records_checked; at most %s malformed is allowed", [
-		trim_space(source_of(q)), lib.origin(q), lib.pct(t.max_malformed_rate),
+	sprintf("no data quality evidence about %s (%s) reports malformed_rate or malformed_records with records_checked; at most %s malformed is allowed", [
+		trim_space(s), lib.join(origins), lib.pct(t.max_malformed_rate),
 	]),
-	null, t.max_malformed_rate, lib.origin(q),
+	null, t.max_malformed_rate, [o | some o in sort(origins)],
 ) if {
-	some q in quality
-	not malformed_rate(q)
+	some s in {source_of(q) | some q in quality}
+	not s in malformed_measured
+	origins := {quality_origin(q) | some q in quality; source_of(q) == s}
 }
 
 measured_sources contains q.data.source if {
@@ -182,4 +196,63 @@ deny contains lib.finding(
 	some x in sources
 	is_string(object.get(x.source, "name", null))
 	not x.source.name in measured_sources
+}
+
+# Freshness: the newest valid record of a sample must be no older than the contract's freshness SLA
+# (scaled by max_freshness_sla_ratio).
+deny contains lib.finding(
+	"data.freshness",
+	sprintf("data of %s (%s): the newest record is %s h old; its contract promises at most %s h", [
+		trim_space(source_of(q)), lib.origin(q), lib.num(lib.round2(age)), lib.num(lib.round2(limit)),
+	]),
+	lib.round2(age), lib.round2(limit), lib.origin(q),
+) if {
+	some q in quality
+	age := object.get(q, ["data", "freshness_hours"], null)
+	sla := object.get(q, ["data", "freshness_sla_hours"], null)
+	is_number(age)
+	is_number(sla)
+	limit := sla * t.max_freshness_sla_ratio
+	age > limit
+}
+
+deny contains lib.finding(
+	"data.freshness",
+	sprintf("data of %s (%s): its contract promises records at most %s h old, but no valid record carries a readable timestamp in %s", [
+		trim_space(source_of(q)), lib.origin(q), lib.num(lib.round2(sla)),
+		trim_space(object.get(q, ["data", "timestamp_field"], "(no timestamp field named)")),
+	]),
+	null, lib.round2(sla), lib.origin(q),
+) if {
+	some q in quality
+	sla := object.get(q, ["data", "freshness_sla_hours"], null)
+	is_number(sla)
+	not is_number(object.get(q, ["data", "freshness_hours"], null))
+}
+
+# --- coverage -------------------------------------------------------------------------------------------
+
+inventories := lib.items("data_inventory")
+
+deny contains lib.finding(
+	"data.inventory_missing",
+	"no data_inventory evidence: the upstream and downstream data dependencies are not listed, so it cannot be shown that each has a contract",
+	0, 1, null,
+) if {
+	t.require_inventory == true
+	count(inventories) == 0
+}
+
+deny contains lib.finding(
+	"data.dependency_without_contract",
+	sprintf("%s dependency %s (named in %s) has no data contract (%s)", [
+		trim_space(side), trim_space(d.name), lib.join(object.get(d, "named_in", [])), lib.origin(inv),
+	]),
+	0, 1, lib.origin(inv),
+) if {
+	some inv in inventories
+	some side in ["upstream", "downstream"]
+	some d in object.get(inv, ["data", side], [])
+	is_string(object.get(d, "name", null))
+	count(object.get(d, "contracts", [])) == 0
 }

@@ -41,7 +41,20 @@ good_contract := mk_contract([mk_source("claims-intake"), mk_source("policy-admi
 
 good_quality := [mk_quality("claims-intake", 100, 0, 0, 0.001), mk_quality("policy-admin", 60, 0, 0, 0)]
 
-data_evidence(c, q) := {"data_contract": [c], "data_quality": q}
+good_inventory := {
+	"kind": "data_inventory",
+	"origin": "contracts/*.yaml",
+	"data": {
+		"declared": true,
+		"upstream": [
+			{"name": "claims-intake", "named_in": ["gate.yaml"], "contracts": ["evidence/data-contract.yaml"]},
+			{"name": "policy-admin", "named_in": ["gate.yaml"], "contracts": ["evidence/data-contract.yaml"]},
+		],
+		"downstream": [{"name": "adjuster-workbench", "named_in": ["gate.yaml"], "contracts": ["evidence/data-contract.yaml"]}],
+	},
+}
+
+data_evidence(c, q) := {"data_contract": [c], "data_quality": q, "data_inventory": [good_inventory]}
 
 data_denies(ev) := fs if {
 	fs := gap.deny with input.evidence as ev
@@ -192,4 +205,90 @@ test_findings_have_the_contract_shape if {
 		object.keys(f) == {"id", "msg", "observed", "expected", "evidence"}
 		startswith(f.id, "data.")
 	}
+}
+
+# --- malformed records measured per source ---------------------------------------------------------------
+
+test_malformed_measured_by_another_item_of_the_source_passes if {
+	# dbt counts checks only; gate's sample of the same source measures malformed records
+	dbt := json.patch(mk_quality("claims-intake", 100, 0, 0, 0), [
+		{"op": "remove", "path": "/data/malformed_rate"},
+		{"op": "remove", "path": "/data/malformed_records"},
+		{"op": "replace", "path": "/origin", "value": "target/run_results.json"},
+	])
+	q := [dbt, mk_quality("claims-intake", 100, 0, 0, 0.001), mk_quality("policy-admin", 60, 0, 0, 0)]
+	not "data.malformed_rate" in data_deny_ids(data_evidence(good_contract, q))
+}
+
+test_malformed_unmeasured_source_is_one_finding_naming_every_origin if {
+	a := json.patch(mk_quality("policy-admin", 60, 0, 0, 0), [
+		{"op": "remove", "path": "/data/malformed_rate"},
+		{"op": "remove", "path": "/data/malformed_records"},
+	])
+	b := json.patch(a, [{"op": "replace", "path": "/origin", "value": "soda/scan_results.json"}])
+	fs := [f | some f in data_denies(data_evidence(good_contract, [mk_quality("claims-intake", 100, 0, 0, 0), a, b])); f.id == "data.malformed_rate"]
+	count(fs) == 1
+	fs[0].evidence == ["evidence/quality-policy-admin.yaml", "soda/scan_results.json"]
+	contains(fs[0].msg, "policy-admin")
+}
+
+# --- freshness -----------------------------------------------------------------------------------------------
+
+with_freshness(q, age, sla) := json.patch(q, [
+	{"op": "add", "path": "/data/freshness_hours", "value": age},
+	{"op": "add", "path": "/data/freshness_sla_hours", "value": sla},
+])
+
+test_freshness_older_than_the_sla_denied if {
+	q := with_freshness(mk_quality("claims-intake", 100, 0, 0, 0), 26.5, 25)
+	some f in data_denies(data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)]))
+	f.id == "data.freshness"
+	f.observed == 26.5
+	f.expected == 25
+}
+
+test_freshness_within_the_sla_passes if {
+	q := with_freshness(mk_quality("claims-intake", 100, 0, 0, 0), 25, 25)
+	not "data.freshness" in data_deny_ids(data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)]))
+}
+
+test_freshness_ratio_comes_from_threshold if {
+	q := with_freshness(mk_quality("claims-intake", 100, 0, 0, 0), 30, 25)
+	ids := {f.id | some f in gap.deny} with input.evidence as data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)])
+		with data.threshold.data.max_freshness_sla_ratio as 1.5
+	not "data.freshness" in ids
+}
+
+test_freshness_promised_but_not_measurable_denied if {
+	q := json.patch(mk_quality("claims-intake", 100, 0, 0, 0), [{"op": "add", "path": "/data/freshness_sla_hours", "value": 2}])
+	some f in data_denies(data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)]))
+	f.id == "data.freshness"
+	f.observed == null
+}
+
+# --- coverage -------------------------------------------------------------------------------------------------
+
+test_inventory_missing_denied if {
+	ev := {"data_contract": [good_contract], "data_quality": good_quality}
+	"data.inventory_missing" in data_deny_ids(ev)
+}
+
+test_inventory_can_be_switched_off if {
+	ev := {"data_contract": [good_contract], "data_quality": good_quality}
+	ids := {f.id | some f in gap.deny} with input.evidence as ev with data.threshold.data.require_inventory as false
+	count(ids) == 0
+}
+
+test_dependency_without_contract_one_finding_each if {
+	inv := json.patch(good_inventory, [
+		{"op": "add", "path": "/data/upstream/-", "value": {"name": "fraud-signals", "named_in": ["gate.yaml", "contracts/out.yaml"], "contracts": []}},
+		{"op": "add", "path": "/data/downstream/-", "value": {"name": "claims-ui", "named_in": ["gate.yaml"], "contracts": []}},
+	])
+	ev := {"data_contract": [good_contract], "data_quality": good_quality, "data_inventory": [inv]}
+	fs := [f | some f in data_denies(ev); f.id == "data.dependency_without_contract"]
+	count(fs) == 2
+	some up in fs
+	contains(up.msg, "upstream dependency fraud-signals (named in contracts/out.yaml, gate.yaml)")
+	some down in fs
+	contains(down.msg, "downstream dependency claims-ui")
 }
