@@ -20,12 +20,15 @@ NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def evaluate_example(config_path: Path) -> Decision:
-    """What `gate evaluate` does before it renders: decide, then run gate_decision_made."""
+    """What `gate evaluate` does before it renders: decide, then tell the renderers' plugin (only it:
+    the other gate_decision_made hooks would write a decision log into the example's folder)."""
+    from gate.builtins import renderers
+
     config = load_config(config_path)
     args = argparse.Namespace(version=None, commit="9f1c2d3e4b5a", now=EXAMPLE_NOW)
     context = runner.make_context(config, args, environ={})
     decision = runner.evaluate(config, context, "embedded")
-    runner.announce(decision, config)
+    renderers.gate_decision_made(decision=decision, config=config)
     return decision
 
 
