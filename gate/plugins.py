@@ -24,6 +24,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate_datacontract",
     "gate_handoff",
     "gate_accountability",
+    "gate_loadtest",
     "gate_github",
     "gate_github.report",
 )
