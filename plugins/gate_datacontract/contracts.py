@@ -11,15 +11,15 @@ extension mechanism: ODCS ``customProperties`` (``property``/``value`` pairs), D
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gate import EvidenceError
 from gate.evidence import read_document
 from gate.loader import Loaded, describe_schema_error
-
 from gate_datacontract.durations import to_hours, unit_hours
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"

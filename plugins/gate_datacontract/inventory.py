@@ -11,7 +11,8 @@ also matches its last part.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from gate_datacontract.contracts import Contract
 

@@ -13,8 +13,9 @@ import ipaddress
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from gate import EvidenceError

@@ -7,8 +7,9 @@ format gate does not know is refused with the version named, never guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gate import EvidenceError
 from gate.loader import Loaded

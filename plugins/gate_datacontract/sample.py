@@ -12,10 +12,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from gate import EvidenceError
 
@@ -108,6 +109,8 @@ def _describe(validator: Any, record: Any) -> dict[str, Any]:
         extra = sorted(k for k in error.instance if k not in error.schema.get("properties", {}))
         return {"field": ".".join(filter(None, [path, extra[0] if extra else ""])) or None,
                 "problem": "field not in the contract"}
+    if rule == "type" and error.instance is None:
+        return {"field": path or None, "problem": "required value is null"}
     messages = {
         "type": lambda: f"expected {_types(value)}, got {_kind(error.instance)}",
         "enum": lambda: f"not one of the {len(value)} allowed values",
@@ -236,8 +239,8 @@ def _csv(path: Path, coercers: Mapping[str, Any], delimiter: str,
             continue
         number += 1
         if len(row) != len(header):
-            yield number, line, None, {"field": None,
-                                       "problem": f"{len(row)} cells where the header has {len(header)}"}
+            cells = f"{len(row)} cell{'s' if len(row) != 1 else ''}"
+            yield number, line, None, {"field": None, "problem": f"{cells} where the header has {len(header)}"}
             continue
         yield number, line, {name: coercers.get(name, _keep)(cell) for name, cell in zip(header, row)}, None
 

@@ -18,6 +18,7 @@ CONTEXT = Context(service="claims-triage", version="2.4.0", now=NOW, now_pinned=
 def collector(name: str) -> Any:
     """The collector as the plugin registers it through its hook."""
     import gate_datacontract
+
     from gate.registry import Registry
 
     registry: Registry = Registry("collector")

@@ -155,8 +155,8 @@ BAD = {
     "neither-standard": ("name: orders\nversion: 1\n", "not an ODCS v3 or Data Contract Specification document"),
     "odcs-v2": (ODCS_BARE.replace("v3.0.2", "v2.2.2"), "field 'apiVersion': ODCS version 'v2.2.2' is not one gate reads"),
     "odcs-v4": (ODCS_BARE.replace("v3.0.2", "v4.0.0"), "ODCS version 'v4.0.0' is not one gate reads"),
-    "dcs-0.9": (DCS_BARE.replace("1.2.1", "0.9.3"), "field 'dataContractSpecification': Data Contract Specification"
-                " version '0.9.3' is not one gate reads"),
+    "dcs-0.9": (DCS_BARE.replace("1.2.1", "0.9.3"),
+                "field 'dataContractSpecification': Data Contract Specification version '0.9.3' is not one gate reads"),
     "dcs-2": (DCS_BARE.replace("1.2.1", "2.0.0"), "version '2.0.0' is not one gate reads"),
     "odcs-unknown-top-field": (ODCS_BARE + "fallback: use yesterday's scores\n", "'fallback' was unexpected"),
     "odcs-unknown-object-field": (ODCS_BARE.replace("  - name: vendor_feed", "  - name: vendor_feed\n    owner: x"),
