@@ -10,7 +10,6 @@ and never printed.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import ipaddress
 import json
@@ -23,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -126,6 +126,7 @@ class OpaServer:
         self._cert = (client_cert, client_key) if client_cert and client_key else client_cert
         self.timeout_s, self.retries, self.persistent = timeout_s, max(0, retries), persistent
         self._client: Any = None
+        self.last_health = "not asked"
 
     # opa-python-client builds its URLs from host and port; a path prefix (a proxy) is put back here
     def _new_client(self) -> Any:
@@ -190,10 +191,19 @@ class OpaServer:
             attempt += 1
 
     def health(self) -> bool:
+        """GET /health, one short attempt (the client's own timeout is for queries)."""
+        client = self.client()
         try:
-            return bool(self.client().check_health())
-        except Exception:  # noqa: BLE001 - not healthy, whatever the reason
+            response = client._session.get(f"{self._scheme}://{self._host}:{self._port}{self._prefix}/health",
+                                           timeout=min(self.timeout_s, 2.0))
+            self.last_health = f"HTTP {response.status_code}"
+            return response.status_code == 200
+        except Exception as exc:  # noqa: BLE001 - not healthy, whatever the reason
+            self.last_health = _root_cause(exc)
             return False
+        finally:
+            if not self.persistent:
+                client.close_connection()
 
     def list_policies(self) -> dict[str, str]:
         """id -> source of every policy module on the server."""
@@ -410,8 +420,8 @@ class LocalOpa:
     """`opa run --server` on 127.0.0.1 and a free port, for this gate process only.
 
     Only gate can use it: the server requires a random bearer token (token authentication with a
-    system.authz policy written to a private temporary folder). It stops when gate exits, and, on Linux,
-    when gate is killed (parent-death signal).
+    system.authz policy written to a private temporary folder). It stops with stop(), when this object is
+    garbage collected, when gate exits, and, on Linux, when gate is killed (parent-death signal).
     """
 
     def __init__(self, binary: str, startup_timeout_s: float = 30.0) -> None:
@@ -421,19 +431,25 @@ class LocalOpa:
         from gate.secrets import register
 
         register(self.token)
-        self.process: subprocess.Popen | None = None
         self.url: str | None = None
-        self._dir: tempfile.TemporaryDirectory | None = None
-        self._log: Any = None
-        self._atexit = False
+        self._state: dict[str, Any] = {"process": None, "log": None, "dir": None}
+        weakref.finalize(self, _stop_state, self._state)
         self._rename = ("", "")
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self._state["process"]
+
+    @property
+    def _log(self) -> Any:
+        return self._state["log"]
 
     def start(self, modules: Mapping[str, str], data_text: str, origin: str = "") -> None:
         """Start the process with the modules and data loaded from files (compiled once, at boot; no
         push). ready() waits for it, so starting early overlaps its boot with other work."""
         self.stop()
-        self._dir = tempfile.TemporaryDirectory(prefix="gate-opa-")
-        root = Path(self._dir.name)
+        self._state["dir"] = tempfile.TemporaryDirectory(prefix="gate-opa-")
+        root = Path(self._state["dir"].name)
         authz = root / "authz.rego"
         authz.write_text(_AUTHZ.format(token=self.token))
         os.chmod(authz, 0o600)
@@ -444,7 +460,7 @@ class LocalOpa:
             target.write_text(source, encoding="utf-8")
         loaded.mkdir(exist_ok=True)
         (loaded / "data.json").write_text(data_text, encoding="utf-8")
-        self._log = open(root / "opa.log", "w+b")
+        self._state["log"] = open(root / "opa.log", "w+b")
         self._rename = (str(loaded) + os.sep, origin)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -452,13 +468,11 @@ class LocalOpa:
                    "--log-level", "error", "--authentication=token", "--authorization=basic",
                    "--shutdown-grace-period", "1", str(authz), str(loaded)]
         try:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            self._state["process"] = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                preexec_fn=_parent_death_signal())
         except OSError as exc:
             raise EngineError(f"cannot start the local opa ({self.binary}): {exc}") from None
-        if not self._atexit:
-            atexit.register(self.stop)
-            self._atexit = True
 
     def ready(self, server: OpaServer) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
@@ -468,7 +482,8 @@ class LocalOpa:
             if server.health():
                 return
             time.sleep(0.01)
-        raise EngineError(f"the local opa ({self.binary}) did not become ready within {self.startup_timeout_s:g} s")
+        raise EngineError(f"the local opa ({self.binary}) did not become ready within {self.startup_timeout_s:g} s"
+                          f" (last health check: {server.last_health})")
 
     def _log_tail(self) -> str:
         if self._log is None:
@@ -482,20 +497,25 @@ class LocalOpa:
         return " ".join(lines)[:400] if lines else "no output"
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None
+        _stop_state(self._state)
+
+
+def _stop_state(state: dict[str, Any]) -> None:
+    process = state["process"]
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    state["process"] = None
+    if state["log"] is not None:
+        state["log"].close()
+        state["log"] = None
+    if state["dir"] is not None:
+        state["dir"].cleanup()
+        state["dir"] = None
 
 
 class LocalOpaEngine(OpaEngine):
@@ -555,13 +575,24 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a function for Popen's preexec_fn that has the kernel send SIGTERM to the child when
+    gate dies. ctypes is loaded here, in the parent: between fork and exec the child must not import
+    (another thread may hold the import lock at the fork, and the child would wait for it forever)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort; atexit still stops it on a normal exit
-        pass
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    term = int(signal.SIGTERM)
+
+    def set_pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
+        prctl(1, term)  # PR_SET_PDEATHSIG
+
+    return set_pdeathsig
 
 
 def remote_engine(settings: OpaSettings) -> OpaEngine:

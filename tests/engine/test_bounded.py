@@ -22,18 +22,23 @@ HANG = 'package gate.hang\n\ndeny contains x if x := replace(input.service.name,
 OK = 'package gate.ok\n\ndeny contains "x" if input.x == 1\n'
 
 
-def _children_of_me() -> list[int]:
+def _engine_children() -> list[str]:
+    """Live children of this process that are gate engine children: forks of this interpreter or the
+    worker module (other tests may leave unrelated helpers, such as a session's OPA server, running)."""
     me = os.getpid()
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z":
-                found.append(int(entry))
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                command = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z" and "opa" not in command.split(" ")[0]:
+            found.append(f"{entry}: {command}")
     return found
 
 
@@ -46,7 +51,7 @@ def test_a_hanging_policy_is_stopped_at_the_timeout(isolation, monkeypatch):
         EmbeddedEngine(timeout_s=1.5).evaluate({"service": {"name": "svc", "empty": ""}},
                                                in_memory({"hang.rego": HANG}), {})
     assert time.monotonic() - start < 1.5 + 20  # the bound, with room for a loaded machine
-    assert _children_of_me() == []
+    assert _engine_children() == []
 
 
 def test_a_crash_in_the_engine_is_an_engine_error_and_gate_survives():
@@ -56,7 +61,7 @@ def test_a_crash_in_the_engine_is_an_engine_error_and_gate_survives():
     call = bounded.ForkedCall(lambda: (lambda request: crash() or ""), "the test engine")
     with pytest.raises(EngineError, match=r"the test engine crashed \(SIGSEGV\) before answering"):
         call.finish(b"{}", 10)
-    assert _children_of_me() == []
+    assert _engine_children() == []
 
 
 def test_errors_in_the_child_come_back_as_the_right_error():
@@ -75,9 +80,9 @@ def test_a_prepared_child_that_is_never_asked_is_stopped():
     engine = EmbeddedEngine()
     policies = in_memory({"ok.rego": OK})
     engine.prepare(policies, {})
-    assert len(_children_of_me()) == 1
+    assert len(_engine_children()) == 1
     del engine  # e.g. evidence collection failed: the finaliser stops the child
-    assert _children_of_me() == []
+    assert _engine_children() == []
 
 
 def test_the_prepared_child_answers_the_evaluation():
@@ -86,7 +91,7 @@ def test_the_prepared_child_answers_the_evaluation():
     engine.prepare(policies, {})
     assert engine.evaluate({"x": 1}, policies, {}) == {"ok": {"deny": ["x"]}}
     assert engine.evaluate({"x": 2}, policies, {}) == {"ok": {"deny": []}}  # and a second, unprepared one
-    assert _children_of_me() == []
+    assert _engine_children() == []
 
 
 def test_cli_hanging_policy_exits_3_within_the_timeout(gate_workspace, capsys):
@@ -107,4 +112,4 @@ def test_cli_hanging_policy_exits_3_within_the_timeout(gate_workspace, capsys):
     assert err.strip().splitlines() == [err.strip()]
     assert "did not answer within 2 s (engine timeout)" in err
     assert elapsed < 2 + 20
-    assert _children_of_me() == []
+    assert _engine_children() == []
