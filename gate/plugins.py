@@ -25,8 +25,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate_handoff",
     "gate_accountability",
     "gate_loadtest",
+    "gate_prometheus",
     "gate_github",
     "gate_github.report",
+    "gate.stores.builtin",
 )
 
 _manager: pluggy.PluginManager | None = None

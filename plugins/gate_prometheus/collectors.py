@@ -1,0 +1,205 @@
+"""The observability collectors: named PromQL queries against Prometheus, and Evidently drift reports.
+
+```yaml
+evidence:
+  - collector: prometheus
+    url: http://prometheus.internal:9090
+    options:
+      queries:                       # signal name -> PromQL (instant query)
+        latency_percentiles: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))
+        error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type) (rate(requests_total[5m]))
+        confidence_distribution: histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[5m])))
+        drift: max(feature_drift_score)
+      drift_signal: drift            # the signal whose value (0..1) is the drift score; default: drift
+      timeout_s: 5                   # per attempt
+      retries: 2                     # further attempts on no answer, 5xx or 429, with backoff
+      token_env: PROM_TOKEN          # optional bearer token, read from this environment variable
+  - collector: evidently
+    path: monitoring/drift-report.json
+```
+
+A signal is present when its query answers with at least one finite sample; its value is the number,
+or an object keyed by label set when the query answers per label (e.g. per input type). Prometheus
+unreachable: a Skipped with the reason, no evidence (the policy denies). A query Prometheus refuses:
+the signal is reported absent and a Skipped names the query and Prometheus's error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from gate.collect import display_path
+from gate.config import EvidenceSpec
+from gate.errors import ConfigError, EvidenceError
+from gate.evidence import make_evidence, read_document, validate_kind
+from gate.loader import Loaded
+from gate.model import Context, Evidence, Skipped
+
+KIND = "observability"
+PROMETHEUS_OPTIONS = ("queries", "drift_signal", "timeout_s", "retries", "backoff_s", "token_env", "service",
+                      "release")
+MAX_RETRIES = 5
+MAX_TIMEOUT_S = 60
+
+
+def _where(spec: EvidenceSpec, tool: str) -> str:
+    target = spec.url or spec.path
+    return f"gate.yaml evidence entry (collector {tool!r}, {target!r}" + (f", line {spec.line})" if spec.line else ")")
+
+
+def _number_option(spec: EvidenceSpec, name: str, default: float, low: float, high: float) -> float:
+    value = (spec.options or {}).get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise ConfigError(f"{_where(spec, 'prometheus')}: field 'options.{name}': expected a number from {low:g}"
+                          f" to {high:g}, got {value!r}")
+    return float(value)
+
+
+def _subject(spec: EvidenceSpec, context: Context) -> dict[str, Any]:
+    opts = spec.options or {}
+    subject: dict[str, Any] = {"service": str(opts.get("service") or context.service)}
+    if opts.get("release") is not None:
+        subject["version"] = str(opts["release"])
+    return subject
+
+
+class PrometheusCollector:
+    name = "prometheus"
+    kind = KIND
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_prometheus.client import Client, QueryFailed, Unreachable, safe_url
+
+        opts: Mapping[str, Any] = spec.options or {}
+        where = _where(spec, self.name)
+        unknown = sorted(set(opts) - set(PROMETHEUS_OPTIONS))
+        if unknown:
+            raise ConfigError(f"{where}: field 'options.{unknown[0]}': unknown option; known:"
+                              f" {', '.join(PROMETHEUS_OPTIONS)}")
+        if not spec.url or not spec.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: field 'url': expected the http(s) URL of the Prometheus server,"
+                              f" got {spec.url!r}")
+        queries = opts.get("queries")
+        if not isinstance(queries, Mapping) or not queries or not all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in queries.items()):
+            raise ConfigError(f"{where}: field 'options.queries': expected a mapping of signal name to PromQL"
+                              f" text, got {queries!r}")
+        drift_signal = str(opts.get("drift_signal", "drift"))
+        token = None
+        if opts.get("token_env") is not None:
+            token = os.environ.get(str(opts["token_env"]))
+            if not token:
+                raise ConfigError(f"{where}: field 'options.token_env': the environment variable"
+                                  f" {opts['token_env']!r} is not set")
+        client = Client(spec.url, timeout_s=_number_option(spec, "timeout_s", 5, 0.1, MAX_TIMEOUT_S),
+                        retries=int(_number_option(spec, "retries", 2, 0, MAX_RETRIES)),
+                        backoff_s=_number_option(spec, "backoff_s", 0.5, 0, 10), token=token)
+        origin = safe_url(spec.url)
+        signals: dict[str, dict[str, Any]] = {}
+        problems: list[Skipped] = []
+        hasher = hashlib.sha256()
+        evaluated: list[float] = []
+        drift_score = None
+        for name, promql in queries.items():
+            try:
+                answer = client.query(promql)
+            except Unreachable as exc:
+                yield Skipped(kind=KIND, source=self.name, origin=origin, reason=str(exc))
+                return
+            except QueryFailed as exc:
+                signals[name] = {"present": False}
+                problems.append(Skipped(kind=KIND, source=self.name, origin=origin,
+                                        reason=f"{origin}: query {name!r}: Prometheus refused it: {exc}"))
+                continue
+            hasher.update(name.encode() + b"\0" + answer.raw + b"\0")
+            if answer.evaluated_at is not None:
+                evaluated.append(answer.evaluated_at)
+            if not answer.samples:
+                signals[name] = {"present": False}
+                continue
+            value: Any = answer.samples[""] if list(answer.samples) == [""] else \
+                {key or "(no labels)": round(v, 6) for key, v in sorted(answer.samples.items())}
+            if isinstance(value, float):
+                value = round(value, 6)
+            signals[name] = {"present": True, "value": value}
+            if name == drift_signal and isinstance(value, float) and 0 <= value <= 1:
+                drift_score = value
+        data: dict[str, Any] = {"signals": signals}
+        if drift_score is not None:
+            data["drift_score"] = drift_score
+        digest = "sha256:" + hasher.hexdigest()
+        validate_kind(KIND, data, Loaded(data, digest, {}, origin))  # type: ignore[arg-type] # a URL, printed as is
+        when = datetime.fromtimestamp(max(evaluated), timezone.utc) if evaluated else datetime.now(timezone.utc)
+        yield make_evidence(kind=KIND, source=self.name, data=data, origin=origin, digest=digest,
+                            produced_at=when.isoformat(), subject=_subject(spec, context))
+        yield from problems
+
+
+class EvidentlyCollector:
+    """An Evidently data-drift report (``Report([DataDriftPreset()]).run(...).save_json(...)``, 0.7)."""
+
+    name = "evidently"
+    kind = KIND
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        opts = spec.options or {}
+        unknown = sorted(set(opts) - {"produced_at", "service", "release"})
+        if unknown:
+            raise ConfigError(f"{_where(spec, self.name)}: field 'options.{unknown[0]}': unknown option;"
+                              " known: produced_at, service, release")
+        paths = spec.resolve()
+        if not paths:
+            yield Skipped(kind=KIND, source=self.name, origin=spec.path, reason=f"no file matches {spec.path!r}")
+            return
+        for path in paths:
+            shown = display_path(path, spec.root)
+            try:
+                yield self.read(path, shown, opts, spec, context)
+            except EvidenceError as exc:
+                yield Skipped(kind=KIND, source=self.name, origin=shown, reason=str(exc))
+
+    def read(self, path, shown: str, opts: Mapping[str, Any], spec: EvidenceSpec, context: Context) -> Evidence:
+        doc = read_document(path, shown)
+        share, count, columns = drift_share(doc.data, shown)
+        data = {"signals": {"drift": {"present": True, "value": {"share": round(share, 6), "drifted_columns": count,
+                                                                "columns": columns}}},
+                "drift_score": round(share, 6)}
+        validate_kind(KIND, data, doc)
+        return make_evidence(kind=KIND, source=self.name, data=data, origin=shown, digest=doc.digest,
+                             produced_at=opts.get("produced_at"), subject=_subject(spec, context))
+
+
+def drift_share(report: Any, shown: str) -> tuple[float, int, int]:
+    """(share of drifted columns, drifted columns, columns checked) from an Evidently 0.7 report."""
+    if not isinstance(report, dict) or not isinstance(report.get("metrics"), list):
+        raise EvidenceError(f"{shown}: field 'metrics': missing; expected an Evidently report (save_json)")
+    for index, metric in enumerate(report["metrics"]):
+        if not isinstance(metric, dict):
+            continue
+        name = str(metric.get("metric_name") or metric.get("metric") or "")
+        if name == "DatasetDriftMetric":
+            raise EvidenceError(f"{shown}: field 'metrics[{index}].metric': a legacy Evidently (< 0.7) report;"
+                                " expected one written by Evidently 0.7 (DataDriftPreset, DriftedColumnsCount)")
+        if not name.startswith("DriftedColumnsCount"):
+            continue
+        value = metric.get("value")
+        field = f"metrics[{index}].value"
+        if not isinstance(value, dict):
+            raise EvidenceError(f"{shown}: field {field!r}: expected {{count, share}}, got {value!r}")
+        share, count = value.get("share"), value.get("count")
+        for key, number in (("share", share), ("count", count)):
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
+                    or number < 0:
+                raise EvidenceError(f"{shown}: field '{field}.{key}': expected a number >= 0, got {number!r}")
+        if share > 1:
+            raise EvidenceError(f"{shown}: field '{field}.share': {share!r}; expected 0..1")
+        columns = sum(1 for m in report["metrics"] if isinstance(m, dict)
+                      and str(m.get("metric_name", "")).startswith("ValueDrift("))
+        return float(share), int(count), columns
+    raise EvidenceError(f"{shown}: field 'metrics': no DriftedColumnsCount metric; expected a data-drift report"
+                        " (Report([DataDriftPreset()]))")
