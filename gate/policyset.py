@@ -44,7 +44,9 @@ def screen(path: Path, source: str) -> None:
         raise PolicyError(f"{path}:{line}: policy uses {name}, which {why}; gate refuses it on every engine")
 
 
-def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = True) -> PolicySet:
+def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = False) -> PolicySet:
+    """The modules under paths, screened. *_test.rego files are left unread unless include_tests: no
+    engine evaluates them (`opa test` runs them, outside gate)."""
     files: list[PolicyFile] = []
     for root in paths:
         if root.is_dir():
@@ -54,6 +56,8 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Tr
         else:
             raise PolicyError(f"{root}: policy path not found")
         for path in candidates:
+            if path.name.endswith("_test.rego") and not include_tests:
+                continue
             try:
                 source = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -65,8 +69,6 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Tr
             files.append(PolicyFile(path=path, source=source, package=package))
     if not any(not f.is_test for f in files):
         raise PolicyError(f"no policies found under {', '.join(map(str, paths))}")
-    if not include_tests:
-        files = [f for f in files if not f.is_test]
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.path.name):
         if not f.is_test:
