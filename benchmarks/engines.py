@@ -26,8 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -50,7 +51,7 @@ def scenario_inputs() -> list[tuple[str, Any, dict, dict]]:
         evidence, skipped = runner.gather(config, context)
         doc = jsonsafe.normalise_timestamps(build_input(context, config.service, evidence, skipped))
         out.append((str(folder.relative_to(REPO)), prepared.policies, {"threshold": prepared.threshold.data}, doc))
-    name, policies, data, doc = next(item for item in out if item[0].endswith("ready"))
+    _, policies, data, doc = next(item for item in out if item[0].endswith("ready"))
     out.append(("synthetic: 200 evidence items", policies, data, widen(doc, 200)))
     return out
 
@@ -166,7 +167,7 @@ def main() -> int:
     if opa_bin is None:
         print("needs the opa binary: set OPA_BIN or put opa on PATH", file=sys.stderr)
         return 2
-    version = subprocess.run([opa_bin, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    version = subprocess.run([opa_bin, "version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     print(f"regopy 1.5.2 vs OPA ({version}), {os.cpu_count()} cores; medians in ms "
           f"(cold {args.runs} runs, warm {args.warm_runs} runs)\n")
     header = (f"{'scenario':<34}{'items':>6}{'regopy':>9}{'regopy':>9}{'gate':>9}{'OPA srv':>9}{'OPA srv':>9}"

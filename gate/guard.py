@@ -12,10 +12,11 @@ split over lines, in a `with` or behind an import alias is still `http.send`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 # --- tokens ---------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -68,8 +68,8 @@ def _write(value: Any, emit, depth: int) -> None:
             _write(item, emit, depth + 1)
         emit("]")
     elif isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        emit(_encode_str(moment.astimezone(timezone.utc).isoformat()))
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        emit(_encode_str(moment.astimezone(UTC).isoformat()))
     elif isinstance(value, date):
         emit(_encode_str(value.isoformat()))
     elif hasattr(value, "items"):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import gzip
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from gate.errors import GateError
 

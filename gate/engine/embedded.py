@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from gate import guard, jsonsafe
 from gate.engine import bounded
@@ -141,7 +142,7 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[by
     for path, source in modules:
         try:
             interpreter.add_module(path, source)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - regopy raises plain exceptions for compile errors
             raise PolicyError(f"{path}: does not compile: {sexpr_errors(str(exc))}") from None
     try:
         interpreter.add_data_json(data_text)
@@ -172,7 +173,7 @@ def query(interpreter: Any, query: str) -> dict[str, Any]:
         doc = json.loads(text)
     except json.JSONDecodeError:
         raise PolicyError(f"policy does not compile or failed at run time: {_compile_message(interpreter, query)}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever regopy raises, the policy could not be evaluated
         raise PolicyError(f"policy evaluation failed: {exc}") from None
     if isinstance(doc, dict) and "expressions" in doc:
         expressions = doc["expressions"]

@@ -23,9 +23,10 @@ import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from gate import jsonsafe
@@ -55,7 +56,7 @@ class OpaSettings:
     binary: str | None = None
 
     @classmethod
-    def from_config(cls, config: Any) -> "OpaSettings":
+    def from_config(cls, config: Any) -> OpaSettings:
         engine = dict(getattr(config, "engine", {}) or {})
         root = Path(getattr(config, "root", "."))
 
@@ -252,7 +253,7 @@ class OpaServer:
             body = client.query_rule(input_data=input, package_path=path,
                                      query_params={"provenance": "true"} if provenance else None)
             if not isinstance(body, dict):
-                raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+                raise ValueError(f"expected a JSON object, got {type(body).__name__}")  # noqa: TRY004 - a bad answer
             return body
 
         body = self.call(f"POST /v1/data/{path}", op)
@@ -460,7 +461,7 @@ class LocalOpa:
             target.write_text(source, encoding="utf-8")
         loaded.mkdir(exist_ok=True)
         (loaded / "data.json").write_text(data_text, encoding="utf-8")
-        self._state["log"] = open(root / "opa.log", "w+b")
+        self._state["log"] = open(root / "opa.log", "w+b")  # noqa: SIM115 - lives as long as the server
         self._rename = (str(loaded) + os.sep, origin)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -470,7 +471,7 @@ class LocalOpa:
         try:
             self._state["process"] = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                preexec_fn=_parent_death_signal())
+                preexec_fn=_parent_death_signal())  # noqa: PLW1509 - no imports or locks after fork
         except OSError as exc:
             raise EngineError(f"cannot start the local opa ({self.binary}): {exc}") from None
 

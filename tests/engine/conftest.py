@@ -7,8 +7,8 @@ otherwise (CI builds OPA v1.18.1 and puts it on PATH).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass
@@ -51,7 +52,7 @@ class FakeOpa:
     provenance: dict[str, Any] | None = None
     token: str | None = None
 
-    def start(self, ssl_context=None) -> "FakeOpa":
+    def start(self, ssl_context=None) -> FakeOpa:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

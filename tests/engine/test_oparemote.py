@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -45,7 +45,7 @@ def decision() -> Decision:
         findings=(Finding("deny", "technical.p95_latency", "technical", "p95 934 ms over 800 ms", 934, 800),),
         evidence=(), skipped=(), engine="opa-local", policy_digest="sha256:p", threshold_digest="sha256:t",
         decision_id="4ca636c1-55e4-417a-b1d8-4aceb67960d1",
-        timestamp=datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=timezone.utc),
+        timestamp=datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC),
         input={"context": {"service": "claims-triage"}, "q": 'say "hi" ✓'})
 
 
