@@ -31,13 +31,15 @@ deny contains lib.finding(
 	not required in covered_types
 }
 
-# One finding per decision type and field it does not document.
+# One finding per decision type and field it does not document: every field of the map's contract.
 fields := [
 	{"field": "decision_type", "path": ["decision_type"]},
 	{"field": "accountable", "path": ["accountable"]},
 	{"field": "escalation_path", "path": ["escalation_path"]},
+	{"field": "audit_trail.kept", "path": ["audit_trail", "kept"]},
 	{"field": "audit_trail.where", "path": ["audit_trail", "where"]},
 	{"field": "review_cadence_days", "path": ["review_cadence_days"]},
+	{"field": "last_review", "path": ["last_review"]},
 ]
 
 deny contains lib.finding(
@@ -49,7 +51,15 @@ deny contains lib.finding(
 ) if {
 	some x in decisions
 	some f in fields
-	not lib.documented(object.get(x.decision, f.path, null))
+	not gov_field_documented(object.get(x.decision, f.path, null), f.field)
+}
+
+# audit_trail.kept: false documents something (no trail is kept; audit_trail_not_kept judges it).
+gov_field_documented(v, "audit_trail.kept") if is_boolean(v)
+
+gov_field_documented(v, field) if {
+	field != "audit_trail.kept"
+	lib.documented(v)
 }
 
 deny contains lib.finding(
@@ -97,11 +107,44 @@ deny contains lib.finding(
 
 deny contains lib.finding(
 	"governance.review_overdue",
-	sprintf("decision type %s in %s has no recorded last review; reviews are due every %s days", [
+	sprintf("decision type %s in %s has a last review gate cannot date; reviews are due every %s days", [
 		trim_space(decision_type(x.decision)), lib.origin(x.evidence), lib.num(review_limit(x.decision)),
 	]),
 	null, review_limit(x.decision), lib.origin(x.evidence),
 ) if {
 	some x in decisions
+	lib.documented(object.get(x.decision, "last_review", null)) # absent: decision_field_missing names it
 	not is_number(object.get(x.decision, "last_review_days_ago", null))
+}
+
+# --- CODEOWNERS (code_owners is set by the accountability collector from the decision's `paths`) --------
+
+warn contains lib.finding(
+	"governance.decision_code_unowned",
+	sprintf("decision type %s in %s: CODEOWNERS names no owner for the code that makes this decision", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence),
+	]),
+	[], "an owner in CODEOWNERS", lib.origin(x.evidence),
+) if {
+	some x in decisions
+	owners := object.get(x.decision, "code_owners", null)
+	is_array(owners)
+	count(owners) == 0
+}
+
+# An accountable party written as a GitHub handle should own the decision's code in CODEOWNERS.
+warn contains lib.finding(
+	"governance.accountable_not_code_owner",
+	sprintf("decision type %s in %s: %s is accountable but CODEOWNERS gives the decision's code to %s", [
+		trim_space(decision_type(x.decision)), lib.origin(x.evidence), accountable, lib.join(owners),
+	]),
+	accountable, owners, lib.origin(x.evidence),
+) if {
+	some x in decisions
+	owners := object.get(x.decision, "code_owners", [])
+	count(owners) > 0
+	accountable := object.get(x.decision, "accountable", null)
+	is_string(accountable)
+	startswith(accountable, "@")
+	not lower(accountable) in {lower(o) | some o in owners}
 }

@@ -60,17 +60,53 @@ deny contains lib.finding(
 }
 
 # --- sign-offs --------------------------------------------------------------------------------------------
+#
+# A sign-off typed into the hand-off file proves little. gate_github's `review` evidence says, for each
+# reviewer who approved the release pull request and each role, whether the approval stands, is on the
+# commit being released and comes from a member of the role's GitHub team (`verified`). Review evidence
+# counts only when gate read it from GitHub's API (its origin is the API URL: a file's origin is a path,
+# never a URL) and it is about the commit being released.
 
 signoffs := [s | some h in handoffs; some s in object.get(h, ["data", "signoffs"], [])]
 
-counts(s) if {
-	object.get(s, "release", null) == version
-	verified_enough(s)
+release_commit := object.get(input, ["context", "commit"], null)
+
+github_reviews := [r |
+	some r in lib.items("review")
+	is_string(lib.origin(r))
+	regex.match(`^https?://`, lib.origin(r))
+	object.get(r, ["data", "commit"], null) == release_commit
+]
+
+verified_approvals := [a |
+	some r in github_reviews
+	some a in object.get(r, ["data", "approvals"], [])
+	object.get(a, "verified", false) == true
+]
+
+# signoff_confirmed holds when a verified approval by the same person for the same role backs s. The
+# person is matched by GitHub login or by the name the collector's `people` option maps the login to.
+signoff_confirmed(s) if {
+	some a in verified_approvals
+	a.role == object.get(s, "role", null)
+	signoff_same_person(a, object.get(s, "who", null))
 }
 
-verified_enough(_) if t.require_verified_signoffs != true
+signoff_same_person(a, who) if {
+	is_string(who)
+	some key in ["login", "who"]
+	lower(trim_space(object.get(a, key, ""))) == lower(trim_space(who))
+}
 
-verified_enough(s) if object.get(s, "verified", false) == true
+counts(s) if {
+	object.get(s, "release", null) == version
+	t.require_verified_signoffs != true
+}
+
+counts(s) if {
+	object.get(s, "release", null) == version
+	signoff_confirmed(s)
+}
 
 deny contains lib.finding(
 	"operations.signoff_missing",
@@ -90,9 +126,117 @@ role_signed(role) if {
 	counts(s)
 }
 
+# An approving review verified on GitHub is itself a sign-off for its role.
+role_signed(role) if {
+	some a in verified_approvals
+	a.role == role
+}
+
 verified_prefix := "verified " if t.require_verified_signoffs == true
 
 verified_prefix := "" if t.require_verified_signoffs != true
+
+# A forged sign-off: in the file for this release, but GitHub shows no standing approval of the released
+# commit by that person as a member of the role's team.
+deny contains lib.finding(
+	"operations.signoff_unverified",
+	sprintf("%s sign-off by %s in %s is not confirmed on GitHub: %s", [
+		lib.display(object.get(s, "role", null)), lib.display(object.get(s, "who", null)), lib.origin(h),
+		trim_space(signoff_gap(s)),
+	]),
+	[signoff_seen(a) | some r in github_reviews; some a in r.data.approvals; a.role == s.role; signoff_same_person(a, s.who)],
+	signoff_wanted(s), lib.origin(h),
+) if {
+	t.require_verified_signoffs == true
+	some h in handoffs
+	some s in object.get(h, ["data", "signoffs"], [])
+	object.get(s, "release", null) == version
+	not signoff_confirmed(s)
+}
+
+signoff_gap(_) := sprintf("no review evidence read from GitHub for commit %s was collected", [lib.display(release_commit)]) if {
+	count(github_reviews) == 0
+}
+
+signoff_gap(s) := sprintf("no standing approval of commit %s by them from a member of %s on pull request #%s", [
+	lib.display(release_commit), trim_space(signoff_team(s)), lib.num(github_reviews[0].data.pull_request.number),
+]) if {
+	count(github_reviews) > 0
+}
+
+signoff_team(s) := concat(", ", sort({x.team | some r in github_reviews; some x in r.data.teams; x.role == s.role})) if {
+	count({x | some r in github_reviews; some x in r.data.teams; x.role == s.role}) > 0
+}
+
+signoff_team(s) := "the role's team (no GitHub team is configured for this role)" if {
+	count({x | some r in github_reviews; some x in r.data.teams; x.role == s.role}) == 0
+}
+
+signoff_wanted(s) := sprintf("an approving review of %s by %s, a member of the %s team", [
+	lib.display(release_commit), lib.display(object.get(s, "who", null)), lib.display(object.get(s, "role", null)),
+])
+
+signoff_seen(a) := {
+	"login": a.login, "commit_id": a.commit_id, "on_release_commit": a.on_release_commit,
+	"team_member": a.team_member, "superseded_by": a.superseded_by,
+}
+
+# Verification was configured and failed (401, 403, 404, 5xx, a rate limit, a timeout): when verified
+# sign-offs are required, that blocks, with GitHub's reason; otherwise it is reported.
+deny contains lib.finding(
+	"operations.signoff_verification_failed",
+	sprintf("sign-offs could not be verified on GitHub: %s", [lib.display(object.get(sk, "reason", null))]),
+	null, "review evidence read from GitHub", object.get(sk, "origin", null),
+) if {
+	t.require_verified_signoffs == true
+	some sk in object.get(input, "skipped", [])
+	object.get(sk, "kind", null) == "review"
+}
+
+warn contains lib.finding(
+	"operations.signoff_verification_skipped",
+	sprintf("sign-offs were not verified on GitHub: %s", [lib.display(object.get(sk, "reason", null))]),
+	null, "review evidence read from GitHub", object.get(sk, "origin", null),
+) if {
+	t.require_verified_signoffs != true
+	some sk in object.get(input, "skipped", [])
+	object.get(sk, "kind", null) == "review"
+}
+
+# --- separation of building and running, read from GitHub team membership ------------------------------
+
+ownerships := [o | some r in github_reviews; o := object.get(r, ["data", "ownership"], null); is_object(o)]
+
+deny contains lib.finding(
+	"operations.owner_in_build_team",
+	sprintf("production owner %s (%s) is a member of the build team %s on GitHub; production must be owned outside the team that built it", [
+		lib.display(o.owner), lib.display(o.owner_login), lib.display(o.build_team),
+	]),
+	o.build_team, sprintf("not a member of %s", [lib.display(o.build_team)]), [lib.origin(r) | some r in github_reviews],
+) if {
+	some o in ownerships
+	o.owner_in_build_team == true
+}
+
+deny contains lib.finding(
+	"operations.owner_not_in_owner_team",
+	sprintf("production owner %s (%s) is not a member of %s on GitHub, the team the hand-off names", [
+		lib.display(o.owner), lib.display(o.owner_login), lib.display(o.owner_team),
+	]),
+	false, true, [lib.origin(r) | some r in github_reviews],
+) if {
+	some o in ownerships
+	o.owner_in_owner_team != true
+}
+
+deny contains lib.finding(
+	"operations.owner_is_build_team",
+	sprintf("production owner team %s is the build team %s on GitHub", [lib.display(o.owner_team), lib.display(o.build_team)]),
+	o.owner_team, sprintf("a team other than %s", [lib.display(o.build_team)]), [lib.origin(r) | some r in github_reviews],
+) if {
+	some o in ownerships
+	o.same_team == true
+}
 
 deny contains lib.finding(
 	"operations.signoff_wrong_release",

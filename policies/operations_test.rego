@@ -176,19 +176,195 @@ test_unverified_signoffs_do_not_count_when_verification_required if {
 	count(fs) == 3
 }
 
+# --- sign-offs verified on GitHub (review evidence from gate_github) -------------------------------------
+
+release_sha := "9f1c2ab4e0d7c3b5a6f8091e2d3c4b5a6f708192"
+
+ops_verified_context := {"service": "claims-triage", "version": "2.4.0", "commit": release_sha}
+
+approval(role, login, who, verified) := {
+	"role": role, "team": concat("", ["acme/", role]), "login": login, "who": who, "commit_id": release_sha,
+	"submitted_at": "2026-11-25T10:00:00+00:00", "on_release_commit": verified, "superseded_by": null,
+	"team_member": true, "verified": verified,
+}
+
+mk_github_review(origin, commit, approvals) := {
+	"kind": "review",
+	"origin": origin,
+	"data": {
+		"repository": "acme/claims-triage", "api_url": "https://api.github.com", "commit": commit,
+		"reviewed_commit": commit,
+		"pull_request": {"number": 42, "url": null, "state": "open", "merged": false, "head_sha": commit, "merge_commit_sha": null},
+		"reviews": [],
+		"teams": [
+			{"role": "engineering", "team": "acme/engineering", "members": 3},
+			{"role": "operations", "team": "acme/operations", "members": 3},
+			{"role": "risk", "team": "acme/risk", "members": 3},
+		],
+		"approvals": approvals,
+		"ownership": null,
+	},
+}
+
+pr_url := "https://api.github.com/repos/acme/claims-triage/pulls/42"
+
+# Sign-offs in the file by three people, each backed by a verified approval on GitHub.
+named_signoffs := [
+	{"who": "Sven Karlsson", "role": "engineering", "date": "2026-11-24", "release": "2.4.0"},
+	{"who": "Priya Raman", "role": "operations", "date": "2026-11-25", "release": "2.4.0"},
+	{"who": "gokafor", "role": "risk", "date": "2026-11-25", "release": "2.4.0"},
+]
+
+all_approved := [
+	approval("engineering", "skarlsson", "Sven Karlsson", true),
+	approval("operations", "priya-r", "Priya Raman", true),
+	approval("risk", "gokafor", "gokafor", true),
+]
+
+verified_good := object.union(
+	json.patch(good, [{"op": "replace", "path": "/handoff/0/data/signoffs", "value": named_signoffs}]),
+	{"review": [mk_github_review(pr_url, release_sha, all_approved)]},
+)
+
+verified_denies(ev) := fs if {
+	c := ops_verified_context
+	s := ops_service
+	fs := operations.deny with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with data.threshold.operations.require_verified_signoffs as true
+}
+
+verified_deny_ids(ev) := {f.id | some f in verified_denies(ev)}
+
 test_verified_signoffs_count_when_verification_required if {
+	count(verified_deny_ids(verified_good)) == 0
+}
+
+test_a_file_cannot_verify_itself_when_verification_required if {
+	# a `verified: true` in the data (which the collectors refuse) changes nothing: only GitHub confirms
 	ev := json.patch(good, [
 		{"op": "add", "path": "/handoff/0/data/signoffs/0/verified", "value": true},
 		{"op": "add", "path": "/handoff/0/data/signoffs/1/verified", "value": true},
 		{"op": "add", "path": "/handoff/0/data/signoffs/2/verified", "value": true},
 	])
-	c := ops_context
+	fs := [f | some f in verified_denies(ev); f.id == "operations.signoff_missing"]
+	count(fs) == 3
+}
+
+test_forged_signoff_denied_when_verification_required if {
+	# Priya Raman's operations sign-off is in the file; GitHub shows no approval by her
+	ev := json.patch(verified_good, [{"op": "remove", "path": "/review/0/data/approvals/1"}])
+	fs := [f | some f in verified_denies(ev); f.id == "operations.signoff_unverified"]
+	count(fs) == 1
+	f := fs[0]
+	contains(f.msg, "operations sign-off by Priya Raman in evidence/handoff.yaml is not confirmed on GitHub")
+	contains(f.msg, release_sha)
+	contains(f.msg, "acme/operations")
+	f.observed == []
+	"operations.signoff_missing" in verified_deny_ids(ev)
+}
+
+test_approval_on_an_older_commit_is_a_forged_signoff if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/approvals/1", "value": approval("operations", "priya-r", "Priya Raman", false)}])
+	some f in verified_denies(ev)
+	f.id == "operations.signoff_unverified"
+	f.observed == [{"login": "priya-r", "commit_id": release_sha, "on_release_commit": false, "team_member": true, "superseded_by": null}]
+}
+
+test_approval_by_someone_else_does_not_confirm_a_signoff if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/approvals/1", "value": approval("operations", "tnowak", "Tomasz Nowak", true)}])
+	ids := verified_deny_ids(ev)
+	ids == {"operations.signoff_unverified"} # the role is signed (by Tomasz), but Priya's entry is forged
+}
+
+test_approval_for_another_role_does_not_confirm_a_signoff if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/approvals/1/role", "value": "risk"}])
+	ids := verified_deny_ids(ev)
+	ids == {"operations.signoff_unverified", "operations.signoff_missing"}
+}
+
+test_review_evidence_from_a_file_is_not_github if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/origin", "value": "evidence/review.yaml"}])
+	fs := [f | some f in verified_denies(ev); f.id == "operations.signoff_unverified"]
+	count(fs) == 3
+	contains(fs[0].msg, "no review evidence read from GitHub for commit")
+}
+
+test_review_evidence_about_another_commit_does_not_count if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/commit", "value": "1111111111111111111111111111111111111111"}])
+	fs := [f | some f in verified_denies(ev); f.id == "operations.signoff_missing"]
+	count(fs) == 3
+}
+
+test_a_verified_approval_is_a_signoff_by_itself if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/handoff/0/data/signoffs", "value": []}])
+	count(verified_deny_ids(ev)) == 0
+}
+
+test_forged_signoffs_pass_when_file_signoffs_are_accepted if {
+	ev := json.patch(verified_good, [{"op": "remove", "path": "/review/0/data/approvals/1"}])
+	c := ops_verified_context
 	s := ops_service
 	ids := {f.id | some f in operations.deny} with input.evidence as ev
 		with input.context as c
 		with input.service as s
-		with data.threshold.operations.require_verified_signoffs as true
+		with data.threshold.operations.require_verified_signoffs as false
 	count(ids) == 0
+}
+
+github_failure := {"kind": "review", "source": "github_reviews", "origin": "https://api.github.com/repos/acme/claims-triage", "reason": "GitHub refused the token on GET /repos/acme/claims-triage/pulls/42/reviews (401 Bad credentials); check GITHUB_TOKEN"}
+
+test_failed_verification_denies_with_githubs_reason_when_required if {
+	ev := object.remove(verified_good, ["review"])
+	c := ops_verified_context
+	s := ops_service
+	sk := [github_failure]
+	fs := [f | some f in operations.deny; f.id == "operations.signoff_verification_failed"] with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with input.skipped as sk
+		with data.threshold.operations.require_verified_signoffs as true
+	count(fs) == 1
+	contains(fs[0].msg, "401 Bad credentials")
+}
+
+test_failed_verification_is_a_warning_when_not_required if {
+	c := ops_verified_context
+	s := ops_service
+	sk := [github_failure]
+	ev := good
+	ids := {f.id | some f in operations.warn} with input.evidence as ev
+		with input.context as c
+		with input.service as s
+		with input.skipped as sk
+	ids == {"operations.signoff_verification_skipped"}
+}
+
+ownership(owner_in_owner_team, owner_in_build_team, same_team) := {
+	"owner_login": "priya-r", "owner": "Priya Raman", "owner_team": "acme/claims-operations",
+	"build_team": "acme/ml-platform", "same_team": same_team, "owner_in_owner_team": owner_in_owner_team,
+	"owner_in_build_team": owner_in_build_team, "shared_members": [],
+}
+
+test_owner_separation_read_from_github_passes if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/ownership", "value": ownership(true, false, false)}])
+	count(verified_deny_ids(ev)) == 0
+}
+
+test_owner_in_build_team_on_github_denied if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/ownership", "value": ownership(true, true, false)}])
+	verified_deny_ids(ev) == {"operations.owner_in_build_team"}
+}
+
+test_owner_not_in_named_team_on_github_denied if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/ownership", "value": ownership(false, false, false)}])
+	verified_deny_ids(ev) == {"operations.owner_not_in_owner_team"}
+}
+
+test_owner_team_same_as_build_team_on_github_denied if {
+	ev := json.patch(verified_good, [{"op": "replace", "path": "/review/0/data/ownership", "value": ownership(true, true, true)}])
+	verified_deny_ids(ev) == {"operations.owner_in_build_team", "operations.owner_is_build_team"}
 }
 
 # --- drills -----------------------------------------------------------------------------------------------
