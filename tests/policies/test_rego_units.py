@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -104,23 +105,42 @@ def test_function_names_are_unique_across_packages():
 # --- regopy --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def interpreter():
-    regopy = pytest.importorskip("regopy")
-    interp = regopy.Interpreter()
-    for path in sorted(POLICIES.glob("*.rego")):
-        interp.add_module(path.name, path.read_text(encoding="utf-8"))
-    interp.add_data_json(to_json(threshold_data()))
-    return interp
+# regopy keeps the memory of every query on an interpreter (hundreds of MB a query on this library),
+# so each test package is evaluated once, whole, in a child process that gives its memory back.
+_WORKER = """
+import json, sys
+import regopy
+request = json.load(sys.stdin)
+interp = regopy.Interpreter()
+for name, source in request["modules"]:
+    interp.add_module(name, source)
+interp.add_data_json(request["data"])
+out = {}
+for package in request["packages"]:
+    out[package] = json.loads(str(interp.query("data." + package)))
+json.dump(out, sys.stdout)
+"""
+
+
+@lru_cache(maxsize=None)
+def regopy_package(package: str) -> Any:
+    pytest.importorskip("regopy")
+    modules = [(path.name, path.read_text(encoding="utf-8")) for path in sorted(POLICIES.glob("*.rego"))]
+    request = json.dumps({"modules": modules, "data": to_json(threshold_data()), "packages": [package]})
+    run = subprocess.run([sys.executable, "-c", _WORKER], input=request, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, f"regopy worker failed on data.{package}: {run.stderr.strip()[-500:]}"
+    result = json.loads(run.stdout)[package]
+    return result.get("expressions", [None])[0] if isinstance(result, dict) else None
 
 
 @pytest.mark.parametrize(("package", "rule"), CASES, ids=IDS)
 def test_regopy(package: str, rule: str):
-    text = str(interpreter().query(f"data.{package}.{rule}"))
-    assert text != "undefined", f"data.{package}.{rule} is undefined on regopy (a test that fails is undefined)"
-    result = json.loads(text)
-    value = result.get("expressions", [None])[0] if isinstance(result, dict) else None
-    assert value is True, f"data.{package}.{rule} is {result!r} on regopy, expected true"
+    values = regopy_package(package)
+    assert isinstance(values, dict), f"data.{package} is undefined on regopy"
+    value = values.get(rule)
+    assert value is not None, f"data.{package}.{rule} is undefined on regopy (a test that fails is undefined)"
+    assert value is True, f"data.{package}.{rule} is {value!r} on regopy, expected true"
 
 
 # --- OPA -----------------------------------------------------------------------------------------------
