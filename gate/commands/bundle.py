@@ -9,15 +9,8 @@ The tarball is reproducible: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +107,8 @@ def _plain_json(value: Any) -> str:
 
 def file_hash(name: str, content: bytes) -> str:
     """SHA-256 as OPA computes it: JSON files over their canonical form, other files over their bytes."""
+    import hashlib
+
     if name.endswith(".json") or name == ".manifest":
         return hashlib.sha256(canonical_json(json.loads(content))).hexdigest()
     return hashlib.sha256(content).hexdigest()
@@ -144,6 +139,8 @@ def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: 
 
 def git_revision(config: Any, prepared: Any) -> str:
     """The commit of the policies, "-dirty" when they or the threshold differ from it."""
+    import subprocess
+
     where = str(config.root)
     try:
         commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -159,6 +156,12 @@ def git_revision(config: Any, prepared: Any) -> str:
 
 def write_bundle(files: dict[str, bytes], output: Path) -> None:
     """A reproducible .tar.gz (sorted names, zero times and owners), written whole or not at all."""
+    import gzip
+    import io
+    import os
+    import tarfile
+    import tempfile
+
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):

@@ -213,7 +213,7 @@ def test_write_bundle_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("gate.commands.bundle.gzip.GzipFile", broken)
+    monkeypatch.setattr("gzip.GzipFile", broken)
     with pytest.raises(OSError):
         write_bundle({"a.rego": b"package a\n"}, tmp_path / "out.tar.gz")
     assert list(tmp_path.iterdir()) == []
