@@ -139,7 +139,7 @@ def _odcs(doc: Loaded) -> Contract:
     _validate(doc, ODCS_SCHEMA, "ODCS v3.1.0")
     ext = _OdcsExtensions(doc)
     name = _text(data.get("name")) or _text(data.get("dataProduct")) or str(data["id"])
-    role = _role(ext.get(data, "contractRole", ("customProperties",)), doc)
+    role = _role(ext.get(data, "contractRole"), doc)
     sla = [p for p in data.get("slaProperties") or [] if isinstance(p, dict)]
     objects = [o for o in data.get("schema") or [] if isinstance(o, dict)]
     owner = _odcs_owner(data.get("team"))
@@ -177,7 +177,7 @@ class _OdcsExtensions:
     def __init__(self, doc: Loaded) -> None:
         self.doc = doc
 
-    def get(self, obj: Mapping[str, Any], key: str, where: tuple = ("customProperties",)) -> Any:
+    def get(self, obj: Mapping[str, Any], key: str) -> Any:
         for item in obj.get("customProperties") or []:
             if isinstance(item, dict) and item.get("property") == key:
                 return item.get("value")

@@ -185,7 +185,7 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
         if not uid.startswith(("test.", "unit_test.")):
             continue
         status = result.get("status")
-        if status not in DBT_OUTCOMES:
+        if not isinstance(status, str) or status not in DBT_OUTCOMES:
             raise _bad(doc, f"results[{index}].status", f"unknown test status {status!r} (expected one of"
                        f" {', '.join(DBT_OUTCOMES)}); written by a dbt version gate does not know?")
         if name.one:
@@ -220,18 +220,25 @@ def _dbt_manifest(manifest: Loaded) -> dict[str, str]:
     sources = data.get("sources") or {}
 
     def name_of(uid: Any) -> str | None:
-        node = nodes.get(uid) or sources.get(uid)
+        if not isinstance(uid, str):
+            return None
+        node = nodes.get(uid) or (sources.get(uid) if isinstance(sources, dict) else None)
         return node.get("name") if isinstance(node, dict) and isinstance(node.get("name"), str) else None
 
     out = {}
     for uid, node in nodes.items():
         if isinstance(node, dict) and str(uid).startswith("test."):
-            target = node.get("attached_node") or next(iter(sorted((node.get("depends_on") or {}).get("nodes") or [])), None)
+            target = node.get("attached_node") or next(iter(sorted(_strings(node.get("depends_on")))), None)
             out[uid] = name_of(target)
     for uid, unit in (data.get("unit_tests") or {}).items():
         if isinstance(unit, dict):
             out[uid] = unit.get("model") if isinstance(unit.get("model"), str) else None
     return out
+
+
+def _strings(depends_on: Any) -> list[str]:
+    found = depends_on.get("nodes") if isinstance(depends_on, dict) else None
+    return [n for n in found if isinstance(n, str)] if isinstance(found, list) else []
 
 
 # --- datacontract-cli ---------------------------------------------------------------------------------------
@@ -250,7 +257,7 @@ def datacontract_cli(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
                    " test results of datacontract-cli 1.x (`datacontract test --output F --output-format json`)")
     name = Naming(options, doc)
     checks = _require(doc, data, "checks", list)
-    models = {c.get("model") for c in checks if isinstance(c, dict) and c.get("model")}
+    models = {c["model"] for c in checks if isinstance(c, dict) and isinstance(c.get("model"), str) and c["model"]}
     fallback = next(iter(models)) if len(models) == 1 else data.get("dataContractId")
     out = ToolRun("datacontract-cli", data.get("timestampEnd") or data.get("timestampStart"))
     for index, check in enumerate(checks):
@@ -259,7 +266,7 @@ def datacontract_cli(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
         result = check.get("result")
         if result == "info":
             continue
-        if result not in DCC_OUTCOMES:
+        if not (result is None or isinstance(result, str)) or result not in DCC_OUTCOMES:
             raise _bad(doc, f"checks[{index}].result", f"unknown result {result!r}; expected one of"
                        f" {', '.join(str(k) for k in DCC_OUTCOMES)}")
         source = name(check.get("model") or fallback, f"checks[{index}]")
@@ -289,7 +296,7 @@ def soda(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
         if not isinstance(check, dict):
             raise _bad(doc, f"checks[{index}]", "expected a check object")
         outcome = check.get("outcome")
-        if outcome not in SODA_OUTCOMES:
+        if not (outcome is None or isinstance(outcome, str)) or outcome not in SODA_OUTCOMES:
             raise _bad(doc, f"checks[{index}].outcome", f"unknown outcome {outcome!r}; expected pass, fail, warn"
                        " or null (written by a Soda version gate does not know?)")
         source = name(check.get("table"), f"checks[{index}] (table)")
