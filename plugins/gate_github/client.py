@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: without retry-after or a reset time, wait at least a minute
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class GitHubError(Exception):
@@ -158,10 +159,16 @@ class GitHubClient:
         return path if "://" in path else self.settings.api_url + "/" + path.lstrip("/")
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-                ok: tuple[int, ...] = (200,)) -> Any:
-        """One API call; returns the requests.Response of a status in ``ok``, else raises GitHubError."""
+                ok: tuple[int, ...] = (200,), retry: bool | None = None) -> Any:
+        """One API call; returns the requests.Response of a status in ``ok``, else raises GitHubError.
+
+        5xx answers and timeouts are retried for idempotent methods only (a retried POST could create a
+        second comment), unless ``retry`` says otherwise; a rate limit is waited out for any method,
+        since GitHub refused the request without acting on it.
+        """
         import requests
 
+        retries = self.settings.retries if (retry if retry is not None else method.upper() in IDEMPOTENT) else 0
         url = self.url(path)
         what = f"{method} {_shown(url, self.settings.api_url)}"
         failures = 0
@@ -190,7 +197,7 @@ class GitHubClient:
                     raise _error_for(response, what)
                 problem = f"GitHub answered {response.status_code} {_message(response)} to {what}"
             failures += 1
-            if failures > self.settings.retries:
+            if failures > retries:
                 attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
                 raise Unavailable(f"{problem} ({attempts}); gate cannot verify this on GitHub now")
             self.sleep(self.settings.backoff_s * (2 ** (failures - 1)))

@@ -187,7 +187,11 @@ class FakeGitHub:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                fake._handle(self)
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802 - only faults answer writes here (issue 7 has its own)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake._handle(self, "POST")
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -207,10 +211,10 @@ class FakeGitHub:
         examples = self.ops[op]["responses"]["200"]["examples"]
         return copy.deepcopy(next(iter(examples.values()))["value"])
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
         query = parse_qs(parts.query)
-        self.requests.append(Request("GET", parts.path, query, handler.headers.get("Authorization")))
+        self.requests.append(Request(method, parts.path, query, handler.headers.get("Authorization")))
         path = parts.path
         if self.prefix:
             if not path.startswith(self.prefix + "/"):
@@ -228,6 +232,8 @@ class FakeGitHub:
                     self._stop.wait(fault.delay)
                     break
                 return self._fault(handler, fault)
+        if method != "GET":
+            return self._send(handler, 404, self._basic_error("Not Found", "404"), None)
         for name, pattern in self.routes:
             match = pattern.fullmatch(path)
             if match:

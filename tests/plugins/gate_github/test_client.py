@@ -197,3 +197,11 @@ def test_the_digest_covers_every_body_read(fake_github):
     one.paginate(MEMBERS)
     two.paginate(MEMBERS)
     assert one.digest() == two.digest() != client_for(fake_github).digest()
+
+
+def test_a_post_is_not_retried_unless_asked(fake_github):
+    fake_github.fail("/check-runs$", 502)
+    client = client_for(fake_github)
+    with pytest.raises(Unavailable, match=r"\(1 attempt\)"):
+        client.request("POST", "/repos/acme/claims-triage/check-runs", json={"name": "gate"}, ok=(201,))
+    assert len(fake_github.requests) == 1
