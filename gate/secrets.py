@@ -36,3 +36,32 @@ def mask(text: str) -> str:
         if value in text:
             text = text.replace(value, "***")
     return text
+
+
+class MaskingStream:
+    """A text stream that masks secrets in everything written through it."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+class masked_output:
+    """Context manager: sys.stdout and sys.stderr mask secrets while gate runs."""
+
+    def __enter__(self) -> None:
+        import sys
+
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = MaskingStream(sys.stdout), MaskingStream(sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        import sys
+
+        sys.stdout, sys.stderr = self._saved
