@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    from gate.secrets import masked_output
+
+    with masked_output():
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return args.run(args)
     except KeyboardInterrupt:
