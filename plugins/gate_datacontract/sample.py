@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -178,7 +179,7 @@ def _jsonl(path: Path) -> Iterator[tuple[int, int, Any, dict | None]]:
             yield number, line, None, {"field": None, "problem": f"longer than {MAX_LINE_BYTES} bytes"}
             continue
         try:
-            record = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            record = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite)
         except UnicodeDecodeError:
             yield number, line, None, {"field": None, "problem": "not UTF-8 text"}
             continue
@@ -193,6 +194,13 @@ def _jsonl(path: Path) -> Iterator[tuple[int, int, Any, dict | None]]:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
 
 
 def _json_reason(exc: Exception) -> str:

@@ -46,6 +46,7 @@ BREAKERS = {
     "bad timestamp": lambda r: json.dumps({**r, "reported_at": "yesterday"}),
     "extra field": lambda r: json.dumps({**r, "claim_amount": 3}),
     "not an object": lambda r: json.dumps([r]),
+    "number out of range": lambda r: json.dumps(r).replace(f'"loss_amount": {r["loss_amount"]}', '"loss_amount": 1e999'),
     "not utf-8": None,
 }
 
