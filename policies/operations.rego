@@ -260,13 +260,22 @@ passed(d) if {
 	d.data.escalated_correctly == true
 	is_number(object.get(d, ["data", "days_ago"], null))
 	d.data.days_ago <= t.max_drill_age_days
+	diagnosed_in_time(d)
+}
+
+# A threshold without max_time_to_diagnose_min (an older threshold.yaml) does not judge the time.
+diagnosed_in_time(_) if not is_number(object.get(t, "max_time_to_diagnose_min", null))
+
+diagnosed_in_time(d) if {
+	is_number(object.get(d, ["data", "time_to_diagnose_min"], null))
+	d.data.time_to_diagnose_min <= t.max_time_to_diagnose_min
 }
 
 passed_drills := [d | some d in drills; passed(d)]
 
 deny contains lib.finding(
 	"operations.drills_insufficient",
-	sprintf("%s passed incident drills (diagnosed and escalated correctly) in the last %s days; at least %s are required", [
+	sprintf("%s passed incident drills (diagnosed in time and escalated correctly) in the last %s days; at least %s are required", [
 		lib.num(count(passed_drills)), lib.num(t.max_drill_age_days), lib.num(t.min_passed_drills),
 	]),
 	count(passed_drills), t.min_passed_drills, [lib.origin(d) | some d in drills],

@@ -375,6 +375,22 @@ test_too_few_passed_drills_denied if {
 	ids == {"operations.drills_insufficient", "operations.drill_scenario_uncovered"}
 }
 
+test_drill_diagnosed_too_slowly_does_not_count if {
+	ev := json.patch(good, [{"op": "replace", "path": "/drill/1/data/time_to_diagnose_min", "value": 61}])
+	ids := ops_deny_ids(ev)
+	ids == {"operations.drill_scenario_uncovered"} # performance_degradation took 61 min
+}
+
+test_drill_diagnosed_at_the_limit_counts if {
+	ev := json.patch(good, [{"op": "replace", "path": "/drill/1/data/time_to_diagnose_min", "value": 60}])
+	count(ops_deny_ids(ev)) == 0
+}
+
+test_drill_without_time_to_diagnose_does_not_count if {
+	ev := json.patch(good, [{"op": "replace", "path": "/drill/1/data/time_to_diagnose_min", "value": null}])
+	"operations.drill_scenario_uncovered" in ops_deny_ids(ev)
+}
+
 test_drill_not_escalated_correctly_does_not_count if {
 	drills := [mk_drill("anomalous_output", true, true, 43), mk_drill("performance_degradation", true, false, 65)]
 	ev := json.patch(good, [{"op": "replace", "path": "/drill", "value": drills}])
