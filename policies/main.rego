@@ -74,6 +74,32 @@ deny contains lib.finding(
 	s.kind in required_kinds
 }
 
+# A file gate could not read well enough to tell its kind may be the evidence that would fail:
+# it blocks, whatever kinds the threshold requires.
+deny contains lib.finding(
+	"main.unidentified_evidence",
+	sprintf("evidence from %s (%s) could not be read, so its kind is unknown: %s", [
+		lib.display(object.get(s, "source", null)), lib.display(object.get(s, "origin", null)),
+		lib.display(object.get(s, "reason", null)),
+	]),
+	lib.display(object.get(s, "reason", null)), "a readable evidence file", object.get(s, "origin", null),
+) if {
+	some s in object.get(input, "skipped", [])
+	not is_string(object.get(s, "kind", null))
+}
+
+deny contains lib.finding(
+	"main.unidentified_evidence",
+	sprintf("evidence from %s (%s) could not be read, so its kind is unknown: %s", [
+		lib.display(object.get(s, "source", null)), lib.display(object.get(s, "origin", null)),
+		lib.display(object.get(s, "reason", null)),
+	]),
+	lib.display(object.get(s, "reason", null)), "a readable evidence file", object.get(s, "origin", null),
+) if {
+	some s in object.get(input, "skipped", [])
+	s.kind == "unknown"
+}
+
 warn contains lib.finding(
 	"main.skipped_optional_evidence",
 	sprintf("optional %s evidence from %s (%s) could not be collected: %s", [
@@ -84,6 +110,7 @@ warn contains lib.finding(
 ) if {
 	some s in object.get(input, "skipped", [])
 	not s.kind in required_kinds
+	s.kind != "unknown"
 }
 
 warn contains lib.finding(

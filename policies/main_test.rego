@@ -126,6 +126,16 @@ test_skipped_optional_kind_only_warns if {
 	"main.skipped_optional_evidence" in main_warn_ids(complete, skipped)
 }
 
+test_unreadable_file_of_unknown_kind_denied if {
+	skipped := [{"kind": "unknown", "source": "file", "origin": "evidence/x.json", "reason": "invalid JSON"}]
+	"main.unidentified_evidence" in main_deny_ids(complete, skipped)
+	not "main.skipped_optional_evidence" in main_warn_ids(complete, skipped)
+}
+
+test_skipped_entry_without_kind_denied if {
+	"main.unidentified_evidence" in main_deny_ids(complete, [{"source": "file", "reason": "?"}])
+}
+
 test_skipped_entry_without_reason_still_denied if {
 	"main.skipped_evidence" in main_deny_ids(complete, [{"kind": "drill"}])
 }
