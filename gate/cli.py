@@ -23,6 +23,7 @@ COMMANDS = (
     "gate.commands.plugins",
     "gate.commands.init",
     "gate.commands.bundle",
+    "gate.commands.log",
 )
 
 

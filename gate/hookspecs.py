@@ -75,3 +75,20 @@ def gate_decision_made(decision: "Decision", context: "Context", config: "Config
     :param config: the loaded gate.yaml.
     :returns: None.
     """
+
+
+@hookspec
+def gate_register_stores(register: "Registry") -> None:
+    """Register decision-log stores; gate.yaml ``decision_log.store`` picks one by name.
+
+    A store factory has ``name`` and ``open(config, options) -> store``, where ``options`` is gate.yaml's
+    ``decision_log`` section. The store it returns has ``where`` (where records go, in words),
+    ``append(record, blobs=None) -> dict``, which chains the record after the store's last one with
+    ``gate.auditlog.seal``, persists it atomically and safely against concurrent writers and returns
+    the sealed record (raising a GateError with the reason when it cannot), and
+    ``verify() -> gate.auditlog.Verification``. Built in: file, git-branch, http, none.
+    Registering two stores under one name is an error.
+
+    :param register: call ``register.add(factory)`` for each store.
+    :returns: None.
+    """

@@ -127,6 +127,10 @@ def evaluate(config: Config, context: Context, engine_name: str | None = None, m
              waivers: Any = None) -> Decision:
     manager = manager or plugins.get_manager()
     prepared = prepare(config, manager)
+    if waivers is None and config.waivers_path is not None:
+        from gate.waivers import load_waivers
+
+        waivers = load_waivers(config.waivers_path, prepared.threshold)
     engine = engine_for(config, engine_name, manager)
     try:
         if hasattr(engine, "prepare"):  # an engine may start work (compile, push, start a server) early

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gate import plugins, runner
+from gate import auditlog, plugins, runner
 from gate.errors import ConfigError
 
 
@@ -28,6 +28,7 @@ def run(args) -> int:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
     context = runner.make_context(config, args)
     decision = runner.evaluate(config, context, args.engine)
+    decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
     runner.announce(decision, config)
     buffer = io.StringIO()
     renderer.render(decision, buffer)
