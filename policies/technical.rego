@@ -42,11 +42,16 @@ deny contains lib.finding(
 
 deny contains lib.finding(
 	"technical.baseline_run_missing",
-	"no load_test with scenario baseline; latency degradation under stress cannot be measured without one",
+	"no load_test with scenario baseline, and no stress run carries a baseline from history (an earlier approved release); latency degradation under stress cannot be measured without one",
 	0, 1, null,
 ) if {
 	count(baseline) == 0
+	count(history) == 0
 }
+
+# Stress runs that carry the figures of an earlier approved release's baseline (options.baseline in
+# gate.yaml, or the decision log): compared against as a baseline run is.
+history := [e | some e in stress; is_object(object.get(e, ["data", "history_baseline"], null))]
 
 deny contains lib.finding(
 	"technical.fault_run_missing",
@@ -182,7 +187,158 @@ both_positive(s, b) if {
 	positive(object.get(b, ["data", "latency_ms", "p95"], null))
 }
 
+deny contains lib.finding(
+	"technical.latency_degradation",
+	sprintf("stress p95 (%s ms, %s) is %sx the p95 of the earlier approved baseline (%s ms, %s); at most %sx is allowed", [
+		lib.num(s.data.latency_ms.p95), lib.origin(s), lib.num(lib.round2(ratio)),
+		lib.num(s.data.history_baseline.p95), s.data.history_baseline.origin, lib.num(t.max_latency_degradation),
+	]),
+	lib.round2(ratio), t.max_latency_degradation, [lib.origin(s), s.data.history_baseline.origin],
+) if {
+	some s in history
+	positive(object.get(s, ["data", "latency_ms", "p95"], null))
+	positive(object.get(s, ["data", "history_baseline", "p95"], null))
+	ratio := s.data.latency_ms.p95 / s.data.history_baseline.p95
+	ratio > t.max_latency_degradation
+}
+
+deny contains lib.finding(
+	"technical.latency_degradation",
+	sprintf("latency degradation cannot be computed: stress run %s or the earlier approved baseline it carries reports no positive p95", [lib.origin(s)]),
+	null, t.max_latency_degradation, lib.origin(s),
+) if {
+	some s in history
+	not history_both_positive(s)
+}
+
+history_both_positive(s) if {
+	positive(object.get(s, ["data", "latency_ms", "p95"], null))
+	positive(object.get(s, ["data", "history_baseline", "p95"], null))
+}
+
+# Error-rate delta: how many more requests fail at stress load than at baseline.
+deny contains lib.finding(
+	"technical.error_rate_delta",
+	sprintf("stress run %s error rate %s is %s above the baseline's %s (%s); at most %s more is allowed", [
+		lib.origin(s), lib.pct(s.data.error_rate), lib.pct(delta), lib.pct(b.data.error_rate), lib.origin(b),
+		lib.pct(t.max_error_rate_delta),
+	]),
+	delta, t.max_error_rate_delta, [lib.origin(s), lib.origin(b)],
+) if {
+	some s in stress
+	some b in baseline
+	is_number(object.get(s, ["data", "error_rate"], null))
+	is_number(object.get(b, ["data", "error_rate"], null))
+	delta := lib.round4(s.data.error_rate - b.data.error_rate)
+	delta > t.max_error_rate_delta
+}
+
+deny contains lib.finding(
+	"technical.error_rate_delta",
+	sprintf("stress run %s error rate %s is %s above the earlier approved baseline's %s (%s); at most %s more is allowed", [
+		lib.origin(s), lib.pct(s.data.error_rate), lib.pct(delta), lib.pct(s.data.history_baseline.error_rate),
+		s.data.history_baseline.origin, lib.pct(t.max_error_rate_delta),
+	]),
+	delta, t.max_error_rate_delta, [lib.origin(s), s.data.history_baseline.origin],
+) if {
+	some s in history
+	is_number(object.get(s, ["data", "error_rate"], null))
+	is_number(object.get(s, ["data", "history_baseline", "error_rate"], null))
+	delta := lib.round4(s.data.error_rate - s.data.history_baseline.error_rate)
+	delta > t.max_error_rate_delta
+}
+
+# --- the tool's output itself ---------------------------------------------------------------------------
+
+# Lines of a tool's output gate could not read (cut, garbled, NaN or negative latencies) were left out
+# of the figures; above the limit the figures no longer describe the run.
+deny contains lib.finding(
+	"technical.malformed_lines",
+	sprintf("%s: %s of %s lines could not be read (%s); at most %s may be malformed", [
+		lib.origin(e), lib.num(e.data.malformed_lines), lib.num(e.data.total_lines), lib.pct(rate),
+		lib.pct(t.max_malformed_line_rate),
+	]),
+	rate, t.max_malformed_line_rate, lib.origin(e),
+) if {
+	some e in lib.items("load_test")
+	is_number(object.get(e, ["data", "malformed_lines"], null))
+	is_number(object.get(e, ["data", "total_lines"], null))
+	e.data.total_lines > 0
+	rate := lib.round4(e.data.malformed_lines / e.data.total_lines)
+	rate > t.max_malformed_line_rate
+}
+
 # --- recovery after a fault ---------------------------------------------------------------------------
+
+# A fault run states recovery_s, or gate computes it here from the run's series and fault window, with
+# the stress limits: seconds from the fault's end to the start of the first interval from which every
+# interval with traffic is back within max_error_rate and p95_latency_ms. An interval without an error
+# rate or a p95 (no traffic) neither starts nor breaks a recovery. No such interval: never recovered.
+
+recovery_stated(e) if "recovery_s" in object.keys(object.get(e, "data", {}))
+
+recovery_fault_end(e) := e.data.fault.end_s if is_number(object.get(e, ["data", "fault", "end_s"], null))
+
+recovery_after(e) := [p |
+	some p in object.get(e, ["data", "series"], [])
+	is_number(object.get(p, "t", null))
+	p.t >= recovery_fault_end(e)
+]
+
+recovery_computable(e) if {
+	not recovery_stated(e)
+	is_number(recovery_fault_end(e))
+	count(object.get(e, ["data", "series"], [])) > 0
+}
+
+recovery_within(p) if {
+	is_number(object.get(p, "error_rate", null))
+	is_number(object.get(p, "p95", null))
+	p.error_rate <= t.max_error_rate
+	p.p95 <= t.p95_latency_ms
+}
+
+recovery_out(p) if {
+	is_number(object.get(p, "error_rate", null))
+	p.error_rate > t.max_error_rate
+}
+
+recovery_out(p) if {
+	is_number(object.get(p, "p95", null))
+	p.p95 > t.p95_latency_ms
+}
+
+recovery_calm(q, start) if q.t < start
+
+recovery_calm(q, _) if not recovery_out(q)
+
+recovery_settled(e) := {p.t |
+	some p in recovery_after(e)
+	recovery_within(p)
+	every q in recovery_after(e) {
+		recovery_calm(q, p.t)
+	}
+}
+
+# The earliest settled interval (no min(): regopy orders numbers as text there).
+recovery_first(e) := first if {
+	some first in recovery_settled(e)
+	every other in recovery_settled(e) {
+		other >= first
+	}
+}
+
+recovery_of(e) := e.data.recovery_s if recovery_stated(e)
+
+recovery_of(e) := lib.round2(recovery_first(e) - recovery_fault_end(e)) if {
+	recovery_computable(e)
+	count(recovery_settled(e)) > 0
+}
+
+recovery_of(e) := null if {
+	recovery_computable(e)
+	count(recovery_settled(e)) == 0
+}
 
 deny contains lib.finding(
 	"technical.recovery_time",
@@ -190,30 +346,41 @@ deny contains lib.finding(
 	v, t.max_recovery_s, lib.origin(e),
 ) if {
 	some e in fault
-	v := e.data.recovery_s
+	v := recovery_of(e)
 	is_number(v)
 	v > t.max_recovery_s
 }
 
 deny contains lib.finding(
 	"technical.recovery_time",
-	sprintf("fault run %s does not report recovery_s; recovery within %s s has not been shown", [lib.origin(e), lib.num(t.max_recovery_s)]),
+	sprintf("fault run %s reports a recovery_s that is not a number of seconds; recovery within %s s has not been shown", [lib.origin(e), lib.num(t.max_recovery_s)]),
 	null, t.max_recovery_s, lib.origin(e),
 ) if {
 	some e in fault
-	v := object.get(e, ["data", "recovery_s"], "absent")
-	v != null
-	not is_number(v)
+	recovery_stated(e)
+	e.data.recovery_s != null
+	not is_number(e.data.recovery_s)
+}
+
+deny contains lib.finding(
+	"technical.recovery_time",
+	sprintf("fault run %s reports neither recovery_s nor a series with its fault window (options.fault in gate.yaml, or markers in the run); recovery within %s s has not been shown", [lib.origin(e), lib.num(t.max_recovery_s)]),
+	null, t.max_recovery_s, lib.origin(e),
+) if {
+	some e in fault
+	not recovery_stated(e)
+	not recovery_computable(e)
 }
 
 deny contains lib.finding(
 	"technical.never_recovered",
-	sprintf("fault run %s never recovered: error rate or p95 stayed out of bounds after the fault ended (limit %s s)", [lib.origin(e), lib.num(t.max_recovery_s)]),
+	sprintf("fault run %s never recovered: error rate or p95 stayed above the limits (%s, %s ms) after the fault ended (recovery limit %s s)", [
+		lib.origin(e), lib.pct(t.max_error_rate), lib.num(t.p95_latency_ms), lib.num(t.max_recovery_s),
+	]),
 	null, t.max_recovery_s, lib.origin(e),
 ) if {
 	some e in fault
-	"recovery_s" in object.keys(object.get(e, "data", {}))
-	e.data.recovery_s == null
+	recovery_of(e) == null
 }
 
 # --- observability ------------------------------------------------------------------------------------

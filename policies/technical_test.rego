@@ -268,3 +268,159 @@ test_findings_have_the_contract_shape if {
 		startswith(f.id, "technical.")
 	}
 }
+
+# --- recovery computed from the series (gate_loadtest runs carry a series and a fault window) -----------
+
+# A fault run from 6 s to 11 s; intervals before 6 s are healthy, from 6 s bad until first_ok.
+# (Comprehensions, not a function with several bodies: regopy evaluates only the first body here.)
+series_healthy(i) := {"t": i, "request_rate": 40, "error_rate": 0, "p95": 120}
+
+series_sick(i) := {"t": i, "request_rate": 40, "error_rate": 0.4, "p95": 900}
+
+series_of(first_ok, last) := array.concat(
+	[series_healthy(i) | some i in numbers.range(0, last); i < 6],
+	array.concat(
+		[series_sick(i) | some i in numbers.range(0, last); i >= 6; i < first_ok],
+		[series_healthy(i) | some i in numbers.range(0, last); i >= 6; i >= first_ok],
+	),
+)
+
+series_fault_run(series) := {
+	"kind": "load_test",
+	"origin": "evidence/k6-fault.ndjson",
+	"data": {
+		"tool": "k6", "scenario": "fault", "request_rate": 40, "vus": 40, "duration_s": 20,
+		"requests": 800, "failures": 100, "error_rate": 0.12,
+		"latency_ms": {"p50": 100, "p90": 700, "p95": 900, "p99": 950, "max": 1000},
+		"fault": {"start_s": 6, "end_s": 11}, "series": series,
+	},
+}
+
+with_fault_run(run) := technical_evidence([baseline, stress, run])
+
+test_recovery_is_computed_from_the_series if {
+	ev := with_fault_run(series_fault_run(series_of(14, 19)))
+	count(technical_deny_ids(ev)) == 0
+	fs := technical.deny with input.evidence as ev with input.service as service with data.threshold.technical.max_recovery_s as 2
+	some f in fs
+	f.id == "technical.recovery_time"
+	f.observed == 3
+	f.expected == 2
+}
+
+test_recovery_starts_at_the_first_interval_after_the_fault_end if {
+	# bad until 12 (the interval starting at 11 holds the end of the fault): 12 - 11 = 1 s
+	ev := with_fault_run(series_fault_run(series_of(12, 19)))
+	fs := technical.deny with input.evidence as ev with input.service as service with data.threshold.technical.max_recovery_s as 0
+	some f in fs
+	f.id == "technical.recovery_time"
+	f.observed == 1
+}
+
+test_a_relapse_after_recovery_restarts_the_clock if {
+	relapse := json.patch(series_of(12, 19), [{"op": "replace", "path": "/15/error_rate", "value": 0.2}])
+	ev := with_fault_run(series_fault_run(relapse))
+	fs := technical.deny with input.evidence as ev with input.service as service with data.threshold.technical.max_recovery_s as 0
+	some f in fs
+	f.id == "technical.recovery_time"
+	f.observed == 5
+}
+
+test_never_back_within_limits_is_never_recovered if {
+	ids := technical_deny_ids(with_fault_run(series_fault_run(series_of(25, 19))))
+	ids == {"technical.never_recovered"}
+}
+
+test_a_series_that_ends_with_the_fault_never_recovered if {
+	ids := technical_deny_ids(with_fault_run(series_fault_run(series_of(14, 10))))
+	ids == {"technical.never_recovered"}
+}
+
+test_intervals_without_traffic_neither_start_nor_break_recovery if {
+	quiet := array.concat(series_of(14, 19), [{"t": 20, "request_rate": 0}])
+	count(technical_deny_ids(with_fault_run(series_fault_run(quiet)))) == 0
+}
+
+test_a_series_without_p95_never_shows_recovery if {
+	no_p95 := [{"t": p.t, "request_rate": p.request_rate, "error_rate": p.error_rate} | some p in series_of(14, 19)]
+	ids := technical_deny_ids(with_fault_run(series_fault_run(no_p95)))
+	ids == {"technical.never_recovered"}
+}
+
+test_a_series_without_a_fault_window_shows_no_recovery if {
+	run := json.patch(series_fault_run(series_of(14, 19)), [{"op": "remove", "path": "/data/fault"}])
+	ids := technical_deny_ids(with_fault_run(run))
+	ids == {"technical.recovery_time"}
+}
+
+test_recovery_limit_follows_the_stress_limits if {
+	# 900 ms p95 and 40% errors in the bad intervals are within relaxed limits: recovered at once (0 s).
+	ev := with_fault_run(series_fault_run(series_of(14, 19)))
+	fs := technical.deny with input.evidence as ev with input.service as service
+		with data.threshold.technical.max_recovery_s as 0
+		with data.threshold.technical.max_error_rate as 0.5
+		with data.threshold.technical.p95_latency_ms as 1000
+	ids := {f.id | some f in fs}
+	not "technical.recovery_time" in ids
+	not "technical.never_recovered" in ids
+}
+
+# --- baseline from history, error-rate delta ------------------------------------------------------------
+
+history_stress(p95, error_rate) := json.patch(stress, [
+	{
+		"op": "add", "path": "/data/history_baseline", "value": {
+			"source": "baseline_file", "origin": "history/2.3.0-baseline.json", "p95": p95, "error_rate": error_rate,
+			"request_rate": 40,
+		},
+	},
+])
+
+test_a_baseline_from_history_stands_in_for_a_baseline_run if {
+	ids := technical_deny_ids(technical_evidence([history_stress(340, 0.001), fault_run(48)]))
+	count(ids) == 0
+}
+
+test_degradation_against_history_denied if {
+	# 610 / 290 = 2.1x the earlier approved baseline
+	some f in technical_denies(technical_evidence([history_stress(290, 0.001), fault_run(48)]), service)
+	f.id == "technical.latency_degradation"
+	f.observed == 2.1
+	f.evidence == ["evidence/load-stress.yaml", "history/2.3.0-baseline.json"]
+}
+
+test_history_without_p95_cannot_be_compared if {
+	run := json.patch(history_stress(340, 0.001), [{"op": "remove", "path": "/data/history_baseline/p95"}])
+	"technical.latency_degradation" in technical_deny_ids(technical_evidence([run, fault_run(48)]))
+}
+
+test_error_rate_delta_against_the_baseline_run_denied if {
+	# 0.009 - 0.001 = 0.008, more than 0.005 (and the stress run is still within its 1% limit)
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 126, 610, 1120, 0.009), fault_run(48)]), service)
+	f.id == "technical.error_rate_delta"
+	f.observed == 0.008
+	f.expected == 0.005
+}
+
+test_error_rate_delta_within_limit_passes if {
+	not "technical.error_rate_delta" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 126, 610, 1120, 0.006), fault_run(48)]))
+}
+
+test_error_rate_delta_against_history_denied if {
+	"technical.error_rate_delta" in technical_deny_ids(technical_evidence([json.patch(history_stress(340, 0.001), [{"op": "replace", "path": "/data/error_rate", "value": 0.009}]), fault_run(48)]))
+}
+
+# --- malformed lines ------------------------------------------------------------------------------------
+
+test_three_percent_malformed_lines_denied if {
+	run := json.patch(stress, [{"op": "add", "path": "/data/malformed_lines", "value": 300}, {"op": "add", "path": "/data/total_lines", "value": 10000}])
+	some f in technical_denies(technical_evidence([baseline, run, fault_run(48)]), service)
+	f.id == "technical.malformed_lines"
+	f.observed == 0.03
+	f.expected == 0.01
+}
+
+test_a_few_malformed_lines_pass if {
+	run := json.patch(stress, [{"op": "add", "path": "/data/malformed_lines", "value": 50}, {"op": "add", "path": "/data/total_lines", "value": 10000}])
+	count(technical_deny_ids(technical_evidence([baseline, run, fault_run(48)]))) == 0
+}
