@@ -74,52 +74,67 @@ class Archive:
             yield "sha256:" + path.name
 
 
-def evidence_blobs(decision: "Decision", config: "Config") -> tuple[dict[str, bytes], list[str]]:
-    """The bytes to archive for a decision: gate.yaml and every evidence file read from disk.
-
-    A file whose bytes changed since it was collected is not archived (its digest would lie) and
-    the record says so.
+def evidence_blobs(decision: "Decision", config: "Config") -> tuple[dict[str, bytes], dict[str, str], list[str]]:
+    """What to archive for a decision: gate.yaml, the threshold, the policies, the waivers and every
+    evidence file read from disk, when inside the workspace. Returns (blobs, {relative path: digest},
+    notes). A file whose bytes changed since it was collected is not archived (its digest would lie)
+    and the record says so.
     """
     from gate.workspace import inside
 
     blobs: dict[str, bytes] = {}
+    files: dict[str, str] = {}
     notes: list[str] = []
-    try:
-        raw = config.path.read_bytes()
-        blobs[digest_of(raw)] = raw
-    except OSError as exc:
-        notes.append(f"gate.yaml could not be archived: {exc.strerror}")
+    root = config.root
+
+    def add(path: Path, expected: str | None = None, shown: str | None = None) -> None:
+        path = path.resolve()
+        shown = shown or str(path)
+        if not inside(path, root):
+            notes.append(f"{shown} is outside the workspace: not archived")
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            notes.append(f"{shown} could not be archived: {exc.strerror}")
+            return
+        digest = digest_of(data)
+        if expected is not None and digest != expected:
+            notes.append(f"evidence {shown} changed after it was collected: not archived")
+            return
+        blobs[digest] = data
+        files[str(path.relative_to(root.resolve()))] = digest
+
+    add(config.path, shown="gate.yaml")
+    add(config.threshold_path, shown="threshold")
+    for policy_root in config.policy_paths:
+        if inside(policy_root, root):
+            for path in sorted(policy_root.rglob("*.rego")) if policy_root.is_dir() else [policy_root]:
+                add(path)
+        else:
+            notes.append(f"policies {policy_root} are outside the workspace: not archived")
+    if config.waivers_path is not None:
+        add(config.waivers_path)
     for item in decision.evidence:
         if "://" in item.origin:
             notes.append(f"evidence {item.origin} was fetched, not read from a file: not archived")
             continue
-        path = (config.root / item.origin).resolve()
-        if not config.allow_outside and not inside(path, config.root):
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            notes.append(f"evidence {item.origin} could not be archived: {exc.strerror}")
-            continue
-        if digest_of(data) != item.digest:
-            notes.append(f"evidence {item.origin} changed after it was collected: not archived")
-            continue
-        blobs[item.digest] = data
-    return blobs, notes
+        add(root / item.origin, item.digest, item.origin)
+    return blobs, files, notes
 
 
 def restore(record: Mapping, archive: Archive, target: Path) -> list[Path]:
-    """Write a recorded decision's gate.yaml and evidence files under target, at their origins."""
+    """Write a recorded decision's archived files under target, at their paths relative to gate.yaml."""
+    files = (record.get("archive") or {}).get("files") or {}
+    if not files:
+        raise GateError(f"decision {record.get('decision_id')} was recorded without an evidence archive"
+                        " (decision_log.archive_evidence: true keeps one)")
     written: list[Path] = []
     target = target.resolve()
-    items = [("gate.yaml", record.get("config_digest"))]
-    items += [(e.get("origin"), e.get("digest")) for e in record.get("evidence") or []]
-    for origin, digest in items:
-        if not origin or not digest or "://" in str(origin):
-            continue
-        path = (target / str(origin)).resolve()
+    for relative, digest in sorted(files.items()):
+        path = (target / str(relative)).resolve()
         if target not in path.parents:
-            raise GateError(f"recorded origin {origin!r} leads outside {target}; not restored")
+            raise GateError(f"archived path {relative!r} leads outside {target}; not restored")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(archive.get(str(digest)))
         written.append(path)

@@ -264,14 +264,12 @@ def persist(decision: Decision, config: "Config", manager: Any = None) -> Persis
         store = open_store(config, manager)
         where = store.where
         blobs = None
-        notes: list[str] = []
+        record = record_for(decision, config)
         if config.decision_log.get("archive_evidence"):
             from gate.archive import evidence_blobs
 
-            blobs, notes = evidence_blobs(decision, config)
-        record = record_for(decision, config)
-        if notes:
-            record["result"]["notes"] = record["result"]["notes"] + notes
+            blobs, files, notes = evidence_blobs(decision, config)
+            record["archive"] = {"files": files, "notes": notes}
         sealed = store.append(record, blobs=blobs)
     except GateError as exc:
         return Persisted(False, where, str(exc))

@@ -108,6 +108,28 @@ def _finding(level: str, item: Any, package: list[str], rules_meta: Mapping[str,
     )
 
 
+def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context, has_evidence: bool,
+          waivers: Any = None) -> tuple[str, list[Finding], list, list[str]]:
+    """The engine's answer → (outcome, findings, waived, notes): advisory rules, waivers, fail closed.
+
+    One function for live decisions and for replays of recorded inputs (gate impact).
+    """
+    findings = findings_from(result, rules)
+    waived: list = []
+    notes: list[str] = []
+    if waivers is not None:
+        findings, waived, notes = waivers.apply(findings, context)
+    for rule in sorted({f.rule for f in findings if f.advisory}):
+        notes.append(f"advisory rule {rule} denied: reported, not enforced (threshold rules.{rule}.advisory: true);"
+                     " it would block once enforced")
+    blocked = any(f.blocks for f in findings)
+    outcome = "block" if blocked else "approve"
+    if not blocked and not has_evidence:
+        outcome = "block"  # nothing was shown: fail closed whatever the policies say
+        notes.append("no evidence was collected: gate does not approve on no evidence")
+    return outcome, findings, waived, notes
+
+
 def decide(
     *,
     config: Config,
@@ -123,16 +145,7 @@ def decide(
     result = engine.evaluate(input_doc, policies, {"threshold": threshold.data})
     if not isinstance(result, Mapping) or not result:
         raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set decides nothing")
-    findings = findings_from(result, threshold.rules)
-    waived: list = []
-    notes: list[str] = []
-    if waivers is not None:
-        findings, waived, notes = waivers.apply(findings, context)
-    blocked = any(f.blocks for f in findings)
-    outcome = "block" if blocked else "approve"
-    if not blocked and not evidence:
-        outcome = "block"  # nothing was shown: fail closed whatever the policies say
-        notes.append("no evidence was collected: gate does not approve on no evidence")
+    outcome, findings, waived, notes = judge(result, threshold.rules, context, bool(evidence), waivers)
     if context.now_pinned:
         notes.append(f"evaluated as of {context.now.isoformat()} (--now), not the time of the run")
     return Decision(
@@ -152,4 +165,4 @@ def decide(
     )
 
 
-__all__ = ["build_input", "decide", "findings_from", "with_ages", "is_finite_number"]
+__all__ = ["build_input", "decide", "findings_from", "judge", "with_ages", "is_finite_number"]
