@@ -11,7 +11,7 @@ accountable, those owners as ``accountable``. See docs/collectors/handoff.md.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gate import Context, Evidence, Skipped, hookimpl
 

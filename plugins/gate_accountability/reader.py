@@ -16,17 +16,18 @@ decisions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+
+from gate_handoff.records import at, collect_records, newest
 
 from gate.collect import display_path
 from gate.config import EvidenceSpec
 from gate.errors import ConfigError, EvidenceError
 from gate.loader import Loaded
 from gate.model import Context, Evidence, Skipped
-
 from gate_accountability import codeowners
-from gate_handoff.records import at, collect_records, newest
 
 
 def collect(spec: EvidenceSpec, context: Context, source: str) -> Iterable[Evidence | Skipped]:

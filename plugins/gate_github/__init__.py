@@ -14,7 +14,7 @@ github3.py and requests are imported only when a collector runs (gate's start-up
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from gate import Context, Evidence, EvidenceError, Skipped, hookimpl
 
@@ -26,7 +26,6 @@ class ReviewsCollector:
     def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
         from gate.evidence import make_evidence, validate_kind
         from gate.loader import Loaded
-
         from gate_github import reviews
         from gate_github.client import GitHubClient, GitHubError, Settings
 

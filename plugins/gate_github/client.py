@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 PUBLIC_API = "https://api.github.com"
@@ -72,7 +73,7 @@ class Settings:
     max_pages: int = DEFAULTS["max_pages"]
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from a collector's options and the environment.
 
         The token is GITHUB_TOKEN. It is sent only to the API the CI environment names (GITHUB_API_URL,
@@ -260,7 +261,7 @@ class GitHubClient:
         budget = self.settings.max_wait_s - self.waited_s
         if wait > budget:
             reset = self.rate.reset
-            when = (f"; it resets at {datetime.fromtimestamp(reset, timezone.utc).isoformat()}"
+            when = (f"; it resets at {datetime.fromtimestamp(reset, UTC).isoformat()}"
                     if reset and response.headers.get("X-RateLimit-Remaining", "").strip() == "0" else "")
             raise RateLimited(f"GitHub rate limit reached on {what} ({response.status_code}{_limit_text(self.rate)})"
                               f"{when}; waiting {wait:.0f} s would exceed the {self.settings.max_wait_s:g} s gate"

@@ -21,17 +21,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gate.errors import ConfigError, EvidenceError
 from gate.evidence import make_evidence, validate_kind
 from gate.loader import Loaded, parse_yaml
 from gate.model import Context, Evidence, Skipped
-
 from gate_github.client import GitHubClient
 
-_BLOCK = re.compile(r"^```+\s*ya?ml[^\n]*\n(.*?)^```+\s*$", re.M | re.S)
+_BLOCK = re.compile(r"^```+\s*ya?ml[^\n]*\n(.*?)^```+\s*$", re.MULTILINE | re.DOTALL)
 
 
 def parse_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -9,13 +9,13 @@ on the released commit, and comes from an active member of the role's team; ``ve
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gate.errors import ConfigError, EvidenceError
 from gate.model import Context
 from gate.timeutil import parse_timestamp
-
 from gate_github.client import GitHubClient, GitHubError
 
 DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")

@@ -10,7 +10,8 @@ Collectors (docs/collectors/handoff.md):
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from gate import Context, Evidence, Skipped, hookimpl
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gate.errors import EvidenceError
 from gate.loader import Loaded
-
 from gate_handoff.records import at, newest
 
 # Coverage a record declares may differ from the coverage its attendance lists show by rounding only.
@@ -61,12 +61,12 @@ def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) 
     rotation = {_person(p) for p in on_call}
     computed = round(len(rotation & attended) / len(rotation), 4)
     declared = data.get("on_call_coverage")
-    if isinstance(declared, (int, float)) and not isinstance(declared, bool):
-        if abs(declared - computed) > COVERAGE_TOLERANCE:
-            raise EvidenceError(at(doc, prefix + ("on_call_coverage",),
-                                   f"declares {declared} but the attendance lists show {computed}"
-                                   f" ({len(rotation & attended)} of {len(rotation)} on the rotation attended a"
-                                   " session showing the model being wrong)"))
+    numeric = isinstance(declared, (int, float)) and not isinstance(declared, bool)
+    if numeric and abs(declared - computed) > COVERAGE_TOLERANCE:
+        raise EvidenceError(at(doc, prefix + ("on_call_coverage",),
+                               f"declares {declared} but the attendance lists show {computed}"
+                               f" ({len(rotation & attended)} of {len(rotation)} on the rotation attended a"
+                               " session showing the model being wrong)"))
     data["on_call_coverage"] = computed
     return data
 

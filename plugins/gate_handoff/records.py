@@ -16,8 +16,9 @@ that already writes envelopes can point these collectors at them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from gate.collect import display_path
 from gate.config import EvidenceSpec, validate

@@ -4,12 +4,12 @@ out (gate.governance names each one); CODEOWNERS gives the owners of the code be
 from __future__ import annotations
 
 import pytest
+from gate_accountability import AccountabilityCollector
+from gate_accountability.codeowners import parse
 
 from gate.config import EvidenceSpec
 from gate.errors import ConfigError, EvidenceError
 from gate.model import Context, Evidence, Skipped
-from gate_accountability import AccountabilityCollector
-from gate_accountability.codeowners import parse
 
 MAP = """\
 service: claims-triage

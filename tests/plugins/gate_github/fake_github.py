@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -180,16 +180,16 @@ class FakeGitHub:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{self.prefix}"
 
-    def start(self) -> "FakeGitHub":
+    def start(self) -> FakeGitHub:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 fake._handle(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802 - only faults answer writes here (issue 7 has its own)
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fake._handle(self, "POST")
 

@@ -5,11 +5,18 @@ out when near and reported otherwise, lists follow Link headers to the end or fa
 from __future__ import annotations
 
 import pytest
+from gate_github.client import (
+    Forbidden,
+    GitHubClient,
+    GitHubError,
+    NotFound,
+    RateLimited,
+    Settings,
+    Unauthorized,
+    Unavailable,
+)
 
 from gate.errors import ConfigError
-from gate_github.client import (
-    Forbidden, GitHubClient, GitHubError, NotFound, RateLimited, Settings, Unauthorized, Unavailable,
-)
 from tests.plugins.gate_github.conftest import TOKEN
 
 MEMBERS = "/orgs/acme/teams/claims-operations/members"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gate_github import DrillsCollector
+
 from gate.config import EvidenceSpec
 from gate.model import Context, Evidence, Skipped
-from gate_github import DrillsCollector
 from tests.plugins.gate_github.conftest import TOKEN
 
 RECORD = """We paged the on-call at 14:02 with the fast-track share doubling.

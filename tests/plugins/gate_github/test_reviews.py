@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from gate_github import ReviewsCollector
 
 from gate.config import EvidenceSpec
 from gate.errors import ConfigError
 from gate.evidence import validate_kind
 from gate.loader import Loaded
 from gate.model import Context, Evidence, Skipped
-from gate_github import ReviewsCollector
 from tests.plugins.gate_github.conftest import TOKEN
 
 RELEASE = "9f1c2ab4e0d7c3b5a6f8091e2d3c4b5a6f708192"
@@ -187,15 +187,15 @@ def test_ownership_is_read_from_team_membership(tmp_path, github_env):
 
 
 @pytest.mark.parametrize("fault, words", [
-    (dict(path="/reviews$", status=401), "refused the token .*401"),
-    (dict(path="/commits/", status=403), "forbids GET /repos/acme/claims-triage/commits/"),
-    (dict(path="/commits/", status=404), "has no GET /repos/acme/claims-triage/commits/.*404"),
-    (dict(path="/members$", status=404), "has no GET /orgs/acme/teams/.*/members"),
-    (dict(path="/reviews$", status=500), "GitHub answered 500"),
-    (dict(path="/reviews$", status=503), "GitHub answered 503"),
-    (dict(path="/reviews$", status=403, kind="rate_limit", reset_in=3600), "rate limit reached"),
-    (dict(path="/members$", status=429, kind="secondary"), "rate limit reached"),
-    (dict(path="/reviews$", kind="slow", delay=3), "did not answer"),
+    ({"path": "/reviews$", "status": 401}, "refused the token .*401"),
+    ({"path": "/commits/", "status": 403}, "forbids GET /repos/acme/claims-triage/commits/"),
+    ({"path": "/commits/", "status": 404}, "has no GET /repos/acme/claims-triage/commits/.*404"),
+    ({"path": "/members$", "status": 404}, "has no GET /orgs/acme/teams/.*/members"),
+    ({"path": "/reviews$", "status": 500}, "GitHub answered 500"),
+    ({"path": "/reviews$", "status": 503}, "GitHub answered 503"),
+    ({"path": "/reviews$", "status": 403, "kind": "rate_limit", "reset_in": 3600}, "rate limit reached"),
+    ({"path": "/members$", "status": 429, "kind": "secondary"}, "rate limit reached"),
+    ({"path": "/reviews$", "kind": "slow", "delay": 3}, "did not answer"),
 ])
 def test_every_github_failure_is_a_skipped_with_one_line_never_evidence(tmp_path, github_env, fault, words):
     release_story(github_env)

@@ -5,11 +5,11 @@ never verify its own sign-offs."""
 from __future__ import annotations
 
 import pytest
+from gate_handoff import collectors
 
 from gate.config import EvidenceSpec
 from gate.errors import ConfigError
 from gate.model import Context, Evidence, Skipped
-from gate_handoff import collectors
 
 CONTEXT = Context(service="claims-triage", version="2.4.0")
 
