@@ -61,7 +61,7 @@ def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MA
         raise error(f"{path}: cannot read: {exc.strerror}") from None
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: same nodes, 8x less CPU
     """SafeLoader that keeps timestamps as the text the user wrote; gate parses them itself."""
 
 
