@@ -5,8 +5,8 @@ gate therefore evaluates in a forked child (cheap: the child shares the parent's
 imported) and waits at most the configured timeout. A hang is killed and a crash is reported; both
 are EngineError (exit 3, "could not decide"), and gate itself is still alive to say so and to record it.
 
-Where fork is unavailable or unsafe (another thread is running: a forked child could inherit a held
-lock), the same work runs in a fresh `python -m gate.engine.worker` process instead.
+Where fork is unavailable or unsafe (not Linux; another thread is running, and a forked child could
+inherit a held lock), the same work runs in a fresh `python -m gate.engine.worker` process instead.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def _result(payload: bytes, what: str) -> str:
 
 
 def fork_available() -> bool:
-    return hasattr(os, "fork") and threading.active_count() == 1 and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess"
+    """Fork on Linux when this process runs one thread. Elsewhere (macOS frameworks are not fork-safe,
+    Windows has no fork), or with GATE_ENGINE_ISOLATION=subprocess, the worker process is used."""
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess")
 
 
 class ForkedCall:
