@@ -24,6 +24,7 @@ COMMANDS = (
     "gate.commands.init",
     "gate.commands.bundle",
     "gate.commands.log",
+    "gate.commands.impact",
 )
 
 

@@ -1,0 +1,118 @@
+"""`gate impact --base REF`: a leader tightens p95 and sees which past releases it would have stopped."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from gate.cli import main
+from gate.config import library_dir
+
+from ..core.helpers import load_test, release
+
+NOW = ["--now", "2026-11-26T12:00:00Z"]
+PAST_P95 = [500, 640, 690, 700, 710, 750, 790, 800, 950]
+
+
+def git(root, *args):
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                   check=True, capture_output=True)
+
+
+def set_p95_limit(ws, limit: float) -> None:
+    doc = yaml.safe_load((ws.root / "threshold.yaml").read_text())
+    doc["defaults"]["technical"]["p95_latency_ms"] = limit
+    ws.write("threshold.yaml", doc)
+
+
+@pytest.fixture
+def history(gate_workspace, capsys):
+    """A repository whose decision log holds one decision per past p95, all under an 800 ms limit."""
+    ws = gate_workspace
+    ws.write("threshold.yaml", (library_dir() / "threshold.yaml").read_text())
+    config = release(ws, extra={"threshold": "threshold.yaml"})
+    git(ws.root, "init", "-q")
+    git(ws.root, "add", "gate.yaml", "threshold.yaml", "policies")
+    git(ws.root, "commit", "-qm", "threshold and policies")
+    codes = {}
+    for p95 in PAST_P95:
+        ws.write("evidence/load.yaml", load_test(p95))
+        codes[p95] = main(["evaluate", "-c", str(config), *NOW])
+    capsys.readouterr()
+    assert codes == {p95: (0 if p95 <= 800 else 1) for p95 in PAST_P95}
+    return config
+
+
+def flipped_p95s(out: str) -> list[int]:
+    """The recorded p95 of each decision listed as flipping, via its record number."""
+    section = out.split("would flip\n", 1)[1].split("\n\n", 1)[0]
+    seqs = [int(line.split()[1]) for line in section.splitlines() if line.strip().startswith("record ")]
+    return [PAST_P95[seq - 1] for seq in seqs]
+
+
+def test_tightening_p95_lists_exactly_the_past_decisions_over_the_new_limit(history, gate_workspace, capsys):
+    set_p95_limit(gate_workspace, 700)
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(PAST_P95)} recorded decision(s) replayed" in out
+    over = [p for p in PAST_P95 if p > 700]
+    already_blocked = [p for p in PAST_P95 if p > 800]
+    assert flipped_p95s(out) == [p for p in over if p not in already_blocked]
+    assert "4 decision(s) would flip" in out and "approve -> block" in out
+    assert "+ technical.p95_latency" in out and "expected 700" in out
+    # the release already blocked at 950 ms stays blocked by the same rule: not a change
+    assert "0 decision(s) would change findings without flipping" in out
+
+
+def test_loosening_p95_flips_the_blocked_release_back(history, gate_workspace, capsys):
+    set_p95_limit(gate_workspace, 1000)
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert flipped_p95s(out) == [950] and "block -> approve" in out
+    assert "- technical.p95_latency" in out
+
+
+def test_no_change_means_no_flip(history, capsys):
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    assert "0 decision(s) would flip" in capsys.readouterr().out
+
+
+def test_markdown_for_the_pull_request(history, gate_workspace, capsys, tmp_path):
+    set_p95_limit(gate_workspace, 700)
+    report = tmp_path / "impact.md"
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "-f", "markdown", "-o", str(report)]) == 0
+    text = report.read_text()
+    assert text.startswith("## ⚠️ gate impact: 4 past decision(s) would flip")
+    assert "| Record | Release | Profile | Decided | Outcome | Why |" in text
+    assert text.count("approve → block") == 4 and "`technical.p95_latency`" in text
+
+
+def test_a_policy_change_is_compared_too(history, gate_workspace, capsys):
+    policy = (gate_workspace.root / "policies" / "technical.rego").read_text()
+    gate_workspace.write("policies/technical.rego", policy.replace("p95 > limit", "p95 >= limit"))
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    assert flipped_p95s(capsys.readouterr().out) == [800]
+
+
+def test_the_base_ref_is_read_from_git_not_the_working_tree(history, gate_workspace, capsys):
+    set_p95_limit(gate_workspace, 700)
+    git(gate_workspace.root, "commit", "-qam", "tighten p95 to 700")
+    set_p95_limit(gate_workspace, 800)  # working tree back to the old limit
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "block -> approve" in out and "approve -> block" not in out
+    assert sorted(flipped_p95s(out)) == [710, 750, 790, 800]
+
+
+def test_an_unknown_ref_is_one_line_exit_3(history, capsys):
+    assert main(["impact", "-c", str(history), "--base", "no-such-branch"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("gate: error: git rev-parse") and len(err.strip().splitlines()) == 1
+
+
+def test_outside_a_git_repository_it_says_so(gate_workspace, capsys):
+    config = release(gate_workspace)
+    assert main(["impact", "-c", str(config), "--base", "HEAD"]) == 3
+    assert "git" in capsys.readouterr().err
