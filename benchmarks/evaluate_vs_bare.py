@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-11-26T12:00:00Z"
+EXPECTED_EXIT = 0  # the ready example is approved; every timed run must reach that same decision
 
 BARE = r"""
 import json, sys
@@ -67,8 +68,10 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
                           check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[:4]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    expected = 0 if command[1] != "-m" else EXPECTED_EXIT
+    if done.returncode != expected:
+        raise SystemExit(f"{' '.join(command[:4])} exited {done.returncode}, expected {expected}: "
+                         f"{done.stderr.decode()[-500:]}")
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
