@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gate import auditlog, plugins, runner
 from gate.errors import ConfigError
+from gate.secrets import mask
 
 
 def add_parser(subparsers) -> None:
@@ -44,7 +45,8 @@ def _inputs(config, decision) -> set[Path]:
 
 def write_report(text: str, output: Path | None, protected: set[Path] = frozenset()) -> None:
     """Standard output, or a file written whole (temp file + rename): never a half-written report,
-    never over a file the user gave gate as input."""
+    never over a file the user gave gate as input. Secrets are masked either way."""
+    text = mask(text)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()

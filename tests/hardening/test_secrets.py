@@ -35,6 +35,14 @@ def test_token_in_evidence_is_masked_on_stdout_and_stderr(leaky, capsys, fmt):
     assert TOKEN not in out and TOKEN not in err
 
 
+@pytest.mark.parametrize("fmt", ["json", "markdown", "junit", "sarif"])
+def test_token_is_masked_in_report_files(leaky, tmp_path, capsys, fmt):
+    report = tmp_path / f"report.{fmt}"
+    assert main(["evaluate", "-c", str(leaky / "gate.yaml"), "-f", fmt, "-o", str(report), "--now", EXAMPLE_NOW]) == 1
+    text = report.read_text()
+    assert "***" in text and TOKEN not in text
+
+
 def test_token_is_masked_in_error_lines(leaky, capsys):
     (leaky / "gate.yaml").write_text(f"service: {{name: svc, expected_peak_rps: {TOKEN}}}\nevidence: []\n")
     assert main(["evaluate", "-c", str(leaky / "gate.yaml")]) == 2
