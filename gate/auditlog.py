@@ -206,9 +206,11 @@ def gate_version() -> str:
 
 
 def record_for(decision: Decision, config: "Config | None" = None) -> dict[str, Any]:
-    """The log record of a decision, before chaining."""
+    """The log record of a decision, before chaining. Secrets are masked: the log is output too."""
+    from gate.secrets import mask_deep
+
     ctx = decision.context
-    return {
+    return mask_deep({
         "decision_id": decision.decision_id,
         "timestamp": utc_iso(decision.timestamp),
         "path": "gate",
@@ -228,7 +230,7 @@ def record_for(decision: Decision, config: "Config | None" = None) -> dict[str, 
         "evidence": [{"kind": e.kind, "source": e.source, "origin": e.origin, "digest": e.digest}
                      for e in decision.evidence],
         "skipped": [s.to_input() for s in decision.skipped],
-    }
+    })
 
 
 def outcome(record: Mapping[str, Any]) -> str | None:

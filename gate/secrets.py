@@ -65,3 +65,24 @@ class masked_output:
         import sys
 
         sys.stdout, sys.stderr = self._saved
+
+
+def mask_deep(value):
+    """A copy of a JSON-like value with secrets masked in every string (keys included)."""
+    values = secret_values()
+    if not values:
+        return value
+
+    def walk(node):
+        if isinstance(node, str):
+            for secret in values:
+                if secret in node:
+                    node = node.replace(secret, "***")
+            return node
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(value)

@@ -43,6 +43,15 @@ def test_token_is_masked_in_report_files(leaky, tmp_path, capsys, fmt):
     assert "***" in text and TOKEN not in text
 
 
+def test_token_is_masked_in_the_decision_log(leaky, capsys):
+    assert main(["evaluate", "-c", str(leaky / "gate.yaml"), "--now", EXAMPLE_NOW]) == 1
+    logs = list((leaky / ".gate").rglob("*.jsonl"))
+    assert logs, "the decision was not logged"
+    text = "".join(p.read_text() for p in logs)
+    assert "***" in text and TOKEN not in text
+    assert main(["log", "verify", "-c", str(leaky / "gate.yaml")]) == 0
+
+
 def test_token_is_masked_in_error_lines(leaky, capsys):
     (leaky / "gate.yaml").write_text(f"service: {{name: svc, expected_peak_rps: {TOKEN}}}\nevidence: []\n")
     assert main(["evaluate", "-c", str(leaky / "gate.yaml")]) == 2
