@@ -24,7 +24,7 @@ def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
     assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
     assert (tmp_path / "threshold.yaml").read_text() == (library_dir() / "threshold.yaml").read_text()
-    assert yaml.safe_load((tmp_path / "waivers.yaml").read_text()) == []
+    assert yaml.safe_load((tmp_path / "waivers.yaml").read_text()) == {"version": 1, "waivers": []}
     capsys.readouterr()
 
     # gate reads the scaffold as it is, and with no evidence yet it blocks: fail closed
@@ -86,3 +86,14 @@ def test_the_workflow_builds_gates_and_deploys_only_if_approved(tmp_path, capsys
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "gate" and "needs.gate.outputs.decision == 'approve'" in deploy["if"]
     assert workflow["permissions"]["checks"] == "write"
+
+
+def test_the_example_waiver_is_one_gate_accepts(tmp_path, capsys):
+    from gate.waivers import load_waivers
+
+    assert main(["init", str(tmp_path), "--service", "claims-triage", "--yes"]) == 0
+    text = (tmp_path / "waivers.yaml").read_text()
+    example = "\n".join(line.replace("#  ", "  ", 1) for line in text.splitlines() if line.startswith("#  "))
+    (tmp_path / "waivers.yaml").write_text("version: 1\nwaivers:\n" + example + "\n")
+    (entry,) = load_waivers(tmp_path / "waivers.yaml", {}).entries
+    assert entry.waiver.rule == "technical.p95_latency" and entry.waiver.subject["service"] == "claims-triage"
