@@ -1,9 +1,10 @@
 """1,000 decisions against the OPA engine: one persistent HTTP session against one connection per request.
 
-A private `opa run --server` (gate's opa-local engine) holds the shipped policies and threshold; the
-input is the ready example's, as gate builds it. Each decision is a full OpaEngine.evaluate (input
-normalised and encoded, POST /v1/data/gate through opa-python-client, answer checked). The two modes run
-in the same process against the same server, alternating blocks of 100 so both see the same machine.
+A real `opa run --server` on 127.0.0.1 holds the shipped policies and threshold, once over plain HTTP and
+once over TLS (a throwaway self-signed certificate), where a connection costs a handshake. The input is
+the ready example's, as gate builds it. Each decision is a full OpaEngine.evaluate (input normalised and
+encoded, POST /v1/data/gate through opa-python-client, answer checked), `--opa-preloaded` style: the
+policies are on the server. The modes alternate in blocks of 100 so they see the same machine.
 
     python benchmarks/opa_throughput.py [--decisions 1000]
 """
@@ -11,8 +12,13 @@ in the same process against the same server, alternating blocks of 100 so both s
 from __future__ import annotations
 
 import argparse
+import datetime
+import ipaddress
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,53 +41,108 @@ def ready_input():
                                                                                   skipped)
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True).sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def serve(opa_bin: str, folder: Path, tls: tuple[Path, Path] | None) -> tuple[subprocess.Popen, str]:
+    from gate.engine.opa import OpaServer, _free_port
+
+    port = _free_port()
+    command = [opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
+               "--log-level", "error"]
+    if tls:
+        command += ["--tls-cert-file", str(tls[0]), "--tls-private-key-file", str(tls[1])]
+    process = subprocess.Popen([*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    probe = OpaServer(url, ca_cert=str(tls[0]) if tls else None)
+    deadline = time.monotonic() + 30
+    while not probe.health():
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise SystemExit(f"opa did not start: {probe.last_health}")
+        time.sleep(0.02)
+    probe.close()
+    return process, url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=1000)
     parser.add_argument("--block", type=int, default=100, help="decisions per alternating block")
     args = parser.parse_args()
-    from gate.engine.opa import LocalOpaEngine, OpaEngine, OpaServer, find_opa
+    from gate import jsonsafe
+    from gate.engine.opa import OpaEngine, OpaServer, find_opa, policy_id
 
     opa_bin = find_opa()
     if opa_bin is None:
         print("needs the opa binary: set OPA_BIN or put opa on PATH", file=sys.stderr)
         return 2
     policies, data, doc = ready_input()
-    local = LocalOpaEngine(opa_bin)
-    try:
-        local.evaluate(doc, policies, data)  # start the server, load the policies, warm it up
-        engines = {
-            "persistent session": OpaEngine(OpaServer(local.server.url, token=local.local.token, persistent=True),
-                                            preloaded=True),
-            "new connection per request": OpaEngine(OpaServer(local.server.url, token=local.local.token,
-                                                              persistent=False), preloaded=True),
-        }
-        latencies: dict[str, list[float]] = {name: [] for name in engines}
-        elapsed: dict[str, float] = {name: 0.0 for name in engines}
-        outcomes: dict[str, set] = {name: set() for name in engines}
-        for start in range(0, args.decisions, args.block):
-            for name, engine in engines.items():
-                block_start = time.perf_counter()
-                for _ in range(min(args.block, args.decisions - start)):
-                    t = time.perf_counter()
-                    result = engine.evaluate(doc, policies, data)
-                    latencies[name].append(time.perf_counter() - t)
-                    outcomes[name].add(len(result))
-                elapsed[name] += time.perf_counter() - block_start
-        for engine in engines.values():
-            engine.close()
-    finally:
-        local.close()
-    print(f"{args.decisions} decisions against opa run --server (127.0.0.1), ready example input "
-          f"({sum(len(v) for v in doc['evidence'].values())} evidence items)\n")
-    print(f"{'mode':<30}{'decisions/s':>13}{'median ms':>11}{'p95 ms':>9}{'total s':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        loaded = root / "load"
+        for policy in policies.modules:
+            target = loaded / policy_id(policy.path, policies)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(policy.source)
+        (loaded / "data.json").write_text(jsonsafe.dumps(data))
+        cert, key = self_signed(root)
+        servers = [serve(opa_bin, loaded, None), serve(opa_bin, loaded, (cert, key))]
+        try:
+            engines = {}
+            for (_, url), scheme in zip(servers, ("http", "https")):
+                ca = str(cert) if scheme == "https" else None
+                for persistent, label in ((True, "persistent session"), (False, "connection per request")):
+                    engines[f"{scheme}, {label}"] = OpaEngine(OpaServer(url, ca_cert=ca, persistent=persistent),
+                                                              preloaded=True)
+            for engine in engines.values():
+                engine.evaluate(doc, policies, data)  # warm up: OPA caches the prepared query
+            latencies: dict[str, list[float]] = {name: [] for name in engines}
+            elapsed = dict.fromkeys(engines, 0.0)
+            for start in range(0, args.decisions, args.block):
+                for name, engine in engines.items():
+                    block_start = time.perf_counter()
+                    for _ in range(min(args.block, args.decisions - start)):
+                        t = time.perf_counter()
+                        engine.evaluate(doc, policies, data)
+                        latencies[name].append(time.perf_counter() - t)
+                    elapsed[name] += time.perf_counter() - block_start
+            for engine in engines.values():
+                engine.close()
+        finally:
+            for process, _ in servers:
+                process.kill()
+                process.wait()
+    print(f"{args.decisions} decisions per mode against opa run --server on 127.0.0.1 ({os.cpu_count()} cores,"
+          f" load average {os.getloadavg()[0]:.1f}); ready example input"
+          f" ({sum(len(v) for v in doc['evidence'].values())} evidence items)\n")
+    print(f"{'mode':<36}{'decisions/s':>13}{'median ms':>11}{'p95 ms':>9}{'total s':>9}")
     for name in engines:
         lat = sorted(latencies[name])
         p95 = lat[int(len(lat) * 0.95) - 1]
-        print(f"{name:<30}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}{p95 * 1000:>9.2f}"
+        print(f"{name:<36}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}{p95 * 1000:>9.2f}"
               f"{elapsed[name]:>9.2f}")
-    persistent, fresh = (elapsed[n] for n in engines)
-    print(f"\npersistent session is {fresh / persistent:.2f}x the throughput of a connection per request")
+    for scheme in ("http", "https"):
+        ratio = elapsed[f"{scheme}, connection per request"] / elapsed[f"{scheme}, persistent session"]
+        print(f"{scheme}: a persistent session gives {ratio:.2f}x the throughput of a connection per request")
     return 0
 
 
