@@ -166,6 +166,9 @@ class OpaServer:
             client = self.client()
             try:
                 return operation(client)
+            except requests.exceptions.SSLError as exc:  # not retried: the certificate will not change
+                reason = f"cannot connect to OPA at {self.display} over TLS ({_root_cause(exc)})"
+                retry = False
             except requests.exceptions.ConnectionError as exc:
                 reason = f"cannot connect to OPA at {self.display} ({_root_cause(exc)})"
                 retry = True

@@ -195,9 +195,11 @@ def test_tls_verifies_the_server_against_the_given_ca(tls_files):
         assert fake.url.startswith("https://")
         trusted = OpaEngine(OpaServer(fake.url, ca_cert=str(cert), timeout_s=2), preloaded=True)
         assert trusted.evaluate(INPUT, POLICIES, DATA) == RESULT
-        untrusted = OpaEngine(OpaServer(fake.url, timeout_s=2, retries=0), preloaded=True)
-        with pytest.raises(EngineError, match=r"certificate verify failed"):
+        untrusted = OpaEngine(OpaServer(fake.url, timeout_s=2, retries=2), preloaded=True)
+        asked = len(fake.requests)
+        with pytest.raises(EngineError, match=r"over TLS \(certificate verify failed\)$"):
             untrusted.evaluate(INPUT, POLICIES, DATA)
+        assert len(fake.requests) == asked  # refused at the handshake, and not retried
     finally:
         fake.stop()
 
