@@ -25,6 +25,7 @@ COMMANDS = (
     "gate.commands.bundle",
     "gate.commands.log",
     "gate.commands.impact",
+    "gate.commands.test",
 )
 
 
