@@ -13,7 +13,7 @@ Readers are imported when a collector runs, so loading the plugin costs nothing 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gate import Context, Evidence, Skipped, hookimpl
 

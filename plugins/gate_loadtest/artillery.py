@@ -9,9 +9,10 @@ error, so gate counts a request as failed when it got a status >= 400 or an ``er
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from gate.errors import EvidenceError
 from gate.evidence import read_document
@@ -77,7 +78,7 @@ def read_report(path: Path, shown: str) -> tuple[Run, str]:
     rate = requests / duration if duration > 0 else 0.0
     run = Run(where=shown, tool="artillery", requests=requests, failures=failures, latency_ms=latency,
               duration_s=duration, request_rate=rate,
-              produced_at=datetime.fromtimestamp(last / 1000, timezone.utc).isoformat())
+              produced_at=datetime.fromtimestamp(last / 1000, UTC).isoformat())
     run.series = _series(data.get("intermediate") or [], shown, first, last)
     return run, doc.digest
 

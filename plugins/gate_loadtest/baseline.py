@@ -10,7 +10,8 @@ Two sources, one shape (``history_baseline`` in load_test data, docs/input-docum
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 HISTORY_FIELDS = ("p95", "error_rate", "request_rate")
 

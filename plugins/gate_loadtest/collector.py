@@ -19,9 +19,10 @@ error. Neither ever approves.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from gate.collect import display_path
 from gate.config import EvidenceSpec

@@ -17,7 +17,7 @@ import csv
 import hashlib
 import io
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gate.errors import EvidenceError
@@ -127,5 +127,5 @@ def _read(reader, shown: str, interval_s: float) -> Run:
     latency = {"p50": pcts[0.5], "p90": pcts[0.9], "p95": pcts[0.95], "p99": pcts[0.99], "max": samples.max()}
     return Run(where=shown, tool="jmeter", requests=requests, failures=failures, latency_ms=latency,
                duration_s=duration, request_rate=requests / duration if duration > 0 else 0.0, vus=threads,
-               series=series, produced_at=datetime.fromtimestamp(last_end / 1000, timezone.utc).isoformat(),
+               series=series, produced_at=datetime.fromtimestamp(last_end / 1000, UTC).isoformat(),
                malformed_lines=malformed, total_lines=total)

@@ -20,9 +20,11 @@ import hashlib
 import json
 import re
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from math import isfinite
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from gate.errors import EvidenceError
 from gate.evidence import read_document
@@ -115,7 +117,6 @@ _FRAME = re.compile(
     rb'","value":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?),"tags":')
 _TIME = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 _TAGS_CACHE = 50_000
-_INFINITE = (float("inf"), float("-inf"))
 
 
 def _refuse_constant(name: str) -> Any:
@@ -219,7 +220,7 @@ class StreamReader:
     def point(self, name: bytes, time_text: bytes, secs: bytes, frac: bytes | None, zone: bytes,
               value: float) -> None:
         """One sample of a metric gate uses; ValueError when it cannot be one."""
-        if value != value or value in _INFINITE:
+        if not isfinite(value):
             raise ValueError("value")
         # The points of one request share its time: work each time out once.
         if time_text == self.last_time:
@@ -238,10 +239,8 @@ class StreamReader:
             rel = t - self.t0
             index = self.intervals.index(rel)
             self.last_time, self.last_rel, self.last_index = time_text, rel, index
-            if rel < self.first:
-                self.first = rel
-            if rel > self.last:
-                self.last = rel
+            self.first = min(self.first, rel)
+            self.last = max(self.last, rel)
         intervals = self.intervals
         if name == b"http_req_duration":
             if value < 0:
@@ -296,7 +295,7 @@ class StreamReader:
         if self.fault_first <= self.fault_last:
             fault = {"start_s": self.fault_first - self.first, "end_s": self.fault_last - self.first}
         assert self.t0 is not None
-        finished = datetime.fromtimestamp(self.t0 + self.last, timezone.utc).isoformat()
+        finished = datetime.fromtimestamp(self.t0 + self.last, UTC).isoformat()
         return Run(where=where, tool="k6", requests=self.requests, failures=self.failures, latency_ms=latency,
                    duration_s=duration, request_rate=self.requests / duration, vus=self.vus_max or self.vus,
                    error_rate=self.failures / self.outcomes, series=series, fault=fault, produced_at=finished,

@@ -19,7 +19,8 @@ each is compared with the report Locust printed from the same numbers.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def siblings(stats: Path) -> dict[str, Path]:
 def read_csv_set(stats_path: Path, shown: str, display) -> tuple[Run, list[bytes]]:
     """PREFIX_stats.csv with its history and failures siblings; returns the run and the bytes read."""
     raw = read_bytes(stats_path, EvidenceError, MAX_EVIDENCE_BYTES)
-    header, rows = tables.read_csv(raw, shown, STATS_COLUMNS, tool="a Locust stats CSV (--csv PREFIX)")
+    _, rows = tables.read_csv(raw, shown, STATS_COLUMNS, tool="a Locust stats CSV (--csv PREFIX)")
     aggregated = [row for row in rows if row.get("Name") == "Aggregated" and not row.get("Type")]
     if len(aggregated) != 1:
         raise EvidenceError(f"{shown}: field 'Name': {len(aggregated)} Aggregated rows; expected exactly one"
@@ -103,7 +104,7 @@ def _history(path: Path, shown: str, run: Run) -> bytes:
     points.sort(key=lambda p: p[0])
     start = points[0][0]
     series = []
-    for (t0, _, req0, fail0, _), (t1, _, req1, fail1, p95) in zip(points, points[1:]):
+    for (t0, _, req0, fail0, _), (t1, _, req1, fail1, p95) in pairwise(points):
         if t1 <= t0:
             continue
         if req1 < req0 or fail1 < fail0:
@@ -117,7 +118,7 @@ def _history(path: Path, shown: str, run: Run) -> bytes:
         series.append(point)
     run.series = series
     run.vus = max(p[1] for p in points)
-    run.produced_at = datetime.fromtimestamp(points[-1][0], timezone.utc).isoformat()
+    run.produced_at = datetime.fromtimestamp(points[-1][0], UTC).isoformat()
     return raw
 
 
@@ -160,7 +161,7 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
     run = Run(where=shown, tool="locust", requests=requests, failures=failures, latency_ms=latency,
               duration_s=duration, request_rate=requests / duration if duration > 0 else 0.0)
     if start is not None and end is not None:
-        run.produced_at = datetime.fromtimestamp(end, timezone.utc).isoformat()
+        run.produced_at = datetime.fromtimestamp(end, UTC).isoformat()
         base = int(start)
         seconds = sorted(set(per_sec) | set(fail_per_sec))
         run.series = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 CHUNK = 1_000_000
 

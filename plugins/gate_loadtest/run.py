@@ -7,8 +7,10 @@ The readers (k6, locust, jmeter, artillery) only translate; the checks that make
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from itertools import pairwise
+from typing import Any
 
 from gate.errors import EvidenceError
 
@@ -51,7 +53,7 @@ class Run:
             _number(self, f"latency_ms.{key}", self.latency_ms[key])
         # max is left out: a tool that rounds its percentiles (Locust) may print a p99 above the exact max.
         ordered = [self.latency_ms[k] for k in LATENCY_KEYS[:-1]]
-        if any(a > b * (1 + 1e-9) + 1e-9 for a, b in zip(ordered, ordered[1:])):
+        if any(a > b * (1 + 1e-9) + 1e-9 for a, b in pairwise(ordered)):
             shown = ", ".join(f"{k}={_fmt(self.latency_ms[k])}" for k in LATENCY_KEYS[:-1])
             raise EvidenceError(f"{self.where}: field 'latency_ms': percentiles out of order ({shown});"
                                 " expected p50 <= p90 <= p95 <= p99")

@@ -29,8 +29,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from gate.collect import display_path
 from gate.config import EvidenceSpec
@@ -134,7 +135,7 @@ class PrometheusCollector:
             data["drift_score"] = drift_score
         digest = "sha256:" + hasher.hexdigest()
         validate_kind(KIND, data, Loaded(data, digest, {}, origin))  # type: ignore[arg-type] # a URL, printed as is
-        when = datetime.fromtimestamp(max(evaluated), timezone.utc) if evaluated else datetime.now(timezone.utc)
+        when = datetime.fromtimestamp(max(evaluated), UTC) if evaluated else datetime.now(UTC)
         yield make_evidence(kind=KIND, source=self.name, data=data, origin=origin, digest=digest,
                             produced_at=when.isoformat(), subject=_subject(spec, context))
         yield from problems

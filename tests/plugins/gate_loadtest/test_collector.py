@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from gate_loadtest.baseline import from_decision_log
 
 from gate.errors import ConfigError
 from gate.model import Evidence, Skipped
-from gate_loadtest.baseline import from_decision_log
 from tests.plugins.gate_loadtest.helpers import FIXTURES, collect, one
 
 

@@ -227,7 +227,7 @@ def test_bad_input_blocks_with_a_reason_never_a_traceback(tmp_path, capsys, dama
 def test_a_baseline_file_from_history_stands_in_for_a_baseline_run(tmp_path, capsys):
     entries = trio("k6", {"stress": K6["stress"], "fault": K6["fault"]})
     entries[0]["options"]["baseline"] = "load/k6/baseline/summary-export.json"
-    code, doc = evaluate(workspace(tmp_path, entries), capsys)
+    _, doc = evaluate(workspace(tmp_path, entries), capsys)
     assert technical(doc) == {}
     from tests.plugins.gate_loadtest.helpers import one
 

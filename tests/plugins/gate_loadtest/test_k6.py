@@ -8,10 +8,10 @@ import json
 import random
 
 import pytest
+from gate_loadtest import k6, percentiles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate_loadtest import k6, percentiles
 from tests.plugins.gate_loadtest.helpers import FIXTURES, RUNS, collect, copy_fixture, one, skipped
 
 
@@ -205,8 +205,8 @@ def test_linear_percentile_is_k6s_trend_sink():
 
 @pytest.mark.parametrize("mutate, expected", [
     (lambda d: d["metrics"]["http_req_duration"].pop("p(99)"),
-     "field 'metrics.http_req_duration.p(99)': missing; expected the p99 of http_req_duration (run k6 with"
-     " --summary-trend-stats"),
+     ("field 'metrics.http_req_duration.p(99)': missing; expected the p99 of http_req_duration (run k6 with"
+      " --summary-trend-stats")),
     (lambda d: d["metrics"].pop("http_req_failed"), "field 'metrics.http_req_failed': missing"),
     (lambda d: d["metrics"]["http_req_duration"].update({"p(95)": -3}),
      "field 'metrics.http_req_duration.p(95)': -3; expected a number >= 0"),

@@ -7,8 +7,8 @@ import csv
 import json
 
 import pytest
-
 from gate_loadtest import percentiles
+
 from tests.plugins.gate_loadtest.helpers import FIXTURES, RUNS, collect, copy_fixture, one, skipped
 
 

@@ -39,12 +39,16 @@ def prometheus(tmp_path_factory):
     folder: Path = tmp_path_factory.mktemp("prometheus")
     exporter = Exporter(free_port())
     exporter_port = exporter.server.server_address[1]
-    port = free_port()
     (folder / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
         f"  - job_name: model\n    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n")
-    log = open(folder / "prometheus.log", "w")
+    with open(folder / "prometheus.log", "w") as log:
+        yield from _serve(folder, log, exporter)
+
+
+def _serve(folder: Path, log, exporter):
+    port = free_port()
     proc = subprocess.Popen([PROMETHEUS, f"--config.file={folder / 'prometheus.yml'}",
                              f"--web.listen-address=127.0.0.1:{port}", f"--storage.tsdb.path={folder / 'tsdb'}"],
                             stdout=log, stderr=subprocess.STDOUT)
@@ -70,5 +74,4 @@ def prometheus(tmp_path_factory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
         exporter.close()
