@@ -116,3 +116,12 @@ def test_evidence_from_the_future_is_skipped(gate_workspace, capsys):
     assert main(["evaluate", "-c", str(gate_workspace.root / "gate.yaml"), "-f", "json",
                  "--now", "2026-11-26T12:00:00Z"]) == 1
     assert "after the evaluation time" in capsys.readouterr().out
+
+
+def test_a_kind_is_never_used_as_a_path(gate_workspace):
+    doc = load_test()
+    doc["kind"] = "../evidence-envelope"
+    release(gate_workspace)
+    gate_workspace.write("evidence/load.yaml", doc)
+    [item] = collect(gate_workspace, gate_workspace.root / "gate.yaml")
+    assert isinstance(item, Skipped) and "unknown evidence kind '../evidence-envelope'" in item.reason

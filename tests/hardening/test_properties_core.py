@@ -105,5 +105,8 @@ def test_any_value_in_evidence_data_reaches_a_decision_or_a_skip(tmp_path_factor
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(root / "o.json"),
                  "--now", EXAMPLE_NOW])
-    accepted = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 800
-    assert code == (0 if accepted else 1), value
+    plausible = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 800
+    # anything that is not a number within the limit blocks; a number within it may still block
+    # (inconsistent with p50/p99, or too far above the baseline), but is never an error
+    # (exit 3 when the embedded engine refuses input it would judge wrong: non-ASCII case folding)
+    assert code in ((1, 3) if not plausible else (0, 1)), value
