@@ -168,8 +168,8 @@ def main() -> int:
         print("needs the opa binary: set OPA_BIN or put opa on PATH", file=sys.stderr)
         return 2
     version = subprocess.run([opa_bin, "version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
-    print(f"regopy 1.5.2 vs OPA ({version}), {os.cpu_count()} cores; medians in ms "
-          f"(cold {args.runs} runs, warm {args.warm_runs} runs)\n")
+    print(f"regopy 1.5.2 vs OPA ({version}), {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f};"
+          f" medians in ms (cold {args.runs} runs, warm {args.warm_runs} runs)\n")
     header = (f"{'scenario':<34}{'items':>6}{'regopy':>9}{'regopy':>9}{'gate':>9}{'OPA srv':>9}{'OPA srv':>9}"
               f"{'opa eval':>10}{'opa eval':>10}{'regopy warm /':>15}")
     print(header)
