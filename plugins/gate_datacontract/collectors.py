@@ -16,6 +16,7 @@ from gate.collect import display_path
 from gate.config import EvidenceSpec
 from gate.evidence import make_evidence, read_document, validate_kind
 from gate.timeutil import parse_timestamp
+from gate_datacontract.contracts import printable
 
 OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "upstream": (list,), "downstream": (list,), "source": (str,), "sources": (dict,), "manifest": (str,),
@@ -93,7 +94,7 @@ class DataContractCollector:
                                     digest=contract.doc.digest, produced_at=produced, subject=_subject(context))
                 loaded.append(contract)
             except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
         if loaded or upstream or downstream:
             data = build_inventory(loaded, upstream, downstream, "gate.yaml")
             raw = json.dumps({"inventory": data, "contracts": [c.doc.digest for c in loaded]},
@@ -125,7 +126,7 @@ class QualityResultCollector:
             try:
                 yield from self._one(path, shown, spec, options, context)
             except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
 
     def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
              context: Context) -> Iterable[Evidence]:
@@ -190,7 +191,7 @@ class SampleCollector:
             try:
                 yield self._one(path, shown, spec, options, context)
             except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=str(exc))
+                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
 
     def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
              context: Context) -> Evidence:

@@ -11,6 +11,7 @@ extension mechanism: ODCS ``customProperties`` (``property``/``value`` pairs), D
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -189,7 +190,7 @@ class _OdcsExtensions:
             return _text(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-        raise EvidenceError(f"{_where(self.doc, where)}: field '{'.'.join(map(str, where))}[{key}].value':"
+        raise EvidenceError(f"{_where(self.doc, where)}: field '{_path(where)}[{key}].value':"
                             f" expected text, got {_type(value)}")
 
 
@@ -342,7 +343,7 @@ def _xtext(doc: Loaded, obj: Mapping[str, Any], key: str, where: tuple = ()) -> 
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     path = (*where, f"x-{key}")
-    raise EvidenceError(f"{_where(doc, path)}: field '{'.'.join(map(str, path))}': expected text, got {_type(value)}")
+    raise EvidenceError(f"{_where(doc, path)}: field '{_path(path)}': expected text, got {_type(value)}")
 
 
 def _dcs_frequency(freq: Any) -> str | None:
@@ -421,7 +422,7 @@ def _refuse_unknown(doc: Loaded, obj: Mapping[str, Any], known: Mapping[str, Any
     for key in obj:
         if key not in known and not str(key).startswith("x-"):
             path = (*where, key)
-            raise EvidenceError(f"{_where(doc, path)}: field '{'.'.join(map(str, path))}': unknown field; the Data"
+            raise EvidenceError(f"{_where(doc, path)}: field '{_path(path)}': unknown field; the Data"
                                 " Contract Specification has no such field and extension fields start with 'x-'")
 
 
@@ -499,7 +500,19 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 def _names(datasets: Iterable[Dataset]) -> str:
-    return ", ".join(d.name for d in datasets) or "none"
+    return printable(", ".join(d.name for d in datasets)) or "none"
+
+
+def _path(path: Iterable[Any]) -> str:
+    return printable(".".join(map(str, path)))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Text from a user's file, safe inside a one-line message: control characters escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _where(doc: Loaded, path: tuple) -> str:

@@ -192,7 +192,7 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
             source = name(None, "")
         else:
             if uid not in nodes:
-                raise EvidenceError(f"{doc.path}: test {uid} is not in the manifest {manifest.path}; give the"
+                raise EvidenceError(f"{doc.path}: test {uid!r} is not in the manifest {manifest.path}; give the"
                                     " manifest.json written by the same dbt run")
             source = name(nodes[uid], f"test {uid}")
         out.add(source, DBT_OUTCOMES[status], uid.split(".")[2] if uid.count(".") >= 2 else uid)
