@@ -204,6 +204,23 @@ def test_tls_verifies_the_server_against_the_given_ca(tls_files):
         fake.stop()
 
 
+def test_mutual_tls_presents_the_client_certificate(tls_files):
+    cert, key = tls_files
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(cert)  # the throwaway certificate is its own CA
+    context.verify_mode = ssl.CERT_REQUIRED
+    fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context)
+    try:
+        with_cert = OpaServer(fake.url, ca_cert=str(cert), client_cert=str(cert), client_key=str(key), timeout_s=2)
+        assert OpaEngine(with_cert, preloaded=True).evaluate(INPUT, POLICIES, DATA) == RESULT
+        without = OpaServer(fake.url, ca_cert=str(cert), timeout_s=2, retries=0)
+        with pytest.raises(EngineError):
+            OpaEngine(without, preloaded=True).evaluate(INPUT, POLICIES, DATA)
+    finally:
+        fake.stop()
+
+
 def test_tls_options_need_https():
     with pytest.raises(ConfigError, match=r"TLS options need an https:// opa_url"):
         OpaServer("http://127.0.0.1:8181", ca_cert=__file__)
