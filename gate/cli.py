@@ -15,18 +15,20 @@ from gate.errors import GateError
 
 EXIT_APPROVED, EXIT_BLOCKED, EXIT_USAGE, EXIT_UNDECIDED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-# Each command is a module with add_parser(subparsers) and run(args) -> int.
-COMMANDS = (
-    "gate.commands.evaluate",
-    "gate.commands.check",
-    "gate.commands.collect",
-    "gate.commands.plugins",
-    "gate.commands.init",
-    "gate.commands.bundle",
-    "gate.commands.log",
-    "gate.commands.impact",
-    "gate.commands.test",
-)
+# Each command is a module with add_parser(subparsers) and run(args) -> int. Only the module of the
+# command being run is imported (the others would cost start-up time for nothing); the help line here
+# is what `gate --help` shows for the rest.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": ("gate.commands.evaluate", "collect evidence, evaluate the threshold, approve or block"),
+    "check": ("gate.commands.check", "validate config, threshold and policies; evaluate nothing"),
+    "collect": ("gate.commands.collect", "collect evidence and print it, normalised"),
+    "plugins": ("gate.commands.plugins", "list loaded plugins, their hooks, collectors and formats, as JSON"),
+    "init": ("gate.commands.init", "scaffold gate.yaml, threshold.yaml, waivers.yaml and a release workflow"),
+    "bundle": ("gate.commands.bundle", "build an OPA bundle of the policies and threshold; inspect policies"),
+    "log": ("gate.commands.log", "verify, show or repair the decision log"),
+    "impact": ("gate.commands.impact", "which past decisions a threshold or policy change would flip"),
+    "test": ("gate.commands.test", "run the policies' Rego unit tests and scenario fixtures"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,17 +41,23 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full definition of the command argv names (all of them when None)."""
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     parser = _Parser(prog="gate", description="Policy-as-code deployment gate for AI systems.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        importlib.import_module(name).add_parser(subparsers)
+    for name, (module, summary) in COMMANDS.items():
+        if chosen is None or name == chosen:
+            importlib.import_module(module).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

@@ -139,3 +139,29 @@ def test_collect_show_input_prints_the_document_policies_see(gate_workspace, cap
     assert item["produced_at"] == "2026-11-20T10:00:00+00:00"
     assert item["age_days"] == 6.0833
     assert doc["context"]["service"] == "svc" and doc["service"]["expected_peak_rps"] == 40
+
+
+def test_help_lists_every_command_with_the_summary_its_module_gives(capsys):
+    """The lazy parser's help lines are the commands' own: a stale summary in cli.COMMANDS fails here."""
+    import argparse
+
+    from gate.cli import COMMANDS, build_parser
+
+    full = build_parser(None)
+    actions = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    own = {choice.dest: choice.help for choice in actions._choices_actions}
+    assert own == {name: summary for name, (_, summary) in COMMANDS.items()}
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
+
+
+def test_running_a_command_imports_only_that_command(gate_workspace):
+    import subprocess
+    import sys
+
+    config = release(gate_workspace)
+    code = ("import sys; from gate.cli import main; main(['check', '-c', sys.argv[1]]);"
+            "print(sorted(m for m in sys.modules if m.startswith('gate.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "['gate.commands.check']"
