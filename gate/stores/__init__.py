@@ -3,7 +3,8 @@
 Built in (gate.stores.builtin, an ordinary plugin): ``file`` (default: JSON Lines beside gate.yaml),
 ``git-branch`` (a dedicated branch pushed to a remote), ``http`` (POST in OPA's decision-log
 format), ``none`` (nothing is kept; refused where the threshold requires an audit record).
-Plugins add stores through the ``gate_register_stores(register)`` hook.
+Plugins add stores through the ``gate_register_stores(register)`` hook. When gate.yaml names no store,
+the environment variable GATE_DECISION_LOG_STORE may (so the GitHub Action can pick git-branch), else file.
 
 A store factory has ``name`` and ``open(config, options) -> store``. A store has:
 
@@ -18,6 +19,7 @@ A store factory has ``name`` and ``open(config, options) -> store``. A store has
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
@@ -50,7 +52,7 @@ def stores(manager: Any = None) -> Registry:
 def open_store(config: "Config", manager: Any = None, name: str | None = None,
                options: Mapping[str, Any] | None = None) -> DecisionStore:
     options = dict(config.decision_log if options is None else options)
-    wanted = name or str(options.get("store") or DEFAULT_STORE)
+    wanted = name or str(options.get("store") or os.environ.get("GATE_DECISION_LOG_STORE") or DEFAULT_STORE)
     registry = stores(manager)
     factory = registry.get(wanted)
     if factory is None:

@@ -179,3 +179,12 @@ def test_log_verify_reads_a_file_given_on_the_command_line(logged, capsys):
     assert main(["log", "verify", "--file", str(store_of(logged).path)]) == 0
     assert main(["log", "verify", "--file", str(logged.parent / "nothing.jsonl")]) == 0
     assert "no decisions recorded yet" in capsys.readouterr().err
+
+
+def test_the_environment_picks_the_store_when_gate_yaml_names_none(gate_workspace, capsys, monkeypatch):
+    config = release(gate_workspace)
+    monkeypatch.setenv("GATE_DECISION_LOG_STORE", "none")
+    assert evaluate(config) == 3
+    assert "decision_log.store: none" in capsys.readouterr().err
+    gate_workspace.write("gate.yaml", config.read_text() + "decision_log: {store: file}\n")
+    assert evaluate(config) == 0  # gate.yaml's choice wins
