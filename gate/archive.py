@@ -9,8 +9,9 @@ its content, so it is written once, never changes, and is checked again whenever
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from gate.errors import GateError
 
@@ -74,7 +75,7 @@ class Archive:
             yield "sha256:" + path.name
 
 
-def evidence_blobs(decision: "Decision", config: "Config") -> tuple[dict[str, bytes], dict[str, str], list[str]]:
+def evidence_blobs(decision: Decision, config: Config) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
     """What to archive for a decision: gate.yaml, the threshold, the policies, the waivers and every
     evidence file read from disk, when inside the workspace. Returns (blobs, {relative path: digest},
     notes). A file whose bytes changed since it was collected is not archived (its digest would lie)

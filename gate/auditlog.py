@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError
 from gate.model import Decision, utc_iso
@@ -44,7 +45,7 @@ class Head:
     hash: str
 
     @classmethod
-    def empty(cls) -> "Head":
+    def empty(cls) -> Head:
         return cls(0, GENESIS)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,10 +137,10 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
     for number, raw in enumerate(lines, 1):
         try:
             record = json.loads(raw)
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
         except ValueError:
-            result.problems.append(Problem(prev_seq + 1, f"line {number} is not valid JSON: the record was edited"
+            record = None
+        if not isinstance(record, dict):
+            result.problems.append(Problem(prev_seq + 1, f"line {number} is not a JSON record: the record was edited"
                                                          " or corrupted"))
             prev_seq += 1
             result.head = Head(prev_seq, "")
@@ -205,7 +206,7 @@ def gate_version() -> str:
         return "unknown"
 
 
-def record_for(decision: Decision, config: "Config | None" = None) -> dict[str, Any]:
+def record_for(decision: Decision, config: Config | None = None) -> dict[str, Any]:
     """The log record of a decision, before chaining. Secrets are masked: the log is output too."""
     from gate.secrets import mask_deep
 
@@ -249,7 +250,7 @@ class Persisted:
     record: Mapping[str, Any] | None = None
 
 
-def record_required(config: "Config") -> bool:
+def record_required(config: Config) -> bool:
     """The threshold's ``audit.record_required`` for the profile in force (false when absent)."""
     from gate.threshold import load_threshold
 
@@ -257,7 +258,7 @@ def record_required(config: "Config") -> bool:
     return bool(audit.get("record_required", False))
 
 
-def persist(decision: Decision, config: "Config", manager: Any = None) -> Persisted:
+def persist(decision: Decision, config: Config, manager: Any = None) -> Persisted:
     """Append the decision to the configured store, with its evidence in the archive if asked."""
     from gate.stores import open_store
 
@@ -281,7 +282,7 @@ def persist(decision: Decision, config: "Config", manager: Any = None) -> Persis
     return Persisted(True, where, None, sealed)
 
 
-def retain(decision: Decision, config: "Config", manager: Any = None) -> Decision:
+def retain(decision: Decision, config: Config, manager: Any = None) -> Decision:
     """Persist a decision as the threshold demands.
 
     Required (``audit.record_required``) and not persisted: AuditError, exit 3, with the reason.
@@ -306,13 +307,13 @@ def retain(decision: Decision, config: "Config", manager: Any = None) -> Decisio
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def verified_records(config: "Config", manager: Any = None) -> Verification:
+def verified_records(config: Config, manager: Any = None) -> Verification:
     from gate.stores import open_store
 
     return open_store(config, manager).verify()
 
 
-def last_approved(config: "Config", service: str, profile: str, manager: Any = None) -> dict[str, Any] | None:
+def last_approved(config: Config, service: str, profile: str, manager: Any = None) -> dict[str, Any] | None:
     """The most recent approved decision for a service and profile, read from the configured store.
 
     The load-test baseline comes from here. The whole chain is verified first: a log that fails

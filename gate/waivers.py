@@ -18,10 +18,11 @@ is rejected and reported; the deny stands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from gate.config import validate
 from gate.errors import ConfigError
@@ -87,7 +88,7 @@ class Waivers:
     def expired(self, waiver: Waiver, context: Context) -> bool:
         now = context.now
         if self.wall_clock:  # --now may look back in time; it never brings an expired waiver back
-            now = max(now, datetime.now(timezone.utc))
+            now = max(now, datetime.now(UTC))
         return waiver.expires <= now
 
     def waivable(self, rule: str) -> bool:

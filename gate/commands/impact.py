@@ -17,9 +17,10 @@ import io
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from gate import auditlog, plugins, runner
 from gate.config import Config
@@ -86,13 +87,13 @@ class Side:
             data = {"threshold": threshold.data}
             if self.engine is not None:
                 engine, policies = self.engine, self.policies
-                answer = lambda doc: engine.evaluate(doc, policies, data)  # noqa: E731
+                answer = lambda doc: engine.evaluate(doc, policies, data)
             else:
                 answer = embedded_evaluator(self.policies, data)
             self._answer[profile] = answer
         return answer
 
-    def replay(self, record: Mapping[str, Any]) -> "Replay":
+    def replay(self, record: Mapping[str, Any]) -> Replay:
         doc = record.get("input")
         profile = str((record.get("labels") or {}).get("profile") or (doc or {}).get("context", {}).get("environment"))
         if not isinstance(doc, Mapping) or not doc:
@@ -228,7 +229,7 @@ def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where:
 
 def git(root: Path, *args: str, binary: bool = False) -> Any:
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=120)
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=120, check=False)
     except FileNotFoundError:
         raise GateError("gate impact needs git on PATH") from None
     if done.returncode != 0:
@@ -263,7 +264,7 @@ def materialise(config: Config, ref: str, target: Path) -> tuple[Path, Path | No
             notes.append(f"{path} is outside the git repository: the same on both sides")
             continue
         exists = subprocess.run(["git", "-C", str(top), "cat-file", "-e", f"{ref}:{relative}"],
-                                capture_output=True).returncode == 0
+                                capture_output=True, check=False).returncode == 0
         if exists:
             present.append(relative)
         elif path == config.threshold_path:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from gate import auditlog, runner
 from gate.errors import ConfigError, GateError
@@ -170,7 +171,7 @@ def summary_line(record: Mapping[str, Any]) -> str:
     waived = len(result.get("waived") or [])
     release = f"{labels.get('service')} {context.get('version') or ''}".strip()
     return (f"{record.get('seq'):>6}  {record.get('timestamp')}  {release:<28} {labels.get('profile', ''):<11}"
-            f" {str(result.get('outcome')):<8} {denies} deny {warns} warn {waived} waived  {record.get('decision_id')}")
+            f" {result.get('outcome')!s:<8} {denies} deny {warns} warn {waived} waived  {record.get('decision_id')}")
 
 
 def run_repair(args) -> int:

@@ -16,6 +16,7 @@ mentions its id.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -27,11 +28,11 @@ from gate import plugins, runner
 from gate.config import Config, library_dir, load_config
 from gate.errors import ConfigError, GateError
 from gate.loader import load_document
-from gate.policyset import PolicyFile, PolicySet, load_policies
+from gate.policyset import PolicySet, load_policies
 from gate.threshold import load_threshold
 
-_TEST_RULE = re.compile(r"^(test_\w+)\b", re.M)
-_TOP_LEVEL = re.compile(r"^[A-Za-z_]", re.M)
+_TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 _WHOLE_INPUT_MOCK = re.compile(r"\bwith\s+input\s+as\b")
 _RULE_ID = re.compile(r'"([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)"')
 _FINDING_ID = re.compile(r'(?:finding\(\s*|"id"\s*:\s*)"([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)"')
@@ -132,7 +133,7 @@ def rule_spans(source: str) -> list[tuple[str, int, int]]:
     code = strip_comments_and_strings(source)
     starts = [m.start() for m in _TOP_LEVEL.finditer(code)] + [len(source)]
     spans = []
-    for begin, end in zip(starts, starts[1:]):
+    for begin, end in itertools.pairwise(starts):
         match = _TEST_RULE.match(code, begin)
         if match:
             spans.append((match.group(1), begin, end))

@@ -20,8 +20,9 @@ A store factory has ``name`` and ``open(config, options) -> store``. A store has
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gate.errors import ConfigError
 from gate.registry import Registry
@@ -38,7 +39,7 @@ class DecisionStore(Protocol):
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]: ...
 
-    def verify(self) -> "Verification": ...
+    def verify(self) -> Verification: ...
 
 
 def stores(manager: Any = None) -> Registry:
@@ -49,7 +50,7 @@ def stores(manager: Any = None) -> Registry:
     return registry
 
 
-def open_store(config: "Config", manager: Any = None, name: str | None = None,
+def open_store(config: Config, manager: Any = None, name: str | None = None,
                options: Mapping[str, Any] | None = None) -> DecisionStore:
     options = dict(config.decision_log if options is None else options)
     wanted = name or str(options.get("store") or os.environ.get("GATE_DECISION_LOG_STORE") or DEFAULT_STORE)
@@ -61,7 +62,7 @@ def open_store(config: "Config", manager: Any = None, name: str | None = None,
     return factory.open(config, options)
 
 
-def local_path(config: "Config", value: str, field: str) -> Path:
+def local_path(config: Config, value: str, field: str) -> Path:
     """A path from gate.yaml's decision_log section, relative to gate.yaml, kept inside the workspace."""
     from gate.workspace import inside
 

@@ -12,10 +12,11 @@ import json
 import os
 import random
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from gate.auditlog import AuditError, Head, Verification, head_of_line, seal, split_lines, verify_lines
 
@@ -86,7 +87,7 @@ class FileStore:
         self.lock_timeout_s = lock_timeout_s
 
     @classmethod
-    def from_config(cls, config: Any, options: Mapping[str, Any]) -> "FileStore":
+    def from_config(cls, config: Any, options: Mapping[str, Any]) -> FileStore:
         from gate.collect import display_path
         from gate.stores import local_path
 
@@ -135,7 +136,7 @@ class FileStore:
     def _last(self) -> tuple[Head, int]:
         """The last record's head, read from the end of the file, and the file's size."""
         try:
-            fh = open(self.path, "rb")
+            fh = open(self.path, "rb")  # noqa: SIM115 - closed by the with below; absent means empty
         except FileNotFoundError:
             return Head.empty(), 0
         with fh:
@@ -212,7 +213,7 @@ class FileStore:
             data = self.read_bytes()
             lines, torn = split_lines(data)
             if torn:
-                stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
                 write_atomically(aside, torn)
                 with open(self.path, "r+b") as fh:
@@ -226,11 +227,10 @@ class FileStore:
             if check.problems:
                 raise AuditError(f"{self.where}: {check.problems[0]}; repair only cuts torn lines and never"
                                  " rewrites records")
-            if head is None or head != check.head:
-                if check.head.seq:
-                    write_atomically(self.head_path, json.dumps(check.head.to_dict()).encode())
-                    was = f"record {head.seq}" if head else "missing"
-                    done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
+            if (head is None or head != check.head) and check.head.seq:
+                write_atomically(self.head_path, json.dumps(check.head.to_dict()).encode())
+                was = f"record {head.seq}" if head else "missing"
+                done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
         return done
 
 

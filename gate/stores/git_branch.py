@@ -30,8 +30,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import (AuditError, Head, Problem, Verification, last_complete, seal, split_lines,
-                           verify_lines)
+from gate.auditlog import (
+    AuditError,
+    Head,
+    Problem,
+    Verification,
+    last_complete,
+    seal,
+    split_lines,
+    verify_lines,
+)
 from gate.secrets import mask
 
 DEFAULT_BRANCH = "gate-decisions"
@@ -61,7 +69,7 @@ class GitBranchStore:
         self.retries = 0  # pushes overtaken by another writer and redone on the new tip
 
     @classmethod
-    def from_config(cls, config: Any, options: Mapping[str, Any]) -> "GitBranchStore":
+    def from_config(cls, config: Any, options: Mapping[str, Any]) -> GitBranchStore:
         from gate.stores import local_path
 
         repo = local_path(config, str(options["repo"]), "repo") if options.get("repo") else config.root
@@ -278,7 +286,7 @@ class GitBranchStore:
                                              " log now: history was rewritten"))
         return problems
 
-    def archive(self) -> "GitArchive":
+    def archive(self) -> GitArchive:
         return GitArchive(self)
 
 

@@ -50,7 +50,7 @@ class HttpStore:
         self.where = f"the decision-log endpoint {url}"
 
     @classmethod
-    def from_config(cls, config: Any, options: Mapping[str, Any]) -> "HttpStore":
+    def from_config(cls, config: Any, options: Mapping[str, Any]) -> HttpStore:
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"{config.path}: field 'decision_log.url': the http store needs an http(s) URL to"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gate.auditlog import AuditError, Verification
 
@@ -11,7 +12,7 @@ class NoStore:
     where = "nowhere (decision_log.store: none)"
 
     @classmethod
-    def from_config(cls, config: Any, options: Mapping[str, Any]) -> "NoStore":
+    def from_config(cls, config: Any, options: Mapping[str, Any]) -> NoStore:
         return cls()
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:

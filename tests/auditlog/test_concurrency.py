@@ -10,11 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from gate.auditlog import AuditError
 from gate.stores.file import FileStore
 
 WRITER = r"""
 import sys, time
 from pathlib import Path
+import pytest
+
+from gate.auditlog import AuditError
 from gate.stores.file import FileStore
 path, name, count, start = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 store = FileStore(path)
@@ -86,11 +92,8 @@ def test_a_torn_last_line_is_refused_on_append_and_repair_keeps_every_complete_r
         fh.write(line[: len(line) // 2])
     result = store.verify()
     assert not result.ok and 4 in {p.record for p in result.problems}
-    try:
+    with pytest.raises(AuditError, match="torn.*gate log repair"):
         store.append({"decision_id": "refused"})
-        raise AssertionError("appended after a torn line")
-    except Exception as exc:
-        assert "torn" in str(exc) and "gate log repair" in str(exc)
     done = store.repair()
     assert any("torn" in d for d in done)
     assert store.read_bytes() == complete
@@ -105,15 +108,9 @@ def test_append_refuses_a_log_shorter_than_its_head(tmp_path):
         store.append({"decision_id": f"d{i}"})
     lines = store.read_bytes().splitlines(keepends=True)
     store.path.write_bytes(b"".join(lines[:2]))
-    try:
+    with pytest.raises(AuditError, match="truncated"):
         store.append({"decision_id": "hides the truncation"})
-        raise AssertionError("appended onto a truncated log")
-    except Exception as exc:
-        assert "truncated" in str(exc)
     assert len(store.read_bytes().splitlines()) == 2
-    try:
-        store.repair()
-        raise AssertionError("repair laundered a truncation")
-    except Exception as exc:
-        assert "truncated" in str(exc)
+    with pytest.raises(AuditError, match="truncated"):
+        store.repair()  # never launders a truncation
     assert json.loads(store.head_path.read_text())["seq"] == 3

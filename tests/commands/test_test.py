@@ -83,7 +83,7 @@ def test_each_test_passes_or_fails_on_its_own(project, capsys):
 
 
 def test_rules_no_test_exercised_are_listed(project, capsys):
-    code, doc = run_json(project, capsys)
+    _, doc = run_json(project, capsys)
     assert doc["rules"] == ["technical.no_load_test", "technical.p95_latency"]
     assert doc["not_exercised"] == ["technical.no_load_test"]
 

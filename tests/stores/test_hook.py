@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from gate import hookimpl
@@ -17,7 +19,7 @@ NOW = ["--now", "2026-11-26T12:00:00Z"]
 class MemoryStore:
     """Keeps lines in a list: the whole contract a store has to meet."""
 
-    lines: list[bytes] = []
+    lines: ClassVar[list[bytes]] = []
 
     def __init__(self, options):
         self.where = f"memory ({options.get('label', 'default')})"
