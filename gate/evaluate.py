@@ -108,6 +108,12 @@ def _finding(level: str, item: Any, package: list[str], rules_meta: Mapping[str,
     )
 
 
+# A report and a log record stay readable and bounded: a policy that emits a finding per record of a
+# million-record sample must not make a million-line report. Denies sort first, so none is hidden
+# behind warnings, and the outcome is decided before the cut.
+MAX_FINDINGS = 1000
+
+
 def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context, has_evidence: bool,
           waivers: Any = None) -> tuple[str, list[Finding], list, list[str]]:
     """The engine's answer → (outcome, findings, waived, notes): advisory rules, waivers, fail closed.
@@ -124,6 +130,10 @@ def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context,
                      " it would block once enforced")
     blocked = any(f.blocks for f in findings)
     outcome = "block" if blocked else "approve"
+    if len(findings) > MAX_FINDINGS:  # decided on all of them; only the listing is cut
+        notes.append(f"{len(findings) - MAX_FINDINGS} more findings not listed (gate lists at most {MAX_FINDINGS});"
+                     f" {sum(f.blocks for f in findings[MAX_FINDINGS:])} of them block")
+        findings = findings[:MAX_FINDINGS]
     if not blocked and not has_evidence:
         outcome = "block"  # nothing was shown: fail closed whatever the policies say
         notes.append("no evidence was collected: gate does not approve on no evidence")

@@ -165,3 +165,15 @@ def test_running_a_command_imports_only_that_command(gate_workspace):
             "print(sorted(m for m in sys.modules if m.startswith('gate.commands.')))")
     out = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True).stdout
     assert out.strip().splitlines()[-1] == "['gate.commands.check']"
+
+
+def test_findings_beyond_the_limit_are_counted_not_listed_and_still_block(gate_workspace, capsys, monkeypatch):
+    from gate import evaluate
+
+    monkeypatch.setattr(evaluate, "MAX_FINDINGS", 3)
+    many = POLICY + '\ndeny contains {"id": "technical.row", "msg": sprintf("row %d", [i])} if { some i in numbers.range(1, 10) }\n'
+    config = release(gate_workspace, p95=100, policy=many)
+    assert main(["evaluate", "-c", str(config), "-f", "json", *NOW]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["findings"]) == 3
+    assert any("7 more findings not listed" in n and "7 of them block" in n for n in doc["notes"])
