@@ -72,3 +72,23 @@ def test_a_second_store_under_a_built_in_name_is_an_error(gate_workspace, regist
 
     with pytest.raises(GateError, match="two decision-log stores are registered as 'file'"):
         stores()
+
+
+def test_a_store_that_crashes_is_a_missing_record_not_a_crash(gate_workspace, register_plugin, capsys):
+    class Broken:
+        @hookimpl
+        def gate_register_stores(self, register):
+            class Store:
+                where = "broken"
+
+                def append(self, record, blobs=None):
+                    raise RuntimeError("bucket gone")
+
+            register.add(type("F", (), {"name": "broken", "open": lambda self, c, o: Store()})())
+
+    register_plugin(Broken())
+    config = release(gate_workspace, extra={"decision_log": {"store": "broken"}})
+    assert main(["evaluate", "-c", str(config), *NOW]) == 3
+    assert "RuntimeError: bucket gone" in capsys.readouterr().err
+    assert main(["evaluate", "-c", str(config), *NOW, "--profile", "staging"]) == 0
+    assert "not retained" in capsys.readouterr().out
