@@ -116,3 +116,24 @@ def test_outside_a_git_repository_it_says_so(gate_workspace, capsys):
     config = release(gate_workspace)
     assert main(["impact", "-c", str(config), "--base", "HEAD"]) == 3
     assert "git" in capsys.readouterr().err
+
+
+def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_through(history, gate_workspace, capsys):
+    doc = yaml.safe_load((gate_workspace.root / "threshold.yaml").read_text())
+    doc["rules"] = {"technical.p95_latency": {"advisory": True}}
+    gate_workspace.write("threshold.yaml", doc)
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    assert flipped_p95s(capsys.readouterr().out) == [950]
+
+
+def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time(history, gate_workspace, capsys):
+    gate_workspace.write("waivers.yaml", {"version": 1, "waivers": [{
+        "rule": "technical.p95_latency", "subject": {"service": "svc"}, "reason": "edge migration in progress",
+        "approved_by": "Dana Ruiz", "expires": "2026-12-01"}]})  # valid at the decisions' time (2026-11-26)
+    config = yaml.safe_load(history.read_text())
+    config["waivers"] = "waivers.yaml"
+    gate_workspace.write("gate.yaml", config)
+    assert main(["impact", "-c", str(history), "--base", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert flipped_p95s(out) == [950] and "block -> approve" in out
+    assert "does not exist at HEAD" in out  # the base has no waivers file
