@@ -1,13 +1,17 @@
 """Hypothesis strategies for hostile input: arbitrary bytes, truncation, deep nesting, huge numbers,
 NaN and Infinity, wrong types, unicode, BOMs and CRLF.
 
-GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz: large).
+GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz_report.py: large).
+GATE_FUZZ_TALLY, when set, names a file where every tried input appends one JSON line (its group, subject and
+outcome); scripts/fuzz_report.py sums those lines into the table of the hardening note.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from contextlib import contextmanager
 
 import yaml
 from hypothesis import HealthCheck, settings
@@ -24,6 +28,34 @@ scalars = st.one_of(
 json_values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),
                                                           st.dictionaries(st.text(max_size=10), kids, max_size=4)),
                            max_leaves=25)
+
+
+TALLY = os.environ.get("GATE_FUZZ_TALLY")
+
+# The outcomes a hostile input may end in ("accepted": a config or threshold that was still valid). "approved", "crash" and "hung" are failures; the tests assert
+# they never happen, and the report counts them so that a zero is a measured zero.
+OUTCOMES = ("accepted", "evidence", "skipped", "config-error", "blocked", "exit-3", "refused", "repaired",
+            "approved", "crash", "hung")
+
+
+def tally(group: str, subject: str, outcome: str, **extra) -> None:
+    """Record one tried input (group: parser, fault, crash, lint) for the fuzz report; a no-op in CI."""
+    assert outcome in OUTCOMES, outcome
+    if not TALLY:
+        return
+    line = json.dumps({"group": group, "subject": subject, "outcome": outcome, **extra}) + "\n"
+    fd = os.open(TALLY, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def timed():
+    """`with timed() as t:` ... t() is the seconds elapsed so far."""
+    start = time.monotonic()
+    yield lambda: time.monotonic() - start
 
 
 def deep(n: int) -> str:

@@ -20,7 +20,7 @@ from gate.model import Context, Evidence, Skipped
 from gate.threshold import load_threshold
 
 from ..conftest import EXAMPLE_NOW, REPO
-from .strategies import FUZZ, dump, json_values, mutate, replace_leaf
+from .strategies import FUZZ, dump, json_values, mutate, replace_leaf, tally
 
 EXAMPLE = REPO / "examples" / "claims-triage" / "ready"
 THRESHOLD = REPO / "policies" / "threshold.yaml"
@@ -33,8 +33,10 @@ def test_arbitrary_bytes_as_gate_yaml_are_a_config_error(tmp_path_factory, raw):
     path.write_bytes(raw)
     try:
         load_config(path)
+        tally("parser", "core.gate.yaml", "accepted")
     except ConfigError as exc:
         assert "\n" not in str(exc) and str(path) in str(exc)
+        tally("parser", "core.gate.yaml", "config-error")
 
 
 @FUZZ
@@ -46,8 +48,10 @@ def test_damaged_gate_yaml_is_a_config_error_or_valid(tmp_path_factory, data):
     path.write_bytes(raw)
     try:
         load_config(path)
+        tally("parser", "core.gate.yaml", "accepted")
     except ConfigError as exc:
         assert "\n" not in str(exc)
+        tally("parser", "core.gate.yaml", "config-error")
 
 
 @FUZZ
@@ -59,8 +63,10 @@ def test_damaged_threshold_is_a_config_error_or_valid(tmp_path_factory, data):
     path.write_bytes(raw)
     try:
         load_threshold(path, data.draw(st.sampled_from(["production", "staging", "nope"])))
+        tally("parser", "core.threshold.yaml", "accepted")
     except ConfigError as exc:
         assert "\n" not in str(exc)
+        tally("parser", "core.threshold.yaml", "config-error")
 
 
 @FUZZ
@@ -79,6 +85,7 @@ def test_damaged_evidence_is_skipped_or_valid_never_a_crash(tmp_path_factory, da
     assert len(items) == 1 and isinstance(items[0], (Evidence, Skipped))
     if isinstance(items[0], Skipped):
         assert "\n" not in items[0].reason and target.name in items[0].reason
+    tally("parser", "core.file-collector", "skipped" if isinstance(items[0], Skipped) else "evidence")
 
 
 @FUZZ
@@ -91,6 +98,7 @@ def test_a_damaged_evidence_file_never_turns_a_block_into_an_approval(tmp_path_f
     victim.write_bytes(mutate(victim.read_bytes(), data))
     code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(root / "out.json"),
                  "--now", EXAMPLE_NOW])
+    tally("parser", "core.end-to-end(blocked example)", {0: "approved", 1: "blocked", 2: "config-error", 3: "exit-3"}.get(code, "crash"))
     assert code == 1
 
 
@@ -106,6 +114,8 @@ def test_any_value_in_evidence_data_reaches_a_decision_or_a_skip(tmp_path_factor
     code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(root / "o.json"),
                  "--now", EXAMPLE_NOW])
     plausible = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 800
+    outcome = {0: "accepted" if plausible else "approved", 1: "blocked", 2: "config-error", 3: "exit-3"}
+    tally("parser", "core.end-to-end(any p95 value)", outcome.get(code, "crash"))
     # anything that is not a number within the limit blocks; a number within it may still block
     # (inconsistent with p50/p99, or too far above the baseline), but is never an error
     # (exit 3 when the embedded engine refuses input it would judge wrong: non-ASCII case folding)
