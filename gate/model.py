@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 Level = Literal["deny", "warn"]
 Outcome = Literal["approve", "block"]
@@ -30,6 +30,10 @@ class Context:
     actor: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     now_pinned: bool = False
+    # The last approved decision for this service and profile, read from the configured decision-log
+    # store on first call (gate evaluate sets it; None elsewhere). It raises AuditError when the log
+    # does not verify, so a forged history never becomes a baseline.
+    history: Callable[[], Mapping[str, Any] | None] | None = field(default=None, compare=False, repr=False)
 
     def to_input(self) -> dict[str, Any]:
         return {

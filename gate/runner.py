@@ -90,7 +90,21 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         actor=env.get("GITHUB_ACTOR"),
         now=now,
         now_pinned=bool(now_text),
+        history=_last_approved(config),
     )
+
+
+def _last_approved(config: Config):
+    """Context.history: the last approved decision for this service and profile, read once, on demand."""
+    from functools import cache
+
+    @cache
+    def last_approved():
+        from gate.auditlog import last_approved as read
+
+        return read(config, config.service_name, config.profile)
+
+    return last_approved
 
 
 @dataclass

@@ -193,7 +193,9 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     run.check()
     fault = (options.fault or run.fault) if options.scenario == "fault" else None
     data = run.to_data(options.scenario, fault)
-    if options.baseline is not None:
+    if options.baseline == DECISION_LOG:
+        data["history_baseline"] = history_from_log(context, shown)
+    elif options.baseline is not None:
         data["history_baseline"] = read_history(tool, options, spec, display)
     validate_kind(KIND, data, Loaded(data, digest, {}, Path(shown)))
     subject: dict[str, Any] = {"service": options.service or context.service}
@@ -202,6 +204,33 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     produced_at = run.produced_at if run.produced_at is not None else options.produced_at
     return make_evidence(kind=KIND, source=tool, data=data, origin=shown, digest=digest, produced_at=produced_at,
                          subject=subject)
+
+
+DECISION_LOG = "decision-log"
+
+
+def history_from_log(context: Context, shown: str) -> dict[str, Any]:
+    """options.baseline: decision-log: the baseline run of the last approved decision for this service
+    and profile, from the configured decision-log store. No such decision, or a log that does not verify,
+    is an error: the comparison the user asked for cannot be made, so the run does not count."""
+    from gate.auditlog import AuditError
+    from gate_loadtest.baseline import from_decision_log
+
+    if context.history is None:
+        raise EvidenceError(f"{shown}: options.baseline: decision-log needs gate's decision log, which this"
+                            " command does not read; expected gate evaluate, or a baseline file")
+    try:
+        record = context.history()
+    except AuditError as exc:
+        raise EvidenceError(f"{shown}: options.baseline: decision-log: {exc}") from None
+    found = from_decision_log([record] if record else [], context.service)
+    if found is None:
+        raise EvidenceError(f"{shown}: options.baseline: decision-log: "
+                            + ("no approved decision for this service and profile in the decision log"
+                               if not record else f"the last approved decision ({record.get('decision_id')})"
+                               " holds no usable baseline load_test run")
+                            + "; expected an earlier approved release (name a baseline file for the first one)")
+    return found
 
 
 def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> dict[str, Any]:
