@@ -40,8 +40,8 @@ def test_action_metadata_validates_against_the_published_schema():
 
 
 def test_action_has_the_documented_inputs_and_outputs_and_no_logic_of_its_own():
-    assert set(ACTION["inputs"]) == {"config", "profile", "format", "fail-on", "github-token", "python-version",
-                                     "working-directory"}
+    assert set(ACTION["inputs"]) == {"config", "profile", "format", "fail-on", "github-token", "decision-log",
+                                     "python-version", "working-directory"}
     assert {"decision", "exit-code", "report"} <= set(ACTION["outputs"])
     assert ACTION["runs"]["using"] == "composite"
     scripts = "\n".join(step.get("run", "") for step in ACTION["runs"]["steps"])
@@ -177,7 +177,7 @@ def shift_dates(value, days: int):
 
 
 def copy_example(variant: str, target: Path) -> Path:
-    shutil.copytree(EXAMPLE / variant, target)
+    shutil.copytree(EXAMPLE / variant, target, ignore=shutil.ignore_patterns(".gate"))
     days = (datetime.now(UTC).date() - EXAMPLE_DAY).days
     for path in (target / "evidence").glob("*.yaml"):
         path.write_text(yaml.safe_dump(shift_dates(yaml.safe_load(path.read_text()), days), sort_keys=False))
@@ -302,3 +302,59 @@ def test_with_a_token_the_decision_is_posted_to_the_pull_request(action, tmp_pat
     assert check["conclusion"] == "failure" and check["head_sha"].startswith("9f1c2d3e")
     assert fake.comments[7][0]["body"].startswith("<!-- gate:report service=claims-triage profile=production -->")
     assert all(token not in log for _, _, log in run.logs)
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def in_a_repository(run: Run, refuse_pushes: bool = False) -> Path:
+    """The service directory as a checkout of a repository whose origin is a local bare repository
+    (the real git store path: fetch, commit, push), optionally one whose hook refuses every push."""
+    bare = run.root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    if refuse_pushes:
+        hook = bare / "hooks" / "pre-receive"
+        hook.write_text("#!/bin/sh\necho 'protected branch: pushes need a review' >&2\nexit 1\n")
+        hook.chmod(0o755)
+    service = run.workspace / "service"
+    git(service, "init", "-q", "-b", "main")
+    git(service, "remote", "add", "origin", str(bare))
+    return bare
+
+
+def test_in_a_repository_the_record_goes_to_the_decision_branch_and_the_summary_says_so(action):
+    run = action("ready", **{"working-directory": "service"})
+    bare = in_a_repository(run)
+    assert run_action(run) == 0, run.logs
+    summary = "".join(run.summaries)
+    assert "decision recorded in branch gate-decisions of origin (decisions.jsonl) as record 1" in summary
+    log = git(bare, "show", "gate-decisions:decisions.jsonl")
+    [record] = [json.loads(line) for line in log.splitlines()]
+    report = json.loads(Path(run.action_output("report")).read_text())
+    assert record["decision_id"] == report["decision_id"] and record["result"]["outcome"] == "approve"
+    assert not (run.workspace / "service" / ".gate" / "decisions.jsonl").exists()
+
+
+def test_a_refused_push_is_exit_3_in_production_and_the_summary_says_why(action):
+    run = action("ready", **{"working-directory": "service"})
+    in_a_repository(run, refuse_pushes=True)
+    assert run_action(run) == 3
+    assert run.action_output("exit-code") == "3" and run.action_output("decision") == ""
+    summary = "".join(run.summaries)
+    assert "## ⚠️ gate could not decide (exit 3)" in summary
+    assert "was not recorded and profile production requires an audit record" in summary
+
+
+def test_where_no_record_is_required_the_summary_says_the_record_went_nowhere(action):
+    run = action("ready", profile="staging", **{"working-directory": "service", "decision-log": "none"})
+    assert run_action(run) == 0, run.logs
+    assert "this decision was not retained in the decision log" in "".join(run.summaries)
+
+
+def test_outside_a_repository_auto_keeps_the_file_store_and_says_where(action):
+    run = action("ready", **{"working-directory": "service"})
+    assert run_action(run) == 0, run.logs
+    assert "decision recorded in .gate/decisions.jsonl as record 1" in "".join(run.summaries)
