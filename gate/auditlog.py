@@ -175,9 +175,9 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
         if seq == prev_seq:
             result.head = Head(seq, stored if isinstance(stored, str) else actual)
     if torn:
-        result.problems.append(Problem(prev_seq + 1, f"line {number + 1} is torn (the log ends in the middle of a"
-                                                     " line): a write was interrupted; `gate log repair` keeps"
-                                                     " every complete record"))
+        result.problems.append(Problem(prev_seq + 1, f"line {number + 1} is torn ({len(torn)} bytes with no newline:"
+                                                     " the log ends in the middle of a line): a write was"
+                                                     " interrupted; `gate log repair` keeps every complete record"))
     if head is not None and head.seq > 0:
         if result.head.seq < head.seq:
             missing = (f"record {head.seq} is" if result.head.seq + 1 == head.seq

@@ -231,6 +231,12 @@ class FileStore:
                 write_atomically(self.head_path, json.dumps(check.head.to_dict()).encode())
                 was = f"record {head.seq}" if head else "missing"
                 done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
+            # a writer killed while replacing the head leaves its temp file; under the lock none is live
+            stale = sorted(p.name for p in self.head_path.parent.glob(f".{self.head_path.name}.*.tmp"))
+            for name in stale:
+                (self.head_path.parent / name).unlink(missing_ok=True)
+            if stale:
+                done.append(f"removed {len(stale)} temp file(s) of an interrupted head update: {', '.join(stale)}")
         return done
 
 
