@@ -71,6 +71,9 @@ def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: 
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    from gate.httpbody import body_deadline
+
+    deadline = body_deadline(timeout_s)  # a trickled answer is a timeout, not a wait without end
     own = session is None
     session = session or requests.Session()
     cert = (client_cert, client_key) if client_cert and client_key else client_cert
@@ -79,7 +82,7 @@ def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: 
         while True:
             try:
                 response = session.post(url, data=body, headers=headers, timeout=timeout_s,
-                                        verify=ca_cert or True, cert=cert)
+                                        verify=ca_cert or True, cert=cert, hooks={"response": [deadline]})
                 if 200 <= response.status_code < 300:
                     return response.status_code
                 reason = f"decision log: {url} answered HTTP {response.status_code}: {_start(response.text)}"

@@ -142,6 +142,9 @@ class OpaServer:
         client.schema = f"{self._scheme}://"
         if self._ca_cert:
             _pin_ca_bundle(client._session, self._ca_cert)
+        from gate.httpbody import body_deadline
+
+        client._session.hooks["response"].append(body_deadline(self.timeout_s))  # a trickled body is a timeout
         return client
 
     def client(self) -> Any:

@@ -74,6 +74,7 @@ class HttpStore:
         """The records at read_url, oldest first."""
         import requests
 
+        from gate.httpbody import body_deadline
         from gate.secrets import mask
 
         if not self.read_url:
@@ -81,7 +82,7 @@ class HttpStore:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = requests.get(self.read_url, headers=headers, timeout=self.timeout_s,
-                                    verify=self.ca_cert or True)
+                                    verify=self.ca_cert or True, hooks={"response": [body_deadline(self.timeout_s)]})
         except requests.exceptions.RequestException as exc:
             raise AuditError(mask(f"cannot read the decision log from {self.read_url}: {type(exc).__name__}")) from None
         if response.status_code != 200:

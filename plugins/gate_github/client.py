@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: without retry-after or a reset time, wait at least a minute
+MIN_RATE_LIMIT_WAIT_S = 1.0    # the least gate waits on a rate limit, whatever Retry-After says
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -149,6 +150,9 @@ class GitHubClient:
             else:
                 gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
+            from gate.httpbody import body_deadline
+
+            gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
             self._session = gh.session
         return self._session
 
@@ -258,6 +262,9 @@ class GitHubClient:
         return None
 
     def _wait_out(self, wait: float, what: str, response: Any) -> None:
+        # At least a second between rate-limited attempts: a server answering "Retry-After: 0" every time
+        # would otherwise be asked again and again, without end and without using up max_wait_s.
+        wait = max(wait, MIN_RATE_LIMIT_WAIT_S)
         budget = self.settings.max_wait_s - self.waited_s
         if wait > budget:
             reset = self.rate.reset

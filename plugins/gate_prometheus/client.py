@@ -64,6 +64,9 @@ class Client:
         self.backoff = backoff_s
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment between gate and its Prometheus
+        from gate.httpbody import body_deadline
+
+        self.session.hooks["response"].append(body_deadline(timeout_s))  # a trickled body is a timeout too
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -125,6 +128,8 @@ class Client:
 def _take(answer: Answer, key: str, pair: Any) -> None:
     when, text = pair[0], pair[1]
     value = float(text)
+    if not math.isfinite(float(when)):  # a sample at no known time: NaN would read as 1970 (max(0, nan) == 0)
+        raise ValueError("the sample time is not a number")
     answer.evaluated_at = max(answer.evaluated_at or 0.0, float(when))
     if math.isfinite(value):
         answer.samples[key] = value
