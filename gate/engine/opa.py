@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import secrets as pysecrets
 import shutil
 import signal
@@ -392,6 +393,11 @@ class OpaEngine:
             raise EngineError(f"OPA at {self.server.display} answered undefined for data.gate: {hint}")
         if not isinstance(result, dict):
             raise PolicyError(f"OPA at {self.server.display}: data.gate is {type(result).__name__}, expected an object")
+        if not self.preloaded:
+            missing = _missing_rules(result, policies)
+            if missing:  # any object without gate's deny sets would otherwise read as "nothing denies"
+                raise EngineError(f"OPA at {self.server.display} answered data.gate without {', '.join(missing[:3])},"
+                                  " which gate pushed: the answer is not the evaluation of gate's policies")
         if self.preloaded:
             revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
                                 if isinstance(b, dict) and b.get("revision")})
@@ -400,6 +406,26 @@ class OpaEngine:
 
     def close(self) -> None:
         self.server.close()
+
+
+_RULE_HEAD = {level: re.compile(rf"^{level}\s+(?:contains\b|\[|if\b|\{{)", re.MULTILINE) for level in ("deny", "warn")}
+
+
+def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
+    """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
+    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's policies."""
+    missing = []
+    for module in policies.modules:
+        parts = module.package.split(".")
+        if parts[0] != "gate":
+            continue
+        node: Any = result
+        for part in parts[1:]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        for level, head in _RULE_HEAD.items():
+            if head.search(module.source) and not (isinstance(node, Mapping) and isinstance(node.get(level), list)):
+                missing.append(f"data.{module.package}.{level}")
+    return sorted(set(missing))
 
 
 def policy_id(path: Path, policies: PolicySet) -> str:

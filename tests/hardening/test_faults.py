@@ -458,3 +458,24 @@ def test_a_prometheus_sample_at_no_known_time_is_refused_not_dated_1970():
     body = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": ["NaN", "0.05"]}]}}
     with pytest.raises(QueryFailed, match="a sample is not"):
         Client("http://127.0.0.1:9").parse(200, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("body", [
+    b'{"result": {"unrelated": {"x": 1}}}',
+    b'{"result": {"main": {}, "technical": {}, "operations": {}, "data": {}, "governance": {}}}',
+    b'{"result": {"main": {"deny": []}}}',
+], ids=["unrelated", "packages-without-rules", "main-only"])
+def test_an_opa_answer_without_gates_rules_is_exit_3_not_an_approval(body, tmp_path, clean_env, capsys):
+    """Any non-empty data.gate without a deny read as "nothing denies": an impostor, a proxy's canned
+    answer or a server holding other policies approved the release (exit 0)."""
+    spec = CLIENTS["opa"]
+    with Misbehaving("nan", shaped=body, targets=spec.targets, normal=spec.normal) as server:
+        argv, env = spec.workspace(tmp_path / "ws", server.url)
+        for name, value in env.items():
+            clean_env.setenv(name, value)
+        run = run_bounded(argv, spec.bound_s, capsys)
+    outcome = outcome_of(run)
+    tally("fault", "opa", outcome, fault="plausible-but-not-gates-answer", elapsed_s=round(run.elapsed, 3))
+    assert outcome == "exit-3", run.out[-1000:] + run.err
+    assert "answered data.gate without data.gate." in run.err and "which gate pushed" in run.err
+    assert leaked(run, tmp_path) == []
