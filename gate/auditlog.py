@@ -280,7 +280,7 @@ def persist(decision: Decision, config: Config, manager: Any = None) -> Persiste
         path = f" ({exc.filename})" if exc.filename else ""
         return Persisted(False, where, f"cannot write {where}: {exc.strerror or exc}{path}")
     except Exception as exc:  # noqa: BLE001 - a plugin store's bug: the record is missing, say why
-        return Persisted(False, where, f"the {where} store failed: {type(exc).__name__}: {exc}")
+        return Persisted(False, where, f"the decision-log store ({where}) failed: {type(exc).__name__}: {exc}")
     return Persisted(True, where, None, sealed)
 
 
