@@ -187,6 +187,18 @@ def deny_packages(result: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> li
     return found
 
 
+def declared_optional(result: Mapping[str, Any]) -> set[str]:
+    """The fields policies declare optional: `lint_optional contains "<kind>.<field>"` in any package
+    under data.gate (a field a policy validates when present, and does without when absent)."""
+    found: set[str] = set()
+    for key, child in result.items():
+        if key == "lint_optional" and isinstance(child, list):
+            found.update(str(x) for x in child)
+        elif isinstance(child, Mapping) and not key.endswith("_test"):
+            found |= declared_optional(child)
+    return found
+
+
 def _ref(package: tuple[str, ...]) -> str:
     return "data.gate" + "".join(f"[{json.dumps(p)}]" for p in package) + ".deny"
 
@@ -407,7 +419,7 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
         if verdict == "approve":
             approving.setdefault((variant.kind, variant.item, variant.path), []).append(variant.change)
 
-    wanted = set(optional)
+    wanted = set(optional) | declared_optional(result)
     for (kind, i, path), changes in sorted(approving.items(), key=lambda kv: (kv[0][0], kv[0][1], _sort_key(kv[0][2]))):
         if any((kind, i) == (k, j) and p[:len(path)] == path and p != path for (k, j, p) in approving):
             continue  # a field inside this one is reported; the container adds nothing

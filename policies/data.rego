@@ -11,16 +11,32 @@ contracts := lib.items("data_contract")
 
 quality := lib.items("data_quality")
 
-# Every source of every contract, with the contract it came from.
+# Every source of every contract, with the contract it came from. An entry that is not a mapping (a
+# blank `- ` in YAML is null) is no source: data.source_field_missing names it.
 sources := [{"source": s, "contract": c} |
 	some c in contracts
 	some s in object.get(c, ["data", "sources"], [])
+	is_object(s)
 ]
 
 consumers := [{"consumer": s, "contract": c} |
 	some c in contracts
 	some s in object.get(c, ["data", "consumers"], [])
+	is_object(s)
 ]
+
+# Entries of sources or consumers that are not mappings: [{"side", "contract"}].
+shapeless := [{"side": side, "contract": c} |
+	some c in contracts
+	some side in ["sources", "consumers"]
+	some s in entries(c, side)
+	not is_object(s)
+]
+
+entries(c, side) := xs if {
+	xs := object.get(c, ["data", side], [])
+	is_array(xs)
+}
 
 name_of(x) := x.name if is_string(object.get(x, "name", null))
 
@@ -78,6 +94,17 @@ deny contains lib.finding(
 	not lib.documented(object.get(x.consumer, field, null))
 }
 
+deny contains lib.finding(
+	id,
+	sprintf("an entry of %s in data contract %s (%s) is not a mapping of its fields, so it documents nothing", [
+		x.side, trim_space(contract_name(x.contract)), lib.origin(x.contract),
+	]),
+	null, "an object", lib.origin(x.contract),
+) if {
+	some x in shapeless
+	id := {"sources": "data.source_field_missing", "consumers": "data.consumer_field_missing"}[x.side]
+}
+
 # --- quality --------------------------------------------------------------------------------------------
 
 source_of(q) := q.data.source if is_string(object.get(q, ["data", "source"], null))
@@ -132,6 +159,13 @@ evaluated_some(q) if {
 	counts_known(q)
 	checks_total(q) > 0
 }
+
+# For `gate lint` (docs/policies.md): both are judged when reported and recounted when absent
+# (success_ratio from checks_*, malformed_rate from malformed_records / records_checked; with neither,
+# the rules above and below deny), so their absence alone is no vacuous approval.
+lint_optional contains "data_quality.success_ratio"
+
+lint_optional contains "data_quality.malformed_rate"
 
 # Malformed rate: as reported, else recounted from malformed_records / records_checked.
 malformed_rate(q) := q.data.malformed_rate if is_number(object.get(q, ["data", "malformed_rate"], null))
@@ -198,6 +232,19 @@ deny contains lib.finding(
 	not x.source.name in measured_sources
 }
 
+# A source without a name cannot be matched to any data_quality evidence: its quality is not shown.
+deny contains lib.finding(
+	"data.quality_not_measured",
+	sprintf("an upstream source in data contract %s (%s) has no name, so no data_quality evidence can be about it", [
+		trim_space(contract_name(x.contract)), lib.origin(x.contract),
+	]),
+	null, "a source name", lib.origin(x.contract),
+) if {
+	t.require_quality_per_source == true
+	some x in sources
+	not is_string(object.get(x.source, "name", null))
+}
+
 # Freshness: the newest valid record of a sample must be no older than the contract's freshness SLA
 # (scaled by max_freshness_sla_ratio).
 deny contains lib.finding(
@@ -253,6 +300,14 @@ deny contains lib.finding(
 	some inv in inventories
 	some side in ["upstream", "downstream"]
 	some d in object.get(inv, ["data", side], [])
+	is_object(d)
 	is_string(object.get(d, "name", null))
-	count(object.get(d, "contracts", [])) == 0
+	not has_contracts(d)
+}
+
+# contracts: null (a blank `contracts:` in YAML) or a non-list names no contract either.
+has_contracts(d) if {
+	cs := object.get(d, "contracts", [])
+	is_array(cs)
+	count(cs) > 0
 }

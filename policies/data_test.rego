@@ -292,3 +292,44 @@ test_dependency_without_contract_one_finding_each if {
 	some down in fs
 	contains(down.msg, "downstream dependency claims-ui")
 }
+
+# --- shapes that once approved by saying nothing (found by `gate lint`) ----------------------------------
+
+test_null_source_entry_denied if {
+	fs := [f | some f in data_denies(data_evidence(mk_contract([mk_source("claims-intake"), null], [mk_consumer("adjuster-workbench")]), good_quality)); f.id == "data.source_field_missing"]
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "an entry of sources in data contract claims-triage-io")
+}
+
+test_null_consumer_entry_denied if {
+	fs := [f | some f in data_denies(data_evidence(mk_contract([mk_source("claims-intake"), mk_source("policy-admin")], [mk_consumer("adjuster-workbench"), null]), good_quality)); f.id == "data.consumer_field_missing"]
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "an entry of consumers")
+}
+
+test_unnamed_source_cannot_show_quality if {
+	s := object.remove(mk_source("claims-intake"), ["name"])
+	some f in data_denies(data_evidence(mk_contract([s, mk_source("policy-admin")], [mk_consumer("adjuster-workbench")]), good_quality))
+	f.id == "data.quality_not_measured"
+	contains(f.msg, "has no name")
+}
+
+test_source_with_null_name_cannot_show_quality if {
+	s := object.union(mk_source("claims-intake"), {"name": null})
+	"data.quality_not_measured" in data_deny_ids(data_evidence(mk_contract([s, mk_source("policy-admin")], [mk_consumer("adjuster-workbench")]), good_quality))
+}
+
+test_dependency_with_null_contracts_denied if {
+	inv := json.patch(good_inventory, [{"op": "replace", "path": "/data/upstream/0/contracts", "value": null}])
+	ev := {"data_contract": [good_contract], "data_quality": good_quality, "data_inventory": [inv]}
+	fs := [f | some f in data_denies(ev); f.id == "data.dependency_without_contract"]
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "upstream dependency claims-intake")
+}
+
+test_quality_fields_recounted_are_declared_optional_for_the_lint if {
+	gap.lint_optional == {"data_quality.success_ratio", "data_quality.malformed_rate"}
+}

@@ -9,7 +9,20 @@ t := data.threshold.governance
 
 maps := lib.items("accountability")
 
-decisions := [{"decision": d, "evidence": e} | some e in maps; some d in object.get(e, ["data", "decisions"], [])]
+decisions := [{"decision": d, "evidence": e} | some e in maps; some d in object.get(e, ["data", "decisions"], []); is_object(d)]
+
+# An entry of decisions that is not a mapping (a blank `- ` in YAML is null) documents no decision.
+deny contains lib.finding(
+	"governance.decision_field_missing",
+	sprintf("an entry of decisions in %s is not a mapping of its fields, so it documents nothing", [lib.origin(e)]),
+	null, "an object", lib.origin(e),
+) if {
+	some e in maps
+	ds := object.get(e, ["data", "decisions"], [])
+	is_array(ds)
+	some d in ds
+	not is_object(d)
+}
 
 decision_type(d) := d.decision_type if is_string(object.get(d, "decision_type", null))
 

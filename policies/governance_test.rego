@@ -203,3 +203,12 @@ test_findings_have_the_contract_shape if {
 		startswith(f.id, "governance.")
 	}
 }
+
+# Found by `gate lint`: a blank `- ` entry (null) under decisions once approved on OPA (regopy failed).
+test_null_decision_entry_denied if {
+	ev := accountability_map([decision("claim_routing", 90, 57.5), decision("fraud_referral", 90, 57.5), null])
+	ids := gov_deny_ids(ev)
+	ids == {"governance.decision_field_missing"}
+	some f in gov_denies(ev)
+	contains(f.msg, "an entry of decisions in evidence/accountability.yaml is not a mapping")
+}

@@ -373,7 +373,20 @@ warn contains lib.finding(
 
 reviews := lib.items("human_review")
 
-thresholds := [{"threshold": x, "evidence": e} | some e in reviews; some x in object.get(e, ["data", "thresholds"], [])]
+thresholds := [{"threshold": x, "evidence": e} | some e in reviews; some x in object.get(e, ["data", "thresholds"], []); is_object(x)]
+
+# An entry of thresholds that is not a mapping (a blank `- ` in YAML is null) documents no threshold.
+deny contains lib.finding(
+	"operations.review_threshold_uncalibrated",
+	sprintf("an entry of thresholds in %s is not a mapping of its fields, so it documents nothing", [lib.origin(e)]),
+	null, "an object", lib.origin(e),
+) if {
+	some e in reviews
+	xs := object.get(e, ["data", "thresholds"], [])
+	is_array(xs)
+	some x in xs
+	not is_object(x)
+}
 
 deny contains lib.finding(
 	"operations.review_threshold_missing",

@@ -515,3 +515,11 @@ test_findings_have_the_contract_shape if {
 		startswith(f.id, "operations.")
 	}
 }
+
+# Found by `gate lint`: a blank `- ` entry (null) under thresholds once approved on OPA.
+test_null_review_threshold_entry_denied if {
+	ev := json.patch(good, [{"op": "add", "path": "/human_review/0/data/thresholds/-", "value": null}])
+	ops_deny_ids(ev) == {"operations.review_threshold_uncalibrated"}
+	some f in ops_denies(ev)
+	contains(f.msg, "an entry of thresholds in evidence/human-review.yaml is not a mapping")
+}

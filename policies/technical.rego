@@ -277,6 +277,10 @@ deny contains lib.finding(
 
 recovery_stated(e) if "recovery_s" in object.keys(object.get(e, "data", {}))
 
+# For `gate lint` (docs/policies.md): recovery_s is judged when stated and computed when absent, so its
+# absence alone is no vacuous approval.
+lint_optional contains "load_test.recovery_s"
+
 recovery_fault_end(e) := e.data.fault.end_s if is_number(object.get(e, ["data", "fault", "end_s"], null))
 
 recovery_after(e) := [p |

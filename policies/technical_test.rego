@@ -424,3 +424,7 @@ test_a_few_malformed_lines_pass if {
 	run := json.patch(stress, [{"op": "add", "path": "/data/malformed_lines", "value": 50}, {"op": "add", "path": "/data/total_lines", "value": 10000}])
 	count(technical_deny_ids(technical_evidence([baseline, run, fault_run(48)]))) == 0
 }
+
+test_recovery_s_declared_optional_for_the_lint if {
+	"load_test.recovery_s" in data.gate.technical.lint_optional
+}
