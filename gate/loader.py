@@ -17,6 +17,12 @@ from gate.errors import ConfigError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 200_000  # nodes visited with aliases expanded: stops "billion laughs"
+# libyaml's composer recurses in C once per level of nesting, with no limit: some 30,000 levels ("[[[..."
+# or "- - - ...") crash the process (and its scanner is quadratic in flow depth). Each level needs one of
+# these characters, so a text with fewer cannot be that deep; a text with more is read by PyYAML's own
+# Python loader, whose recursion stops at Python's limit with a RecursionError (8x slower, same result).
+_NESTING = "[{-?:"
+_NESTING_SAFE = 20_000
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,12 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parse
     """SafeLoader that keeps timestamps as the text the user wrote; gate parses them itself."""
 
 
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+class _PyLoader(yaml.SafeLoader):
+    """_Loader in pure Python: for texts that could nest deep enough to crash libyaml."""
+
+
+for _cls in (_Loader, _PyLoader):
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, budget: list[int], where: Path,
@@ -93,7 +102,8 @@ def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) ->
     except UnicodeDecodeError as exc:
         raise error(f"{where}: not UTF-8 text (byte {exc.start})") from None
     try:
-        loader = _Loader(text)
+        deep = sum(text.count(c) for c in _NESTING) >= _NESTING_SAFE
+        loader = (_PyLoader if deep else _Loader)(text)
         try:
             node = loader.get_single_node()
             if node is None:

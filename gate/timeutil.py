@@ -16,7 +16,10 @@ def parse_timestamp(value: Any) -> datetime:
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(float(value), timezone.utc)
+        try:
+            moment = datetime.fromtimestamp(float(value), timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} (not a time)") from None
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         if text[-1] in "zZ":
@@ -29,7 +32,10 @@ def parse_timestamp(value: Any) -> datetime:
         raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 with an offset: outside the dates UTC can hold
+        raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} (out of range)") from None
 
 
 def days_between(earlier: datetime, later: datetime) -> float:

@@ -51,6 +51,8 @@ def parse(text: str, shown: str) -> CodeOwners:
         if not line or line.startswith("#"):
             continue
         parts = _split(line)
+        if not parts:  # only a `\` escape, or an escaped space: no pattern
+            continue
         pattern, owners = parts[0], tuple(parts[1:])
         if pattern.startswith("!") or "[" in pattern:
             raise EvidenceError(f"{shown}:{number}: pattern {pattern!r}: GitHub does not support `!` or `[...]`"

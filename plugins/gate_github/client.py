@@ -307,7 +307,7 @@ def _reason(exc: Exception) -> str:
 def _message(response: Any) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.reason or ""
     if isinstance(body, Mapping) and isinstance(body.get("message"), str):
         return body["message"][:200]
@@ -317,7 +317,7 @@ def _message(response: Any) -> str:
 def _json_of(response: Any, path: str) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise GitHubError(f"GitHub answered {path} with a body that is not JSON") from None
 
 

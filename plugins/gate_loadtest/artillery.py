@@ -10,13 +10,12 @@ error, so gate counts a request as failed when it got a status >= 400 or an ``er
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gate.errors import EvidenceError
 from gate.evidence import read_document
-from gate_loadtest.run import Run, number, whole
+from gate_loadtest.run import Run, moment, number, whole
 
 SUMMARY = "http.response_time"
 PERIOD_MS = 10_000  # Artillery's fixed reporting period
@@ -78,7 +77,7 @@ def read_report(path: Path, shown: str) -> tuple[Run, str]:
     rate = requests / duration if duration > 0 else 0.0
     run = Run(where=shown, tool="artillery", requests=requests, failures=failures, latency_ms=latency,
               duration_s=duration, request_rate=rate,
-              produced_at=datetime.fromtimestamp(last / 1000, UTC).isoformat())
+              produced_at=moment(shown, "aggregate.lastCounterAt", last / 1000))
     run.series = _series(data.get("intermediate") or [], shown, first, last)
     return run, doc.digest
 

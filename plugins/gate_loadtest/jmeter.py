@@ -17,13 +17,12 @@ import csv
 import hashlib
 import io
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 
 from gate.errors import EvidenceError
 from gate_loadtest.percentiles import Intervals
-from gate_loadtest.run import Run
-from gate_loadtest.tables import guess_tool
+from gate_loadtest.run import Run, moment
+from gate_loadtest.tables import guess_tool, header_text
 
 REQUIRED = ("timeStamp", "elapsed", "success")
 MAX_SAMPLES = 25_000_000
@@ -70,7 +69,7 @@ def _read(reader, shown: str, interval_s: float) -> Run:
     if missing:
         other = guess_tool(header)
         hint = f"; this looks like {other}" if other and "JMeter" not in other else ""
-        first = ",".join(header[:6])
+        first = header_text(header)
         raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected a JMeter JTL CSV with a"
                             f" header row (print_field_names=true) and columns {', '.join(REQUIRED)}; the header"
                             f" is {first}{hint}")
@@ -121,11 +120,11 @@ def _read(reader, shown: str, interval_s: float) -> Run:
                             " expected JMeter JTL CSV rows")
     assert t0 is not None
     duration = (last_end - first_start) / 1000
-    series = intervals.series((first_start - t0) / 1000, method="nearest")
+    series = intervals.series((first_start - t0) / 1000, method="nearest", where=shown)
     samples = intervals.whole()
     pcts = samples.percentiles([0.5, 0.9, 0.95, 0.99], method="nearest")
     latency = {"p50": pcts[0.5], "p90": pcts[0.9], "p95": pcts[0.95], "p99": pcts[0.99], "max": samples.max()}
     return Run(where=shown, tool="jmeter", requests=requests, failures=failures, latency_ms=latency,
                duration_s=duration, request_rate=requests / duration if duration > 0 else 0.0, vus=threads,
-               series=series, produced_at=datetime.fromtimestamp(last_end / 1000, UTC).isoformat(),
+               series=series, produced_at=moment(shown, "timeStamp", last_end / 1000),
                malformed_lines=malformed, total_lines=total)

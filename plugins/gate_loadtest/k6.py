@@ -287,7 +287,7 @@ class StreamReader:
         duration = self.last - self.first
         if duration <= 0:
             raise EvidenceError(f"{where}: the points span {duration:g} s; expected a run over a period of time")
-        series = self.intervals.series(self.first)
+        series = self.intervals.series(self.first, where=where)
         samples = self.intervals.whole()
         pcts = samples.percentiles([0.5, 0.9, 0.95, 0.99])
         latency = {"p50": pcts[0.5], "p90": pcts[0.9], "p95": pcts[0.95], "p99": pcts[0.99], "max": samples.max()}

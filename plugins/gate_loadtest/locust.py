@@ -19,7 +19,6 @@ each is compared with the report Locust printed from the same numbers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,14 @@ from gate.evidence import MAX_EVIDENCE_BYTES, read_document
 from gate.loader import read_bytes
 from gate_loadtest import tables
 from gate_loadtest.percentiles import locust as locust_percentile
-from gate_loadtest.run import Run, number, whole
+from gate_loadtest.run import Run, moment, number, whole
 
 STATS_COLUMNS = ("Type", "Name", "Request Count", "Failure Count", "Max Response Time", "Requests/s",
                  "50%", "90%", "95%", "99%")
 HISTORY_COLUMNS = ("Timestamp", "User Count", "Name", "95%", "Total Request Count", "Total Failure Count")
 FAILURES_COLUMNS = ("Method", "Name", "Error", "Occurrences")
 PERCENTILES = {"p50": "50%", "p90": "90%", "p95": "95%", "p99": "99%"}
+MAX_SERIES_S = 86_400  # one point per second of the run: a day at most
 
 
 def siblings(stats: Path) -> dict[str, Path]:
@@ -118,7 +118,7 @@ def _history(path: Path, shown: str, run: Run) -> bytes:
         series.append(point)
     run.series = series
     run.vus = max(p[1] for p in points)
-    run.produced_at = datetime.fromtimestamp(points[-1][0], UTC).isoformat()
+    run.produced_at = moment(shown, "Timestamp", points[-1][0])
     return raw
 
 
@@ -161,9 +161,15 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
     run = Run(where=shown, tool="locust", requests=requests, failures=failures, latency_ms=latency,
               duration_s=duration, request_rate=requests / duration if duration > 0 else 0.0)
     if start is not None and end is not None:
-        run.produced_at = datetime.fromtimestamp(end, UTC).isoformat()
+        run.produced_at = moment(shown, "last_request_timestamp", end)
         base = int(start)
         seconds = sorted(set(per_sec) | set(fail_per_sec))
+        # Per-second counts are keyed by the second of each request: within the run. A key outside it
+        # (another run's, or damage) would also make a series of every second in between.
+        if seconds and (seconds[0] < base - 2 or seconds[-1] > end + 2 or seconds[-1] - seconds[0] > MAX_SERIES_S):
+            raise EvidenceError(f"{shown}: field 'num_reqs_per_sec': seconds {seconds[0]}..{seconds[-1]} outside the"
+                                f" run ({start:g}..{end:g}) or longer than {MAX_SERIES_S} s; expected the per-second"
+                                " counts of this run")
         run.series = [
             {"t": float(s - base), "request_rate": float(per_sec.get(s, 0)),
              **({"error_rate": min(1.0, fail_per_sec.get(s, 0) / per_sec[s])} if per_sec.get(s) else {})}
@@ -178,7 +184,7 @@ def _merge(into: dict[int, int], items: Any, shown: str, field: str) -> None:
     for key, count in items.items():
         try:
             bucket = int(float(key))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise EvidenceError(f"{shown}: field '{field}.{key}': expected a number as the key") from None
         if bucket < 0:
             raise EvidenceError(f"{shown}: field '{field}.{key}': {bucket}; expected a number >= 0")

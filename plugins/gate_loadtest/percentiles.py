@@ -109,6 +109,9 @@ class Samples:
         return max(max(chunk) for chunk in self.chunks if len(chunk)) if self.count else 0.0
 
 
+MAX_INTERVALS = 86_400  # points in one run's series: a day of 1 s intervals
+
+
 class Intervals:
     """Per-interval counts and latencies of a run read point by point, keyed by interval index."""
 
@@ -146,7 +149,7 @@ class Intervals:
         out.count = sum(s.count for s in self.latency.values())
         return out
 
-    def series(self, origin: float, method: str = "linear") -> list[dict[str, float]]:
+    def series(self, origin: float, method: str = "linear", where: str = "the run") -> list[dict[str, float]]:
         """One point per interval from the first to the last: t (s since the run start), request_rate,
         and error_rate and p95 where the interval has outcomes and latencies.
 
@@ -155,6 +158,13 @@ class Intervals:
         keys = set(self.latency) | set(self.requests) | set(self.outcomes)
         if not keys:
             return []
+        if max(keys) - min(keys) >= MAX_INTERVALS:  # one point per interval: a damaged time would make billions
+            from gate.errors import EvidenceError
+
+            span = (max(keys) - min(keys)) * self.interval_s
+            raise EvidenceError(f"{where}: the points span {span:g} s, more than {MAX_INTERVALS} intervals of"
+                                f" {self.interval_s:g} s; expected the times of one run (a time is damaged or"
+                                " from another run), or a larger options.interval_s")
         out = []
         for i in range(min(keys), max(keys) + 1):
             start = max(0.0, i * self.interval_s - origin)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -125,6 +126,15 @@ def number(where: str, name: str, value: Any) -> float:
     if value < 0:
         raise EvidenceError(f"{where}: field {name!r}: {_fmt(value)}; expected a number >= 0")
     return value
+
+
+def moment(where: str, name: str, seconds: float) -> str:
+    """Epoch seconds from a tool's file as RFC 3339 text, or EvidenceError when no date can hold them."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        raise EvidenceError(f"{where}: field {name!r}: {_fmt(seconds)} is not a time in epoch seconds;"
+                            " expected the time of the run") from None
 
 
 def whole(where: str, name: str, value: Any) -> int:

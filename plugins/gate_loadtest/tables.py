@@ -19,6 +19,12 @@ KNOWN_HEADERS = {
 }
 
 
+def header_text(header: list[str], fields: int = 6) -> str:
+    """The first fields of a header row for a message: one line (a quoted field may hold a newline), short."""
+    text = " ".join((",".join(header[:fields]) + ("..." if len(header) > fields else "")).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def guess_tool(header: Iterable[str]) -> str | None:
     cols = [c.strip() for c in header]
     for prefix, name in KNOWN_HEADERS.items():
@@ -41,7 +47,7 @@ def read_csv(raw: bytes, shown: str, required: Iterable[str], tool: str) -> tupl
         missing = [c for c in required if c not in header]
         if missing:
             other = guess_tool(header)
-            seen = ",".join(header[:6]) + ("..." if len(header) > 6 else "")
+            seen = header_text(header)
             hint = f"; this looks like {other}" if other and other.split(" (")[0] not in tool else ""
             raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected {tool} with columns"
                                 f" {', '.join(required)}; the header is {seen}{hint}")

@@ -100,12 +100,13 @@ class Client:
     def parse(self, status: int, raw: bytes) -> Answer:
         try:
             doc = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise QueryFailed(f"HTTP {status}, not a Prometheus API answer (not JSON)") from None
         if not isinstance(doc, dict) or doc.get("status") != "success":
             kind = doc.get("errorType", "error") if isinstance(doc, dict) else "error"
             message = doc.get("error", "") if isinstance(doc, dict) else ""
-            raise QueryFailed(f"HTTP {status}, {kind}: {str(message)[:200]}")
+            # Prometheus's own words, on one line: a message may hold newlines (PromQL parse errors do)
+            raise QueryFailed(" ".join(f"HTTP {status}, {str(kind)[:60]}: {str(message)[:200]}".split()))
         data = doc.get("data")
         if not isinstance(data, dict):
             raise QueryFailed("the answer has no data object")
@@ -120,7 +121,7 @@ class Client:
             else:
                 raise QueryFailed(f"result type {kind!r}; expected an instant vector or a scalar"
                                   " (a range query or a string says nothing gate can judge)")
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
             raise QueryFailed("a sample is not [time, \"value\"]") from None
         return answer
 

@@ -135,7 +135,13 @@ class PrometheusCollector:
             data["drift_score"] = drift_score
         digest = "sha256:" + hasher.hexdigest()
         validate_kind(KIND, data, Loaded(data, digest, {}, origin))  # type: ignore[arg-type] # a URL, printed as is
-        when = datetime.fromtimestamp(max(evaluated), UTC) if evaluated else datetime.now(UTC)
+        try:
+            when = datetime.fromtimestamp(max(evaluated), UTC) if evaluated else datetime.now(UTC)
+        except (OverflowError, OSError, ValueError):
+            yield Skipped(kind=KIND, source=self.name, origin=origin,
+                          reason=f"{origin}: the answers' evaluation time {max(evaluated)!r} is not a unix time;"
+                          " expected the time Prometheus evaluated the queries at")
+            return
         yield make_evidence(kind=KIND, source=self.name, data=data, origin=origin, digest=digest,
                             produced_at=when.isoformat(), subject=_subject(spec, context))
         yield from problems
