@@ -57,7 +57,7 @@ def collect(client: GitHubClient, opts: Mapping[str, Any], context: Context, sou
                       reason=f"no closed issue labelled {opts['label']!r} in {opts['repository']}")
         return
     for issue in drills:
-        origin = str(issue.get("html_url") or issue.get("url") or f"issue #{issue.get('number')}")
+        origin = " ".join(str(issue.get("html_url") or issue.get("url") or f"issue #{issue.get('number')}").split())
         try:
             yield _drill(issue, origin, opts, context, source)
         except EvidenceError as exc:
@@ -69,6 +69,8 @@ def _drill(issue: Mapping[str, Any], origin: str, opts: Mapping[str, Any], conte
     if issue.get("state_reason") == "not_planned":
         raise EvidenceError(f"{origin}: closed as not planned: the drill did not take place")
     body = issue.get("body") or ""
+    if not isinstance(body, str):
+        raise EvidenceError(f"{origin}: field 'body': expected the issue's text, got {type(body).__name__}")
     match = _BLOCK.search(body)
     if match is None:
         raise EvidenceError(f"{origin}: field 'body': expected the drill record in a fenced ```yaml block")

@@ -692,8 +692,9 @@ def test_damaged_waivers_are_a_config_error_or_valid(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("w") / "waivers.yaml"
     path.write_bytes(damage(WAIVERS.encode(), data, False))
     threshold = load_threshold(REPO / "policies" / "threshold.yaml", "production")
+    wall_clock = data.draw(st.booleans())
     try:
-        load_waivers(path, threshold, wall_clock=data.draw(st.booleans()))
+        load_waivers(path, threshold, wall_clock=wall_clock)
         tally("parser", "core.waivers.yaml", "accepted")
     except ConfigError as exc:
         assert "\n" not in str(exc) and str(path) in str(exc), str(exc)
@@ -743,6 +744,21 @@ def test_one_far_time_does_not_make_a_series_of_billions(tmp_path, tool):
     options = {"scenario": "stress"} if tool == "jmeter" else {"scenario": "stress", "format": "stream"}
     assert judge(f"gate_loadtest.{tool}-{'jtl' if tool == 'jmeter' else 'stream'}", lambda: _loadtest(tool).collect(
         spec(tool, tmp_path, "points", **options), CONTEXT), ("points",)) == "skipped"
+
+
+@pytest.mark.parametrize("body", [True, 7, ["```yaml\ndiagnosed: true\n```"]])
+def test_a_drill_issue_whose_body_is_not_text_is_a_skipped(hostile, github_answers, monkeypatch, body):
+    """re.search on a non-text body was a TypeError."""
+    from gate_github import DrillsCollector
+
+    _github_env(monkeypatch, hostile)
+    issues = json.loads(github_answers[ISSUES])
+    issues[0]["body"] = body
+    issues[0]["html_url"] = "https://github.example/acme/claims-triage/issues/11\nInjected: line"
+    hostile.answers[ISSUES] = (200, {}, json.dumps(issues).encode())
+    assert judge("gate_github.drills", lambda: DrillsCollector().collect(
+        spec("github_drills", Path("."), None, repository="acme/claims-triage", **GITHUB_OPTIONS), CONTEXT),
+        ("issues/11",)) == "skipped"
 
 
 def test_github_answers_nested_too_deep_are_a_skipped(hostile, github_answers, monkeypatch):
