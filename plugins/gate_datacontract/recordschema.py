@@ -75,7 +75,7 @@ def _odcs_property(prop: Mapping[str, Any], allow_extra: bool, origin: str) -> d
     elif logical in ODCS_TYPES:
         out["type"] = ODCS_TYPES[logical]
         if logical in ("string", "date", "timestamp", "time"):
-            out.update({k: options[k] for k in STRING_KEYS if k in options})
+            out.update(_string_keys(options, origin))
             fmt = options.get("format") if logical == "string" else None
             if logical in ODCS_FORMATS:
                 fmt = _jdk_format(options.get("format")) or ODCS_FORMATS[logical]
@@ -141,7 +141,7 @@ def _dcs_field(fld: Mapping[str, Any], allow_extra: bool, contract: Any) -> dict
     elif kind in DCS_TYPES:
         out = {"type": DCS_TYPES[kind]}
         if out["type"] == "string":
-            out.update({k: fld[k] for k in STRING_KEYS if k in fld})
+            out.update(_string_keys(fld, contract.origin))
             fmt = DCS_FORMATS.get(kind) or fld.get("format")
             if isinstance(fmt, str):
                 out["format"] = fmt
@@ -152,6 +152,21 @@ def _dcs_field(fld: Mapping[str, Any], allow_extra: bool, contract: Any) -> dict
     if isinstance(fld.get("enum"), list):
         out["enum"] = list(fld["enum"])
     return _nullable(out, fld.get("required") is True)
+
+
+def _string_keys(source: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """minLength, maxLength and pattern; a pattern that is not a regular expression is the contract's error
+    (jsonschema would raise re.error on the first record it checks)."""
+    out = {k: source[k] for k in STRING_KEYS if k in source}
+    if "pattern" in out:
+        try:
+            re.compile(out["pattern"])
+        except (re.error, TypeError, OverflowError, RecursionError) as exc:
+            shown = repr(out["pattern"])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise EvidenceError(f"{origin}: field 'pattern': {shown} is not a regular expression"
+                                f" ({' '.join(str(exc).split())}); expected a JSON Schema pattern") from None
+    return out
 
 
 def _nullable(schema: dict[str, Any], required: bool) -> dict[str, Any]:

@@ -770,3 +770,16 @@ def test_github_answers_nested_too_deep_are_a_skipped(hostile, github_answers, m
     assert judge("gate_github.drills", lambda: DrillsCollector().collect(
         spec("github_drills", Path("."), None, repository="acme/claims-triage", **GITHUB_OPTIONS), CONTEXT),
         ("GitHub",)) == "skipped"
+
+
+@pytest.mark.parametrize("pattern", ["^CLM-[0-", "[0- 9]", "(("])
+def test_a_contract_pattern_that_is_not_a_regex_is_the_contracts_error(tmp_path, pattern):
+    """jsonschema compiled the contract's pattern on the first record and raised re.error."""
+    doc = yaml.safe_load((DATA / "contracts" / "claims-intake.odcs.yaml").read_text())
+    prop = next(p for p in doc["schema"][0]["properties"] if p.get("logicalType") == "string")
+    prop.setdefault("logicalTypeOptions", {})["pattern"] = pattern
+    (tmp_path / "c.odcs.yaml").write_text(yaml.safe_dump(doc))
+    shutil.copyfile(DATA / "samples" / "claims_intake.csv", tmp_path / "s.csv")
+    assert judge("gate_datacontract.sample-csv", lambda: _datacontract("data_sample").collect(
+        spec("data_sample", tmp_path, "s.csv", contract="c.odcs.yaml", taken_at="2026-11-26T10:00:00Z"), CONTEXT),
+        ("c.odcs.yaml",)) == "skipped"
