@@ -398,6 +398,11 @@ class OpaEngine:
             if missing:  # any object without gate's deny sets would otherwise read as "nothing denies"
                 raise EngineError(f"OPA at {self.server.display} answered data.gate without {', '.join(missing[:3])},"
                                   " which gate pushed: the answer is not the evaluation of gate's policies")
+        if self.preloaded and not _has_deny_set(result):
+            # gate cannot know which modules the bundle holds, but a gate policy set that can block has a
+            # deny set somewhere: an answer with none is not a gate evaluation, and would read as "nothing denies"
+            raise EngineError(f"OPA at {self.server.display} answered data.gate with no deny set anywhere under it:"
+                              " the server's policies are not a gate policy set (load the bundle: gate bundle build)")
         if self.preloaded:
             revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
                                 if isinstance(b, dict) and b.get("revision")})
@@ -426,6 +431,15 @@ def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
             if head.search(module.source) and not (isinstance(node, Mapping) and isinstance(node.get(level), list)):
                 missing.append(f"data.{module.package}.{level}")
     return sorted(set(missing))
+
+
+def _has_deny_set(node: Any, depth: int = 0) -> bool:
+    """Whether a `deny` set (OPA answers a set as a list) is defined anywhere in the answer."""
+    if not isinstance(node, Mapping) or depth > 32:
+        return False
+    if isinstance(node.get("deny"), list):
+        return True
+    return any(_has_deny_set(child, depth + 1) for key, child in node.items() if not str(key).endswith("_test"))
 
 
 def policy_id(path: Path, policies: PolicySet) -> str:

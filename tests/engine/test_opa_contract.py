@@ -79,6 +79,23 @@ def test_undefined_result_is_never_an_approval(fake):
         engine_for(fake).evaluate(INPUT, POLICIES, DATA)
 
 
+@pytest.mark.parametrize("answer", [
+    {"unrelated": {"x": 1}},
+    {"main": {}, "technical": {"warn": []}},
+    {"main": {"deny": "not a set"}},
+    {"main_test": {"deny": []}},
+], ids=["unrelated", "warn-only", "deny-not-a-set", "only-test-package"])
+def test_a_preloaded_answer_with_no_deny_set_is_not_an_approval(fake, answer):
+    """Preloaded, gate cannot know which modules the bundle holds; an answer with no deny set anywhere
+    is not a gate policy set (another team's policies, a proxy's canned answer) and read as "nothing denies"."""
+    fake.result = lambda doc: answer
+    with pytest.raises(EngineError, match=r"no deny set anywhere under it") as failed:
+        engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA)
+    assert failed.value.exit_code == 3
+    fake.result = lambda doc: {"main": {"deny": []}, "lib": {}}  # a gate policy set that denies nothing
+    assert engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA) == {"main": {"deny": []}, "lib": {}}
+
+
 def test_a_policy_that_does_not_compile_names_opas_error(fake):
     with pytest.raises(PolicyError) as refused:
         engine_for(fake).evaluate(INPUT, in_memory({"broken.rego": "no package here"}), DATA)
