@@ -116,8 +116,8 @@ def verify(client: GitHubClient, opts: ReviewOptions, context: Context) -> tuple
                             " cannot be tied to what is shipped")
     pull = _pull_request(client, opts, commit)
     number = pull["number"]
-    head_sha = (pull.get("head") or {}).get("sha")
-    merge_sha = pull.get("merge_commit_sha")
+    head_sha = _sha_of(pull, "head") or None
+    merge_sha = _sha_of(pull, "merge") or None
     merged = bool(pull.get("merged_at"))
     reviewed_commit = commit
     if opts.count_merge_commit and merged and merge_sha and merge_sha.lower() == commit.lower() and head_sha:
@@ -201,13 +201,20 @@ def _pull_request(client: GitHubClient, opts: ReviewOptions, commit: str) -> Map
 
 
 def _sha_of(pull: Mapping[str, Any], key: str) -> str:
-    value = (pull.get("head") or {}).get("sha") if key == "head" else pull.get("merge_commit_sha")
+    value = pull["head"]["sha"] if key == "head" and pull.get("head") else pull.get("merge_commit_sha")
     return value.lower() if isinstance(value, str) else ""
 
 
 def _checked_pull(pull: Any) -> Mapping[str, Any]:
-    if not isinstance(pull, Mapping) or not isinstance(pull.get("number"), int):
+    """A pull request as GitHub's API documents it, as far as gate reads it; anything else is GitHub's error."""
+    if not isinstance(pull, Mapping) or type(pull.get("number")) is not int:
         raise GitHubError("GitHub answered with a pull request that has no number")
+    head = pull.get("head")
+    if head is not None and not (isinstance(head, Mapping) and isinstance(head.get("sha"), (str, type(None)))):
+        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'head' that is not an object with"
+                          " a commit 'sha'")
+    if not isinstance(pull.get("merge_commit_sha"), (str, type(None))):
+        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'merge_commit_sha' that is not text")
     return pull
 
 

@@ -186,6 +186,26 @@ def test_ownership_is_read_from_team_membership(tmp_path, github_env):
         "owner_in_build_team": True, "shared_members": ["priya-r"]}
 
 
+@pytest.mark.parametrize("field, value", [
+    ("head", "9f1c2ab4"), ("head", ["sha"]), ("head", {"sha": 42}), ("merge_commit_sha", {"sha": RELEASE}),
+    ("number", True),
+])
+@pytest.mark.parametrize("pull_request", [None, 42], ids=["found-by-commit", "named"])
+def test_a_pull_request_not_shaped_as_documented_is_skipped_naming_the_field(tmp_path, github_env, field, value,
+                                                                               pull_request):
+    """A proxy or an API change that answers a pull request gate cannot read is GitHub's error, one line,
+    never a crash of the collector (an AttributeError before) and never evidence."""
+    release_story(github_env)
+    github_env.pulls[42][field] = value
+    options = {"pull_request": pull_request} if pull_request else {}
+    [skipped] = collect(tmp_path, **options)
+    assert isinstance(skipped, Skipped) and skipped.kind == "review", skipped
+    assert (field if field != "number" else "no number") in skipped.reason and "\n" not in skipped.reason
+    # the fake flags every answer off GitHub's description; these are the ones this test asked for
+    assert github_env.errors and all(field in e for e in github_env.errors), github_env.errors
+    github_env.errors.clear()
+
+
 @pytest.mark.parametrize("fault, words", [
     ({"path": "/reviews$", "status": 401}, "refused the token .*401"),
     ({"path": "/commits/", "status": 403}, "forbids GET /repos/acme/claims-triage/commits/"),
