@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import random
 import re
 import secrets as pysecrets
 import shutil
@@ -40,6 +41,10 @@ DEFAULT_TOKEN_ENV = "GATE_OPA_TOKEN"
 POLICY_PREFIX = "gate/"          # policy ids gate owns on a server it pushes to
 ROOTS = ("gate", "threshold")    # the data roots gate's policies and data live under
 RETRY_STATUSES = (502, 503, 504)
+PUSH_MARK = "gate_pushed_"       # the rule gate appends to every module it pushes: `gate_pushed_<digest> := true`
+CHECK_PACKAGE = "gate_pushed"    # data.gate.gate_pushed.data_matches: the server's data is the data gate pushed
+CHECK_ID = POLICY_PREFIX + ".pushed-data-check"
+PUSH_ATTEMPTS = 3                # push + query rounds when another client changes the server in between
 
 
 @dataclass(frozen=True)
@@ -336,14 +341,31 @@ class OpaEngine:
         self.preloaded = preloaded
         self.name = name
         self._pushed: str | None = None  # fingerprint of what this engine last pushed
+        self._marks: frozenset[tuple[str, str]] | None = None  # (package, mark) of every module it pushed
+        self._pushed_for: tuple[str, str] | None = None  # (policy set digest, data text) of that push
 
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         self.sync(policies, data)
 
     def push(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
-        """Make the server hold exactly gate's modules (ids under gate/) and data.threshold."""
-        modules = {policy_id(p.path, policies): p.source for p in policies.modules}
+        """Make the server hold exactly gate's modules (ids under gate/) and data.threshold.
+
+        A server is shared: another gate run may push other policies or another threshold between this
+        push and the query. So every module goes up marked (a rule named after a digest of its id and
+        source), with one more module that compares the server's data with the data pushed; the marks and
+        that comparison come back in the same evaluation as the decision, and evaluate() checks them."""
         data_text = jsonsafe.dumps(data)
+        if self._pushed is not None and self._pushed_for == (policies.digest, data_text):
+            return  # what this engine pushed last; evaluate() finds out if the server no longer holds it
+        modules, marks = {}, set()
+        for module in policies.modules:
+            pid = policy_id(module.path, policies)
+            modules[pid], mark = _marked(pid, module.source)
+            if module.package == "gate" or module.package.startswith("gate."):  # what data.gate answers
+                marks.add((module.package, mark))
+        check, check_mark = _marked(CHECK_ID, _data_check(json.loads(data_text)))
+        modules[CHECK_ID] = check
+        marks.add((f"gate.{CHECK_PACKAGE}", check_mark))
         fingerprint = _fingerprint(modules) + hashlib.sha256(data_text.encode()).hexdigest()
         if fingerprint == self._pushed:
             return
@@ -351,11 +373,14 @@ class OpaEngine:
         for stale in sorted(set(present) - set(modules)):
             if stale.startswith(POLICY_PREFIX):
                 self.server.delete_policy(stale)
-        changed = {pid: src for pid, src in modules.items() if present.get(pid) != src}
+        changed = {pid: src for pid, src in modules.items() if present.get(pid) != src and pid != CHECK_ID}
         self._put_in_dependency_order(dict(sorted(changed.items(), key=lambda kv: kv[1].count("import data."))))
         for key, value in json.loads(data_text).items():
             self.server.put_data(key, value)
-        self._pushed = fingerprint
+        if present.get(CHECK_ID) != check:
+            self.server.put_policy(CHECK_ID, check)
+        self._pushed, self._marks = fingerprint, frozenset(marks)
+        self._pushed_for = (policies.digest, data_text)
 
     def _put_in_dependency_order(self, modules: dict[str, str]) -> None:
         """OPA compiles the whole set on every PUT, so a module goes in after the modules it uses: put
@@ -381,12 +406,26 @@ class OpaEngine:
             self.push(policies, data)
 
     def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
-        self.sync(policies, data)
         try:
             doc = json.loads(jsonsafe.dumps(jsonsafe.normalise_timestamps(input)))
         except (ValueError, TypeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-        defined, result, body = self.server.query("gate", doc, provenance=self.preloaded)
+        for attempt in range(1, PUSH_ATTEMPTS + 1):
+            self.sync(policies, data)
+            defined, result, body = self.server.query("gate", doc, provenance=self.preloaded)
+            if self._marks is None or not defined or not isinstance(result, dict) or not _has_marks(result):
+                break  # nothing gate pushed is in the answer: judged below, never retried
+            changed = _unlike_pushed(result, self._marks)
+            if not changed:
+                result = _without_marks(result)
+                break
+            if attempt == PUSH_ATTEMPTS:
+                raise EngineError(
+                    f"OPA at {self.server.display}: {changed} between gate's push and its query, {attempt} times"
+                    " running: another client is pushing other policies or data to this server. Give each run its"
+                    " own server (--engine opa-local), or load one bundle and query it (--opa-preloaded)")
+            self._pushed = None  # push again, after a pause that lets the other client finish
+            time.sleep(random.uniform(0.05, 0.25) * attempt)
         if not defined:
             hint = ("the server has no policies under data.gate: load the bundle (gate bundle build) or drop"
                     " --opa-preloaded") if self.preloaded else "the pushed policies define nothing under data.gate"
@@ -431,6 +470,60 @@ def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
             if head.search(module.source) and not (isinstance(node, Mapping) and isinstance(node.get(level), list)):
                 missing.append(f"data.{module.package}.{level}")
     return sorted(set(missing))
+
+
+def _marked(pid: str, source: str) -> tuple[str, str]:
+    """The module as gate pushes it, with the rule that shows, in an answer, that this very module was
+    evaluated; appended, so that every line number in OPA's messages is still the file's own."""
+    mark = PUSH_MARK + hashlib.sha256(f"{pid}\0{source}".encode()).hexdigest()[:24]
+    return f"{source.rstrip()}\n\n# added by gate when pushing: evaluate() checks this module was the one evaluated\n{mark} := true\n", mark
+
+
+def _data_check(data: Mapping[str, Any]) -> str:
+    """A module that is true when the server's data is the data pushed (JSON is Rego term syntax)."""
+    lines = [f"package gate.{CHECK_PACKAGE}", "", "data_matches if {"]
+    lines += [f"\tdata[{json.dumps(key)}] == {jsonsafe.dumps(value)}" for key, value in sorted(data.items())] or ["\ttrue"]
+    return "\n".join([*lines, "}", ""])
+
+
+def _marks_in(node: Any, package: str = "gate", depth: int = 0) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, Mapping) and depth < 32:
+        for key, child in node.items():
+            if isinstance(key, str) and key.startswith(PUSH_MARK) and child is True:
+                found.add((package, key))
+            elif isinstance(child, Mapping):
+                found |= _marks_in(child, f"{package}.{key}", depth + 1)
+    return found
+
+
+def _has_marks(result: Mapping[str, Any]) -> bool:
+    return bool(_marks_in(result))
+
+
+def _unlike_pushed(result: Mapping[str, Any], marks: frozenset[tuple[str, str]]) -> str:
+    """What about the evaluation was not what gate pushed ("" when it was exactly that)."""
+    found = _marks_in(result)
+    checks = f"gate.{CHECK_PACKAGE}"
+    lost = {m for m in marks - found if m[0] != checks}
+    added = {m for m in found - marks if m[0] != checks}
+    if lost or added:
+        modules = len([m for m in marks if m[0] != checks])
+        return f"{len(lost)} of gate's {modules} policy modules were replaced or removed and {len(added)} others added"
+    if found != marks:
+        return "the threshold data was changed"
+    check = result.get(CHECK_PACKAGE)
+    if not (isinstance(check, Mapping) and check.get("data_matches") is True):
+        return "the threshold data was changed"
+    return ""
+
+
+def _without_marks(node: Any, depth: int = 0) -> Any:
+    """The answer without what gate added to check it, so records and reports hold the policies' own."""
+    if not isinstance(node, dict) or depth > 32:
+        return node
+    return {key: _without_marks(child, depth + 1) for key, child in node.items()
+            if not (isinstance(key, str) and key.startswith(PUSH_MARK)) and not (depth == 0 and key == CHECK_PACKAGE)}
 
 
 def _has_deny_set(node: Any, depth: int = 0) -> bool:

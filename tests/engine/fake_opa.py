@@ -16,6 +16,7 @@ a body that is not JSON).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class FakeOpa:
     script: list[Scripted] = field(default_factory=list)
     provenance: dict[str, Any] | None = None
     token: str | None = None
+    marks: bool = True          # answer the rules gate adds when pushing, as OPA evaluates them
 
     def start(self, ssl_context=None) -> FakeOpa:
         fake = self
@@ -121,7 +123,7 @@ class FakeOpa:
                             return self._answer(400, {"code": "invalid_parameter", "message": "body contains malformed input document"})
                         if fake.result is None:
                             return self._answer(200, {})
-                        answer = {"result": fake.result(doc.get("input"))}
+                        answer = {"result": fake.with_marks(fake.result(doc.get("input")))}
                         if "provenance=true" in query and fake.provenance is not None:
                             answer["provenance"] = fake.provenance
                         return self._answer(200, answer)
@@ -159,6 +161,27 @@ class FakeOpa:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def with_marks(self, result: Any) -> Any:
+        """What OPA adds to a scripted data.gate: the value of every `gate_pushed_*` rule in the modules the
+        fake holds (true), and data.gate.gate_pushed.data_matches, computed as OPA would: the fake's data
+        compared with the JSON literals of the check module."""
+        if not isinstance(result, dict) or not self.marks:
+            return result
+        result = json.loads(json.dumps(result))
+        for source in self.policies.values():
+            package = re.search(r"^package (\S+)", source, re.MULTILINE)
+            if not package or not (package[1] + ".").startswith("gate."):
+                continue
+            node = result
+            for part in package[1].split(".")[1:]:
+                node = node.setdefault(part, {})
+            for mark in re.findall(r"^(gate_pushed_\w+) := true$", source, re.MULTILINE):
+                node[mark] = True
+            checks = re.findall(r'^\tdata\[("[^"]+")\] == (.*)$', source, re.MULTILINE)
+            if checks and all(self.data.get(json.loads(key)) == json.loads(value) for key, value in checks):
+                node["data_matches"] = True
+        return result
 
     def calls(self, method: str | None = None) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.requests if method is None or r.method == method]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import re
 import shutil
 import ssl
 import time
@@ -44,11 +45,14 @@ def test_push_then_query_speaks_the_documented_api(fake):
     result = engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert result == RESULT
     assert fake.calls() == ["GET /v1/policies", "PUT /v1/policies/gate/lib.rego", "PUT /v1/policies/gate/main.rego",
-                            "PUT /v1/data/threshold", "POST /v1/data/gate"]
-    put_lib, put_main, put_data, post = fake.requests[1:]
-    assert put_lib.headers["Content-Type"] == "text/plain" and put_lib.body.decode() == LIB
-    assert put_main.body.decode() == MAIN  # the module that imports another goes in after it
+                            "PUT /v1/data/threshold", "PUT /v1/policies/gate/.pushed-data-check", "POST /v1/data/gate"]
+    put_lib, put_main, put_data, put_check, post = fake.requests[1:]
+    # each module as written, then the rule that shows in the answer that this very module was evaluated
+    assert put_lib.headers["Content-Type"] == "text/plain"
+    assert re.fullmatch(re.escape(LIB) + r"\n# added by gate .*\ngate_pushed_[0-9a-f]{24} := true\n", put_lib.body.decode())
+    assert put_main.body.decode().startswith(MAIN)  # the module that imports another goes in after it
     assert put_data.headers["Content-Type"] == "application/json" and put_data.json() == DATA["threshold"]
+    assert "data[\"threshold\"] == " + put_data.body.decode() in put_check.body.decode()  # the same JSON text
     assert post.headers["Content-Type"] == "application/json"
     sent = post.json()
     assert set(sent) == {"input"}
@@ -70,7 +74,7 @@ def test_stale_gate_policies_are_removed_and_others_left_alone(fake):
     fake.policies.update({"gate/old.rego": "package gate.old\n", "team/authz.rego": "package authz\n"})
     engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert "DELETE /v1/policies/gate/old.rego" in fake.calls()
-    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "team/authz.rego"}
+    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "gate/.pushed-data-check", "team/authz.rego"}
 
 
 def test_undefined_result_is_never_an_approval(fake):
