@@ -44,6 +44,7 @@ RETRY_STATUSES = (502, 503, 504)
 PUSH_MARK = "gate_pushed_"       # the rule gate appends to every module it pushes: `gate_pushed_<digest> := true`
 CHECK_PACKAGE = "gate_pushed"    # data.gate.gate_pushed.data_matches: the server's data is the data gate pushed
 CHECK_ID = POLICY_PREFIX + ".pushed-data-check"
+CHECK_MAX_BYTES = 256 * 1024    # data values compared literally up to this size (see _data_check)
 PUSH_ATTEMPTS = 3                # push + query rounds when another client changes the server in between
 
 
@@ -480,9 +481,16 @@ def _marked(pid: str, source: str) -> tuple[str, str]:
 
 
 def _data_check(data: Mapping[str, Any]) -> str:
-    """A module that is true when the server's data is the data pushed (JSON is Rego term syntax)."""
+    """A module that is true when the server's data is the data pushed (JSON is Rego term syntax). A value
+    whose text is over CHECK_MAX_BYTES is left out: OPA compiles the literal on every push, and only
+    `gate lint`'s batches of variants are that large (a threshold is a few KiB), never a release decision."""
     lines = [f"package gate.{CHECK_PACKAGE}", "", "data_matches if {"]
-    lines += [f"\tdata[{json.dumps(key)}] == {jsonsafe.dumps(value)}" for key, value in sorted(data.items())] or ["\ttrue"]
+    for key, value in sorted(data.items()):
+        text = jsonsafe.dumps(value)
+        lines.append(f"\tdata[{json.dumps(key)}] == {text}" if len(text) <= CHECK_MAX_BYTES else
+                     f"\tdata[{json.dumps(key)}]  # {len(text)} bytes: present, not compared")
+    if len(lines) == 3:
+        lines.append("\ttrue")
     return "\n".join([*lines, "}", ""])
 
 

@@ -107,3 +107,15 @@ def test_data_written_by_a_client_that_marks_nothing_is_noticed(opa_url):
     a.prepare(policies, STRICT)
     engine(opa_url).server.put_data("threshold", LOOSE["threshold"])
     assert a.evaluate(INPUT, policies, STRICT) == {"main": {"deny": ["over the limit"]}}
+
+
+def test_a_data_value_too_large_to_compare_is_only_required_present(opa_url):
+    """gate lint's batches of variants (megabytes) are not compiled into the check module; the threshold is."""
+    big = {"variants": ["x" * 1000] * 300}
+    a = engine(opa_url)
+    policies = in_memory({"main.rego": RULE})
+    a.prepare(policies, {**STRICT, "gate_lint": big})
+    pushed = a.server.list_policies()["gate/.pushed-data-check"]
+    assert "present, not compared" in pushed and len(pushed) < 2000
+    engine(opa_url).server.put_data("threshold", LOOSE["threshold"])   # still caught: the threshold is compared
+    assert a.evaluate(INPUT, policies, {**STRICT, "gate_lint": big}) == {"main": {"deny": ["over the limit"]}}
