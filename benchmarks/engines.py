@@ -49,7 +49,7 @@ def scenario_inputs() -> list[tuple[str, Any, dict, dict]]:
         context = runner.make_context(config, args, environ={})
         prepared = runner.prepare(config, plugins.get_manager())
         evidence, skipped = runner.gather(config, context)
-        doc = jsonsafe.normalise_timestamps(build_input(context, config.service, evidence, skipped))
+        doc = jsonsafe.for_engines(build_input(context, config.service, evidence, skipped))
         out.append((str(folder.relative_to(REPO)), prepared.policies, {"threshold": prepared.threshold.data}, doc))
     _, policies, data, doc = next(item for item in out if item[0].endswith("ready"))
     out.append(("synthetic: 200 evidence items", policies, data, widen(doc, 200)))

@@ -51,7 +51,7 @@ def prepare(example: Path, workdir: Path) -> list[str]:
     context = runner.make_context(config, args)
     prepared = runner.prepare(config, plugins.get_manager())
     evidence, skipped = runner.gather(config, context)
-    doc = jsonsafe.normalise_timestamps(build_input(context, config.service, evidence, skipped))
+    doc = jsonsafe.for_engines(build_input(context, config.service, evidence, skipped))
     (workdir / "modules.json").write_text(json.dumps([str(p.path) for p in prepared.policies.modules]))
     (workdir / "data.json").write_text(jsonsafe.dumps({"threshold": prepared.threshold.data}))
     (workdir / "input.json").write_text(jsonsafe.dumps(doc))

@@ -89,7 +89,7 @@ def main() -> int:
     for module in prepared.policies.modules:
         interpreter.add_module(str(module.path), module.source)
     interpreter.add_data_json(jsonsafe.dumps({"threshold": threshold.data}))
-    texts = [jsonsafe.dumps(jsonsafe.normalise_timestamps(doc)) for doc in inputs]
+    texts = [jsonsafe.dumps(jsonsafe.for_engines(doc)) for doc in inputs]
 
     def bare(lo: int, hi: int) -> list[str]:
         out = []

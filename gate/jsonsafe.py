@@ -96,3 +96,30 @@ def normalise_timestamps(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [normalise_timestamps(item) for item in value]
     return value
+
+
+CASEFOLDED = "casefolded"   # input.casefolded: {text: text.casefold()} for input text regopy cannot lower
+
+
+def for_engines(document: Any) -> Any:
+    """The input document as every engine is given it: timestamps normalised (normalise_timestamps), and,
+    when the input holds text with a non-ASCII letter that has case, `casefolded` mapping each such text
+    to Python's str.casefold() of it. regopy's lower() changes ASCII letters only, so `gate.lib.fold`
+    looks text up here first and calls lower() only for text that is not here, which is then text whose
+    lower() both engines agree on. Both engines get the same map, so they agree on every comparison."""
+    doc = normalise_timestamps(document)
+    if isinstance(doc, dict):
+        folded: dict[str, str] = {}
+        stack: list[Any] = [doc]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                if not node.isascii() and node not in folded and node.casefold() != node:
+                    folded[node] = node.casefold()
+            elif isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        if folded:
+            doc[CASEFOLDED] = dict(sorted(folded.items()))
+    return doc

@@ -338,12 +338,12 @@ def _embedded_parallel(engine: Any, input: Mapping[str, Any], policies: PolicySe
     from gate.engine import bounded, embedded
 
     embedded.refuse_unsafe(policies)
-    input_text = jsonsafe.dumps(jsonsafe.normalise_timestamps(input))
+    input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
     modules = [(str(p.path), p.source) for p in policies.modules]
     requests = []
     for data in datas:
         data_text = jsonsafe.dumps(data)
-        embedded.refuse_data_dependent(policies, input_text + data_text)
+        embedded.refuse_data_dependent(policies, input_text, data_text)
         requests.append(json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode())
 
     def one(request: bytes) -> Any:

@@ -159,5 +159,5 @@ warn contains lib.finding(
 	accountable := object.get(x.decision, "accountable", null)
 	is_string(accountable)
 	startswith(accountable, "@")
-	not lower(accountable) in {lower(o) | some o in owners}
+	not lib.fold(accountable) in {lib.fold(o) | some o in owners}
 }

@@ -55,6 +55,12 @@ display(s) := s if is_string(s)
 
 display(s) := "(none)" if not is_string(s)
 
+# fold gives a name in the form two names are compared in: case folded, surrounding space trimmed.
+# gate puts the case-folded form of every input text with a non-ASCII letter in input.casefolded
+# (regopy's lower() changes ASCII letters only); lower() serves all other text, on both engines alike.
+# Exact for text taken from the input; for text built in Rego from non-ASCII parts, use OPA.
+fold(s) := trim_space(object.get(object.get(input, "casefolded", {}), s, lower(s))) if is_string(s)
+
 # join renders a set or list of strings, sorted, for a message.
 join(xs) := trim_space(concat(", ", sort(xs)))
 

@@ -46,7 +46,7 @@ deny contains lib.finding(
 	lib.documented(owner_team)
 	some build in [object.get(h, ["data", "build_team"], null), service_build_team]
 	is_string(build)
-	lower(trim_space(build)) == lower(trim_space(owner_team))
+	lib.fold(build) == lib.fold(owner_team)
 }
 
 deny contains lib.finding(
@@ -95,7 +95,7 @@ signoff_confirmed(s) if {
 signoff_same_person(a, who) if {
 	is_string(who)
 	some key in ["login", "who"]
-	lower(trim_space(object.get(a, key, ""))) == lower(trim_space(who))
+	lib.fold(object.get(a, key, "")) == lib.fold(who)
 }
 
 counts(s) if {

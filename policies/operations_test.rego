@@ -99,6 +99,21 @@ test_owner_on_service_build_team_denied if {
 	"operations.owner_is_build_team" in ops_deny_ids(ev)
 }
 
+test_owner_team_compared_case_folded_beyond_ascii if {
+	# gate puts the case-folded form of non-ASCII input text in input.casefolded (regopy lowers ASCII only)
+	ev := json.patch(good, [
+		{"op": "replace", "path": "/handoff/0/data/build_team", "value": "Ärzte-Plattform"},
+		{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": "ÄRZTE-PLATTFORM"},
+	])
+	folded := {"Ärzte-Plattform": "ärzte-plattform", "ÄRZTE-PLATTFORM": "ärzte-plattform"}
+	c := ops_context
+	s := ops_service
+	ids := {f.id | some f in operations.deny} with input.evidence as ev with input.context as c
+		with input.service as s
+		with input.casefolded as folded
+	"operations.owner_is_build_team" in ids
+}
+
 test_owner_team_compared_without_service_build_team if {
 	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/production_owner/team", "value": "ml-platform"}])
 	c := ops_context

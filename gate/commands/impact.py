@@ -123,8 +123,8 @@ def embedded_evaluator(policies: PolicySet, data: Mapping[str, Any]) -> Callable
     answer = embedded.compiled([(str(p.path), p.source) for p in policies.modules], data_text)
 
     def evaluate(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-        text = jsonsafe.dumps(jsonsafe.normalise_timestamps(doc))
-        embedded.refuse_data_dependent(policies, text + data_text)
+        text = jsonsafe.dumps(jsonsafe.for_engines(doc))
+        embedded.refuse_data_dependent(policies, text, data_text)
         return json.loads(answer(text.encode("utf-8")))
 
     return evaluate

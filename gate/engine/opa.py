@@ -408,7 +408,7 @@ class OpaEngine:
 
     def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            doc = json.loads(jsonsafe.dumps(jsonsafe.normalise_timestamps(input)))
+            doc = json.loads(jsonsafe.dumps(jsonsafe.for_engines(input)))
         except (ValueError, TypeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
         for attempt in range(1, PUSH_ATTEMPTS + 1):

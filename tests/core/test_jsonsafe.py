@@ -36,3 +36,14 @@ def test_tricky_values_reach_regopy_intact():
     result = EmbeddedEngine().evaluate(doc, policies, {"threshold": {"x": 1e-7}})
     assert result["probe"] == {"quote": True, "backslash": True, "big": True, "tiny": True,
                                "unicode": True, "from_data": True}
+
+
+def test_for_engines_maps_exactly_the_text_regopy_cannot_lower():
+    doc = {"context": {"now": "2026-11-26T12:00:00Z"},
+           "evidence": {"handoff": [{"data": {"team": "Ärzte-Team", "same": "Ärzte-Team", "ascii": "ML-Platform",
+                                              "lower": "ärzte", "sharp": "straße", "list": ["ÉQUIPE", 3, None]}}]}}
+    out = jsonsafe.for_engines(doc)
+    assert out["casefolded"] == {"Ärzte-Team": "ärzte-team", "ÉQUIPE": "équipe", "straße": "strasse"}
+    assert out["context"]["now"] == "2026-11-26T12:00:00+00:00"   # and timestamps normalised, as before
+    assert "casefolded" not in doc                                  # the caller's document is not changed
+    assert "casefolded" not in jsonsafe.for_engines({"evidence": {"x": [{"name": "ML-Platform"}]}})

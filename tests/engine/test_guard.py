@@ -113,6 +113,28 @@ def test_lower_is_refused_only_when_the_input_holds_letters_regopy_cannot_lower(
         engine.evaluate({"a": "ÉQUIPE", "b": "équipe"}, policies, {})
 
 
+FOLD = 'fold(s) := trim_space(object.get(object.get(input, "casefolded", {}), s, lower(s))) if is_string(s)\n'
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("ÉQUIPE Ärzte", " équipe ärzte", True), ("STRASSE", "Straße", True), ("Ärzte-Team", "Arzte-team", False),
+    ("ML-Platform", "ml-platform", True), ("İstanbul", "i̇stanbul", True),
+])
+def test_fold_compares_non_ascii_names_on_regopy_as_on_opa(a, b, same, local_opa):
+    """gate.lib.fold looks input text up in input.casefolded (filled by gate) before lower(): the embedded
+    engine no longer refuses non-ASCII names, and both engines give the same answer."""
+    policies = in_memory({"p.rego": HEAD + FOLD + "\nsame if fold(input.a) == fold(input.b)\n"})
+    expected = {"probe": {"same": True}} if same else {"probe": {}}
+    assert EmbeddedEngine().evaluate({"a": a, "b": b}, policies, {}) == expected
+    assert local_opa.evaluate({"a": a, "b": b}, policies, {}) == expected
+
+
+def test_a_direct_lower_beside_fold_is_still_refused():
+    policies = in_memory({"p.rego": HEAD + FOLD + "\nsame if lower(input.a) == fold(input.b)\n"})
+    with pytest.raises(PolicyError, match=r"p.rego:5: uses lower and the input holds É"):
+        EmbeddedEngine().evaluate({"a": "ÉQUIPE", "b": "équipe"}, policies, {})
+
+
 def test_cli_refuses_with_exit_3_naming_file_line_and_the_way_out(gate_workspace, capsys):
     ws = gate_workspace
     ws.write("policies/probe.rego", HEAD + 'parts := strings.split_n(input.context.service, "-", 2)\n')

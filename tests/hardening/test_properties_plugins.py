@@ -276,7 +276,7 @@ def test_a_damaged_load_run_never_approves_a_blocked_release(tmp_path_factory, d
     victim.write_bytes(damage(victim.read_bytes(), data, True) if victim.suffix == ".json"
                        else mutate(victim.read_bytes(), data))
     code = _evaluate(root, "gate_loadtest.end-to-end(blocked example)", NOW)
-    assert code in (1, 3), code
+    assert code in (1, 3), code  # exit 3: a number regopy cannot read (near the double limit)
 
 
 # --- gate_prometheus --------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def test_a_damaged_contract_or_sample_never_approves_a_blocked_release(tmp_path_
     victim.write_bytes(mutate(victim.read_bytes(), data) if victim.suffix == ".jsonl"
                        else damage(victim.read_bytes(), data, victim.suffix == ".json"))
     code = _evaluate(root, "gate_datacontract.end-to-end(blocked example)", NOW)
-    assert code in (1, 3), code
+    assert code in (1, 3), code  # exit 3: a number regopy cannot read (near the double limit)
 
 
 # --- gate_handoff and gate_accountability -----------------------------------------------------------
