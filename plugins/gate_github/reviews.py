@@ -147,7 +147,7 @@ def verify(client: GitHubClient, opts: ReviewOptions, context: Context) -> tuple
     for login, approval, superseded_by in _approvals(reviews, reviewed_commit):
         for role, team in opts.role_teams.items():
             member = login.lower() in members.of(team)
-            on_commit = (approval.get("commit_id") or "").lower() == reviewed_commit.lower()
+            on_commit = _sha_text(approval.get("commit_id")) == reviewed_commit.lower()
             data["approvals"].append({
                 "role": role,
                 "team": team.name,
@@ -241,10 +241,15 @@ def _approvals(reviews: list[Any], reviewed_commit: str):
         approved = [(i, r) for i, r in enumerate(items) if r[1].get("state") == "APPROVED"]
         if not approved:
             continue
-        on_commit = [(i, r) for i, r in approved if (r[1].get("commit_id") or "").lower() == reviewed_commit.lower()]
+        on_commit = [(i, r) for i, r in approved if _sha_text(r[1].get("commit_id")) == reviewed_commit.lower()]
         index, (_, approval) = (on_commit or approved)[-1]
         later = [r.get("state") for _, r in items[index + 1:] if r.get("state") in ("CHANGES_REQUESTED", "DISMISSED")]
         yield logins[key], approval, (later[-1] if later else None)
+
+
+def _sha_text(value: Any) -> str:
+    """A commit sha as GitHub writes it, lower case; anything that is not text is no commit."""
+    return value.lower() if isinstance(value, str) else ""
 
 
 def _sort_time(value: Any) -> float:

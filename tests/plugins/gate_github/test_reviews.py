@@ -247,3 +247,16 @@ def test_without_a_token_it_is_skipped_and_github_is_not_asked(tmp_path, github_
 def test_bad_options_are_configuration_errors(tmp_path, github_env, options, words):
     with pytest.raises(ConfigError, match=words):
         collect(tmp_path, **options)
+
+
+def test_a_review_whose_commit_id_is_not_text_is_refused_as_evidence_not_a_crash(tmp_path, github_env):
+    """Found by the property tests at 1,000 examples: a commit_id of true raised AttributeError in the
+    collector; now the answer is refused by the review evidence schema, naming the field (-> Skipped)."""
+    from gate.errors import EvidenceError
+
+    release_story(github_env)
+    github_env.reviews[42][1]["commit_id"] = True   # priya-r's approval
+    with pytest.raises(EvidenceError, match=r"field 'data\.reviews\.1\.commit_id': expected"):
+        collect(tmp_path)
+    assert github_env.errors and all("commit_id" in e for e in github_env.errors), github_env.errors
+    github_env.errors.clear()
