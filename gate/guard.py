@@ -428,23 +428,14 @@ def data_dependent(files: Iterable) -> dict[str, tuple[Path, int]]:
     """Builtins whose correctness on regopy depends on the data: name -> first (path, line)."""
     files = list(files)
     out: dict[str, tuple[Path, int]] = {}
-    for usage in analyse_all(files):
-        lines = None
+    for file, usage in zip(files, analyse_all(files)):   # analyse_all keeps the files' order
+        lines = file.source.splitlines()
         for use in usage.uses:
             if use.kind == "builtin" and (use.name in CASE_SENSITIVE or use.name in ESCAPE_SENSITIVE):
-                if use.name == "lower":
-                    lines = lines if lines is not None else _source_lines(usage.path, files)
-                    if 0 < use.line <= len(lines) and FOLD.search(lines[use.line - 1]):
-                        continue
+                if use.name == "lower" and 0 < use.line <= len(lines) and FOLD.search(lines[use.line - 1]):
+                    continue
                 out.setdefault(use.name, (usage.path, use.line))
     return out
-
-
-def _source_lines(path: Path, files: Iterable) -> list[str]:
-    for f in files:
-        if f.path == path:
-            return f.source.splitlines()
-    return []
 
 
 def report(files: Iterable) -> list[dict]:

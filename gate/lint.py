@@ -343,7 +343,7 @@ def _embedded_parallel(engine: Any, input: Mapping[str, Any], policies: PolicySe
     requests = []
     for data in datas:
         data_text = jsonsafe.dumps(data)
-        embedded.refuse_data_dependent(policies, input_text, data_text)
+        embedded.refuse_data_dependent(policies, input_text + data_text)
         requests.append(json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode())
 
     def one(request: bytes) -> Any:

@@ -124,7 +124,7 @@ def embedded_evaluator(policies: PolicySet, data: Mapping[str, Any]) -> Callable
 
     def evaluate(doc: Mapping[str, Any]) -> Mapping[str, Any]:
         text = jsonsafe.dumps(jsonsafe.for_engines(doc))
-        embedded.refuse_data_dependent(policies, text, data_text)
+        embedded.refuse_data_dependent(policies, text + data_text)
         return json.loads(answer(text.encode("utf-8")))
 
     return evaluate

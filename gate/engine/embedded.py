@@ -52,7 +52,7 @@ class EmbeddedEngine:
                 input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
             except (ValueError, TypeError) as exc:
                 raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-            refuse_data_dependent(policies, input_text, data_text)
+            refuse_data_dependent(policies, input_text + data_text)
             call = self._take(policies.digest, data_text)
             modules = [(str(p.path), p.source) for p in policies.modules]
             if call is None and bounded.fork_available():
@@ -112,13 +112,12 @@ def refuse_unsafe(policies: PolicySet) -> None:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def refuse_data_dependent(policies: PolicySet, input_text: str, data_text: str = "") -> None:
+def refuse_data_dependent(policies: PolicySet, text: str) -> None:
     """Builtins regopy gets right only on some data: refused when this input is such data. (lower() as
     gate.lib.fold calls it, on text input.casefolded does not hold, is not such a use: see guard.FOLD.)"""
     used = guard.data_dependent(policies.modules)
     if not used:
         return
-    text = input_text + data_text
     letters = set(_NON_ASCII.findall(text))
     for name, (path, line) in sorted(used.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
         changed = sorted(c for c in letters if (c.lower() if name == "lower" else c.upper()) != c)

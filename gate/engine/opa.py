@@ -341,9 +341,8 @@ class OpaEngine:
         self.server = server
         self.preloaded = preloaded
         self.name = name
-        self._pushed: str | None = None  # fingerprint of what this engine last pushed
+        self._pushed: tuple[str, str] | None = None  # (policy set digest, data text) this engine last pushed
         self._marks: frozenset[tuple[str, str]] | None = None  # (package, mark) of every module it pushed
-        self._pushed_for: tuple[str, str] | None = None  # (policy set digest, data text) of that push
 
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         self.sync(policies, data)
@@ -356,7 +355,7 @@ class OpaEngine:
         source), with one more module that compares the server's data with the data pushed; the marks and
         that comparison come back in the same evaluation as the decision, and evaluate() checks them."""
         data_text = jsonsafe.dumps(data)
-        if self._pushed is not None and self._pushed_for == (policies.digest, data_text):
+        if self._pushed == (policies.digest, data_text):
             return  # what this engine pushed last; evaluate() finds out if the server no longer holds it
         modules, marks = {}, set()
         for module in policies.modules:
@@ -367,9 +366,6 @@ class OpaEngine:
         check, check_mark = _marked(CHECK_ID, _data_check(json.loads(data_text)))
         modules[CHECK_ID] = check
         marks.add((f"gate.{CHECK_PACKAGE}", check_mark))
-        fingerprint = _fingerprint(modules) + hashlib.sha256(data_text.encode()).hexdigest()
-        if fingerprint == self._pushed:
-            return
         present = self.server.list_policies()
         for stale in sorted(set(present) - set(modules)):
             if stale.startswith(POLICY_PREFIX):
@@ -380,8 +376,7 @@ class OpaEngine:
             self.server.put_data(key, value)
         if present.get(CHECK_ID) != check:
             self.server.put_policy(CHECK_ID, check)
-        self._pushed, self._marks = fingerprint, frozenset(marks)
-        self._pushed_for = (policies.digest, data_text)
+        self._pushed, self._marks = (policies.digest, data_text), frozenset(marks)
 
     def _put_in_dependency_order(self, modules: dict[str, str]) -> None:
         """OPA compiles the whole set on every PUT, so a module goes in after the modules it uses: put
@@ -414,9 +409,10 @@ class OpaEngine:
         for attempt in range(1, PUSH_ATTEMPTS + 1):
             self.sync(policies, data)
             defined, result, body = self.server.query("gate", doc, provenance=self.preloaded)
-            if self._marks is None or not defined or not isinstance(result, dict) or not _has_marks(result):
+            found = _marks_in(result) if self._marks is not None and defined else set()
+            if not found:
                 break  # nothing gate pushed is in the answer: judged below, never retried
-            changed = _unlike_pushed(result, self._marks)
+            changed = _unlike_pushed(result, found, self._marks)
             if not changed:
                 result = _without_marks(result)
                 break
@@ -505,13 +501,9 @@ def _marks_in(node: Any, package: str = "gate", depth: int = 0) -> set[tuple[str
     return found
 
 
-def _has_marks(result: Mapping[str, Any]) -> bool:
-    return bool(_marks_in(result))
-
-
-def _unlike_pushed(result: Mapping[str, Any], marks: frozenset[tuple[str, str]]) -> str:
-    """What about the evaluation was not what gate pushed ("" when it was exactly that)."""
-    found = _marks_in(result)
+def _unlike_pushed(result: Mapping[str, Any], found: set[tuple[str, str]], marks: frozenset[tuple[str, str]]) -> str:
+    """What about the evaluation was not what gate pushed ("" when it was exactly that), given the marks
+    found in the answer and those gate pushed."""
     checks = f"gate.{CHECK_PACKAGE}"
     lost = {m for m in marks - found if m[0] != checks}
     added = {m for m in found - marks if m[0] != checks}

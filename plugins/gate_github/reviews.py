@@ -201,8 +201,10 @@ def _pull_request(client: GitHubClient, opts: ReviewOptions, commit: str) -> Map
 
 
 def _sha_of(pull: Mapping[str, Any], key: str) -> str:
-    value = pull["head"]["sha"] if key == "head" and pull.get("head") else pull.get("merge_commit_sha")
-    return value.lower() if isinstance(value, str) else ""
+    if key == "head":
+        head = pull.get("head")
+        return _sha_text(head.get("sha") if isinstance(head, Mapping) else None)
+    return _sha_text(pull.get("merge_commit_sha"))
 
 
 def _checked_pull(pull: Any) -> Mapping[str, Any]:

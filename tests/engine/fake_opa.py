@@ -52,7 +52,6 @@ class FakeOpa:
     script: list[Scripted] = field(default_factory=list)
     provenance: dict[str, Any] | None = None
     token: str | None = None
-    marks: bool = True          # answer the rules gate adds when pushing, as OPA evaluates them
 
     def start(self, ssl_context=None) -> FakeOpa:
         fake = self
@@ -166,7 +165,7 @@ class FakeOpa:
         """What OPA adds to a scripted data.gate: the value of every `gate_pushed_*` rule in the modules the
         fake holds (true), and data.gate.gate_pushed.data_matches, computed as OPA would: the fake's data
         compared with the JSON literals of the check module."""
-        if not isinstance(result, dict) or not self.marks:
+        if not isinstance(result, dict):
             return result
         result = json.loads(json.dumps(result))
         for source in self.policies.values():

@@ -260,3 +260,11 @@ def test_a_review_whose_commit_id_is_not_text_is_refused_as_evidence_not_a_crash
         collect(tmp_path)
     assert github_env.errors and all("commit_id" in e for e in github_env.errors), github_env.errors
     github_env.errors.clear()
+
+
+@pytest.mark.parametrize("head", [None, {}, {"sha": None}])
+def test_a_pull_request_without_a_head_sha_has_no_head_not_its_merge_commit(head):
+    from gate_github.reviews import _sha_of
+
+    pull = {"number": 42, "head": head, "merge_commit_sha": "ABC123"}
+    assert _sha_of(pull, "head") == "" and _sha_of(pull, "merge") == "abc123"
