@@ -5,8 +5,10 @@ builtin does not fail loudly: the rule that calls it never fires, so a deny rule
 the embedded engine evaluates anything, gate lists the builtins and constructs of every policy module
 and refuses (exit 3, file and line, "use --engine opa") those regopy cannot be trusted with.
 
-The scan works on tokens, not on text: comments and string contents never match, and `http . send`
-split over lines, in a `with` or behind an import alias is still `http.send`.
+The scan works on references, not on text: the module is lexed (comments and string contents are not
+code; the expressions of a template string are), and each reference is read as Rego reads it, its
+selectors resolved, so `opa["runtime"]`, `opa[`runtime`]`, `opa . runtime` split over lines, a `with`
+target or value, `$"{opa.runtime()}"` and `alias.http.send` all name the builtin they call.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _TOKEN = re.compile(
     r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?'
     r"|:=|==|!=|<=|>=|\n|[^\s]"
 )
+_LEXEME = re.compile(r"\$[\"`]|" + _TOKEN.pattern)  # a template string starts with $" or $`
 
 
 class Token(NamedTuple):
@@ -35,28 +38,66 @@ class Token(NamedTuple):
 @lru_cache(maxsize=256)
 def tokens(source: str) -> tuple[Token, ...]:
     """The tokens of a module, comments dropped (cached: the sandbox screen and the guard read the same
-    sources)."""
+    sources). A template string ($"a {expr} b", $`a {expr} b`) runs code: its expressions are lexed as
+    code, each between a "(" and a ")", so nothing hides in one."""
     out: list[Token] = []
-    append = out.append
-    line = 1
-    for text in _TOKEN.findall(source):
-        first = text[0]
-        if first == "\n":
-            line += 1
-        elif first == "#":
-            continue
-        elif first == '"':
-            append(Token("string", text, line))
-        elif first == "`":
-            append(Token("raw", text, line))
-            line += text.count("\n")
-        elif first.isdigit():
-            append(Token("number", text, line))
-        elif first.isalpha() or first == "_":
-            append(Token("ident", text, line))
-        else:
-            append(Token("op", text, line))
+    _lex(source, 0, 1, out, in_template=False)
     return tuple(out)
+
+
+def _lex(source: str, pos: int, line: int, out: list[Token], in_template: bool) -> tuple[int, int]:
+    """Lex from pos; inside a template expression, stop after the "}" that closes it. Returns (pos, line)."""
+    depth = 0
+    append = out.append
+    while True:
+        for match in _LEXEME.finditer(source, pos):
+            text = match.group()
+            first = text[0]
+            if first == "$":
+                append(Token("op", "$", line))
+                pos, line = _template(source, match.end() - 1, line, out)
+                break  # go on after the template string
+            if first == "\n":
+                line += 1
+            elif first == "#":
+                continue
+            elif first == '"':
+                append(Token("string", text, line))
+            elif first == "`":
+                append(Token("raw", text, line))
+                line += text.count("\n")
+            elif first.isdigit():
+                append(Token("number", text, line))
+            elif first.isalpha() or first == "_":
+                append(Token("ident", text, line))
+            else:
+                if in_template and text == "}" and depth == 0:
+                    return match.end(), line
+                depth += text == "{"
+                depth -= text == "}"
+                append(Token("op", text, line))
+        else:
+            return len(source), line
+
+
+def _template(source: str, pos: int, line: int, out: list[Token]) -> tuple[int, int]:
+    """A template string from its opening quote (at pos); its text is dropped, its expressions lexed."""
+    quote = source[pos]
+    pos += 1
+    while pos < len(source):
+        char = source[pos]
+        if char == "\\" and quote == '"':
+            pos += 2
+        elif char == quote:
+            return pos + 1, line
+        elif char == "{":
+            out.append(Token("op", "(", line))
+            pos, line = _lex(source, pos + 1, line, out, in_template=True)
+            out.append(Token("op", ")", line))
+        else:
+            line += char == "\n"
+            pos += 1
+    return pos, line
 
 
 def package_of(source: str) -> str | None:
@@ -114,12 +155,20 @@ class ModuleUsage:
 
 
 def _chain(toks: tuple[Token, ...], i: int) -> tuple[str, int]:
-    """The dotted name starting at toks[i] ('a.b.c') and the index after it."""
+    """The name of the reference starting at toks[i] and the index after its static part: `a.b.c`,
+    `a["b"].c` and `a[`b`]` all name 'a.b.c' (a string-keyed bracket is the same selector as a dot)."""
     parts = [toks[i].text]
     j = i + 1
-    while j + 1 < len(toks) and toks[j].text == "." and toks[j + 1].kind == "ident":
-        parts.append(toks[j + 1].text)
-        j += 2
+    while j + 1 < len(toks):
+        if toks[j].text == "." and toks[j + 1].kind == "ident":
+            parts.append(toks[j + 1].text)
+            j += 2
+        elif (toks[j].text == "[" and j + 2 < len(toks) and toks[j + 2].text == "]"
+              and isinstance(key := _literal_text(toks[j + 1]), str)):
+            parts.append(key)
+            j += 3
+        else:
+            break
     return ".".join(parts), j
 
 
@@ -229,40 +278,125 @@ def analyse_all(files: Iterable) -> list[ModuleUsage]:
 
 # --- the sandbox: refused on every engine -----------------------------------------------------------
 
+_NETWORK = "reaches the network"
+_SCHEMA_REFS = ("follows a schema's $ref to any URL or file (OPA fetches http(s) even under allow_net: [] "
+                "and reads file:// paths, /proc/self/environ included)")
 SANDBOX = {
-    "http.send": "reaches the network",
+    "http.send": _NETWORK,
+    "net.lookup_ip_addr": _NETWORK,
     "opa.runtime": "exposes the process environment, tokens included",
+    "rego.parse_module": "parses other Rego at run time, outside what gate screened",
+    "json.match_schema": _SCHEMA_REFS,
+    "json.verify_schema": _SCHEMA_REFS,
+    "providers.aws.sign_req": "signs requests for http.send, which gate refuses",
 }
+# builtin namespaces that hold a refused builtin: a reference into one with a computed key, or the
+# namespace itself as a value, could name it; names listed here are what such a namespace may be used for
+_NAMESPACES = {"http": (), "net": (), "opa": (), "providers": (),
+               "rego": ("rego.v1", "rego.metadata.rule", "rego.metadata.chain"), "json": None}
+_DOCUMENTS = ("data", "input")
 
 
 def sandbox_reason(name: str) -> str | None:
+    """Why gate refuses the builtin named so, or None. Every net.* is refused (the CIDR helpers too): one
+    rule, the same on every engine, and a policy judging a release has no use for them."""
     if name in SANDBOX:
         return SANDBOX[name]
     if name.startswith("net."):
-        return "reaches the network"
+        return _NETWORK
     return None
 
 
-def sandbox_violations(source: str) -> Iterator[tuple[int, str, str]]:
-    """(line, name, why) for every mention of a refused builtin outside strings and comments: a call,
-    a `with` target or value, or the same name behind an import alias (`x.http.send`). Only refs
-    rooted at data or input are left alone: they name documents, not builtins."""
+@dataclass(frozen=True)
+class Ref:
+    """A reference as Rego reads it: head, then selectors (a name, or None where the key is computed)."""
+
+    parts: tuple[str | None, ...]
+    line: int
+    spelled: str
+
+    @property
+    def name(self) -> str:
+        """The static part: 'opa.runtime' for opa["runtime"], 'net' for net[x]."""
+        static = []
+        for part in self.parts:
+            if part is None:
+                break
+            static.append(part)
+        return ".".join(static)
+
+    @property
+    def computed(self) -> bool:
+        return None in self.parts
+
+
+def references(source: str) -> Iterator[Ref]:
+    """Every reference in the module's code (strings and comments are not code; template-string
+    expressions are), with selectors resolved: `.b`, `["b"]` and `[`b`]` are the same selector."""
     toks = tokens(source)
-    i = 0
-    while i < len(toks):
-        if toks[i].kind == "ident" and (i == 0 or toks[i - 1].text != "."):
-            name, j = _chain(toks, i)
-            parts = name.split(".")
-            if parts[0] not in ("data", "input"):
-                for start in range(len(parts)):
-                    candidate = ".".join(parts[start:])
-                    why = sandbox_reason(candidate)
-                    if why:
-                        yield toks[i].line, candidate, why
-                        break
-            i = j
+    for i, tok in enumerate(toks):
+        if tok.kind != "ident" or tok.text in KEYWORDS or (i and toks[i - 1].text == "."):
             continue
-        i += 1
+        if i > 1 and toks[i - 1].text == "as" and _in_import(toks, i - 1):
+            continue  # `import data.x as name` binds name; its uses are the references that matter
+        parts: list[str | None] = [tok.text]
+        j = i + 1
+        while j < len(toks):
+            if toks[j].text == "." and j + 1 < len(toks) and toks[j + 1].kind == "ident":
+                parts.append(toks[j + 1].text)
+                j += 2
+            elif toks[j].text == "[":
+                _, close = _split_args(toks, j)
+                inner = toks[j + 1:close]
+                key = _literal_text(inner[0]) if len(inner) == 1 else None
+                parts.append(key if isinstance(key, str) else None)
+                j = close + 1
+            else:
+                break
+        yield Ref(tuple(parts), tok.line, "".join(t.text for t in toks[i:j]))
+
+
+def _in_import(toks: tuple[Token, ...], as_index: int) -> bool:
+    """Whether the `as` at as_index ends an import (`import a.b as`), not a `with ... as`."""
+    j = as_index - 1
+    while j > 0 and toks[j].text not in ("import", "with") and toks[j].line == toks[as_index].line:
+        j -= 1
+    return toks[j].text == "import"
+
+
+def _ref_violation(ref: Ref) -> tuple[str, str] | None:
+    """(what the reference names, why it is refused), or None when it names nothing refused."""
+    head = ref.parts[0]
+    if head in _DOCUMENTS:
+        return None  # a document under data or input, not a builtin
+    static = ref.name.split(".")
+    for start in range(len(static)):  # `x.http.send` behind an import alias is still http.send
+        for end in range(len(static), start, -1):
+            why = sandbox_reason(".".join(static[start:end]))
+            if why:
+                return ".".join(static[start:end]), why
+    if head not in _NAMESPACES:
+        return None
+    allowed = _NAMESPACES[head]
+    if ref.computed:
+        return f"{ref.name}[...]", f"is a computed reference into {head}.*, which holds builtins gate refuses"
+    if allowed is None or any(ref.name == a or ref.name.startswith(a + ".") for a in allowed):
+        return None
+    return ref.name, f"is the {head}.* namespace gate refuses (or a part of it)"
+
+
+def sandbox_violations(source: str) -> Iterator[tuple[int, str, str]]:
+    """(line, name, why) for every reference to a refused builtin in the module's code, however it is
+    spelled: a call, a `with` target or value, split over lines, string-keyed brackets (opa["runtime"]),
+    inside a template string, or behind an import alias. Only refs rooted at data or input are left
+    alone: they name documents, not builtins."""
+    for ref in references(source):
+        found = _ref_violation(ref)
+        if found:
+            name, why = found
+            spelled = "".join(ref.spelled.split())
+            shown = name if spelled in (name, name.split("[")[0]) else f"{name} (spelled {ref.spelled})"
+            yield ref.line, shown, why
 
 
 # --- what the embedded engine refuses --------------------------------------------------------------
