@@ -4,7 +4,9 @@
 The bundle holds policies/<file>.rego (test files left out), threshold/data.json (data.threshold for the
 profile) and a .manifest (revision = the git commit, roots gate and threshold). With --signing-key it
 also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with --verification-key.
-The tarball is reproducible: the same inputs give the same bytes.
+The tarball is reproducible: the same inputs give the same bytes. Where an opa binary is at hand, the
+policies are first compiled under gate's capabilities (gate/engine/capabilities.py), so no bundle gate
+writes uses a builtin the sandbox refuses, however it is spelled.
 """
 
 from __future__ import annotations
@@ -49,8 +51,11 @@ def _usage(parser) -> int:
 
 
 def run_build(args) -> int:
+    from gate.commands.check import capabilities_checked
+
     config = runner.load(args)
     prepared = runner.prepare(config)
+    sandbox = capabilities_checked(prepared.policies)
     files = bundle_files(prepared, revision=args.revision or git_revision(config, prepared))
     if args.signing_key:
         files[".signatures.json"] = signatures(files, args.signing_key, args.signing_alg, args.key_id, args.scope)
@@ -59,7 +64,7 @@ def run_build(args) -> int:
     manifest = json.loads(files[".manifest"])
     signed = f", signed ({args.signing_alg}, key id {args.key_id})" if args.signing_key else ", unsigned"
     print(f"gate: wrote {args.output}: {modules} policy module(s), data.threshold (profile {prepared.threshold.profile}),"
-          f" revision {manifest['revision']}{signed}", file=sys.stderr)
+          f" revision {manifest['revision']}{signed}; {sandbox}", file=sys.stderr)
     return 0
 
 

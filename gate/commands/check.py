@@ -23,7 +23,20 @@ def run(args) -> int:
     # compile the policies on the engine with an empty input: a syntax error surfaces here (exit 3)
     engine.evaluate({"context": Context(service=config.service_name).to_input(), "service": {},
                      "evidence": {}, "skipped": []}, prepared.policies, {"threshold": prepared.threshold.data})
+    sandbox = capabilities_checked(prepared.policies)
     modules = len(prepared.policies.modules)
     print(f"gate: ok: {config.path}, {prepared.threshold.path} (profile {config.profile}),"
-          f" {modules} policy module(s) compiled on {engine.name}", file=sys.stderr)
+          f" {modules} policy module(s) compiled on {engine.name}; {sandbox}", file=sys.stderr)
     return 0
+
+
+def capabilities_checked(policies) -> str:
+    """Compile the policies with OPA under gate's capabilities when an opa binary is at hand (OPA_BIN or
+    PATH), whatever the engine: what the line says about it."""
+    from gate.engine.opa import compile_check, find_opa
+
+    binary = find_opa()
+    if binary is None:
+        return "no opa binary: sandbox checked by gate's guard only"
+    compile_check(policies, binary)
+    return "sandbox checked by gate's guard and by OPA's compiler (gate capabilities)"

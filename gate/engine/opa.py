@@ -357,6 +357,7 @@ class OpaEngine:
         data_text = jsonsafe.dumps(data)
         if self._pushed == (policies.digest, data_text):
             return  # what this engine pushed last; evaluate() finds out if the server no longer holds it
+        compile_check(policies, find_opa())
         modules, marks = {}, set()
         for module in policies.modules:
             pid = policy_id(module.path, policies)
@@ -535,6 +536,15 @@ def _has_deny_set(node: Any, depth: int = 0) -> bool:
     return any(_has_deny_set(child, depth + 1) for key, child in node.items() if not str(key).endswith("_test"))
 
 
+def compile_check(policies: PolicySet, binary: str | None) -> None:
+    """Where OPA is present, the policy set compiles under gate's capabilities before any server holds it
+    (gate/engine/capabilities.py); without a local binary the static guard is the only screen."""
+    if binary:
+        from gate.engine import capabilities
+
+        capabilities.check(policies, binary)
+
+
 def policy_id(path: Path, policies: PolicySet) -> str:
     """A stable id under gate/: the path relative to the common folder of the policy set."""
     paths = [p.path.resolve() for p in policies.modules]
@@ -672,6 +682,7 @@ class LocalOpaEngine(OpaEngine):
         self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
 
     def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        compile_check(policies, self.local.binary)
         modules = {policy_id(p.path, policies).removeprefix(POLICY_PREFIX): p.source for p in policies.modules}
         self.local.start(modules, jsonsafe.dumps(data), origin=_common_dir(policies))
         self.server = OpaServer(self.local.url or "", token=self.local.token, timeout_s=self._timeout_s,
