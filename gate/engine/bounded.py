@@ -7,6 +7,9 @@ are EngineError (exit 3, "could not decide"), and gate itself is still alive to 
 
 Where fork is unavailable or unsafe (not Linux; another thread is running, and a forked child could
 inherit a held lock), the same work runs in a fresh `python -m gate.engine.worker` process instead.
+
+Either way the engine process holds no secret: the forked child clears its environment before it
+compiles a policy, and the worker starts with only PATH and TMPDIR (clean_environment).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class ForkedCall:
             try:
                 os.close(self._request)
                 os.close(self._answer)
+                clear_environment()
                 silence()
                 payload = _serve(setup, request_read)
                 view = memoryview(payload)
@@ -142,6 +146,26 @@ class ForkedCall:
                 pass
 
 
+NEEDED = ("PATH", "TMPDIR", "SYSTEMROOT")  # where programs and temporary files are (SYSTEMROOT: Windows)
+
+
+def clean_environment(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment an engine process starts with: gate's, cut down to what it needs. Nothing else
+    (GITHUB_TOKEN, GATE_OPA_TOKEN, cloud credentials), so a policy that escaped every check still finds
+    no token in opa.runtime().env."""
+    return {key: os.environ[key] for key in (*NEEDED, *extra) if key in os.environ}
+
+
+def clear_environment() -> None:
+    """In a forked child, before any policy is compiled: drop every variable clean_environment() leaves
+    out. regopy reads the C environment at each opa.runtime() call, which os.environ.clear() empties.
+    (The kernel's copy of the initial environment, /proc/self/environ, is only readable by a builtin
+    that reads files; regopy has none, and gate refuses json.match_schema's file:// $refs.)"""
+    keep = clean_environment()
+    os.environ.clear()
+    os.environ.update(keep)
+
+
 def silence() -> None:
     """Point this process's standard output and error at /dev/null: regopy writes compile errors as
     multi-line dumps and policy print() output there, and gate's stdout may be a JSON report. The
@@ -184,8 +208,10 @@ def run_forked(work: Callable[[], str], timeout: float, what: str) -> str:
 def run_subprocess(request: bytes, timeout: float, what: str) -> str:
     """Run the worker module in a fresh interpreter, the request on its standard input."""
     try:
+        # a fresh interpreter with a clean environment (PYTHONPATH kept: it may be how gate is found)
         done = subprocess.run([sys.executable, "-m", "gate.engine.worker"], input=request,
-                              capture_output=True, timeout=timeout, check=False)
+                              capture_output=True, timeout=timeout, check=False,
+                              env=clean_environment(("PYTHONPATH",)))
     except subprocess.TimeoutExpired:
         raise EngineError(f"{what} did not answer within {timeout:g} s (engine timeout); "
                           "gate stopped it. Raise engine.timeout_s, or run with --engine opa") from None

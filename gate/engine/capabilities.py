@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from gate.engine import bounded
 from gate.errors import EngineError, PolicyError
 from gate.policyset import PolicySet
 
@@ -35,12 +35,6 @@ def capabilities_digest() -> str:
     return hashlib.sha256(CAPABILITIES.read_bytes()).hexdigest()
 
 
-def clean_environment() -> dict[str, str]:
-    """What an OPA or worker process needs from gate's environment: where programs and temporary files
-    are. Nothing else, so a policy that escaped every check still finds no token."""
-    return {key: os.environ[key] for key in ("PATH", "TMPDIR", "SYSTEMROOT") if key in os.environ}
-
-
 def check(policies: PolicySet, binary: str) -> None:
     """Compile the policy set with `opa check --capabilities` (PolicyError naming file and line when a
     module uses what the capabilities leave out, or does not compile); cached per digest and binary."""
@@ -52,7 +46,7 @@ def check(policies: PolicySet, binary: str) -> None:
         try:
             done = subprocess.run([binary, "check", "--capabilities", str(CAPABILITIES), "--format", "json",
                                    *names], cwd=folder, capture_output=True, timeout=TIMEOUT_S,
-                                  env=clean_environment(), check=False)
+                                  env=bounded.clean_environment(), check=False)
         except subprocess.TimeoutExpired:
             raise EngineError(f"opa check ({binary}) did not finish within {TIMEOUT_S:g} s") from None
         except OSError as exc:

@@ -16,6 +16,7 @@ from gate.engine.embedded import evaluate_text
 
 
 def main() -> int:
+    bounded.clear_environment()  # bounded.run_subprocess starts it so; whoever else does, no policy sees more
     request = json.loads(sys.stdin.buffer.read())
     channel = os.fdopen(os.dup(1), "wb")  # the answer goes here; regopy's own output goes nowhere
     bounded.silence()
