@@ -20,10 +20,10 @@ def run(args) -> int:
     config = runner.load(args)
     prepared = runner.prepare(config)
     engine = runner.engine_for(config, args.engine)
+    sandbox = capabilities_checked(prepared.policies)  # before any engine compiles them
     # compile the policies on the engine with an empty input: a syntax error surfaces here (exit 3)
     engine.evaluate({"context": Context(service=config.service_name).to_input(), "service": {},
                      "evidence": {}, "skipped": []}, prepared.policies, {"threshold": prepared.threshold.data})
-    sandbox = capabilities_checked(prepared.policies)
     modules = len(prepared.policies.modules)
     print(f"gate: ok: {config.path}, {prepared.threshold.path} (profile {config.profile}),"
           f" {modules} policy module(s) compiled on {engine.name}; {sandbox}", file=sys.stderr)

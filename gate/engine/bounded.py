@@ -163,7 +163,17 @@ def clear_environment() -> None:
     that reads files; regopy has none, and gate refuses json.match_schema's file:// $refs.)"""
     keep = clean_environment()
     os.environ.clear()
+    _clear_c_environment()  # also what libraries set behind os.environ's back (LINES, COLUMNS, ...)
     os.environ.update(keep)
+
+
+def _clear_c_environment() -> None:
+    try:
+        import ctypes  # fork is used only while gate runs one thread: no import lock can be held
+
+        ctypes.CDLL(None).clearenv()
+    except (OSError, AttributeError):  # no clearenv (not glibc/musl): os.environ.clear() did the rest
+        pass
 
 
 def silence() -> None:

@@ -80,6 +80,8 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
     where = first.get("location") or {}
     place = f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: " if where.get("file") else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return (f"{place}{first.get('message', 'error')}{more}: refused by OPA's compiler under gate's capabilities"
-            " (gate/engine/capabilities.json leaves out builtins that reach the network, the environment or"
-            " files)")
+    message = f"{place}{first.get('message', 'error')}{more}"
+    if "undefined function" in message:
+        return (f"{message}: refused by OPA's compiler under gate's capabilities (gate/engine/capabilities.json"
+                " leaves out the builtins that reach the network, the environment or files)")
+    return f"{message}: the policies do not compile (opa check)"
