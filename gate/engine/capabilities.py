@@ -52,7 +52,14 @@ def check(policies: PolicySet, binary: str) -> None:
         except OSError as exc:
             raise EngineError(f"cannot run opa check ({binary}): {exc.strerror}") from None
     if done.returncode != 0:
-        raise PolicyError(_first_error(done.stdout or done.stderr, policies, names, binary))
+        output = done.stdout.strip() or done.stderr  # opa check writes its error list to stderr
+        try:
+            json.loads(output)
+        except ValueError:  # no error list: the binary failed, not the policies
+            text = " ".join(output.decode("utf-8", "replace").split())[:300]
+            raise EngineError(f"the local opa ({binary}) could not check the policies (exit {done.returncode}):"
+                              f" {text or 'no output'}") from None
+        raise PolicyError(_first_error(output, policies, names, binary))
     _passed.add(key)
 
 
@@ -69,11 +76,8 @@ def _write(policies: PolicySet, folder: Path) -> list[str]:
 def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: str) -> str:
     """OPA's first error as 'path:row: message' with gate's path for the module, and how many more."""
     originals = {name: str(module.path) for name, module in zip(names, policies.modules)}
-    try:
-        errors = json.loads(output).get("errors") or []
-    except (ValueError, AttributeError):
-        text = " ".join(output.decode("utf-8", "replace").split())[:300]
-        return f"opa check ({binary}) refused the policies: {text or 'no output'}"
+    doc = json.loads(output)
+    errors = (doc.get("errors") if isinstance(doc, dict) else None) or []
     if not errors:
         return f"opa check ({binary}) refused the policies without naming an error"
     first = errors[0]

@@ -100,7 +100,10 @@ def test_a_preloaded_answer_with_no_deny_set_is_not_an_approval(fake, answer):
     assert engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA) == {"main": {"deny": []}, "lib": {}}
 
 
-def test_a_policy_that_does_not_compile_names_opas_error(fake):
+def test_a_policy_that_does_not_compile_names_opas_error(fake, monkeypatch):
+    import gate.engine.opa
+
+    monkeypatch.setattr(gate.engine.opa, "find_opa", lambda settings=None: None)  # no local opa check first
     with pytest.raises(PolicyError) as refused:
         engine_for(fake).evaluate(INPUT, in_memory({"broken.rego": "no package here"}), DATA)
     message = str(refused.value)
