@@ -62,7 +62,7 @@ def spelled_use(draw) -> tuple[str, str]:
         f'x := {computed}() if k := "{rest or head}"',
         f"x := {head}",
         f"x := ({head}).{rest or 'call'}()",
-        f"x := input.a.{ref}(1)",  # a `data`/`input`-rooted ref is a document, except as written here: see below
+        f"x := input.a.{ref}(1)",  # rooted at input: a document, left alone (checked below)
     ]))
     return name, body
 
