@@ -24,7 +24,7 @@ import jsonschema
 import pytest
 import yaml
 
-from .conftest import REPO, SHARED, opa_binary, requires_shared
+from .conftest import REPO, SHARED, opa_binary
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 EXAMPLE = REPO / "examples" / "claims-triage"
@@ -33,7 +33,6 @@ _EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
-@requires_shared
 def test_action_metadata_validates_against_the_published_schema():
     schema = json.loads((SHARED / "schemas" / "github-action.schemastore.json").read_text())
     jsonschema.validators.validator_for(schema)(schema).validate(ACTION)
@@ -283,8 +282,6 @@ def test_a_wrong_fail_on_stops_before_evaluating(action):
 
 
 def test_with_a_token_the_decision_is_posted_to_the_pull_request(action, tmp_path):
-    if not (SHARED / "github-api").is_dir():
-        pytest.skip(f"needs GitHub's API description in {SHARED / 'github-api'} (shared/)")
     from tests.render.fake_github_writes import FakeGitHubWrites
 
     token = "ghs_actionTestToken0123456789abcdefABCDEF"

@@ -8,6 +8,7 @@ import pytest
 
 from gate.cli import main
 
+from ..conftest import REPO
 from ..core.helpers import POLICY, load_test
 
 NOW = "2026-11-26T12:00:00Z"
@@ -123,3 +124,34 @@ def test_the_shipped_library_tests_pass(tmp_path, capsys, monkeypatch):
     assert main(["test", "--now", NOW, "-k", "gate.main_test"]) == 0
     out = capsys.readouterr().out
     assert "PASS  rego     gate.main_test.test_missing_required_kind_denied" in out
+
+
+
+# A process whose clock runs three years ahead: datetime.now() and time.time() both, set before gate loads.
+LATER = """
+import datetime as _dt, sys, time as _time
+_real_time = _time.time
+_time.time = lambda: _real_time() + 3 * 365 * 86400
+class _Later(_dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return _dt.datetime.fromtimestamp(_time.time(), tz)
+_dt.datetime = _Later
+"""
+
+
+@pytest.mark.slow
+def test_gate_test_passes_out_of_the_box_with_the_clock_years_ahead():
+    """The bundled scenarios pin their evaluation time (`now:` in expected.yaml): without it they judged
+    November 2026's evidence stale once the calendar moved on, and `gate test` failed for every user."""
+    import subprocess
+    import sys
+
+    year = subprocess.run([sys.executable, "-c", LATER + "from datetime import datetime; print(datetime.now().year)"],
+                          capture_output=True, text=True, check=True)
+    assert int(year.stdout) >= 2029  # the clock really is years ahead, for gate's own `from datetime import`
+    run = subprocess.run([sys.executable, "-c", LATER + "from gate.cli import main; sys.exit(main(sys.argv[1:]))",
+                          "test", "-f", "json"], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    scenarios = [r for r in json.loads(run.stdout)["results"] if r["kind"] == "scenario"]
+    assert len(scenarios) >= 11 and all(r["status"] == "pass" for r in scenarios), scenarios

@@ -8,7 +8,7 @@ import pytest
 
 from gate.render.junit import JUnitRenderer
 
-from ..conftest import SHARED, requires_shared
+from ..conftest import SHARED
 from .conftest import finding, make_decision, waiver
 
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml is in the test extra: pip install -e '.[test]'")
@@ -24,7 +24,6 @@ def cases(xml: bytes) -> dict[str, object]:
     return {c.get("name"): c for c in lxml_etree.fromstring(xml).iter("testcase")}
 
 
-@requires_shared
 @pytest.mark.parametrize("which", ["blocked_decision", "ready_decision"])
 def test_output_validates_against_the_ant_junit_schema(which, request):
     schema = lxml_etree.XMLSchema(lxml_etree.parse(str(SHARED / "schemas" / "junit-windyroad-JUnit.xsd")))
@@ -32,7 +31,6 @@ def test_output_validates_against_the_ant_junit_schema(which, request):
     assert schema.validate(document), schema.error_log
 
 
-@requires_shared
 def test_edge_cases_validate_too():
     schema = lxml_etree.XMLSchema(lxml_etree.parse(str(SHARED / "schemas" / "junit-windyroad-JUnit.xsd")))
     decision = make_decision([finding(message="bell \x07 and <tags> & \"quotes\""),

@@ -10,7 +10,7 @@ import pytest
 
 from gate.render.sarif import SarifRenderer
 
-from ..conftest import SHARED, requires_shared
+from ..conftest import SHARED
 from .conftest import finding, make_decision, skipped, waiver
 
 
@@ -25,13 +25,11 @@ def validate(doc: dict) -> None:
     jsonschema.validators.validator_for(schema)(schema).validate(doc)
 
 
-@requires_shared
 @pytest.mark.parametrize("which", ["blocked_decision", "ready_decision"])
 def test_output_validates_against_the_sarif_2_1_0_schema(which, request):
     validate(render(request.getfixturevalue(which)))
 
 
-@requires_shared
 def test_edge_cases_validate_too():
     decision = make_decision([finding(rule="main.skipped_evidence", message="unreadable", evidence=()),
                               finding(rule="technical.drift", level="warn", observed={"a": 1})],

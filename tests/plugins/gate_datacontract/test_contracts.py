@@ -13,7 +13,7 @@ import yaml
 
 from gate.timeutil import parse_timestamp
 
-from ...conftest import SHARED, requires_shared
+from ...conftest import SHARED
 from .helpers import FIXTURES, copy_fixture, evidence, one_line, run, skipped
 
 CLAIMS = "contracts/claims-intake.odcs.yaml"
@@ -228,7 +228,6 @@ def test_one_bad_contract_does_not_hide_the_good_ones(tmp_path):
 SCHEMAS = Path(__file__).resolve().parents[3] / "plugins" / "gate_datacontract" / "schemas"
 
 
-@requires_shared
 @pytest.mark.parametrize("name", ["odcs-json-schema-v3.1.0.json", "datacontract-specification-1.2.1.schema.json"])
 def test_shipped_schemas_are_verbatim_copies_with_their_licence_notice(name):
     assert (SCHEMAS / name).read_bytes() == (SHARED / "schemas" / name).read_bytes()

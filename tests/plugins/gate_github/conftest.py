@@ -11,9 +11,6 @@ TOKEN = "ghp_gateTestToken0123456789abcdefABCDEF"  # distinctive, so a test can 
 
 @pytest.fixture
 def fake_github():
-    if not (SHARED / "github-api").is_dir():
-        pytest.skip(f"needs GitHub's API description in {SHARED / 'github-api'} (shared/), which a lone clone"
-                    " does not have")
     from tests.plugins.gate_github.fake_github import FakeGitHub
 
     fake = FakeGitHub(SHARED, TOKEN).start()
