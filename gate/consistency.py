@@ -8,8 +8,9 @@ and evidence that does not add up becomes a Skipped, which blocks like any unrea
 The tolerances are for rounding in tool outputs and hand-written files, never for a different story
 (docs/input-document.md, "Invariants", lists them with the reasons):
 
-- a rate (error_rate, malformed_rate, success_ratio) may differ from its count / total by
-  RATE_ABS + RATE_REL of the exact value: a rate written to 4 decimals (0.29%), or a tool that rounds;
+- a rate (error_rate, malformed_rate, success_ratio) may differ from its count / total by RATE_ABS: the
+  rate written to 4 decimals (0.29%). No relative slack: 1% of a success ratio near 1 would let 1.0
+  stand for 119 of 120, and every tool gate reads writes its rate exact or to 6 decimals;
 - request_rate may differ from requests / duration_s by REQUEST_RATE_REL: tools time a run from its
   first to its last request or from start to stop, and report the rate over one or the other;
 - a percentile may be above max by LATENCY_REL: Locust and Artillery round percentiles (to 2 significant
@@ -33,7 +34,6 @@ from gate.model import Evidence
 from gate.timeutil import parse_timestamp
 
 RATE_ABS = 0.00005
-RATE_REL = 0.01
 REQUEST_RATE_REL = 0.02
 LATENCY_REL = 0.05
 TIME_REL = 0.01
@@ -227,9 +227,9 @@ def _rate(data: Mapping[str, Any], field: str, part: float, part_name: str, whol
     if stated is None or whole <= 0:
         return
     exact = part / whole
-    if abs(stated - exact) > RATE_ABS + RATE_REL * exact:
+    if abs(stated - exact) > RATE_ABS + 1e-12:  # 1e-12: the float error of 0.00005 itself
         yield (f"field '{field}' is {_fmt(stated)} but '{part_name}' / '{whole_name}' is {_fmt(part)} / {_fmt(whole)}"
-               f" = {_fmt(exact)}; expected {field} within {RATE_ABS:g} + {_pct(RATE_REL)} of it")
+               f" = {_fmt(exact)}; expected {field} within {RATE_ABS:g} of it")
 
 
 def _at_most(data: Mapping[str, Any], part: str, whole: str) -> Iterator[str]:
