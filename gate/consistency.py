@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from gate.model import Evidence
@@ -40,6 +40,7 @@ TIME_REL = 0.01
 DATE_SKEW = timedelta(hours=1)
 DAY_SKEW = timedelta(hours=14) + DATE_SKEW
 PERCENTILES = ("p50", "p90", "p95", "p99")
+SHOWN = 3
 DATE_KEYS = ("date", "last_calibrated", "last_review")
 
 
@@ -55,9 +56,13 @@ def problems(kind: str, data: Any, produced_at: datetime | None) -> Iterator[str
 
 
 def first_problem(item: Evidence) -> str | None:
-    """One line naming the file, the fields and both values, or None when the evidence adds up."""
-    found = next(problems(item.kind, item.data, item.produced_at), None)
-    return None if found is None else f"{item.origin}: evidence does not add up: {found}"
+    """One line naming the file, the fields and both values, or None when the evidence adds up.
+    Up to SHOWN problems are named (one changed number often breaks two rules)."""
+    found = list(islice(problems(item.kind, item.data, item.produced_at), SHOWN + 1))
+    if not found:
+        return None
+    more = "; and more" if len(found) > SHOWN else ""
+    return f"{item.origin}: evidence does not add up: {'; and '.join(found[:SHOWN])}{more}"
 
 
 def across_runs(evidence: Iterable[Evidence]) -> dict[int, str]:

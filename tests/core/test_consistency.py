@@ -4,17 +4,21 @@ figures a real tool or a careful hand writes, and every refusal names the fields
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+import json
+import shutil
+from datetime import UTC, datetime
 
 import pytest
+import yaml
 
 from gate import Evidence, hookimpl
 from gate.cli import main
 from gate.consistency import across_runs, first_problem, problems
 
+from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import release
 
-PRODUCED = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+PRODUCED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 # The ready example's stress and fault runs and one quality run: they add up.
 STRESS = {"tool": "k6", "scenario": "stress", "request_rate": 126.4, "vus": 160, "duration_s": 900,
@@ -287,3 +291,57 @@ def test_a_third_party_collectors_evidence_is_checked_too(register_plugin, gate_
     assert main(["evaluate", "-c", str(config), "-f", "json", "--now", "2026-11-26T12:00:00Z"]) == 1
     out = capsys.readouterr().out
     assert "liar://run/1: evidence does not add up: field 'error_rate' is 0.003" in out
+
+
+def test_every_problem_of_one_change_is_named_on_one_line():
+    message = first_problem(evidence(changed(STRESS, "requests", 9000), "evidence/load-stress.yaml"))
+    assert "\n" not in message
+    assert "'error_rate' is 0.003 but 'failures' / 'requests' is 341 / 9000" in message
+    assert "; and field 'request_rate' is 126.4 but 'requests' / 'duration_s' is 9000 / 900 = 10" in message
+
+
+# --- the reproductions of issue 27, end to end on both engines ----------------------------------------
+
+EXAMPLE = REPO / "examples" / "claims-triage" / "ready"
+ENGINES = ["embedded", pytest.param("opa-local", marks=requires_opa)]
+REPRODUCTIONS = {
+    # file, field path, value, what the refusal names
+    "failures": ("load-stress.yaml", [("failures", 50000)],
+                 "'error_rate' is 0.003 but 'failures' / 'requests' is 50000 / 113760"),
+    "requests": ("load-stress.yaml", [("requests", 9000)],
+                 "'request_rate' is 126.4 but 'requests' / 'duration_s' is 9000 / 900 = 10"),
+    "baseline-p95": ("load-baseline.yaml", [("latency_ms.p95", 5000)],
+                     "'latency_ms.p95' (5000) and 'latency_ms.p99' (517)"),
+    "checks-passed": ("quality-claims-intake.yaml", [("checks_passed", 5000)],
+                      ("'checks_passed' (5000) + 'checks_failed' (1) + 'checks_not_evaluated' (0) = 5001,"
+                      " but 'checks_run' is 120")),
+    "baseline-p95-1e308": ("load-baseline.yaml", [("latency_ms.p95", 1e308)],
+                           "'latency_ms.p95' (1e+308) and 'latency_ms.p99' (517)"),
+    "baseline-all-1e308": ("load-baseline.yaml", [(f"latency_ms.{k}", 1e308) for k in ("p95", "p99", "max")],
+                           "'latency_ms.max' (1e+308 ms) and 'duration_s' (600 s)"),
+    "baseline-slower-than-stress": ("load-baseline.yaml", [(f"latency_ms.{k}", 600000) for k in ("p95", "p99", "max")],
+                                    ("'latency_ms.p95' is 600000 ms, above 'latency_ms.max' 2381 ms of the stress run"
+                                    " evidence/load-stress.yaml")),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", sorted(REPRODUCTIONS))
+def test_each_reproduction_blocks_naming_file_fields_and_values(tmp_path, capsys, engine, name):
+    filename, edits, expected = REPRODUCTIONS[name]
+    root = tmp_path / "ready"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".gate"))
+    path = root / "evidence" / filename
+    doc = yaml.safe_load(path.read_text())
+    for field, value in edits:
+        doc["data"] = changed(doc["data"], field, value)
+    path.write_text(yaml.safe_dump(doc))
+    code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "--now", EXAMPLE_NOW, "--engine", engine])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    decision = json.loads(captured.out)
+    assert code == 1 and decision["outcome"] == "block"
+    [skip] = [s for s in decision["skipped"] if s["origin"] == f"evidence/{filename}"]
+    assert skip["reason"].startswith(f"evidence/{filename}: evidence does not add up: ")
+    assert expected in skip["reason"] and "\n" not in skip["reason"]
+    assert "main.skipped_evidence" in {f["rule"] for f in decision["findings"] if f["level"] == "deny"}
