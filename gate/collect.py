@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from gate.config import Config, EvidenceSpec
+from gate.consistency import across_runs, first_problem
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.model import Context, Evidence, Skipped
 from gate.registry import Registry
@@ -59,13 +60,25 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
 
 
 def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
-    """Evidence dated in the future cannot be trusted for freshness: it becomes Skipped."""
+    """The one place every collector's evidence passes: evidence dated in the future cannot be trusted
+    for freshness, and evidence whose figures do not add up (gate.consistency) cannot be judged; both
+    become Skipped, which blocks."""
     kept = []
     for item in evidence:
-        if item.produced_at is not None and (item.produced_at - context.now).total_seconds() > FUTURE_SKEW_S:
-            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin,
-                                   reason=f"{item.origin}: field 'produced_at': {item.produced_at.isoformat()}"
-                                   f" is after the evaluation time {context.now.isoformat()}"))
+        reason = _future(item, context) or first_problem(item)
+        if reason:
+            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
         else:
             kept.append(item)
-    return kept, skipped
+    refused = across_runs(kept)
+    for index, reason in refused.items():
+        item = kept[index]
+        skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
+    return [item for i, item in enumerate(kept) if i not in refused], skipped
+
+
+def _future(item: Evidence, context: Context) -> str | None:
+    if item.produced_at is not None and (item.produced_at - context.now).total_seconds() > FUTURE_SKEW_S:
+        return (f"{item.origin}: field 'produced_at': {item.produced_at.isoformat()}"
+                f" is after the evaluation time {context.now.isoformat()}")
+    return None

@@ -252,8 +252,20 @@ def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Calla
                 raise EvidenceError(f"{shown}: field 'kind': {item['kind']!r}; expected a load_test envelope as"
                                     " the baseline")
             validate_kind(KIND, item["data"], doc)
-            return history(item["data"], source="baseline_file", origin=shown, produced_at=item.get("produced_at"))
+            return history(_adds_up(item["data"], shown), source="baseline_file", origin=shown,
+                           produced_at=item.get("produced_at"))
     run, _ = READERS[tool](path, shown, options, display)
     run.check()
-    return history(run.to_data("baseline", None), source="baseline_file", origin=shown,
+    return history(_adds_up(run.to_data("baseline", None), shown), source="baseline_file", origin=shown,
                    produced_at=run.produced_at or None)
+
+
+def _adds_up(data: dict[str, Any], shown: str) -> dict[str, Any]:
+    """The earlier run is held to the rules its own evidence would be (gate.consistency): only its p95,
+    error rate and request rate are carried, and a p95 above its own p99, max or duration is refused."""
+    from gate.consistency import problems
+
+    found = next(problems(KIND, data, None), None)
+    if found:
+        raise EvidenceError(f"{shown}: options.baseline: evidence does not add up: {found}")
+    return data
