@@ -99,7 +99,8 @@ class FakeOpa:
                     pid = path[len("/v1/policies/"):]
                     if method == "PUT":
                         source = body.decode()
-                        if not source.lstrip().startswith("package"):
+                        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+                        if not code.lstrip().startswith("package"):
                             return self._answer(400, {"code": "invalid_parameter",
                                                       "message": "error(s) occurred while compiling module(s)",
                                                       "errors": [{"code": "rego_parse_error",
