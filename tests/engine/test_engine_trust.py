@@ -23,11 +23,13 @@ import yaml
 from gate.cli import main
 from gate.config import load_config
 from gate.engine import canary, trust
+from gate.engine.opa import _free_port
 from gate.errors import ConfigError
 from gate.policyset import load_policies
 from tests.conftest import EXAMPLE_NOW
 from tests.engine.conftest import REPO
 from tests.engine.fake_opa import FakeOpa
+from tests.engine.test_bundle import _serve_bundle
 
 EXAMPLES = REPO / "examples" / "claims-triage"
 TOKEN = "ghp_enginetrustPLANTED0123456789abcdefAB"
@@ -154,10 +156,6 @@ def _bundle_project(tmp_path: Path, profile: str | None = None) -> Path:
 @pytest.mark.parametrize("built_for", ["production", "staging"])
 def test_real_opa_serving_a_bundle_decides_only_with_the_bundle_built_for_this_run(opa_bin, tmp_path, capsys,
                                                                                    built_for):
-    from tests.engine.test_bundle import _serve_bundle
-
-    from gate.engine.opa import _free_port
-
     config = _bundle_project(tmp_path)
     bundle = tmp_path / "bundle.tar.gz"
     assert main(["bundle", "build", "-c", str(config), "-o", str(bundle), "--revision", "r42",
