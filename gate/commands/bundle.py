@@ -3,9 +3,9 @@
 
 The bundle holds policies/<file>.rego (test files left out), threshold/data.json (data.threshold for the
 profile), gate/canary.rego (the canary gate checks in every answer, bound to these policies, this data and
-the revision: gate.engine.canary) and a .manifest (revision = the git commit, roots gate and threshold). With --signing-key it
-also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with --verification-key.
-The tarball is reproducible: the same inputs give the same bytes.
+the revision: gate.engine.canary) and a .manifest (revision = the git commit, roots gate and threshold).
+With --signing-key it also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with
+--verification-key. The tarball is reproducible: the same inputs give the same bytes.
 """
 
 from __future__ import annotations

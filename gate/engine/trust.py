@@ -137,10 +137,11 @@ def _checked(path: str, origin: str, roots: list[Path], environ: Mapping[str, st
         raise ConfigError(f"{origin}: {shown} is inside the workspace {root}: gate does not run an opa the release"
                           " ships; install OPA outside it (the Action does) and name that one")
     version = opa_version(str(real))
-    wanted = (environ.get(VERSION_ENV) or OPA_VERSION).strip().removeprefix("v")
-    if version != wanted:
-        raise ConfigError(f"{origin}: {real} is OPA {version}, and gate needs v{OPA_VERSION}, the version its"
-                          f" policies are checked against; install it, or accept this one with {VERSION_ENV}={version}"
+    accepted = (environ.get(VERSION_ENV) or "").strip().removeprefix("v")
+    if version != (accepted or OPA_VERSION):
+        needs = f"{VERSION_ENV} accepts only {accepted}" if accepted else f"gate needs v{OPA_VERSION}"
+        raise ConfigError(f"{origin}: {real} is OPA {version}, and {needs} (v{OPA_VERSION} is the version gate's"
+                          f" policies are checked against); install it, or accept this one with {VERSION_ENV}={version}"
                           " in the environment")
     return OpaBinary(str(real), origin, version)
 
