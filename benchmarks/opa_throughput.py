@@ -3,8 +3,8 @@
 A real `opa run --server` on 127.0.0.1 holds the shipped policies and threshold, once over plain HTTP and
 once over TLS (a throwaway self-signed certificate), where a connection costs a handshake. The input is
 the ready example's, as gate builds it. Each decision is a full OpaEngine.evaluate (input normalised and
-encoded, POST /v1/data/gate through opa-python-client, answer checked), `--opa-preloaded` style: the
-policies are on the server. The modes alternate in blocks of 100 so they see the same machine.
+encoded, POST /v1/data/gate through opa-python-client, answer and canary checked), `--opa-preloaded`
+style: the server holds the bundle `gate bundle build` writes. The modes alternate in blocks of 100 so they see the same machine.
 
     python benchmarks/opa_throughput.py [--decisions 1000]
 """
@@ -38,8 +38,7 @@ def ready_input():
     context = runner.make_context(config, args, environ={})
     prepared = runner.prepare(config, plugins.get_manager())
     evidence, skipped = runner.gather(config, context)
-    return prepared.policies, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence,
-                                                                                  skipped)
+    return prepared, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence, skipped)
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -63,7 +62,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def serve(opa_bin: str, folder: Path, tls: tuple[Path, Path] | None) -> tuple[subprocess.Popen, str]:
+def serve(opa_bin: str, load: list[str], tls: tuple[Path, Path] | None) -> tuple[subprocess.Popen, str]:
     from gate.engine.opa import OpaServer, _free_port
 
     port = _free_port()
@@ -71,7 +70,7 @@ def serve(opa_bin: str, folder: Path, tls: tuple[Path, Path] | None) -> tuple[su
                "--log-level", "error"]
     if tls:
         command += ["--tls-cert-file", str(tls[0]), "--tls-private-key-file", str(tls[1])]
-    process = subprocess.Popen([*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([*command, *load], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     probe = OpaServer(url, ca_cert=str(tls[0]) if tls else None)
     deadline = time.monotonic() + 30
@@ -89,26 +88,23 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=1000)
     parser.add_argument("--block", type=int, default=100, help="decisions per alternating block")
     args = parser.parse_args()
-    from gate import jsonsafe
-    from gate.engine.opa import OpaEngine, OpaServer, find_opa, policy_id
+    from gate.commands.bundle import bundle_files, write_bundle
+    from gate.engine.opa import OpaEngine, OpaServer, find_opa
 
     opa_bin = find_opa()
     if opa_bin is None:
         print("needs the opa binary: set OPA_BIN or put opa on PATH", file=sys.stderr)
         return 2
-    policies, data, doc = ready_input()
+    prepared, data, doc = ready_input()
+    policies = prepared.policies
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        loaded = root / "load"
-        for policy in policies.modules:
-            target = loaded / policy_id(policy.path, policies)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(policy.source)
-        (loaded / "data.json").write_text(jsonsafe.dumps(data))
+        bundle = root / "bundle.tar.gz"
+        write_bundle(bundle_files(prepared, revision="benchmark"), bundle)
         cert, key = self_signed(root)
         (root / "empty").mkdir()
-        servers = [serve(opa_bin, loaded, None), serve(opa_bin, loaded, (cert, key)),
-                   serve(opa_bin, root / "empty", None)]
+        servers = [serve(opa_bin, ["-b", str(bundle)], None), serve(opa_bin, ["-b", str(bundle)], (cert, key)),
+                   serve(opa_bin, [str(root / "empty")], None)]
         try:
             engines = {}
             for (_, url), scheme in zip(servers, ("http", "https")):

@@ -66,6 +66,7 @@ class Config:
     threshold_path: Path
     evidence: tuple[EvidenceSpec, ...]
     engine: Mapping[str, Any] = field(default_factory=dict)
+    engine_from_command_line: frozenset[str] = frozenset()  # keys of engine the command line set, not gate.yaml
     waivers_path: Path | None = None
     decision_log: Mapping[str, Any] = field(default_factory=dict)
     plugins: Mapping[str, Any] = field(default_factory=dict)

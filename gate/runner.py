@@ -46,14 +46,16 @@ def apply_engine_arguments(config: Config, args) -> Config:
     import dataclasses
 
     engine = dict(config.engine)
+    given = set(config.engine_from_command_line)
     for option, key in (("engine", "name"), ("opa_url", "opa_url"), ("opa_preloaded", "opa_preloaded"),
                         ("opa_token_env", "opa_token_env"), ("engine_timeout", "timeout_s")):
         value = getattr(args, option, None)
         if value is not None:
             engine[key] = value
+            given.add(key)  # gate.engine.trust tells what the workflow chose from what the release chose
     if engine.get("timeout_s") is not None and not engine["timeout_s"] > 0:
         raise ConfigError(f"--engine-timeout: expected a positive number of seconds, got {engine['timeout_s']}")
-    return dataclasses.replace(config, engine=engine)
+    return dataclasses.replace(config, engine=engine, engine_from_command_line=frozenset(given))
 
 
 def load(args) -> Config:

@@ -31,6 +31,13 @@ requires_opa = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
+def _not_in_ci_unless_asked(monkeypatch):
+    """CI runs this suite with CI=true, which makes gate stricter (engine settings from gate.yaml are refused
+    in production): a test that is about CI sets it itself, so that every test behaves the same anywhere."""
+    monkeypatch.delenv("CI", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_plugins(monkeypatch):
     """Every test starts with a fresh, lazily built plugin manager; entry points never leak in."""
     from gate import plugins

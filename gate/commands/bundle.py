@@ -2,11 +2,12 @@
 `gate bundle inspect`: the builtins and constructs each policy uses, and what the embedded engine refuses.
 
 The bundle holds policies/<file>.rego (test files left out), threshold/data.json (data.threshold for the
-profile) and a .manifest (revision = the git commit, roots gate and threshold). With --signing-key it
-also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with --verification-key.
-The tarball is reproducible: the same inputs give the same bytes. Where an opa binary is at hand, the
-policies are first compiled under gate's capabilities (gate/engine/capabilities.py), so no bundle gate
-writes uses a builtin the sandbox refuses, however it is spelled.
+profile), gate/canary.rego (the canary gate checks in every answer, bound to these policies, this data and
+the revision: gate.engine.canary) and a .manifest (revision = the git commit, roots gate and threshold).
+With --signing-key it also holds .signatures.json: a JWS over every file's SHA-256, as OPA verifies with
+--verification-key. The tarball is reproducible: the same inputs give the same bytes. Where an opa binary
+is at hand, the policies are first compiled under gate's capabilities (gate/engine/capabilities.py), so no
+bundle gate writes uses a builtin the sandbox refuses, however it is spelled.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def run_build(args) -> int:
     if args.signing_key:
         files[".signatures.json"] = signatures(files, args.signing_key, args.signing_alg, args.key_id, args.scope)
     write_bundle(files, args.output)
-    modules = sum(1 for name in files if name.endswith(".rego"))
+    modules = sum(1 for name in files if name.startswith("policies/"))
     manifest = json.loads(files[".manifest"])
     signed = f", signed ({args.signing_alg}, key id {args.key_id})" if args.signing_key else ", unsigned"
     print(f"gate: wrote {args.output}: {modules} policy module(s), data.threshold (profile {prepared.threshold.profile}),"
@@ -87,12 +88,15 @@ def canonical_json(value: Any) -> bytes:
 
 def bundle_files(prepared: Any, revision: str) -> dict[str, bytes]:
     """name in the tarball -> content. Policy names are relative to the folder the modules share."""
+    from gate.engine import canary
     from gate.engine.opa import POLICY_PREFIX, policy_id
 
     files: dict[str, bytes] = {}
     for policy in prepared.policies.modules:
         name = "policies/" + policy_id(policy.path, prepared.policies).removeprefix(POLICY_PREFIX)
         files[name] = policy.source.encode("utf-8")
+    files[canary.BUNDLE_FILE] = canary.bundle_module(prepared.policies.digest, {"threshold": prepared.threshold.data},
+                                                     revision).encode("utf-8")
     files["threshold/data.json"] = canonical_json(json.loads(_plain_json(prepared.threshold.data)))
     files[".manifest"] = canonical_json({
         "revision": revision,

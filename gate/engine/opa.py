@@ -17,7 +17,6 @@ import os
 import random
 import re
 import secrets as pysecrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gate import jsonsafe
+from gate.engine import canary, trust
 from gate.errors import ConfigError, EngineError, PolicyError
 from gate.policyset import PolicySet
 
@@ -61,10 +61,11 @@ class OpaSettings:
     client_cert: str | None = None
     client_key: str | None = None
     binary: str | None = None
+    workspace: str | None = None   # gate.yaml's folder: a local opa inside it is refused (gate.engine.trust)
 
     @classmethod
     def from_config(cls, config: Any) -> OpaSettings:
-        engine = dict(getattr(config, "engine", {}) or {})
+        engine = trust.engine_settings(config)  # exit 2 in production CI when gate.yaml picks the engine
         root = Path(getattr(config, "root", "."))
 
         def path(key: str) -> str | None:
@@ -81,6 +82,7 @@ class OpaSettings:
             client_cert=path("client_cert"),
             client_key=path("client_key"),
             binary=path("opa_binary") if engine.get("opa_binary") else None,
+            workspace=str(root.resolve()) if hasattr(config, "root") else None,
         )
 
     def token(self) -> str | None:
@@ -91,12 +93,17 @@ class OpaSettings:
         return value
 
 
-def find_opa(settings: OpaSettings | None = None) -> str | None:
-    """The local opa binary: engine.opa_binary, else OPA_BIN, else `opa` on PATH."""
-    for candidate in ((settings.binary if settings else None), os.environ.get("OPA_BIN")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("opa")
+def find_opa(settings: OpaSettings | None = None, required: bool = False) -> str | None:
+    """The local opa binary: engine.opa_binary, else OPA_BIN, else `opa` on PATH; never one inside the
+    workspace, and only the pinned version (gate.engine.trust): otherwise exit 2."""
+    found = choose_opa(settings, required)
+    return found.path if found else None
+
+
+def choose_opa(settings: OpaSettings | None, required: bool) -> trust.OpaBinary | None:
+    workspace = settings.workspace if settings else None
+    return trust.choose_opa(settings.binary if settings else None, Path(workspace) if workspace else None,
+                            required=required)
 
 
 # --- the REST client ------------------------------------------------------------------------------
@@ -364,6 +371,8 @@ class OpaEngine:
             modules[pid], mark = _marked(pid, module.source)
             if module.package == "gate" or module.package.startswith("gate."):  # what data.gate answers
                 marks.add((module.package, mark))
+        modules[canary.POLICY_ID], mark = _marked(canary.POLICY_ID, canary.module(policies.digest))
+        marks.add((f"gate.{canary.PACKAGE}", mark))
         check, check_mark = _marked(CHECK_ID, _data_check(json.loads(data_text)))
         modules[CHECK_ID] = check
         marks.add((f"gate.{CHECK_PACKAGE}", check_mark))
@@ -407,6 +416,9 @@ class OpaEngine:
             doc = json.loads(jsonsafe.dumps(jsonsafe.for_engines(input)))
         except (ValueError, TypeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+        if not isinstance(doc, dict):
+            raise EngineError(f"cannot hand the input to the engine: expected an object, got {type(doc).__name__}")
+        nonce = doc[canary.NONCE_FIELD] = canary.new_nonce()  # the copy OPA gets; the recorded input has none
         for attempt in range(1, PUSH_ATTEMPTS + 1):
             self.sync(policies, data)
             defined, result, body = self.server.query("gate", doc, provenance=self.preloaded)
@@ -440,11 +452,15 @@ class OpaEngine:
             # deny set somewhere: an answer with none is not a gate evaluation, and would read as "nothing denies"
             raise EngineError(f"OPA at {self.server.display} answered data.gate with no deny set anywhere under it:"
                               " the server's policies are not a gate policy set (load the bundle: gate bundle build)")
+        where = f"OPA at {self.server.display}"
         if self.preloaded:
             revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
                                 if isinstance(b, dict) and b.get("revision")})
             self.name = f"opa (preloaded, bundle revision {', '.join(revisions)})" if revisions else "opa (preloaded)"
-        return result
+            canary.check_bundle(result, nonce, policies.digest, data, revisions, where)
+        else:
+            canary.check(result, nonce, policies.digest, where)
+        return canary.without(result)
 
     def close(self) -> None:
         self.server.close()
@@ -594,7 +610,7 @@ class LocalOpa:
     def _log(self) -> Any:
         return self._state["log"]
 
-    def start(self, modules: Mapping[str, str], data_text: str, origin: str = "") -> None:
+    def start(self, modules: Mapping[str, str], data_text: str, origin: str = "", canary_source: str = "") -> None:
         """Start the process with the modules and data loaded from files (compiled once, at boot; no
         push). ready() waits for it, so starting early overlaps its boot with other work."""
         self.stop()
@@ -610,16 +626,23 @@ class LocalOpa:
             target.write_text(source, encoding="utf-8")
         loaded.mkdir(exist_ok=True)
         (loaded / "data.json").write_text(data_text, encoding="utf-8")
+        paths = [str(authz), str(loaded)]
+        if canary_source:  # beside the policies, not among them: no policy file can take its name
+            (root / "canary").mkdir()
+            (root / "canary" / "gate_canary.rego").write_text(canary_source, encoding="utf-8")
+            paths.append(str(root / "canary"))
         self._state["log"] = open(root / "opa.log", "w+b")  # noqa: SIM115 - lives as long as the server
         self._rename = (str(loaded) + os.sep, origin)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         command = [self.binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
                    "--log-level", "error", "--authentication=token", "--authorization=basic",
-                   "--shutdown-grace-period", "1", str(authz), str(loaded)]
+                   "--shutdown-grace-period", "1", *paths]
         try:
+            # gate's environment holds its tokens (GITHUB_TOKEN...): opa gets none of it, and runs in its own folder
             self._state["process"] = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, cwd=root,
+                env=trust.minimal_environment(str(root)),
                 preexec_fn=_parent_death_signal())  # noqa: PLW1509 - no imports or locks after fork
         except OSError as exc:
             raise EngineError(f"cannot start the local opa ({self.binary}): {exc}") from None
@@ -684,16 +707,17 @@ class LocalOpaEngine(OpaEngine):
     def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         compile_check(policies, self.local.binary)
         modules = {policy_id(p.path, policies).removeprefix(POLICY_PREFIX): p.source for p in policies.modules}
-        self.local.start(modules, jsonsafe.dumps(data), origin=_common_dir(policies))
+        self.local.start(modules, jsonsafe.dumps(data), origin=_common_dir(policies),
+                         canary_source=canary.module(policies.digest))
         self.server = OpaServer(self.local.url or "", token=self.local.token, timeout_s=self._timeout_s,
                                 retries=DEFAULT_RETRIES, persistent=self._persistent)
-        self._loaded = (_fingerprint(modules), jsonsafe.dumps(data))
+        self._loaded = (_fingerprint(modules, policies.digest), jsonsafe.dumps(data))
         self._ready = False
 
     def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         modules = {policy_id(p.path, policies).removeprefix(POLICY_PREFIX): p.source for p in policies.modules}
         data_text = jsonsafe.dumps(data)
-        if self._loaded is None or self._loaded[0] != _fingerprint(modules):
+        if self._loaded is None or self._loaded[0] != _fingerprint(modules, policies.digest):
             self._start(policies, data)  # other policies: a fresh server compiles them at boot
         if not self._ready:
             self.local.ready(self.server)
@@ -716,8 +740,9 @@ def _common_dir(policies: PolicySet) -> str:
         return ""
 
 
-def _fingerprint(modules: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(modules.items())).encode()).hexdigest()
+def _fingerprint(modules: Mapping[str, str], digest: str) -> str:
+    """The modules and the digest the canary is bound to: either changing needs a fresh server."""
+    return hashlib.sha256(json.dumps([digest, sorted(modules.items())]).encode()).hexdigest()
 
 
 def _free_port() -> int:
@@ -756,8 +781,11 @@ def remote_engine(settings: OpaSettings) -> OpaEngine:
 
 
 def local_engine(settings: OpaSettings) -> LocalOpaEngine:
-    binary = find_opa(settings)
+    binary = choose_opa(settings, required=True)
     if binary is None:
         raise EngineError("--engine opa-local needs the opa binary: set OPA_BIN or engine.opa_binary, or put"
-                          " opa on PATH (go install github.com/open-policy-agent/opa@v1.18.1)")
-    return LocalOpaEngine(binary, timeout_s=settings.timeout_s)
+                          f" opa on PATH (go install github.com/open-policy-agent/opa@v{trust.OPA_VERSION})")
+    engine = LocalOpaEngine(binary.path, timeout_s=settings.timeout_s)
+    if not binary.pinned:  # accepted through GATE_OPA_VERSION: the decision says so
+        engine.name = f"opa-local (OPA {binary.version}, not the pinned {trust.OPA_VERSION}: {trust.VERSION_ENV})"
+    return engine

@@ -10,7 +10,9 @@
 - errors: {"code": ..., "message": ..., "errors": [{"code", "message", "location": {"file", "row", "col"}}]}
 
 Every request is recorded; `script` makes the next answers fail in chosen ways (status + body, delay,
-a body that is not JSON).
+a body that is not JSON). Like OPA, the fake evaluates what gate adds to a policy set (the marks, the data
+check and the canary, computed from the input's nonce); `canary=False` makes it an impostor that copies
+the marks but evaluates nothing. `load_bundle` holds a bundle's canary, as `opa run -b` would.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class FakeOpa:
     script: list[Scripted] = field(default_factory=list)
     provenance: dict[str, Any] | None = None
     token: str | None = None
+    canary: bool = True
 
     def start(self, ssl_context=None) -> FakeOpa:
         fake = self
@@ -96,7 +99,8 @@ class FakeOpa:
                     pid = path[len("/v1/policies/"):]
                     if method == "PUT":
                         source = body.decode()
-                        if not source.lstrip().startswith("package"):
+                        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+                        if not code.lstrip().startswith("package"):
                             return self._answer(400, {"code": "invalid_parameter",
                                                       "message": "error(s) occurred while compiling module(s)",
                                                       "errors": [{"code": "rego_parse_error",
@@ -122,7 +126,7 @@ class FakeOpa:
                             return self._answer(400, {"code": "invalid_parameter", "message": "body contains malformed input document"})
                         if fake.result is None:
                             return self._answer(200, {})
-                        answer = {"result": fake.with_marks(fake.result(doc.get("input")))}
+                        answer = {"result": fake.with_marks(fake.result(doc.get("input")), doc.get("input"))}
                         if "provenance=true" in query and fake.provenance is not None:
                             answer["provenance"] = fake.provenance
                         return self._answer(200, answer)
@@ -161,7 +165,15 @@ class FakeOpa:
         self.server.shutdown()
         self.server.server_close()
 
-    def with_marks(self, result: Any) -> Any:
+    def load_bundle(self, policies: Any, data: Any, revision: str) -> FakeOpa:
+        """Hold the canary of a bundle gate built from these policies and data, as `opa run -b` would."""
+        from gate.engine import canary
+
+        self.policies[canary.BUNDLE_FILE] = canary.bundle_module(policies.digest, data, revision)
+        self.provenance = {"version": "1.18.1", "bundles": {"gate": {"revision": revision}}}
+        return self
+
+    def with_marks(self, result: Any, input: Any = None) -> Any:
         """What OPA adds to a scripted data.gate: the value of every `gate_pushed_*` rule in the modules the
         fake holds (true), and data.gate.gate_pushed.data_matches, computed as OPA would: the fake's data
         compared with the JSON literals of the check module."""
@@ -180,7 +192,21 @@ class FakeOpa:
             checks = re.findall(r'^\tdata\[("[^"]+")\] == (.*)$', source, re.MULTILINE)
             if checks and all(self.data.get(json.loads(key)) == json.loads(value) for key, value in checks):
                 node["data_matches"] = True
+            if self.canary:
+                node.update(_canary_rules(source, input))
         return result
 
     def calls(self, method: str | None = None) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.requests if method is None or r.method == method]
+
+
+def _canary_rules(source: str, input: Any) -> dict[str, Any]:
+    """The constants and the canary of a gate.gate_canary module, as OPA evaluates them for this input."""
+    import hashlib
+
+    values = {name: json.loads(value) for name, value in re.findall(r'^(\w+) := ("[^"\n]*")$', source, re.MULTILINE)}
+    rule = re.search(r'^canary := crypto\.sha256\(concat\("\|", \[input\.(\w+), ("[^"\n]*")\]\)\)$', source, re.MULTILINE)
+    nonce = input.get(rule[1]) if rule and isinstance(input, dict) else None
+    if isinstance(nonce, str):  # OPA leaves the rule undefined when the nonce is missing or not text
+        values["canary"] = hashlib.sha256(f"{nonce}|{json.loads(rule[2])}".encode()).hexdigest()
+    return values

@@ -51,11 +51,14 @@ def test_bundle_holds_policies_threshold_and_a_manifest_with_the_commit(project,
     out = project / "bundle.tar.gz"
     assert main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(out)]) == 0
     files = members(out)
-    assert sorted(files) == [".manifest", "policies/data.rego", "policies/governance.rego", "policies/lib.rego",
-                             "policies/main.rego", "policies/operations.rego", "policies/technical.rego",
-                             "threshold/data.json"]
+    assert sorted(files) == [".manifest", "gate/canary.rego", "policies/data.rego", "policies/governance.rego",
+                             "policies/lib.rego", "policies/main.rego", "policies/operations.rego",
+                             "policies/technical.rego", "threshold/data.json"]
     manifest = json.loads(files[".manifest"])
     assert manifest["revision"] == head(project)
+    # the canary every answer must carry names the revision and is bound to these policies and this data
+    assert f'revision := "{head(project)}"' in files["gate/canary.rego"].decode()
+    assert f'policy_digest := "{manifest["metadata"]["gate"]["policy_digest"]}"' in files["gate/canary.rego"].decode()
     assert manifest["roots"] == ["gate", "threshold"]
     assert manifest["metadata"]["gate"]["profile"] == "production"
     assert files["policies/lib.rego"] == (project / "policies" / "lib.rego").read_bytes()

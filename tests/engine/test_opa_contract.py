@@ -38,15 +38,19 @@ def fake():
 def engine_for(fake: FakeOpa, **kwargs) -> OpaEngine:
     preloaded = kwargs.pop("preloaded", False)
     kwargs.setdefault("timeout_s", 2)
+    if preloaded:  # the server holds a bundle gate built from POLICIES and DATA (its canary included)
+        loaded = (fake.provenance or {}).get("bundles", {}).get("gate", {}).get("revision", "r1")
+        fake.load_bundle(POLICIES, DATA, loaded)
     return OpaEngine(OpaServer(fake.url, **kwargs), preloaded=preloaded)
 
 
 def test_push_then_query_speaks_the_documented_api(fake):
     result = engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert result == RESULT
-    assert fake.calls() == ["GET /v1/policies", "PUT /v1/policies/gate/lib.rego", "PUT /v1/policies/gate/main.rego",
-                            "PUT /v1/data/threshold", "PUT /v1/policies/gate/.pushed-data-check", "POST /v1/data/gate"]
-    put_lib, put_main, put_data, put_check, post = fake.requests[1:]
+    assert fake.calls() == ["GET /v1/policies", "PUT /v1/policies/gate/lib.rego", "PUT /v1/policies/gate/.canary",
+                            "PUT /v1/policies/gate/main.rego", "PUT /v1/data/threshold",
+                            "PUT /v1/policies/gate/.pushed-data-check", "POST /v1/data/gate"]
+    put_lib, put_canary, put_main, put_data, put_check, post = fake.requests[1:]
     # each module as written, then the rule that shows in the answer that this very module was evaluated
     assert put_lib.headers["Content-Type"] == "text/plain"
     assert re.fullmatch(re.escape(LIB) + r"\n# added by gate .*\ngate_pushed_[0-9a-f]{24} := true\n", put_lib.body.decode())
@@ -56,6 +60,8 @@ def test_push_then_query_speaks_the_documented_api(fake):
     assert post.headers["Content-Type"] == "application/json"
     sent = post.json()
     assert set(sent) == {"input"}
+    assert re.fullmatch(r"[0-9a-f]{32}", sent["input"]["gate_nonce"])  # the canary's nonce, fresh per evaluation
+    assert f'"{POLICIES.digest}"' in put_canary.body.decode()  # the canary is bound to this policy set
     assert sent["input"]["q"] == INPUT["q"] and sent["input"]["bad"] is True
     assert sent["input"]["context"]["now"] == "2026-11-26T12:00:00+00:00"  # normalised as for every engine
 
@@ -74,7 +80,8 @@ def test_stale_gate_policies_are_removed_and_others_left_alone(fake):
     fake.policies.update({"gate/old.rego": "package gate.old\n", "team/authz.rego": "package authz\n"})
     engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert "DELETE /v1/policies/gate/old.rego" in fake.calls()
-    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "gate/.pushed-data-check", "team/authz.rego"}
+    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "gate/.canary", "gate/.pushed-data-check",
+                                  "team/authz.rego"}
 
 
 def test_undefined_result_is_never_an_approval(fake):
@@ -214,7 +221,7 @@ def test_tls_verifies_the_server_against_the_given_ca(tls_files):
     cert, key = tls_files
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context)
+    fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context).load_bundle(POLICIES, DATA, "r1")
     try:
         assert fake.url.startswith("https://")
         trusted = OpaEngine(OpaServer(fake.url, ca_cert=str(cert), timeout_s=2), preloaded=True)
@@ -234,7 +241,7 @@ def test_mutual_tls_presents_the_client_certificate(tls_files):
     context.load_cert_chain(cert, key)
     context.load_verify_locations(cert)  # the throwaway certificate is its own CA
     context.verify_mode = ssl.CERT_REQUIRED
-    fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context)
+    fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context).load_bundle(POLICIES, DATA, "r1")
     try:
         with_cert = OpaServer(fake.url, ca_cert=str(cert), client_cert=str(cert), client_key=str(key), timeout_s=2)
         assert OpaEngine(with_cert, preloaded=True).evaluate(INPUT, POLICIES, DATA) == RESULT

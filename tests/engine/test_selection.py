@@ -59,9 +59,10 @@ def test_opa_local_without_a_binary_exits_3_and_says_how_to_get_one(release, cap
     assert "needs the opa binary: set OPA_BIN" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsys, monkeypatch, tmp_path):
-    broken = tmp_path / "opa"
-    broken.write_text("#!/bin/sh\necho 'opa: cannot start here' >&2\nexit 1\n")
+def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsys, monkeypatch, tmp_path_factory):
+    broken = tmp_path_factory.mktemp("tools") / "opa"  # outside the workspace, and the pinned version
+    broken.write_text('#!/bin/sh\n[ "$1" = version ] && { echo "Version: 1.18.1"; exit 0; }\n'
+                      "echo 'opa: cannot start here' >&2\nexit 1\n")
     broken.chmod(0o755)
     monkeypatch.setenv("OPA_BIN", str(broken))
     code, _, err = run(release, capsys)
