@@ -65,9 +65,9 @@ def load(args) -> Config:
 
 def make_context(config: Config, args, environ: dict[str, str] | None = None) -> Context:
     env = os.environ if environ is None else environ
-    version = getattr(args, "version", None) or config.service.get("version")
-    if version is None and env.get("GITHUB_REF_TYPE") == "tag":
-        version = env.get("GITHUB_REF_NAME")
+    from gate.release import release_version
+
+    version, version_source = release_version(getattr(args, "version", None), config.service.get("version"), env)
     commit = getattr(args, "commit", None) or config.service.get("commit") or env.get("GITHUB_SHA")
     run_url = None
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
@@ -83,7 +83,8 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         now = datetime.now(timezone.utc)
     return Context(
         service=config.service_name,
-        version=None if version is None else str(version),
+        version=version,
+        version_source=version_source,
         commit=commit,
         environment=config.profile,
         run_url=run_url,

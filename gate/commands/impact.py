@@ -137,7 +137,7 @@ def context_of(doc: Mapping[str, Any]) -> Context:
     except ValueError:
         raise GateError(f"recorded input has no usable context.now ({ctx.get('now')!r}); it cannot be replayed") from None
     return Context(service=str(ctx.get("service")), version=ctx.get("version"), commit=ctx.get("commit"),
-                   environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
+                   version_source=ctx.get("version_source"), environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
                    actor=ctx.get("actor"), now=now, now_pinned=True)
 
 
