@@ -131,7 +131,24 @@ def engine_for(config: Config, name: str | None, manager=None) -> Any:
     engine = manager.hook.gate_policy_engine(config=config, name=wanted)
     if engine is None:
         raise EngineError(f"no policy engine answers to {wanted!r}")
+    if wanted == "auto":  # nobody chose: say what was chosen and why, so a slow fallback is no surprise
+        print(f"gate: engine {why_chosen(engine)}", file=sys.stderr)
     return engine
+
+
+def why_chosen(engine: Any) -> str:
+    """"opa-local (local binary /usr/bin/opa)": the engine `auto` picked, and the reason, in one line."""
+    name = str(getattr(engine, "name", engine))
+    local = getattr(getattr(engine, "local", None), "binary", None)
+    server = getattr(getattr(engine, "server", None), "display", None)
+    if local:
+        return f"{name} (local binary {local})"
+    if server:
+        return f"{name} (the OPA server configured at {server})"
+    if name == "embedded":
+        return ("embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH); gate lint is"
+                " much slower on it and it refuses some policies: install OPA, see docs/engines.md")
+    return f"{name} (a plugin's engine)"
 
 
 def gather(config: Config, context: Context, manager=None) -> tuple[list[Evidence], list[Skipped]]:
