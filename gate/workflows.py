@@ -18,7 +18,6 @@ from the repository: nothing is said about it.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +64,8 @@ def _lacks(permissions: Any, scope: str) -> str | None:
 def store_problems(where: str, permissions: Any, needs: Needs) -> list[str]:
     """The record cannot be kept: the permission the decision-log store lacks, as one line."""
     if needs.store == "git-branch" and (level := _lacks(permissions, "contents")):
-        return [f"{where} grants contents: {level}, but decision_log: git-branch pushes the decision log to"
-                " origin; grant contents: write"]
+        return [(f"{where} grants contents: {level}, but decision_log: git-branch pushes the decision log to"
+                 " origin; grant contents: write")]
     return []
 
 
@@ -106,20 +105,32 @@ def _gate_options(config: Config) -> tuple[str, bool]:
     return str(options.get("report", "check")), options.get("comment", True) is not False
 
 
+def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    steps = job.get("steps")
+    return [s for s in steps if isinstance(s, Mapping)] if isinstance(steps, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _env(*scopes: Mapping[str, Any]) -> dict[str, str]:
     env: dict[str, str] = {}
     for scope in scopes:
-        if isinstance(scope.get("env"), Mapping):
+        if isinstance(scope, Mapping) and isinstance(scope.get("env"), Mapping):
             env.update({str(k): str(v) for k, v in scope["env"].items()})
     return env
 
 
 def _runs_this_config(step: Mapping[str, Any], config: Config, repo: Path, named: str) -> bool:
     """Whether a step's gate (config ``named`` under its working directory) is this gate.yaml."""
-    workdir = str(step.get("working-directory") or (step.get("with") or {}).get("working-directory") or ".")
+    workdir = str(step.get("working-directory") or _mapping(step.get("with")).get("working-directory") or ".")
     if "${{" in workdir + named:
         return True  # an expression: it may be this one, so hold it to this one's needs
-    return (repo / workdir / named).resolve() == config.path.resolve()
+    try:
+        return (repo / workdir / named).resolve() == config.path.resolve()
+    except (OSError, ValueError):  # a path no file can have: held to this one's needs, to be safe
+        return True
 
 
 def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mapping[str, Any],
@@ -130,11 +141,11 @@ def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mappin
     configured = config.decision_log.get("store")
     uses = str(step.get("uses") or "")
     if uses and _ACTION.match(uses):
-        inputs = step.get("with") or {}
+        inputs = _mapping(step.get("with"))
         if not _runs_this_config(step, config, repo, str(inputs.get("config") or "gate.yaml")):
             return None
         asked = str(inputs.get("decision-log") or "auto")
-        checkout = any(str(s.get("uses", "")).startswith("actions/checkout@") for s in job.get("steps") or [])
+        checkout = any(str(s.get("uses", "")).startswith("actions/checkout@") for s in _steps(job))
         store = configured or (("git-branch" if checkout else "file") if asked == "auto" else asked)
         token = bool(str(inputs.get("github-token") or "").strip()) or "GITHUB_TOKEN" in _env(workflow, job, step)
         return Needs(str(store), token, pull_request, report, comment)
@@ -142,7 +153,7 @@ def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mappin
     if not _RUNS_GATE.search(script):
         return None
     found = re.search(r"(?:--config|-c)[ =](\S+)", script)
-    named = shlex.split(found.group(1))[0] if found else "gate.yaml"
+    named = found.group(1).strip("'\"") if found else "gate.yaml"
     if not _runs_this_config(step, config, repo, named):
         return None
     env = _env(workflow, job, step)
@@ -180,8 +191,8 @@ def workflow_problems(config: Config) -> list[str]:
         for job_id, job in (workflow or {}).get("jobs", {}).items():
             if not isinstance(job, Mapping):
                 continue
-            for step in job.get("steps") or []:
-                needs = step_needs(workflow, job, step, config, repo) if isinstance(step, Mapping) else None
+            for step in _steps(job):
+                needs = step_needs(workflow, job, step, config, repo)
                 if needs is not None:
                     where = f"{path.name}: job '{job_id}'"
                     granted_here = _job_permissions(workflow, job)

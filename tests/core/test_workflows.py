@@ -34,8 +34,8 @@ def action_job(permissions=None, **inputs) -> dict:
 def test_contents_read_with_the_git_branch_store_is_named(tmp_path):
     config = repo_with(tmp_path, {"on": "push", "jobs": {"gate": action_job({"contents": "read"})}})
     assert workflow_problems(config) == [
-        "release.yml: job 'gate' grants contents: read, but decision_log: git-branch pushes the decision log to"
-        " origin; grant contents: write"]
+        ("release.yml: job 'gate' grants contents: read, but decision_log: git-branch pushes the decision log to"
+         " origin; grant contents: write")]
 
 
 @pytest.mark.parametrize(("permissions", "problems"), [

@@ -54,7 +54,7 @@ def test_with_a_local_binary_auto_names_it(config, tmp_path, monkeypatch, capsys
 
 
 def test_with_a_server_configured_auto_names_it_without_its_credentials(config, no_opa, capsys):
-    engine, err = choose(config("engine:\n  opa_url: http://user:pw@127.0.0.1:9/x\n"), capsys)
+    _, err = choose(config("engine:\n  opa_url: http://user:pw@127.0.0.1:9/x\n"), capsys)
     assert err == "gate: engine opa (the OPA server configured at http://127.0.0.1:9)\n"
     assert "pw" not in err
 

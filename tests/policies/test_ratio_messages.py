@@ -22,8 +22,8 @@ def engine(request, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def opa_bin() -> str:
-    from ..engine.conftest import NO_OPA
     from ..conftest import opa_binary
+    from ..engine.conftest import NO_OPA
 
     found = opa_binary()
     if found is None:
