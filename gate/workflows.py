@@ -208,6 +208,8 @@ def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> 
     repository = env.get("GITHUB_REPOSITORY", "")
     if not (ref and job_id and workspace and repository and ref.startswith(repository + "/")):
         return [], []
+    if not config.path.resolve().is_relative_to(Path(workspace).resolve()):
+        return [], []  # a gate.yaml outside the job's checkout is not what this workflow was written for
     relative = ref[len(repository) + 1:].split("@", 1)[0]
     path = Path(workspace) / relative
     workflow = _load(path)

@@ -101,6 +101,9 @@ def test_in_actions_evaluate_holds_the_running_job_to_the_store_it_will_write(tm
     assert blocking and "job 'gate' grants contents: read" in blocking[0] and reports == []
     assert running_job_problems(config, env, "file") == ([], [])
     assert running_job_problems(config, {**env, "GITHUB_JOB": "nope"}, "git-branch") == ([], [])
+    # a gate.yaml outside the job's checkout (gate's own test suite run in CI) is not held to its workflow
+    elsewhere = repo_with(tmp_path.parent / f"{tmp_path.name}-elsewhere", workflow)
+    assert running_job_problems(elsewhere, env, "git-branch") == ([], [])
     _, reports = running_job_problems(config, {**env, "GITHUB_TOKEN": "t", "GITHUB_EVENT_NAME": "pull_request"}, "file")
     assert [r.split(", but")[0] for r in reports] == ["release.yml: job 'gate' grants checks: none",
                                                        "release.yml: job 'gate' grants pull-requests: none"]
