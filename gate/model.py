@@ -30,10 +30,18 @@ class Context:
     actor: str | None = None
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     now_pinned: bool = False
+    # where the version came from: "--service-version", "tag v2.4.0", "gate.yaml" (gate/release.py)
+    version_source: str | None = None
     # The last approved decision for this service and profile, read from the configured decision-log
     # store on first call (gate evaluate sets it; None elsewhere). It raises AuditError when the log
     # does not verify, so a forged history never becomes a baseline.
     history: Callable[[], Mapping[str, Any] | None] | None = field(default=None, compare=False, repr=False)
+
+    def version_described(self) -> str:
+        """"version 2.4.0 (from tag v2.4.0)": what the reports say about the version judged."""
+        if self.version is None:
+            return "no version (none on the command line, from the action, a release tag or gate.yaml)"
+        return f"version {self.version}" + (f" (from {self.version_source})" if self.version_source else "")
 
     def to_input(self) -> dict[str, Any]:
         return {
@@ -44,6 +52,7 @@ class Context:
             "run_url": self.run_url,
             "actor": self.actor,
             "now": utc_iso(self.now),
+            "version_source": self.version_source,
         }
 
 

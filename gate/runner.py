@@ -67,9 +67,9 @@ def load(args) -> Config:
 
 def make_context(config: Config, args, environ: dict[str, str] | None = None) -> Context:
     env = os.environ if environ is None else environ
-    version = getattr(args, "version", None) or config.service.get("version")
-    if version is None and env.get("GITHUB_REF_TYPE") == "tag":
-        version = env.get("GITHUB_REF_NAME")
+    from gate.release import release_version
+
+    version, version_source = release_version(getattr(args, "version", None), config.service.get("version"), env)
     commit = getattr(args, "commit", None) or config.service.get("commit") or env.get("GITHUB_SHA")
     run_url = None
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
@@ -85,7 +85,8 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         now = datetime.now(timezone.utc)
     return Context(
         service=config.service_name,
-        version=None if version is None else str(version),
+        version=version,
+        version_source=version_source,
         commit=commit,
         environment=config.profile,
         run_url=run_url,
@@ -132,7 +133,24 @@ def engine_for(config: Config, name: str | None, manager=None) -> Any:
     engine = manager.hook.gate_policy_engine(config=config, name=wanted)
     if engine is None:
         raise EngineError(f"no policy engine answers to {wanted!r}")
+    if wanted == "auto":  # nobody chose: say what was chosen and why, so a slow fallback is no surprise
+        print(f"gate: engine {why_chosen(engine)}", file=sys.stderr)
     return engine
+
+
+def why_chosen(engine: Any) -> str:
+    """"opa-local (local binary /usr/bin/opa)": the engine `auto` picked, and the reason, in one line."""
+    name = str(getattr(engine, "name", engine))
+    local = getattr(getattr(engine, "local", None), "binary", None)
+    server = getattr(getattr(engine, "server", None), "display", None)
+    if local:
+        return f"{name} (local binary {local})"
+    if server:
+        return f"{name} (the OPA server configured at {server})"
+    if name == "embedded":
+        return ("embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH); gate lint is"
+                " much slower on it and it refuses some policies: install OPA, see docs/engines.md")
+    return f"{name} (a plugin's engine)"
 
 
 def gather(config: Config, context: Context, manager=None) -> tuple[list[Evidence], list[Skipped]]:

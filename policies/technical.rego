@@ -22,6 +22,43 @@ baseline := runs("baseline")
 
 fault := runs("fault")
 
+# A value that failed against a limit is shown with the digits that tell it from the limit: two
+# decimals where they do, else four, taken toward the side it failed on (a stress run at 2.9999x the
+# peak reads "2.9999x", never "3x" against a required 3x). The finding's observed value is the same.
+below(x, limit) := lib.round2(x) if lib.round2(x) < limit
+
+below(x, limit) := lib.round4(x) if {
+	lib.round2(x) >= limit
+	lib.round4(x) < limit
+}
+
+below(x, limit) := lib.round4(lib.round4(x) - 0.0001) if {
+	lib.round2(x) >= limit
+	lib.round4(x) >= limit
+}
+
+above(x, limit) := lib.round2(x) if lib.round2(x) > limit
+
+above(x, limit) := lib.round4(x) if {
+	lib.round2(x) <= limit
+	lib.round4(x) > limit
+}
+
+above(x, limit) := lib.round4(lib.round4(x) + 0.0001) if {
+	lib.round2(x) <= limit
+	lib.round4(x) <= limit
+}
+
+# ratio_text: a value from below/above, with as many decimals as it has (at most four)
+ratio_text(v) := lib.num(v) if lib.round2(v) == v
+
+ratio_text(v) := trim_space(sprintf("%.4f", [v])) if lib.round2(v) != v
+
+# pct_above: a rate over its limit as a percentage, with two decimals more where two would read as the limit
+pct_above(x, limit) := lib.pct(x) if lib.round4(x) > limit
+
+pct_above(x, limit) := trim_space(concat("", [sprintf("%.4f", [round(x * 1000000) / 10000]), "%"])) if lib.round4(x) <= limit
+
 # --- what must exist to judge at all ---------------------------------------------------------------
 
 deny contains lib.finding(
@@ -66,10 +103,10 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"technical.load_multiplier",
 	sprintf("stress run %s reached %sx the expected peak (%s req/s against an expected peak of %s req/s); at least %sx (%s req/s) is required", [
-		lib.origin(e), lib.num(lib.round2(rate / peak)), lib.num(lib.round2(rate)), lib.num(peak),
+		lib.origin(e), ratio_text(below(rate / peak, t.load_multiplier)), lib.num(lib.round2(rate)), lib.num(peak),
 		lib.num(t.load_multiplier), lib.num(lib.round2(t.load_multiplier * peak)),
 	]),
-	lib.round2(rate / peak), t.load_multiplier, lib.origin(e),
+	below(rate / peak, t.load_multiplier), t.load_multiplier, lib.origin(e),
 ) if {
 	peak_known
 	some e in stress
@@ -132,7 +169,7 @@ deny contains lib.finding(
 # Error rate is judged on baseline and stress runs; a fault run is expected to fail and is judged on recovery.
 deny contains lib.finding(
 	"technical.error_rate",
-	sprintf("%s run %s error rate is %s; the limit is %s", [e.data.scenario, lib.origin(e), lib.pct(v), lib.pct(t.max_error_rate)]),
+	sprintf("%s run %s error rate is %s; the limit is %s", [e.data.scenario, lib.origin(e), pct_above(v, t.max_error_rate), lib.pct(t.max_error_rate)]),
 	v, t.max_error_rate, lib.origin(e),
 ) if {
 	some e in array.concat(baseline, stress)
@@ -154,10 +191,10 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"technical.latency_degradation",
 	sprintf("stress p95 (%s ms, %s) is %sx the baseline p95 (%s ms, %s); at most %sx is allowed", [
-		lib.num(s.data.latency_ms.p95), lib.origin(s), lib.num(lib.round2(ratio)),
+		lib.num(s.data.latency_ms.p95), lib.origin(s), ratio_text(above(ratio, t.max_latency_degradation)),
 		lib.num(b.data.latency_ms.p95), lib.origin(b), lib.num(t.max_latency_degradation),
 	]),
-	lib.round2(ratio), t.max_latency_degradation, [lib.origin(s), lib.origin(b)],
+	above(ratio, t.max_latency_degradation), t.max_latency_degradation, [lib.origin(s), lib.origin(b)],
 ) if {
 	some s in stress
 	some b in baseline
@@ -190,10 +227,10 @@ both_positive(s, b) if {
 deny contains lib.finding(
 	"technical.latency_degradation",
 	sprintf("stress p95 (%s ms, %s) is %sx the p95 of the earlier approved baseline (%s ms, %s); at most %sx is allowed", [
-		lib.num(s.data.latency_ms.p95), lib.origin(s), lib.num(lib.round2(ratio)),
+		lib.num(s.data.latency_ms.p95), lib.origin(s), ratio_text(above(ratio, t.max_latency_degradation)),
 		lib.num(s.data.history_baseline.p95), s.data.history_baseline.origin, lib.num(t.max_latency_degradation),
 	]),
-	lib.round2(ratio), t.max_latency_degradation, [lib.origin(s), s.data.history_baseline.origin],
+	above(ratio, t.max_latency_degradation), t.max_latency_degradation, [lib.origin(s), s.data.history_baseline.origin],
 ) if {
 	some s in history
 	positive(object.get(s, ["data", "latency_ms", "p95"], null))

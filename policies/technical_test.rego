@@ -120,6 +120,23 @@ test_stress_below_multiplier_denied if {
 	f.expected == 3
 }
 
+test_stress_just_below_multiplier_shows_the_digits_that_fail if {
+	# 119.996 / 40 = 2.9999x against 3x: never "3x", and the observed value is not the limit either
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 119.996, 610, 1120, 0.003), fault_run(48)]), service)
+	f.id == "technical.load_multiplier"
+	f.observed == 2.9999
+	f.expected == 3
+	contains(f.msg, "reached 2.9999x the expected peak")
+}
+
+test_stress_closer_to_the_multiplier_than_four_digits_still_reads_below_it if {
+	# 119.9999 / 40 = 2.9999975x: four decimals would round to 3, so it is shown as 2.9999
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 119.9999, 610, 1120, 0.003), fault_run(48)]), service)
+	f.id == "technical.load_multiplier"
+	f.observed == 2.9999
+	contains(f.msg, "reached 2.9999x")
+}
+
 test_stress_exactly_at_multiplier_passes if {
 	not "technical.load_multiplier" in technical_deny_ids(technical_evidence([baseline, load_run("stress", 120, 610, 1120, 0.003), fault_run(48)]))
 }
@@ -185,6 +202,20 @@ test_degradation_over_limit_denied if {
 	some f in technical_denies(technical_evidence([baseline, load_run("stress", 126, 700, 1120, 0.003), fault_run(48)]), service)
 	f.id == "technical.latency_degradation"
 	f.observed == 2.06
+}
+
+test_degradation_just_over_limit_shows_the_digits_that_fail if {
+	# 680.034 / 340 = 2.0001x the baseline p95, limit 2x: "2.0001x", never "2x"
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 126, 680.034, 1120, 0.003), fault_run(48)]), service)
+	f.id == "technical.latency_degradation"
+	f.observed == 2.0001
+	contains(f.msg, "is 2.0001x the baseline p95")
+}
+
+test_error_rate_just_over_limit_shows_the_digits_that_fail if {
+	some f in technical_denies(technical_evidence([baseline, load_run("stress", 126, 610, 1120, 0.01001), fault_run(48)]), service)
+	f.id == "technical.error_rate"
+	contains(f.msg, "error rate is 1.0010%; the limit is 1%")
 }
 
 test_degradation_within_limit_passes if {

@@ -39,8 +39,8 @@ def test_action_metadata_validates_against_the_published_schema():
 
 
 def test_action_has_the_documented_inputs_and_outputs_and_no_logic_of_its_own():
-    assert set(ACTION["inputs"]) == {"config", "profile", "format", "fail-on", "github-token", "decision-log",
-                                     "python-version", "working-directory"}
+    assert set(ACTION["inputs"]) == {"config", "profile", "version", "commit", "format", "fail-on", "github-token",
+                                     "decision-log", "python-version", "working-directory"}
     assert {"decision", "exit-code", "report"} <= set(ACTION["outputs"])
     assert ACTION["runs"]["using"] == "composite"
     scripts = "\n".join(step.get("run", "") for step in ACTION["runs"]["steps"])
@@ -355,3 +355,142 @@ def test_outside_a_repository_auto_keeps_the_file_store_and_says_where(action):
     run = action("ready", **{"working-directory": "service"})
     assert run_action(run) == 0, run.logs
     assert "decision recorded in .gate/decisions.jsonl as record 1" in "".join(run.summaries)
+
+
+# --- the workflow `gate init` writes, run as GitHub would run it -----------------------------------
+
+SCAFFOLD_GITHUB = {"ref_type": "tag", "ref_name": "v2.4.0", "sha": "9f1c2d3e4b5a69788796a5b4c3d2e1f001122334",
+                   "token": "", "event": {}}  # no token: nothing is posted to a real GitHub from a test
+
+
+def workflow_value(text: str, github: dict) -> str:
+    """A workflow's ``${{ }}`` expressions, for what the scaffold writes: github.* lookups, '' and
+    'text' literals, ==, && and || (GitHub's operators: && and || give an operand, not a boolean)."""
+    def operand(term: str):
+        term = term.strip()
+        if term.startswith("'") and term.endswith("'"):
+            return term[1:-1]
+        if " == " in term:
+            left, right = term.split(" == ", 1)
+            return operand(left) == operand(right)
+        assert term.startswith("github."), f"the scaffold uses an expression this test does not know: {term}"
+        value = github
+        for part in term.split(".")[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def evaluate(expression: str):
+        for alternative in expression.split("||"):
+            value = None
+            for i, term in enumerate(alternative.split("&&")):
+                value = operand(term)
+                if not value:
+                    break
+            if value:
+                return value
+        return value
+
+    return _EXPR.sub(lambda m: str(evaluate(m.group(1)) or ""), text)
+
+
+def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
+    """`gate init` in a fresh repository, the example's evidence committed beside it, and a bare origin
+    whose pre-receive hook lets a push through only when the job's token may write contents: the
+    harness writes the job's contents permission where the hook reads it, as GitHub scopes its token."""
+    from gate.cli import main
+
+    repo = run.workspace
+    assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
+                 "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
+    copy_example(variant, run.root / "example")
+    shutil.copytree(run.root / "example" / "evidence", repo / "evidence")
+    bare = run.root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\n"
+                    'if [ "$(cat \"$GIT_DIR/token-contents\" 2>/dev/null)" != write ]; then\n'
+                    "  echo 'Permission to acme/claims-triage.git denied to github-actions[bot].' >&2; exit 1\n"
+                    "fi\n")
+    hook.chmod(0o755)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", str(bare))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "gate init")
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())
+    return bare, workflow
+
+
+def run_scaffolded_job(run: Run, bare: Path, workflow: dict) -> int:
+    """The job 'gate' of the scaffolded workflow on a tag push: the action with the step's inputs."""
+    job = workflow["jobs"]["gate"]
+    permissions = job.get("permissions", workflow.get("permissions")) or {}
+    (bare / "token-contents").write_text(str(permissions.get("contents", "read")))  # the token GitHub would give
+    step = next(s for s in job["steps"] if s.get("id") == "gate")
+    assert step["uses"] == "acme/gate@v0.1.0"
+    run.inputs.update({k: workflow_value(str(v), SCAFFOLD_GITHUB) for k, v in step["with"].items()})
+    run.environ = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v2.4.0", "GITHUB_REF": "refs/tags/v2.4.0",
+                   "GITHUB_JOB": "gate",
+                   "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0"}
+    return run_action(run)
+
+
+def decision_branch(bare: Path) -> list[dict]:
+    done = subprocess.run(["git", "-C", str(bare), "show", "gate-decisions:decisions.jsonl"], capture_output=True,
+                          text=True, check=False)
+    return [json.loads(line) for line in done.stdout.splitlines()] if done.returncode == 0 else []
+
+
+@pytest.mark.parametrize(("variant", "code", "outcome"), [("ready", 0, "approve"), ("blocked", 1, "block")])
+def test_the_scaffolded_workflow_records_the_decision_on_a_tag_and_approves_or_blocks(action, variant, code, outcome):
+    run = action(None, job=variant)
+    bare, workflow = scaffold_repository(run, variant)
+    assert run_scaffolded_job(run, bare, workflow) == code, run.logs
+    assert run.action_output("decision") == outcome
+    [record] = decision_branch(bare)
+    assert record["result"]["outcome"] == outcome
+    # judged as the tag's version, which is what the evidence and sign-offs were recorded for
+    assert (record["context"]["version"], record["context"]["version_source"]) == (
+        "2.4.0", "the action's version input v2.4.0")
+    assert record["context"]["commit"] == SCAFFOLD_GITHUB["sha"]
+    summary = "".join(run.summaries)
+    assert "decision recorded in branch gate-decisions of origin (decisions.jsonl) as record 1" in summary
+    assert "version 2.4.0 (from the action's version input v2.4.0)" in summary
+
+
+def test_with_contents_read_gate_check_and_the_action_name_the_missing_permission_before_evaluating(action,
+                                                                                                       installed):
+    run = action(None, job="read")
+    bare, _ = scaffold_repository(run, "ready")
+    path = run.workspace / ".github" / "workflows" / "release-gate.yml"
+    path.write_text(path.read_text().replace("contents: write ", "contents: read  "))
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow["jobs"]["gate"]["permissions"]["contents"] == "read"
+    expected = ("release-gate.yml: job 'gate' grants contents: read, but decision_log: git-branch pushes the"
+                " decision log to origin; grant contents: write")
+
+    done = subprocess.run([str(installed / "bin" / "gate"), "check"], cwd=run.workspace, capture_output=True,
+                          text=True, check=False, env=base_env(run))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"gate: error: {expected}\n"
+
+    assert run_scaffolded_job(run, bare, workflow) == 2
+    assert run.action_output("exit-code") == "2" and run.action_output("decision") == ""
+    assert f"gate: error: {expected}" in "".join(run.summaries)
+    assert not Path(run.expand("${{ runner.temp }}/gate-report/decision.json")).exists()  # nothing evaluated
+    assert decision_branch(bare) == []
+
+
+def test_a_push_refused_for_want_of_contents_write_says_so_in_the_report(action):
+    """Permissions the workflow does not state come from the repository's settings, which gate cannot
+    read: the push is tried, and its refusal names the permission."""
+    run = action(None, job="unstated")
+    bare, _ = scaffold_repository(run, "ready")
+    path = run.workspace / ".github" / "workflows" / "release-gate.yml"
+    workflow = yaml.safe_load(path.read_text())
+    del workflow["permissions"], workflow["jobs"]["gate"]["permissions"]
+    path.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    assert run_scaffolded_job(run, bare, workflow) == 3
+    summary = "".join(run.summaries)
+    assert "was not recorded and profile production requires an audit record" in summary
+    assert "the workflow's token lacks contents: write" in summary
+    assert decision_branch(bare) == []

@@ -147,20 +147,41 @@ def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: 
 
 
 def git_revision(config: Any, prepared: Any) -> str:
-    """The commit of the policies, "-dirty" when they or the threshold differ from it."""
+    """The commit of the policies and threshold, "-dirty" when they differ from it. Files shipped with
+    gate are pinned by gate's version instead ("+gate-0.1.0"): they live outside the repository."""
+    from gate.auditlog import gate_version
+    from gate.config import library_dir
+
+    shipped_root = library_dir().resolve()
+    paths = [Path(p.path).resolve() for p in prepared.policies.modules] + [Path(prepared.threshold.path).resolve()]
+    own = [p for p in paths if not p.is_relative_to(shipped_root)]
+    library = f"gate-{gate_version()}" if len(own) < len(paths) else ""
+    if not own:
+        return library
+    commit, top, dirty = _git_state(Path(config.root), own)
+    outside = next((p for p in own if not p.is_relative_to(top)), None)
+    if outside is not None:
+        raise ConfigError(f"bundle build: {outside} is outside the git checkout {top} and not shipped with gate, so"
+                          " the commit does not pin it; pass --revision")
+    return commit + ("-dirty" if dirty else "") + (f"+{library}" if library else "")
+
+
+def _git_state(root: Path, paths: list[Path]) -> tuple[str, Path, bool]:
+    """(HEAD, the work tree's top, whether any of paths inside it differs from HEAD)."""
     import subprocess
 
-    where = str(config.root)
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        paths = [str(p.path) for p in prepared.policies.modules] + [str(prepared.threshold.path)]
-        dirty = subprocess.run(["git", "-C", where, "status", "--porcelain", "--", *paths], capture_output=True,
-                               text=True, check=True, timeout=10).stdout.strip()
+        commit, top = git("rev-parse", "HEAD"), Path(git("rev-parse", "--show-toplevel")).resolve()
+        inside = [str(p) for p in paths if p.is_relative_to(top)]
+        dirty = bool(inside) and bool(git("status", "--porcelain", "--", *inside))
     except (OSError, subprocess.SubprocessError):
         raise ConfigError("bundle build: the revision is the git commit, and this is not a git checkout;"
                           " pass --revision") from None
-    return commit + ("-dirty" if dirty else "")
+    return commit, top, dirty
 
 
 def write_bundle(files: dict[str, bytes], output: Path) -> None:

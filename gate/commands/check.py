@@ -1,10 +1,12 @@
-"""`gate check`: validate gate.yaml, threshold.yaml and the policies without evaluating."""
+"""`gate check`: validate gate.yaml, threshold.yaml and the policies without evaluating, and the
+permissions of the GitHub workflows that run gate (gate/workflows.py)."""
 
 from __future__ import annotations
 
 import sys
 
 from gate import runner
+from gate.cli import EXIT_USAGE
 from gate.model import Context
 
 
@@ -17,7 +19,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from gate.workflows import workflow_problems
+
     config = runner.load(args)
+    # before anything is compiled: a workflow whose token cannot keep the record never decides on GitHub
+    problems = workflow_problems(config)
+    for line in problems:
+        print(f"gate: error: {line}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
     prepared = runner.prepare(config)
     engine = runner.engine_for(config, args.engine)
     sandbox = capabilities_checked(prepared.policies)  # before any engine compiles them

@@ -28,6 +28,7 @@ def run(args) -> int:
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
     context = runner.make_context(config, args)
+    check_workflow(config)
     decision = runner.evaluate(config, context, args.engine)
     decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
     runner.announce(decision, config)
@@ -35,6 +36,20 @@ def run(args) -> int:
     renderer.render(decision, buffer)
     write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
+
+
+def check_workflow(config) -> None:
+    """In GitHub Actions, before evaluating: the job's token must be able to keep the record (exit 2
+    naming the permission); a report it cannot post is a warning, as posting it is a side effect."""
+    from gate.stores import DEFAULT_STORE
+    from gate.workflows import running_job_problems
+
+    store = str(config.decision_log.get("store") or os.environ.get("GATE_DECISION_LOG_STORE") or DEFAULT_STORE)
+    blocking, reports = running_job_problems(config, os.environ, store)
+    for line in reports:
+        print(f"gate: warning: {line}", file=sys.stderr)
+    if blocking:
+        raise ConfigError(blocking[0])
 
 
 def _inputs(config, decision) -> set[Path]:

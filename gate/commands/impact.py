@@ -137,7 +137,7 @@ def context_of(doc: Mapping[str, Any]) -> Context:
     except ValueError:
         raise GateError(f"recorded input has no usable context.now ({ctx.get('now')!r}); it cannot be replayed") from None
     return Context(service=str(ctx.get("service")), version=ctx.get("version"), commit=ctx.get("commit"),
-                   environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
+                   version_source=ctx.get("version_source"), environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
                    actor=ctx.get("actor"), now=now, now_pinned=True)
 
 
@@ -186,6 +186,7 @@ class Impact:
     head_label: str
     where: str
     replayed: int = 0
+    compared: int = 0  # records that replayed on both sides
     distinct: int = 0
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -217,6 +218,7 @@ def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where:
         if before.outcome is None or after.outcome is None:
             impact.notes.extend(n for n in before.notes + after.notes if n not in impact.notes)
             continue
+        impact.compared += 1
         change = Change(record, before, after)
         if change.flipped or change.added or change.removed:
             impact.changes.append(change)
@@ -327,8 +329,15 @@ def run(args) -> int:
         paths = policy_paths_at(config, Path(tmp), extra)
         if not paths:
             raise GateError(f"no policies exist at {args.base}")
+        if not records:
+            raise GateError(f"nothing to replay: {_no_records(store.where, check, args)}; gate impact replays"
+                            " recorded decisions, so it cannot tell what this change would flip (record some with"
+                            " `gate evaluate`)")
         base = Side(f"base {args.base}", threshold, load_policies(paths), waivers, engine)
         impact = compare(records, base, head, store.where)
+    if impact.compared == 0:
+        raise GateError(f"nothing could be replayed: none of the {impact.replayed} recorded decision(s) in"
+                        f" {store.where} replays on both sides ({(impact.notes or ['no reason given'])[0]})")
     if not check.ok:
         impact.notes.insert(0, f"the decision log does not verify ({check.problems[0]}); run `gate log verify`")
     impact.notes = notes + impact.notes
@@ -337,6 +346,15 @@ def run(args) -> int:
 
     write_report(text, args.output)
     return 0
+
+
+def _no_records(where: str, check: Any, args) -> str:
+    held = len(check.records)
+    if not held:
+        return f"the decision log ({where}) holds no decisions"
+    wanted = " and ".join(f"{what} {value}" for what, value in (("service", args.service), ("profile", args.profile))
+                          if value)
+    return f"none of the {held} decision(s) in {where} is for {wanted}"
 
 
 # --- reports ----------------------------------------------------------------------------------------

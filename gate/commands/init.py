@@ -24,8 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--service", help="service name (default: the directory's name)")
     p.add_argument("--peak-rps", type=float, help="expected production peak, requests per second")
     p.add_argument("--build-team", help="team that builds the service (production must be owned by another)")
-    p.add_argument("--action", default=DEFAULT_ACTION,
-                   help=f"the gate action the workflow uses, pinned to a tag or commit (default: {DEFAULT_ACTION})")
+    p.add_argument("--action-ref", "--action", dest="action", default=DEFAULT_ACTION,
+                   help="the gate action the workflow uses, as OWNER/REPO@REF pinned to a tag or commit; the"
+                        f" project declares no repository URL, so the default {DEFAULT_ACTION} is a placeholder")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing, even on a terminal")
     p.set_defaults(run=run)
 
@@ -80,6 +81,21 @@ def render(values: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def ignore_gate_dir(root: Path) -> bool:
+    """Add .gate/ to the repository's .gitignore: created, or appended to, never rewritten; nothing when
+    a line already ignores it. True when the file changed."""
+    path = root / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if any(line.strip() in (".gate", ".gate/", "/.gate", "/.gate/") for line in text.splitlines()):
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(("\n" if text and not text.endswith("\n") else "") + ".gate/\n")
+    return True
+
+
 def run(args) -> int:
     root: Path = args.directory
     if root.exists() and not root.is_dir():
@@ -104,6 +120,8 @@ def run(args) -> int:
         raise ConfigError(f"{exc.filename}: appeared while gate init was writing; nothing was written") from None
     for path in written:
         print(f"created {path}", file=sys.stderr)
+    if ignore_gate_dir(root):
+        print(f"added .gate/ to {root / '.gitignore'} (gate's local decision log and caches)", file=sys.stderr)
     print("next: put evidence under evidence/, run `gate evaluate`, and commit the workflow"
           + (f"; in {root / WORKFLOW}, replace `uses: {DEFAULT_ACTION}` with your gate action ref"
              if args.action == DEFAULT_ACTION else ""), file=sys.stderr)

@@ -205,14 +205,14 @@ def run_rego(modules: list[tuple[str, str]], data: dict[str, Any], package: str,
     def work() -> str:
         import regopy
 
-        from gate.engine.embedded import query, sexpr_errors
+        from gate.engine.embedded import compile_error, query
 
         interpreter = regopy.Interpreter()
         for path, source in modules:
             try:
                 interpreter.add_module(path, source)
             except Exception as exc:  # noqa: BLE001 - a compile error fails every test
-                raise GateError(f"{path}: does not compile: {sexpr_errors(str(exc))}") from None
+                raise GateError(compile_error(str(exc), dict(modules), path)) from None
         interpreter.add_data_json(data_text)
         interpreter.set_input_term("{}")
         try:

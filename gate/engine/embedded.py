@@ -144,7 +144,7 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[by
         try:
             interpreter.add_module(path, source)
         except Exception as exc:  # noqa: BLE001 - regopy raises plain exceptions for compile errors
-            raise PolicyError(f"{path}: does not compile: {sexpr_errors(str(exc))}") from None
+            raise PolicyError(compile_error(str(exc), dict(modules), path)) from None
     try:
         interpreter.add_data_json(data_text)
     except (ValueError, TypeError, RuntimeError) as exc:
@@ -157,7 +157,7 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[by
             interpreter.set_input_term(request.decode("utf-8"))
         except (ValueError, TypeError, RuntimeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-        return json.dumps(query(interpreter, QUERY))
+        return json.dumps(query(interpreter, QUERY, dict(modules)))
 
     return answer
 
@@ -167,13 +167,16 @@ def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text
     return compiled(modules, data_text)(input_text.encode("utf-8"))
 
 
-def query(interpreter: Any, query: str) -> dict[str, Any]:
+def query(interpreter: Any, query: str, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     try:
         output = interpreter.query(query)
         text = str(output)
         doc = json.loads(text)
     except json.JSONDecodeError:
-        raise PolicyError(f"policy does not compile or failed at run time: {_compile_message(interpreter, query)}") from None
+        raw = _compile_message(interpreter, query)
+        if sources and _placed(raw, sources):
+            raise PolicyError(compile_error(raw, sources)) from None
+        raise PolicyError(f"policy does not compile or failed at run time: {sexpr_errors(raw)}") from None
     except Exception as exc:  # noqa: BLE001 - whatever regopy raises, the policy could not be evaluated
         raise PolicyError(f"policy evaluation failed: {exc}") from None
     if isinstance(doc, dict) and "expressions" in doc:
@@ -197,7 +200,36 @@ def _compile_message(interpreter: Any, query: str) -> str:
             rego_shared.rego_free_output(raw)
     except Exception as exc:  # noqa: BLE001 - best effort, for the message only
         text = str(exc)
-    return sexpr_errors(text)
+    return text
+
+
+_PLACE = re.compile(r"\(error \d+:([^|\s]+)\|(\d+)\|")
+
+
+def _placed(text: str, sources: Mapping[str, str]) -> tuple[str, int] | None:
+    """(file, line) of the first error regopy places in a module it was given; it gives byte offsets."""
+    for path, offset in _PLACE.findall(text):
+        if path in sources:
+            before = sources[path].encode("utf-8")[:int(offset)]
+            return path, before.count(b"\n") + 1
+    # an unknown function comes without a place: its first call is the place
+    for name in re.findall(r"Function not found: ([\w.]+)", text):
+        call = re.compile(rf"^[^#\n]*?(?<![\w.]){re.escape(name)}\s*\(", re.MULTILINE)
+        for path, source in sources.items():
+            found = call.search(source)
+            if found:
+                return path, source.count("\n", 0, found.start()) + 1
+    return None
+
+
+def compile_error(text: str, sources: Mapping[str, str], fallback: str | None = None) -> str:
+    """'technical.rego:21: does not compile: this is unclosed', from regopy's error dump."""
+    placed = _placed(text, sources)
+    where = f"{placed[0]}:{placed[1]}" if placed else (fallback or "a policy")
+    return f"{where}: does not compile: {'; '.join(dict.fromkeys(re.findall(_MSG, text))) or _one_line(text)}"
+
+
+_MSG = re.compile(r"\(errormsg \d+:([^)]*)\)")
 
 
 def sexpr_errors(text: str) -> str:

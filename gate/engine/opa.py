@@ -297,6 +297,18 @@ class _OpaClientError(Exception):
     """OPA answered with a status the REST API does not document for success."""
 
 
+_COMPILE_ERROR = re.compile(r"^(?:.*?: )?(\S+\.rego):(\d+): (rego_\w+_error): (.+)$", re.MULTILINE)
+
+
+def compile_failure(log: str) -> str | None:
+    """'technical.rego:22: does not compile: unexpected assign token…' from OPA's load errors."""
+    found = _COMPILE_ERROR.search(log)
+    if found is None:
+        return None
+    path, line, kind, message = found.groups()
+    return f"{path}:{line}: does not compile: {message.strip()} ({kind})"
+
+
 def _error_body(response: Any) -> str:
     """OPA's error object ({"code", "message", "errors"}) as one line; else the start of the body."""
     if response is None:
@@ -651,6 +663,9 @@ class LocalOpa:
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
+                failure = compile_failure(self._log_text())
+                if failure:  # a policy that does not compile, named with file and line as regopy's are
+                    raise PolicyError(failure)
                 raise EngineError(f"the local opa ({self.binary}) exited at start: {self._log_tail()}")
             if server.health():
                 return
@@ -658,14 +673,18 @@ class LocalOpa:
         raise EngineError(f"the local opa ({self.binary}) did not become ready within {self.startup_timeout_s:g} s"
                           f" (last health check: {server.last_health})")
 
-    def _log_tail(self) -> str:
+    def _log_text(self) -> str:
         if self._log is None:
-            return "no log"
+            return ""
         self._log.flush()
         self._log.seek(0)
         text = self._log.read().decode("utf-8", "replace")
-        if self._rename[0]:
-            text = text.replace(self._rename[0], self._rename[1])
+        return text.replace(self._rename[0], self._rename[1]) if self._rename[0] else text
+
+    def _log_tail(self) -> str:
+        if self._log is None:
+            return "no log"
+        text = self._log_text()
         lines = [line.strip() for line in text.splitlines() if line.strip() and "root privileges" not in line]
         return " ".join(lines)[:400] if lines else "no output"
 

@@ -167,7 +167,8 @@ def _evidence(decision, full: bool) -> list[str]:
 
 def _footer(decision) -> list[str]:
     ctx = decision.context
-    parts = [f"engine `{escape(decision.engine)}`", f"decision `{escape(decision.decision_id)}`"]
+    parts = [escape(ctx.version_described()), f"engine `{escape(decision.engine)}`",
+             f"decision `{escape(decision.decision_id)}`"]
     if ctx.commit:
         parts.append(f"commit `{escape(ctx.commit[:12])}`")
     parts.append(f"policies `{escape(decision.policy_digest.removeprefix('sha256:')[:12])}`")

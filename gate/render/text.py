@@ -15,7 +15,8 @@ class TextRenderer:
         verdict = "APPROVED" if decision.outcome == "approve" else "BLOCKED"
         release = f"{ctx.service} {ctx.version or ''}".strip()
         write = stream.write
-        write(f"gate: {verdict}  {release}  (profile {ctx.environment}, engine {decision.engine})\n\n")
+        write(f"gate: {verdict}  {release}  (profile {ctx.environment}, engine {decision.engine})\n")
+        write(f"      {ctx.version_described()}\n\n")
         for dim in dimensions(decision):
             found = [f for f in decision.findings if f.dimension == dim]
             denies = sum(1 for f in found if f.blocks)

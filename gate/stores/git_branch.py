@@ -52,6 +52,22 @@ class GitError(AuditError):
     pass
 
 
+# how a host says the credentials may read but not write: GitHub ("Permission to o/r.git denied to
+# github-actions[bot]", then HTTP 403), GitLab and others ("You are not allowed to push", "403")
+_NO_WRITE = ("permission to", "returned error: 403", "not allowed to push", "write access to repository not granted")
+
+
+def _missing_permission(said: str) -> str:
+    """What to grant, when a refused push reads as missing write access."""
+    text = said.lower()
+    if not any(sign in text for sign in _NO_WRITE):
+        return ""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        return ("; the workflow's token lacks contents: write (grant `permissions: contents: write` to the job"
+                " that runs gate)")
+    return "; the git credentials in use may not push to this repository"
+
+
 class GitBranchStore:
     name = "git-branch"
 
@@ -177,7 +193,8 @@ class GitBranchStore:
         if "[remote rejected]" in status and any(r in status + self._stderr(done) for r in raced):
             return False
         why = status.split("\t")[-1] if status else ""
-        raise GitError(f"push to {self.remote} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip())
+        said = f"push to {self.remote} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip()
+        raise GitError(said + _missing_permission(out + (done.stderr or b"").decode("utf-8", "replace")))
 
     # --- witness: the last tip this clone pushed or verified ----------------------------------------
 

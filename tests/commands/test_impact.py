@@ -137,3 +137,21 @@ def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time
     out = capsys.readouterr().out
     assert flipped_p95s(out) == [950] and "block -> approve" in out
     assert "does not exist at HEAD" in out  # the base has no waivers file
+
+
+def test_with_no_decision_log_it_says_nothing_could_be_replayed_exit_3(gate_workspace, capsys):
+    config = release(gate_workspace)
+    git(gate_workspace.root, "init", "-q")
+    git(gate_workspace.root, "add", "-A")
+    git(gate_workspace.root, "commit", "-qm", "policies, no decisions yet")
+    assert main(["impact", "-c", str(config), "--base", "HEAD"]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""  # never "0 decision(s) would flip"
+    assert captured.err.count("\n") == 1
+    assert "gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no decisions" in captured.err
+
+
+def test_when_no_decision_matches_the_filter_it_says_so_exit_3(history, capsys):
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--service", "someone-else"]) == 3
+    err = capsys.readouterr().err
+    assert f"nothing to replay: none of the {len(PAST_P95)} decision(s) in" in err and "service someone-else" in err

@@ -85,7 +85,46 @@ def test_the_workflow_builds_gates_and_deploys_only_if_approved(tmp_path, capsys
     assert workflow["jobs"]["gate"]["outputs"]["decision"] == "${{ steps.gate.outputs.decision }}"
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "gate" and "needs.gate.outputs.decision == 'approve'" in deploy["if"]
-    assert workflow["permissions"]["checks"] == "write"
+    # the gate job alone writes, and exactly what gate writes: its decision log, check run and comment
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["gate"]["permissions"] == {"contents": "write", "checks": "write",
+                                                       "pull-requests": "write"}
+    assert "permissions" not in deploy
+    # the release is judged as the tag's version, on the commit being released
+    assert gate_step["with"]["version"] == "${{ github.ref_type == 'tag' && github.ref_name || '' }}"
+    assert gate_step["with"]["commit"] == "${{ github.event.pull_request.head.sha || github.sha }}"
+
+
+def test_action_ref_pins_the_action_and_the_placeholder_is_named(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "a"), "--yes", "--action-ref", "acme/gate@0123456789abcdef"]) == 0
+    assert "uses: acme/gate@0123456789abcdef" in (tmp_path / "a/.github/workflows/release-gate.yml").read_text()
+    assert "replace `uses:" not in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "b"), "--yes"]) == 0
+    assert "replace `uses: OWNER/gate@v0.1.0` with your gate action ref" in capsys.readouterr().err
+
+
+def test_gate_dir_is_added_to_gitignore_created_or_appended_never_rewritten(tmp_path, capsys):
+    fresh, kept, already = tmp_path / "fresh", tmp_path / "kept", tmp_path / "already"
+    assert main(["init", str(fresh), "--yes"]) == 0
+    assert (fresh / ".gitignore").read_text() == ".gate/\n"
+    kept.mkdir()
+    (kept / ".gitignore").write_text("__pycache__/\n*.egg-info")  # no newline at the end
+    assert main(["init", str(kept), "--yes"]) == 0
+    assert (kept / ".gitignore").read_text() == "__pycache__/\n*.egg-info\n.gate/\n"
+    already.mkdir()
+    (already / ".gitignore").write_text("/.gate\nbuild/\n")
+    assert main(["init", str(already), "--yes"]) == 0
+    assert (already / ".gitignore").read_text() == "/.gate\nbuild/\n"
+    err = capsys.readouterr().err
+    assert err.count("added .gate/ to") == 2
+
+
+def test_ignoring_the_gate_dir_twice_adds_it_once(tmp_path):
+    from gate.commands.init import ignore_gate_dir
+
+    assert ignore_gate_dir(tmp_path) is True
+    assert ignore_gate_dir(tmp_path) is False
+    assert (tmp_path / ".gitignore").read_text() == ".gate/\n"
 
 
 def test_the_example_waiver_is_one_gate_accepts(tmp_path, capsys):

@@ -65,7 +65,7 @@ def test_a_crash_in_the_engine_is_an_engine_error_and_gate_survives():
 
 
 def test_errors_in_the_child_come_back_as_the_right_error():
-    with pytest.raises(PolicyError, match=r"bad.rego: does not compile"):
+    with pytest.raises(PolicyError, match=r"bad.rego:3: does not compile"):
         EmbeddedEngine().evaluate({}, in_memory({"bad.rego": "package gate.bad\n\nx := \n"}), {})
 
 

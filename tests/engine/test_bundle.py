@@ -220,3 +220,35 @@ def test_write_bundle_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_bundle({"a.rego": b"package a\n"}, tmp_path / "out.tar.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_in_a_repository_using_the_shipped_policies_the_revision_pins_both(tmp_path, capsys):
+    """A normal repository after `gate init`: threshold.yaml is its own, the policies ship with gate."""
+    from gate.auditlog import gate_version
+
+    root = tmp_path / "service"
+    assert main(["init", str(root), "--service", "claims-triage", "--yes"]) == 0
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "gate init"], check=True)
+    out = tmp_path / "bundle.tar.gz"
+    assert main(["bundle", "build", "-c", str(root / "gate.yaml"), "-o", str(out)]) == 0, capsys.readouterr().err
+    files = members(out)
+    assert json.loads(files[".manifest"])["revision"] == f"{head(root)}+gate-{gate_version()}"
+    assert "policies/main.rego" in files
+    with (root / "threshold.yaml").open("a") as fh:
+        fh.write("\n# edited\n")
+    assert main(["bundle", "build", "-c", str(root / "gate.yaml"), "-o", str(out)]) == 0
+    assert json.loads(members(out)[".manifest"])["revision"] == f"{head(root)}-dirty+gate-{gate_version()}"
+
+
+def test_a_policy_outside_the_checkout_and_not_shipped_needs_a_revision(project, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(project / "policies", elsewhere)
+    text = (project / "gate.yaml").read_text().replace("policies: policies\n", f"policies: {elsewhere}\n")
+    (project / "gate.yaml").write_text(text + "workspace:\n  allow_outside: true\n")
+    code = main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(project / "b.tar.gz")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{elsewhere}" in err and "outside the git checkout" in err and "pass --revision" in err

@@ -261,3 +261,26 @@ def test_the_baseline_is_read_from_the_branch(project, capsys):
     found = auditlog.last_approved(config, "svc", "production")
     assert found["seq"] == 1 and found["input"]["evidence"]["load_test"][0]["data"]["latency_ms"]["p95"] == 500
     assert auditlog.last_approved(config, "svc", "staging") is None
+
+
+@pytest.mark.parametrize(("actions", "said"), [
+    ("true", "the workflow's token lacks contents: write (grant `permissions: contents: write` to the job"),
+    (None, "the git credentials in use may not push to this repository"),
+])
+def test_a_push_refused_for_want_of_write_access_names_the_permission(project, remote, capsys, monkeypatch,
+                                                                      actions, said):
+    protect(remote, "Permission to acme/claims-triage.git denied to github-actions[bot].")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    if actions:
+        monkeypatch.setenv("GITHUB_ACTIONS", actions)
+    assert main(["evaluate", "-c", str(gate_yaml(project)), *NOW]) == 3
+    err = capsys.readouterr().err
+    assert "push to origin refused" in err and said in err
+
+
+def test_a_push_refused_for_another_reason_names_no_permission(project, remote, capsys, monkeypatch):
+    protect(remote)  # a protected branch: write access is there, a rule refuses
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["evaluate", "-c", str(gate_yaml(project)), *NOW]) == 3
+    err = capsys.readouterr().err
+    assert "GH006" in err and "contents: write" not in err

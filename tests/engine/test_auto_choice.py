@@ -1,0 +1,64 @@
+"""`--engine auto` says on stderr, in one line, which engine it chose and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate import runner
+from gate.config import load_config
+
+
+@pytest.fixture
+def config(tmp_path):
+    def make(engine: str = ""):
+        (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\n" + engine)
+        return load_config(tmp_path / "gate.yaml")
+
+    return make
+
+
+@pytest.fixture
+def no_opa(tmp_path, monkeypatch):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.delenv("OPA_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def choose(config, capsys, name=None) -> tuple[object, str]:
+    capsys.readouterr()
+    engine = runner.engine_for(config, name)
+    try:
+        return engine, capsys.readouterr().err
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
+
+
+def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa, capsys):
+    engine, err = choose(config(), capsys)
+    assert engine.name == "embedded"
+    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH);"
+                   " gate lint is much slower on it and it refuses some policies: install OPA, see docs/engines.md\n")
+
+
+def test_with_a_local_binary_auto_names_it(config, tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "bin" / "opa"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("OPA_BIN", str(fake))
+    engine, err = choose(config(), capsys)
+    assert engine.name == "opa-local"
+    assert err == f"gate: engine opa-local (local binary {fake})\n"
+
+
+def test_with_a_server_configured_auto_names_it_without_its_credentials(config, no_opa, capsys):
+    _, err = choose(config("engine:\n  opa_url: http://user:pw@127.0.0.1:9/x\n"), capsys)
+    assert err == "gate: engine opa (the OPA server configured at http://127.0.0.1:9)\n"
+    assert "pw" not in err
+
+
+def test_an_engine_asked_for_by_name_is_not_announced(config, no_opa, capsys):
+    _, err = choose(config(), capsys, "embedded")
+    assert err == ""
