@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent, MappingEndEvent, SequenceEndEvent
+from yaml.events import AliasEvent, MappingEndEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -35,6 +35,7 @@ MAX_YAML_NODES = 200_000  # nodes, with aliases counted expanded: stops "billion
 MAX_YAML_DEPTH = 64  # the deepest gate's own formats go is under 10; the composer recurses once per level
 _CHUNK = 64 * 1024
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -137,14 +138,15 @@ class _Composer(Composer):
     """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate keys.
 
     It also notes the line of every field, as Loaded.lines. Anchored nodes remember how many nodes they
-    expand to, so an alias costs its full size without being walked.
+    expand to, so an alias costs its full size without being walked. gate sets no path resolvers, so the
+    resolver's descend/ascend calls are left out: this runs once per node.
     """
 
     def _begin(self, where: Path, error: type[Exception]) -> None:
         self.where, self.error = where, error
         self.count = 0
         self.sizes: dict[str, int] = {}
-        self.path: list[str | int] = []
+        self.here: tuple[str | int, ...] = ()
         self.lines: dict[tuple[str | int, ...], int] = {}
 
     def _refuse(self, event: Any, problem: str) -> Exception:
@@ -159,19 +161,29 @@ class _Composer(Composer):
             raise self._refuse(event, f"YAML has more than {MAX_YAML_NODES} nodes; gate reads at most that many")
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(AliasEvent):
-            return self._alias(self.get_event())
-        event = self.peek_event()
+        event = self.get_event()
+        self.lines.setdefault(self.here, event.start_mark.line + 1)
+        if type(event) is AliasEvent:
+            return self._alias(event)
         anchor = event.anchor
         if anchor is not None and anchor in self.anchors:
             raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence", self.anchors[anchor].start_mark,
                                 "second occurrence", event.start_mark)
-        if len(self.path) >= MAX_YAML_DEPTH:
+        if len(self.here) >= MAX_YAML_DEPTH:
             raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels")
         before = self.count
         self._spend(1, event, alias=False)
-        self.lines.setdefault(tuple(self.path), event.start_mark.line + 1)
-        node = super().compose_node(parent, index)
+        if type(event) is ScalarEvent:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.resolve(ScalarNode, event.value, event.implicit)
+            node: Node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            if anchor is not None:
+                self.anchors[anchor] = node
+        elif type(event) is SequenceStartEvent:
+            node = self._sequence(event, anchor)
+        else:
+            node = self._mapping(event, anchor)
         if anchor is not None:
             self.sizes[anchor] = self.count - before
         return node
@@ -182,42 +194,41 @@ class _Composer(Composer):
         if event.anchor not in self.sizes:  # a node that holds itself: endless once expanded
             raise self._refuse(event, f"alias *{event.anchor} is used inside the node it names")
         self._spend(self.sizes[event.anchor], event, alias=True)
-        self.lines.setdefault(tuple(self.path), event.start_mark.line + 1)
         return self.anchors[event.anchor]
 
-    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:
-        start = self.get_event()
+    def _sequence(self, start: Any, anchor: str | None) -> SequenceNode:
         tag = start.tag
         if tag is None or tag == "!":
             tag = self.resolve(SequenceNode, None, start.implicit)
         node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
         if anchor is not None:
             self.anchors[anchor] = node
+        outer = self.here
         while not self.check_event(SequenceEndEvent):
-            self.path.append(len(node.value))
-            node.value.append(self.compose_node(node, len(node.value)))
-            self.path.pop()
+            self.here = (*outer, len(node.value))
+            node.value.append(self.compose_node(node, None))
+        self.here = outer
         node.end_mark = self.get_event().end_mark
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
-        start = self.get_event()
+    def _mapping(self, start: Any, anchor: str | None) -> MappingNode:
         tag = start.tag
         if tag is None or tag == "!":
             tag = self.resolve(MappingNode, None, start.implicit)
         node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
         if anchor is not None:
             self.anchors[anchor] = node
+        outer = self.here
         seen: dict[Any, tuple[int, str]] = {}
         while not self.check_event(MappingEndEvent):
             key_node = self.compose_node(node, None)
             name = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.start_mark.line)
             line = key_node.start_mark.line + 1
             self._once(seen, key_node, name, line)
-            self.lines.setdefault((*self.path, name), line)
-            self.path.append(name)
+            self.here = (*outer, name)
+            self.lines.setdefault(self.here, line)
             node.value.append((key_node, self.compose_node(node, key_node)))
-            self.path.pop()
+            self.here = outer
         node.end_mark = self.get_event().end_mark
         return node
 
@@ -228,12 +239,13 @@ class _Composer(Composer):
         """
         if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
             return
-        key = self.construct_object(key_node)  # a scalar: cheap, and cached for construct_document
+        # any other scalar is constructed as it will be (and cached for construct_document)
+        key = key_node.value if key_node.tag == _STR else self.construct_object(key_node)
         if key not in seen:
             seen[key] = (line, name)
             return
         first_line, first_name = seen[key]
-        field = ".".join(str(part) for part in (*self.path, name))
+        field = ".".join(str(part) for part in (*self.here, name))
         same = "" if first_name == name else f"; {first_name!r} and {name!r} are the same key in YAML"
         raise self.error(f"{self.where}: key {field!r} appears twice (lines {first_line} and {line}){same}")
 
