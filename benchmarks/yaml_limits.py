@@ -6,7 +6,9 @@ node). Then, each in a fresh process so that its peak memory is its own (os.wait
 - gate: gate.evidence.read_document, which must refuse the file with one line naming it;
 - old: what gate did before, the whole file read and decoded, then ``yaml.compose`` with libyaml (the node
   limit ran on the finished graph), for the sizes up to --old-up-to MB (default 2: 20 MB takes GBs).
-Prints elapsed seconds, CPU seconds and peak RSS of each, and the ratios old / gate.
+Prints elapsed seconds, CPU seconds and peak RSS of each, and the ratios old / gate. First, two rows for
+scale: a child that only imports gate ("import"), and gate reading a file just within the node limit,
+whole (the most memory a YAML file can make gate take: it is schema-checked afterwards, not refused here).
 
 Then the speed of normal files, in this process: the 16 evidence files of the ready example read with
 gate.evidence.read_document against plain ``yaml.safe_load`` (pure Python) and ``yaml.load`` with
@@ -53,7 +55,17 @@ node = yaml.compose(text, Loader=yaml.CSafeLoader)
 outcome = f"composed {len(node.value)} top-level items"
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "outcome": outcome}))
 """
+IDLE = GATE.split("t, c =")[0] + """print(json.dumps({"seconds": 0.0, "cpu": time.process_time(), "outcome": "imported"}))
+"""
 HEAD = "kind: load_test\nsource: k6\nproduced_at: '2026-11-20T10:00:00Z'\nsubject: {service: claims-triage}\n"
+
+
+def write_at_limit(path: Path) -> None:
+    """A flow sequence just within the node limit: read whole, so its memory is the most a file can take."""
+    sys.path.insert(0, str(REPO))
+    from gate.loader import MAX_YAML_NODES
+
+    path.write_text(HEAD + "data: [" + ",".join(["1"] * (MAX_YAML_NODES - 10)) + "]\n")
 
 
 def write_dense(path: Path, size_mb: int, shape: str) -> None:
@@ -93,6 +105,13 @@ def hostile(sizes: list[int], old_up_to: int) -> bool:
     print(f"{'file':<22} {'reader':<6} {'seconds':>9} {'cpu s':>8} {'peak RSS MB':>12}  outcome")
     ok = True
     with tempfile.TemporaryDirectory(prefix="gate-yaml-bench-") as tmp:
+        limit = Path(tmp) / "at-the-node-limit.yaml"
+        write_at_limit(limit)
+        for who, code in (("import", IDLE), ("gate", GATE)):
+            row = run_child(code, limit)
+            print(f"{limit.name:<22} {who:<6} {row['seconds']:>9.3f} {row['cpu']:>8.3f} "
+                  f"{row['peak_rss_mb']:>12.1f}  {row['outcome'][:90]}")
+            ok = ok and row["peak_rss_mb"] < TARGET_MB
         for size in sizes:
             for shape in ("flow", "block"):
                 path = Path(tmp) / f"dense-{shape}-{size}mb.yaml"

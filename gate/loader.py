@@ -145,7 +145,9 @@ class _Composer(Composer):
     def _begin(self, where: Path, error: type[Exception]) -> None:
         self.where, self.error = where, error
         self.count = 0
-        self.sizes: dict[str, int] = {}
+        self.deepest = 0
+        self.sizes: dict[str, int] = {}  # per anchor: nodes it expands to
+        self.heights: dict[str, int] = {}  # per anchor: levels below it, so an alias cannot nest past the limit
         self.here: tuple[str | int, ...] = ()
         self.lines: dict[tuple[str | int, ...], int] = {}
 
@@ -169,9 +171,11 @@ class _Composer(Composer):
         if anchor is not None and anchor in self.anchors:
             raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence", self.anchors[anchor].start_mark,
                                 "second occurrence", event.start_mark)
-        if len(self.here) >= MAX_YAML_DEPTH:
+        depth = len(self.here)
+        if depth >= MAX_YAML_DEPTH:
             raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels")
-        before = self.count
+        before, outer_deepest = self.count, self.deepest
+        self.deepest = depth
         self._spend(1, event, alias=False)
         if type(event) is ScalarEvent:
             tag = event.tag
@@ -185,7 +189,8 @@ class _Composer(Composer):
         else:
             node = self._mapping(event, anchor)
         if anchor is not None:
-            self.sizes[anchor] = self.count - before
+            self.sizes[anchor], self.heights[anchor] = self.count - before, self.deepest - depth
+        self.deepest = max(self.deepest, outer_deepest)
         return node
 
     def _alias(self, event: Any) -> Node:
@@ -193,6 +198,11 @@ class _Composer(Composer):
             raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
         if event.anchor not in self.sizes:  # a node that holds itself: endless once expanded
             raise self._refuse(event, f"alias *{event.anchor} is used inside the node it names")
+        reach = len(self.here) + self.heights[event.anchor]
+        if reach >= MAX_YAML_DEPTH:
+            raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels (through alias "
+                                      f"*{event.anchor})")
+        self.deepest = max(self.deepest, reach)
         self._spend(self.sizes[event.anchor], event, alias=True)
         return self.anchors[event.anchor]
 

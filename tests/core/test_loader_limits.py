@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import gate.loader as loader
+from gate import loader
 from gate.builtins.file_collector import FileCollector
 from gate.cli import main
 from gate.config import load_config
