@@ -230,3 +230,11 @@ def test_the_ready_example_with_a_stress_key_given_twice_blocks_naming_both_line
     reason = f"evidence/load-stress.yaml: key {field!r} appears twice (lines {lines[0]} and {lines[1]})"
     assert [s["reason"] for s in doc["skipped"]] == [reason]
     assert {f["rule"] for f in doc["findings"] if f["level"] == "deny"} >= {"main.skipped_evidence"}
+
+
+def test_an_alias_cannot_carry_nesting_past_the_depth_limit():
+    anchored = "a: &a " + "[" * 40 + "1" + "]" * 40 + "\n"
+    data, _ = parse_yaml((anchored + "b: *a\n").encode(), Path("f.yaml"))
+    assert data["b"] is data["a"]  # 41 levels, used at the second: within the limit
+    message = refusal(anchored + "b: " + "[" * 30 + "*a" + "]" * 30 + "\n")
+    assert message.endswith(f"line 2: YAML nests deeper than {MAX_YAML_DEPTH} levels (through alias *a)")
