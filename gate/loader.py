@@ -1,4 +1,7 @@
-"""Reading the user's files safely: size limits, safe YAML with line numbers, bounded aliases.
+"""Reading the user's files safely: size limits, safe YAML with line numbers, no key given twice.
+
+YAML is parsed as a stream, with its node, depth and alias limits checked as each node is read, so a
+hostile file is refused in bounded memory (benchmarks/yaml_limits.py measures it).
 
 Every error names the file, the line where known, the field and what was expected, in one line.
 """
