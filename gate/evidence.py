@@ -13,7 +13,7 @@ import jsonschema
 
 from gate.config import SCHEMAS, schema
 from gate.errors import EvidenceError
-from gate.loader import Loaded, describe_schema_error, parse_json, parse_yaml, read_bytes, sha256_digest
+from gate.loader import Loaded, describe_schema_error, load_yaml, parse_json, read_bytes, sha256_digest
 from gate.model import Evidence
 from gate.timeutil import parse_timestamp
 
@@ -28,11 +28,10 @@ def known_kinds() -> tuple[str, ...]:
 def read_document(path: Path, display: str | None = None) -> Loaded:
     """Read a JSON or YAML evidence file; EvidenceError names the file and the problem."""
     shown = Path(display) if display else path
-    raw = read_bytes(path, EvidenceError, MAX_EVIDENCE_BYTES)
     if path.suffix.lower() in (".json", ".ndjson"):
+        raw = read_bytes(path, EvidenceError, MAX_EVIDENCE_BYTES)
         return Loaded(parse_json(raw, shown, EvidenceError), sha256_digest(raw), {}, shown)
-    data, lines = parse_yaml(raw, shown, EvidenceError)
-    return Loaded(data, sha256_digest(raw), lines, shown)
+    return load_yaml(path, EvidenceError, MAX_EVIDENCE_BYTES, shown)
 
 
 def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:

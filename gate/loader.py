@@ -1,28 +1,44 @@
-"""Reading the user's files safely: size limits, safe YAML with line numbers, bounded aliases.
+"""Reading the user's files safely: size limits, safe YAML with line numbers, no key given twice.
+
+YAML is parsed as a stream, with its node, depth and alias limits checked as each node is read, so a
+hostile file is refused in bounded memory (benchmarks/yaml_limits.py measures it).
 
 Every error names the file, the line where known, the field and what was expected, in one line.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, MappingEndEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from gate.errors import ConfigError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_YAML_NODES = 200_000  # nodes visited with aliases expanded: stops "billion laughs"
-# libyaml's composer recurses in C once per level of nesting, with no limit: some 30,000 levels ("[[[..."
-# or "- - - ...") crash the process (and its scanner is quadratic in flow depth). Each level needs one of
-# these characters, so a text with fewer cannot be that deep; a text with more is read by PyYAML's own
-# Python loader, whose recursion stops at Python's limit with a RecursionError (8x slower, same result).
-_NESTING = "[{-?:"
-_NESTING_SAFE = 20_000
+# Limits checked while a YAML file is read, event by event, so that a hostile file is refused in bounded memory
+# (before, the whole node graph was built first: a 20 MB node-dense file took 3.2 GB).
+MAX_YAML_NODES = 200_000  # nodes, with aliases counted expanded: stops "billion laughs"
+MAX_YAML_DEPTH = 64  # the deepest gate's own formats go is under 10; the composer recurses once per level
+_CHUNK = 64 * 1024
+_MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,15 @@ def sha256_digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MAX_FILE_BYTES) -> bytes:
+@contextmanager
+def _opened(path: Path, error: type[Exception], limit: int) -> Iterator[BinaryIO]:
+    """The file open for reading, after its size is checked; every OS failure is one line naming it."""
     try:
         size = path.stat().st_size
         if size > limit:
             raise error(f"{path}: file is {size} bytes; gate reads at most {limit}")
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            yield stream
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -67,63 +86,310 @@ def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MA
         raise error(f"{path}: cannot read: {exc.strerror}") from None
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: same nodes, 8x less CPU
-    """SafeLoader that keeps timestamps as the text the user wrote; gate parses them itself."""
+def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MAX_FILE_BYTES) -> bytes:
+    with _opened(path, error, limit) as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:  # grew since stat
+        raise error(f"{path}: file is over {limit} bytes; gate reads at most {limit}")
+    return raw
 
 
-class _PyLoader(yaml.SafeLoader):
-    """_Loader in pure Python: for texts that could nest deep enough to crash libyaml."""
+class _Source:
+    """A file as the YAML parser reads it: in chunks, hashed and checked as UTF-8 on the way, never whole in memory.
+
+    A failure is kept and end of file returned (an exception raised inside libyaml's read callback would be
+    replaced by its own "input error"); parse_stream raises the kept failure.
+    """
+
+    def __init__(self, stream: BinaryIO, where: Path, error: type[Exception], limit: int) -> None:
+        self.stream, self.where, self.error, self.limit = stream, where, error, limit
+        self.name = str(where)
+        self.sha = hashlib.sha256()
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.size = 0
+        self.failure: Exception | None = None
+
+    def read(self, _size: int = -1) -> str:
+        while self.failure is None:
+            chunk = self.stream.read(_CHUNK)
+            pending = len(self.decoder.getstate()[0])
+            try:
+                text = self.decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                self.failure = self.error(f"{self.where}: not UTF-8 text (byte {self.size - pending + exc.start})")
+                break
+            if self.size == 0 and text.startswith("\ufeff"):
+                text = text[1:]
+            self.size += len(chunk)
+            if self.size > self.limit:
+                self.failure = self.error(f"{self.where}: file is over {self.limit} bytes; gate reads at most {self.limit}")
+                break
+            self.sha.update(chunk)
+            if text or not chunk:
+                return text
+        return ""
+
+    def digest(self) -> str:
+        while self.read():  # the parser stops at the end of the stream; anything after it is still digested
+            pass
+        if self.failure is not None:
+            raise self.failure
+        return "sha256:" + self.sha.hexdigest()
 
 
-for _cls in (_Loader, _PyLoader):
-    _cls.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+class _Composer(Composer):
+    """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate keys.
+
+    It also notes the line of every field, as Loaded.lines. Anchored nodes remember how many nodes they
+    expand to, so an alias costs its full size without being walked. gate sets no path resolvers, so the
+    resolver's descend/ascend calls are left out: this runs once per node.
+    """
+
+    def _begin(self, where: Path, error: type[Exception]) -> None:
+        self.where, self.error = where, error
+        self.count = 0
+        self.deepest = 0
+        self.sizes: dict[str, int] = {}  # per anchor: nodes it expands to
+        self.heights: dict[str, int] = {}  # per anchor: levels below it, so an alias cannot nest past the limit
+        self.here: tuple[str | int, ...] = ()
+        self.lines: dict[tuple[str | int, ...], int] = {}
+
+    def _refuse(self, event: Any, problem: str) -> Exception:
+        return self.error(f"{self.where}: line {event.start_mark.line + 1}: {problem}")
+
+    def _spend(self, nodes: int, event: Any, alias: bool) -> None:
+        self.count += nodes
+        if self.count > MAX_YAML_NODES:
+            if alias:
+                raise self._refuse(event, f"YAML expands to more than {MAX_YAML_NODES} nodes through aliases "
+                                          f"(alias bomb?)")
+            raise self._refuse(event, f"YAML has more than {MAX_YAML_NODES} nodes; gate reads at most that many")
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.get_event()
+        self.lines.setdefault(self.here, event.start_mark.line + 1)
+        if type(event) is AliasEvent:
+            return self._alias(event)
+        anchor = event.anchor
+        if anchor is not None and anchor in self.anchors:
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence", self.anchors[anchor].start_mark,
+                                "second occurrence", event.start_mark)
+        depth = len(self.here)
+        if depth >= MAX_YAML_DEPTH:
+            raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels")
+        before, outer_deepest = self.count, self.deepest
+        self.deepest = depth
+        self._spend(1, event, alias=False)
+        if type(event) is ScalarEvent:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.resolve(ScalarNode, event.value, event.implicit)
+            node: Node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            if anchor is not None:
+                self.anchors[anchor] = node
+        elif type(event) is SequenceStartEvent:
+            node = self._sequence(event, anchor)
+        else:
+            node = self._mapping(event, anchor)
+        if anchor is not None:
+            self.sizes[anchor], self.heights[anchor] = self.count - before, self.deepest - depth
+        self.deepest = max(self.deepest, outer_deepest)
+        return node
+
+    def _alias(self, event: Any) -> Node:
+        if event.anchor not in self.anchors:
+            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        if event.anchor not in self.sizes:  # a node that holds itself: endless once expanded
+            raise self._refuse(event, f"alias *{event.anchor} is used inside the node it names")
+        reach = len(self.here) + self.heights[event.anchor]
+        if reach >= MAX_YAML_DEPTH:
+            raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels (through alias "
+                                      f"*{event.anchor})")
+        self.deepest = max(self.deepest, reach)
+        self._spend(self.sizes[event.anchor], event, alias=True)
+        return self.anchors[event.anchor]
+
+    def _sequence(self, start: Any, anchor: str | None) -> SequenceNode:
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(SequenceNode, None, start.implicit)
+        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        outer = self.here
+        while not self.check_event(SequenceEndEvent):
+            self.here = (*outer, len(node.value))
+            node.value.append(self.compose_node(node, None))
+        self.here = outer
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def _mapping(self, start: Any, anchor: str | None) -> MappingNode:
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(MappingNode, None, start.implicit)
+        node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        outer = self.here
+        seen: dict[Any, tuple[int, str]] = {}
+        while not self.check_event(MappingEndEvent):
+            key_node = self.compose_node(node, None)
+            name = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.start_mark.line)
+            line = key_node.start_mark.line + 1
+            self._once(seen, key_node, name, line)
+            self.here = (*outer, name)
+            self.lines.setdefault(self.here, line)
+            node.value.append((key_node, self.compose_node(node, key_node)))
+            self.here = outer
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def _once(self, seen: dict[Any, tuple[int, str]], key_node: Node, name: str, line: int) -> None:
+        """Refuse a key given twice in one mapping: the last would win, where a reviewer reads the first.
+
+        Keys are compared as YAML resolves them, so 1 and 0x1, or true and yes, are the same key.
+        """
+        if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
+            return
+        # any other scalar is constructed as it will be (and cached for construct_document)
+        key = key_node.value if key_node.tag == _STR else self.construct_object(key_node)
+        if key not in seen:
+            seen[key] = (line, name)
+            return
+        first_line, first_name = seen[key]
+        field = ".".join(str(part) for part in (*self.here, name))
+        same = "" if first_name == name else f"; {first_name!r} and {name!r} are the same key in YAML"
+        raise self.error(f"{self.where}: key {field!r} appears twice (lines {first_line} and {line}){same}")
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, budget: list[int], where: Path,
-          error: type[Exception]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise error(f"{where}: YAML expands to more than {MAX_YAML_NODES} nodes (alias bomb?)")
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark.line)
-            lines.setdefault(path + (key,), key_node.start_mark.line + 1)
-            _walk(value_node, path + (key,), lines, budget, where, error)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, path + (index,), lines, budget, where, error)
+def _keep_timestamp_text(loader: SafeConstructor, node: ScalarNode) -> Any:
+    return loader.construct_scalar(node)
 
 
-def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
-    """Parse one YAML document safely; returns (data, lines)."""
+try:
+    from yaml._yaml import CParser as _Events  # libyaml's scanner and parser: 8x less CPU than PyYAML's
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _Events = None
+
+
+class _PyLoader(Reader, Scanner, Parser, _Composer, SafeConstructor, Resolver):
+    """Everything in Python: where PyYAML has no libyaml."""
+
+    def __init__(self, source: _Source, where: Path, error: type[Exception]) -> None:
+        Reader.__init__(self, source)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._begin(where, error)
+
+
+if _Events is not None:
+    class _CLoader(_Composer, _Events, SafeConstructor, Resolver):
+        """libyaml reads and parses (its parser keeps a stack, not recursion); the composer is ours."""
+
+        def __init__(self, source: _Source, where: Path, error: type[Exception]) -> None:
+            _Events.__init__(self, source)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._begin(where, error)
+
+    _Loader: type = _CLoader
+else:  # pragma: no cover
+    _Loader = _PyLoader
+
+# gate parses timestamps itself, so they stay the text the user wrote (add_constructor copies the registry
+# into the class it is called on: PyYAML's own loaders are untouched)
+for _cls in {_Loader, _PyLoader}:
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
+
+
+def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
+    """Parse one YAML document from source with the limits above; returns (data, lines)."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"{where}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        deep = sum(text.count(c) for c in _NESTING) >= _NESTING_SAFE
-        loader = (_PyLoader if deep else _Loader)(text)
+        loader = _Loader(source, where, error)
         try:
             node = loader.get_single_node()
-            if node is None:
-                return None, {}
-            lines: dict = {}
-            _walk(node, (), lines, [MAX_YAML_NODES], where, error)
-            data = loader.construct_document(node)
+            data = None if node is None else loader.construct_document(node)
+            return data, loader.lines
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        if source.failure is not None:
+            raise source.failure from None
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
         raise error(f"{where}:{line}: invalid YAML: {one_line(str(exc.problem or exc))}") from None
     except yaml.reader.ReaderError as exc:
-        raise error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None
+        raise source.failure or error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None
     except yaml.YAMLError as exc:
-        raise error(f"{where}: invalid YAML: {one_line(str(exc))}") from None
+        raise source.failure or error(f"{where}: invalid YAML: {one_line(str(exc))}") from None
     except (RecursionError, TypeError, ValueError) as exc:
-        raise error(f"{where}: invalid YAML: {type(exc).__name__}: {exc}") from None
+        raise source.failure or error(f"{where}: invalid YAML: {type(exc).__name__}: {exc}") from None
+
+
+def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
+    """Parse one YAML document held in memory; returns (data, lines)."""
+    source = _Source(io.BytesIO(raw), where, error, len(raw))
+    data, lines = parse_stream(source, where, error)
+    source.digest()  # raises a failure (not UTF-8) the parser did not reach
     return data, lines
+
+
+def load_yaml(path: Path, error: type[Exception] = ConfigError, limit: int = MAX_FILE_BYTES,
+              shown: Path | None = None) -> Loaded:
+    """Read and parse a YAML file as a stream: memory stays bounded by the limits, not by the file's size."""
+    where = shown or path
+    with _opened(path, error, limit) as stream:
+        source = _Source(stream, where, error, limit)
+        data, lines = parse_stream(source, where, error)
+        digest = source.digest()
+    return Loaded(data, digest, lines, where)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):  # the last would win, where a reviewer reads the first
+        raise _DuplicateKey
+    return mapping
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]')
+
+
+def _json_duplicate(text: str) -> tuple[str, int, int] | None:
+    """The first key given twice in one JSON object, as (field, first line, second line).
+
+    Only on the error path: a second, slower reading of a text json already parsed, to name the lines.
+    """
+    frames: list[list[Any]] = []  # per open container: [keys seen and their lines, or None in an array; position]
+    line, last = 1, 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            frames.append([{} if token == "{" else None, None if token == "{" else 0])
+        elif not frames:  # not reached: json read this far without fault
+            break
+        elif token in "}]":
+            frames.pop()
+        elif token == ",":
+            top = frames[-1]
+            top[1] = None if top[0] is not None else top[1] + 1
+        elif frames and frames[-1][0] is not None and frames[-1][1] is None:  # a string where a key stands
+            line, last = line + text.count("\n", last, match.start()), match.start()
+            key, seen = json.loads(token), frames[-1][0]
+            if key in seen:
+                field = ".".join(str(frame[1]) for frame in frames[:-1]) + ("." if len(frames) > 1 else "") + key
+                return field, seen[key], line
+            seen[key], frames[-1][1] = line, key
+    return None
 
 
 def parse_json(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> Any:
@@ -131,22 +397,27 @@ def parse_json(raw: bytes, where: Path, error: type[Exception] = ConfigError) ->
         raise ValueError(f"{name} is not a JSON number")
 
     try:
-        return json.loads(raw.decode("utf-8-sig"), parse_constant=refuse_constant)
+        text = raw.decode("utf-8-sig")
+        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=_unique_pairs)
     except UnicodeDecodeError as exc:
         raise error(f"{where}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise error(f"{where}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except _DuplicateKey:
+        found = _json_duplicate(text)
+        if found is None:
+            raise error(f"{where}: a key appears twice in one object") from None
+        raise error(f"{where}: key {found[0]!r} appears twice (lines {found[1]} and {found[2]})") from None
     except (ValueError, RecursionError) as exc:
         raise error(f"{where}: invalid JSON: {exc}") from None
 
 
 def load_document(path: Path, error: type[Exception] = ConfigError, limit: int = MAX_FILE_BYTES) -> Loaded:
     """Read and parse a YAML or JSON file (by extension; YAML otherwise)."""
-    raw = read_bytes(path, error, limit)
     if path.suffix.lower() == ".json":
+        raw = read_bytes(path, error, limit)
         return Loaded(parse_json(raw, path, error), sha256_digest(raw), {}, path)
-    data, lines = parse_yaml(raw, path, error)
-    return Loaded(data, sha256_digest(raw), lines, path)
+    return load_yaml(path, error, limit)
 
 
 def describe_schema_error(doc: Loaded, err: Any) -> str:
