@@ -84,8 +84,9 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
     where = first.get("location") or {}
     place = f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: " if where.get("file") else ""
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    message = f"{place}{first.get('message', 'error')}{more}"
+    message = f"{first.get('message', 'error')}{more}"
     if "undefined function" in message:
-        return (f"{message}: refused by OPA's compiler under gate's capabilities (gate/engine/capabilities.json"
-                " leaves out the builtins that reach the network, the environment or files)")
-    return f"{message}: the policies do not compile (opa check)"
+        return (f"{place}{message}: refused by OPA's compiler under gate's capabilities"
+                " (gate/engine/capabilities.json leaves out the builtins that reach the network, the environment"
+                " or files)")
+    return f"{place}does not compile: {message} (opa check)"
