@@ -68,6 +68,17 @@ EVIDENCE_RULES = frozenset({
     "operations.signoff_wrong_release",   # a sign-off for another release
 })
 
+# Rules that judge a figure and, under the same id, deny when the figure is absent (observed: null):
+# "stress run … reports no p95 latency" is technical.p95_latency too. In production a waiver of such a
+# rule covers the measured shortfall it was written for, never the figure's absence.
+MEASURED_RULES = frozenset({
+    "technical.load_multiplier", "technical.p95_latency", "technical.p99_latency", "technical.error_rate",
+    "technical.latency_degradation", "technical.recovery_time",
+    "data.quality_success_ratio", "data.malformed_rate", "data.freshness",
+    "operations.on_call_coverage", "operations.review_threshold_uncalibrated",
+    "governance.review_overdue",
+})
+
 
 def _versions(text: str | None, where: str) -> Any:
     """A PEP 440 specifier set, or None for any version."""
@@ -223,6 +234,10 @@ class Waivers:
                     f" ({limits.threshold}: waivers.max_waiver_days)")
         return None
 
+    def figure_missing(self, finding: Finding) -> bool:
+        """A production deny of a measured rule that observed nothing: the figure is absent, not over."""
+        return self.limits.strict and finding.rule in MEASURED_RULES and finding.observed is None
+
     def apply(self, findings: list[Finding], context: Context
               ) -> tuple[list[Finding], list[tuple[Finding, Waiver]], list[str]]:
         notes: list[str] = []
@@ -248,6 +263,11 @@ class Waivers:
         used: set[int] = set()
         for finding in findings:
             entry = next((e for e in usable if e.waiver.rule == finding.rule), None) if finding.blocks else None
+            if entry is not None and self.figure_missing(finding):
+                notes.append(f"waiver of {finding.rule} ({entry.waiver.origin}) does not cover \"{finding.message}\":"
+                             " in production a waiver covers a measured shortfall, not a missing figure")
+                used.add(id(entry))
+                entry = None
             if entry is None:
                 kept.append(finding)
             else:
