@@ -205,33 +205,45 @@ class Waivers:
 
     def refusal(self, entry: Entry, context: Context) -> str | None:
         """Why the threshold's profile does not accept this waiver, naming file, line and field; None if it does."""
-        w, limits = entry.waiver, self.limits
-        if (self.rules.get(w.rule) or {}).get("waivable", True) is False:
-            return (f"{entry.at('rule')}: field 'rule': the threshold marks {w.rule} non-waivable"
-                    f" (rules.{w.rule}.waivable: false)")
-        if limits.strict and w.rule in EVIDENCE_RULES:
-            return (f"{entry.at('rule')}: field 'rule': {w.rule} is non-waivable in production: its deny says"
+        return self._rule_refusal(entry) or self._approver_refusal(entry) or self._date_refusal(entry, context)
+
+    def _rule_refusal(self, entry: Entry) -> str | None:
+        rule = entry.waiver.rule
+        if (self.rules.get(rule) or {}).get("waivable", True) is False:
+            return f"{entry.at('rule')}: field 'rule': the threshold marks {rule} non-waivable (rules.{rule}.waivable: false)"
+        if self.limits.strict and rule in EVIDENCE_RULES:
+            return (f"{entry.at('rule')}: field 'rule': {rule} is non-waivable in production: its deny says"
                     " evidence is missing, unreadable, stale, mismatched or unverified, and a waiver cannot"
                     " stand in for evidence")
-        if not limits.approves(w.approved_by):
-            if not limits.approvers:
-                return (f"{entry.at('approved_by')}: field 'approved_by': {limits.threshold} names no waiver"
-                        f" approvers for profile {limits.profile} (waivers.waiver_approvers), so no waiver is"
-                        " accepted there")
-            return (f"{entry.at('approved_by')}: field 'approved_by': {w.approved_by!r} is not one of the"
-                    f" waiver approvers {limits.threshold} names for profile {limits.profile}"
-                    f" (waivers.waiver_approvers: {', '.join(limits.approvers)})")
+        return None
+
+    def _approver_refusal(self, entry: Entry) -> str | None:
+        limits, who = self.limits, entry.waiver.approved_by
+        if limits.approves(who):
+            return None
+        if not limits.approvers:
+            return (f"{entry.at('approved_by')}: field 'approved_by': {limits.threshold} names no waiver"
+                    f" approvers for profile {limits.profile} (waivers.waiver_approvers), so no waiver is"
+                    " accepted there")
+        return (f"{entry.at('approved_by')}: field 'approved_by': {who!r} is not one of the waiver approvers"
+                f" {limits.threshold} names for profile {limits.profile}"
+                f" (waivers.waiver_approvers: {', '.join(limits.approvers)})")
+
+    def _date_refusal(self, entry: Entry, context: Context) -> str | None:
         earliest, latest = self._clock(context)
-        if entry.approved_on is not None and entry.approved_on > latest:
-            return (f"{entry.at('approved_on')}: field 'approved_on': {entry.shown('approved_on')} is after the"
-                    f" time of the decision ({latest.isoformat()}); an approval cannot come from the future")
+        # Forward-dating an approval is what would lengthen a waiver; a replay (gate impact) of an older
+        # decision may still preview a waiver approved since, so the horizon is the wall clock at least.
+        horizon = max(latest, datetime.now(UTC))
+        if entry.approved_on is not None and entry.approved_on > horizon:
+            return (f"{entry.at('approved_on')}: field 'approved_on': {entry.shown('approved_on')} is in the"
+                    f" future (after {horizon.isoformat()}); an approval cannot come from the future")
         start, since = ((entry.approved_on, f"approved_on {entry.shown('approved_on')}") if entry.approved_on
                         else (earliest, f"the time of the decision ({earliest.isoformat()})"))
-        days = (w.expires - start).total_seconds() / 86400
-        if days > limits.max_days:
+        days = (entry.waiver.expires - start).total_seconds() / 86400
+        if days > self.limits.max_days:
             return (f"{entry.at('expires')}: field 'expires': {entry.shown('expires')} is {days:,.0f} days after"
-                    f" {since}; profile {limits.profile} allows waivers of at most {limits.max_days:g} days"
-                    f" ({limits.threshold}: waivers.max_waiver_days)")
+                    f" {since}; profile {self.limits.profile} allows waivers of at most {self.limits.max_days:g}"
+                    f" days ({self.limits.threshold}: waivers.max_waiver_days)")
         return None
 
     def figure_missing(self, finding: Finding) -> bool:

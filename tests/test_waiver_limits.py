@@ -136,7 +136,7 @@ def test_an_approval_dated_in_the_future_is_refused_naming_approved_on(tmp_path,
     slow_p95(config)
     code, doc, _ = evaluate(config, capsys)
     [note] = rejections(doc)
-    assert code == 1 and f"field 'approved_on': {later.isoformat()} is after the time of the decision" in note
+    assert code == 1 and f"field 'approved_on': {later.isoformat()} is in the future" in note
 
 
 @pytest.mark.parametrize(("field", "value"), [
