@@ -30,7 +30,7 @@ from typing import Any
 
 from gate.config import validate
 from gate.errors import ConfigError
-from gate.loader import load_document
+from gate.loader import load_document, one_line
 from gate.model import Context, Finding, Waiver
 from gate.timeutil import parse_timestamp
 
@@ -318,7 +318,7 @@ def _entry(doc: Any, path: Path, index: int, item: Mapping[str, Any]) -> Entry:
         rule=item["rule"],
         subject=dict(item["subject"]),
         reason=item["reason"].strip(),
-        approved_by=item["approved_by"].strip(),
+        approved_by=one_line(item["approved_by"]),  # a name, shown in one-line notes and reports
         expires=_moment(item["expires"], where, "expires", through_the_day=True),
         origin=f"{path.name}:{line}" if line else path.name,
     )

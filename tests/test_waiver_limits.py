@@ -388,3 +388,12 @@ def test_now_keeps_working_in_ci_with_another_profile_and_outside_ci(tmp_path, c
     monkeypatch.delenv("CI")
     code, _, err = evaluate(config, capsys, engine)
     assert code == 0, err
+
+
+def test_an_approver_written_over_several_lines_is_one_line_in_notes_and_reports(tmp_path):
+    """Found by the waivers property: approved_by "0\\n0" put a line break into the one-line notes (and a
+    forged line into the text report)."""
+    path = tmp_path / "waivers.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "waivers": [
+        waiver("technical.p95_latency", approved_by="Mallory\nWAIVED   technical.everything")]}))
+    assert load_waivers(path, {}).entries[0].waiver.approved_by == "Mallory WAIVED technical.everything"
