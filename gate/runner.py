@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         except ValueError as exc:
             raise ConfigError(f"--now: {exc}") from None
     else:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     return Context(
         service=config.service_name,
         version=None if version is None else str(version),
