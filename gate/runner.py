@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         except ValueError as exc:
             raise ConfigError(f"--now: {exc}") from None
     else:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     return Context(
         service=config.service_name,
         version=version,
@@ -95,6 +96,37 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
         now_pinned=bool(now_text),
         history=_last_approved(config),
     )
+
+
+# How far --now may stand from the runner's clock under CI=true with the production profile: the skew
+# between two honest clocks (the runner's and the one that wrote --now), not a replay window.
+NOW_SKEW_ALLOWANCE = timedelta(minutes=5)
+
+
+def in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """CI=true (as GitHub Actions, GitLab CI and most CI systems set it; 1 and yes count too)."""
+    env = os.environ if environ is None else environ
+    return env.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def refuse_pinned_clock(config: Config, context: Context, environ: Mapping[str, str] | None = None) -> None:
+    """A production release decided in CI is decided at the time of the run: --now there would let
+    year-old evidence count as fresh. Exit 2 unless --now is within NOW_SKEW_ALLOWANCE of the clock."""
+    from gate.waivers import STRICT_PROFILE
+
+    if not (context.now_pinned and config.profile == STRICT_PROFILE and in_ci(environ)):
+        return
+    skew = abs(context.now - datetime.now(UTC))
+    if skew > NOW_SKEW_ALLOWANCE:
+        raise ConfigError(f"--now: {context.now.isoformat()} is {_span(skew)} from the clock; under CI=true the"
+                          f" {STRICT_PROFILE} profile decides at the time of the run (allowed skew:"
+                          f" {NOW_SKEW_ALLOWANCE.total_seconds():g} s); drop --now, or evaluate outside CI"
+                          " or with another profile")
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    return f"{seconds / 86400:,.1f} days" if seconds >= 86400 else f"{seconds:,.0f} s"
 
 
 def _last_approved(config: Config):

@@ -38,6 +38,13 @@ def _not_in_ci_unless_asked(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _outside_ci(monkeypatch):
+    """Tests pin the clock with --now on the production profile, which gate refuses under CI=true (a CI
+    system running this suite sets it): every test starts outside CI; a test that needs CI sets it."""
+    monkeypatch.delenv("CI", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_plugins(monkeypatch):
     """Every test starts with a fresh, lazily built plugin manager; entry points never leak in."""
     from gate import plugins

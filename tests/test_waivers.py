@@ -4,6 +4,7 @@ silent pass; expired waivers are ignored and reported; non-waivable rules stay e
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 import yaml
@@ -15,12 +16,16 @@ from gate.stores.file import FileStore
 from .core.helpers import release
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
+# Waivers are approved today and run 30 days: within max_waiver_days, and unexpired by the wall clock,
+# which expiry is also judged against (so a fixed date would expire under the suite one day).
+TODAY = date.today()
 
 
 def waiver(**over) -> dict:
     doc = {"rule": "technical.p95_latency", "subject": {"service": "svc", "versions": ">=1.0.0,<1.1.0"},
            "reason": "CDN cut-over lands in 1.1.0; p95 is over while traffic uses the old edge",
-           "approved_by": "Dana Ruiz (head of operations)", "expires": "2099-12-31"}
+           "approved_by": "Dana Ruiz (head of operations)", "approved_on": TODAY.isoformat(),
+           "expires": (TODAY + timedelta(days=30)).isoformat()}
     doc.update(over)
     return doc
 
@@ -28,6 +33,7 @@ def waiver(**over) -> dict:
 def setup(ws, waivers: list | None = None, rules: dict | None = None, p95: float = 900):
     threshold = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
     threshold["rules"] = rules or {}
+    threshold["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz"]
     ws.write("threshold.yaml", threshold)
     extra = {"threshold": "threshold.yaml"}
     if waivers is not None:

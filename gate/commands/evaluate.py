@@ -28,6 +28,7 @@ def run(args) -> int:
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
     context = runner.make_context(config, args)
+    runner.refuse_pinned_clock(config, context)
     check_workflow(config)
     decision = runner.evaluate(config, context, args.engine)
     decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept

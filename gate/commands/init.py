@@ -68,6 +68,7 @@ def answers(args, interactive: bool) -> dict[str, str]:
         "team_line": (f"  build_team: {team}            # production must be owned by another team" if team else
                       "  # build_team: ml-platform       # the team that builds it: fill this in"),
         "action": args.action,
+        "approved_on": date.today().isoformat(),
         "expires": (date.today() + timedelta(days=30)).isoformat(),
     }
 
