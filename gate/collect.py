@@ -8,6 +8,7 @@ from pathlib import Path
 from gate.config import Config, EvidenceSpec
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.model import Context, Evidence, Skipped
+from gate.numbers import first_problem
 from gate.registry import Registry
 
 FUTURE_SKEW_S = 3600
@@ -59,10 +60,16 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
 
 
 def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
-    """Evidence dated in the future cannot be trusted for freshness: it becomes Skipped."""
+    """Evidence dated in the future cannot be trusted for freshness, nor a number that an engine cannot
+    hold exactly (from any collector, third-party ones included): either becomes Skipped."""
     kept = []
     for item in evidence:
-        if item.produced_at is not None and (item.produced_at - context.now).total_seconds() > FUTURE_SKEW_S:
+        inexact = first_problem({"subject": item.subject, "data": item.data})
+        if inexact:
+            field = ".".join(str(part) for part in inexact[0])
+            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin,
+                                   reason=f"{item.origin}: field {field!r}: {inexact[1]}"))
+        elif item.produced_at is not None and (item.produced_at - context.now).total_seconds() > FUTURE_SKEW_S:
             skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin,
                                    reason=f"{item.origin}: field 'produced_at': {item.produced_at.isoformat()}"
                                    f" is after the evaluation time {context.now.isoformat()}"))
