@@ -21,10 +21,39 @@ items(kind) := object.get(object.get(input, "evidence", {}), kind, [])
 # origin is where an evidence item came from (file path or URL), or null.
 origin(e) := object.get(e, "origin", null)
 
-# num renders a number for a message: integers as integers, anything else with two decimals.
-num(x) := trim_space(format_int(x, 10)) if x == floor(x)
+# exact is 2^53, the largest magnitude every engine holds exactly. gate refuses larger evidence, but a
+# number computed from evidence (a ratio) can be larger, and regopy's format_int is undefined above int64.
+exact := 9007199254740992
 
-num(x) := trim_space(sprintf("%.2f", [x])) if x != floor(x)
+# num renders a number for a message: integers as integers, anything else with two decimals. It is total
+# (a number too large to print reads as such), so a message, and the deny that carries it, never vanishes.
+num(x) := trim_space(format_int(x, 10)) if {
+	printable(x)
+	x == floor(x)
+}
+
+num(x) := trim_space(sprintf("%.2f", [x])) if {
+	printable(x)
+	x != floor(x)
+}
+
+num(x) := "more than 9007199254740992" if {
+	is_number(x)
+	x > exact
+}
+
+num(x) := "less than -9007199254740992" if {
+	is_number(x)
+	x < 0 - exact
+}
+
+num(x) := "(not a number)" if not is_number(x)
+
+printable(x) if {
+	is_number(x)
+	x <= exact
+	x >= 0 - exact
+}
 
 # pct renders a ratio (0..1) as a percentage for a message, e.g. 0.9449 -> "94.49%".
 pct(x) := trim_space(concat("", [num(round(x * 10000) / 100), "%"]))
