@@ -51,6 +51,12 @@ def first_problem(value: Any) -> tuple[tuple[str | int, ...], str] | None:
     return None
 
 
+_ONE = ("items", "additionalProperties", "unevaluatedProperties", "additionalItems", "unevaluatedItems",
+        "contains", "propertyNames", "not", "if", "then", "else")
+_MANY = ("prefixItems", "anyOf", "oneOf", "allOf")
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
 def bounded(schema: Any) -> Any:
     """A copy of a JSON schema in which every number or integer has a minimum and maximum within ±2^53.
 
@@ -61,16 +67,15 @@ def bounded(schema: Any) -> Any:
     stack = [out]
     while stack:
         node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
         if not isinstance(node, dict):
             continue
         types = node.get("type")
         if any(t in _NUMERIC for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)):
             node["minimum"] = max(node.get("minimum", -EXACT), -EXACT)
             node["maximum"] = min(node.get("maximum", EXACT), EXACT)
-        stack.extend(value for key, value in node.items() if key not in ("enum", "const", "default", "examples"))
+        stack.extend(node[key] for key in _ONE if key in node)
+        stack.extend(sub for key in _MANY for sub in node.get(key) or [])
+        stack.extend(sub for key in _NAMED for sub in (node.get(key) or {}).values())
     return out
 
 
