@@ -4,8 +4,8 @@ regopy keeps integers in int64 (its format_int is undefined above that, so a mes
 number, and the deny that carries it, vanish) and OPA keeps them exact at any size: the same evidence
 would be judged differently. JSON has no NaN or Infinity, so such a value cannot be handed to an engine
 at all. gate therefore accepts, anywhere in a document it reads, only finite numbers of magnitude at most
-2^53, the range in which every integer is exact as an int64, a double and a decimal alike, and refuses
-anything else at collection, naming the field.
+2^53, the range in which every integer is exact as an int64, a double and a decimal alike (and, other
+than 0, at least 2^-53), and refuses anything else at collection, naming the field.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import math
 from typing import Any
 
 EXACT = 2**53   # 9007199254740992: the largest magnitude gate hands a policy engine
+# The smallest magnitude other than 0: regopy cannot read a number near the smallest double (std::stod
+# fails, exit 3), and dividing by one overflows to Infinity. Between 2^-53 and 2^53, any product or
+# ratio of two numbers stays far inside the doubles both engines compute with.
+TINY = 2.0**-53
 _NUMERIC = ("number", "integer")
 
 
@@ -29,6 +33,9 @@ def problem(value: Any) -> str | None:
     if abs(value) > EXACT:
         return (f"expected a number from -{EXACT} to {EXACT} (2^53, the largest every policy engine holds"
                 f" exactly), got {_short(value)}")
+    if value and abs(value) < TINY:
+        return (f"expected 0 or a number of magnitude at least 2^-53 ({TINY:.3g}; nearer 0, not every policy"
+                f" engine can read it or divide by it), got {_short(value)}")
     return None
 
 

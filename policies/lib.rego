@@ -58,10 +58,16 @@ printable(x) if {
 # pct renders a ratio (0..1) as a percentage for a message, e.g. 0.9449 -> "94.49%".
 pct(x) := trim_space(concat("", [num(round(x * 10000) / 100), "%"]))
 
-# round2 and round4 keep computed numbers identical on every engine (OPA divides in decimal).
-round2(x) := round(x * 100) / 100
+# round2 and round4 keep computed numbers identical on every engine (OPA divides in decimal). regopy's
+# round() is wrong beyond int64 (round(1e44) is -2^63), so a number whose scaled form would pass 2^53 is
+# returned as it is: it has no decimals worth rounding, and a deny comparing it still fires on both engines.
+round2(x) := round(x * 100) / 100 if abs(x) <= 90071992547409
 
-round4(x) := round(x * 10000) / 10000
+round2(x) := x if abs(x) > 90071992547409
+
+round4(x) := round(x * 10000) / 10000 if abs(x) <= 900719925474
+
+round4(x) := x if abs(x) > 900719925474
 
 # max_of and min_of are the largest and smallest number of a non-empty list. Never use the min, max
 # or sort builtins on numbers: regopy 1.5.2 orders numbers there as text (min([90, 365]) is 365).

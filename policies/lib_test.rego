@@ -34,3 +34,18 @@ test_pct_is_defined_for_any_ratio if {
 	lib.pct(1) == "100%"
 	lib.pct(18446744073709551615) == "more than 9007199254740992%"
 }
+
+test_round_keeps_two_and_four_decimals if {
+	lib.round2(3.14159) == 3.14
+	lib.round2(2.5) == 2.5
+	lib.round4(0.94494) == 0.9449
+}
+
+# regopy's round() is wrong beyond int64 (round(1e44) is -2^63): a rate of malformed lines of 2^53
+# would round to a negative number there and its deny would vanish; a number that large is kept.
+test_round_keeps_numbers_too_large_to_scale if {
+	lib.round2(9007199254740992) == 9007199254740992
+	lib.round4(9007199254740992) == 9007199254740992
+	lib.round4(1e44) > 1
+	lib.round2(-1e44) < -1
+}

@@ -15,7 +15,7 @@ from gate.collect import collect
 from gate.config import SCHEMAS, load_config, schema
 from gate.errors import ConfigError
 from gate.model import Context, Evidence, Skipped
-from gate.numbers import EXACT, bounded, first_problem, problem
+from gate.numbers import EXACT, TINY, bounded, first_problem, problem
 from gate.registry import Registry
 from gate.threshold import load_threshold
 
@@ -23,7 +23,8 @@ from ..conftest import REPO
 from .helpers import load_test, release
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-BEYOND = [EXACT + 1, -EXACT - 1, 2**64 - 1, -(2**63) - 1, 1e300, math.nan, math.inf, -math.inf]
+BEYOND = [EXACT + 1, -EXACT - 1, 2**64 - 1, -(2**63) - 1, 1e300, 5e-324, -1e-300, TINY / 2, math.nan, math.inf,
+          -math.inf]
 
 
 def numeric_leaves(node, path=()):
@@ -68,7 +69,7 @@ def test_a_field_keeps_its_own_stricter_range():
     assert examples["record"]["maximum"] == EXACT   # a property named like a keyword is a field all the same
 
 
-@pytest.mark.parametrize("value", [0, EXACT, -EXACT, float(EXACT), 0.1, True, "NaN", None])
+@pytest.mark.parametrize("value", [0, -0.0, EXACT, -EXACT, float(EXACT), TINY, -TINY, 1e-6, 0.1, True, "NaN", None])
 def test_numbers_within_two_to_the_53_and_non_numbers_are_fine(value):
     assert problem(value) is None
 
@@ -76,7 +77,8 @@ def test_numbers_within_two_to_the_53_and_non_numbers_are_fine(value):
 @pytest.mark.parametrize("value", BEYOND, ids=repr)
 def test_nan_infinity_and_numbers_beyond_two_to_the_53_are_named(value):
     text = problem(value)
-    assert text and ("finite" in text if not math.isfinite(value) else str(EXACT) in text)
+    expected = "finite" if not math.isfinite(value) else str(EXACT) if abs(value) > 1 else "at least 2^-53"
+    assert text and expected in text
 
 
 def test_the_first_problem_in_document_order_is_named_with_its_path():
@@ -103,6 +105,7 @@ def _collect_one(ws, text: str):
 @pytest.mark.parametrize(("written", "shown"), [
     ("18446744073709551615", "got 18446744073709551615"), (".nan", "got NaN"), (".inf", "got Infinity"),
     ("-.inf", "got -Infinity"), ("1.0e+400", "got Infinity"), ("9007199254740993", "got 9007199254740993"),
+    ("5.0e-324", "got 5e-324"),
 ])
 def test_yaml_evidence_beyond_the_bound_is_skipped_naming_file_line_and_field(gate_workspace, written, shown):
     text = json.dumps(load_test()).replace('"p95": 500', f'"p95": {written}')

@@ -43,9 +43,11 @@ class Field:
         return [self.maximum] + ([self.minimum] if self.minimum < 0 else [])
 
     def beyond(self) -> list[float]:
-        """Just past each bound, far past (2^64 - 1, what the issue found), NaN and both infinities."""
+        """Just past each bound, far past (2^64 - 1, what the issue found), nearer 0 than 2^-53 (the smallest
+        double, which regopy cannot read), NaN and both infinities."""
         step = 1 if self.maximum >= 1 or self.integer else self.maximum
-        return [self.maximum + step, self.minimum - 1, 2**64 - 1, -(2**64 - 1), math.nan, math.inf, -math.inf]
+        return [self.maximum + step, self.minimum - 1, 2**64 - 1, -(2**64 - 1), 5e-324, math.nan, math.inf,
+                -math.inf]
 
 
 def _resolve(node: Any, root: dict) -> Any:
