@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from gate.config import Config, EvidenceSpec
-from gate.consistency import across_runs, first_problem
+from gate import consistency, numbers
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.model import Context, Evidence, Skipped
 from gate.registry import Registry
@@ -60,21 +60,30 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
 
 
 def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
-    """The one place every collector's evidence passes: evidence dated in the future cannot be trusted
-    for freshness, and evidence whose figures do not add up (gate.consistency) cannot be judged; both
-    become Skipped, which blocks."""
+    """The one place every collector's evidence passes (third-party ones included): a number an engine
+    cannot hold exactly (gate.numbers), evidence dated in the future, which cannot be trusted for
+    freshness, and figures that do not add up (gate.consistency) cannot be judged; each becomes Skipped,
+    which blocks."""
     kept = []
     for item in evidence:
-        reason = _future(item, context) or first_problem(item)
+        reason = _inexact(item) or _future(item, context) or consistency.first_problem(item)
         if reason:
             skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
         else:
             kept.append(item)
-    refused = across_runs(kept)
+    refused = consistency.across_runs(kept)
     for index, reason in refused.items():
         item = kept[index]
         skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
     return [item for i, item in enumerate(kept) if i not in refused], skipped
+
+
+def _inexact(item: Evidence) -> str | None:
+    inexact = numbers.first_problem({"subject": item.subject, "data": item.data})
+    if inexact:
+        field = ".".join(str(part) for part in inexact[0])
+        return f"{item.origin}: field {field!r}: {inexact[1]}"
+    return None
 
 
 def _future(item: Evidence, context: Context) -> str | None:

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 import jsonschema
 
 from gate.errors import ConfigError
-from gate.loader import Loaded, describe_schema_error, load_document
+from gate.loader import Loaded, describe_field, describe_schema_error, load_document
+from gate.numbers import bounded, first_problem
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -25,11 +26,23 @@ def library_dir() -> Path:
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMAS / name).read_text())
+    """A schema of gate's, every number in it bounded to what both engines hold exactly (gate.numbers)."""
+    return bounded(json.loads((SCHEMAS / name).read_text()))
+
+
+def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefix: tuple[str, ...] = ()) -> None:
+    """NaN, ±Infinity or a number beyond ±2^53 anywhere in data: one line naming the file, line and field.
+
+    Checked before the schema: jsonschema lets NaN through every bound (no comparison with NaN is true).
+    """
+    found = first_problem(data)
+    if found:
+        raise error(describe_field(doc, prefix + found[0], found[1]))
 
 
 def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
     """Validate a loaded document; raise one line naming the first (shallowest) problem."""
+    refuse_inexact_numbers(doc, doc.data, error)
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import jsonschema
 
-from gate.config import SCHEMAS, schema
+from gate.config import SCHEMAS, refuse_inexact_numbers, schema
 from gate.errors import EvidenceError
 from gate.loader import Loaded, describe_schema_error, load_yaml, parse_json, read_bytes, sha256_digest
 from gate.model import Evidence
@@ -40,6 +40,7 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
     if kind not in kinds:  # checked against the list, never used as a path first
         shown = kind if len(str(kind)) <= 40 else str(kind)[:37] + "..."
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {', '.join(kinds)}")
+    refuse_inexact_numbers(doc, data, EvidenceError, prefix)
     validator = jsonschema.Draft202012Validator(schema(f"evidence/{kind}.schema.json"))
     errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:

@@ -422,11 +422,15 @@ def load_document(path: Path, error: type[Exception] = ConfigError, limit: int =
 
 def describe_schema_error(doc: Loaded, err: Any) -> str:
     """One line for a jsonschema ValidationError: file, line, field, what was expected."""
-    field_path = tuple(err.absolute_path)
+    return describe_field(doc, tuple(err.absolute_path), _expected(err))
+
+
+def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> str:
+    """One line: file, line where known, the field, and what was expected."""
     field = ".".join(str(p) for p in field_path) or "(top level)"
     line = doc.line_of(field_path)
     where = f"{doc.path}:{line}" if line else str(doc.path)
-    return f"{where}: field {field!r}: {_expected(err)}"
+    return f"{where}: field {field!r}: {expected}"
 
 
 def _expected(err: Any) -> str:

@@ -21,18 +21,53 @@ items(kind) := object.get(object.get(input, "evidence", {}), kind, [])
 # origin is where an evidence item came from (file path or URL), or null.
 origin(e) := object.get(e, "origin", null)
 
-# num renders a number for a message: integers as integers, anything else with two decimals.
-num(x) := trim_space(format_int(x, 10)) if x == floor(x)
+# exact is 2^53, the largest magnitude every engine holds exactly. gate refuses larger evidence, but a
+# number computed from evidence (a ratio) can be larger, and regopy's format_int is undefined above int64.
+exact := 9007199254740992
 
-num(x) := trim_space(sprintf("%.2f", [x])) if x != floor(x)
+# num renders a number for a message: integers as integers, anything else with two decimals. It is total
+# (a number too large to print reads as such), so a message, and the deny that carries it, never vanishes.
+num(x) := trim_space(format_int(x, 10)) if {
+	printable(x)
+	x == floor(x)
+}
+
+num(x) := trim_space(sprintf("%.2f", [x])) if {
+	printable(x)
+	x != floor(x)
+}
+
+num(x) := "more than 9007199254740992" if {
+	is_number(x)
+	x > exact
+}
+
+num(x) := "less than -9007199254740992" if {
+	is_number(x)
+	x < 0 - exact
+}
+
+num(x) := "(not a number)" if not is_number(x)
+
+printable(x) if {
+	is_number(x)
+	x <= exact
+	x >= 0 - exact
+}
 
 # pct renders a ratio (0..1) as a percentage for a message, e.g. 0.9449 -> "94.49%".
 pct(x) := trim_space(concat("", [num(round(x * 10000) / 100), "%"]))
 
-# round2 and round4 keep computed numbers identical on every engine (OPA divides in decimal).
-round2(x) := round(x * 100) / 100
+# round2 and round4 keep computed numbers identical on every engine (OPA divides in decimal). regopy's
+# round() is wrong beyond int64 (round(1e44) is -2^63), so a number whose scaled form would pass 2^53 is
+# returned as it is: it has no decimals worth rounding, and a deny comparing it still fires on both engines.
+round2(x) := round(x * 100) / 100 if abs(x) <= 90071992547409
 
-round4(x) := round(x * 10000) / 10000
+round2(x) := x if abs(x) > 90071992547409
+
+round4(x) := round(x * 10000) / 10000 if abs(x) <= 900719925474
+
+round4(x) := x if abs(x) > 900719925474
 
 # max_of and min_of are the largest and smallest number of a non-empty list. Never use the min, max
 # or sort builtins on numbers: regopy 1.5.2 orders numbers there as text (min([90, 365]) is 365).
