@@ -28,8 +28,8 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
 
 # What writes each tool's result file: gate names it when the file is not there yet.
 PRODUCE_RESULTS = {
-    "great_expectations": "run a Great Expectations 1.x checkpoint (checkpoint.run()): it stores its validation"
-                          " results where {path} looks (gx/uncommitted/validations/)",
+    "great_expectations": "run a Great Expectations 1.x checkpoint (checkpoint.run()) and give gate the"
+                          " validation results it stores under gx/uncommitted/validations/, matching {path}",
     "dbt": "run `dbt build` (or `dbt test`): it writes {path} and manifest.json beside it in target/",
     "datacontract_test": "run `datacontract test --output FILE --output-format json CONTRACT.yaml` with FILE"
                          " matching {path}",
