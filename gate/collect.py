@@ -75,7 +75,8 @@ def _with_advice(collector, spec: EvidenceSpec, skipped: list[Skipped]) -> list[
         return skipped
     if not isinstance(advice, str) or not advice.strip():
         return skipped
-    return [replace(s, reason=f"{s.reason}; {' '.join(advice.split())}") if s in missing else s for s in skipped]
+    advice = " ".join(advice.split())
+    return [replace(s, reason=f"{s.reason}; {advice}") if s in missing else s for s in skipped]
 
 
 def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):

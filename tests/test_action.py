@@ -400,7 +400,8 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     from gate.cli import main
 
     repo = run.workspace
-    copy_example(variant, run.root / "example")  # the evidence first: init takes the decision types from its map
+    # the evidence first: init takes the required decision types from its accountability map
+    copy_example(variant, run.root / "example")
     shutil.copytree(run.root / "example" / "evidence", repo / "evidence")
     assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
                  "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -33,7 +32,8 @@ def readme_now() -> str:
 
 def readme_denials() -> Counter:
     """The README's table of rules: `| `rule` | count | why |`."""
-    rows = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| (\d+) \|", README.read_text(encoding="utf-8"), re.M)
+    text = README.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| (\d+) \|", text, re.MULTILINE)
     assert rows, "the README has no table of denied rules"
     return Counter({rule: int(count) for rule, count in rows})
 
@@ -54,7 +54,7 @@ def test_it_blocks_with_exactly_the_findings_its_readme_lists(engine, capsys, tm
     assert not [f for f in decision["findings"] if f["level"] == "warn"]
 
 
-def test_every_item_comes_through_a_tool_collector_never_the_normalised_file_one(capsys, tmp_path, monkeypatch):
+def test_every_item_comes_through_a_tool_collector_never_the_file_one(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = yaml.safe_load((EXAMPLE / "gate.yaml").read_text(encoding="utf-8"))
     assert "file" not in {entry["collector"] for entry in config["evidence"]}
@@ -92,7 +92,8 @@ def test_removing_a_tools_file_blocks_and_says_how_to_produce_it(removed, capsys
     monkeypatch.chdir(tmp_path)
     shutil.copytree(EXAMPLE, tmp_path / "example")
     (tmp_path / "example" / removed).unlink()
-    code = main(["evaluate", "-c", str(tmp_path / "example" / "gate.yaml"), "-f", "json", "--now", readme_now()])
+    config = tmp_path / "example" / "gate.yaml"
+    code = main(["evaluate", "-c", str(config), "-f", "json", "--now", readme_now()])
     decision = json.loads(capsys.readouterr().out)
     assert code == 1
     [finding] = [f for f in decision["findings"] if f["rule"] == "main.skipped_evidence"]
@@ -100,5 +101,6 @@ def test_removing_a_tools_file_blocks_and_says_how_to_produce_it(removed, capsys
     assert {"loadtest/stress.ndjson.gz": "run `k6 run --out json=loadtest/stress.ndjson.gz script.js`",
             "quality/gx/validation_result.json": "run a Great Expectations 1.x checkpoint",
             "ops/handoff.yaml": "write the handoff record at ops/handoff.yaml",
-            "governance/accountability.yaml": "write the accountability map record at governance/accountability.yaml",
+            "governance/accountability.yaml":
+                "write the accountability map record at governance/accountability.yaml",
             }[removed] in finding["message"]

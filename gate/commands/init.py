@@ -25,7 +25,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOOLS_DIR = TEMPLATES / "tools"
 # Written where no accountability map was found; policies/governance.rego denies on it by this prefix.
 PLACEHOLDER_TYPE = "TODO: the decision types this model makes or influences"
-_DECISION_TYPES = re.compile(r"^(    required_decision_types:)[^\n]*$", re.M)
+_DECISION_TYPES = re.compile(r"^(    required_decision_types:)[^\n]*$", re.MULTILINE)
 _MAP_NAMES = ("*accountability*.yaml", "*accountability*.yml", "*accountability*.json")
 _NOT_SEARCHED = {"node_modules", "venv", "site-packages", "__pycache__", "target", "dist", "build"}
 _MAX_MAP_BYTES = 1024 * 1024
@@ -67,8 +67,9 @@ def tool_entries(tools: list[str] | None) -> str:
     """gate.yaml's evidence entries: each named tool's, the records no tool writes, and gate's own
     evidence format for the rest. Without tools, gate's evidence format and the list of known tools."""
     if not tools:
-        return ("  # Every file under evidence/ in gate's evidence format (kind, source, produced_at, subject, data).\n"
-                "  # gate also reads the tools' own output; `gate init --tools TOOL,...` writes their entries.\n"
+        return ("  # Every file under evidence/ in gate's evidence format (kind, source, produced_at,\n"
+                "  # subject, data). gate also reads the tools' own output: `gate init --tools TOOL,...`\n"
+                "  # writes their entries.\n"
                 f"  # Tools: {', '.join(known_tools())}.\n"
                 "  - collector: file\n    path: evidence/*.yaml\n")
     chosen = list(tools)
@@ -77,7 +78,8 @@ def tool_entries(tools: list[str] | None) -> str:
         chosen.remove("dcs")
     parts = [_template_body(TOOLS_DIR / f"{name}.yaml") for name in chosen]
     parts.append((TEMPLATES / "records.yaml").read_text(encoding="utf-8"))
-    parts.append("  # Anything no tool above writes, in gate's evidence format (kind, source, produced_at, subject, data):\n"
+    parts.append("  # Anything no tool above writes, in gate's evidence format (kind, source, produced_at,\n"
+                 "  # subject, data):\n"
                  "  # - {collector: file, path: evidence/*.yaml}\n")
     return "\n".join(parts)
 
@@ -148,8 +150,9 @@ def threshold_text(types: list[str]) -> str:
     text, count = _DECISION_TYPES.subn(lambda m: note + m.group(1) + value, text, count=1)
     if count != 1:  # the library changed shape: better no scaffold than one requiring another's decisions
         raise GateError("gate's threshold.yaml has no defaults governance.required_decision_types line")
-    return ("# Written by gate init from gate's own threshold. The reasons in the comments are those of gate's\n"
-            "# bundled example (a claims-triage model): keep the numbers that suit this service, and say why.\n"
+    return ("# Written by gate init from gate's own threshold. The reasons in the comments are those of\n"
+            "# gate's bundled example (a claims-triage model): keep the numbers that suit this service,\n"
+            "# and say why.\n"
             + text)
 
 
@@ -244,7 +247,8 @@ def run(args) -> int:
     for path in written:
         print(f"created {path}", file=sys.stderr)
     if maps:
-        print(f"required decision types {', '.join(types)}: from {', '.join(str(p) for p in maps)}", file=sys.stderr)
+        print(f"required decision types {', '.join(types)}: from {', '.join(str(p) for p in maps)}",
+              file=sys.stderr)
     else:
         print(f"no accountability map found: list the required decision types in {root / 'threshold.yaml'}"
               " (gate blocks on the placeholder until you do)", file=sys.stderr)

@@ -84,8 +84,9 @@ class DataContractCollector:
     kind = "data_contract"
 
     def how_to_produce(self, spec: EvidenceSpec) -> str:
-        return (f"write an ODCS v3 or Data Contract Specification contract matching {spec.path}, one per upstream"
-                " source and one for the model's output (docs/collectors/datacontract.md); check it with"
+        return (f"write an ODCS v3 or Data Contract Specification contract matching {spec.path}, one per"
+                " upstream source and one for the model's output (docs/collectors/datacontract.md);"
+                " check it with"
                 " `datacontract lint FILE`")
 
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:

@@ -24,7 +24,7 @@ def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
         assert (tmp_path / name).is_file(), name
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
     assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
-    # gate's threshold, except the decision types its bundled example requires: no map here, so the placeholder
+    # gate's threshold, but for its bundled example's decision types: no map here, so the placeholder
     written = yaml.safe_load((tmp_path / "threshold.yaml").read_text())
     library = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
     assert written["defaults"]["governance"].pop("required_decision_types") == [PLACEHOLDER_TYPE]

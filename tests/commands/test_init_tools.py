@@ -50,7 +50,8 @@ def test_version_from_a_source_checkout_that_is_not_installed(monkeypatch, capsy
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", not_installed)
-    declared = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M).group(1)
+    pyproject = (REPO / "pyproject.toml").read_text()
+    declared = re.search(r'^version = "([^"]+)"', pyproject, re.MULTILINE).group(1)
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"gate {declared}\n"
 
@@ -65,7 +66,8 @@ def test_without_an_accountability_map_the_placeholder_blocks_naming_itself(tmp_
     code, decision = evaluate(tmp_path, capsys)
     assert code == 1
     [finding] = [f for f in decision["findings"] if f["rule"] == "governance.decision_types_placeholder"]
-    assert PLACEHOLDER_TYPE in finding["message"] and "threshold governance.required_decision_types" in finding["message"]
+    assert PLACEHOLDER_TYPE in finding["message"]
+    assert "threshold governance.required_decision_types" in finding["message"]
     # the placeholder is not also reported as a decision type the map lacks
     assert not [f for f in decision["findings"] if f["rule"] == "governance.decision_type_missing"]
 
@@ -79,8 +81,9 @@ def test_decision_types_come_from_the_accountability_maps_in_the_repository(tmp_
     (tmp_path / "evidence" / "accountability.yaml").write_text(yaml.safe_dump({
         "kind": "accountability", "data": {"decisions": [{"decision_type": "account_freeze"},
                                                           {"decision_type": "chargeback"}]}}))
-    (tmp_path / "node_modules" / "pkg").mkdir(parents=True)  # not the team's map
-    (tmp_path / "node_modules" / "pkg" / "accountability.yaml").write_text("decisions: [{decision_type: npm}]\n")
+    (tmp_path / "node_modules" / "pkg").mkdir(parents=True)  # a dependency's, not the team's map
+    vendored = tmp_path / "node_modules" / "pkg" / "accountability.yaml"
+    vendored.write_text("decisions: [{decision_type: x}]\n")
     (tmp_path / "docs").mkdir()  # unreadable: passed over, init only proposes
     (tmp_path / "docs" / "accountability.yaml").write_text("decisions: [unclosed\n")
     assert init(tmp_path) == 0
@@ -99,7 +102,9 @@ def test_every_tool_gate_has_a_collector_for_is_offered(gate_manager):
     from gate import plugins
 
     offered = set()  # entries, and entries left commented out because they need values gate cannot guess
-    for text in [_body(name) for name in known_tools() + ["odcs+dcs"]] + [(TEMPLATES / "records.yaml").read_text()]:
+    texts = [_body(name) for name in [*known_tools(), "odcs+dcs"]]
+    texts.append((TEMPLATES / "records.yaml").read_text())
+    for text in texts:
         offered |= set(re.findall(r"collector: (\w+)", text))
     registered = set(plugins.collectors().names())
     assert offered <= registered
@@ -165,16 +170,19 @@ def test_a_fresh_repository_learns_which_evidence_to_produce_next_and_how(tmp_pa
     skipped = " | ".join(messages["main.skipped_evidence"])
     assert ("no file matches 'loadtest/stress.json'; run `k6 run --summary-export loadtest/stress.json"
             ' --summary-trend-stats "avg,min,med,max,p(90),p(95),p(99)" script.js`') in skipped
-    assert "no file matches 'loadtest/fault.ndjson.gz'; run `k6 run --out json=loadtest/fault.ndjson.gz" in skipped
-    assert "write an ODCS v3 or Data Contract Specification contract matching contracts/*.odcs.yaml" in skipped
+    assert "no file matches 'loadtest/fault.ndjson.gz'; run `k6 run --out json=loadtest/fault.ndjson.gz" \
+        in skipped
+    assert "write an ODCS v3 or Data Contract Specification contract matching contracts/*.odcs.yaml" \
+        in skipped
     assert "write the handoff record at ops/handoff.yaml" in skipped
     missing = " | ".join(messages["main.missing_evidence"])
-    assert "no observability evidence was collected" in missing and "collector prometheus or evidently" in missing
+    assert "no observability evidence was collected" in missing
+    assert "collector prometheus or evidently" in missing
     assert "collector great_expectations, dbt, soda, datacontract_test or data_sample" in missing
     # every required kind gets a next step: a command, a record to write, or a collector to add
     for message in messages["main.missing_evidence"] + messages["main.skipped_evidence"]:
-        assert re.search(r"; run `|; write |: add a gate\.yaml evidence entry with collector |main\.skipped_evidence"
-                         r" says what each entry needs", message), message
+        assert re.search(r"; run `|; write |: add a gate\.yaml evidence entry with collector "
+                         r"|main\.skipped_evidence says what each entry needs", message), message
     assert "governance.decision_types_placeholder" in messages
 
 
