@@ -30,6 +30,11 @@ def readme_now() -> str:
     return now
 
 
+def test_the_projects_readme_shows_it_with_the_same_time():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"gate evaluate --config examples/claims-triage/real-tools/gate.yaml --now {readme_now()}" in text
+
+
 def readme_denials() -> Counter:
     """The README's table of rules: `| `rule` | count | why |`."""
     text = README.read_text(encoding="utf-8")
