@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from datetime import date, timedelta
+from fnmatch import fnmatch
 from pathlib import Path
 from string import Template
 
@@ -54,12 +55,19 @@ def known_tools() -> list[str]:
 
 
 def _tool_list(text: str) -> list[str]:
+    try:
+        return _parse_tools(text, "--tools")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+def _parse_tools(text: str, where: str) -> list[str]:
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     known = known_tools()
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         problem = f"unknown tool {unknown[0]!r}" if unknown else "expected at least one tool"
-        raise argparse.ArgumentTypeError(f"{problem}; known: {', '.join(known)}")
+        raise ConfigError(f"{where}: {problem}; known: {', '.join(known)}")
     return list(dict.fromkeys(names))
 
 
@@ -104,18 +112,17 @@ def decision_types(root: Path) -> tuple[list[str], list[Path]]:
 
 
 def _candidate_maps(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
+    """Files named like an accountability map, at most _MAX_DEPTH folders down; dependencies, build output
+    and hidden folders (but .github) are not searched: they hold other projects' maps, not the team's."""
     out: list[Path] = []
-    for pattern in _MAP_NAMES:
-        for depth in range(_MAX_DEPTH + 1):
-            for path in root.glob("/".join(["*"] * depth + [pattern])):
-                parts = path.relative_to(root).parts[:-1]
-                if any(p.startswith(".") and p != ".github" or p in _NOT_SEARCHED for p in parts):
-                    continue
-                if path.is_file() and not path.is_symlink():
-                    out.append(path)
-    return sorted(set(out))
+    for folder, dirs, files in os.walk(root):
+        depth = len(Path(folder).relative_to(root).parts)
+        dirs[:] = [] if depth >= _MAX_DEPTH else sorted(
+            d for d in dirs if d not in _NOT_SEARCHED and (not d.startswith(".") or d == ".github"))
+        out.extend(Path(folder) / name for name in files
+                   if any(fnmatch(name.lower(), pattern) for pattern in _MAP_NAMES)
+                   and not (Path(folder) / name).is_symlink())
+    return sorted(out)
 
 
 def _types_in(path: Path) -> list[str]:
@@ -177,6 +184,9 @@ def answers(args, interactive: bool) -> dict[str, str]:
         service = _ask("Service name", service)
         peak = _ask("Expected production peak, requests per second (blank: fill in later)", peak)
         team = _ask("Team that builds the service (blank: fill in later)", team)
+        if tools is None:
+            chosen = _ask(f"Tools the team runs, comma-separated ({', '.join(known_tools())}; blank: none)", "")
+            tools = _parse_tools(chosen, "tools") if chosen.strip() else None
     if not _NAME.match(service):
         raise ConfigError(f"--service: {service!r} is not a service name (letters, digits, '.', '_', '-')")
     if peak:
@@ -196,6 +206,7 @@ def answers(args, interactive: bool) -> dict[str, str]:
         "action": args.action,
         "expires": (date.today() + timedelta(days=30)).isoformat(),
         "evidence": tool_entries(tools),
+        "tools": ",".join(tools or []),
     }
 
 
@@ -231,7 +242,8 @@ def run(args) -> int:
             raise ConfigError(f"{path}: already exists; gate init never overwrites a file (move it away first)")
     interactive = not args.yes and sys.stdin.isatty() and sys.stdout.isatty()
     types, maps = decision_types(root)
-    texts = render(answers(args, interactive), types)
+    values = answers(args, interactive)
+    texts = render(values, types)
     written: list[Path] = []
     try:
         for path, name in targets.items():
@@ -255,7 +267,7 @@ def run(args) -> int:
     if ignore_gate_dir(root):
         print(f"added .gate/ to {root / '.gitignore'} (gate's local decision log and caches)", file=sys.stderr)
     print(("next: run `gate evaluate`: its findings name the evidence still missing and how to produce it;"
-           " then commit the workflow" if args.tools else
+           " then commit the workflow" if values["tools"] else
            "next: put evidence under evidence/, run `gate evaluate`, and commit the workflow")
           + (f"; in {root / WORKFLOW}, replace `uses: {DEFAULT_ACTION}` with your gate action ref"
              if args.action == DEFAULT_ACTION else ""), file=sys.stderr)

@@ -52,13 +52,14 @@ def test_without_answers_it_asks_nothing_and_leaves_placeholders(tmp_path, monke
 
 
 def test_on_a_terminal_it_asks_and_uses_the_answers(tmp_path, monkeypatch):
-    answers = iter(["triage", "55", "data-science"])
+    answers = iter(["triage", "55", "data-science", "locust, dbt"])
     monkeypatch.setattr("builtins.input", lambda *a: next(answers))
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     assert main(["init", str(tmp_path)]) == 0
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
     assert config["service"] == {"name": "triage", "expected_peak_rps": 55, "build_team": "data-science"}
+    assert {"locust", "dbt"} <= {entry["collector"] for entry in config["evidence"]}
 
 
 @pytest.mark.parametrize("existing", FILES)
