@@ -37,6 +37,38 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(_usage(f"{self.prog}: {message}"))
 
 
+class _Version(argparse.Action):
+    """`gate --version`: the version is looked up only when asked for, not on every start."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"gate {version()}")
+        raise SystemExit(0)
+
+
+def version() -> str:
+    """The installed distribution's version; from a source checkout that is not installed, the version
+    pyproject.toml declares; "unknown" when neither can be read."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("deployment-gate")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+    from pathlib import Path
+
+    try:
+        with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as fh:
+            project = tomllib.load(fh).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return "unknown"
+    found = project.get("version") if project.get("name") == "deployment-gate" else None
+    return found if isinstance(found, str) else "unknown"
+
+
 def _usage(message: str) -> int:
     print(f"gate: error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -47,6 +79,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     parser = _Parser(prog="gate", description="Policy-as-code deployment gate for AI systems.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action=_Version, help="print gate's version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, summary) in COMMANDS.items():
         if chosen is None or name == chosen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from gate.config import Config, EvidenceSpec
@@ -56,7 +57,26 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
     if not got_e and not got_s:
         got_s.append(Skipped(kind=kind, source=collector.name, origin=origin,
                              reason=f"collector {collector.name!r} found no evidence at {origin}"))
-    return got_e, got_s
+    return got_e, _with_advice(collector, spec, got_s)
+
+
+def _with_advice(collector, spec: EvidenceSpec, skipped: list[Skipped]) -> list[Skipped]:
+    """When the entry's path matches no file, the collector's optional `how_to_produce(spec)` says what
+    to run to produce it, so the finding names the next step, not only what is missing."""
+    advise = getattr(collector, "how_to_produce", None)
+    missing = [s for s in skipped if spec.path and s.origin == spec.path]
+    if advise is None or not missing:
+        return skipped
+    try:
+        if spec.resolve():
+            return skipped
+        advice = advise(spec)
+    except Exception:  # advice is a courtesy: a plugin bug here must not change what was collected
+        return skipped
+    if not isinstance(advice, str) or not advice.strip():
+        return skipped
+    advice = " ".join(advice.split())
+    return [replace(s, reason=f"{s.reason}; {advice}") if s in missing else s for s in skipped]
 
 
 def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):

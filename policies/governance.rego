@@ -33,6 +33,19 @@ covered_types contains d.decision.decision_type if {
 	is_string(object.get(d.decision, "decision_type", null))
 }
 
+# `gate init` writes this placeholder when it finds no accountability map to take the decision types
+# from. Until it is replaced, the threshold has not said which decisions need an accountable person.
+placeholder(required) if startswith(required, "TODO")
+
+deny contains lib.finding(
+	"governance.decision_types_placeholder",
+	sprintf("threshold governance.required_decision_types still holds the placeholder '%s' written by gate init; replace it with the decision types the model makes or influences (the decision_type values of its accountability map)", [required]),
+	required, "the decision types the model makes or influences", null,
+) if {
+	some required in t.required_decision_types
+	placeholder(required)
+}
+
 deny contains lib.finding(
 	"governance.decision_type_missing",
 	sprintf("decision type %s is not in the accountability map; required decision types: %s", [
@@ -41,6 +54,7 @@ deny contains lib.finding(
 	null, required, [lib.origin(e) | some e in maps],
 ) if {
 	some required in t.required_decision_types
+	not placeholder(required)
 	not required in covered_types
 }
 

@@ -38,6 +38,33 @@ test_no_accountability_evidence_denies_every_required_type if {
 	count(fs) == count(data.threshold.governance.required_decision_types)
 }
 
+placeholder_type := "TODO: the decision types this model makes or influences"
+
+test_the_init_placeholder_denies_naming_itself_even_with_a_complete_map if {
+	ev := good
+	types := ["claim_routing", placeholder_type]
+	fs := governance.deny with input.evidence as ev
+		with data.threshold.governance.required_decision_types as types
+	{f.id | some f in fs} == {"governance.decision_types_placeholder"}
+	some f in fs
+	f.observed == placeholder_type
+	contains(f.msg, placeholder_type)
+}
+
+test_the_placeholder_is_not_reported_as_a_missing_decision_type_too if {
+	types := [placeholder_type]
+	fs := governance.deny with input.evidence as {}
+		with data.threshold.governance.required_decision_types as types
+	{f.id | some f in fs} == {"governance.decision_types_placeholder"}
+}
+
+test_a_decision_type_merely_containing_todo_is_not_a_placeholder if {
+	ev := good
+	fs := governance.deny with input.evidence as ev
+		with data.threshold.governance.required_decision_types as ["claim_routing", "route_todo_list"]
+	{f.id | some f in fs} == {"governance.decision_type_missing"}
+}
+
 test_no_required_types_in_staging if {
 	ids := {f.id | some f in governance.deny} with input.evidence as {}
 		with data.threshold.governance.required_decision_types as []

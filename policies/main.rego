@@ -17,9 +17,34 @@ max_age(kind) := object.get(
 	data.threshold.evidence.max_age_days,
 )
 
+# Where each kind comes from, so that a missing kind names the next step: the built-in collectors that
+# produce it (`gate init --tools` writes their gate.yaml entries). Any kind can also be a file in
+# gate's own evidence format (collector `file`).
+producers := {
+	"load_test": "collector k6, locust, jmeter or artillery",
+	"observability": "collector prometheus or evidently",
+	"data_contract": "collector datacontract (ODCS or Data Contract Specification files)",
+	"data_inventory": "collector datacontract",
+	"data_quality": "collector great_expectations, dbt, soda, datacontract_test or data_sample",
+	"handoff": "collector handoff (the hand-off record)",
+	"drill": "collector drill (drill records) or github_drills",
+	"training": "collector training (the training record)",
+	"human_review": "collector human_review (the thresholds record)",
+	"accountability": "collector accountability (the accountability map)",
+	"review": "collector github_reviews",
+}
+
+configured_kinds contains s.kind if some s in object.get(input, "skipped", [])
+
+next_step(kind) := ": gate.yaml names where it comes from, but nothing was there (main.skipped_evidence says what each entry needs)" if {
+	kind in configured_kinds
+} else := sprintf(": add a gate.yaml evidence entry with %s, or a file in gate's evidence format", [producers[kind]]) if {
+	producers[kind]
+} else := ""
+
 deny contains lib.finding(
 	"main.missing_evidence",
-	sprintf("no %s evidence was collected; %s is required before release", [kind, kind]),
+	sprintf("no %s evidence was collected; %s is required before release%s", [kind, kind, next_step(kind)]),
 	0, 1, null,
 ) if {
 	some kind in required_kinds

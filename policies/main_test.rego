@@ -61,6 +61,28 @@ test_missing_kind_names_the_kind if {
 	contains(f.msg, "training")
 }
 
+test_missing_kind_names_the_collectors_that_produce_it if {
+	some f in main_denies(object.remove(complete, ["observability"]), [])
+	f.id == "main.missing_evidence"
+	endswith(f.msg, ": add a gate.yaml evidence entry with collector prometheus or evidently, or a file in gate's evidence format")
+}
+
+test_missing_kind_with_a_skipped_entry_points_at_what_that_entry_needs if {
+	skipped := [{"kind": "load_test", "source": "k6", "origin": "loadtest/stress.json", "reason": "no file matches"}]
+	some f in main_denies(object.remove(complete, ["load_test"]), skipped)
+	f.id == "main.missing_evidence"
+	contains(f.msg, "gate.yaml names where it comes from, but nothing was there (main.skipped_evidence")
+	not contains(f.msg, "collector k6")
+}
+
+test_missing_kind_no_collector_is_known_for_is_named_plainly if {
+	fs := main.deny with input.evidence as {}
+		with data.threshold.evidence.required_kinds as ["model_card"]
+	some f in fs
+	f.id == "main.missing_evidence"
+	f.msg == "no model_card evidence was collected; model_card is required before release"
+}
+
 test_no_evidence_at_all_denies_every_required_kind if {
 	fs := [f | some f in main_denies({}, []); f.id == "main.missing_evidence"]
 	count(fs) == count(data.threshold.evidence.required_kinds)

@@ -400,10 +400,11 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     from gate.cli import main
 
     repo = run.workspace
-    assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
-                 "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
+    # the evidence first: init takes the required decision types from its accountability map
     copy_example(variant, run.root / "example")
     shutil.copytree(run.root / "example" / "evidence", repo / "evidence")
+    assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
+                 "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
     bare = run.root / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     hook = bare / "hooks" / "pre-receive"

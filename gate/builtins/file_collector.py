@@ -26,6 +26,11 @@ class FileCollector:
     name = "file"
     kind = "any"
 
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return (f"write evidence matching {spec.path} in gate's evidence format (kind, source, produced_at,"
+                " subject, data: docs/input-document.md), or read a tool's own output with its collector"
+                " (`gate init --tools` lists them)")
+
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         paths = spec.resolve()
         if not paths:

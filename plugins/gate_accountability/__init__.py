@@ -25,6 +25,11 @@ class AccountabilityCollector:
 
         return collect(spec, context, self.name)
 
+    def how_to_produce(self, spec) -> str:
+        from gate_handoff import record_advice
+
+        return record_advice("accountability map", spec.path)
+
 
 @hookimpl
 def gate_register_collectors(register) -> None:

@@ -26,6 +26,17 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# What writes each tool's result file: gate names it when the file is not there yet.
+PRODUCE_RESULTS = {
+    "great_expectations": "run a Great Expectations 1.x checkpoint (checkpoint.run()) and give gate the"
+                          " validation results it stores under gx/uncommitted/validations/, matching {path}",
+    "dbt": "run `dbt build` (or `dbt test`): it writes {path} and manifest.json beside it in target/",
+    "datacontract_test": "run `datacontract test --output FILE --output-format json CONTRACT.yaml` with FILE"
+                         " matching {path}",
+    "soda": "run `soda scan -d DATA_SOURCE -c configuration.yml -srf {path} checks.yml`",
+}
+
+
 def _options(spec: EvidenceSpec, allowed: tuple[str, ...]) -> dict[str, Any]:
     where = f"evidence entry with collector {spec.collector!r}" + (f" (line {spec.line})" if spec.line else "")
     options = dict(spec.options or {})
@@ -72,6 +83,12 @@ class DataContractCollector:
     name = "datacontract"
     kind = "data_contract"
 
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return (f"write an ODCS v3 or Data Contract Specification contract matching {spec.path}, one per"
+                " upstream source and one for the model's output (docs/collectors/datacontract.md);"
+                " check it with"
+                " `datacontract lint FILE`")
+
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         from gate_datacontract.contracts import load_contract
         from gate_datacontract.inventory import build_inventory
@@ -114,6 +131,9 @@ class QualityResultCollector:
     def __init__(self, name: str, tool_label: str) -> None:
         self.name = name
         self.tool_label = tool_label
+
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return PRODUCE_RESULTS[self.name].format(path=spec.path)
 
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         allowed = ("source", "sources", "produced_at") + (("manifest",) if self.name == "dbt" else ())
@@ -174,6 +194,9 @@ class SampleCollector:
 
     name = "data_sample"
     kind = "data_quality"
+
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return f"export a sample of recent records, JSON Lines or CSV, to {spec.path}"
     allowed = ("contract", "source", "format", "timestamp_field", "max_examples", "max_records",
                "allow_extra_fields", "taken_at", "delimiter")
 

@@ -32,6 +32,15 @@ class RecordCollector:
         return collect_records(spec, context, kind=self.kind, source=self.name, refine=self._refine,
                                dated_by=self._dated_by)
 
+    def how_to_produce(self, spec) -> str:
+        return record_advice(self.kind, spec.path)
+
+
+def record_advice(kind: str, path: str) -> str:
+    """No tool writes these records: the team writes them, in the format the docs give."""
+    where = f"one file per drill in {path}" if kind == "drill" else f"at {path}"
+    return f"write the {kind.replace('_', ' ')} record {where} (YAML; its fields: docs/collectors/handoff.md)"
+
 
 def collectors() -> list[RecordCollector]:
     from gate_handoff import kinds

@@ -153,6 +153,11 @@ class EvidentlyCollector:
     name = "evidently"
     kind = KIND
 
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return (f"save an Evidently 0.7 data-drift report to {spec.path}:"
+                f" Report([DataDriftPreset()]).run(current, reference).save_json(\"{spec.path}\"),"
+                " and set options.produced_at to when it ran")
+
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         opts = spec.options or {}
         unknown = sorted(set(opts) - {"produced_at", "service", "release"})

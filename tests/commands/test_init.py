@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from gate.cli import main
+from gate.commands.init import PLACEHOLDER_TYPE
 from gate.config import library_dir
 
 from ..conftest import REPO
@@ -23,7 +24,12 @@ def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
         assert (tmp_path / name).is_file(), name
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
     assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
-    assert (tmp_path / "threshold.yaml").read_text() == (library_dir() / "threshold.yaml").read_text()
+    # gate's threshold, but for its bundled example's decision types: no map here, so the placeholder
+    written = yaml.safe_load((tmp_path / "threshold.yaml").read_text())
+    library = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
+    assert written["defaults"]["governance"].pop("required_decision_types") == [PLACEHOLDER_TYPE]
+    library["defaults"]["governance"].pop("required_decision_types")
+    assert written == library
     assert yaml.safe_load((tmp_path / "waivers.yaml").read_text()) == {"version": 1, "waivers": []}
     capsys.readouterr()
 
@@ -46,13 +52,14 @@ def test_without_answers_it_asks_nothing_and_leaves_placeholders(tmp_path, monke
 
 
 def test_on_a_terminal_it_asks_and_uses_the_answers(tmp_path, monkeypatch):
-    answers = iter(["triage", "55", "data-science"])
+    answers = iter(["triage", "55", "data-science", "locust, dbt"])
     monkeypatch.setattr("builtins.input", lambda *a: next(answers))
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
     assert main(["init", str(tmp_path)]) == 0
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
     assert config["service"] == {"name": "triage", "expected_peak_rps": 55, "build_team": "data-science"}
+    assert {"locust", "dbt"} <= {entry["collector"] for entry in config["evidence"]}
 
 
 @pytest.mark.parametrize("existing", FILES)
