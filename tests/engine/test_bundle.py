@@ -185,11 +185,11 @@ def _serve_bundle(opa_bin: str, bundle: Path, port: int) -> subprocess.Popen:
 
 
 def test_opa_serving_the_bundle_decides_like_the_embedded_engine(project, opa_bin, capsys):
-    from gate.engine.opa import _free_port
+    from gate.engine.opa import free_port
 
     out = project / "bundle.tar.gz"
     main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(out)])
-    port = _free_port()
+    port = free_port()
     server = _serve_bundle(opa_bin, out, port)
     try:
         args = ["evaluate", "-c", str(project / "gate.yaml"), "-f", "json", "--now", EXAMPLE_NOW]

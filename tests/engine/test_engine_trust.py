@@ -23,7 +23,7 @@ import yaml
 from gate.cli import main
 from gate.config import load_config
 from gate.engine import canary, trust
-from gate.engine.opa import _free_port
+from gate.engine.opa import free_port
 from gate.errors import ConfigError
 from gate.policyset import load_policies
 from tests.conftest import EXAMPLE_NOW
@@ -160,7 +160,7 @@ def test_real_opa_serving_a_bundle_decides_only_with_the_bundle_built_for_this_r
     bundle = tmp_path / "bundle.tar.gz"
     assert main(["bundle", "build", "-c", str(config), "-o", str(bundle), "--revision", "r42",
                  "--profile", built_for]) == 0
-    port = _free_port()
+    port = free_port()
     server = _serve_bundle(opa_bin, bundle, port)
     try:
         code, out, err = evaluate(config, capsys, "--engine", "opa", "--opa-url", f"http://127.0.0.1:{port}",
