@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate import rego
 from gate.errors import PolicyError
 from gate.guard import package_of, sandbox_violations
 
@@ -25,7 +26,7 @@ class PolicyFile:
 
     @property
     def is_test(self) -> bool:
-        return self.path.name.endswith("_test.rego")
+        return rego.is_test(self.path)
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,8 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Fa
     engine evaluates them (`opa test` runs them, outside gate)."""
     files: list[PolicyFile] = []
     for root in paths:
-        if root.is_dir():
-            candidates = sorted(root.rglob("*.rego"))
-        elif root.is_file():
-            candidates = [root]
-        else:
-            raise PolicyError(f"{root}: policy path not found")
-        for path in candidates:
-            if path.name.endswith("_test.rego") and not include_tests:
-                continue
-            try:
-                source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise PolicyError(f"{path}: cannot read policy: {exc}") from None
+        for path in rego.files_under(root, include_tests):
+            source = rego.read(path)
             screen(path, source)
             package = package_of(source)
             if package is None:

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-_PACKAGE = re.compile(r"^\s*package\s+gate\.(\w+)", re.MULTILINE)
-_ID_FIELD = re.compile(r'"id"\s*:\s*"([\w.-]+)"')
+from gate import rego
+from gate.errors import PolicyError
 
 
 def config_of(decision) -> Any:
@@ -62,30 +62,24 @@ def _policy_files(decision) -> list[Path]:
             paths.extend(Path(p) for p in extra or [])
     files: list[Path] = []
     for path in paths:
-        candidates = sorted(Path(path).rglob("*.rego")) if Path(path).is_dir() else [Path(path)]
-        files.extend(f for f in candidates if f.is_file() and not f.name.endswith("_test.rego"))
+        try:
+            files.extend(rego.files_under(Path(path)))
+        except PolicyError:  # a path that is gone: its rules are not listed, the decision stands
+            continue
     return files
 
 
-def rule_ids_in(source: str) -> set[str]:
-    """Rule ids a Rego module spells out: "<package>.<rule>" literals and "id": "..." fields."""
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    ids = set(_ID_FIELD.findall(code))
-    for package in _PACKAGE.findall(code):
-        ids.update(re.findall(r'"(' + re.escape(package) + r'\.[A-Za-z0-9_]+)"', code))
-    return ids
-
-
 def known_rules(decision) -> list[str]:
-    """Every rule evaluated: the ids the policy files spell out, plus any a finding or waiver names.
+    """Every rule evaluated: the ids the policy files give their findings (gate.rego.rule_ids), plus any
+    a finding or waiver names.
 
     A rule whose id a policy computes at run time is listed only when it produced a finding.
     """
     ids: set[str] = set()
     for path in _policy_files(decision):
         try:
-            ids |= rule_ids_in(path.read_text(encoding="utf-8"))
-        except OSError:
+            ids |= rego.rule_ids(rego.read(path))
+        except PolicyError:
             continue
     ids.update(f.rule for f in decision.findings)
     ids.update(f.rule for f, _ in decision.waived)

@@ -17,12 +17,11 @@ import hashlib
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from gate import jsonsafe
+from gate import jsonsafe, rego
 from gate.engine import canary
 from gate.engine.opa import push
 from gate.engine.opa.client import OpaServer
@@ -200,9 +199,6 @@ def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:
     return doc
 
 
-_RULE_HEAD = {level: re.compile(rf"^{level}\s+(?:contains\b|\[|if\b|\{{)", re.MULTILINE) for level in ("deny", "warn")}
-
-
 def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
     """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
     partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's policies."""
@@ -214,8 +210,9 @@ def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
         node: Any = result
         for part in parts[1:]:
             node = node.get(part) if isinstance(node, Mapping) else None
-        for level, head in _RULE_HEAD.items():
-            if head.search(module.source) and not (isinstance(node, Mapping) and isinstance(node.get(level), list)):
+        for level in ("deny", "warn"):
+            answered = isinstance(node, Mapping) and isinstance(node.get(level), list)
+            if rego.defines_set(module.source, level) and not answered:
                 missing.append(f"data.{module.package}.{level}")
     return sorted(set(missing))
 
