@@ -47,17 +47,22 @@ def read(path: Path) -> str:
 
 
 def rule_ids(source: str) -> set[str]:
-    """The rule ids a module gives its findings: a literal first argument of finding(...) (lib.finding)
-    or a literal value of an "id" field, when it has the form <package>.<rule>. A rule whose id is
-    computed at run time is not seen here."""
+    """The rule ids a module gives its findings (see rule_id_lines)."""
+    return set(rule_id_lines(source))
+
+
+def rule_id_lines(source: str) -> dict[str, int]:
+    """Rule id -> the first line giving it: a literal first argument of finding(...) (lib.finding) or a
+    literal value of an "id" field, when it has the form <package>.<rule>. A rule whose id is computed
+    at run time is not seen here."""
     toks = tokens(source)
-    found = set()
+    found: dict[str, int] = {}
     for i, tok in enumerate(toks[:-2]):
         after, value = toks[i + 1], toks[i + 2]
         named = ((tok.kind == "ident" and tok.text == "finding" and after.text == "(")
                  or (tok.kind == "string" and tok.text == '"id"' and after.text == ":"))
-        if named and value.kind == "string" and RULE_ID.fullmatch(value.text[1:-1]):
-            found.add(value.text[1:-1])
+        if named and _is_id_literal(value):
+            found.setdefault(value.text[1:-1], value.line)
     return found
 
 

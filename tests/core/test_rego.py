@@ -33,8 +33,9 @@ note := "technical.mentioned is only text"
 '''
 
 
-def test_rule_ids_are_the_literal_ids_a_module_gives_its_findings():
+def test_rule_ids_are_the_literal_ids_a_module_gives_its_findings_at_the_line_giving_them():
     assert rego.rule_ids(MODULE) == {"technical.p95_latency", "technical.soak"}
+    assert rego.rule_id_lines(MODULE) == {"technical.p95_latency": 6, "technical.soak": 10}
 
 
 def test_a_test_names_every_id_literal_it_holds_outside_comments():
