@@ -441,6 +441,13 @@ warn contains lib.finding(
 # Absent counts as true (fail closed); only an explicit false turns it off.
 honour_tool_verdicts if not t.honour_tool_verdicts == false
 
+# A run carries thresholds and checks only where its tool wrote a verdict (k6 always writes them; a
+# Locust or JMeter run, or an Artillery run without options.script, has none): absent means the tool
+# gave no verdict, which the rest of the technical rules still judge by the numbers. For `gate lint`:
+lint_optional contains "load_test.thresholds"
+
+lint_optional contains "load_test.checks"
+
 tool_thresholds(e) := [th |
 	some th in object.get(e, ["data", "thresholds"], [])
 	is_object(th)
