@@ -68,6 +68,8 @@ def _tokens(text: str, names: list[str]) -> list[tuple[str, str]]:
             out.append(("op", symbol))
         elif word in ("and", "or", "not"):
             out.append(("op", word))
+        elif word in ("in", "if", "then", "else") or text[m.end():].lstrip().startswith("("):
+            raise Unsupported(f"{word!r} (filtrex functions and keywords beyond and/or/not)")
         else:
             out.append(("name", word))
         pos = m.end()
