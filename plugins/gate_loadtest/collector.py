@@ -9,6 +9,8 @@ evidence:
       fault: {start_s: 6, end_s: 11} # fault runs: the window, unless the run marks it itself
       baseline: history/2.3.0.json   # optional: an earlier approved run to compare against
       produced_at: "2026-11-20T10:00:00Z"   # only for outputs that carry no time (k6 summaries)
+      thresholds: load/k6-options.json      # k6 stream: the script's thresholds (`k6 inspect script.js`)
+      script: load/test.yml                 # artillery: the test script, whose config.ensure gate evaluates
 ```
 
 A file gate cannot read becomes a Skipped naming the file, the field and what was expected; options
@@ -18,6 +20,7 @@ error. Neither ever approves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +38,9 @@ from gate_loadtest.run import SCENARIOS, Run
 
 KIND = "load_test"
 OPTIONS = ("scenario", "fault", "interval_s", "fault_marker", "produced_at", "service", "release", "baseline",
-           "format")
+           "format", "thresholds", "script")
+# Options that name a file the tool's verdict is read from, and the tool each belongs to.
+VERDICT_FILES = {"thresholds": "k6", "script": "artillery"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class Options:
     release: str | None
     baseline: str | None
     format: str | None
+    thresholds: str | None = None
+    script: str | None = None
+    verdict_file: Path | None = None   # thresholds or script, resolved against gate.yaml's folder
+    verdict_shown: str | None = None
 
 
 def parse_options(spec: EvidenceSpec, tool: str) -> Options:
@@ -88,7 +97,10 @@ def parse_options(spec: EvidenceSpec, tool: str) -> Options:
         except ValueError as exc:
             raise fail("produced_at", str(exc)) from None
     texts = {}
-    for key in ("fault_marker", "service", "release", "baseline", "format"):
+    for key, owner in VERDICT_FILES.items():
+        if opts.get(key) is not None and tool != owner:
+            raise fail(key, f"only the {owner} collector reads it; the {tool} collector does not")
+    for key in ("fault_marker", "service", "release", "baseline", "format", "thresholds", "script"):
         value = opts.get(key)
         if value is not None and (not isinstance(value, (str, int, float)) or isinstance(value, bool)
                                   or not str(value).strip()):
@@ -100,7 +112,7 @@ def parse_options(spec: EvidenceSpec, tool: str) -> Options:
     return Options(scenario=scenario, fault=fault, interval_s=float(interval),
                    fault_marker=texts["fault_marker"] or "fault_active", produced_at=produced_at,
                    service=texts["service"], release=texts["release"], baseline=texts["baseline"],
-                   format=texts["format"])
+                   format=texts["format"], thresholds=texts["thresholds"], script=texts["script"])
 
 
 FORMATS = {"k6": ("summary", "stream"), "locust": ("csv", "json")}
@@ -115,7 +127,14 @@ def read_k6(path: Path, shown: str, options: Options, display) -> tuple[Run, str
 
     stream = options.format == "stream" or (options.format is None and k6.is_stream(path))
     if stream:
-        return k6.read_stream(path, shown, options.interval_s, options.fault_marker)
+        declared = None
+        if options.verdict_file is not None:
+            from gate_loadtest.k6_verdict import declared_thresholds
+
+            shown_file = options.verdict_shown or str(options.verdict_file)
+            declared = declared_thresholds(read_document(options.verdict_file, shown_file).data, shown_file)
+        return k6.read_stream(path, shown, options.interval_s, options.fault_marker, declared)
+    # A summary carries k6's own threshold results: options.thresholds is not needed there.
     return k6.read_summary(path, shown)
 
 
@@ -139,7 +158,14 @@ def read_jmeter(path: Path, shown: str, options: Options, display) -> tuple[Run,
 def read_artillery(path: Path, shown: str, options: Options, display) -> tuple[Run, str]:
     from gate_loadtest import artillery
 
-    return artillery.read_report(path, shown)
+    run, digest = artillery.read_report(path, shown)
+    if options.verdict_file is not None:
+        from gate_loadtest.ensure import ensure_results
+
+        shown_file = options.verdict_shown or str(options.verdict_file)
+        run.thresholds = ensure_results(read_document(options.verdict_file, shown_file).data, shown_file,
+                                        artillery.aggregate_vars(path, shown))
+    return run, digest
 
 
 READERS: dict[str, Reader] = {"k6": read_k6, "locust": read_locust, "jmeter": read_jmeter,
@@ -189,8 +215,11 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     if tool == "locust" and path.name.endswith(LOCUST_SIBLINGS):
         raise EvidenceError(f"{shown}: a Locust {path.name.rsplit('_', 1)[-1]} file without its PREFIX_stats.csv;"
                             " expected the stats CSV of the run (its siblings are read with it)")
+    options = with_verdict_file(options, spec, display)
     run, digest = READERS[tool](path, shown, options, display)
     run.check()
+    if tool == "locust" and options.scenario == "fault":
+        _locust_fault_needs_history(run, shown)
     fault = (options.fault or run.fault) if options.scenario == "fault" else None
     data = run.to_data(options.scenario, fault)
     if options.baseline == DECISION_LOG:
@@ -204,6 +233,28 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     produced_at = run.produced_at if run.produced_at is not None else options.produced_at
     return make_evidence(kind=KIND, source=tool, data=data, origin=shown, digest=digest, produced_at=produced_at,
                          subject=subject)
+
+
+def with_verdict_file(options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> Options:
+    """options.thresholds / options.script resolved to exactly one file beside gate.yaml."""
+    name = options.thresholds or options.script
+    if name is None:
+        return options
+    key = "thresholds" if options.thresholds else "script"
+    matches = spec.resolve(name)
+    if len(matches) != 1:
+        raise EvidenceError(f"{name}: options.{key} matches {len(matches)} files; expected exactly one file with"
+                            " the tool's pass/fail conditions")
+    return dataclasses.replace(options, verdict_file=matches[0], verdict_shown=display(matches[0]))
+
+
+def _locust_fault_needs_history(run: Run, shown: str) -> None:
+    """A Locust fault run without per-interval latency cannot show recovery: say which flag gives it,
+    rather than let the policy report a service that never recovered."""
+    if not any("p95" in point for point in run.series):
+        raise EvidenceError(f"{shown}: a Locust fault run without per-interval latency (no p95 per row of"
+                            " PREFIX_stats_history.csv; the --json document has none): recovery cannot be shown;"
+                            " expected the --csv files of a run with --csv-full-history")
 
 
 DECISION_LOG = "decision-log"
