@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gate.errors import GateError
-from gate.model import Decision, utc_iso
+from gate.model import SCHEMA_VERSION, Decision, utc_iso
 
 if TYPE_CHECKING:
     from gate.config import Config
@@ -212,6 +212,7 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
 
     ctx = decision.context
     return mask_deep({
+        "schema_version": SCHEMA_VERSION,
         "decision_id": decision.decision_id,
         "timestamp": utc_iso(decision.timestamp),
         "path": "gate",
@@ -232,6 +233,16 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
                      for e in decision.evidence],
         "skipped": [s.to_input() for s in decision.skipped],
     })
+
+
+def unreadable(record: Mapping[str, Any]) -> str | None:
+    """Why this gate cannot read a record's format, or None. A record without ``schema_version`` was
+    written before the field existed: version 1, read like the current one (its fields are a subset)."""
+    version = record.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        return (f"record {record.get('seq')} has schema_version {version!r}; this gate reads versions 1 to"
+                f" {SCHEMA_VERSION}: upgrade gate to read it")
+    return None
 
 
 def outcome(record: Mapping[str, Any]) -> str | None:
@@ -333,6 +344,9 @@ def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profi
         labels = record.get("labels") or {}
         if labels.get("service") == service and labels.get("profile") == profile and outcome(record) == "approve":
             found = record
+    problem = unreadable(found) if found is not None else None
+    if problem:  # a baseline read from a format this gate does not know could be read wrong
+        raise AuditError(f"the last approved decision cannot be the baseline: {problem}")
     return dict(found) if found is not None else None
 
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import jsonschema
 
 from gate.errors import ConfigError
-from gate.loader import Loaded, describe_field, describe_schema_error, load_document
+from gate.loader import Loaded, field_error, load_document, schema_error
 from gate.numbers import bounded, first_problem
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -37,7 +37,7 @@ def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefi
     """
     found = first_problem(data)
     if found:
-        raise error(describe_field(doc, prefix + found[0], found[1]))
+        raise field_error(error, doc, prefix + found[0], found[1])
 
 
 def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
@@ -46,7 +46,7 @@ def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        raise error(describe_schema_error(doc, errors[0]))
+        raise schema_error(error, doc, errors[0])
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 
 class GateError(Exception):
-    """Base class: an expected failure with a one-line message."""
+    """Base class: an expected failure with a one-line message.
+
+    ``line`` is the line of the file the message names, when known: the message says it to the user;
+    the attribute carries it to a Skipped and on to the reports' locations, so nothing parses it back.
+    """
 
     exit_code = 3
+
+    def __init__(self, *args: object, line: int | None = None) -> None:
+        super().__init__(*args)
+        self.line = line
 
 
 class ConfigError(GateError):

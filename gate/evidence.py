@@ -13,7 +13,7 @@ import jsonschema
 
 from gate.config import SCHEMAS, refuse_inexact_numbers, schema
 from gate.errors import EvidenceError
-from gate.loader import Loaded, describe_schema_error, load_yaml, parse_json, read_bytes, sha256_digest
+from gate.loader import Loaded, load_yaml, parse_json, read_bytes, schema_error, sha256_digest
 from gate.model import Evidence
 from gate.timeutil import parse_timestamp
 
@@ -46,7 +46,7 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
     if errors:
         err = errors[0]
         err.path.extendleft(reversed(prefix))  # so the message names data.<field> as in the file
-        raise EvidenceError(describe_schema_error(doc, err))
+        raise schema_error(EvidenceError, doc, err)
 
 
 def make_evidence(

@@ -29,7 +29,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from gate.errors import ConfigError
+from gate.errors import ConfigError, GateError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Limits checked while a YAML file is read, event by event, so that a hostile file is refused in bounded memory
@@ -423,6 +423,21 @@ def load_document(path: Path, error: type[Exception] = ConfigError, limit: int =
 def describe_schema_error(doc: Loaded, err: Any) -> str:
     """One line for a jsonschema ValidationError: file, line, field, what was expected."""
     return describe_field(doc, tuple(err.absolute_path), _expected(err))
+
+
+def schema_error(error: type[Exception], doc: Loaded, err: Any) -> Exception:
+    """describe_schema_error as an exception of type error, carrying the line where known."""
+    return field_error(error, doc, tuple(err.absolute_path), _expected(err))
+
+
+def field_error(error: type[Exception], doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> Exception:
+    """describe_field as an exception of type error; a GateError also carries the line (GateError.line),
+    which a Skipped keeps, so a report points at the line without reading it back out of the message."""
+    message = describe_field(doc, field_path, expected)
+    line = doc.line_of(field_path)
+    if line and isinstance(error, type) and issubclass(error, GateError):
+        return error(message, line=line)
+    return error(message)
 
 
 def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
 Level = Literal["deny", "warn"]
@@ -68,6 +69,8 @@ class Evidence:
     origin: str
     digest: str
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # the line of origin this evidence was read from, when it is one record of a longer file
+    line: int | None = None
 
     def age_days(self, now: datetime) -> float | None:
         if self.produced_at is None:
@@ -95,9 +98,19 @@ class Skipped:
     source: str
     reason: str
     origin: str | None = None
+    # the line of origin the reason is about, when the collector knows it (an EvidenceError's line)
+    line: int | None = None
 
     def to_input(self) -> dict[str, Any]:
         return {"kind": self.kind, "source": self.source, "origin": self.origin, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: an evidence origin (a path relative to gate.yaml, or a URL) and its line."""
+
+    origin: str
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,8 @@ class Finding:
     expected: Any = None
     evidence: tuple[str, ...] = ()
     advisory: bool = False
+    # one per entry of evidence, with the line the collector gave (gate.evaluate.decide fills them)
+    locations: tuple[Location, ...] = field(default=(), compare=False)
 
     @property
     def blocks(self) -> bool:
@@ -153,6 +168,31 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A rule id a policy module spells out, where it first does: what a report lists as evaluated."""
+
+    id: str
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What a decision was taken under: the folder of gate.yaml, which evidence origins are relative
+    to, and the files that configured it."""
+
+    root: Path
+    config: Path
+    threshold: Path
+    waivers: Path | None = None
+
+
+# The version of the JSON report (Decision.to_dict) and of the decision-log record. Version 1 had no
+# schema_version field; readers take a record without one as version 1.
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
 class Decision:
     """The result of one evaluation. Renderers and the exit code are computed from it."""
 
@@ -169,6 +209,10 @@ class Decision:
     waived: tuple[tuple[Finding, Waiver], ...] = ()
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    # What the renderers need beyond the verdict, recorded by gate.evaluate.decide so that a report is
+    # rendered from the Decision alone: every rule id the evaluated policies spell out, and the workspace.
+    rules: tuple[Rule, ...] = ()
+    workspace: Workspace | None = None
 
     @property
     def denies(self) -> tuple[Finding, ...]:
@@ -180,6 +224,7 @@ class Decision:
 
     def to_dict(self, include_input: bool = False) -> dict[str, Any]:
         doc: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "decision_id": self.decision_id,
             "timestamp": utc_iso(self.timestamp),
             "outcome": self.outcome,

@@ -10,11 +10,13 @@ value, split over lines, or behind an import alias.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from gate.errors import PolicyError
 from gate.guard import package_of, sandbox_violations
+from gate.model import Rule
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,28 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Fa
         if not f.is_test:
             digest.update(f.path.name.encode() + b"\0" + f.source.encode() + b"\0")
     return PolicySet(files=tuple(files), digest="sha256:" + digest.hexdigest())
+
+
+_GATE_PACKAGE = re.compile(r"^\s*package\s+gate\.(\w+)", re.MULTILINE)
+_ID_FIELD = re.compile(r'"id"\s*:\s*"([\w.-]+)"')
+
+
+def declared_rules(policies: PolicySet) -> tuple[Rule, ...]:
+    """Every rule id the modules spell out, "<package>.<rule>" literals and "id": "..." fields, each at
+    the first file and line that does, sorted by id: the rules a report lists as evaluated.
+
+    Read from the sources the engine evaluated, once per decision. A rule whose id a policy computes at
+    run time is not among them; a report adds it when it produced a finding.
+    """
+    found: dict[str, Rule] = {}
+    for module in policies.modules:
+        # comment lines blanked, not dropped, so that offsets still give line numbers
+        code = "\n".join("" if line.lstrip().startswith("#") else line for line in module.source.splitlines())
+        matches = [(m.start(1), m.group(1)) for m in _ID_FIELD.finditer(code)]
+        for package in _GATE_PACKAGE.findall(code):
+            literal = re.compile(r'"(' + re.escape(package) + r'\.[A-Za-z0-9_]+)"')
+            matches += [(m.start(1), m.group(1)) for m in literal.finditer(code)]
+        for offset, rule in sorted(matches):
+            if rule not in found:
+                found[rule] = Rule(id=rule, path=module.path, line=code.count("\n", 0, offset) + 1)
+    return tuple(found[rule] for rule in sorted(found))
