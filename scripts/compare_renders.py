@@ -85,7 +85,7 @@ def broken_cases(root: Path, scratch: Path) -> list[tuple[str, str]]:
 
 
 def _wrong_type(text: str) -> str:
-    return re.sub(r"^(\s*)source:.*$", r"\1source: [not, a, string]", text, count=1, flags=re.M)
+    return re.sub(r"^(\s*)source:.*$", r"\1source: [not, a, string]", text, count=1, flags=re.MULTILINE)
 
 
 def _bad_yaml(text: str) -> str:
@@ -141,6 +141,13 @@ def compare(base: dict, new: dict) -> tuple[int, list[str]]:
     return same, report
 
 
+def versions(runs: dict) -> str:
+    """The schema_version values the JSON reports carry ("absent" for none), to show the one change."""
+    seen = {json.loads(run["stdout"]).get("schema_version", "absent") for key, run in runs.items()
+            if key.endswith("[json]") and run["stdout"].strip()}
+    return ", ".join(sorted(map(str, seen))) or "no JSON report"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", help="the commit to compare against (default: git merge-base HEAD main)")
@@ -167,6 +174,7 @@ def main() -> int:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=REPO, check=False)
             shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(report))
+    print(f"schema_version of the JSON reports: base {versions(old)}, this tree {versions(new)}")
     total = len(set(old) | set(new))
     print(f"base {base[:12]} vs this tree, engine {args.engine}: {same} of {total} reports identical"
           f" ({len(base_cases)} cases x {len(FORMATS)} formats), {total - same} differ")
