@@ -67,7 +67,8 @@ def _with_line(item: Skipped) -> Skipped:
     A collector that builds its Skipped with ``line=error.line`` (GateError.line) is taken at its word."""
     if item.line is not None or not item.origin or not isinstance(item.reason, str):
         return item
-    match = re.search(re.escape(item.origin) + r":(\d+)\b", item.reason)
+    # the whole path, not the tail of a longer one ("a.yaml" is not "evidence/a.yaml")
+    match = re.search(r"(?<![^\s'\"(\[])" + re.escape(item.origin) + r":(\d+)\b", item.reason)
     return replace(item, line=int(match.group(1))) if match else item
 
 

@@ -188,3 +188,7 @@ def test_a_collector_that_gives_no_line_has_the_loaders_line_recorded_once():
     assert _with_line(given).line == 3  # a collector's own line is taken at its word
     other = Skipped(kind="load_test", source="k6", origin="runs/a.json", reason="runs/b.json:12: field 'x'")
     assert _with_line(other).line is None  # a line of another file is not this file's
+    longer = Skipped(kind="load_test", source="k6", origin="a.json", reason="runs/a.json:12: field 'x'")
+    assert _with_line(longer).line is None  # nor is the line of a longer path that ends the same
+    quoted = Skipped(kind="load_test", source="k6", origin="a.json", reason="cannot read 'a.json:4: bad'")
+    assert _with_line(quoted).line == 4
