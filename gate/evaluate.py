@@ -141,7 +141,8 @@ def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context,
     return outcome, findings, waived, notes
 
 
-def located(findings: Iterable[Finding], evidence: Iterable[Evidence], skipped: Iterable[Skipped]) -> list[Finding]:
+def located(findings: Iterable[Finding], evidence: Iterable[Evidence],
+            skipped: Iterable[Skipped]) -> list[Finding]:
     """Findings with a Location for each evidence origin they name, at the line its collector gave:
     a Skipped's line first (what could not be read is where the problem is), then an Evidence's."""
     lines: dict[str, int] = {}

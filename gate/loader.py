@@ -430,7 +430,8 @@ def schema_error(error: type[Exception], doc: Loaded, err: Any) -> Exception:
     return field_error(error, doc, tuple(err.absolute_path), _expected(err))
 
 
-def field_error(error: type[Exception], doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> Exception:
+def field_error(error: type[Exception], doc: Loaded, field_path: tuple[str | int, ...],
+                expected: str) -> Exception:
     """describe_field as an exception of type error; a GateError also carries the line (GateError.line),
     which a Skipped keeps, so a report points at the line without reading it back out of the message."""
     message = describe_field(doc, field_path, expected)

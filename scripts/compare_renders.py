@@ -35,7 +35,7 @@ FORMATS = ("text", "json", "markdown", "junit", "sarif", "github")
 
 # Runs inside one tree's interpreter: each case and format through gate.cli.main, as `gate evaluate`
 # would run, with a fresh plugin manager and a fresh copy of the case each time.
-DRIVER = r'''
+DRIVER = r"""
 import contextlib, io, json, os, shutil, sys
 from pathlib import Path
 cases, scratch, engine, now, formats = json.loads(sys.argv[1])
@@ -51,10 +51,11 @@ for name, source in cases:
         plugins.reset_manager(None)
         stdout, stderr = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            code = main(["evaluate", "-c", str(work / "gate.yaml"), "-f", fmt, "--now", now, "--engine", engine])
+            argv = ["evaluate", "-c", str(work / "gate.yaml"), "-f", fmt, "--now", now, "--engine", engine]
+            code = main(argv)
         out[f"{name} [{fmt}]"] = {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
 print(json.dumps(out))
-'''
+"""
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _HEX_TOKEN = re.compile(r"\b[0-9a-f]{32}\b")
@@ -62,8 +63,11 @@ _RECORD = re.compile(r"as record (\d+) \(sha256:[0-9a-f]{64}\)")
 
 
 def cases(root: Path, scratch: Path) -> list[tuple[str, str]]:
-    found = [(str(p.parent.relative_to(root)), str(p.parent))
-             for p in sorted(root.glob("examples/*/*/gate.yaml")) + sorted(root.glob("tests/scenarios/*/gate.yaml"))]
+    found = [
+        (str(p.parent.relative_to(root)), str(p.parent))
+        for p in sorted(root.glob("examples/*/*/gate.yaml"))
+        + sorted(root.glob("tests/scenarios/*/gate.yaml"))
+    ]
     return found + broken_cases(root, scratch)
 
 
@@ -100,8 +104,9 @@ def run_tree(tree: Path, case_list, scratch: Path, engine: str) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "plugins")])
     env["GITHUB_WORKSPACE"] = str(scratch)
     arg = json.dumps([case_list, str(scratch), engine, NOW, list(FORMATS)])
-    done = subprocess.run([sys.executable, "-c", DRIVER, arg], cwd=scratch, env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, arg], cwd=scratch, env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         sys.exit(f"compare_renders: the run in {tree} failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout)
@@ -136,15 +141,19 @@ def compare(base: dict, new: dict) -> tuple[int, list[str]]:
             same += 1
             continue
         report.append(f"DIFF  {key}")
-        report.extend(difflib.unified_diff(left.splitlines(), right.splitlines(), "base", "this tree", lineterm="",
-                                           n=1))
+        report.extend(
+            difflib.unified_diff(left.splitlines(), right.splitlines(), "base", "this tree", lineterm="", n=1)
+        )
     return same, report
 
 
 def versions(runs: dict) -> str:
     """The schema_version values the JSON reports carry ("absent" for none), to show the one change."""
-    seen = {json.loads(run["stdout"]).get("schema_version", "absent") for key, run in runs.items()
-            if key.endswith("[json]") and run["stdout"].strip()}
+    seen = {
+        json.loads(run["stdout"]).get("schema_version", "absent")
+        for key, run in runs.items()
+        if key.endswith("[json]") and run["stdout"].strip()
+    }
     return ", ".join(sorted(map(str, seen))) or "no JSON report"
 
 
@@ -154,11 +163,17 @@ def main() -> int:
     parser.add_argument("--engine", default="embedded", choices=("embedded", "opa-local"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder and the base worktree")
     args = parser.parse_args()
-    base = args.base or subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=REPO, capture_output=True,
-                                       text=True, check=True).stdout.strip()
+    base = (
+        args.base
+        or subprocess.run(
+            ["git", "merge-base", "HEAD", "main"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     tmp = Path(tempfile.mkdtemp(prefix="gate-compare-"))
     base_tree = tmp / "base"
-    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(base_tree), base], cwd=REPO, check=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--quiet", str(base_tree), base], cwd=REPO, check=True
+    )
     try:
         scratch = tmp / "scratch"
         scratch.mkdir()
@@ -176,8 +191,10 @@ def main() -> int:
     print("\n".join(report))
     print(f"schema_version of the JSON reports: base {versions(old)}, this tree {versions(new)}")
     total = len(set(old) | set(new))
-    print(f"base {base[:12]} vs this tree, engine {args.engine}: {same} of {total} reports identical"
-          f" ({len(base_cases)} cases x {len(FORMATS)} formats), {total - same} differ")
+    print(
+        f"base {base[:12]} vs this tree, engine {args.engine}: {same} of {total} reports identical"
+        f" ({len(base_cases)} cases x {len(FORMATS)} formats), {total - same} differ"
+    )
     return 0 if same == total else 1
 
 

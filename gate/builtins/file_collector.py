@@ -42,8 +42,8 @@ class FileCollector:
             try:
                 yield self.read_one(path, shown)
             except EvidenceError as exc:
-                yield Skipped(kind=spec.kind or _guess_kind(path), source=self.name, origin=shown, reason=str(exc),
-                              line=exc.line)
+                yield Skipped(kind=spec.kind or _guess_kind(path), source=self.name, origin=shown,
+                              reason=str(exc), line=exc.line)
 
     def read_one(self, path, shown: str) -> Evidence:
         doc = read_document(path, shown)

@@ -22,8 +22,11 @@ NOW = ["--now", "2026-11-26T12:00:00Z"]
 
 
 def git(root, *args):
-    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 def written_as(monkeypatch, version):
@@ -68,7 +71,12 @@ def records(config):
 
 
 def test_records_carry_the_schema_version_and_old_ones_none(mixed_log):
-    assert [r.get("schema_version") for r in records(mixed_log)] == [None, None, SCHEMA_VERSION, SCHEMA_VERSION]
+    assert [r.get("schema_version") for r in records(mixed_log)] == [
+        None,
+        None,
+        SCHEMA_VERSION,
+        SCHEMA_VERSION,
+    ]
     assert SCHEMA_VERSION >= 2  # version 1 is the format without the field
 
 
@@ -105,7 +113,9 @@ def test_the_baseline_is_read_from_an_old_record(mixed_log):
 
 
 @pytest.mark.parametrize("version", [SCHEMA_VERSION + 1, "2", 0, True])
-def test_a_record_of_an_unknown_version_is_never_read_as_a_known_one(gate_workspace, monkeypatch, capsys, version):
+def test_a_record_of_an_unknown_version_is_never_read_as_a_known_one(
+    gate_workspace, monkeypatch, capsys, version
+):
     config = release(gate_workspace, p95=500)
     written_as(monkeypatch, version)
     assert main(["evaluate", "-c", str(config), *NOW]) == 0

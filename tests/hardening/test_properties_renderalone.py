@@ -22,9 +22,19 @@ from .strategies import FUZZ, tally
 
 ORIGINS = st.sampled_from(["evidence/a.yaml", "evidence/b.yaml", "e/a.yaml", "https://x.example/a", "a.yaml"])
 rego_lines = st.one_of(
-    st.sampled_from(["package gate.data", "package gate.technical", "# deny {\"id\": \"data.hidden\"}",
-                     'deny contains {"id": "data.freshness"} if { true }', 'x := ["technical.p95", "data.drift"]',
-                     '"id":', '  "data.split_id"', "", "}"]),
+    st.sampled_from(
+        [
+            "package gate.data",
+            "package gate.technical",
+            '# deny {"id": "data.hidden"}',
+            'deny contains {"id": "data.freshness"} if { true }',
+            'x := ["technical.p95", "data.drift"]',
+            '"id":',
+            '  "data.split_id"',
+            "",
+            "}",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
 )
 
@@ -45,16 +55,21 @@ def test_every_rule_id_read_points_at_a_line_that_spells_it(lines):
 
 
 @FUZZ
-@given(skips=st.lists(st.tuples(ORIGINS, ORIGINS, st.integers(1, 10**6), st.booleans()), max_size=6),
-       named=st.lists(ORIGINS, max_size=4, unique=True))
+@given(
+    skips=st.lists(st.tuples(ORIGINS, ORIGINS, st.integers(1, 10**6), st.booleans()), max_size=6),
+    named=st.lists(ORIGINS, max_size=4, unique=True),
+)
 def test_a_location_line_is_only_the_line_given_for_that_file(skips, named):
     skipped = []
     for origin, mentioned, line, structured in skips:
         reason = f"{mentioned}:{line}: field 'x': expected a number"
-        item = Skipped(kind="load_test", source="k6", origin=origin, reason=reason, line=line if structured else None)
+        item = Skipped(
+            kind="load_test", source="k6", origin=origin, reason=reason, line=line if structured else None
+        )
         skipped.append(_with_line(item))
-    finding = Finding(level="deny", rule="main.skipped_evidence", dimension="main", message="m",
-                      evidence=tuple(named))
+    finding = Finding(
+        level="deny", rule="main.skipped_evidence", dimension="main", message="m", evidence=tuple(named)
+    )
     (out,) = located([finding], (), skipped)
     given_lines = {}
     for item in skipped:
@@ -66,8 +81,10 @@ def test_a_location_line_is_only_the_line_given_for_that_file(skips, named):
         assert item.line == (line if structured or mentioned == origin else None)
     sarif = io.StringIO()
     SarifRenderer().render(make_decision([out], skipped=skipped), sarif)
-    regions = [loc["physicalLocation"].get("region") for result in json.loads(sarif.getvalue())["runs"][0]["results"]
-               for loc in result["locations"]]
+    regions = [
+        loc["physicalLocation"].get("region")
+        for result in json.loads(sarif.getvalue())["runs"][0]["results"]
+        for loc in result["locations"]
+    ]
     assert [r["startLine"] for r in regions if r] == [given_lines[o] for o in named if o in given_lines]
     tally("fault", "renderalone.locations", "accepted")
-

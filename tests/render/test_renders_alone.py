@@ -30,8 +30,19 @@ from .conftest import READY, evaluate_example
 
 RENDER = [*sorted((REPO / "gate" / "render").glob("*.py")), REPO / "gate" / "builtins" / "renderers.py"]
 # what a renderer may not reach (architecture.json: Render never reaches Engines, Config or Face)
-FORBIDDEN = ("gate.plugins", "gate.config", "gate.engine", "gate.policyset", "gate.builtins", "gate.runner",
-             "gate.cli", "gate.commands", "gate.evaluate", "gate.guard", "gate.oparemote")
+FORBIDDEN = (
+    "gate.plugins",
+    "gate.config",
+    "gate.engine",
+    "gate.policyset",
+    "gate.builtins",
+    "gate.runner",
+    "gate.cli",
+    "gate.commands",
+    "gate.evaluate",
+    "gate.guard",
+    "gate.oparemote",
+)
 
 
 def imported(path: Path) -> set[str]:
@@ -59,18 +70,32 @@ MUTATORS = {"clear", "update", "setdefault", "pop", "popitem", "append", "add", 
 def module_state_written(path: Path) -> list[str]:
     """Module-level names a function writes: `global`, `name[key] = ...`, `name.update(...)` and the like."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    module = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-              for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+    module = {
+        t.id
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Name)
+    }
     written = []
     for func in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
         for node in ast.walk(func):
             if isinstance(node, ast.Global):
                 written += node.names
-            elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
-                  and isinstance(node.value, ast.Name) and node.value.id in module):
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in module
+            ):
                 written.append(node.value.id)
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS
-                  and isinstance(node.func.value, ast.Name) and node.func.value.id in module):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATORS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in module
+            ):
                 written.append(node.func.value.id)
     return written
 
@@ -124,11 +149,13 @@ def test_decide_records_the_rules_with_their_file_and_line_and_the_workspace(gat
 
 
 def test_declared_rules_reads_ids_and_literals_outside_comments_at_their_first_line():
-    source = ('package gate.data\n'
-              '# deny contains {"id": "data.commented_out"}\n'
-              'deny contains {"id": "data.freshness", "msg": "x"} if { true }\n'
-              '\n'
-              'names := ["data.schema_drift", "technical.not_ours", "data.freshness"]\n')
+    source = (
+        "package gate.data\n"
+        '# deny contains {"id": "data.commented_out"}\n'
+        'deny contains {"id": "data.freshness", "msg": "x"} if { true }\n'
+        "\n"
+        'names := ["data.schema_drift", "technical.not_ours", "data.freshness"]\n'
+    )
     module = PolicyFile(path=Path("data.rego"), source=source, package="gate.data")
     rules = {r.id: r.line for r in declared_rules(PolicySet(files=(module,), digest="sha256:0"))}
     assert rules == {"data.freshness": 3, "data.schema_drift": 5}
@@ -146,8 +173,19 @@ def test_sarif_asks_for_the_policy_paths_once_per_evaluation(gate_manager, tmp_p
     work = tmp_path / "ready"
     shutil.copytree(READY.parent, work, ignore=shutil.ignore_patterns(".gate"))
     gate_manager.register(Counter(), name="counter")
-    code = main(["evaluate", "-c", str(work / "gate.yaml"), "-f", "sarif", "--now", EXAMPLE_NOW,
-                 "--engine", "embedded"])
+    code = main(
+        [
+            "evaluate",
+            "-c",
+            str(work / "gate.yaml"),
+            "-f",
+            "sarif",
+            "--now",
+            EXAMPLE_NOW,
+            "--engine",
+            "embedded",
+        ]
+    )
     assert code == 0 and json.loads(capsys.readouterr().out)["runs"][0]["tool"]["driver"]["rules"]
     assert len(calls) == 1
 
@@ -167,8 +205,11 @@ def test_an_unreadable_field_is_located_at_its_line_from_the_loader_not_the_mess
     assert finding.locations == (Location("evidence/accountability.yaml", at + 1),)
     sarif = io.StringIO()
     SarifRenderer().render(decision, sarif)
-    result = next(r for r in json.loads(sarif.getvalue())["runs"][0]["results"]
-                  if r["ruleId"] == "main.skipped_evidence")
+    result = next(
+        r
+        for r in json.loads(sarif.getvalue())["runs"][0]["results"]
+        if r["ruleId"] == "main.skipped_evidence"
+    )
     assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": at + 1}
 
 
@@ -182,7 +223,9 @@ def test_a_field_error_carries_its_line(tmp_path):
 
 
 def test_a_collector_that_gives_no_line_has_the_loaders_line_recorded_once():
-    told = Skipped(kind="load_test", source="k6", origin="runs/a.json", reason="runs/a.json:12: field 'x': bad")
+    told = Skipped(
+        kind="load_test", source="k6", origin="runs/a.json", reason="runs/a.json:12: field 'x': bad"
+    )
     assert _with_line(told).line == 12
     given = Skipped(kind="load_test", source="k6", origin="runs/a.json", line=3, reason="runs/a.json:12: x")
     assert _with_line(given).line == 3  # a collector's own line is taken at its word
