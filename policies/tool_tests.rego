@@ -24,8 +24,8 @@ tool_test_column(c) := "whole dataset" if not is_string(c)
 
 # Test names and descriptions reach the message as they are, never through trim_space: regopy 1.5.2
 # writes a trimmed string holding a double quote unescaped.
-tool_test_finding(x) := lib.finding(
-	"data.tool_test_failed",
+tool_test_finding(id, x) := lib.finding(
+	id,
 	sprintf("%s test \"%s\" (%s) %s in %s: %s", [
 		x.test.tool, x.test.name, tool_test_column(x.test.column), tool_test_word[x.test.status], lib.origin(x.e),
 		object.get(x.test, "description", ""),
@@ -33,18 +33,18 @@ tool_test_finding(x) := lib.finding(
 	x.test.status, "passed", lib.origin(x.e),
 )
 
-deny contains tool_test_finding(x) if {
+deny contains tool_test_finding("data.tool_test_failed", x) if {
 	tool_verdicts_honoured
 	some x in tool_test_results
 	x.test.status in {"failed", "error"}
 }
 
-warn contains object.union(tool_test_finding(x), {"id": "data.tool_test_warning"}) if {
+warn contains tool_test_finding("data.tool_test_warning", x) if {
 	some x in tool_test_results
 	x.test.status in {"warning", "skipped"}
 }
 
-warn contains tool_test_finding(x) if {
+warn contains tool_test_finding("data.tool_test_failed", x) if {
 	not tool_verdicts_honoured
 	some x in tool_test_results
 	x.test.status in {"failed", "error"}
