@@ -59,6 +59,13 @@ live_drift_signal := [{"key": k, "value": lib.round4(x * f), "e": e} |
 	is_number(x)
 ]
 
+# For `gate lint` (docs/policies.md): drift_score is judged when given and read from the drift signal
+# when absent (with neither, technical.observed_value_missing denies); the keys of a per-label error rate
+# are the label sets the tool reports: each one reported is judged, and with none the rule above denies.
+lint_optional contains "observability.drift_score"
+
+lint_optional contains "observability.signals.error_rate_by_input_type.value.*"
+
 keyed_values(v) := v if is_object(v)
 
 keyed_values(v) := {"value": v} if is_number(v)

@@ -123,3 +123,8 @@ test_confidence_without_a_value_is_a_finding if {
 	ids := {f.id | some f in observed_findings(obs)}
 	ids == {"technical.observed_value_missing"}
 }
+
+test_observed_fields_declared_optional_for_lint if {
+	"observability.drift_score" in technical.lint_optional
+	"observability.signals.error_rate_by_input_type.value.*" in technical.lint_optional
+}
