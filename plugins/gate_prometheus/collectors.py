@@ -186,6 +186,9 @@ class _Signals:
             self.refuse(name, f"a value outside 0..1 ({_worst(values)!r}) read as {unit}; is the unit"
                         f" right? set options.units.{name}")
             return
+        if any(v < 0 for v in values.values()):  # no latency is negative
+            self.refuse(name, f"a negative value ({min(values.values())!r}); expected a latency of 0 or more")
+            return
         value = self._value(name, promql, values)
         self.signals[name] = {"present": True, "value": value, "unit": kept}
 
@@ -265,7 +268,7 @@ def tool_tests(report: Any, shown: str) -> list[dict[str, Any]]:
     out = []
     for index, test in enumerate(tests):
         status = test.get("status") if isinstance(test, dict) else None
-        if status not in EVIDENTLY_STATUSES:
+        if not isinstance(status, str) or status not in EVIDENTLY_STATUSES:
             raise EvidenceError(f"{shown}: field 'tests[{index}].status': expected one of"
                                 f" {', '.join(EVIDENTLY_STATUSES)}, got {str(status)[:40]!r}")
         name = test.get("name")

@@ -188,3 +188,11 @@ def test_configuration_mistakes_are_config_errors(options, url, expected):
     with pytest.raises(ConfigError, match="line 12") as err:
         list(collectors.PrometheusCollector().collect(spec, CONTEXT))
     assert expected in str(err.value)
+
+
+def test_a_negative_latency_is_refused_naming_the_query(fake):
+    server = fake((200, vector(({}, "-0.2"))))
+    item, refused = collect(server.url, {"latency_percentiles": "max(x)"}, units={"latency_percentiles": "s"})
+    assert item.data["signals"]["latency_percentiles"] == {"present": True}
+    assert refused.reason == (f"{server.url}: query 'latency_percentiles': a negative value (-200.0); expected a"
+                              " latency of 0 or more")

@@ -40,6 +40,7 @@ def test_drift_share_is_evidentlys_drifted_columns_count(name, share, drifted):
     ({"metrics": [], "tests": [{"name": "t", "status": "BROKEN"}]},
      "field 'tests[0].status': expected one of SUCCESS, FAIL, ERROR, WARNING, SKIPPED, got 'BROKEN'"),
     ({"metrics": [], "tests": [{"status": "FAIL"}]}, "field 'tests[0].name': expected the test's name"),
+    ({"metrics": [], "tests": [{"name": "t", "status": ["FAIL"]}]}, "field 'tests[0].status': expected one of"),
     ({"metrics": [], "tests": {"a": 1}}, "field 'tests': expected the list of Evidently test results"),
     ({"nothing": 1}, "field 'metrics': missing"),
     ({"metrics": [{"metric_name": "DriftedColumnsCount(drift_share=0.5)", "value": {"count": 1, "share": 2}}]},
