@@ -141,18 +141,26 @@ class QualityResultCollector:
         paths, missing = _files(spec, self.kind, self.name)
         if missing:
             yield missing
-        for path in paths:
-            shown = display_path(path, spec.root)
+        for stored in self._files_to_judge(paths, spec):
             try:
-                yield from self._one(path, shown, spec, options, context)
+                yield from self._one(stored, spec, options, context)
             except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
+                yield Skipped(kind=self.kind, source=self.name, origin=stored.shown, reason=printable(str(exc)))
 
-    def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
+    def _files_to_judge(self, paths: list[Path], spec: EvidenceSpec) -> list:
+        from gate_datacontract.gxstore import StoredResult, latest_per_suite
+
+        files = [(path, display_path(path, spec.root)) for path in paths]
+        if self.name == "great_expectations":
+            return latest_per_suite(files)  # a validation store keeps every past run
+        return [StoredResult(path, shown) for path, shown in files]
+
+    def _one(self, stored, spec: EvidenceSpec, options: Mapping[str, Any],
              context: Context) -> Iterable[Evidence]:
         from gate_datacontract import results
 
-        doc = read_document(path, shown)
+        shown = stored.shown
+        doc = stored.doc or read_document(stored.path, shown)
         if self.name == "dbt":
             manifest = None
             if "manifest" in options:
@@ -181,6 +189,8 @@ class QualityResultCollector:
                 "success_ratio": round(tally.passed / tally.run, 6) if tally.run else 0.0,
                 "examples": tally.examples,
             }
+            if stored.note:
+                data["notes"] = stored.note
             validate_kind(self.kind, data, doc)
             evidence.append(make_evidence(kind=self.kind, source=self.name, data=data, origin=shown,
                                           digest=doc.digest, produced_at=produced, subject=_subject(context)))

@@ -26,6 +26,11 @@ LIBRARY_OPTIONAL = {
     "data_quality evidence/quality-policy-admin.yaml data.malformed_rate",
     "data_quality evidence/quality-policy-admin.yaml data.success_ratio",
     "load_test evidence/load-fault.yaml data.recovery_s",
+    "observability evidence/observability.yaml data.drift_score",
+    # every label set's error rate, through the trailing `.*` of the declaration
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.claim",
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.invoice",
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.photo",
 }
 
 # Deny-only: judges the stress run's duration when it is there, says nothing when it is not.
@@ -200,3 +205,13 @@ def test_a_vacuity_only_one_engine_has_is_found_on_that_engine(gate_workspace, c
     assert main(["lint", "-c", str(config), "--engine", "opa-local", *NOW]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "policy approves when load_test evidence/load.yaml data is missing or null (a bad value blocks: rule technical.p95_latency)"]
+
+
+def test_a_trailing_star_covers_the_keys_of_one_mapping_and_no_deeper():
+    from gate.lint import _optional
+
+    wanted = {"observability.signals.error_rate_by_input_type.value.*"}
+    assert _optional("observability.signals.error_rate_by_input_type.value.claim", wanted)
+    assert not _optional("observability.signals.error_rate_by_input_type.value.claim.deeper", wanted)
+    assert not _optional("observability.signals.error_rate_by_input_type.value", wanted)
+    assert not _optional("observability.signals.confidence_distribution.value.p10", wanted)

@@ -352,7 +352,8 @@ def test_prometheus_answers(hostile, data):
         status = data.draw(st.sampled_from([200, 200, 200, 400, 422, 503]))
     hostile.answers[f"/api/v1/query?{PROM_QUERIES[victim]}"] = (status, {}, body)
     collector_spec = EvidenceSpec(collector="prometheus", path=None, url=hostile.url, kind=None, root=Path("."),
-                                  options={"queries": PROM_QUERIES, "retries": 0, "timeout_s": 5})
+                                  options={"queries": PROM_QUERIES, "retries": 0, "timeout_s": 5,
+                                           "units": {"error_rate_by_input_type": "ratio", "drift": "ratio"}})
     judge("gate_prometheus.query-api", lambda: PrometheusCollector().collect(collector_spec, CONTEXT),
           (hostile.url,))
 
