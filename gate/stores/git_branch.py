@@ -40,7 +40,7 @@ from gate.auditlog import (
     split_lines,
     verify_lines,
 )
-from gate.secrets import mask
+from gate.secrets import display_url, mask
 
 DEFAULT_BRANCH = "gate-decisions"
 DEFAULT_FILE = "decisions.jsonl"
@@ -63,7 +63,7 @@ class GitBranchStore:
         self.file = file
         self.max_attempts = max_attempts
         self.tracking = f"refs/gate/{remote}/{branch}"
-        self.where = f"branch {branch} of {remote} ({file})"
+        self.where = f"branch {branch} of {display_url(remote)} ({file})"
         self._git_dir: Path | None = None
         self._identity: list[str] | None = None
         self.retries = 0  # pushes overtaken by another writer and redone on the new tip
@@ -128,7 +128,7 @@ class GitBranchStore:
             if "couldn't find remote ref" in reason or "could not find remote ref" in reason:
                 self.git("update-ref", "-d", self.tracking, check=False)
                 return None
-            raise GitError(f"cannot fetch {self.branch} from {self.remote}: {reason}")
+            raise GitError(f"cannot fetch {self.branch} from {display_url(self.remote)}: {reason}")
         return self.git("rev-parse", "--verify", "--quiet", self.tracking).stdout.decode().strip()
 
     def read_at(self, commit: str | None) -> bytes:
@@ -177,7 +177,7 @@ class GitBranchStore:
         if "[remote rejected]" in status and any(r in status + self._stderr(done) for r in raced):
             return False
         why = status.split("\t")[-1] if status else ""
-        raise GitError(f"push to {self.remote} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip())
+        raise GitError(f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip())
 
     # --- witness: the last tip this clone pushed or verified ----------------------------------------
 
@@ -205,7 +205,7 @@ class GitBranchStore:
             return []
         seen, seq = witness["commit"], int(witness["seq"])
         if tip is None:
-            return [Problem(None, f"branch {self.branch} is gone from {self.remote}, though this clone saw it at"
+            return [Problem(None, f"branch {self.branch} is gone from {display_url(self.remote)}, though this clone saw it at"
                                   f" record {seq} (commit {seen[:12]}): deleted")]
         if tip == seen:
             return []
