@@ -216,7 +216,7 @@ def why_not_a_killed_write(torn: bytes) -> str | None:
     Bytes of any other shape were put there by someone else, and a complete record without its
     newline is a record, not a torn line: neither is cut without a person (`gate log repair`).
     """
-    if not torn.startswith(b'{"') or any(b < 0x20 or b > 0x7E for b in torn):
+    if not (torn.startswith(b'{"') or b'{"'.startswith(torn)) or any(b < 0x20 or b > 0x7E for b in torn):
         return "it is not the start of a record as gate writes one (canonical JSON, printable ASCII)"
     try:
         record = json.loads(torn)

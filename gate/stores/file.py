@@ -158,6 +158,7 @@ class FileStore:
         return self._verify_for_append(head)
 
     def _verify_for_append(self, head: Head | None) -> tuple[Head, int]:
+        self._remove_stale_temps()  # the log changed since gate's last verified write: maybe a killed writer
         data = self.read_bytes()
         lines, torn = split_lines(data)
         if head is None and lines:
@@ -285,6 +286,13 @@ class FileStore:
 
     # --- repair ------------------------------------------------------------------------------------
 
+    def _remove_stale_temps(self) -> list[str]:
+        """A writer killed while replacing the head leaves its temp file; under the lock none is live."""
+        stale = sorted(p.name for p in self.head_path.parent.glob(f".{self.head_path.name}.*.tmp"))
+        for name in stale:
+            (self.head_path.parent / name).unlink(missing_ok=True)
+        return stale
+
     def repair(self) -> list[str]:
         """Cut a torn last line (kept aside in a .torn file) and bring the head up to the last record.
 
@@ -309,10 +317,7 @@ class FileStore:
                                                 check.head, len(data) - len(torn))
                 done.append(f"cut a torn last line of {len(torn)} bytes (kept in {aside.name});"
                             f" {len(lines)} complete records kept; the cut is recorded as record {sealed['seq']}")
-            # a writer killed while replacing the head leaves its temp file; under the lock none is live
-            stale = sorted(p.name for p in self.head_path.parent.glob(f".{self.head_path.name}.*.tmp"))
-            for name in stale:
-                (self.head_path.parent / name).unlink(missing_ok=True)
+            stale = self._remove_stale_temps()
             if stale:
                 done.append(f"removed {len(stale)} temp file(s) of an interrupted head update: {', '.join(stale)}")
         return done
