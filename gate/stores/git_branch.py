@@ -230,9 +230,7 @@ class GitBranchStore:
                 rewritten = self.witness_problems(tip, content)
                 if rewritten:
                     raise AuditError(f"{rewritten[0]}; no record is added until `gate log verify` is clean")
-                head, torn = last_complete(content)
-                if torn:
-                    raise AuditError(f"{self.where}: the log ends in a torn line; run `gate log verify`")
+                head = self.verified_head(tip, content)
                 line, sealed = seal(record, head)
                 labels = sealed.get("labels") or {}
                 outcome = (sealed.get("result") or {}).get("outcome")
@@ -246,6 +244,33 @@ class GitBranchStore:
                 self.retries += 1
                 time.sleep(random.uniform(0, 0.02) * min(attempt, 5))  # short: a long wait only loses again
         raise AuditError(f"{self.where}: {self.max_attempts} pushes in a row were overtaken by other writers")
+
+    def verified_head(self, tip: str | None, content: bytes) -> Head:
+        """The head to chain after, once the branch's log is shown to hold only gate's records, unedited.
+
+        The chain from the witness (the tip this clone last pushed, whose content git's hashes fix):
+        the log at the tip must start with the log at the witness byte for byte, and only the
+        records after it are verified, with the commits that added them. Without a witness (a fresh
+        clone), every record and commit. Any edit, deletion or foreign commit refuses the append.
+        """
+        witness = self.read_witness()
+        lines, torn = split_lines(content)
+        start, first, base = Head.empty(), 1, None
+        if witness is not None and tip is not None and tip != witness["commit"]:
+            old = self.read_at(witness["commit"])
+            if content.startswith(old):
+                start, first, base = Head(int(witness["seq"]), str(witness["hash"])), old.count(b"\n") + 1, witness["commit"]
+        elif witness is not None and tip == witness["commit"]:
+            return last_complete(content)[0]  # the very commit this clone pushed or verified
+        check = verify_lines(lines[first - 1:], torn, None, keep=False, start=start, first_line=first)
+        problems = check.problems
+        if tip is not None:
+            records = [json.loads(line) for line in lines[first - 1:] if _is_json(line)]
+            problems = problems + self.history_problems(tip, records, since=base)
+        if problems:
+            raise AuditError(f"{self.where}: {min(problems, key=lambda p: (p.record is None, p.record or 0))}; no record is"
+                             " appended to a log that does not verify: run `gate log verify`")
+        return check.head
 
     def verify(self, keep: bool = True) -> Verification:
         tip = self.fetch()
@@ -264,9 +289,10 @@ class GitBranchStore:
             result.records = []
         return result
 
-    def history_problems(self, tip: str, records: list[dict[str, Any]]) -> list[Problem]:
-        """Every commit on the branch is gate's, and the record it added is still the one in the log."""
-        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", tip).stdout.decode("utf-8", "replace")
+    def history_problems(self, tip: str, records: list[dict[str, Any]], since: str | None = None) -> list[Problem]:
+        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in the log."""
+        span = f"{since}..{tip}" if since else tip
+        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", span).stdout.decode("utf-8", "replace")
         by_seq = {r.get("seq"): r.get("hash") for r in records}
         problems = []
         for entry in filter(None, (e.strip() for e in out.split("\x1e"))):
@@ -307,6 +333,13 @@ class GitArchive:
         if digest_of(done.stdout) != digest:
             raise GateError(f"{self.store.where}: archived blob {digest} was altered")
         return done.stdout
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def first_difference(old: bytes, new: bytes) -> int | None:

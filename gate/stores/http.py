@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import AuditError, Head, Verification, canonical, head_of_line, seal, verify_lines
+from gate.auditlog import AuditError, Head, Verification, canonical, seal, verify_lines
 from gate.errors import ConfigError, GateError
 from gate.secrets import display_url
 
@@ -118,11 +118,14 @@ class HttpStore:
             return None
 
     def _current_head(self) -> Head:
+        """The head to chain after. With read_url, every record read back is verified first (they are all
+        in hand anyway): an edit, deletion or reordering at the receiver refuses the append."""
         if self.read_url:
-            records = self.fetch()
-            if not records:
-                return Head.empty()
-            return head_of_line(canonical(records[-1]), len(records))
+            check = verify_lines([canonical(r) for r in self.fetch()], b"", self.read_head(), keep=False)
+            if check.problems:
+                raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does"
+                                 " not verify: run `gate log verify`")
+            return check.head
         return self.read_head() or Head.empty()
 
     # --- writing -----------------------------------------------------------------------------------
