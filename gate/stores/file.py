@@ -17,12 +17,14 @@ a repair record before the new one. A write that fails half way is cut back unde
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,31 +119,34 @@ class FileStore:
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
         with exclusive(self.lock_path, self.lock_timeout_s):
-            last, size = self._checked()
+            tail = self._checked()
             if blobs:
                 from gate.archive import Archive
 
                 Archive(self.archive_dir).put_many(blobs)
-            return self._append_sealed(record, last, size)[0]
+            return self._append_sealed(record, tail)[0]
 
-    def _append_sealed(self, record: Mapping[str, Any], last: Head, size: int) -> tuple[dict[str, Any], int]:
-        """Seal, write and move the head; returns the sealed record and the log's new size."""
-        line, sealed = seal(record, last)
-        self._write(line, size)
-        self._write_head(Head(sealed["seq"], sealed["hash"]))
-        return sealed, size + len(line)
+    def _append_sealed(self, record: Mapping[str, Any], tail: Tail) -> tuple[dict[str, Any], Tail]:
+        """Seal, write and move the head; returns the sealed record and the log's new tail."""
+        line, sealed = seal(record, tail.head)
+        self._write(line, tail.size)
+        after = Tail(Head(sealed["seq"], sealed["hash"]), tail.size + len(line), tail.lines + 1,
+                     line_chain(tail.digest, [line[:-1]]))
+        self._write_head(after)
+        return sealed, after
 
-    def _write_head(self, head: Head) -> None:
-        """The head, with the log's stat as it is now: what the next append compares to skip re-verifying."""
-        doc: dict[str, Any] = head.to_dict()
+    def _write_head(self, tail: Tail) -> None:
+        """The head, with the log's stat as it is now and the line chain of what was verified: what the
+        next append compares to skip re-verifying."""
+        doc: dict[str, Any] = tail.head.to_dict()
         try:
-            doc["verified"] = fingerprint(os.stat(self.path))
+            doc["verified"] = {**fingerprint(os.stat(self.path)), "lines": tail.lines, "digest": tail.digest}
         except FileNotFoundError:
             pass
         write_atomically(self.head_path, json.dumps(doc).encode())
 
-    def _checked(self) -> tuple[Head, int]:
-        """The head to chain after and the log's size, once the log is shown to be as gate left it.
+    def _checked(self) -> Tail:
+        """Where to chain the next record, once the log is shown to be as gate left it.
 
         Refuses (AuditError, one line naming the log and the first bad line) after any edit,
         deletion, reordering or truncation; repairs a killed writer's torn last line, on the record.
@@ -151,24 +156,37 @@ class FileStore:
             stat = os.stat(self.path)
         except FileNotFoundError:
             stat = None
-        if head is not None and stat is not None and verified == fingerprint(stat):
+        known = verified is not None and isinstance(verified.get("lines"), int) and isinstance(verified.get("digest"), str)
+        if head is not None and stat is not None and known and \
+                {k: verified.get(k) for k in FINGERPRINT} == fingerprint(stat):
             last, size = self._last()  # untouched since gate verified it: its last line is the head's
             if last == head and size == stat.st_size:
-                return last, size
-        return self._verify_for_append(head)
+                return Tail(last, size, verified["lines"], verified["digest"])
+        return self._verify_for_append(head, verified if known else None)
 
-    def _verify_for_append(self, head: Head | None) -> tuple[Head, int]:
-        self._remove_stale_temps()  # the log changed since gate's last verified write: maybe a killed writer
+    def _verify_for_append(self, head: Head | None, verified: Mapping[str, Any] | None) -> Tail:
+        """The log changed since gate's last verified write (another hand, a killed writer, a fresh runner).
+
+        The lines gate verified last are re-hashed (their line chain: sha256 only, no parsing); when
+        they are unchanged only the records after them are verified, else the whole chain is.
+        """
+        self._remove_stale_temps()  # a writer killed while replacing the head leaves its temp file
         data = self.read_bytes()
         lines, torn = split_lines(data)
         if head is None and lines:
             raise AuditError(f"{self.where}: its head file {self.head_path.name} is missing, so truncation cannot"
                              " be ruled out; run `gate log verify`, then `gate log repair`")
-        check = verify_lines(lines, b"", head, keep=False)
+        start, done, digest = Head.empty(), 0, ""
+        count = verified["lines"] if verified is not None else 0
+        if head is not None and 0 < count <= len(lines) and _names(lines[count - 1], head):
+            prefix = line_chain("", lines[:count])
+            if prefix == verified["digest"]:
+                start, done, digest = head, count, prefix
+        check = verify_lines(lines[done:], b"", head, keep=False, start=start, first_line=done + 1)
         if check.problems:
             raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does not"
                              " verify: run `gate log verify`")
-        size = len(data) - len(torn)
+        tail = Tail(check.head, len(data) - len(torn), len(lines), line_chain(digest, lines[done:]))
         if torn:
             why = why_not_a_killed_write(torn)
             if why:
@@ -176,10 +194,8 @@ class FileStore:
                                  f" bytes that gate does not cut by itself ({why}); run `gate log verify`, then"
                                  " `gate log repair`")
             aside = self._cut(data, torn)
-            repair = repair_record(torn, check.head, aside.name, "append (automatic)")
-            sealed, size = self._append_sealed(repair, check.head, size)
-            return Head(sealed["seq"], sealed["hash"]), size
-        return check.head, size
+            tail = self._append_sealed(repair_record(torn, check.head, aside.name, "append (automatic)"), tail)[1]
+        return tail
 
     def _cut(self, data: bytes, torn: bytes) -> Path:
         """Keep the torn bytes aside, then cut them off the log; returns the side file."""
@@ -307,14 +323,14 @@ class FileStore:
             if check.problems:
                 raise AuditError(f"{self.where}: {check.problems[0]}; repair only cuts torn lines and never"
                                  " rewrites records")
+            tail = Tail(check.head, len(data) - len(torn), len(lines), line_chain("", lines))
             if (head is None or head != check.head) and check.head.seq:
-                self._write_head(check.head)
+                self._write_head(tail)
                 was = f"record {head.seq}" if head else "missing"
                 done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
             if torn:
                 aside = self._cut(data, torn)
-                sealed, _ = self._append_sealed(repair_record(torn, check.head, aside.name, "gate log repair"),
-                                                check.head, len(data) - len(torn))
+                sealed, _ = self._append_sealed(repair_record(torn, check.head, aside.name, "gate log repair"), tail)
                 done.append(f"cut a torn last line of {len(torn)} bytes (kept in {aside.name});"
                             f" {len(lines)} complete records kept; the cut is recorded as record {sealed['seq']}")
             stale = self._remove_stale_temps()
@@ -323,10 +339,42 @@ class FileStore:
         return done
 
 
+@dataclass(frozen=True)
+class Tail:
+    """Where the log ends as gate verified it: the last record, the size, the number of lines and their
+    line chain (line_chain)."""
+
+    head: Head
+    size: int
+    lines: int
+    digest: str
+
+
+FINGERPRINT = ("size", "dev", "ino", "mtime_ns", "ctime_ns")
+
+
 def fingerprint(stat: os.stat_result) -> dict[str, int]:
     """What changes when anything writes to the log, or replaces it: size, inode, mtime and ctime."""
     return {"size": stat.st_size, "dev": stat.st_dev, "ino": stat.st_ino, "mtime_ns": stat.st_mtime_ns,
             "ctime_ns": stat.st_ctime_ns}
+
+
+def _names(line: bytes, head: Head) -> bool:
+    """The line holds the record the head names (the last one gate verified)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and (record.get("seq"), record.get("hash")) == (head.seq, head.hash)
+
+
+def line_chain(digest: str, lines: Iterable[bytes]) -> str:
+    """sha256 over the lines one after another (each without its newline), continuing from ``digest``:
+    cheap to extend by one line at an append, cheap to recompute (hashing only) to show that the
+    lines gate verified last are unchanged."""
+    for line in lines:
+        digest = hashlib.sha256(digest.encode() + line).hexdigest()
+    return digest
 
 
 def _problem(message: str):
