@@ -109,7 +109,7 @@ def closed_port() -> int:
 @FUZZ
 @given(data=st.data())
 def test_credentials_in_the_decision_log_url_are_in_no_output(tmp_path_factory, data, capsys):
-    reachable = data.draw(st.booleans())
+    reachable = data.draw(st.sampled_from([True, True, True, False]))  # unreachable waits out 2 retries
     receiver = Receiver() if reachable else None
     try:
         host = receiver.url.removeprefix("http://") if receiver else f"127.0.0.1:{closed_port()}"
