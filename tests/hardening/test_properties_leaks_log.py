@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import string
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,28 +107,33 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def receiver():
+    """One receiver for every example: shutting one down waits out its poll interval (0.5 s)."""
+    r = Receiver()
+    yield r
+    r.close()
+
+
 @FUZZ
 @given(data=st.data())
-def test_credentials_in_the_decision_log_url_are_in_no_output(tmp_path_factory, data, capsys):
+def test_credentials_in_the_decision_log_url_are_in_no_output(tmp_path_factory, data, capsys, receiver):
     reachable = data.draw(st.sampled_from([True, True, True, False]))  # unreachable waits out 2 retries
-    receiver = Receiver() if reachable else None
-    try:
-        host = receiver.url.removeprefix("http://") if receiver else f"127.0.0.1:{closed_port()}"
-        url, secrets = data.draw(credentialed_urls(host))
-        fmt = data.draw(st.sampled_from(["text", "json", "markdown", "junit", "sarif"]))
-        ws = Workspace(tmp_path_factory.mktemp("leak"))
-        config = release(ws, extra={"decision_log": {"store": "http", "url": url}})
-        report = ws.root / f"report.{fmt}"
-        capsys.readouterr()
-        code = main(["evaluate", "-c", str(config), "-f", fmt, "-o", str(report), "--now", EXAMPLE_NOW])
-        out, err = capsys.readouterr()
-        outputs = [out, err, report.read_text() if report.exists() else "", str(receiver.events if receiver else "")]
-        found = [s for s in secrets for text in outputs if s in text]
-        outcome = {0: "accepted", 1: "blocked", 3: "exit-3"}.get(code, "crash")
-        subject = f"decision-log url ({'receiver' if reachable else 'nothing listening'})"
-        tally("leaks", subject, "crash" if found else outcome, leaked=len(found), format=fmt)
-        assert not found, f"{url} leaked {found}"
-        assert code == (0 if reachable else 3), (code, err)
-    finally:
-        if receiver:
-            receiver.close()
+    receiver.events.clear()
+    host = receiver.url.removeprefix("http://") if reachable else f"127.0.0.1:{closed_port()}"
+    url, secrets = data.draw(credentialed_urls(host))
+    fmt = data.draw(st.sampled_from(["text", "json", "markdown", "junit", "sarif"]))
+    ws = Workspace(tmp_path_factory.mktemp("leak"))
+    config = release(ws, extra={"decision_log": {"store": "http", "url": url}})
+    report = ws.root / f"report.{fmt}"
+    capsys.readouterr()
+    code = main(["evaluate", "-c", str(config), "-f", fmt, "-o", str(report), "--now", EXAMPLE_NOW])
+    out, err = capsys.readouterr()
+    outputs = [out, err, report.read_text() if report.exists() else "", str(receiver.events)]
+    found = [s for s in secrets for text in outputs if s in text]
+    outcome = {0: "accepted", 1: "blocked", 3: "exit-3"}.get(code, "crash")
+    subject = f"decision-log url ({'receiver' if reachable else 'nothing listening'})"
+    tally("leaks", subject, "crash" if found else outcome, leaked=len(found), format=fmt)
+    assert not found, f"{url} leaked {found}"
+    assert code == (0 if reachable else 3), (code, err)
+    assert len(receiver.events) == (1 if reachable else 0)
