@@ -125,16 +125,19 @@ def head_of_line(line: bytes, number: int) -> Head:
 
 
 def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = None,
-                 keep: bool = True) -> Verification:
+                 keep: bool = True, start: Head | None = None, first_line: int = 1) -> Verification:
     """Check every record and the links between them; name each broken record by its number.
 
     ``head`` is the store's record of where the chain ended: a log that stops before it was truncated.
+    ``start`` and ``first_line`` verify a log's tail only: the chain from a record already verified
+    (``start``), whose next line is line ``first_line`` of the log.
     """
-    result = Verification()
-    prev_seq = 0
-    seen: dict[int, set[str]] = {0: {GENESIS}}
-    number = 0
-    for number, raw in enumerate(lines, 1):
+    start = start or Head.empty()
+    result = Verification(head=start)
+    prev_seq = start.seq
+    seen: dict[int, set[str]] = {0: {GENESIS}, start.seq: {start.hash}}
+    number = first_line - 1
+    for number, raw in enumerate(lines, first_line):
         try:
             record = json.loads(raw)
         except ValueError:
@@ -192,6 +195,59 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
                                    " a writer stopped between append and head update")
     result.problems.sort(key=lambda p: (p.record or 0))
     return result
+
+
+# --- a torn last line: what a killed writer leaves, and the record of its repair --------------------
+
+REPAIR_PATH = "gate/repair"
+
+
+def is_repair(record: Mapping[str, Any]) -> bool:
+    """A record of the log's own repair (not a decision): impact, baselines and reports skip it."""
+    return record.get("path") == REPAIR_PATH
+
+
+def why_not_a_killed_write(torn: bytes) -> str | None:
+    """None when the bytes after the last newline are provably a killed writer's own torn line; else why not.
+
+    gate writes a record as one line of canonical JSON: printable ASCII that opens with '{"'. A kill
+    in the middle of that write leaves a prefix of such a line that is not a record (it does not
+    parse, or parses into something whose hash does not hold), with nothing after it (it is the tail).
+    Bytes of any other shape were put there by someone else, and a complete record without its
+    newline is a record, not a torn line: neither is cut without a person (`gate log repair`).
+    """
+    if not (torn.startswith(b'{"') or b'{"'.startswith(torn)) or any(b < 0x20 or b > 0x7E for b in torn):
+        return "it is not the start of a record as gate writes one (canonical JSON, printable ASCII)"
+    try:
+        record = json.loads(torn)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and isinstance(record.get("hash"), str) and record_hash(record) == record["hash"]:
+        return "it is a complete record without its newline"
+    return None
+
+
+def repair_record(torn: bytes, after: Head, kept_in: str, by: str) -> dict[str, Any]:
+    """The log record of a repair: what was removed (its length and sha256), when, after which record, by what."""
+    import uuid
+    from datetime import UTC, datetime
+
+    return {
+        "decision_id": f"repair-{uuid.uuid4()}",
+        "path": REPAIR_PATH,
+        "timestamp": utc_iso(datetime.now(UTC)),
+        "labels": {"app": "gate", "version": gate_version()},
+        "repair": {"removed": "a torn last line: a write interrupted before its newline", "bytes": len(torn),
+                   "sha256": "sha256:" + hashlib.sha256(torn).hexdigest(), "after_record": after.seq,
+                   "kept_in": kept_in, "by": by},
+    }
+
+
+def describe_repair(record: Mapping[str, Any]) -> str:
+    info = record.get("repair") or {}
+    return (f"record {record.get('seq')}: repair at {record.get('timestamp')} by {info.get('by')}: removed a torn"
+            f" line of {info.get('bytes')} bytes ({info.get('sha256')}) after record {info.get('after_record')},"
+            f" kept in {info.get('kept_in')}")
 
 
 # --- building records ------------------------------------------------------------------------------

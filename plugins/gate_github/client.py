@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from gate.secrets import display_url
+
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: without retry-after or a reset time, wait at least a minute
@@ -97,11 +99,11 @@ class Settings:
             configured = _text(configured, "api_url").rstrip("/")
         from_env = (env.get("GITHUB_API_URL") or "").rstrip("/") or None
         if configured and from_env and configured != from_env:
-            raise ConfigError(f"evidence option 'api_url': {configured} differs from GITHUB_API_URL {from_env};"
+            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from GITHUB_API_URL {display_url(from_env)};"
                               " gate sends GITHUB_TOKEN only to the API the CI environment names")
         api_url = configured or from_env or PUBLIC_API
         if urlsplit(api_url).scheme not in ("https", "http") or not urlsplit(api_url).netloc:
-            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {api_url!r}")
+            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {display_url(api_url)!r}")
         values: dict[str, Any] = {}
         for key, default in DEFAULTS.items():
             value = options.get(key, default)
@@ -173,6 +175,10 @@ class GitHubClient:
         """
         import requests
 
+        from gate.secrets import mask_deep
+
+        json = mask_deep(json) if json is not None else None  # a report posted to GitHub is output too
+
         retries = self.settings.retries if (retry if retry is not None else method.upper() in IDEMPOTENT) else 0
         url = self.url(path)
         what = f"{method} {_shown(url, self.settings.api_url)}"
@@ -186,7 +192,7 @@ class GitHubClient:
             except requests.Timeout:
                 problem = f"GitHub did not answer {what} within {self.settings.timeout_s:g} s"
             except requests.ConnectionError as exc:
-                problem = f"cannot reach GitHub at {self.settings.api_url} for {what}: {_reason(exc)}"
+                problem = f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: {_reason(exc)}"
             except requests.RequestException as exc:
                 raise GitHubError(f"{what} failed: {type(exc).__name__}") from None
             else:

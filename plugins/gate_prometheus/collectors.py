@@ -91,7 +91,7 @@ class PrometheusCollector:
                               f" {', '.join(PROMETHEUS_OPTIONS)}")
         if not spec.url or not spec.url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: field 'url': expected the http(s) URL of the Prometheus server,"
-                              f" got {spec.url!r}")
+                              f" got {safe_url(spec.url) if isinstance(spec.url, str) else spec.url!r}")
         queries = opts.get("queries")
         if not isinstance(queries, Mapping) or not queries or not all(
                 isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in queries.items()):
