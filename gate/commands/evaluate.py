@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from gate import auditlog, plugins, runner
+from gate import attest, auditlog, plugins, runner
 from gate.errors import ConfigError
 from gate.secrets import mask
 
@@ -19,6 +20,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
     runner.add_engine_arguments(p)
+    p.add_argument("--sign", "--sign-key", dest="sign", metavar="KEY",
+                   help="sign the decision as an in-toto attestation with this private key: a PEM file or env:NAME"
+                        " (Ed25519 or ECDSA P-256; docs/attestations.md)")
+    p.add_argument("--subject", action="append", default=[], metavar="FILE|NAME=sha256:HEX",
+                   help="an artifact of the release, named in the attestation; repeat for several")
+    p.add_argument("--attestation-output", type=Path, metavar="FILE",
+                   help="where the signed attestation goes (default: beside --output, else gate-attestation.intoto.json)")
     p.set_defaults(run=run)
 
 
@@ -27,14 +35,20 @@ def run(args) -> int:
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
+    signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output)
     context = runner.make_context(config, args)
     check_workflow(config)
     decision = runner.evaluate(config, context, args.engine)
+    signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if signing else None
+    if signed:  # the log keeps the envelope, so the record and the attestation name each other
+        decision = dataclasses.replace(decision, attestation=signed.record())
     decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
     runner.announce(decision, config)
     buffer = io.StringIO()
     renderer.render(decision, buffer)
     write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
+    if signed and signing:
+        attest.publish(signed, signing.output, _inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
 
 
