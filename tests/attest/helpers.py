@@ -28,14 +28,15 @@ def write_keypair(folder: Path, kind: str) -> tuple[Path, Path]:
     return private, public
 
 
-def signed_release(ws, key: Path, p95: float = 500, *extra: str) -> tuple[Path, Path, Path, int]:
+def signed_release(ws, key: Path | str, p95: float = 500, *extra: str,
+                   engine: str = "embedded") -> tuple[Path, Path, Path, int]:
     """Evaluate the small release with --sign; returns (gate.yaml, artifact, attestation, exit code)."""
     config = release(ws, p95=p95)
     artifact = ws.root / "dist" / "svc-1.0.0.tar.gz"
     artifact.parent.mkdir(exist_ok=True)
     artifact.write_bytes(b"the release's bytes\n")
     attestation = ws.root / "out" / "decision.intoto.json"
-    code = main(["evaluate", "-c", str(config), "--now", NOW, "--engine", "embedded", "--sign", str(key),
+    code = main(["evaluate", "-c", str(config), "--now", NOW, "--engine", engine, "--sign", str(key),
                  "--subject", str(artifact), "--attestation-output", str(attestation), *extra])
     return config, artifact, attestation, code
 

@@ -16,6 +16,7 @@ from gate.attest import GATE_FIELD, pae, policy_digest
 from gate.cli import main
 from gate.stores.file import FileStore
 
+from ..conftest import requires_opa
 from ..core.helpers import release
 from .helpers import NOW, envelope, signed_release, statement, write_keypair
 
@@ -67,14 +68,15 @@ def test_an_approved_release_is_signed_as_a_passed_verification_summary(gate_wor
     assert predicate["timeVerified"].endswith("Z")
 
 
-def test_a_blocked_release_is_signed_as_failed_with_its_rule_ids(gate_workspace, keypair):
+@pytest.mark.parametrize("engine", ["embedded", pytest.param("opa-local", marks=requires_opa)])
+def test_a_blocked_release_is_signed_as_failed_with_its_rule_ids(gate_workspace, keypair, engine):
     private, _ = keypair
-    _, _, attestation, code = signed_release(gate_workspace, private, 950)
+    _, _, attestation, code = signed_release(gate_workspace, private, 950, engine=engine)
     assert code == 1
     predicate = statement(attestation)["predicate"]
     assert predicate["verificationResult"] == "FAILED" and predicate["verifiedLevels"] == ["FAILED"]
     gate = predicate[GATE_FIELD]
-    assert gate["outcome"] == "block"
+    assert gate["outcome"] == "block" and gate["engine"] == engine
     assert {"rule": "technical.p95_latency", "level": "deny", "advisory": False} in gate["findings"]
 
 
