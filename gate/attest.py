@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -355,8 +356,6 @@ class SigningRequest:
 def signing_request(sign: str | None, subjects: Sequence[str], output: Path | None, report: Path | None,
                     environ: Mapping[str, str] | None = None) -> SigningRequest | None:
     """None when nothing is to be signed. A bad key or subject is exit 2 before gate evaluates."""
-    import sys
-
     env = os.environ if environ is None else environ
     if not sign:
         if subjects or output:
@@ -381,22 +380,3 @@ def default_output(report: Path | None, environ: Mapping[str, str]) -> Path:
     if environ.get("GATE_REPORT_DIR"):
         return Path(environ["GATE_REPORT_DIR"]) / "attestation.intoto.json"
     return Path("gate-attestation.intoto.json")
-
-
-def publish(signed: Signed, target: Path, protected: set[Path], environ: Mapping[str, str] | None = None) -> None:
-    """Write the envelope file (whole, never over an input) and, in GitHub Actions, the step output."""
-    import sys
-    import uuid
-
-    from gate.commands.evaluate import write_report
-    from gate.secrets import mask
-
-    if mask(signed.text) != signed.text:  # masking would break the signature: refuse rather than leak
-        raise ConfigError("the attestation would contain a secret value; not written")
-    write_report(signed.text, target, protected)
-    env = os.environ if environ is None else environ
-    print(f"gate: signed attestation written to {target} ({signed.digest})", file=sys.stderr)
-    if env.get("GITHUB_OUTPUT"):
-        delimiter = f"gate_{uuid.uuid4().hex}"
-        with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as fh:
-            fh.write(f"attestation<<{delimiter}\n{target.resolve()}\n{delimiter}\n")

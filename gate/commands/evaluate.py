@@ -7,6 +7,7 @@ import io
 import os
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from gate import attest, auditlog, plugins, runner
@@ -48,7 +49,7 @@ def run(args) -> int:
     renderer.render(decision, buffer)
     write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
     if signed and signing:
-        attest.publish(signed, signing.output, _inputs(config, decision))
+        publish(signed, signing.output, _inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
 
 
@@ -93,3 +94,16 @@ def write_report(text: str, output: Path | None, protected: set[Path] = frozense
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def publish(signed: attest.Signed, target: Path, protected: set[Path]) -> None:
+    """The envelope file, written whole and never over an input, and in GitHub Actions the step output
+    `attestation`. Unmasked: masking would break the signature, so a secret inside refuses the file."""
+    if mask(signed.text) != signed.text:
+        raise ConfigError("the attestation would contain a secret value; not written")
+    write_report(signed.text, target, protected)
+    print(f"gate: signed attestation written to {target} ({signed.digest})", file=sys.stderr)
+    if os.environ.get("GITHUB_OUTPUT"):
+        delimiter = f"gate_{uuid.uuid4().hex}"
+        with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as fh:
+            fh.write(f"attestation<<{delimiter}\n{target.resolve()}\n{delimiter}\n")
