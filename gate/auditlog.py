@@ -287,6 +287,7 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
         "evidence": [{"kind": e.kind, "source": e.source, "origin": e.origin, "digest": e.digest}
                      for e in decision.evidence],
         "skipped": [s.to_input() for s in decision.skipped],
+        **({"attestation": dict(decision.attestation)} if decision.attestation else {}),
     })
 
 

@@ -169,6 +169,8 @@ class Decision:
     waived: tuple[tuple[Finding, Waiver], ...] = ()
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
+    attestation: Mapping[str, Any] | None = None
 
     @property
     def denies(self) -> tuple[Finding, ...]:
