@@ -169,6 +169,7 @@ def decide(
         threshold_digest=threshold.digest,
         decision_id=str(uuid.uuid4()),
         timestamp=datetime.now(timezone.utc),
+        record_required=threshold.record_required,
         waived=tuple(waived),
         notes=tuple(notes),
         input=input_doc,

@@ -166,6 +166,8 @@ class Decision:
     threshold_digest: str
     decision_id: str
     timestamp: datetime
+    # the threshold's audit.record_required for the profile, as decided: no record kept, no decision (exit 3)
+    record_required: bool = False
     waived: tuple[tuple[Finding, Waiver], ...] = ()
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)

@@ -19,6 +19,13 @@ class Threshold:
     rules: Mapping[str, Any]         # per-rule metadata: advisory, waivable
     digest: str
 
+    @property
+    def record_required(self) -> bool:
+        """audit.record_required for the profile (false when absent): a decision that no store keeps
+        is not a decision."""
+        audit = self.data.get("audit") or {}
+        return bool(audit.get("record_required", False))
+
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
