@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", nargs="?", type=Path, default=Path(__file__).resolve().parents[1] / "gate")
     parser.add_argument("--strict", action="store_true", help="fail on a cycle through function-level imports too")
     args = parser.parse_args(argv)
+    if not (args.package / "__init__.py").is_file():
+        print(f"import_cycles: {args.package} is not a package (no __init__.py)", file=sys.stderr)
+        return 2
     eager, every = report(args.package.resolve())
     return 1 if eager or (args.strict and every) else 0
 
