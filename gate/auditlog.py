@@ -115,7 +115,8 @@ def persist(decision: Decision, config: Config, manager: Any = None) -> Persiste
         path = f" ({exc.filename})" if exc.filename else ""
         return Persisted(False, where, f"cannot write {where}: {exc.strerror or exc}{path}")
     except Exception as exc:  # noqa: BLE001 - a plugin store's bug: the record is missing, say why
-        return Persisted(False, where, f"the decision-log store ({where}) failed: {type(exc).__name__}: {exc}")
+        return Persisted(False, where, f"the decision-log store ({where}) failed:"
+                                       f" {type(exc).__name__}: {exc}")
     return Persisted(True, where, None, sealed)
 
 
@@ -133,10 +134,11 @@ def retain(decision: Decision, config: Config, manager: Any = None) -> Decision:
         return replace(decision, notes=decision.notes + (note,))
     reason = mask(done.reason or "unknown reason")
     if decision.record_required:
-        raise AuditError(f"the {decision.outcome} decision was not recorded and profile {config.profile} requires"
-                         f" an audit record (threshold audit.record_required): {reason}")
+        raise AuditError(f"the {decision.outcome} decision was not recorded and profile {config.profile}"
+                         f" requires an audit record (threshold audit.record_required): {reason}")
     print(f"gate: warning: this decision was not retained: {reason}", file=sys.stderr)
-    return replace(decision, notes=decision.notes + (f"this decision was not retained in the decision log: {reason}",))
+    note = f"this decision was not retained in the decision log: {reason}"
+    return replace(decision, notes=decision.notes + (note,))
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ class Verification:
 
 def canonical(value: Any) -> bytes:
     """The one byte form of a record: sorted keys, no spaces, ASCII only, no NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode()
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
@@ -105,7 +106,8 @@ def head_of_line(line: bytes, number: int) -> Head:
         record = json.loads(line)
         seq, digest = record["seq"], record["hash"]
     except (ValueError, KeyError, TypeError):
-        raise AuditError(f"decision log record {number} is not a gate record; run `gate log verify`") from None
+        raise AuditError(f"decision log record {number} is not a gate record;"
+                         " run `gate log verify`") from None
     if record_hash(record) != digest or not isinstance(seq, int):
         raise AuditError(f"decision log record {number} does not match its hash; run `gate log verify`")
     return Head(seq, digest)
@@ -130,8 +132,8 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            result.problems.append(Problem(prev_seq + 1, f"line {number} is not a JSON record: the record was edited"
-                                                         " or corrupted"))
+            result.problems.append(Problem(prev_seq + 1, f"line {number} is not a JSON record: the record was"
+                                                         " edited or corrupted"))
             prev_seq += 1
             result.head = Head(prev_seq, "")
             continue
@@ -145,7 +147,8 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
             result.problems.append(Problem(seq, f"line {number}: its {what}: edited"))
         elif not isinstance(seq, int) or isinstance(seq, bool):
             seq = prev_seq + 1
-            result.problems.append(Problem(seq, f"line {number} has no record number (seq): not a gate record"))
+            result.problems.append(Problem(seq, f"line {number} has no record number (seq):"
+                                                " not a gate record"))
         else:
             if seq > prev_seq + 1:
                 gap = (f"record {prev_seq + 1} is" if seq == prev_seq + 2
@@ -153,8 +156,8 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
                 result.problems.append(Problem(prev_seq + 1, f"{gap} missing: deleted or moved"
                                                              f" (line {number} holds record {seq})"))
             elif seq <= prev_seq:
-                result.problems.append(Problem(seq, f"line {number} holds record {seq} after record {prev_seq}:"
-                                                    " records were reordered or duplicated"))
+                result.problems.append(Problem(seq, f"line {number} holds record {seq} after record"
+                                                    f" {prev_seq}: records were reordered or duplicated"))
             if seq - 1 in seen and prev not in seen[seq - 1]:
                 result.problems.append(Problem(seq, f"its prev_hash does not match record {seq - 1}: record"
                                                     f" {seq - 1} was replaced, or a record was inserted"))
@@ -165,16 +168,18 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
         if seq == prev_seq:
             result.head = Head(seq, stored if isinstance(stored, str) else actual)
     if torn:
-        result.problems.append(Problem(prev_seq + 1, f"line {number + 1} is torn ({len(torn)} bytes with no newline:"
-                                                     " the log ends in the middle of a line): a write was"
-                                                     " interrupted; `gate log repair` keeps every complete record"))
+        result.problems.append(Problem(prev_seq + 1, f"line {number + 1} is torn ({len(torn)} bytes with"
+                                                     " no newline: the log ends in the middle of a line):"
+                                                     " a write was interrupted; `gate log repair` keeps"
+                                                     " every complete record"))
     if head is not None and head.seq > 0:
         if result.head.seq < head.seq:
             missing = (f"record {head.seq} is" if result.head.seq + 1 == head.seq
                        else f"records {result.head.seq + 1}-{head.seq} are")
             result.problems.append(Problem(result.head.seq + 1, f"{missing} missing: the log was truncated"
                                                                 f" (its head says {head.seq} records)"))
-        elif head.hash not in seen.get(head.seq, set()) and head.seq not in {p.record for p in result.problems}:
+        elif head.hash not in seen.get(head.seq, set()) and \
+                head.seq not in {p.record for p in result.problems}:
             result.problems.append(Problem(head.seq, "differs from the record the head names: the log was"
                                                      " rewritten from here on"))
         elif result.head.seq > head.seq:
@@ -202,6 +207,7 @@ def why_not_a_killed_write(torn: bytes) -> str | None:
         record = json.loads(torn)
     except ValueError:
         return None
-    if isinstance(record, dict) and isinstance(record.get("hash"), str) and record_hash(record) == record["hash"]:
+    if isinstance(record, dict) and isinstance(record.get("hash"), str) and \
+            record_hash(record) == record["hash"]:
         return "it is a complete record without its newline"
     return None

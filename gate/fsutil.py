@@ -52,7 +52,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextmanager
-def exclusive(lock_path: Path, timeout_s: float = LOCK_TIMEOUT_S, what: str = "the decision log") -> Iterator[None]:
+def exclusive(lock_path: Path, timeout_s: float = LOCK_TIMEOUT_S,
+              what: str = "the decision log") -> Iterator[None]:
     """An exclusive fcntl.flock on lock_path, waited for at most timeout_s."""
     import fcntl
 

@@ -25,7 +25,8 @@ def is_repair(record: Mapping[str, Any]) -> bool:
 
 
 def repair_record(torn: bytes, after: Head, kept_in: str, by: str) -> dict[str, Any]:
-    """The log record of a repair: what was removed (its length and sha256), when, after which record, by what."""
+    """The log record of a repair: what was removed (its length and sha256), when, after which record,
+    by what."""
     return {
         "decision_id": f"repair-{uuid.uuid4()}",
         "path": REPAIR_PATH,
@@ -39,6 +40,6 @@ def repair_record(torn: bytes, after: Head, kept_in: str, by: str) -> dict[str, 
 
 def describe_repair(record: Mapping[str, Any]) -> str:
     info = record.get("repair") or {}
-    return (f"record {record.get('seq')}: repair at {record.get('timestamp')} by {info.get('by')}: removed a torn"
-            f" line of {info.get('bytes')} bytes ({info.get('sha256')}) after record {info.get('after_record')},"
-            f" kept in {info.get('kept_in')}")
+    return (f"record {record.get('seq')}: repair at {record.get('timestamp')} by {info.get('by')}: removed"
+            f" a torn line of {info.get('bytes')} bytes ({info.get('sha256')}) after record"
+            f" {info.get('after_record')}, kept in {info.get('kept_in')}")
