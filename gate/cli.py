@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "impact": ("gate.commands.impact", "which past decisions a threshold or policy change would flip"),
     "test": ("gate.commands.test", "run the policies' Rego unit tests and scenario fixtures"),
     "lint": ("gate.commands.lint", "find policies that approve when a field they judge is missing (needs an approving example)"),
+    "serve": ("gate.commands.serve", "answer GitHub deployment protection rules (a GitHub App server)"),
 }
 
 
