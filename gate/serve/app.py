@@ -70,9 +70,9 @@ class Server:
 
     async def listen(self) -> int:
         """Serve on the configured host and port (0: a free one); returns the port."""
-        self.runner = web.AppRunner(self.application(), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(self.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.config.host, self.config.port, shutdown_timeout=5.0)
+        site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()
         sockets = [s for s in (getattr(site, "_server", None).sockets or [])] if getattr(site, "_server", None) else []
         self.port = sockets[0].getsockname()[1] if sockets else self.config.port

@@ -128,29 +128,30 @@ class GitHubApp:
 
     def request(self, installation_id: int, method: str, path: str, operation: str, *,
                 params: Mapping[str, Any] | None = None, json: Any = None, expect: tuple[int, ...] = (200,),
-                raw: bool = False) -> Any:
+                raw: bool = False, accept: str | None = None) -> Any:
         """Call the API as the installation; a 401 mints one new token and tries once more."""
         token = self.installation_token(installation_id)
         try:
             return self._call(method, path, operation, auth=f"token {token}", params=params, json=json,
-                              expect=expect, raw=raw)
+                              expect=expect, raw=raw, accept=accept)
         except GitHubAppError as exc:
             if exc.status != 401:
                 raise
         self.forget_token(installation_id, token)
         token = self.installation_token(installation_id, renew=True)
         return self._call(method, path, operation, auth=f"token {token}", params=params, json=json,
-                          expect=expect, raw=raw)
+                          expect=expect, raw=raw, accept=accept)
 
     def _call(self, method: str, path: str, operation: str, *, auth: str, params: Mapping[str, Any] | None = None,
-              json: Any = None, expect: tuple[int, ...] = (200,), raw: bool = False) -> Any:
+              json: Any = None, expect: tuple[int, ...] = (200,), raw: bool = False, accept: str | None = None) -> Any:
         url = self.api_url + path
+        headers = {"Authorization": auth, **({"Accept": accept} if accept else {})}
         deadline = time.monotonic() + self.budget_s
         attempt = 0
         while True:
             try:
                 response = self._session().request(method, url, params=params, json=json, allow_redirects=False,
-                                                    timeout=self.timeout_s, headers={"Authorization": auth})
+                                                    timeout=self.timeout_s, headers=headers)
             except requests.exceptions.Timeout:
                 failure = GitHubAppError(f"{operation}: {_host(url)} did not answer within {self.timeout_s:g} s",
                                          retryable=True)

@@ -43,15 +43,15 @@ class Caps:
 
 def repo_file(app: GitHubApp, req: Request, path: str, ref: str, cap: int) -> bytes | list[dict[str, Any]]:
     """A file's bytes, or a directory's entries, at ref. A missing file is Refused, naming it."""
-    try:
+    try:  # the object media type: a folder is {"type": "dir", "entries": [...]}, as the description documents
         body = app.request(req.installation_id, "GET", f"/repos/{req.owner}/{req.repo}/contents/{quote(path)}",
-                           "repos.get-content", params={"ref": ref})
+                           "repos.get-content", params={"ref": ref}, accept="application/vnd.github.object")
     except GitHubAppError as exc:
         if exc.status == 404:
             raise Refused(f"{path} is not on the default branch {ref}") from None
         raise
-    if isinstance(body, list):
-        return body
+    if isinstance(body, dict) and body.get("type") == "dir" and isinstance(body.get("entries"), list):
+        return body["entries"]
     if not isinstance(body, dict) or body.get("type") != "file":
         raise Refused(f"{path} on {ref} is not a file or a folder")
     size = body.get("size")
