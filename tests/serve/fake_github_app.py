@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonschema
 
-from tests.plugins.gate_github.fake_github import Fault, FakeGitHub, Request, openapi_to_jsonschema
+from tests.plugins.gate_github.fake_github import FakeGitHub, Fault, Request, openapi_to_jsonschema
 
 APP_OPERATIONS = {
     "apps.create-installation-access-token": "POST",
@@ -420,4 +420,4 @@ def in_an_hour() -> datetime:
     return datetime.now(UTC) + timedelta(hours=1)
 
 
-__all__ = ["Artifact", "Answer", "Fault", "FakeGitHubApp", "Run", "example_of", "zip_of"]
+__all__ = ["Answer", "Artifact", "FakeGitHubApp", "Fault", "Run", "example_of", "zip_of"]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.serve.conftest import THRESHOLD, evidence_zip, new_sha, repo_files
-
 
 def test_ready_release_is_approved_with_the_report_named(harness):
     run = harness.run()

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from gate.serve.webhook import sign, signature_valid
-from tests.serve.conftest import SECRET, post_delivery, start_served, wait_for
+from tests.serve.conftest import post_delivery, start_served, wait_for
 
 
 def test_signature_is_hmac_sha256_of_the_raw_body():
@@ -110,8 +110,8 @@ def test_signed_payload_without_a_run_is_400(harness):
 
 
 def test_beyond_the_queue_limit_is_503_and_a_redelivery_is_taken(fake_app, app_key, tmp_path):
-    from tests.serve.conftest import Harness
     from tests.conftest import opa_binary
+    from tests.serve.conftest import Harness
 
     if opa_binary() is None:
         pytest.skip("needs a real OPA")
