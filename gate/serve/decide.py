@@ -11,6 +11,7 @@ import dataclasses
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from gate.serve.sources import (
 from gate.serve.webhook import Request
 
 APPROVED, REJECTED = "approved", "rejected"
+PREPARED_CACHE = 32   # policy sets and thresholds kept loaded (one per repository and profile, typically)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Decider:
         # the attestation seam: a callable(decision, config) that signs a recorded decision, set where
         # signing is configured (gate.attest); a signing failure rejects, as an unsigned approval would mislead
         self.attest: Callable[[Any, Any], None] | None = None
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --- the whole of one delivery -----------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class Decider:
             version_source="gate.yaml" if version is not None else None, commit=head_sha,
             environment=config.profile, run_url=run.get("html_url"), actor=req.sender, now=datetime.now(UTC),
             history=_history(store_config))
-        prepared = runner.prepare(config)
+        prepared = self._prepared(config)
         waivers = None
         if config.waivers_path is not None:
             from gate.waivers import load_waivers
@@ -212,6 +216,34 @@ class Decider:
         if self.attest is not None:
             self.attest(decision, store_config)
         return decision, done.where
+
+    def _prepared(self, config: Any) -> Any:
+        """runner.prepare (policies screened and loaded, threshold validated), reused while the files are the
+        same: the key is their content, so a change on any default branch is read by the next decision."""
+        import hashlib
+
+        from gate import runner
+        from gate.config import library_dir
+
+        digest = hashlib.sha256(config.profile.encode() + b"\0" + config.threshold_path.read_bytes())
+        for root in config.policy_paths:
+            if root == library_dir():
+                digest.update(b"library\0")  # gate's own, unchanged while the process lives
+                continue
+            for path in sorted(root.rglob("*.rego")) if root.is_dir() else [root]:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        key = digest.hexdigest()
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        prepared = runner.prepare(config)
+        with self._cache_lock:
+            self._cache[key] = prepared
+            while len(self._cache) > PREPARED_CACHE:
+                self._cache.popitem(last=False)
+        return prepared
 
     def _verdict(self, req: Request, decision: Any, where: str) -> Verdict:
         ctx = decision.context
