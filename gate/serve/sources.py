@@ -17,6 +17,7 @@ import io
 import json
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -156,7 +157,11 @@ def extract(archive: bytes, dest: Path, caps: Caps) -> list[str]:
                 raise Refused(f"the evidence artifact's entry {name!r} would be written outside the extraction"
                               " folder")
             if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
+                try:
+                    target.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:  # a file of that name came first
+                    raise Refused(f"the evidence artifact's entry {name!r} cannot be extracted:"
+                                  f" {type(exc).__name__}") from None
                 continue
             total = _write_member(zf, info, target, total, caps)
             written.append(name)
@@ -174,7 +179,7 @@ def _write_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, tota
                     raise Refused(f"the evidence artifact unpacks to more than {caps.extracted_bytes:,} bytes"
                                   " (limits.extracted_bytes)")
                 sink.write(chunk)
-    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError) as exc:
         raise Refused(f"the evidence artifact's entry {info.filename!r} cannot be extracted:"
                       f" {type(exc).__name__}") from None
     return total

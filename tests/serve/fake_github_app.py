@@ -273,11 +273,14 @@ class FakeGitHubApp(FakeGitHub):
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/zip")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/zip")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (a download over its cap)
 
     def _get_content(self, handler, params, query, raw) -> None:
         name = "repos.get-content"
