@@ -235,3 +235,21 @@ def test_installation_token_is_cached_between_decisions(harness):
     harness.deliver(second)
     harness.answer(second)
     assert harness.fake.tokens_minted == minted
+
+
+def test_the_repositorys_own_policies_are_read_from_the_default_branch(harness):
+    """gate.yaml names a policy folder: every .rego under it is read from the default branch (folder listing
+    and files through repos.get-content); a rule only the default branch's copy has decides."""
+    from tests.conftest import REPO
+
+    policies = {f"rules/{p.name}": p.read_bytes() for p in (REPO / "policies").glob("*.rego")
+                if not p.name.endswith("_test.rego")}
+    extra = (b"package gate.house\n\nimport rego.v1\n\ndeny contains {\"id\": \"house.freeze\", \"msg\": \"release"
+             b" freeze\"} if { input.context.service == \"claims-triage\" }\n")
+    main = {**repo_files(gate_yaml=repo_files()["gate.yaml"].decode() + "policies: rules\n"), **policies,
+            "rules/extra/house.rego": extra}
+    branch = {**repo_files(gate_yaml=repo_files()["gate.yaml"].decode() + "policies: rules\n"), **policies}
+    harness.fake.add_repo("acme/house", "main", {"main": main, "feature": branch})
+    run = harness.run(repo="acme/house", branch="feature")
+    harness.deliver(run)
+    rejected(harness, run, "house.freeze")
