@@ -101,7 +101,7 @@ def test_show_filters_by_outcome_service_and_date(logged, capsys):
 def test_show_rejects_a_bad_date_with_one_line_exit_2(logged, capsys):
     assert main(["log", "show", "-c", str(logged), "--since", "yesterday"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("gate: error: --since") and len(err.strip().splitlines()) == 1
+    assert err.startswith("gate: error: --since") and len(said(err)) == 1
 
 
 def test_after_a_torn_write_the_next_evaluate_succeeds_and_verify_shows_the_repair(logged, capsys):

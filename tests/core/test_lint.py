@@ -12,6 +12,7 @@ from gate.cli import main
 
 from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import POLICY, release
+from tests.conftest import said
 
 NOW = ["--now", EXAMPLE_NOW]
 READY = REPO / "examples" / "claims-triage" / "ready"
@@ -131,7 +132,7 @@ def test_blocked_reference_exits_2_with_one_line_naming_the_config(gate_workspac
     config = release(gate_workspace, p95=950)
     assert main(["lint", "-c", str(config), "--engine", "embedded", *NOW]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert len(said(err)) == 1 and "Traceback" not in err
     assert "needs an approving example" in err and str(config) in err and "technical.p95_latency" in err
 
 
