@@ -15,10 +15,11 @@ from typing import Any, TextIO
 
 from gate.render import dimensions, facts, gap_title, html_tables, plots
 from gate.render.html_style import CSS
-from gate.render.html_tables import esc, table
+from gate.render.html_tables import esc, ident, pretty, table
 
 MAX_FINDINGS = 200             # per gap; the rest are counted and left to the JSON report
 MAX_EVIDENCE = 500             # rows of the evidence list
+WIDE = ("Threshold", "Policies")   # a whole digest on one line: it is what an auditor compares
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MARK = {"deny": ("✗", "Blocks"), "warn": ("!", "Warning"), "advisory": ("i", "Advisory"), "pass": ("✓", "Passed"),
         "waived": ("~", "Waived")}
@@ -64,7 +65,7 @@ def _headline(decision: Any) -> str:
 
         url = esc(display_url(ctx.run_url))
         facts_.append(("Run", f'<a href="{url}" rel="noreferrer noopener">{url}</a>'))
-    items = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts_)
+    items = "".join(f'<div class="{"wide" if k in WIDE else ""}"><dt>{k}</dt><dd>{v}</dd></div>' for k, v in facts_)
     word, mark, cls = ("Approved", "✓", "approve") if approved else ("Blocked", "✗", "block")
     release = " ".join(filter(None, (ctx.service, ctx.version)))
     return (f'<header class="verdict {cls}" role="banner"><p class="eyebrow">gate readiness report</p>'
@@ -103,14 +104,14 @@ def _findings(decision: Any, gap: str) -> str:
     found = sorted((f for f in decision.findings if f.dimension == gap), key=lambda f: (not f.blocks, f.rule))
     if not found:
         return '<p class="ok">' + _badge("pass") + " No finding in this gap.</p>"
-    rows = [(_badge(_kind(f)), f"<code>{esc(f.rule)}</code>", esc(f.message), esc(f.observed, 300),
-             esc(f.expected, 300), "<br>".join(f"<code>{esc(e)}</code>" for e in f.evidence[:5])
+    rows = [(_badge(_kind(f)), ident(f.rule), esc(f.message), pretty(f.observed), pretty(f.expected),
+             "<br>".join(ident(e) for e in f.evidence[:5])
              + (f" and {len(f.evidence) - 5} more" if len(f.evidence) > 5 else ""))
             for f in found[:MAX_FINDINGS]]
     more = (f'<p class="muted">… and {len(found) - MAX_FINDINGS} more findings in this gap, listed in the JSON '
             f"report.</p>") if len(found) > MAX_FINDINGS else ""
     return table(("Level", "Rule", "Finding", "Observed", "Expected", "Evidence"), rows,
-                  cls="findings") + more
+                 cls="findings", widths=(10, 19, 35, 11, 11, 14)) + more
 
 
 def _figure(plot: plots.Plot) -> str:
@@ -155,7 +156,7 @@ def _waivers(decision: Any) -> str:
     if not decision.waived:
         return ""
     now = decision.context.now
-    rows = [(f"<code>{esc(f.rule)}</code>", esc(f.message), esc(w.approved_by),
+    rows = [(ident(f.rule), esc(f.message), esc(w.approved_by),
              esc(w.expires.date().isoformat()), esc(f"{(w.expires - now).days} days"), esc(w.reason))
             for f, w in decision.waived]
     return ('<section id="waivers"><h2>Waivers in force</h2>'
@@ -166,7 +167,7 @@ def _advisory(decision: Any) -> str:
     found = [f for f in decision.findings if f.advisory]
     if not found:
         return ""
-    rows = [(f"<code>{esc(f.rule)}</code>", esc(f.message)) for f in found[:MAX_FINDINGS]]
+    rows = [(ident(f.rule), esc(f.message)) for f in found[:MAX_FINDINGS]]
     return ('<section id="advisory"><h2>Advisory rules</h2><p class="muted">Reported, not enforced: the '
             "threshold marks these rules advisory.</p>" + table(("Rule", "Finding"), rows) + "</section>")
 
@@ -174,7 +175,7 @@ def _advisory(decision: Any) -> str:
 def _skipped(decision: Any) -> str:
     if not decision.skipped:
         return ""
-    rows = [(esc(s.kind), esc(s.source), f"<code>{esc(s.origin or '')}</code>", esc(s.reason))
+    rows = [(esc(s.kind), esc(s.source), ident(s.origin or ''), esc(s.reason))
             for s in decision.skipped[:MAX_EVIDENCE]]
     more = len(decision.skipped) - len(rows)
     return ('<section id="skipped"><h2>Evidence gate could not use</h2>'
@@ -187,7 +188,7 @@ def _evidence(decision: Any) -> str:
     rows = []
     for e in decision.evidence[:MAX_EVIDENCE]:
         age = e.age_days(now)
-        rows.append((esc(e.kind), esc(e.source), f"<code>{esc(e.origin)}</code>",
+        rows.append((esc(e.kind), esc(e.source), ident(e.origin),
                      esc(e.produced_at.isoformat(timespec="seconds") if e.produced_at else "undated"),
                      esc("—" if age is None else f"{age:.1f} d"),
                      f'<code title="{esc(e.digest)}">{esc(e.digest.removeprefix("sha256:")[:16])}</code>'))

@@ -27,6 +27,7 @@ background:rgba(255,255,255,.2);font-size:1.6rem}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:6px 22px;margin-top:16px;
 margin-bottom:0}
 .facts div{min-width:0}
+.facts .wide{grid-column:span 2}
 .facts dt{font-size:.72rem;text-transform:uppercase;letter-spacing:.08em;opacity:.8}
 .facts dd{margin:0;overflow-wrap:anywhere}
 .facts code{background:rgba(255,255,255,.16);color:#fff;font-size:11.5px}
@@ -50,6 +51,10 @@ padding:2px 10px 2px 8px;white-space:nowrap;border:1.5px solid}
 .gap.pass{border-left:6px solid var(--pass)}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.88rem;margin:6px 0}
+table:has(colgroup){table-layout:fixed}
+code.id{overflow-wrap:normal;word-break:normal}
+table.findings td{overflow-wrap:anywhere}
+.nowrap{white-space:nowrap}
 th,td{text-align:left;vertical-align:top;padding:7px 10px;border-bottom:1px solid var(--line)}
 th{font-size:.74rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);background:#fafbfc}
 tbody tr:nth-child(even){background:#fbfcfd}

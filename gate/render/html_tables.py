@@ -18,15 +18,38 @@ def esc(value: Any, limit: int = MAX_TEXT) -> str:
     return html.escape(text, quote=True)
 
 
-def table(headers: Iterable[str], rows: Iterable[Iterable[str]], caption: str = "", cls: str = "") -> str:
-    """A table whose cells are already escaped HTML."""
+def table(headers: Iterable[str], rows: Iterable[Iterable[str]], caption: str = "", cls: str = "",
+          widths: Iterable[int] = ()) -> str:
+    """A table whose cells are already escaped HTML; ``widths`` in percent fix its columns."""
+    cols = "".join(f'<col style="width:{w}%">' for w in widths)
+    cols = f"<colgroup>{cols}</colgroup>" if cols else ""
     head = "".join(f'<th scope="col">{h}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     cap = f"<caption>{caption}</caption>" if caption else ""
-    return f'<div class="scroll"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return f'<div class="scroll"><table class="{cls}">{cap}{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-YES, NO = '<span class="yes">✓ yes</span>', '<span class="no">✗ no</span>'
+def mark(good: bool, word: str) -> str:
+    """A yes/no cell that does not rely on colour: a tick or a cross, and a word."""
+    return f'<span class="{"yes" if good else "no"}">{"✓" if good else "✗"} {word}</span>'
+
+
+def ident(value: Any) -> str:
+    """A rule id or a path, breakable only after its dots, underscores and slashes."""
+    text = esc(value, 300)
+    for sep in (".", "_", "/"):
+        text = text.replace(sep, sep + "<wbr>")
+    return f'<code class="id">{text}</code>'
+
+
+def pretty(value: Any) -> str:
+    """An observed or expected value for a reader: objects as `key: value` pairs rather than JSON."""
+    if isinstance(value, dict):
+        return esc(", ".join(f"{k}: {show(v)}" for k, v in value.items()), 300)
+    return esc(value, 300)
+
+
+YES, NO = mark(True, "yes"), mark(False, "no")
 
 
 def _yes(value: Any) -> str:
@@ -40,7 +63,7 @@ def _section(title: str, table: str, note: str = "") -> str:
 def completeness(decision: Any) -> str:
     rows = [(esc(p.name), esc(p.role), esc(p.contract),
              esc(f"{len(p.documented)} of {len(p.documented) + len(p.missing)}"),
-             YES if not p.missing else '<span class="no">✗ missing</span> ' + esc(", ".join(p.missing)))
+             YES if not p.missing else mark(False, "missing") + " " + esc(", ".join(p.missing)))
             for p in facts.parties(decision)]
     if not rows:
         return ""
@@ -64,10 +87,9 @@ def signoffs(decision: Any) -> str:
 
 
 def drills(decision: Any) -> str:
-    rows = [(esc(d["scenario"]), esc(str(d["date"] or "undated")), _yes(d["diagnosed"]),
+    rows = [(esc(d["scenario"]), f'<span class="nowrap">{esc(str(d["date"] or "undated"))}</span>', _yes(d["diagnosed"]),
              _yes(d["escalated_correctly"]), esc("—" if d["minutes"] is None else f"{d['minutes']:g} min"),
-             YES.replace("yes", "passed") if d["passed"] else NO.replace("no", "failed"),
-             f"<code>{esc(d['origin'])}</code>") for d in facts.drills(decision)]
+             mark(d["passed"], "passed" if d["passed"] else "failed"), ident(d["origin"])) for d in facts.drills(decision)]
     if not rows:
         return ""
     return _section("Incident drills", table(
@@ -100,10 +122,10 @@ def accountability(decision: Any) -> str:
         overdue = r["days_since"] is not None and r["cadence_days"] is not None and r["days_since"] > r["cadence_days"]
         since = "—" if r["days_since"] is None else f"{r['days_since']:.0f} days"
         rows.append((esc(r["decision_type"]), esc(r["accountable"] or "nobody named"),
-                     esc(" → ".join(r["escalation_path"])) if r["escalation_path"] else NO.replace("no", "none"),
+                     esc(" → ".join(r["escalation_path"])) if r["escalation_path"] else mark(False, "none"),
                      esc("—" if r["cadence_days"] is None else f"every {r['cadence_days']:.0f} days"),
                      esc(str(r["last_review"] or "never")),
-                     (NO.replace("no", "overdue") + " " + esc(since)) if overdue else esc(since)))
+                     mark(False, "overdue " + esc(since)) if overdue else esc(since)))
     if not rows:
         return ""
     return _section("Accountability map", table(

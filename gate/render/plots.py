@@ -22,6 +22,9 @@ EXTRA = "pip install 'deployment-gate[report]'"
 # Okabe-Ito: told apart with every common colour-vision deficiency; marks and line styles differ too
 BLUE, ORANGE, RED, GREEN, SKY, PURPLE, GREY = ("#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9", "#CC79A7",
                                               "#6b6b6b")
+LIMIT = "#1d232b"
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85}  # legible over grid and limits
+HATCH = "////"  # a failing bar is hatched as well as red
 STYLE = {
     "svg.fonttype": "none",          # text stays text: smaller, selectable, read by screen readers
     "text.parse_math": False,        # "$x$" in a source name is a name, not a formula
@@ -83,18 +86,27 @@ def _figure(key: str, size: tuple[float, float], draw: Callable[[Any], None]) ->
         return _svg(fig, key)
 
 
-def _limit(ax: Any, y: float | None, label: str, horizontal: bool = True) -> None:
-    """A threshold limit: a dashed red line with its value written on it (not colour alone)."""
-    if y is None:
+def _limit(ax: Any, at: float | None, label: str, horizontal: bool = True) -> None:
+    """A threshold limit: a dark dashed line with its value written beside it (not colour alone)."""
+    if at is None:
         return
     if horizontal:
-        ax.axhline(y, color=RED, linestyle="--", linewidth=1.2)
-        ax.annotate(label, (1, y), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                    textcoords="offset points", ha="right", va="bottom", color=RED, fontsize=8)
+        ax.axhline(at, color=LIMIT, linestyle="--", linewidth=1.2, zorder=4)
+        ax.annotate(label, (0, at), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", ha="left", va="bottom", color=LIMIT, fontsize=8, zorder=5)
     else:
-        ax.axvline(y, color=RED, linestyle="--", linewidth=1.2)
-        ax.annotate(label, (y, 1), xycoords=("data", "axes fraction"), xytext=(2, -2),
-                    textcoords="offset points", ha="left", va="top", color=RED, fontsize=8, rotation=90)
+        ax.axvline(at, color=LIMIT, linestyle="--", linewidth=1.2, zorder=4)
+        ax.annotate(label, (at, 1), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", color=LIMIT, fontsize=8, zorder=5)
+
+
+def _bars(ax: Any, y: list[int], values: list[float], bad: list[bool], height: float) -> None:
+    """Horizontal bars: green within the limit, red and hatched outside it."""
+    for bar, out in zip(ax.barh(y, values, color=[RED if b else GREEN for b in bad], height=height, zorder=3), bad):
+        if out:
+            bar.set_hatch(HATCH)
+            bar.set_edgecolor("white")
+    ax.set_ylim(len(y) - 0.4, -0.6)   # first row on top, and room for the limit's label above
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -126,37 +138,51 @@ def load_latency(decision: Any) -> Plot | None:
         for x, label in ((peak, "expected peak"), (target, f"{_fmt(multiplier)}x peak")):
             if x is not None:
                 ax.axvline(x, color=GREY, linestyle=":", linewidth=1.2)
-                ax.annotate(f"{label} {_fmt(x)}", (x, 1), xycoords=("data", "axes fraction"), rotation=90,
-                            xytext=(2, -2), textcoords="offset points", va="top", fontsize=7.5, color=GREY)
+                ax.annotate(f"{label} {_fmt(x)}", (x, 1), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7.5, color=GREY)
         right = max(rates + [target or 0, peak or 0]) * 1.12
         ax.set_xlim(0, right)
         ax.set_xlabel("request rate (req/s)")
+
+    faults = [r for r in ordered if r.scenario == "fault"]
+
+    def series(ax: Any, runs: list[Run], value: Callable[[Run], float | None], label: str, colour: str,
+               marker: str, style: str) -> None:
+        """The load ramp as a line; a fault run (its errors are the fault's) as a hollow mark of its own."""
+        ramp_xy = [(r.request_rate, value(r)) for r in runs if r.scenario != "fault" and value(r) is not None]
+        if ramp_xy:
+            ax.plot(*zip(*ramp_xy), marker=marker, linestyle=style, color=colour, label=label, zorder=3)
+        fault_xy = [(r.request_rate, value(r)) for r in runs if r.scenario == "fault" and value(r) is not None]
+        if fault_xy:
+            ax.plot(*zip(*fault_xy), marker=marker, linestyle="none", markerfacecolor="white", color=colour,
+                    zorder=3, label=None if ramp_xy else label)
 
     def draw(fig: Any) -> None:
         left, right = fig.subplots(1, 2, width_ratios=(3, 2))
         for name, colour, marker, style in (("p50", SKY, "o", "-"), ("p95", BLUE, "s", "--"),
                                             ("p99", PURPLE, "^", "-.")):
-            points = [(r.request_rate, getattr(r, name)) for r in ordered if getattr(r, name) is not None]
-            if points:
-                left.plot(*zip(*points), marker=marker, linestyle=style, color=colour, label=name)
+            series(left, ordered, lambda r, n=name: getattr(r, n), name, colour, marker, style)
         for r in ordered:
-            if r.p95 is not None:
-                left.annotate(r.scenario, (r.request_rate, r.p95), xytext=(4, 4), textcoords="offset points",
-                              fontsize=7.5)
+            top = r.p99 if r.p99 is not None else r.p95
+            if top is not None:
+                left.annotate(r.scenario + (" run (hollow)" if r.scenario == "fault" else ""), (r.request_rate, top),
+                              xytext=(5, 3), textcoords="offset points", fontsize=7.5)
         _limit(left, p95_limit, f"p95 limit {_fmt(p95_limit)} ms")
         _limit(left, p99_limit, f"p99 limit {_fmt(p99_limit)} ms")
         left.set_ylabel("latency (ms)")
-        left.set_ylim(bottom=0)
-        left.set_title("Latency as load rises")
-        left.legend(loc="upper left")
+        left.set_ylim(0, max([v for r in ordered for v in (r.p99, r.p95, r.p50) if v is not None]
+                             + [p99_limit or 0, p95_limit or 0]) * 1.15)
+        left.legend(loc="lower right")
         marks(left)
-        errors = [(r.request_rate, r.error_rate * 100) for r in ordered if r.error_rate is not None]
-        if errors:
-            right.plot(*zip(*errors), marker="D", color=ORANGE, label="error rate")
+        series(right, ordered, lambda r: None if r.error_rate is None else r.error_rate * 100, "error rate",
+               ORANGE, "D", "-")
+        for r in faults:
+            if r.error_rate is not None:
+                right.annotate("fault run", (r.request_rate, r.error_rate * 100), xytext=(5, 3),
+                               textcoords="offset points", fontsize=7.5)
         _limit(right, None if max_error is None else max_error * 100, f"limit {_pct(max_error)}")
         right.set_ylabel("error rate (%)")
-        right.set_ylim(bottom=0)
-        right.set_title("Errors as load rises")
+        right.set_ylim(0, max([(r.error_rate or 0) * 100 for r in ordered] + [(max_error or 0) * 100]) * 1.15 or 1)
         marks(right)
 
     rows = tuple((r.scenario, r.origin, _fmt(r.request_rate), _fmt(r.p50), _fmt(r.p95), _fmt(r.p99),
@@ -246,7 +272,7 @@ def degradation(decision: Any) -> Plot | None:
         ax = fig.subplots()
         y = range(len(bars))
         over = [allowed is not None and ratio > allowed for _, ratio, _ in bars]
-        ax.barh(list(y), [b[1] for b in bars], color=[RED if o else GREEN for o in over], height=0.5)
+        _bars(ax, list(y), [b[1] for b in bars], over, 0.5)
         for i, (_, ratio, _) in enumerate(bars):
             ax.annotate(f"{ratio:.2f}x" + (" over" if over[i] else ""), (ratio, i), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=8.5, fontweight="bold")
@@ -254,7 +280,6 @@ def degradation(decision: Any) -> Plot | None:
         _limit(ax, allowed, f"allowed {_fmt(allowed)}x", horizontal=False)
         ax.set_xlim(0, max([b[1] for b in bars] + [allowed or 0]) * 1.3)
         ax.set_xlabel("stress p95 ÷ baseline p95")
-        ax.invert_yaxis()
 
     alt = "Latency degradation under stress: " + "; ".join(f"{ratio:.2f}x {label}" for label, ratio, _ in bars) + (
         f"; at most {_fmt(allowed)}x is allowed." if allowed is not None else ".")
@@ -283,16 +308,15 @@ def data_quality(decision: Any) -> Plot | None:
             values = [(r[key] or 0) * 100 for r in rows]
             bad = [r[key] is None or (bound is not None and (r[key] < bound if below_is_bad else r[key] > bound))
                    for r in rows]
-            ax.barh(y, values, color=[RED if b else GREEN for b in bad], height=0.55)
+            _bars(ax, y, values, bad, 0.55)
             for i, r in enumerate(rows):
                 ax.annotate(_pct(r[key]) + ("  ✗" if bad[i] else "  ✓"), (values[i], i), xytext=(3, 0),
                             textcoords="offset points", va="center", fontsize=8)
             _limit(ax, None if bound is None else bound * 100,
                    ("at least " if below_is_bad else "at most ") + _pct(bound), horizontal=False)
-            ax.set_title(title)
+            ax.set_xlabel(title)
             ax.set_xlim(0, max(values + [0 if bound is None else bound * 100, 1]) * 1.25)
         left.set_yticks(y, [f"{r['source']} ({r['tool']})" for r in rows])
-        left.invert_yaxis()
 
     alt = "Data quality per source: " + "; ".join(
         f"{r['source']} {_pct(r['success_ratio'])} of checks passed, {_pct(r['malformed_rate'])} malformed"
@@ -320,10 +344,12 @@ def drill_timeline(decision: Any) -> Plot | None:
         ax = fig.subplots()
         if window is not None:
             ax.axvspan(now - timedelta(days=window), now, color=GREEN, alpha=0.08)
-            ax.annotate(f"counts for {_fmt(window)} days", (now - timedelta(days=window), 1),
-                        xycoords=("data", "axes fraction"), xytext=(3, -3), textcoords="offset points",
-                        va="top", fontsize=7.5, color=GREEN)
+            ax.annotate(f"a drill counts for {_fmt(window)} days", (now - timedelta(days=window), 1),
+                        xycoords=("data", "axes fraction"), xytext=(3, 3), textcoords="offset points",
+                        va="bottom", fontsize=7.5, color=GREEN)
         ax.axvline(now, color=GREY, linestyle=":")
+        ax.annotate("decision", (now, 1), xycoords=("data", "axes fraction"), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7.5, color=GREY)
         for d in rows:
             when = datetime.combine(d["date"], datetime.min.time(), tzinfo=now.tzinfo)
             y = scenarios.index(d["scenario"])
@@ -357,18 +383,17 @@ def review_age(decision: Any) -> Plot | None:
         ax = fig.subplots()
         y = list(range(len(rows)))
         overdue = [r["cadence_days"] is not None and r["days_since"] > r["cadence_days"] for r in rows]
-        ax.barh(y, [r["days_since"] for r in rows], color=[RED if o else GREEN for o in overdue], height=0.5)
+        _bars(ax, y, [r["days_since"] for r in rows], overdue, 0.5)
         for i, r in enumerate(rows):
             if r["cadence_days"] is not None:
-                ax.plot([r["cadence_days"]] * 2, [i - 0.35, i + 0.35], color="black", linewidth=2)
+                ax.plot([r["cadence_days"]] * 2, [i - 0.35, i + 0.35], color="black", linewidth=2, zorder=4)
             note = f"{r['days_since']:.0f} d" + (f" (due every {r['cadence_days']:.0f} d)" if r["cadence_days"] else "")
-            ax.annotate(note + (" overdue ✗" if overdue[i] else " ✓"), (r["days_since"], i), xytext=(4, 0),
-                        textcoords="offset points", va="center", fontsize=8)
+            ax.annotate(note + (" overdue ✗" if overdue[i] else " ✓"), (max(r["days_since"], r["cadence_days"] or 0), i),
+                        xytext=(6, 0), textcoords="offset points", va="center", fontsize=8, bbox=LABEL_BOX)
         _limit(ax, cap, f"at most {_fmt(cap)} d", horizontal=False)
         ax.set_yticks(y, [r["decision_type"] for r in rows])
         ax.set_xlim(0, max([r["days_since"] for r in rows] + [r["cadence_days"] or 0 for r in rows]) * 1.45)
         ax.set_xlabel("days since the last review (black tick: its cadence)")
-        ax.invert_yaxis()
 
     alt = "Days since each decision type was last reviewed: " + "; ".join(
         f"{r['decision_type']} {r['days_since']:.0f} days, due every {_fmt(r['cadence_days'])}" for r in rows) + "."

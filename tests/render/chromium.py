@@ -46,13 +46,11 @@ class _Pipe:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
 
-        def wire() -> None:  # Chromium reads commands on fd 3 and writes answers on fd 4
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
-
-        self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=wire, pass_fds=(3, 4))
+        # Chromium reads commands on fd 3 and writes answers on fd 4: the shell puts the pipes there
+        wire = f'exec "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
+        self.proc = subprocess.Popen(["sh", "-c", wire, "sh", binary, *FLAGS, f"--user-data-dir={profile}",
+                                      "about:blank"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, pass_fds=(to_chrome_r, from_chrome_w))
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
