@@ -8,6 +8,7 @@ browser did: every request it made, its console errors and exceptions, the DOM a
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -39,12 +40,20 @@ class Page:
     height: int = 0
 
 
+def _above_4(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
 class _Pipe:
     """One DevTools session over --remote-debugging-pipe: JSON messages separated by NUL bytes."""
 
     def __init__(self, binary: str, profile: str) -> None:
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
+        # above 4, so that moving one pipe to fd 3 or 4 never closes the other
+        to_chrome_r, from_chrome_w = (_above_4(to_chrome_r), _above_4(from_chrome_w))
 
         # Chromium reads commands on fd 3 and writes answers on fd 4: the shell puts the pipes there
         wire = f'exec "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
