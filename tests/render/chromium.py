@@ -14,6 +14,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class Page:
     height: int = 0
 
 
+TRAMPOLINE = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
+
+
 def _above_4(fd: int) -> int:
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
     os.close(fd)
@@ -55,11 +59,11 @@ class _Pipe:
         # above 4, so that moving one pipe to fd 3 or 4 never closes the other
         to_chrome_r, from_chrome_w = (_above_4(to_chrome_r), _above_4(from_chrome_w))
 
-        # Chromium reads commands on fd 3 and writes answers on fd 4: the shell puts the pipes there
-        wire = f'exec "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
-        self.proc = subprocess.Popen(["sh", "-c", wire, "sh", binary, *FLAGS, f"--user-data-dir={profile}",
-                                      "about:blank"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, pass_fds=(to_chrome_r, from_chrome_w))
+        # Chromium reads commands on fd 3 and writes answers on fd 4: a small trampoline puts the pipes there
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", TRAMPOLINE, str(to_chrome_r), str(from_chrome_w), binary, *FLAGS,
+             f"--user-data-dir={profile}", "about:blank"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, pass_fds=(to_chrome_r, from_chrome_w))
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
