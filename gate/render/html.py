@@ -81,7 +81,7 @@ def _gap_state(decision: Any, gap: str) -> tuple[str, str]:
     if other:
         parts.append(_plural(other, "warning"))
     state = "deny" if blocking else ("warn" if other else "pass")
-    return state, ", ".join(parts) or "nothing found"
+    return state, ", ".join(parts) or "no finding"
 
 
 def _scorecard(decision: Any) -> str:

@@ -67,7 +67,7 @@ class Plot:
 
 def _svg(fig: Any, key: str) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]                       # no XML prolog or DOCTYPE inside HTML
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
@@ -172,7 +172,7 @@ def load_latency(decision: Any) -> Plot | None:
         left.set_ylabel("latency (ms)")
         left.set_ylim(0, max([v for r in ordered for v in (r.p99, r.p95, r.p50) if v is not None]
                              + [p99_limit or 0, p95_limit or 0]) * 1.15)
-        left.legend(loc="lower right")
+        left.legend(loc="lower center", ncol=3)
         marks(left)
         series(right, ordered, lambda r: None if r.error_rate is None else r.error_rate * 100, "error rate",
                ORANGE, "D", "-")
