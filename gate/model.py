@@ -167,6 +167,9 @@ class Decision:
     decision_id: str
     timestamp: datetime
     waived: tuple[tuple[Finding, Waiver], ...] = ()
+    # the numbers the decision was judged against (data.threshold, the profile merged over the defaults):
+    # the HTML report draws them as limits; empty for a decision made elsewhere
+    threshold: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
     # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one

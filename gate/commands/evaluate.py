@@ -36,6 +36,8 @@ def run(args) -> int:
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
+    if hasattr(renderer, "ready"):  # a renderer needing an optional extra says so before anything is decided
+        renderer.ready()
     signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output)
     context = runner.make_context(config, args)
     runner.refuse_pinned_clock(config, context)
