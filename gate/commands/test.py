@@ -176,7 +176,12 @@ def rego_tests(subject_: Subject, keyword: str | None) -> list[Outcome]:
             else:
                 runnable[name] = body
         source = without(policy.source, set(rule_bodies(policy.source)) - set(runnable))
-        modules = [(str(p.path), p.source) for p in subject_.policies.modules] + [(str(policy.path), source)]
+        # helpers a test file shares with the other test files of its package (fixtures written once), without
+        # their tests, so that each file's tests still run on their own
+        siblings = [(str(p.path), without(p.source, set(rule_bodies(p.source)))) for p in subject_.policies.files
+                    if p.is_test and p.package == policy.package and p.path != policy.path]
+        modules = ([(str(p.path), p.source) for p in subject_.policies.modules] + siblings
+                   + [(str(policy.path), source)])
         answers = run_rego(modules, {"threshold": threshold.data}, policy.package, list(runnable))
         for name, body in runnable.items():
             status, detail = answers[name]
