@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,10 +36,28 @@ def load_threshold(path: Path, profile: str) -> Threshold:
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     validate(doc, "threshold.schema.json")
-    profiles = doc.data.get("profiles") or {}
+    data, digest = doc.data, doc.digest
+    if data.get("extends") == "library":
+        data, digest = _over_library(data, digest)
+    profiles = data.get("profiles") or {}
     if profile not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"{path}: field 'profiles': no profile {profile!r} (known: {known})")
-    merged = deep_merge(doc.data.get("defaults") or {}, profiles[profile] or {})
-    return Threshold(path=path, profile=profile, data=merged, rules=doc.data.get("rules") or {},
-                     digest=doc.digest)
+    merged = deep_merge(data.get("defaults") or {}, profiles[profile] or {})
+    return Threshold(path=path, profile=profile, data=merged, rules=data.get("rules") or {}, digest=digest)
+
+
+def _over_library(own: Mapping[str, Any], own_digest: str) -> tuple[dict[str, Any], str]:
+    """`extends: library`: this file's profiles and rules laid over the threshold shipped with gate.
+
+    The digest covers both files, so a new gate release with other library numbers is another threshold."""
+    from gate.config import library_dir
+
+    base = load_document(library_dir() / "threshold.yaml")
+    validate(base, "threshold.schema.json")
+    profiles = dict(base.data.get("profiles") or {})
+    for name, override in (own.get("profiles") or {}).items():
+        profiles[name] = deep_merge(profiles.get(name) or {}, override or {})
+    rules = deep_merge(base.data.get("rules") or {}, own.get("rules") or {})
+    combined = hashlib.sha256(f"{base.digest}\n{own_digest}".encode()).hexdigest()
+    return {"defaults": base.data["defaults"], "profiles": profiles, "rules": rules}, f"sha256:{combined}"
