@@ -231,6 +231,7 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
         "evidence": [{"kind": e.kind, "source": e.source, "origin": e.origin, "digest": e.digest}
                      for e in decision.evidence],
         "skipped": [s.to_input() for s in decision.skipped],
+        **({"policy_source": decision.policy_source} if decision.policy_source is not None else {}),
     })
 
 

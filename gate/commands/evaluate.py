@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from gate import auditlog, plugins, runner
+from gate import auditlog, plugins, policysource, runner
 from gate.errors import ConfigError
 from gate.secrets import mask
 
@@ -18,6 +19,9 @@ def add_parser(subparsers) -> None:
     runner.add_common_arguments(p)
     p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
+    p.add_argument("--policy-ref", metavar="REF",
+                   help="read threshold, policies, waivers and profile from this git ref (a protected branch or"
+                        " tag, e.g. main), never from the working tree; overrides gate.yaml policy_source")
     runner.add_engine_arguments(p)
     p.set_defaults(run=run)
 
@@ -27,14 +31,21 @@ def run(args) -> int:
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
-    context = runner.make_context(config, args)
-    check_workflow(config)
-    decision = runner.evaluate(config, context, args.engine)
-    decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
-    runner.announce(decision, config)
-    buffer = io.StringIO()
-    renderer.render(decision, buffer)
-    write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
+    with policysource.scratch() as scratch:
+        # from here on, config judges with the protected ref's threshold, policies and waivers (if any)
+        config, protected = policysource.working_tree(config, args, Path(scratch))
+        context = runner.make_context(config, args)
+        if protected is not None:
+            context = dataclasses.replace(context, policy_source=protected.context_entry())
+        check_workflow(config)
+        decision = runner.evaluate(config, context, args.engine)
+        if protected is not None:
+            decision = policysource.annotate(decision, protected, plugins.get_manager())
+        decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
+        runner.announce(decision, config)
+        buffer = io.StringIO()
+        renderer.render(decision, buffer)
+        write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
 
 
