@@ -278,18 +278,24 @@ def _policies_digest(paths: tuple[Path, ...]) -> str | None:
 # --- policy ref required ------------------------------------------------------------------------------
 
 
-def require_ref(config: Config) -> None:
-    """Exit 2 when the threshold in force demands a protected ref (audit.require_policy_ref) and gate is
-    reading the working tree's."""
+def require_ref(config: Config, environ: Mapping[str, str] | None = None) -> str | None:
+    """The threshold in force demands a protected ref (audit.require_policy_ref) and gate would read the
+    working tree's: in CI, exit 2; outside CI (a person at a terminal, who controls the checkout and gate
+    alike), a note for the report. Returns that note, or None."""
+    from gate.engine.trust import in_ci
     from gate.threshold import load_threshold
 
     audit = load_threshold(config.threshold_path, config.profile).data.get("audit") or {}
-    if audit.get("require_policy_ref") is True:
+    if audit.get("require_policy_ref") is not True:
+        return None
+    if in_ci(environ):
         raise ConfigError(
             f"{config.path}: profile {config.profile} requires the threshold, policies and waivers from a protected"
             " git ref (threshold audit.require_policy_ref: true), and none was given: pass --policy-ref main (the"
             " Action's policy-ref does, by default the repository's default branch) or set policy_source.ref in"
             " gate.yaml; evaluating them from the working tree would let the release loosen its own threshold")
+    return (f"threshold, policies and waivers were read from the working tree, not from a protected ref: profile"
+            f" {config.profile} requires one (audit.require_policy_ref), and in CI this is exit 2; pass --policy-ref")
 
 
 # --- the report -----------------------------------------------------------------------------------------
@@ -345,16 +351,16 @@ def release_verdict(decision: Decision, protected: Protected, manager: Any = Non
     return verdict, line
 
 
-def working_tree(config: Config, args: Any, target: Path) -> tuple[Config, Protected | None]:
+def working_tree(config: Config, args: Any, target: Path) -> tuple[Config, Protected | str | None]:
     """`gate evaluate`'s entry: the configuration from the policy ref when one is named (the command
-    line first, then gate.yaml policy_source), else the working tree's, if the threshold allows it."""
+    line first, then gate.yaml policy_source), else the working tree's if the threshold allows it (with
+    a note for the report when it allows it only outside CI)."""
     ref = getattr(args, "policy_ref", None) or None
     origin = "--policy-ref"
     if ref is None and config.policy_ref:
         ref, origin = config.policy_ref, "gate.yaml policy_source (the release's own gate.yaml)"
     if ref is None:
-        require_ref(config)
-        return config, None
+        return config, require_ref(config)
     protected = protect(config, ref, origin, target, getattr(args, "profile", None))
     return protected.config, protected
 

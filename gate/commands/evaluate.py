@@ -35,12 +35,14 @@ def run(args) -> int:
         # from here on, config judges with the protected ref's threshold, policies and waivers (if any)
         config, protected = policysource.working_tree(config, args, Path(scratch))
         context = runner.make_context(config, args)
-        if protected is not None:
+        if isinstance(protected, policysource.Protected):
             context = dataclasses.replace(context, policy_source=protected.context_entry())
         check_workflow(config)
         decision = runner.evaluate(config, context, args.engine)
-        if protected is not None:
+        if isinstance(protected, policysource.Protected):
             decision = policysource.annotate(decision, protected, plugins.get_manager())
+        elif protected:  # outside CI, production from the working tree: said in every report
+            decision = dataclasses.replace(decision, notes=(protected, *decision.notes))
         decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
         runner.announce(decision, config)
         buffer = io.StringIO()
