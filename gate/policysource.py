@@ -294,8 +294,8 @@ def require_ref(config: Config, environ: Mapping[str, str] | None = None) -> str
             " git ref (threshold audit.require_policy_ref: true), and none was given: pass --policy-ref main (the"
             " Action's policy-ref does, by default the repository's default branch) or set policy_source.ref in"
             " gate.yaml; evaluating them from the working tree would let the release loosen its own threshold")
-    return (f"threshold, policies and waivers were read from the working tree, not from a protected ref: profile"
-            f" {config.profile} requires one (audit.require_policy_ref), and in CI this is exit 2; pass --policy-ref")
+    return (f"not judged from a protected ref: profile {config.profile} requires one (audit.require_policy_ref; in CI"
+            " this is exit 2), and gate read the threshold and policies of the working tree; pass --policy-ref")
 
 
 # --- the report -----------------------------------------------------------------------------------------
