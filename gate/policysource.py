@@ -234,7 +234,7 @@ def compare(protected: Protected, at_ref: Config, top: Path, target: Path, relat
     release_doc = load_document(release.path).data or {}
     ref_doc = load_document(target / relative).data or {}
     fields = [k for k in JUDGING_FIELDS if release_doc.get(k) != ref_doc.get(k)]
-    strip = lambda service: {k: v for k, v in (service or {}).items() if k not in RELEASE_SERVICE_FIELDS}  # noqa: E731
+    strip = lambda service: {k: v for k, v in (service or {}).items() if k not in RELEASE_SERVICE_FIELDS}
     if strip(release_doc.get("service")) != strip(ref_doc.get("service")):
         fields.append("service")
     out = [Compared("gate.yaml", relative, at_ref.digest, relative, release.digest, tuple(fields))]
