@@ -115,20 +115,27 @@ def git(root: Path, *args: str, binary: bool = False, check: bool = True) -> Any
 
 
 def resolve_ref(top: Path, ref: str) -> str:
-    """The commit of ``ref``: as the clone has it, else fetched from origin (a shallow clone, as
-    actions/checkout makes by default, has neither the default branch nor its history)."""
+    """The commit of ``ref``: fetched from origin in CI, or when the clone is shallow (as actions/checkout
+    makes it by default: neither the default branch nor its history) or lacks the ref; else as the clone
+    has it. In CI the release's own build steps ran in this checkout first and could have moved a local
+    branch, so its refs are not taken at their word there."""
+    from gate.engine.trust import in_ci
+
     if ref.startswith("-"):
         raise ConfigError(f"policy ref {ref!r}: a ref does not start with '-'")
-    shallow = git(top, "rev-parse", "--is-shallow-repository", check=False)
-    if shallow.returncode == 0 and shallow.stdout.strip() != b"true":
+    answer = git(top, "rev-parse", "--is-shallow-repository", check=False)
+    shallow = answer.returncode != 0 or answer.stdout.strip() == b"true"
+    if not in_ci() and not shallow:
         found = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
         if found.returncode == 0:
             return found.stdout.decode().strip()
-    fetched = git(top, "fetch", "--quiet", "--no-tags", "--depth=1", "origin", "--", ref, check=False)
+    # --depth=1 only where the clone is shallow already: it would make a full clone shallow
+    depth = ["--depth=1"] if shallow else []
+    fetched = git(top, "fetch", "--quiet", "--no-tags", *depth, "origin", "--", ref, check=False)
     if fetched.returncode != 0:
         last = (fetched.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        raise ConfigError(f"policy ref {ref!r}: not in this clone, and `git fetch --depth=1 origin {ref}` failed"
-                          f" ({last}); name a branch or tag of origin")
+        raise ConfigError(f"policy ref {ref!r}: not in this clone, and `git fetch {' '.join(depth + ['origin', ref])}`"
+                          f" failed ({last}); name a branch or tag of origin")
     return git(top, "rev-parse", "--verify", "FETCH_HEAD^{commit}")
 
 
@@ -199,7 +206,7 @@ def _files_at_ref(at_ref: Config, target: Path, ref: str) -> list[str]:
     out = []
     for what, path in (("threshold", at_ref.threshold_path), *(("policies", p) for p in at_ref.policy_paths),
                        ("waivers", at_ref.waivers_path)):
-        if path is None or path == library or library in path.parents:
+        if path is None or path.resolve() == library or library in path.resolve().parents:
             continue
         inside = _relative(path, target)
         if inside is None:

@@ -221,7 +221,7 @@ def test_a_ref_without_gate_yaml_is_exit_2_naming_it(tmp_path, capsys):
 def test_an_unknown_ref_is_exit_2_naming_the_fetch(tmp_path, capsys):
     root, _ = strict_main(tmp_path)
     code, _, err = evaluate(root / "gate.yaml", capsys, "--policy-ref", "no-such-branch")
-    assert code == 2 and "policy ref 'no-such-branch': not in this clone, and `git fetch --depth=1 origin" in err
+    assert code == 2 and "policy ref 'no-such-branch': not in this clone, and `git fetch origin no-such-branch`" in err
 
 
 def test_a_threshold_outside_the_repository_at_the_ref_is_refused(tmp_path, capsys):
@@ -267,3 +267,23 @@ def test_the_engine_settings_at_the_ref_may_choose_the_engine_in_production_ci(t
     engine = engine_settings(protected.config, protected.config.protected_engine, environ=ci)
     assert engine["opa_url"] == "https://opa.internal:8181"
     assert Path(engine["ca_cert"]).read_text() == "the CA main trusts\n"  # read from main, not the release
+
+
+def test_in_ci_the_ref_is_fetched_from_origin_not_taken_from_a_local_branch_the_build_moved(tmp_path, capsys,
+                                                                                               monkeypatch):
+    root, loose = strict_main(tmp_path)
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    git(root, "remote", "add", "origin", str(bare))
+    git(root, "push", "-q", "origin", "main")
+    loosen_threshold(root, loose)
+    git(root, "commit", "-q", "-am", "loosen")
+    git(root, "branch", "-f", "main", "release/2.4")  # a build step of the release, run before gate
+    monkeypatch.setenv("CI", "true")
+    code, doc, err = evaluate(root / "gate.yaml", capsys, "--policy-ref", "main")
+    assert code == 1, err
+    assert doc["policy_source"]["commit"] == git(bare, "rev-parse", "main") != git(root, "rev-parse", "main")
+    assert git(root, "rev-parse", "--is-shallow-repository") == "false"  # the fetch did not make it shallow
+    monkeypatch.delenv("CI")
+    code, doc, _ = evaluate(root / "gate.yaml", capsys, "--policy-ref", "main")
+    assert code == 0, [(f["rule"], f["message"]) for f in doc["findings"] if f["level"] == "deny"]  # outside CI the clone's own main is read: whoever runs gate there owns the clone
