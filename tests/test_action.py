@@ -429,6 +429,9 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     git(repo, "remote", "add", "origin", str(bare))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "gate init")
+    (bare / "token-contents").write_text("write")  # the default branch is on origin, as on GitHub
+    git(repo, "push", "-q", "origin", "main")
+    (bare / "token-contents").unlink()
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())
     return bare, workflow
 
