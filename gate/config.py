@@ -85,6 +85,8 @@ class Config:
     plugins: Mapping[str, Any] = field(default_factory=dict)
     allow_outside: bool = False
     digest: str = ""
+    policy_ref: str | None = None                     # gate.yaml policy_source.ref (gate/policysource.py)
+    protected_engine: Mapping[str, Any] | None = None  # the engine section of gate.yaml at the policy ref
 
     @property
     def service_name(self) -> str:
@@ -146,4 +148,5 @@ def load_config(path: Path, profile: str | None = None) -> Config:
         plugins=data.get("plugins", {}),
         allow_outside=allow_outside,
         digest=doc.digest,
+        policy_ref=(data.get("policy_source") or {}).get("ref"),
     )

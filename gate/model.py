@@ -36,6 +36,9 @@ class Context:
     # store on first call (gate evaluate sets it; None elsewhere). It raises AuditError when the log
     # does not verify, so a forged history never becomes a baseline.
     history: Callable[[], Mapping[str, Any] | None] | None = field(default=None, compare=False, repr=False)
+    # the protected ref the threshold, policies and waivers were read from ({"ref", "commit"}), None when
+    # they were the working tree's (gate/policysource.py); policies see it as input.context.policy_source
+    policy_source: Mapping[str, Any] | None = None
 
     def version_described(self) -> str:
         """"version 2.4.0 (from tag v2.4.0)": what the reports say about the version judged."""
@@ -53,6 +56,7 @@ class Context:
             "actor": self.actor,
             "now": utc_iso(self.now),
             "version_source": self.version_source,
+            **({"policy_source": dict(self.policy_source)} if self.policy_source else {}),
         }
 
 
@@ -174,6 +178,8 @@ class Decision:
     input: Mapping[str, Any] = field(default_factory=dict)
     # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
     attestation: Mapping[str, Any] | None = None
+    # the protected ref, its commit, and each file's digest at the ref and in the release (gate/policysource.py)
+    policy_source: Mapping[str, Any] | None = None
 
     @property
     def denies(self) -> tuple[Finding, ...]:
@@ -201,6 +207,8 @@ class Decision:
             "threshold_digest": self.threshold_digest,
             "notes": list(self.notes),
         }
+        if self.policy_source is not None:
+            doc["policy_source"] = self.policy_source
         if include_input:
             doc["input"] = self.input
         return doc

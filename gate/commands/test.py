@@ -29,7 +29,7 @@ from gate.config import Config, library_dir, load_config
 from gate.errors import ConfigError, GateError
 from gate.loader import load_document
 from gate.policyset import PolicySet, load_policies
-from gate.threshold import load_threshold
+from gate.threshold import extends_library, load_threshold
 
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _TOP_LEVEL = re.compile(r"^[A-Za-z_]", re.MULTILINE)
@@ -266,6 +266,7 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
             raise ConfigError(f"{folder / 'expected.yaml'}: field 'outcome': expected approve or block")
         profile = expected.get("profile")
         config = load_config(folder / "gate.yaml", profile)
+        own = config.threshold_path  # a story's own exceptions (extends: library) apply to the threshold under test
         config = replace(config, threshold_path=subject_.threshold_path,
                          policy_paths=tuple(f.path for f in subject_.policies.modules))
         when = expected.get("now") or now
@@ -274,7 +275,8 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
         context = Context(service=config.service_name, version=None if version is None else str(version),
                           environment=config.profile, **({"now": moment, "now_pinned": True} if moment else {}))
         waivers = None
-        threshold = load_threshold(subject_.threshold_path, config.profile)
+        threshold = load_threshold(own, config.profile, library=subject_.threshold_path) if extends_library(own) \
+            else load_threshold(subject_.threshold_path, config.profile)
         if config.waivers_path is not None:
             from gate.waivers import load_waivers
 
