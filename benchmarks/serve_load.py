@@ -5,7 +5,7 @@
 gate serve runs as its own process (`python -m gate serve`, real aiohttp runner, supervised local OPA) on a
 random loopback port; the fake GitHub (tests/serve/fake_github_app.py) runs in this process and counts the
 answers. Printed: answers per run (every delivery exactly once), delivery→answer p50/p99, acknowledgement
-p99, decisions per second, the server's RSS at start and end; then, in the same run, the baseline: the same
+p99, decisions per second, the server's RSS at start and end (and its worker processes' together); then, in the same run, the baseline: the same
 decisions' input documents (read back from the decision log) evaluated by a bare loop of queries to a local
 OPA holding the same policies and threshold, through gate's OPA client, and the ratio between the two.
 
@@ -32,12 +32,15 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from tests.serve.conftest import (  # noqa: E402 - after the path is set
-    APP_ID, SECRET, evidence_zip, repo_files, server_yaml,
+from gate.serve.webhook import sign
+from tests.serve.conftest import (
+    APP_ID,
+    SECRET,
+    evidence_zip,
+    repo_files,
+    server_yaml,
 )
-from tests.serve.fake_github_app import FakeGitHubApp  # noqa: E402
-
-from gate.serve.webhook import sign  # noqa: E402
+from tests.serve.fake_github_app import FakeGitHubApp
 
 
 def rss_mb(pid: int) -> float:
@@ -45,6 +48,36 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under pid (worker processes, the resource tracker, the local OPA)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def rss_split(pid: int) -> tuple[float, float]:
+    """The server process's RSS, and its python descendants' (the decision workers); OPA is left out, as
+    the bare loop's OPA is."""
+    workers = 0.0
+    for child in descendants(pid):
+        try:
+            if "python" in Path(f"/proc/{child}/comm").read_text():
+                workers += rss_mb(child)
+        except OSError:
+            continue
+    return rss_mb(pid), workers
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -175,14 +208,14 @@ def main() -> int:
                 "X-Hub-Signature-256": sign(SECRET.encode(), body)})
             while not fake.answers_for(warm.id):
                 time.sleep(0.05)
-            rss_start = rss_mb(process.pid)
+            rss_start, workers_start = rss_split(process.pid)
             began = time.monotonic()
             sent, acks, refused = send_all(url, fake, runs, args.senders)
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline and len({a.run_id for a in fake.answers}) < args.deliveries + 1:
                 time.sleep(0.05)
             time.sleep(1.0)  # any doubled answer would land now
-            rss_end = rss_mb(process.pid)
+            rss_end, workers_end = rss_split(process.pid)
             counts = {run.id: len(fake.answers_for(run.id)) for run in runs}
             answers = {a.run_id: a for a in fake.answers}
             latencies = [answers[r.id].at - sent[r.id] for r in runs if r.id in answers and r.id in sent]
@@ -204,7 +237,9 @@ def main() -> int:
     print(f"acknowledgement: p50 {statistics.median(acks) * 1000:.1f} ms, p99 {percentile(acks, 99) * 1000:.1f} ms")
     print(f"decisions/s: gate serve {rate:.1f}; bare OPA query loop on the same {distinct} inputs {bare_rate:.1f};"
           f" ratio {rate / bare_rate:.2f}")
-    print(f"server RSS: start {rss_start:.1f} MB, end {rss_end:.1f} MB, growth {rss_end - rss_start:+.1f} MB")
+    print(f"server RSS: start {rss_start:.1f} MB, end {rss_end:.1f} MB, growth {rss_end - rss_start:+.1f} MB;"
+          f" its worker processes together: start {workers_start:.1f} MB, end {workers_end:.1f} MB, growth"
+          f" {workers_end - workers_start:+.1f} MB")
     print(f"github errors at the fake: {len(fake.errors)}")
     return 0 if not lost and not doubled and not fake.errors else 1
 

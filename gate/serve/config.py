@@ -68,6 +68,7 @@ class ServerConfig:
     engine: Mapping[str, Any]
     limits: Limits
     digest: str = ""
+    state_dir: Path | None = None    # what survives a restart: the delivery ids answered (None: memory only)
 
 
 def load_server_config(path: Path, environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -107,6 +108,7 @@ def load_server_config(path: Path, environ: Mapping[str, str] | None = None) -> 
         engine=dict(data.get("engine", {})),
         limits=limits,
         digest=doc.digest,
+        state_dir=(root / os.path.expanduser(str(data.get("state_dir", ".gate-serve")))).resolve(),
     )
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.serve.config import ServerConfig
-from gate.serve.engine import WarmEngine
 from gate.serve.github_app import GitHubApp, GitHubAppError
 from gate.serve.sources import (
     Caps,
@@ -69,7 +68,7 @@ class Job:
 
 
 class Decider:
-    def __init__(self, config: ServerConfig, app: GitHubApp, engine: WarmEngine,
+    def __init__(self, config: ServerConfig, app: GitHubApp, engine: Any,
                  on_evaluating: Callable[[int], None] | None = None) -> None:
         self.config, self.app, self.engine = config, app, engine
         limits = config.limits
@@ -82,13 +81,6 @@ class Decider:
         self._cache_lock = threading.Lock()
 
     # --- the whole of one delivery -----------------------------------------------------------------------
-
-    def run(self, job: Job) -> Job:
-        """Decide and answer (in a worker thread). Answers only if nobody (shutdown) answered first."""
-        job.verdict = self.decide(job.request)
-        if job.claim():
-            self.answer(job, job.verdict)
-        return job
 
     def answer(self, job: Job, verdict: Verdict) -> None:
         req = job.request
@@ -190,7 +182,7 @@ class Decider:
             service=config.service_name, version=str(version) if version is not None else None,
             version_source="gate.yaml" if version is not None else None, commit=head_sha,
             environment=config.profile, run_url=run.get("html_url"), actor=req.sender, now=datetime.now(UTC),
-            history=_history(store_config))
+            history=_history(store_config), credentials=self._credentials(req))
         prepared = self._prepared(config)
         waivers = None
         if config.waivers_path is not None:
@@ -216,6 +208,18 @@ class Decider:
         if self.attest is not None:
             self.attest(decision, store_config)
         return decision, done.where
+
+    def _credentials(self, req: Request) -> Callable[[str], Any]:
+        """What the decision lends its collectors: the installation token, for the App's API only, so that
+        sign-offs and drills are verified on GitHub as the App (gate_github), never with a runner's token."""
+        from gate.model import Credential
+
+        def lend(service: str) -> Credential | None:
+            if service != "github":
+                return None
+            return Credential(self.app.api_url, self.app.installation_token(req.installation_id), req.repository)
+
+        return lend
 
     def _prepared(self, config: Any) -> Any:
         """runner.prepare (policies screened and loaded, threshold validated), reused while the files are the
