@@ -222,6 +222,31 @@ def send_all(url: str, runs: list[tuple[int, bytes]], senders: int) -> tuple[dic
     return sent, acks, refused[0]
 
 
+def idle_acks(url: str, senders: int, count: int) -> list[float]:
+    """The same senders posting deliveries with a wrong signature (401, nothing decided, nothing deciding):
+    how long an acknowledgement takes on this machine with gate idle, the floor for the figure under load."""
+    times: list[float] = []
+    lock = threading.Lock()
+    body = b'{"action": "requested"}'
+
+    def sender(n: int) -> None:
+        session = requests.Session()
+        for _ in range(n):
+            started = time.monotonic()
+            session.post(f"{url}/github/webhook", data=body, timeout=30, headers={
+                "X-GitHub-Event": "deployment_protection_rule", "X-GitHub-Delivery": secrets.token_hex(16),
+                "X-Hub-Signature-256": "sha256=" + "0" * 64})
+            with lock:
+                times.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=sender, args=(count // senders,)) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return times
+
+
 def bare_opa_loop(folder: Path, log_path: Path, rounds: int) -> tuple[float, int, float]:
     """Decisions per second of a bare loop of queries to a local OPA on the recorded input documents, and
     the CPU seconds per query (this process and the OPA together)."""
@@ -282,6 +307,7 @@ def main() -> int:
                 if any(a[0] == warm_id for a in here.recv()[0]):
                     break
                 time.sleep(0.1)
+            floor = idle_acks(url, args.senders, 200)
             rss_start, workers_start = rss_split(process.pid)
             cpu_start, acks_before = cpu_by_part(process.pid, fake.pid), server_acks(url)
             began = time.monotonic()
@@ -328,7 +354,9 @@ def main() -> int:
     print(f"delivery->answer: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {percentile(latencies, 99) * 1000:.0f} ms")
     print(f"acknowledgement seen by the senders: p50 {statistics.median(acks) * 1000:.1f} ms, p99"
           f" {percentile(acks, 99) * 1000:.1f} ms; measured by the server: p50"
-          f" {bucket_percentile(acks_before, acks_after, 50)}, p99 {bucket_percentile(acks_before, acks_after, 99)}")
+          f" {bucket_percentile(acks_before, acks_after, 50)}, p99 {bucket_percentile(acks_before, acks_after, 99)};"
+          f" the same senders with gate idle (401s, nothing deciding): p50 {statistics.median(floor) * 1000:.1f} ms,"
+          f" p99 {percentile(floor, 99) * 1000:.1f} ms")
     print(f"decisions/s: gate serve {rate:.1f}; bare OPA query loop on the same {distinct} inputs {bare_rate:.1f};"
           f" ratio {rate / bare_rate:.2f}")
     print("CPU ms per decision: " + ", ".join(f"{part} {ms:.0f}" for part, ms in cpu.items())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +34,7 @@ from gate.errors import EngineError
 from gate.serve.github_app import CachedToken
 from gate.serve.webhook import Request
 
+WORKER_NICENESS = 5  # below the server process's priority (see _start_worker)
 SET_WAIT_S = 60.0   # a worker killed while holding a policy set must not stall the others for ever
 
 
@@ -103,10 +105,19 @@ _worker: dict[str, Any] = {}
 
 def _start_worker(config: Any, sets: SharedSets) -> None:
     """Initializer of each worker process: the warm state it keeps for its life."""
+    import signal
+
     from gate.secrets import register
     from gate.serve.decide import Decider
     from gate.serve.github_app import GitHubApp
 
+    # SIGTERM and SIGINT are the server's to handle (systemd and a terminal signal the whole group): a
+    # worker finishes its decision within the grace period, and the server stops it (SIGKILL) after that
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a busy machine runs the event loop first: acknowledging within GitHub's 10 s matters more than
+    # the next decision's milliseconds (an idle machine gives the workers all the CPU either way)
+    os.nice(WORKER_NICENESS)
     register(config.webhook_secret.decode("utf-8", "replace"))
     errors: list[str] = []
     limits = config.limits
@@ -133,8 +144,6 @@ def _count(sets: SharedSets, delta: int) -> None:
 
 def ping() -> int:
     """A job that only proves the worker is up (boot waits for every worker)."""
-    import os
-
     time.sleep(0.05)  # held briefly, so that the pool starts one process per ping
     return os.getpid()
 
@@ -217,6 +226,7 @@ class DecisionPool:
         self.sets = SharedSets(self._ctx)
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
         self.rebuilt = 0
 
     def start(self) -> list[int]:
@@ -227,6 +237,8 @@ class DecisionPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise BrokenProcessPool("gate serve is stopping")
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(max_workers=self.config.limits.workers, mp_context=self._ctx,
                                                      initializer=_start_worker, initargs=(self.config, self.sets))
@@ -271,23 +283,26 @@ class DecisionPool:
         return outcome.verdict
 
     def _submit(self, req: Request, ref: EngineRef) -> Outcome | None:
-        executor = self._pool()
+        try:
+            executor = self._pool()
+        except BrokenProcessPool:
+            return None
         try:
             return executor.submit(decide_in_worker, req, self.app.cached(req.installation_id), ref).result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, RuntimeError):  # RuntimeError: the pool was shut down (stopping)
             self._broken(executor)
             return None
 
     def close(self) -> None:
         """Stop the workers now: whatever they still decide was answered (rejected) by the server already."""
         with self._lock:
-            executor, self._executor = self._executor, None
+            executor, self._executor, self._closed = self._executor, None, True
         if executor is None:
             return
         processes = list((getattr(executor, "_processes", None) or {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # workers ignore SIGTERM
         for process in processes:
             process.join(5)
