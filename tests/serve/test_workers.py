@@ -96,3 +96,46 @@ def test_the_same_policy_set_is_shared_at_once():
     for thread in threads:
         thread.join(10)
     assert not inside.broken
+
+
+@pytest.mark.skipif(opa_binary() is None, reason="needs a real OPA")
+def test_sigterm_to_the_whole_group_leaves_the_workers_to_the_server(fake_app, app_key, tmp_path):
+    """systemd (KillMode=control-group) and a terminal signal every process of the group: the workers ignore
+    it, so decisions in flight end as the server decides (finished, or rejected for the grace period), never
+    as 'worker process died'."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.serve.conftest import SECRET, post_delivery, server_yaml
+
+    config = server_yaml(tmp_path, fake_app.base_url, app_key[0], "opa-local", workers=2, shutdown_grace_s=30)
+    env = {**os.environ, "GATE_TEST_WEBHOOK_SECRET": SECRET, "PYTHONPATH": f"{REPO}:{REPO / 'plugins'}"}
+    process = subprocess.Popen([sys.executable, "-m", "gate", "serve", "--config", str(config)], cwd=tmp_path,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    harness = Harness(fake_app, None)  # type: ignore[arg-type]
+    try:
+        line = ""
+        while "listening on" not in line and process.poll() is None:
+            line = process.stderr.readline()
+        url = line.split("listening on ")[1].split(";")[0]
+        fake_app.fail(r"GET .*/actions/runs/\d+/artifacts$", kind="slow", delay=1.0, times=2)
+        runs = [harness.run() for _ in range(2)]
+        for run in runs:
+            assert post_delivery(url, fake_app.delivery(run)).status_code == 202
+        time.sleep(0.3)
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(90) == 0
+    finally:
+        fake_app.faults.clear()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    for run in runs:
+        answers = fake_app.answers_for(run.id)
+        assert len(answers) == 1, f"run {run.id}: {answers}"
+        assert "worker process died" not in answers[0].comment, answers[0].comment
+    stop = [json.loads(x) for x in process.stderr.read().splitlines() if x.startswith('{"ts"') and '"stop"' in x]
+    assert stop and stop[0]["finished"] + stop[0]["rejected"] == 2
