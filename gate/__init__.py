@@ -5,9 +5,9 @@ The public plugin API. A plugin writes ``from gate import hookimpl, Evidence, Sk
 
 from gate.errors import ConfigError, EngineError, EvidenceError, GateError, PolicyError
 from gate.hookspecs import hookimpl
-from gate.model import Context, Decision, Evidence, Finding, Skipped, Waiver
+from gate.model import Context, Credential, Decision, Evidence, Finding, Skipped, Waiver
 
 __all__ = [
-    "ConfigError", "Context", "Decision", "EngineError", "Evidence", "EvidenceError", "Finding",
+    "ConfigError", "Context", "Credential", "Decision", "EngineError", "Evidence", "EvidenceError", "Finding",
     "GateError", "PolicyError", "Skipped", "Waiver", "hookimpl",
 ]

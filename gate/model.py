@@ -19,6 +19,16 @@ def utc_iso(moment: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A token the deciding service lends a collector for one decision, and the one API it may go to
+    (gate serve: the GitHub App's installation token, for the repository being deployed)."""
+
+    url: str
+    token: str = field(repr=False)
+    repository: str | None = None
+
+
+@dataclass(frozen=True)
 class Context:
     """What is being released, and when the decision is taken."""
 
@@ -39,6 +49,9 @@ class Context:
     # the protected ref the threshold, policies and waivers were read from ({"ref", "commit"}), None when
     # they were the working tree's (gate/policysource.py); policies see it as input.context.policy_source
     policy_source: Mapping[str, Any] | None = None
+    # credentials("github") -> Credential or None: a token for this decision, when gate runs as a service
+    # (gate serve); a collector that gets one uses it instead of its environment variable
+    credentials: Callable[[str], Credential | None] | None = field(default=None, compare=False, repr=False)
 
     def version_described(self) -> str:
         """"version 2.4.0 (from tag v2.4.0)": what the reports say about the version judged."""

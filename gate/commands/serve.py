@@ -28,8 +28,8 @@ def run(args) -> int:
     from gate.serve.config import load_server_config
 
     config = load_server_config(args.config)
-    # decisions run in worker threads; a shorter GIL switch interval lets the event loop thread take a
-    # delivery and acknowledge it while they compute (acknowledgement p99: benchmarks/serve_load.py)
+    # decisions run in worker processes; the server's own threads (handing jobs over, answering GitHub) still
+    # share the GIL with the event loop: a shorter switch interval lets it acknowledge between them
     sys.setswitchinterval(0.0005)
     if args.port is not None:
         config = dataclasses.replace(config, port=args.port)

@@ -4,8 +4,10 @@ POST /github/webhook   signature (constant time, raw body) → size → event �
 GET  /healthz          OPA reachable, App key loaded, decision log writable: 200, else 503
 GET  /metrics          Prometheus exposition
 
-A delivery is acknowledged before it is decided (GitHub allows a webhook 10 seconds) and decided by one
-of `limits.workers` threads; at most `limits.queue` more wait, beyond that 503. One JSON log line per
+A delivery is acknowledged before it is decided (GitHub allows a webhook 10 seconds) and decided in one
+of `limits.workers` worker processes (workers.py: the event loop keeps the interpreter lock, so an
+acknowledgement never waits behind a decision); one server thread per worker hands the job over, waits,
+and answers GitHub; at most `limits.queue` more wait, beyond that 503. One JSON log line per
 delivery on stderr: id, repository, run, environment, outcome, state, duration; never a token, the
 secret, or evidence values.
 """
@@ -29,6 +31,7 @@ from gate.serve.engine import WarmEngine
 from gate.serve.github_app import GitHubApp
 from gate.serve.metrics import Metrics
 from gate.serve.webhook import ACTION, EVENT, BadPayload, Deliveries, parse_request, signature_valid
+from gate.serve.workers import DecisionPool
 
 WEBHOOK_PATH = "/github/webhook"
 SUPERVISE_EVERY_S = 0.5
@@ -44,8 +47,11 @@ class Server:
                                 timeout_s=config.limits.github_timeout_s, retries=config.limits.github_retries,
                                 budget_s=config.limits.retry_budget_s, on_error=self.metrics.github_error)
         self.engine = engine or WarmEngine(config.engine)
-        self.decider = Decider(config, self.github, self.engine, on_evaluating=self.metrics.evaluating)
-        self.deliveries = Deliveries(config.limits.deliveries_remembered)
+        self.decider = Decider(config, self.github, self.engine)  # here it answers; the workers decide
+        self.decisions = DecisionPool(config, self.github, self.engine, on_error=self.metrics.github_error,
+                                      failed=self.decider.failed)
+        self.metrics.evaluations_from(lambda: self.decisions.sets.in_flight.value)
+        self.deliveries = remembered_deliveries(config)
         self.pool = ThreadPoolExecutor(max_workers=config.limits.workers, thread_name_prefix="gate-decide")
         self.jobs: dict[str, tuple[Job, Future]] = {}
         self.closing = False
@@ -57,9 +63,23 @@ class Server:
     # --- life cycle ---------------------------------------------------------------------------------
 
     def start_engine(self) -> str:
+        """Start the engine, then the worker processes (warm before the first delivery)."""
         line = self.engine.start()
         self.metrics.engine_info(self.engine.kind)
-        return line
+        try:
+            pids = self.decisions.start()
+        except Exception:
+            self.engine.close()
+            raise
+        return f"{line}; {len(pids)} decision worker processes"
+
+    def _run(self, job: Job) -> Job:
+        """In a server thread: the verdict from a worker process, then the one answer (unless shutdown
+        answered first)."""
+        job.verdict = self.decisions.decide(job.request)
+        if job.claim():
+            self.decider.answer(job, job.verdict)
+        return job
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.config.limits.webhook_bytes)
@@ -112,7 +132,9 @@ class Server:
         if self.runner is not None:
             await self.runner.cleanup()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.decisions.close)
         await asyncio.to_thread(self.engine.close)
+        self.deliveries.close()
         return counts
 
     async def _reject(self, job: Job, reason: str, claimed: bool = False) -> None:
@@ -159,7 +181,7 @@ class Server:
         if not self.deliveries.remember(delivery):
             return self._refuse(delivery, 200, "duplicate", started)
         job = Job(req, received=started)
-        future = self.pool.submit(self.decider.run, job)
+        future = self.pool.submit(self._run, job)
         self.jobs[delivery] = (job, future)
         self.metrics.queued(len(self.jobs))
         asyncio.wrap_future(future).add_done_callback(lambda f, job=job: self._done(job, f))
@@ -170,7 +192,7 @@ class Server:
         """On the event loop, when a worker is through with a job."""
         if future.cancelled():
             return  # shutdown cancelled it before it started, and answers it
-        if future.exception() is not None and job.claim():  # Decider.run catches everything: a last resort
+        if future.exception() is not None and job.claim():  # _run catches everything: a last resort
             asyncio.get_running_loop().create_task(self._reject(job, "internal error", claimed=True))
             return
         if job.answered or job.answer_error:
@@ -180,6 +202,10 @@ class Server:
         delivery = job.request.delivery_id
         if self.jobs.pop(delivery, None) is None:
             return  # already logged
+        if job.answered:
+            self.deliveries.finished(delivery)
+        else:  # GitHub never took an answer: its redelivery is decided again, not called a duplicate
+            self.deliveries.forget(delivery)
         self.metrics.queued(len(self.jobs))
         verdict = job.verdict
         outcome = (verdict.outcome if verdict else "error") if job.answered else "unanswered"
@@ -232,6 +258,18 @@ async def _read_capped(request: web.Request, cap: int) -> bytes | None:
         if size > cap:
             return None
         chunks.append(chunk)
+
+
+def remembered_deliveries(config: ServerConfig) -> Deliveries:
+    """The delivery ids, kept in state_dir/deliveries so that a restart still answers a repeat once."""
+    from gate.errors import ConfigError
+
+    path = config.state_dir / "deliveries" if config.state_dir is not None else None
+    try:
+        return Deliveries(config.limits.deliveries_remembered, path)
+    except OSError as exc:
+        raise ConfigError(f"{config.path}: field 'state_dir': cannot keep delivery ids in {path}:"
+                          f" {exc.strerror or exc}") from None
 
 
 def store_writable(config: ServerConfig) -> bool:

@@ -68,6 +68,8 @@ class ServerConfig:
     engine: Mapping[str, Any]
     limits: Limits
     digest: str = ""
+    state_dir: Path | None = None    # what survives a restart: the delivery ids answered (None: memory only)
+    signing_key: str | None = None   # signing.key: a PEM file (absolute) or env:NAME; decisions are signed
 
 
 def load_server_config(path: Path, environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -107,7 +109,34 @@ def load_server_config(path: Path, environ: Mapping[str, str] | None = None) -> 
         engine=dict(data.get("engine", {})),
         limits=limits,
         digest=doc.digest,
+        state_dir=(root / os.path.expanduser(str(data.get("state_dir", ".gate-serve")))).resolve(),
+        signing_key=signing_key(data.get("signing"), root, path),
     )
+
+
+def signing_key(signing: Mapping[str, Any] | None, root: Path, config_path: Path) -> str | None:
+    """signing.key, checked now (exit 2 at start, not a rejected deployment later): env:NAME, or a file
+    readable by gate only."""
+    if not signing:
+        return None
+    spec = str(signing["key"])
+    if not spec.startswith("env:"):
+        key_path = root / os.path.expanduser(spec)
+        try:
+            mode = key_path.stat().st_mode
+        except OSError as exc:
+            raise ConfigError(f"{config_path}: field 'signing.key': {key_path}: {exc.strerror}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{config_path}: field 'signing.key': {key_path} is readable by group or others"
+                              f" (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        spec = str(key_path.resolve())
+    from gate.attest import load_private_key
+
+    try:
+        load_private_key(spec, "signing.key")
+    except ConfigError as exc:
+        raise ConfigError(f"{config_path}: field {exc}") from None
+    return spec
 
 
 def read_private_key(key_path: Path, config_path: Path) -> bytes:

@@ -20,7 +20,6 @@ from typing import Any
 
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.serve.config import ServerConfig
-from gate.serve.engine import WarmEngine
 from gate.serve.github_app import GitHubApp, GitHubAppError
 from gate.serve.sources import (
     Caps,
@@ -69,26 +68,19 @@ class Job:
 
 
 class Decider:
-    def __init__(self, config: ServerConfig, app: GitHubApp, engine: WarmEngine,
+    def __init__(self, config: ServerConfig, app: GitHubApp, engine: Any,
                  on_evaluating: Callable[[int], None] | None = None) -> None:
         self.config, self.app, self.engine = config, app, engine
         limits = config.limits
         self.caps = Caps(limits.artifact_bytes, limits.extracted_bytes, limits.artifact_files, limits.repo_file_bytes)
         self._on_evaluating = on_evaluating or (lambda delta: None)
-        # the attestation seam: a callable(decision, config) that signs a recorded decision, set where
-        # signing is configured (gate.attest); a signing failure rejects, as an unsigned approval would mislead
-        self.attest: Callable[[Any, Any], None] | None = None
+        # server.yaml signing.key: every decision is signed (gate.attest) before it is recorded; a signing
+        # failure rejects, as an unsigned approval would mislead whoever verifies before deploying
+        self.signing_key = load_signing_key(config.signing_key) if config.signing_key else None
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # --- the whole of one delivery -----------------------------------------------------------------------
-
-    def run(self, job: Job) -> Job:
-        """Decide and answer (in a worker thread). Answers only if nobody (shutdown) answered first."""
-        job.verdict = self.decide(job.request)
-        if job.claim():
-            self.answer(job, job.verdict)
-        return job
 
     def answer(self, job: Job, verdict: Verdict) -> None:
         req = job.request
@@ -136,8 +128,8 @@ class Decider:
         with tempfile.TemporaryDirectory(prefix="gate-serve-") as tmp:
             workspace = Path(tmp) / "repo"
             config = self._rules(req, workspace)
-            self._evidence(req, head_sha, config.root)
-            decision, where = self._evaluate(req, config, head_sha, run)
+            artifact_sha256 = self._evidence(req, head_sha, config.root)
+            decision, where = self._evaluate(req, config, head_sha, run, artifact_sha256)
         return self._verdict(req, decision, where)
 
     def _rules(self, req: Request, workspace: Path) -> Any:
@@ -171,14 +163,19 @@ class Decider:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
 
-    def _evidence(self, req: Request, head_sha: str, root: Path) -> None:
+    def _evidence(self, req: Request, head_sha: str, root: Path) -> str:
+        """Unpack the run's evidence artifact into root; returns the zip's sha256 (the attestation's subject)."""
+        import hashlib
+
         archive = evidence_artifact(self.app, req, head_sha, self.config.artifact, self.caps)
         extract(archive, root, self.caps)
         about = manifest_commit(root)
         if about != head_sha:
             raise Refused(f"the evidence artifact is about commit {about[:12]}, the run deploys {head_sha[:12]}")
+        return hashlib.sha256(archive).hexdigest()
 
-    def _evaluate(self, req: Request, config: Any, head_sha: str, run: dict[str, Any]) -> tuple[Any, str]:
+    def _evaluate(self, req: Request, config: Any, head_sha: str, run: dict[str, Any],
+                  artifact_sha256: str) -> tuple[Any, str]:
         from gate import auditlog, runner
         from gate.evaluate import decide
         from gate.model import Context
@@ -190,7 +187,7 @@ class Decider:
             service=config.service_name, version=str(version) if version is not None else None,
             version_source="gate.yaml" if version is not None else None, commit=head_sha,
             environment=config.profile, run_url=run.get("html_url"), actor=req.sender, now=datetime.now(UTC),
-            history=_history(store_config))
+            history=_history(store_config), credentials=self._credentials(req))
         prepared = self._prepared(config)
         waivers = None
         if config.waivers_path is not None:
@@ -210,12 +207,38 @@ class Decider:
                               waivers=waivers)
         finally:
             self._on_evaluating(-1)
+        if self.signing_key is not None:
+            decision = self._signed(req, decision, config, artifact_sha256)
         done = auditlog.persist(decision, store_config)
         if not done.retained:
             raise Refused(f"the decision was not recorded in the decision log: {done.reason}")
-        if self.attest is not None:
-            self.attest(decision, store_config)
         return decision, done.where
+
+    def _signed(self, req: Request, decision: Any, config: Any, artifact_sha256: str) -> Any:
+        """The decision with its signed in-toto attestation (kept in the decision record, as gate evaluate
+        --sign keeps it). Its subject is the evidence artifact's zip (sha256, as GitHub lists its digest);
+        the commit is the statement's resourceUri, git+<server>/<owner>/<repo>@<head_sha>."""
+        from gate import attest
+        from gate.secrets import mask
+
+        subject = attest.Subject(f"{self.config.artifact}.zip", artifact_sha256)
+        environ = {"GITHUB_REPOSITORY": req.repository, "GITHUB_SERVER_URL": web_url(self.config.api_url)}
+        signed = attest.sign_decision(decision, [subject], self.signing_key, config, environ)
+        if mask(signed.text) != signed.text:
+            raise Refused("the signed attestation would contain a secret value; gate does not sign it")
+        return dataclasses.replace(decision, attestation=signed.record())
+
+    def _credentials(self, req: Request) -> Callable[[str], Any]:
+        """What the decision lends its collectors: the installation token, for the App's API only, so that
+        sign-offs and drills are verified on GitHub as the App (gate_github), never with a runner's token."""
+        from gate.model import Credential
+
+        def lend(service: str) -> Credential | None:
+            if service != "github":
+                return None
+            return Credential(self.app.api_url, self.app.installation_token(req.installation_id), req.repository)
+
+        return lend
 
     def _prepared(self, config: Any) -> Any:
         """runner.prepare (policies screened and loaded, threshold validated), reused while the files are the
@@ -263,6 +286,19 @@ class Decider:
         if not rules:
             head, listed = f"gate rejected {what} for {req.environment}: ", "; ".join(decision.notes)[:200]
         return Verdict(REJECTED, "block", fit(head + listed + tail, limit), decision.decision_id, rules=rules)
+
+
+def load_signing_key(spec: str) -> Any:
+    from gate.attest import load_private_key
+
+    return load_private_key(spec, "signing.key")
+
+
+def web_url(api_url: str) -> str:
+    """GitHub's web address for an API root: api.github.com → github.com; GHE's /api/v3 → its host."""
+    if api_url.rstrip("/") == "https://api.github.com":
+        return "https://github.com"
+    return api_url.rstrip("/").removesuffix("/api/v3")
 
 
 def _history(store_config: Any) -> Callable[[], Any]:

@@ -175,10 +175,20 @@ class WarmEngine:
                 if self.kind != "opa-local" or (self.alive() and generation == self._generation):
                     raise
             # the local OPA died under this decision: once it is back, ask again, once
-            self._wait_for_restart(generation)
+            self.wait_for_restart(generation)
             return self._engine().evaluate(input, policies, data)
 
-    def _wait_for_restart(self, generation: int) -> None:
+    def reference(self) -> Any:
+        """What a worker process needs to reach this engine (gate.serve.workers)."""
+        from gate.serve.workers import EngineRef
+
+        return EngineRef(self.kind, self.url, self._token, self._generation, self.timeout_s)
+
+    def died_since(self, generation: int) -> bool:
+        """The local OPA of that generation died (it is down, or was already started again)."""
+        return self.kind == "opa-local" and (not self.alive() or generation != self._generation)
+
+    def wait_for_restart(self, generation: int) -> None:
         deadline = time.monotonic() + RESTART_WAIT_S
         while time.monotonic() < deadline:
             try:

@@ -115,6 +115,28 @@ class GitHubApp:
                 self._tokens[installation_id] = CachedToken(token, expires)
             return token
 
+    def cached(self, installation_id: int) -> CachedToken | None:
+        with self._lock:
+            return self._tokens.get(installation_id)
+
+    def seed(self, installation_id: int, token: CachedToken) -> None:
+        """Use a token minted elsewhere (the server process hands its token to a worker process)."""
+        from gate.secrets import register
+
+        register(token.value)
+        with self._lock:
+            self._tokens[installation_id] = token
+
+    def adopt(self, installation_id: int, token: CachedToken) -> None:
+        """Take a token a worker minted after a 401, unless a fresher one is already held."""
+        from gate.secrets import register
+
+        register(token.value)
+        with self._lock:
+            held = self._tokens.get(installation_id)
+            if held is None or held.expires <= token.expires:
+                self._tokens[installation_id] = token
+
     def forget_token(self, installation_id: int, token: str) -> None:
         with self._lock:
             cached = self._tokens.get(installation_id)

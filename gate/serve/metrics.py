@@ -3,6 +3,8 @@ evaluations in flight, OPA restarts; one registry per server (so tests can run s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -41,8 +43,9 @@ class Metrics:
     def github_error(self, operation: str) -> None:
         self.github_errors.labels(operation=operation).inc()
 
-    def evaluating(self, delta: int) -> None:
-        self.in_flight.inc(delta)
+    def evaluations_from(self, read: Callable[[], float]) -> None:
+        """The gauge reads the count the worker processes keep (gate.serve.workers.SharedSets)."""
+        self.in_flight.set_function(read)
 
     def queued(self, count: int) -> None:
         self.pending.set(count)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 EVENT = "deployment_protection_rule"
@@ -37,12 +39,58 @@ def sign(secret: bytes, body: bytes) -> str:
 
 
 class Deliveries:
-    """The delivery ids accepted recently (bounded, oldest forgotten first): a repeat is answered once."""
+    """The delivery ids accepted recently (bounded, oldest forgotten first): a repeat is answered once.
 
-    def __init__(self, capacity: int) -> None:
+    With a path, the ids survive a restart: each accepted id is appended as "a ID", each finished one as
+    "d ID". On start, an id that was finished is a duplicate again; one that was accepted but never
+    finished (the process was killed in the middle) is not, so GitHub's redelivery is decided rather than
+    left waiting. The file is rewritten with the remembered ids alone when it grows past twice the bound.
+    Appends are flushed, not fsynced: they survive the process, not the machine.
+    """
+
+    def __init__(self, capacity: int, path: Path | None = None) -> None:
         self.capacity = capacity
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self.path = path
+        self._seen: OrderedDict[str, bool] = OrderedDict()   # id -> finished
         self._lock = threading.Lock()
+        self._lines = 0
+        self._file: Any = None
+        if path is not None:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+            for line in lines[:-1]:  # the last is "" or a line torn by a crash mid-write: skipped
+                state, _, delivery = line.partition(" ")
+                if state == "d" and _storable(delivery):
+                    self._seen[delivery] = True
+                    self._seen.move_to_end(delivery)
+            while len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        """The file holds exactly the remembered ids (atomically replaced)."""
+        assert self.path is not None
+        if self._file is not None:
+            self._file.close()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.writelines(f"{'d' if done else 'a'} {delivery}\n" for delivery, done in self._seen.items())
+        os.replace(tmp, self.path)
+        self._lines = len(self._seen)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def _append(self, state: str, delivery: str) -> None:
+        if self._file is None or not _storable(delivery):
+            return
+        self._file.write(f"{state} {delivery}\n")
+        self._file.flush()
+        self._lines += 1
+        if self._lines > 2 * self.capacity + 64:
+            self._rewrite()
 
     def seen(self, delivery_id: str) -> bool:
         with self._lock:
@@ -53,14 +101,34 @@ class Deliveries:
         with self._lock:
             if delivery_id in self._seen:
                 return False
-            self._seen[delivery_id] = None
+            self._seen[delivery_id] = False
             while len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
+            self._append("a", delivery_id)
             return True
+
+    def finished(self, delivery_id: str) -> None:
+        """The delivery was decided and answered (or GitHub was asked): a repeat, even after a restart,
+        is a duplicate."""
+        with self._lock:
+            if delivery_id in self._seen:
+                self._seen[delivery_id] = True
+                self._append("d", delivery_id)
 
     def forget(self, delivery_id: str) -> None:
         with self._lock:
             self._seen.pop(delivery_id, None)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _storable(delivery: str) -> bool:
+    """Ids written to the file: printable, no spaces (GitHub's are GUIDs); others are kept in memory only."""
+    return 0 < len(delivery) <= 100 and delivery.isprintable() and " " not in delivery
 
 
 class BadPayload(ValueError):

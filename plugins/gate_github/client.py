@@ -76,17 +76,23 @@ class Settings:
     max_pages: int = DEFAULTS["max_pages"]
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+                     credential: Any = None) -> Settings:
         """Settings from a collector's options and the environment.
 
         The token is GITHUB_TOKEN. It is sent only to the API the CI environment names (GITHUB_API_URL,
         set by GitHub Actions and GitHub Enterprise runners) or, outside CI, to the one gate.yaml names:
         a pull request that edits gate.yaml cannot send the token somewhere else.
+
+        A credential (gate.Credential, lent by gate serve for one decision) replaces both: its token, sent
+        only to its URL, whatever the environment holds.
         """
         from gate.errors import ConfigError
         from gate.secrets import register
 
         env = os.environ if environ is None else environ
+        if credential is not None:
+            env = {"GITHUB_TOKEN": credential.token, "GITHUB_API_URL": credential.url}
         token = env.get("GITHUB_TOKEN") or None
         register(token)
         configured = options.get("api_url")

@@ -4,7 +4,8 @@ Built on tests/plugins/gate_github/fake_github.py (its response validation, faul
 bodies), adding: installation tokens (apps.create-installation-access-token, authenticated with the App's
 RS256 JWT, verified here with the App's public key), workflow runs, run artifacts and their 302 download
 to a blob URL that refuses credentials, repository content per ref (the object media type), and the
-review answer (actions.review-custom-gates-for-run, its request body validated). Every response body is
+review answer (actions.review-custom-gates-for-run, its request body validated). FakeGitHub's own
+operations (pull requests, reviews, team members, issues) answer an installation token, as GitHub does. Every response body is
 validated against the operation's schema for its status; a mismatch lands in ``errors``.
 
 Deliveries are counted here: ``answers`` lists every review GitHub took, so a test (and the load
@@ -184,6 +185,13 @@ class FakeGitHubApp(FakeGitHub):
                 if not self._token_ok(auth):
                     return self._send(handler, 401, self._basic_error("Bad credentials", "401"), None)
                 return getattr(self, "_" + name.split(".")[1].replace("-", "_"))(handler, params, query, raw)
+        if method == "GET":  # FakeGitHub's operations (pull requests, reviews, teams, issues), as the installation
+            for name, pattern in self.routes:
+                match = pattern.fullmatch(parts.path)
+                if match:
+                    if not self._token_ok(auth):
+                        return self._send(handler, 401, self._basic_error("Bad credentials", "401"), None)
+                    return self._route(handler, name, match.groupdict(), query, parts.path)
         return self._send(handler, 404, self._basic_error("Not Found", "404"), None)
 
     # --- authentication ---------------------------------------------------------------------------------
