@@ -14,7 +14,7 @@ import pluggy
 if TYPE_CHECKING:
     from gate.config import Config
     from gate.model import Context, Decision
-    from gate.registry import Registry
+    from gate.registry import EvidenceKinds, Registry
 
 hookspec = pluggy.HookspecMarker("gate")
 hookimpl = pluggy.HookimplMarker("gate")
@@ -28,6 +28,19 @@ def gate_register_collectors(register: "Registry") -> None:
     Registering two collectors under one name is an error, never a silent rename.
 
     :param register: call ``register.add(collector)`` for each collector.
+    :returns: None.
+    """
+
+
+@hookspec
+def gate_register_evidence_kinds(register: "EvidenceKinds") -> None:
+    """Register evidence kinds, each with the JSON Schema of its ``data``.
+
+    Every Evidence a collector makes is validated against its kind's schema (``gate.collector.validate_kind``);
+    a kind no plugin registered is refused. gate's own kinds are registered the same way, by
+    ``gate.builtins.evidence_kinds``. Registering one kind twice is an error.
+
+    :param register: call ``register.add(kind, schema)`` for each kind.
     :returns: None.
     """
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec, validate
-from gate.errors import EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.hookspecs import hookimpl
-from gate.model import Context, Evidence, Skipped
+from gate import Context, Evidence, EvidenceError, Skipped, hookimpl
+from gate.collector import (EvidenceSpec, display_path, make_evidence, read_document, validate_envelope,
+                            validate_kind)
 
 
 class FileCollector:
@@ -46,7 +43,7 @@ class FileCollector:
 
     def read_one(self, path, shown: str) -> Evidence:
         doc = read_document(path, shown)
-        validate(doc, "evidence-envelope.schema.json", EvidenceError)
+        validate_envelope(doc)
         item = doc.data
         validate_kind(item["kind"], item["data"], doc)
         return make_evidence(kind=item["kind"], source=item["source"], data=item["data"], origin=shown,
