@@ -31,8 +31,16 @@ from gate.consistency import problems as consistency_problems
 from gate.errors import ConfigError, EvidenceError
 from gate.evidence import MAX_EVIDENCE_BYTES, known_kinds, make_evidence, read_document, validate_kind
 from gate.httpbody import body_deadline
-from gate.loader import (Loaded, describe_field, describe_schema_error, load_document, parse_yaml, read_bytes,
-                         schema_expectation, sha256_digest)
+from gate.loader import (
+    Loaded,
+    describe_field,
+    describe_schema_error,
+    load_document,
+    parse_yaml,
+    read_bytes,
+    schema_expectation,
+    sha256_digest,
+)
 from gate.model import Context, Evidence, Skipped
 from gate.secrets import mask
 from gate.secrets import register as register_secret

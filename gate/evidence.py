@@ -6,8 +6,9 @@ their schemas are what plugins register (``gate_register_evidence_kinds``), gate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 

@@ -4,7 +4,8 @@ instead of silently renaming or replacing them."""
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, Iterator, Mapping, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 import jsonschema
 

@@ -12,11 +12,17 @@ data: {...}            # validated against gate/schemas/evidence/<kind>.schema.j
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from gate import Context, Evidence, EvidenceError, Skipped, hookimpl
-from gate.collector import (EvidenceSpec, display_path, make_evidence, read_document, validate_envelope,
-                            validate_kind)
+from gate.collector import (
+    EvidenceSpec,
+    display_path,
+    make_evidence,
+    read_document,
+    validate_envelope,
+    validate_kind,
+)
 
 
 class FileCollector:
@@ -50,7 +56,7 @@ class FileCollector:
                              digest=doc.digest, produced_at=item["produced_at"], subject=item["subject"])
 
 
-_KIND_RE = re.compile(r"""^\s*[{,]?\s*["']?kind["']?\s*:\s*["']?([A-Za-z_][\w-]*)""", re.M)
+_KIND_RE = re.compile(r"""^\s*[{,]?\s*["']?kind["']?\s*:\s*["']?([A-Za-z_][\w-]*)""", re.MULTILINE)
 
 
 def _guess_kind(path) -> str:

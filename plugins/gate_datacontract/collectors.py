@@ -12,8 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from gate import Context, Evidence, EvidenceError, Skipped
-from gate.collector import (EvidenceSpec, Loaded, check_options, display_path, entry_error, for_each_file,
-                            make_evidence, parse_timestamp, read_document, validate_kind)
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    check_options,
+    display_path,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    validate_kind,
+)
 from gate_datacontract.contracts import printable
 
 # The JSON Schema of each option any of these collectors takes; each collector allows its own few.

@@ -35,7 +35,7 @@ class GitHubError(Exception):
     """GitHub could not be asked, or did not answer as documented. The message is one line."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        from gate.secrets import mask
+        from gate.collector import mask
 
         super().__init__(mask(" ".join(message.split())))
         self.status = status
@@ -81,8 +81,8 @@ class Settings:
         set by GitHub Actions and GitHub Enterprise runners) or, outside CI, to the one gate.yaml names:
         a pull request that edits gate.yaml cannot send the token somewhere else.
         """
-        from gate.errors import ConfigError
-        from gate.secrets import register
+        from gate import ConfigError
+        from gate.collector import register_secret as register
 
         env = os.environ if environ is None else environ
         token = env.get("GITHUB_TOKEN") or None
@@ -114,7 +114,7 @@ class Settings:
 
 
 def _text(value: Any, name: str) -> str:
-    from gate.errors import ConfigError
+    from gate import ConfigError
 
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"evidence option {name!r}: expected a URL, got {value!r}")
@@ -150,7 +150,7 @@ class GitHubClient:
             else:
                 gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
-            from gate.httpbody import body_deadline
+            from gate.collector import body_deadline
 
             gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
             self._session = gh.session

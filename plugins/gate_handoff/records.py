@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
-from gate.collector import (EvidenceSpec, Loaded, describe_field, for_each_file, make_evidence, parse_timestamp,
-                            read_document, validate_envelope, validate_kind)
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    describe_field,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    validate_envelope,
+    validate_kind,
+)
 
 META_FIELDS = ("service", "release", "commit", "as_of", "source")
 RECORD_SUFFIXES = (".yaml", ".yml", ".json")

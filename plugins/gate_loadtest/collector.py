@@ -28,9 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from gate import ConfigError, Context, Evidence, EvidenceError, GateError, Skipped
-from gate.collector import (EvidenceSpec, Loaded, check_options, consistency_problems, display_path, entry_error,
-                            for_each_file, make_evidence, parse_timestamp, read_document, sha256_digest,
-                            validate_kind)
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    check_options,
+    consistency_problems,
+    display_path,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    sha256_digest,
+    validate_kind,
+)
 from gate_loadtest.run import SCENARIOS, Run
 
 KIND = "load_test"

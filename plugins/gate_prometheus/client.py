@@ -64,7 +64,7 @@ class Client:
         self.backoff = backoff_s
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment between gate and its Prometheus
-        from gate.httpbody import body_deadline
+        from gate.collector import body_deadline
 
         self.session.hooks["response"].append(body_deadline(timeout_s))  # a trickled body is a timeout too
         if token:
