@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -61,6 +62,7 @@ class EvidenceSpec:
     root: Path
     allow_outside: bool = False
     line: int | None = None
+    config_path: Path | None = None  # the gate.yaml this entry stands in, as the user named it
 
     def resolve(self, pattern: str | None = None) -> list[Path]:
         """The files this spec names, sorted, all inside the workspace unless allowed outside."""
@@ -131,6 +133,7 @@ def load_config(path: Path, profile: str | None = None) -> Config:
             root=root,
             allow_outside=allow_outside,
             line=doc.line_of(("evidence", index)),
+            config_path=path,
         )
         for index, item in enumerate(data["evidence"])
     )

@@ -25,8 +25,7 @@ class ReviewsCollector:
     kind = "review"
 
     def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
-        from gate.evidence import make_evidence, validate_kind
-        from gate.loader import Loaded
+        from gate.collector import Loaded, make_evidence, validate_kind
         from gate_github import reviews
         from gate_github.client import GitHubClient, GitHubError, Settings
 
