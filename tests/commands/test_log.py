@@ -10,6 +10,8 @@ from gate import auditlog
 from gate.cli import main
 from gate.stores.file import FileStore
 
+from tests.conftest import said
+
 from ..core.helpers import release
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
