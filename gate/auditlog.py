@@ -78,6 +78,7 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
                      for e in decision.evidence],
         "skipped": [s.to_input() for s in decision.skipped],
         **({"attestation": dict(decision.attestation)} if decision.attestation else {}),
+        **({"policy_source": decision.policy_source} if decision.policy_source is not None else {}),
     })
 
 

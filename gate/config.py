@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -61,6 +62,7 @@ class EvidenceSpec:
     root: Path
     allow_outside: bool = False
     line: int | None = None
+    config_path: Path | None = None  # the gate.yaml this entry stands in, as the user named it
 
     def resolve(self, pattern: str | None = None) -> list[Path]:
         """The files this spec names, sorted, all inside the workspace unless allowed outside."""
@@ -85,6 +87,8 @@ class Config:
     plugins: Mapping[str, Any] = field(default_factory=dict)
     allow_outside: bool = False
     digest: str = ""
+    policy_ref: str | None = None                     # gate.yaml policy_source.ref (gate/policysource.py)
+    protected_engine: Mapping[str, Any] | None = None  # the engine section of gate.yaml at the policy ref
 
     @property
     def service_name(self) -> str:
@@ -129,6 +133,7 @@ def load_config(path: Path, profile: str | None = None) -> Config:
             root=root,
             allow_outside=allow_outside,
             line=doc.line_of(("evidence", index)),
+            config_path=path,
         )
         for index, item in enumerate(data["evidence"])
     )
@@ -146,4 +151,5 @@ def load_config(path: Path, profile: str | None = None) -> Config:
         plugins=data.get("plugins", {}),
         allow_outside=allow_outside,
         digest=doc.digest,
+        policy_ref=(data.get("policy_source") or {}).get("ref"),
     )

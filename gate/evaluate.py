@@ -167,6 +167,7 @@ def decide(
         engine=engine.name,
         policy_digest=policies.digest,
         threshold_digest=threshold.digest,
+        threshold=threshold.data,
         decision_id=str(uuid.uuid4()),
         timestamp=datetime.now(timezone.utc),
         record_required=threshold.record_required,

@@ -422,7 +422,7 @@ def load_document(path: Path, error: type[Exception] = ConfigError, limit: int =
 
 def describe_schema_error(doc: Loaded, err: Any) -> str:
     """One line for a jsonschema ValidationError: file, line, field, what was expected."""
-    return describe_field(doc, tuple(err.absolute_path), _expected(err))
+    return describe_field(doc, tuple(err.absolute_path), schema_expectation(err))
 
 
 def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> str:
@@ -433,7 +433,8 @@ def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str
     return f"{where}: field {field!r}: {expected}"
 
 
-def _expected(err: Any) -> str:
+def schema_expectation(err: Any) -> str:
+    """What a jsonschema ValidationError expected, in gate's words ("expected integer, got string 'x'")."""
     validator = err.validator
     if validator == "required":
         missing = [name for name in err.validator_value if name not in (err.instance or {})]

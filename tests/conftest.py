@@ -23,6 +23,11 @@ def opa_binary() -> str | None:
     return shutil.which("opa")
 
 
+def said(err: str) -> list[str]:
+    """What gate said on stderr, less `auto`'s line naming the engine it chose (`gate: engine …`)."""
+    return [line for line in err.strip().splitlines() if not line.startswith("gate: engine ")]
+
+
 requires_opa = pytest.mark.skipif(
     opa_binary() is None,
     reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"

@@ -20,6 +20,7 @@ from gate.waivers import EVIDENCE_RULES, MEASURED_RULES, Limits, load_waivers
 from tests.conftest import EXAMPLE_NOW, REPO, opa_binary
 
 from .core.helpers import release
+from tests.conftest import said
 
 ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
     opa_binary() is None, reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"))]
@@ -149,7 +150,7 @@ def test_an_unparsable_date_is_one_line_naming_file_line_and_field_exit_2(tmp_pa
     code = main(["evaluate", "-c", str(config), "--now", EXAMPLE_NOW])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert re.search(r"waivers\.yaml:\d+: field '" + field + "'", err), err
 
 
@@ -356,7 +357,7 @@ def test_now_under_ci_with_production_is_exit_2_in_one_line(tmp_path, capsys, mo
     monkeypatch.setenv("CI", "true")
     code, doc, err = evaluate(ready(tmp_path), capsys)
     assert code == 2 and doc == {}
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert "--now" in err and "CI=true" in err and "production" in err and "allowed skew: 300 s" in err
     assert not (tmp_path / "ready" / ".gate").exists()  # refused before anything was decided or recorded
 

@@ -17,6 +17,7 @@ _configs: dict[str, Any] = {}
 @hookimpl
 def gate_register_renderers(register) -> None:
     from gate.render.github import GitHubRenderer
+    from gate.render.html import HtmlRenderer
     from gate.render.json_ import JsonRenderer
     from gate.render.junit import JUnitRenderer
     from gate.render.markdown import MarkdownRenderer
@@ -29,6 +30,7 @@ def gate_register_renderers(register) -> None:
     register.add(GitHubRenderer())
     register.add(JUnitRenderer())
     register.add(SarifRenderer())
+    register.add(HtmlRenderer())
 
 
 @hookimpl

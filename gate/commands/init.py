@@ -46,6 +46,9 @@ def add_parser(subparsers) -> None:
                    help="the tools the team runs, comma-separated; a collector entry is written for each."
                         f" Known: {', '.join(known_tools())}")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing, even on a terminal")
+    p.add_argument("--server", action="store_true",
+                   help="add the workflow step that uploads the evidence artifact gate serve decides from"
+                        " (docs/server.md)")
     p.set_defaults(run=run)
 
 
@@ -212,6 +215,7 @@ def answers(args, interactive: bool) -> dict[str, str]:
 
 
 def render(values: dict[str, str], types: list[str] | None = None) -> dict[str, str]:
+    values = {"server_step": "", **values}
     out = {name: Template((TEMPLATES / name).read_text(encoding="utf-8")).substitute(values)
            for name in ("gate.yaml", "waivers.yaml", "release-gate.yml")}
     out["threshold"] = threshold_text(types or [])
@@ -244,6 +248,9 @@ def run(args) -> int:
     interactive = not args.yes and sys.stdin.isatty() and sys.stdout.isatty()
     types, maps = decision_types(root)
     values = answers(args, interactive)
+    if getattr(args, "server", False):  # the step gate serve's decision reads its evidence from
+        values["server_step"] = Template((TEMPLATES / "server-evidence-step.yml").read_text(encoding="utf-8")
+                                         ).substitute(values)
     texts = render(values, types)
     written: list[Path] = []
     try:

@@ -14,6 +14,7 @@ from gate.cli import main
 
 from ..attest.helpers import signed_release, write_keypair
 from .strategies import FUZZ, json_values, tally
+from tests.conftest import said
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def _verify(signed, path, capsys) -> str:
                  "--config", str(config)])
     err = capsys.readouterr().err
     assert code in (1, 2), (code, err)  # never 0, never 3 (a crash)
-    assert err.count("\n") == 1, err
+    assert len(said(err)) == 1, err
     return "blocked" if code == 1 else "config-error"
 
 
