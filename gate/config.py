@@ -8,13 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from gate.errors import ConfigError
 from gate.loader import Loaded, describe_field, describe_schema_error, load_document
 from gate.numbers import bounded, first_problem
+
+if TYPE_CHECKING:
+    from gate.threshold import Threshold
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -89,6 +92,8 @@ class Config:
     digest: str = ""
     policy_ref: str | None = None                     # gate.yaml policy_source.ref (gate/policysource.py)
     protected_engine: Mapping[str, Any] | None = None  # the engine section of gate.yaml at the policy ref
+    # the threshold, once this run has read it (gate.threshold.with_threshold): read once, judged by once
+    threshold: Threshold | None = field(default=None, compare=False, repr=False)
 
     @property
     def service_name(self) -> str:

@@ -30,6 +30,7 @@ from typing import Any
 from gate.config import Config, library_dir, load_config
 from gate.errors import ConfigError, GateError
 from gate.model import Decision
+from gate.threshold import threshold_of, with_threshold
 
 # gate.yaml's fields that judge the release, and so come from the protected ref
 JUDGING_FIELDS = ("profile", "policies", "threshold", "waivers", "engine", "decision_log", "plugins", "workspace")
@@ -290,9 +291,8 @@ def require_ref(config: Config, environ: Mapping[str, str] | None = None) -> str
     working tree's: in CI, exit 2; outside CI (a person at a terminal, who controls the checkout and gate
     alike), a note for the report. Returns that note, or None."""
     from gate.engine.trust import in_ci
-    from gate.threshold import load_threshold
 
-    audit = load_threshold(config.threshold_path, config.profile).data.get("audit") or {}
+    audit = threshold_of(config).data.get("audit") or {}
     if audit.get("require_policy_ref") is not True:
         return None
     if in_ci(environ):
@@ -367,6 +367,7 @@ def working_tree(config: Config, args: Any, target: Path) -> tuple[Config, Prote
     if ref is None and config.policy_ref:
         ref, origin = config.policy_ref, "gate.yaml policy_source (the release's own gate.yaml)"
     if ref is None:
+        config = with_threshold(config)  # read once: require_ref looks at it, runner.prepare judges with it
         return config, require_ref(config)
     protected = protect(config, ref, origin, target, getattr(args, "profile", None))
     return protected.config, protected

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.config import validate
+from gate.config import Config, validate
 from gate.errors import ConfigError
 from gate.loader import load_document
 
@@ -27,6 +28,22 @@ class Threshold:
         is not a decision."""
         audit = self.data.get("audit") or {}
         return bool(audit.get("record_required", False))
+
+
+def threshold_of(config: Config) -> Threshold:
+    """The threshold a run judges with: the one the Config carries, when it was read for the same file
+    and profile, else read now."""
+    held = config.threshold
+    if held is not None and held.path == config.threshold_path and held.profile == config.profile:
+        return held
+    return load_threshold(config.threshold_path, config.profile)
+
+
+def with_threshold(config: Config) -> Config:
+    """The Config with its threshold read: every later threshold_of(config) in the run takes that one, so
+    what decides, what checks the policy ref and what the log is required to keep all read one file once."""
+    threshold = threshold_of(config)
+    return config if threshold is config.threshold else dataclasses.replace(config, threshold=threshold)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 
 import pytest
@@ -11,6 +12,7 @@ from gate import auditlog, loader, runner
 from gate.cli import main
 from gate.config import library_dir, load_config
 from gate.errors import AuditError
+from gate.threshold import threshold_of, with_threshold
 
 from ..core.helpers import release
 
@@ -68,3 +70,12 @@ def test_a_decision_whose_threshold_does_not_require_a_record_is_kept_with_a_not
     kept = auditlog.retain(decision, config)
     assert kept.notes[-1].startswith("this decision was not retained in the decision log")
     assert "warning: this decision was not retained" in capsys.readouterr().err
+
+
+def test_a_carried_threshold_serves_only_its_own_file_and_profile(gate_workspace):
+    config = with_threshold(load_config(own_threshold(gate_workspace), "production"))
+    assert config.threshold is not None and threshold_of(config) is config.threshold
+    staging = dataclasses.replace(config, profile="staging")  # a profile changed after reading: read again
+    assert threshold_of(staging) is not config.threshold and threshold_of(staging).profile == "staging"
+    elsewhere = dataclasses.replace(config, threshold_path=library_dir() / "threshold.yaml")
+    assert threshold_of(elsewhere).path == library_dir() / "threshold.yaml"
