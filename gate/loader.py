@@ -322,6 +322,8 @@ def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigEr
             raise source.failure from None
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
+        if "maximum nesting depth" in str(exc.problem):  # newer libyaml's own limit, met while it scans ahead
+            raise error(f"{where}:{line}: YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
         raise error(f"{where}:{line}: invalid YAML: {one_line(str(exc.problem or exc))}") from None
     except yaml.reader.ReaderError as exc:
         raise source.failure or error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None

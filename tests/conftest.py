@@ -36,13 +36,6 @@ requires_opa = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _not_in_ci_unless_asked(monkeypatch):
-    """CI runs this suite with CI=true, which makes gate stricter (engine settings from gate.yaml are refused
-    in production): a test that is about CI sets it itself, so that every test behaves the same anywhere."""
-    monkeypatch.delenv("CI", raising=False)
-
-
-@pytest.fixture(autouse=True)
 def _outside_ci(monkeypatch):
     """Tests pin the clock with --now on the production profile, which gate refuses under CI=true (a CI
     system running this suite sets it): every test starts outside CI; a test that needs CI sets it."""

@@ -34,6 +34,10 @@ def threshold_doc(approvers: list[str] | None = None) -> dict:
     doc = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
     doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz", "@acme/release-leads"] if approvers is None else approvers
     doc["profiles"][LIKE_PRODUCTION] = None
+    # what the bundled example declares too: no GitHub to verify sign-offs, no protected ref to read from
+    production = doc["profiles"]["production"]
+    production["operations"]["require_verified_signoffs"] = False
+    production["audit"]["require_policy_ref"] = False
     return doc
 
 
@@ -292,6 +296,9 @@ WAIVABLE_RULES = {
     "technical.drift", "technical.error_rate", "technical.error_rate_delta", "technical.latency_degradation",
     "technical.load_multiplier", "technical.never_recovered", "technical.p95_latency", "technical.p95_near_limit",
     "technical.p99_latency", "technical.recovery_time", "technical.signal_missing",
+    "technical.check_failure_rate", "technical.tool_threshold_crossed", "technical.tool_optional_condition_failed",
+    "technical.observed_p95_latency", "technical.observed_error_rate", "technical.observed_confidence_low",
+    "technical.observed_drift",
 }
 
 
@@ -372,11 +379,12 @@ def test_every_usual_spelling_of_ci_counts(tmp_path, capsys, monkeypatch, ci):
 @pytest.mark.parametrize("skew", [timedelta(seconds=-240), timedelta(seconds=240)])
 def test_now_within_the_clock_skew_allowance_is_decided(gate_workspace, capsys, monkeypatch, engine, skew):
     monkeypatch.setenv("CI", "true")
+    gate_workspace.write("threshold.yaml", threshold_doc())  # no protected ref here (tests/test_policy_ref.py)
+    config = release(gate_workspace, p95=900, extra={"threshold": "threshold.yaml"})
     now = (datetime.now(UTC) + skew).isoformat()
-    code, doc, err = evaluate(release(gate_workspace, p95=900), capsys, engine, now)
+    code, doc, err = evaluate(config, capsys, engine, now)
     assert code == 1 and denies(doc) == {"technical.p95_latency"}, err
-    code, _, err = evaluate(release(gate_workspace, p95=900), capsys, engine,
-                            (datetime.now(UTC) + skew * 2).isoformat())
+    code, _, err = evaluate(config, capsys, engine, (datetime.now(UTC) + skew * 2).isoformat())
     assert code == 2 and "--now" in err  # 480 s is beyond the 300 s allowance
 
 

@@ -151,7 +151,7 @@ def threshold_text(types: list[str]) -> str:
 
     text = (library_dir() / "threshold.yaml").read_text(encoding="utf-8")
     if types:
-        value = " [" + ", ".join(json.dumps(t) for t in types) + "]"
+        value = " [" + ", ".join(_yaml_quoted(t) for t in types) + "]"
         note = "    # From the accountability map gate init found; every one must stay covered by it.\n"
     else:
         value = f" [{json.dumps(PLACEHOLDER_TYPE)}]"
@@ -164,6 +164,21 @@ def threshold_text(types: list[str]) -> str:
             "# gate's bundled example (a claims-triage model): keep the numbers that suit this service,\n"
             "# and say why.\n"
             + text)
+
+
+def _yaml_quoted(text: str) -> str:
+    """text as a YAML double-quoted scalar that reads back as exactly text: json.dumps would write a
+    character outside the BMP as two surrogate escapes, which YAML reads as two characters."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _ask(question: str, default: str) -> str:

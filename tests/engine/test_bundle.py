@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -29,7 +30,8 @@ def project(tmp_path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("*_test.rego"))
     shutil.copytree(EXAMPLE / "blocked" / "evidence", root / "evidence")
-    config = (EXAMPLE / "blocked" / "gate.yaml").read_text()
+    # the example's own threshold (its declared override) gives way to the library's, committed here
+    config = re.sub(r"(?m)^threshold:.*\n", "", (EXAMPLE / "blocked" / "gate.yaml").read_text())
     (root / "gate.yaml").write_text(config + "policies: policies\nthreshold: policies/threshold.yaml\n")
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)

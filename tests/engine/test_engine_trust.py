@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import urllib.request
@@ -149,8 +150,8 @@ def _bundle_project(tmp_path: Path, profile: str | None = None) -> Path:
     root = tmp_path / "project"
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("*_test.rego"))
     shutil.copytree(EXAMPLES / "blocked" / "evidence", root / "evidence")
-    (root / "gate.yaml").write_text((EXAMPLES / "blocked" / "gate.yaml").read_text()
-                                    + "policies: policies\nthreshold: policies/threshold.yaml\n")
+    example = re.sub(r"(?m)^threshold:.*\n", "", (EXAMPLES / "blocked" / "gate.yaml").read_text())
+    (root / "gate.yaml").write_text(example + "policies: policies\nthreshold: policies/threshold.yaml\n")
     return root / "gate.yaml"
 
 

@@ -25,7 +25,9 @@ def signed(tmp_path_factory):
     root = tmp_path_factory.mktemp("signed")
     private, public = write_keypair(root, "ed25519")
     plugins.reset_manager(None)
-    config, artifact, attestation, code = signed_release(Workspace(root / "ws"), private)
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: set up before the autouse fixtures clear CI
+        patch.delenv("CI", raising=False)
+        config, artifact, attestation, code = signed_release(Workspace(root / "ws"), private)
     assert code == 0
     return config, artifact, attestation, public
 

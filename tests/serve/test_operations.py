@@ -192,4 +192,4 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, app_key):
     done = subprocess.run([sys.executable, "-m", "gate", "serve", "--config", str(config)], check=False, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.len(said(stderr)) == 1 and "GATE_TEST_WEBHOOK_SECRET is not set" in done.stderr
+    assert len(said(done.stderr)) == 1 and "GATE_TEST_WEBHOOK_SECRET is not set" in done.stderr
