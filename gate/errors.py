@@ -43,3 +43,9 @@ class EngineError(GateError):
     """The policy engine could not answer (crash, timeout, OPA unreachable): exit 3."""
 
     exit_code = 3
+
+
+class AuditError(GateError):
+    """The decision log cannot be written or read as the audit requires: gate could not decide (exit 3)."""
+
+    exit_code = 3

@@ -322,6 +322,8 @@ def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigEr
             raise source.failure from None
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
+        if "maximum nesting depth" in str(exc.problem):  # newer libyaml's own limit, met while it scans ahead
+            raise error(f"{where}:{line}: YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
         raise error(f"{where}:{line}: invalid YAML: {one_line(str(exc.problem or exc))}") from None
     except yaml.reader.ReaderError as exc:
         raise source.failure or error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None
@@ -422,7 +424,7 @@ def load_document(path: Path, error: type[Exception] = ConfigError, limit: int =
 
 def describe_schema_error(doc: Loaded, err: Any) -> str:
     """One line for a jsonschema ValidationError: file, line, field, what was expected."""
-    return describe_field(doc, tuple(err.absolute_path), _expected(err))
+    return describe_field(doc, tuple(err.absolute_path), schema_expectation(err))
 
 
 def schema_error(error: type[Exception], doc: Loaded, err: Any) -> Exception:
@@ -449,7 +451,8 @@ def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str
     return f"{where}: field {field!r}: {expected}"
 
 
-def _expected(err: Any) -> str:
+def schema_expectation(err: Any) -> str:
+    """What a jsonschema ValidationError expected, in gate's words ("expected integer, got string 'x'")."""
     validator = err.validator
     if validator == "required":
         missing = [name for name in err.validator_value if name not in (err.instance or {})]

@@ -20,6 +20,16 @@ def utc_iso(moment: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Credential:
+    """A token the deciding service lends a collector for one decision, and the one API it may go to
+    (gate serve: the GitHub App's installation token, for the repository being deployed)."""
+
+    url: str
+    token: str = field(repr=False)
+    repository: str | None = None
+
+
+@dataclass(frozen=True)
 class Context:
     """What is being released, and when the decision is taken."""
 
@@ -37,6 +47,12 @@ class Context:
     # store on first call (gate evaluate sets it; None elsewhere). It raises AuditError when the log
     # does not verify, so a forged history never becomes a baseline.
     history: Callable[[], Mapping[str, Any] | None] | None = field(default=None, compare=False, repr=False)
+    # the protected ref the threshold, policies and waivers were read from ({"ref", "commit"}), None when
+    # they were the working tree's (gate/policysource.py); policies see it as input.context.policy_source
+    policy_source: Mapping[str, Any] | None = None
+    # credentials("github") -> Credential or None: a token for this decision, when gate runs as a service
+    # (gate serve); a collector that gets one uses it instead of its environment variable
+    credentials: Callable[[str], Credential | None] | None = field(default=None, compare=False, repr=False)
 
     def version_described(self) -> str:
         """"version 2.4.0 (from tag v2.4.0)": what the reports say about the version judged."""
@@ -54,6 +70,7 @@ class Context:
             "actor": self.actor,
             "now": utc_iso(self.now),
             "version_source": self.version_source,
+            **({"policy_source": dict(self.policy_source)} if self.policy_source else {}),
         }
 
 
@@ -206,13 +223,22 @@ class Decision:
     threshold_digest: str
     decision_id: str
     timestamp: datetime
+    # the threshold's audit.record_required for the profile, as decided: no record kept, no decision (exit 3)
+    record_required: bool = False
     waived: tuple[tuple[Finding, Waiver], ...] = ()
+    # the numbers the decision was judged against (data.threshold, the profile merged over the defaults):
+    # the HTML report draws them as limits; empty for a decision made elsewhere
+    threshold: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
     # What the renderers need beyond the verdict, recorded by gate.evaluate.decide so that a report is
     # rendered from the Decision alone: every rule id the evaluated policies spell out, and the workspace.
     rules: tuple[Rule, ...] = ()
     workspace: Workspace | None = None
+    # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
+    attestation: Mapping[str, Any] | None = None
+    # the protected ref, its commit, and each file's digest at the ref and in the release (gate/policysource.py)
+    policy_source: Mapping[str, Any] | None = None
 
     @property
     def denies(self) -> tuple[Finding, ...]:
@@ -241,6 +267,8 @@ class Decision:
             "threshold_digest": self.threshold_digest,
             "notes": list(self.notes),
         }
+        if self.policy_source is not None:
+            doc["policy_source"] = self.policy_source
         if include_input:
             doc["input"] = self.input
         return doc

@@ -31,10 +31,18 @@ baseline := load_run("baseline", 40, 340, 520, 0.001)
 
 stress := load_run("stress", 126, 610, 1120, 0.003)
 
-# Every required signal present, except the one named.
-signals_except(missing) := {name: {"present": true} |
+# Every required signal present, with a value within the observed limits (observed_test.rego), except
+# the one named.
+signals_except(missing) := {name: healthy_signals[name] |
 	some name in data.threshold.technical.required_signals
 	name != missing
+}
+
+healthy_signals := {
+	"latency_percentiles": {"present": true, "unit": "ms", "value": {"p95": 318, "p99": 702}},
+	"error_rate_by_input_type": {"present": true, "unit": "ratio", "value": {"claim": 0.004}},
+	"confidence_distribution": {"present": true, "unit": "ratio", "value": {"p10": 0.62}},
+	"drift": {"present": true, "unit": "ratio", "value": 0.08},
 }
 
 obs_item(signals, drift) := {"kind": "observability", "origin": "evidence/observability.yaml", "data": {"signals": signals, "drift_score": drift}}
@@ -272,7 +280,7 @@ test_no_observability_denies_every_signal if {
 
 test_signal_present_in_second_item_counts if {
 	partial := obs_item(signals_except("drift"), 0.08)
-	extra := {"kind": "observability", "origin": "evidence/drift.yaml", "data": {"signals": {"drift": {"present": true}}}}
+	extra := {"kind": "observability", "origin": "evidence/drift.yaml", "data": {"signals": {"drift": {"present": true, "unit": "ratio", "value": 0.1}}}}
 	count(technical_deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [partial, extra]})) == 0
 }
 

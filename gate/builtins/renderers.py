@@ -12,6 +12,7 @@ from gate.hookspecs import hookimpl
 @hookimpl
 def gate_register_renderers(register) -> None:
     from gate.render.github import GitHubRenderer
+    from gate.render.html import HtmlRenderer
     from gate.render.json_ import JsonRenderer
     from gate.render.junit import JUnitRenderer
     from gate.render.markdown import MarkdownRenderer
@@ -25,3 +26,4 @@ def gate_register_renderers(register) -> None:
     register.add(GitHubRenderer(renderers=register))
     register.add(JUnitRenderer())
     register.add(SarifRenderer())
+    register.add(HtmlRenderer())

@@ -324,8 +324,8 @@ def run(args) -> int:
 
         store = open_store(config, manager)
     check = store.verify()
-    records = [r for r in check.records
-               if (not args.service or (r.get("labels") or {}).get("service") == args.service)
+    records = [r for r in check.records if not auditlog.is_repair(r)
+               and (not args.service or (r.get("labels") or {}).get("service") == args.service)
                and (not args.profile or (r.get("labels") or {}).get("profile") == args.profile)]
     with tempfile.TemporaryDirectory(prefix="gate-impact-") as tmp:
         threshold, waivers, notes = materialise(config, args.base, Path(tmp))

@@ -65,7 +65,8 @@ class OpaSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> OpaSettings:
-        engine = trust.engine_settings(config)  # exit 2 in production CI when gate.yaml picks the engine
+        # exit 2 in production CI when the release's gate.yaml picks the engine; the protected gate.yaml may
+        engine = trust.engine_settings(config, getattr(config, "protected_engine", None))
         root = Path(getattr(config, "root", "."))
 
         def path(key: str) -> str | None:
@@ -119,11 +120,13 @@ class OpaServer:
                  client_cert: str | None = None, client_key: str | None = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
                  persistent: bool = True) -> None:
+        from gate.secrets import display_url
+
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"engine.opa_url: {url!r} is not an http(s) URL (expected http(s)://host:port)")
+            raise ConfigError(f"engine.opa_url: {display_url(url)!r} is not an http(s) URL (expected http(s)://host:port)")
         if parts.query or parts.fragment:
-            raise ConfigError(f"engine.opa_url: {url!r} must not carry a query or fragment")
+            raise ConfigError(f"engine.opa_url: {display_url(url)!r} must not carry a query or fragment")
         if token and parts.scheme == "http" and not _loopback(parts.hostname):
             raise ConfigError(f"engine.opa_url: refusing to send the OPA token over plain http to {parts.hostname};"
                               " use https")

@@ -24,6 +24,7 @@ from gate.errors import ConfigError
 from gate.registry import Registry
 from gate.render.ci import locations
 from gate.render.markdown import render_markdown
+from gate.secrets import mask
 
 SUMMARY_LIMIT = 1024 * 1024        # GitHub refuses a step summary above 1 MiB
 ANNOTATIONS_PER_LEVEL = 10         # GitHub shows 10 errors and 10 warnings per step
@@ -112,7 +113,7 @@ def _append_outputs(path: str, values: dict[str, str]) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         for name, value in values.items():
             delimiter = f"gate_{uuid.uuid4().hex}"
-            fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            fh.write(f"{name}<<{delimiter}\n{mask(value)}\n{delimiter}\n")
 
 
 def _append_summary(path: str, decision) -> None:
@@ -121,7 +122,7 @@ def _append_summary(path: str, decision) -> None:
     if budget < 1024:
         return  # an earlier step filled the summary; the annotations and report files still say it all
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(("\n" if used else "") + render_markdown(decision, max_bytes=budget))
+        fh.write(("\n" if used else "") + mask(render_markdown(decision, max_bytes=budget)))
 
 
 class GitHubRenderer:
@@ -146,7 +147,7 @@ class GitHubRenderer:
                 buffer = io.StringIO()
                 known.get(name).render(decision, buffer)
                 target = Path(report_dir) / FILE_NAMES.get(name, f"report.{name}")
-                _write_atomic(target, buffer.getvalue())
+                _write_atomic(target, mask(buffer.getvalue()))
                 written[name] = target
 
         text = io.StringIO()

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gate import EvidenceError
-from gate.evidence import read_document
-from gate.loader import Loaded, describe_schema_error
+from gate.collector import Loaded, describe_schema_error, read_document
 from gate_datacontract.durations import to_hours, unit_hours
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
