@@ -429,7 +429,7 @@ def describe_schema_error(doc: Loaded, err: Any) -> str:
 
 def schema_error(error: type[Exception], doc: Loaded, err: Any) -> Exception:
     """describe_schema_error as an exception of type error, carrying the line where known."""
-    return field_error(error, doc, tuple(err.absolute_path), _expected(err))
+    return field_error(error, doc, tuple(err.absolute_path), schema_expectation(err))
 
 
 def field_error(error: type[Exception], doc: Loaded, field_path: tuple[str | int, ...],
