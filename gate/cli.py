@@ -28,7 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("gate.commands.log", "verify, show or repair the decision log"),
     "impact": ("gate.commands.impact", "which past decisions a threshold or policy change would flip"),
     "test": ("gate.commands.test", "run the policies' Rego unit tests and scenario fixtures"),
+    "verify": ("gate.commands.verify", "check a signed decision for an artifact before deploying it"),
     "lint": ("gate.commands.lint", "find policies that approve when a field they judge is missing (needs an approving example)"),
+    "serve": ("gate.commands.serve", "answer GitHub deployment protection rules (a GitHub App server)"),
 }
 
 
@@ -113,15 +115,24 @@ def _run(args) -> int:
         return EXIT_INTERRUPTED
     except GateError as exc:
         if args.debug:
-            raise
+            _traceback()
         print(f"gate: error: {_mask(' '.join(str(exc).split()))}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: gate could not decide, and says so plainly
         if args.debug:
-            raise
+            _traceback()
         print(f"gate: error: internal error, could not decide: {type(exc).__name__}: {_mask(str(exc))}"
-              " (run with --debug for the traceback)", file=sys.stderr)
+              + ("" if args.debug else " (run with --debug for the traceback)"), file=sys.stderr)
         return EXIT_UNDECIDED
+
+
+def _traceback() -> None:
+    """The traceback for --debug, printed here, inside the masking: an exception's message may hold a
+    secret, and one re-raised out of main() would be printed by Python after masking has ended (and
+    exit 1, the code for "blocked")."""
+    import traceback
+
+    sys.stderr.write(_mask(traceback.format_exc()))
 
 
 def _mask(text: str) -> str:

@@ -440,10 +440,13 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
 
 
 def _optional(name: str, wanted: set[str]) -> bool:
-    """`load_test.recovery_s` marks that field of every load_test item; list indices are ignored."""
+    """`load_test.recovery_s` marks that field of every load_test item; list indices are ignored. A name
+    ending in `.*` marks every key of a mapping whose keys the tool chooses (one per label set)."""
     import re
 
-    return re.sub(r"\[\d+\]", "", name) in wanted
+    plain = re.sub(r"\[\d+\]", "", name)
+    return plain in wanted or any(w.endswith(".*") and plain.startswith(w[:-1]) and "." not in plain[len(w) - 1:]
+                                  for w in wanted)
 
 
 def _sort_key(path: Path_) -> tuple:

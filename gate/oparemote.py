@@ -62,11 +62,12 @@ def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: 
     backoff) on connection failures and 408/429/5xx, as OPA requeues a chunk on any non-2xx."""
     import requests
 
-    from gate.secrets import mask, register
+    from gate.secrets import display_url, mask, register
 
     register(token)
+    shown = display_url(url)
     if token and url.startswith("http://") and not _loopback(url):
-        raise GateError(f"decision log: refusing to send the token over plain http to {url}; use https")
+        raise GateError(f"decision log: refusing to send the token over plain http to {shown}; use https")
     body = encode_events(events)
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     if token:
@@ -85,12 +86,12 @@ def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: 
                                         verify=ca_cert or True, cert=cert, hooks={"response": [deadline]})
                 if 200 <= response.status_code < 300:
                     return response.status_code
-                reason = f"decision log: {url} answered HTTP {response.status_code}: {_start(response.text)}"
+                reason = f"decision log: {shown} answered HTTP {response.status_code}: {_start(response.text)}"
                 retry = response.status_code in RETRY_STATUSES
             except requests.exceptions.Timeout:
-                reason, retry = f"decision log: {url} did not answer within {timeout_s:g} s", True
+                reason, retry = f"decision log: {shown} did not answer within {timeout_s:g} s", True
             except requests.exceptions.RequestException as exc:
-                reason, retry = f"decision log: cannot reach {url}: {type(exc).__name__}", True
+                reason, retry = f"decision log: cannot reach {shown}: {type(exc).__name__}", True
             if not retry or attempt >= retries:
                 raise GateError(mask(reason + (f" after {attempt + 1} attempts" if attempt else "")))
             time.sleep(min(0.2 * 2 ** attempt, 2.0))

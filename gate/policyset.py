@@ -16,6 +16,7 @@ from pathlib import Path
 from gate import rego
 from gate.errors import PolicyError
 from gate.guard import package_of, sandbox_violations
+from gate.model import Rule
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,17 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Fa
         if not f.is_test:
             digest.update(f.path.name.encode() + b"\0" + f.source.encode() + b"\0")
     return PolicySet(files=tuple(files), digest="sha256:" + digest.hexdigest())
+
+
+def declared_rules(policies: PolicySet) -> tuple[Rule, ...]:
+    """Every rule id the modules spell out (gate.rego.rule_id_lines), each at the first file and line that
+    does, sorted by id: the rules a report lists as evaluated.
+
+    Read from the sources the engine evaluated, once per decision. A rule whose id a policy computes at
+    run time is not among them; a report adds it when it produced a finding.
+    """
+    found: dict[str, Rule] = {}
+    for module in policies.modules:
+        for rule, line in rego.rule_id_lines(module.source).items():
+            found.setdefault(rule, Rule(id=rule, path=module.path, line=line))
+    return tuple(found[rule] for rule in sorted(found))

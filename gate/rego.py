@@ -52,18 +52,31 @@ def rule_ids(source: str) -> set[str]:
 
 
 def rule_id_lines(source: str) -> dict[str, int]:
-    """Rule id -> the first line giving it: a literal first argument of finding(...) (lib.finding) or a
-    literal value of an "id" field, when it has the form <package>.<rule>. A rule whose id is computed
-    at run time is not seen here."""
+    """Rule id -> the first line giving it: every string literal of the form <package>.<rule> whose
+    package is the module's own (`data.freshness` in `package gate.data`: ids are often passed through a
+    helper that wraps lib.finding), and any literal value of an "id" field of that form. Comments do not
+    count; a rule whose id is computed at run time is not seen here."""
     toks = tokens(source)
+    own = _own_prefix(toks)
     found: dict[str, int] = {}
-    for i, tok in enumerate(toks[:-2]):
-        after, value = toks[i + 1], toks[i + 2]
-        named = ((tok.kind == "ident" and tok.text == "finding" and after.text == "(")
-                 or (tok.kind == "string" and tok.text == '"id"' and after.text == ":"))
-        if named and _is_id_literal(value):
-            found.setdefault(value.text[1:-1], value.line)
+    for i, tok in enumerate(toks):
+        if not _is_id_literal(tok):
+            continue
+        value = tok.text[1:-1]
+        an_id_field = i >= 2 and toks[i - 1].text == ":" and toks[i - 2].text == '"id"'
+        if an_id_field or (own is not None and value.startswith(own)):
+            found.setdefault(value, tok.line)
     return found
+
+
+def _own_prefix(toks: list[Token]) -> str | None:
+    """"data." for a module in package gate.data (the rule ids it may give); None outside gate.*."""
+    for i, tok in enumerate(toks[:-3]):
+        if tok.kind == "ident" and tok.text == "package":
+            if toks[i + 1].text == "gate" and toks[i + 2].text == "." and toks[i + 3].kind == "ident":
+                return toks[i + 3].text + "."
+            return None
+    return None
 
 
 def ids_named(source: str) -> set[str]:

@@ -47,6 +47,12 @@ DEFAULT_MAX_WAIVER_DAYS = 90
 # no waiver turns one into an approval (a missing stress run cannot be waived away by writing a name).
 # Warn-level rules are listed too so that the list says what each rule means; waivers never touch warns.
 EVIDENCE_RULES = frozenset({
+    "technical.tool_threshold_unknown",   # a tool's own verdict could not be read
+    "technical.observed_value_missing",   # a live signal reported without its value
+    "operations.signoffs_unverified",     # (warn) sign-offs typed, not verified on GitHub
+    "main.policy_from_working_tree",      # (warn) judged from the working tree, not a protected ref
+    "technical.tool_verdicts_ignored",    # (warn) the threshold turned the tools' verdicts off
+    "governance.decision_types_placeholder",  # the threshold gate init wrote was never filled in
     "main.missing_evidence",              # a required kind was not collected at all
     "main.skipped_evidence",              # a required kind could not be collected or read
     "main.skipped_optional_evidence",     # (warn) an optional kind could not be collected

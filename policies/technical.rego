@@ -469,3 +469,122 @@ warn contains lib.finding(
 	is_number(object.get(e, ["data", "drift_score"], null))
 	e.data.drift_score > t.warn_drift_score
 }
+
+# --- the load tool's own verdict ---------------------------------------------------------------------
+
+# A tool's own pass/fail conditions (k6 thresholds, Artillery ensure) are evidence: a run the team's own
+# load tool failed does not approve. threshold.technical.honour_tool_verdicts (true in every shipped
+# profile) turns this off only visibly: technical.tool_verdicts_ignored warns in every report.
+# Absent counts as true (fail closed); only an explicit false turns it off.
+honour_tool_verdicts if not t.honour_tool_verdicts == false
+
+# A run carries thresholds and checks only where its tool wrote a verdict (k6 always writes them; a
+# Locust or JMeter run, or an Artillery run without options.script, has none): absent means the tool
+# gave no verdict, which the rest of the technical rules still judge by the numbers. For `gate lint`:
+lint_optional contains "load_test.thresholds"
+
+lint_optional contains "load_test.checks"
+
+tool_thresholds(e) := [th |
+	some th in object.get(e, ["data", "thresholds"], [])
+	is_object(th)
+]
+
+tool_strict(th) if not object.get(th, "strict", true) == false
+
+tool_crossed := [[e, th] |
+	some e in lib.items("load_test")
+	some th in tool_thresholds(e)
+	th.crossed == true
+	tool_strict(th)
+]
+
+# text renders a possibly missing string for a message; trim_space keeps regopy from quoting a string
+# that reached the message through a comprehension.
+tool_text(s) := trim_space(lib.display(s))
+
+tool_observed(th) := lib.num(th.observed) if is_number(th.observed)
+
+tool_observed(th) := "not reported" if not is_number(th.observed)
+
+tool_judge(th) := "as the tool reported it" if th.verdict_from != "gate"
+
+tool_judge(th) := "as gate evaluated the tool's condition on the tool's figures" if th.verdict_from == "gate"
+
+deny contains lib.finding(
+	"technical.tool_threshold_crossed",
+	sprintf("%s %s run %s: threshold %s on %s crossed, observed %s (%s)", [
+		tool_text(e.data.tool), tool_text(e.data.scenario), tool_text(lib.origin(e)), tool_text(th.expression), tool_text(th.metric),
+		tool_observed(th), tool_judge(th),
+	]),
+	object.get(th, "observed", null), th.expression, lib.origin(e),
+) if {
+	honour_tool_verdicts
+	some pair in tool_crossed
+	e := pair[0]
+	th := pair[1]
+}
+
+# A threshold whose result cannot be known (a k6 stream names a thresholded sub-metric without its
+# thresholds, or gate cannot read the expression) leaves the tool's verdict unknown: never an approval.
+deny contains lib.finding(
+	"technical.tool_threshold_unknown",
+	sprintf("%s %s run %s: the result of threshold %s on %s is unknown; give gate the run's summary, or the script's thresholds (options.thresholds: the output of k6 inspect)", [
+		tool_text(e.data.tool), tool_text(e.data.scenario), tool_text(lib.origin(e)), tool_text(th.expression), tool_text(th.metric),
+	]),
+	null, object.get(th, "expression", null), lib.origin(e),
+) if {
+	honour_tool_verdicts
+	some e in lib.items("load_test")
+	some th in tool_thresholds(e)
+	not is_boolean(object.get(th, "crossed", null))
+}
+
+warn contains lib.finding(
+	"technical.tool_optional_condition_failed",
+	sprintf("%s %s run %s: optional condition %s failed, observed %s (it does not fail the run)", [
+		tool_text(e.data.tool), tool_text(e.data.scenario), tool_text(lib.origin(e)), tool_text(th.expression), tool_observed(th),
+	]),
+	object.get(th, "observed", null), th.expression, lib.origin(e),
+) if {
+	honour_tool_verdicts
+	some e in lib.items("load_test")
+	some th in tool_thresholds(e)
+	th.crossed == true
+	not tool_strict(th)
+}
+
+warn contains lib.finding(
+	"technical.tool_verdicts_ignored",
+	sprintf("threshold technical.honour_tool_verdicts is false: the load tools' own thresholds and ensure conditions are not judged (%s crossed in this release's runs)", [lib.num(count(tool_crossed))]),
+	count(tool_crossed), true, null,
+) if {
+	t.honour_tool_verdicts == false
+}
+
+# Failed checks are errors for policy purposes: a response with HTTP 200 and the wrong body fails a k6
+# check while http_req_failed stays 0. Judged on baseline and stress runs, like the error rate.
+deny contains lib.finding(
+	"technical.check_failure_rate",
+	sprintf("%s run %s: %s of %s checks failed (%s); at most %s may fail%s", [
+		tool_text(e.data.scenario), tool_text(lib.origin(e)), lib.num(e.data.checks.fails),
+		lib.num(e.data.checks.passes + e.data.checks.fails), lib.pct(v), lib.pct(t.max_check_failure_rate),
+		check_names(e),
+	]),
+	v, t.max_check_failure_rate, lib.origin(e),
+) if {
+	some e in array.concat(baseline, stress)
+	v := object.get(e, ["data", "checks", "failure_rate"], null)
+	is_number(v)
+	v > t.max_check_failure_rate
+}
+
+check_names(e) := "" if count(failing_checks(e)) == 0
+
+check_names(e) := trim_space(sprintf("; failing: %s", [lib.join(failing_checks(e))])) if count(failing_checks(e)) > 0
+
+failing_checks(e) := {sprintf("%s: %s of %s", [tool_text(c.name), lib.num(c.fails), lib.num(c.passes + c.fails)]) |
+	some c in object.get(e, ["data", "checks", "by_name"], [])
+	is_number(c.fails)
+	c.fails > 0
+}

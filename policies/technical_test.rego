@@ -31,10 +31,18 @@ baseline := load_run("baseline", 40, 340, 520, 0.001)
 
 stress := load_run("stress", 126, 610, 1120, 0.003)
 
-# Every required signal present, except the one named.
-signals_except(missing) := {name: {"present": true} |
+# Every required signal present, with a value within the observed limits (observed_test.rego), except
+# the one named.
+signals_except(missing) := {name: healthy_signals[name] |
 	some name in data.threshold.technical.required_signals
 	name != missing
+}
+
+healthy_signals := {
+	"latency_percentiles": {"present": true, "unit": "ms", "value": {"p95": 318, "p99": 702}},
+	"error_rate_by_input_type": {"present": true, "unit": "ratio", "value": {"claim": 0.004}},
+	"confidence_distribution": {"present": true, "unit": "ratio", "value": {"p10": 0.62}},
+	"drift": {"present": true, "unit": "ratio", "value": 0.08},
 }
 
 obs_item(signals, drift) := {"kind": "observability", "origin": "evidence/observability.yaml", "data": {"signals": signals, "drift_score": drift}}
@@ -272,7 +280,7 @@ test_no_observability_denies_every_signal if {
 
 test_signal_present_in_second_item_counts if {
 	partial := obs_item(signals_except("drift"), 0.08)
-	extra := {"kind": "observability", "origin": "evidence/drift.yaml", "data": {"signals": {"drift": {"present": true}}}}
+	extra := {"kind": "observability", "origin": "evidence/drift.yaml", "data": {"signals": {"drift": {"present": true, "unit": "ratio", "value": 0.1}}}}
 	count(technical_deny_ids({"load_test": [baseline, stress, fault_run(48)], "observability": [partial, extra]})) == 0
 }
 
@@ -458,4 +466,105 @@ test_a_few_malformed_lines_pass if {
 
 test_recovery_s_declared_optional_for_the_lint if {
 	"load_test.recovery_s" in data.gate.technical.lint_optional
+}
+
+# --- the load tool's own verdict ----------------------------------------------------------------------
+
+k6_slow := {"metric": "http_req_duration{name:slow}", "expression": "p(99)<300", "crossed": true, "observed": 756.72, "verdict_from": "k6"}
+
+k6_checks_threshold := {"metric": "checks", "expression": "rate>0.99", "crossed": true, "observed": 0.9, "verdict_from": "k6"}
+
+k6_failed_held := {"metric": "http_req_failed", "expression": "rate<0.01", "crossed": false, "observed": 0, "verdict_from": "k6"}
+
+k6_failing_checks := {
+	"passes": 273, "fails": 29, "failure_rate": 0.096026, "by_name": [
+		{"name": "status is 200", "passes": 151, "fails": 0},
+		{"name": "body has a label", "passes": 122, "fails": 29},
+	],
+}
+
+stress_with_verdict := json.patch(stress, [
+	{"op": "add", "path": "/data/thresholds", "value": [k6_slow, k6_checks_threshold, k6_failed_held]},
+	{"op": "add", "path": "/data/checks", "value": k6_failing_checks},
+])
+
+verdict_ev := technical_evidence([baseline, stress_with_verdict, fault_run(48)])
+
+test_each_crossed_threshold_is_one_deny_naming_expression_and_value if {
+	fs := [f | some f in technical_denies(verdict_ev, service); f.id == "technical.tool_threshold_crossed"]
+	count(fs) == 2
+	some slow in fs
+	slow.observed == 756.72
+	slow.expected == "p(99)<300"
+	slow.msg == "k6 stress run evidence/load-stress.yaml: threshold p(99)<300 on http_req_duration{name:slow} crossed, observed 756.72 (as the tool reported it)"
+	some chk in fs
+	chk.expected == "rate>0.99"
+}
+
+test_a_threshold_that_held_is_no_finding if {
+	ev := technical_evidence([baseline, json.patch(stress, [{"op": "add", "path": "/data/thresholds", "value": [k6_failed_held]}]), fault_run(48)])
+	count(technical_deny_ids(ev)) == 0
+}
+
+test_check_failure_rate_above_the_limit_denied if {
+	some f in technical_denies(verdict_ev, service)
+	f.id == "technical.check_failure_rate"
+	f.observed == 0.096026
+	f.expected == 0.01
+	f.msg == "stress run evidence/load-stress.yaml: 29 of 302 checks failed (9.60%); at most 1% may fail; failing: body has a label: 29 of 151"
+}
+
+test_check_failure_rate_at_the_limit_passes if {
+	ok := {"passes": 99, "fails": 1, "failure_rate": 0.01, "by_name": []}
+	ev := technical_evidence([baseline, json.patch(stress, [{"op": "add", "path": "/data/checks", "value": ok}]), fault_run(48)])
+	not "technical.check_failure_rate" in technical_deny_ids(ev)
+}
+
+test_failed_checks_in_a_fault_run_are_judged_on_recovery if {
+	fault := json.patch(fault_run(48), [{"op": "add", "path": "/data/checks", "value": k6_failing_checks}])
+	not "technical.check_failure_rate" in technical_deny_ids(technical_evidence([baseline, stress, fault]))
+}
+
+test_a_crossed_threshold_of_a_fault_run_blocks if {
+	fault := json.patch(fault_run(48), [{"op": "add", "path": "/data/thresholds", "value": [k6_slow]}])
+	"technical.tool_threshold_crossed" in technical_deny_ids(technical_evidence([baseline, stress, fault]))
+}
+
+test_an_unknown_threshold_result_denies if {
+	unknown := {"metric": "http_req_duration{name:slow}", "expression": null, "crossed": null, "observed": null, "verdict_from": "gate"}
+	ev := technical_evidence([baseline, json.patch(stress, [{"op": "add", "path": "/data/thresholds", "value": [unknown]}]), fault_run(48)])
+	technical_deny_ids(ev) == {"technical.tool_threshold_unknown"}
+}
+
+test_an_optional_condition_that_failed_warns_only if {
+	optional := {"metric": "http.response_time.max", "expression": "http.response_time.max < 500", "crossed": true, "observed": 713, "verdict_from": "gate", "strict": false}
+	ev := technical_evidence([baseline, json.patch(stress, [{"op": "add", "path": "/data/thresholds", "value": [optional]}]), fault_run(48)])
+	count(technical_deny_ids(ev)) == 0
+	"technical.tool_optional_condition_failed" in technical_warn_ids(ev)
+}
+
+test_verdicts_switched_off_do_not_block_but_warn if {
+	ev := verdict_ev
+	s := service
+	ids := {f.id | some f in technical.deny} with input.evidence as ev
+		with input.service as s
+		with data.threshold.technical.honour_tool_verdicts as false
+	not "technical.tool_threshold_crossed" in ids
+	warns := [f | some f in technical.warn; f.id == "technical.tool_verdicts_ignored"] with input.evidence as ev
+		with input.service as s
+		with data.threshold.technical.honour_tool_verdicts as false
+	count(warns) == 1
+	warns[0].observed == 2
+}
+
+test_verdicts_switched_off_warn_without_any_run if {
+	ev := {"observability": [observability]}
+	ids := {f.id | some f in technical.warn} with input.evidence as ev
+		with data.threshold.technical.honour_tool_verdicts as false
+	"technical.tool_verdicts_ignored" in ids
+}
+
+test_shipped_threshold_honours_tool_verdicts if {
+	data.threshold.technical.honour_tool_verdicts == true
+	not "technical.tool_verdicts_ignored" in technical_warn_ids(verdict_ev)
 }

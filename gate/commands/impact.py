@@ -98,6 +98,9 @@ class Side:
         profile = str((record.get("labels") or {}).get("profile") or (doc or {}).get("context", {}).get("environment"))
         if not isinstance(doc, Mapping) or not doc:
             return Replay(None, [], [], [f"record {record.get('seq')} holds no input to replay"])
+        problem = auditlog.unreadable(record)
+        if problem:
+            return Replay(None, [], [], [problem])
         threshold = self.threshold(profile)
         if threshold is None:
             return Replay(None, [], [], [f"{self.label} has no profile {profile!r}"])
@@ -321,8 +324,8 @@ def run(args) -> int:
 
         store = open_store(config, manager)
     check = store.verify()
-    records = [r for r in check.records
-               if (not args.service or (r.get("labels") or {}).get("service") == args.service)
+    records = [r for r in check.records if not auditlog.is_repair(r)
+               and (not args.service or (r.get("labels") or {}).get("service") == args.service)
                and (not args.profile or (r.get("labels") or {}).get("profile") == args.profile)]
     with tempfile.TemporaryDirectory(prefix="gate-impact-") as tmp:
         threshold, waivers, notes = materialise(config, args.base, Path(tmp))

@@ -86,6 +86,8 @@ def run_verify(args) -> int:
     if result.ok:
         print(f"gate: decision log {store.where}: {len(result.records)} record(s), chain valid;"
               f" last record {result.head.seq} {result.head.hash}")
+        for record in filter(auditlog.is_repair, result.records):
+            print(f"  {auditlog.describe_repair(record)}")
         return 0
     print(f"gate: decision log {store.where} does not verify: {len(result.problems)} problem(s)")
     for problem in result.problems:
@@ -162,6 +164,8 @@ def run_show(args) -> int:
 
 
 def summary_line(record: Mapping[str, Any]) -> str:
+    if auditlog.is_repair(record):
+        return f"{record.get('seq'):>6}  {auditlog.describe_repair(record).partition(': ')[2]}"
     labels = record.get("labels") or {}
     context = record.get("context") or {}
     result = record.get("result") or {}

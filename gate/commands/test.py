@@ -28,7 +28,7 @@ from gate.config import Config, library_dir, load_config
 from gate.errors import ConfigError, GateError
 from gate.loader import load_document
 from gate.policyset import PolicySet, load_policies
-from gate.threshold import load_threshold
+from gate.threshold import extends_library, load_threshold
 
 _WHOLE_INPUT_MOCK = re.compile(r"\bwith\s+input\s+as\b")
 
@@ -136,7 +136,12 @@ def rego_tests(subject_: Subject, keyword: str | None) -> list[Outcome]:
             else:
                 runnable[name] = body
         source = without(policy.source, set(rule_bodies(policy.source)) - set(runnable))
-        modules = [(str(p.path), p.source) for p in subject_.policies.modules] + [(str(policy.path), source)]
+        # helpers a test file shares with the other test files of its package (fixtures written once), without
+        # their tests, so that each file's tests still run on their own
+        siblings = [(str(p.path), without(p.source, set(rule_bodies(p.source)))) for p in subject_.policies.files
+                    if p.is_test and p.package == policy.package and p.path != policy.path]
+        modules = ([(str(p.path), p.source) for p in subject_.policies.modules] + siblings
+                   + [(str(policy.path), source)])
         answers = run_rego(modules, {"threshold": threshold.data}, policy.package, list(runnable))
         for name, body in runnable.items():
             status, detail = answers[name]
@@ -221,6 +226,7 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
             raise ConfigError(f"{folder / 'expected.yaml'}: field 'outcome': expected approve or block")
         profile = expected.get("profile")
         config = load_config(folder / "gate.yaml", profile)
+        own = config.threshold_path  # a story's own exceptions (extends: library) apply to the threshold under test
         config = replace(config, threshold_path=subject_.threshold_path,
                          policy_paths=tuple(f.path for f in subject_.policies.modules))
         when = expected.get("now") or now
@@ -229,7 +235,8 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
         context = Context(service=config.service_name, version=None if version is None else str(version),
                           environment=config.profile, **({"now": moment, "now_pinned": True} if moment else {}))
         waivers = None
-        threshold = load_threshold(subject_.threshold_path, config.profile)
+        threshold = load_threshold(own, config.profile, library=subject_.threshold_path) if extends_library(own) \
+            else load_threshold(subject_.threshold_path, config.profile)
         if config.waivers_path is not None:
             from gate.waivers import load_waivers
 

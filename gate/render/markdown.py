@@ -174,7 +174,9 @@ def _footer(decision) -> list[str]:
     parts.append(f"policies `{escape(decision.policy_digest.removeprefix('sha256:')[:12])}`")
     parts.append(f"threshold `{escape(decision.threshold_digest.removeprefix('sha256:')[:12])}`")
     if ctx.run_url:
-        parts.append(f"[run]({ctx.run_url})")
+        from gate.secrets import display_url
+
+        parts.append(f"[run]({display_url(ctx.run_url)})")
     notes = [f"> {escape(n)}" for n in decision.notes]
     return [*notes, *([""] if notes else []), f"<sub>{' · '.join(parts)}</sub>", ""]
 

@@ -1,77 +1,48 @@
 """``store: file`` (the default): the decision log as a JSON Lines file beside gate.yaml.
 
-Appends run under an exclusive fcntl lock on ``<log>.lock``: read the last record, seal the new
-one after it, write the whole line with one O_APPEND write, fsync, then replace ``<log>.head``
-(the last seq and hash) atomically. The head is what shows that whole records were cut off the end.
-A write that fails half way is cut back under the lock, so the log never keeps a torn line of ours.
+Appends run under an exclusive fcntl lock on ``<log>.lock``: check the log is as gate left it, seal
+the new record after the last one, write the whole line with one O_APPEND write, fsync, then replace
+``<log>.head`` atomically. The head names the last record (seq and hash: what shows that whole
+records were cut off the end) and is the verified-head marker: the log's size, inode, mtime and
+ctime (nanoseconds) as gate left it after its own verified write.
+
+The check before an append: when the log's stat still equals the marker, nothing has written to it
+since gate verified it (the kernel moves ctime on every write and no unprivileged process can set it
+back), so only its last line is read and checked against the head. Otherwise the whole chain is
+verified, and an edit anywhere refuses the append, naming the log and the first bad line. A torn
+last line that is provably a killed writer's own (chain.why_not_a_killed_write), after records
+that all verify, is cut (kept aside in ``<log>.torn-<time>``) and the cut is recorded in the log as
+a repair record before the new one. A write that fails half way is cut back under the lock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import random
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import AuditError, Head, Verification, head_of_line, seal, split_lines, verify_lines
+from gate.archive import Archive
+from gate.chain import (
+    Head,
+    Problem,
+    Verification,
+    head_of_line,
+    seal,
+    split_lines,
+    verify_lines,
+    why_not_a_killed_write,
+)
+from gate.errors import AuditError
+from gate.fsutil import LOCK_TIMEOUT_S, exclusive, fsync_dir, write_atomically
+from gate.stores.repair import repair_record
 
 DEFAULT_PATH = ".gate/decisions.jsonl"
-LOCK_TIMEOUT_S = 60.0
 TAIL_CHUNK = 64 * 1024
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename, fsync the folder: old or new, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{random.randrange(1 << 30)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-@contextmanager
-def exclusive(lock_path: Path, timeout_s: float = LOCK_TIMEOUT_S, what: str = "the decision log") -> Iterator[None]:
-    """An exclusive fcntl.flock on lock_path, waited for at most timeout_s."""
-    import fcntl
-
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout_s
-        pause = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise AuditError(f"{lock_path}: {what} stayed locked by another writer for {timeout_s:.0f} s") from None
-                time.sleep(pause * (0.5 + random.random()))
-                pause = min(pause * 2, 0.02)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 class FileStore:
@@ -98,22 +69,92 @@ class FileStore:
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
         with exclusive(self.lock_path, self.lock_timeout_s):
-            last, size = self._last()
-            head = self.read_head()
-            if head is None and last.seq > 0:
-                raise AuditError(f"{self.where}: its head file {self.head_path.name} is missing, so truncation cannot"
-                                 " be ruled out; run `gate log verify`, then `gate log repair`")
-            if head is not None and (head.seq > last.seq or (head.seq == last.seq and head.hash != last.hash)):
-                raise AuditError(f"{self.where}: ends at record {last.seq} but its head names record {head.seq}:"
-                                 " truncated or rewritten; run `gate log verify`")
-            line, sealed = seal(record, last)
+            tail = self._checked()
             if blobs:
-                from gate.archive import Archive
-
                 Archive(self.archive_dir).put_many(blobs)
-            self._write(line, size)
-            write_atomically(self.head_path, json.dumps(Head(sealed["seq"], sealed["hash"]).to_dict()).encode())
-        return sealed
+            return self._append_sealed(record, tail)[0]
+
+    def _append_sealed(self, record: Mapping[str, Any], tail: Tail) -> tuple[dict[str, Any], Tail]:
+        """Seal, write and move the head; returns the sealed record and the log's new tail."""
+        line, sealed = seal(record, tail.head)
+        self._write(line, tail.size)
+        after = Tail(Head(sealed["seq"], sealed["hash"]), tail.size + len(line), tail.lines + 1,
+                     line_chain(tail.digest, [line[:-1]]))
+        self._write_head(after)
+        return sealed, after
+
+    def _write_head(self, tail: Tail) -> None:
+        """The head, with the log's stat as it is now and the line chain of what was verified: what the
+        next append compares to skip re-verifying."""
+        doc: dict[str, Any] = tail.head.to_dict()
+        try:
+            doc["verified"] = {**fingerprint(os.stat(self.path)), "lines": tail.lines, "digest": tail.digest}
+        except FileNotFoundError:
+            pass
+        write_atomically(self.head_path, json.dumps(doc).encode())
+
+    def _checked(self) -> Tail:
+        """Where to chain the next record, once the log is shown to be as gate left it.
+
+        Refuses (AuditError, one line naming the log and the first bad line) after any edit,
+        deletion, reordering or truncation; repairs a killed writer's torn last line, on the record.
+        """
+        head, verified = self._read_head_doc()
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            stat = None
+        known = verified is not None and isinstance(verified.get("lines"), int) and isinstance(verified.get("digest"), str)
+        if head is not None and stat is not None and known and \
+                {k: verified.get(k) for k in FINGERPRINT} == fingerprint(stat):
+            last, size = self._last()  # untouched since gate verified it: its last line is the head's
+            if last == head and size == stat.st_size:
+                return Tail(last, size, verified["lines"], verified["digest"])
+        return self._verify_for_append(head, verified if known else None)
+
+    def _verify_for_append(self, head: Head | None, verified: Mapping[str, Any] | None) -> Tail:
+        """The log changed since gate's last verified write (another hand, a killed writer, a fresh runner).
+
+        The lines gate verified last are re-hashed (their line chain: sha256 only, no parsing); when
+        they are unchanged only the records after them are verified, else the whole chain is.
+        """
+        self._remove_stale_temps()  # a writer killed while replacing the head leaves its temp file
+        data = self.read_bytes()
+        lines, torn = split_lines(data)
+        if head is None and lines:
+            raise AuditError(f"{self.where}: its head file {self.head_path.name} is missing, so truncation cannot"
+                             " be ruled out; run `gate log verify`, then `gate log repair`")
+        start, done, digest = Head.empty(), 0, ""
+        count = verified["lines"] if verified is not None else 0
+        if head is not None and 0 < count <= len(lines) and _names(lines[count - 1], head):
+            prefix = line_chain("", lines[:count])
+            if prefix == verified["digest"]:
+                start, done, digest = head, count, prefix
+        check = verify_lines(lines[done:], b"", head, keep=False, start=start, first_line=done + 1)
+        if check.problems:
+            raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does not"
+                             " verify: run `gate log verify`")
+        tail = Tail(check.head, len(data) - len(torn), len(lines), line_chain(digest, lines[done:]))
+        if torn:
+            why = why_not_a_killed_write(torn)
+            if why:
+                raise AuditError(f"{self.where}: line {len(lines) + 1} is an incomplete last line of {len(torn)}"
+                                 f" bytes that gate does not cut by itself ({why}); run `gate log verify`, then"
+                                 " `gate log repair`")
+            aside = self._cut(data, torn)
+            tail = self._append_sealed(repair_record(torn, check.head, aside.name, "append (automatic)"), tail)[1]
+        return tail
+
+    def _cut(self, data: bytes, torn: bytes) -> Path:
+        """Keep the torn bytes aside, then cut them off the log; returns the side file."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+        write_atomically(aside, torn)
+        with open(self.path, "r+b") as fh:
+            fh.truncate(len(data) - len(torn))
+            fh.flush()
+            os.fsync(fh.fileno())
+        return aside
 
     def _write(self, line: bytes, size: int) -> None:
         created = size == 0 and not self.path.exists()
@@ -163,19 +204,23 @@ class FileStore:
             return head_of_line(line, seq_guess if isinstance(seq_guess, int) else 0), size
 
     def read_head(self) -> Head | None:
+        return self._read_head_doc()[0]
+
+    def _read_head_doc(self) -> tuple[Head | None, dict[str, int] | None]:
+        """The head, and the log's stat when gate last verified it (None when the head does not say)."""
         try:
             doc = json.loads(self.head_path.read_bytes())
-            return Head(int(doc["seq"]), str(doc["hash"]))
+            head = Head(int(doc["seq"]), str(doc["hash"]))
         except FileNotFoundError:
-            return None
+            return None, None
         except (ValueError, KeyError, TypeError):
             raise AuditError(f"{self.head_path}: not a decision-log head; run `gate log verify`") from None
+        verified = doc.get("verified")
+        return head, verified if isinstance(verified, dict) else None
 
     # --- reading -----------------------------------------------------------------------------------
 
-    def archive(self):
-        from gate.archive import Archive
-
+    def archive(self) -> Archive:
         return Archive(self.archive_dir)
 
     def read_bytes(self) -> bytes:
@@ -203,6 +248,13 @@ class FileStore:
 
     # --- repair ------------------------------------------------------------------------------------
 
+    def _remove_stale_temps(self) -> list[str]:
+        """A writer killed while replacing the head leaves its temp file; under the lock none is live."""
+        stale = sorted(p.name for p in self.head_path.parent.glob(f".{self.head_path.name}.*.tmp"))
+        for name in stale:
+            (self.head_path.parent / name).unlink(missing_ok=True)
+        return stale
+
     def repair(self) -> list[str]:
         """Cut a torn last line (kept aside in a .torn file) and bring the head up to the last record.
 
@@ -212,35 +264,64 @@ class FileStore:
         with exclusive(self.lock_path, self.lock_timeout_s):
             data = self.read_bytes()
             lines, torn = split_lines(data)
-            if torn:
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-                aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
-                write_atomically(aside, torn)
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(len(data) - len(torn))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                done.append(f"cut a torn last line of {len(torn)} bytes (kept in {aside.name});"
-                            f" {len(lines)} complete records kept")
             head = self.read_head()
             check = verify_lines(lines, b"", head, keep=False)
             if check.problems:
                 raise AuditError(f"{self.where}: {check.problems[0]}; repair only cuts torn lines and never"
                                  " rewrites records")
+            tail = Tail(check.head, len(data) - len(torn), len(lines), line_chain("", lines))
             if (head is None or head != check.head) and check.head.seq:
-                write_atomically(self.head_path, json.dumps(check.head.to_dict()).encode())
+                self._write_head(tail)
                 was = f"record {head.seq}" if head else "missing"
                 done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
-            # a writer killed while replacing the head leaves its temp file; under the lock none is live
-            stale = sorted(p.name for p in self.head_path.parent.glob(f".{self.head_path.name}.*.tmp"))
-            for name in stale:
-                (self.head_path.parent / name).unlink(missing_ok=True)
+            if torn:
+                aside = self._cut(data, torn)
+                sealed, _ = self._append_sealed(repair_record(torn, check.head, aside.name, "gate log repair"), tail)
+                done.append(f"cut a torn last line of {len(torn)} bytes (kept in {aside.name});"
+                            f" {len(lines)} complete records kept; the cut is recorded as record {sealed['seq']}")
+            stale = self._remove_stale_temps()
             if stale:
                 done.append(f"removed {len(stale)} temp file(s) of an interrupted head update: {', '.join(stale)}")
         return done
 
 
-def _problem(message: str):
-    from gate.auditlog import Problem
+@dataclass(frozen=True)
+class Tail:
+    """Where the log ends as gate verified it: the last record, the size, the number of lines and their
+    line chain (line_chain)."""
 
+    head: Head
+    size: int
+    lines: int
+    digest: str
+
+
+FINGERPRINT = ("size", "dev", "ino", "mtime_ns", "ctime_ns")
+
+
+def fingerprint(stat: os.stat_result) -> dict[str, int]:
+    """What changes when anything writes to the log, or replaces it: size, inode, mtime and ctime."""
+    return {"size": stat.st_size, "dev": stat.st_dev, "ino": stat.st_ino, "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns}
+
+
+def _names(line: bytes, head: Head) -> bool:
+    """The line holds the record the head names (the last one gate verified)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and (record.get("seq"), record.get("hash")) == (head.seq, head.hash)
+
+
+def line_chain(digest: str, lines: Iterable[bytes]) -> str:
+    """sha256 over the lines one after another (each without its newline), continuing from ``digest``:
+    cheap to extend by one line at an append, cheap to recompute (hashing only) to show that the
+    lines gate verified last are unchanged."""
+    for line in lines:
+        digest = hashlib.sha256(digest.encode() + line).hexdigest()
+    return digest
+
+
+def _problem(message: str) -> Problem:
     return Problem(None, message)

@@ -30,17 +30,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import (
-    AuditError,
-    Head,
-    Problem,
-    Verification,
-    last_complete,
-    seal,
-    split_lines,
-    verify_lines,
-)
-from gate.secrets import mask
+from gate.archive import blob_path, digest_of
+from gate.chain import Head, Problem, Verification, last_complete, seal, split_lines, verify_lines
+from gate.errors import AuditError, GateError
+from gate.fsutil import exclusive, write_atomically
+from gate.secrets import display_url, mask
 
 DEFAULT_BRANCH = "gate-decisions"
 DEFAULT_FILE = "decisions.jsonl"
@@ -79,7 +73,7 @@ class GitBranchStore:
         self.file = file
         self.max_attempts = max_attempts
         self.tracking = f"refs/gate/{remote}/{branch}"
-        self.where = f"branch {branch} of {remote} ({file})"
+        self.where = f"branch {branch} of {display_url(remote)} ({file})"
         self._git_dir: Path | None = None
         self._identity: list[str] | None = None
         self.retries = 0  # pushes overtaken by another writer and redone on the new tip
@@ -144,7 +138,7 @@ class GitBranchStore:
             if "couldn't find remote ref" in reason or "could not find remote ref" in reason:
                 self.git("update-ref", "-d", self.tracking, check=False)
                 return None
-            raise GitError(f"cannot fetch {self.branch} from {self.remote}: {reason}")
+            raise GitError(f"cannot fetch {self.branch} from {display_url(self.remote)}: {reason}")
         return self.git("rev-parse", "--verify", "--quiet", self.tracking).stdout.decode().strip()
 
     def read_at(self, commit: str | None) -> bytes:
@@ -154,8 +148,6 @@ class GitBranchStore:
         return done.stdout if done.returncode == 0 else b""
 
     def _commit(self, parent: str | None, content: bytes, blobs: Mapping[str, bytes] | None, message: str) -> str:
-        from gate.archive import blob_path
-
         entries = [(self.file, self.git("hash-object", "-w", "--stdin", input=content).stdout.decode().strip())]
         for digest, data in (blobs or {}).items():
             oid = self.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
@@ -193,7 +185,7 @@ class GitBranchStore:
         if "[remote rejected]" in status and any(r in status + self._stderr(done) for r in raced):
             return False
         why = status.split("\t")[-1] if status else ""
-        said = f"push to {self.remote} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip()
+        said = f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip()
         raise GitError(said + _missing_permission(out + (done.stderr or b"").decode("utf-8", "replace")))
 
     # --- witness: the last tip this clone pushed or verified ----------------------------------------
@@ -210,8 +202,6 @@ class GitBranchStore:
             return None
 
     def write_witness(self, commit: str, head: Head) -> None:
-        from gate.stores.file import write_atomically
-
         self.witness_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.witness_path, json.dumps({"commit": commit, **head.to_dict()}).encode())
 
@@ -222,7 +212,7 @@ class GitBranchStore:
             return []
         seen, seq = witness["commit"], int(witness["seq"])
         if tip is None:
-            return [Problem(None, f"branch {self.branch} is gone from {self.remote}, though this clone saw it at"
+            return [Problem(None, f"branch {self.branch} is gone from {display_url(self.remote)}, though this clone saw it at"
                                   f" record {seq} (commit {seen[:12]}): deleted")]
         if tip == seen:
             return []
@@ -238,8 +228,6 @@ class GitBranchStore:
     # --- the store ---------------------------------------------------------------------------------
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
-        from gate.stores.file import exclusive
-
         with exclusive(self.git_dir() / "gate" / f"{self.remote}-{self.branch}.lock", what=self.where):
             for attempt in range(1, self.max_attempts + 1):
                 tip = self.fetch()
@@ -247,9 +235,7 @@ class GitBranchStore:
                 rewritten = self.witness_problems(tip, content)
                 if rewritten:
                     raise AuditError(f"{rewritten[0]}; no record is added until `gate log verify` is clean")
-                head, torn = last_complete(content)
-                if torn:
-                    raise AuditError(f"{self.where}: the log ends in a torn line; run `gate log verify`")
+                head = self.verified_head(tip, content)
                 line, sealed = seal(record, head)
                 labels = sealed.get("labels") or {}
                 outcome = (sealed.get("result") or {}).get("outcome")
@@ -263,6 +249,33 @@ class GitBranchStore:
                 self.retries += 1
                 time.sleep(random.uniform(0, 0.02) * min(attempt, 5))  # short: a long wait only loses again
         raise AuditError(f"{self.where}: {self.max_attempts} pushes in a row were overtaken by other writers")
+
+    def verified_head(self, tip: str | None, content: bytes) -> Head:
+        """The head to chain after, once the branch's log is shown to hold only gate's records, unedited.
+
+        The chain from the witness (the tip this clone last pushed, whose content git's hashes fix):
+        the log at the tip must start with the log at the witness byte for byte, and only the
+        records after it are verified, with the commits that added them. Without a witness (a fresh
+        clone), every record and commit. Any edit, deletion or foreign commit refuses the append.
+        """
+        witness = self.read_witness()
+        lines, torn = split_lines(content)
+        start, first, base = Head.empty(), 1, None
+        if witness is not None and tip is not None and tip != witness["commit"]:
+            old = self.read_at(witness["commit"])
+            if content.startswith(old):
+                start, first, base = Head(int(witness["seq"]), str(witness["hash"])), old.count(b"\n") + 1, witness["commit"]
+        elif witness is not None and tip == witness["commit"]:
+            return last_complete(content)[0]  # the very commit this clone pushed or verified
+        check = verify_lines(lines[first - 1:], torn, None, keep=False, start=start, first_line=first)
+        problems = check.problems
+        if tip is not None:
+            records = [json.loads(line) for line in lines[first - 1:] if _is_json(line)]
+            problems = problems + self.history_problems(tip, records, since=base)
+        if problems:
+            raise AuditError(f"{self.where}: {min(problems, key=lambda p: (p.record is None, p.record or 0))}; no record is"
+                             " appended to a log that does not verify: run `gate log verify`")
+        return check.head
 
     def verify(self, keep: bool = True) -> Verification:
         tip = self.fetch()
@@ -281,9 +294,10 @@ class GitBranchStore:
             result.records = []
         return result
 
-    def history_problems(self, tip: str, records: list[dict[str, Any]]) -> list[Problem]:
-        """Every commit on the branch is gate's, and the record it added is still the one in the log."""
-        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", tip).stdout.decode("utf-8", "replace")
+    def history_problems(self, tip: str, records: list[dict[str, Any]], since: str | None = None) -> list[Problem]:
+        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in the log."""
+        span = f"{since}..{tip}" if since else tip
+        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", span).stdout.decode("utf-8", "replace")
         by_seq = {r.get("seq"): r.get("hash") for r in records}
         problems = []
         for entry in filter(None, (e.strip() for e in out.split("\x1e"))):
@@ -314,9 +328,6 @@ class GitArchive:
         self.store = store
 
     def get(self, digest: str) -> bytes:
-        from gate.archive import blob_path, digest_of
-        from gate.errors import GateError
-
         tip = self.store.git("rev-parse", "--verify", "--quiet", self.store.tracking, check=False).stdout.decode().strip()
         done = self.store.git("cat-file", "blob", f"{tip}:archive/{blob_path(digest)}", check=False) if tip else None
         if done is None or done.returncode != 0:
@@ -324,6 +335,13 @@ class GitArchive:
         if digest_of(done.stdout) != digest:
             raise GateError(f"{self.store.where}: archived blob {digest} was altered")
         return done.stdout
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def first_difference(old: bytes, new: bytes) -> int | None:

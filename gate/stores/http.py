@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import AuditError, Head, Verification, canonical, head_of_line, seal, verify_lines
-from gate.errors import ConfigError, GateError
+from gate.chain import Head, Verification, canonical, seal, verify_lines
+from gate.errors import AuditError, ConfigError, GateError
+from gate.fsutil import exclusive, write_atomically
+from gate.secrets import display_url
 
 MAX_ATTEMPTS = 20
 
@@ -47,14 +49,15 @@ class HttpStore:
         self.timeout_s = timeout_s
         self.ca_cert = ca_cert
         self.head_path = head_path
-        self.where = f"the decision-log endpoint {url}"
+        self.where = f"the decision-log endpoint {display_url(url)}"
+        self.shown_read_url = display_url(read_url) if read_url else None
 
     @classmethod
     def from_config(cls, config: Any, options: Mapping[str, Any]) -> HttpStore:
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"{config.path}: field 'decision_log.url': the http store needs an http(s) URL to"
-                              f" POST records to, got {url!r}")
+                              f" POST records to, got {display_url(url) if isinstance(url, str) else url!r}")
         token = None
         if options.get("token_env"):
             token = os.environ.get(str(options["token_env"]))
@@ -84,9 +87,9 @@ class HttpStore:
             response = requests.get(self.read_url, headers=headers, timeout=self.timeout_s,
                                     verify=self.ca_cert or True, hooks={"response": [body_deadline(self.timeout_s)]})
         except requests.exceptions.RequestException as exc:
-            raise AuditError(mask(f"cannot read the decision log from {self.read_url}: {type(exc).__name__}")) from None
+            raise AuditError(mask(f"cannot read the decision log from {self.shown_read_url}: {type(exc).__name__}")) from None
         if response.status_code != 200:
-            raise AuditError(f"cannot read the decision log from {self.read_url}: HTTP {response.status_code}")
+            raise AuditError(f"cannot read the decision log from {self.shown_read_url}: HTTP {response.status_code}")
         text = response.text.strip()
         try:
             if text.startswith("["):
@@ -94,9 +97,9 @@ class HttpStore:
             else:
                 records = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError as exc:
-            raise AuditError(f"{self.read_url}: not JSON records: {exc}") from None
+            raise AuditError(f"{self.shown_read_url}: not JSON records: {exc}") from None
         if not all(isinstance(r, dict) for r in records):
-            raise AuditError(f"{self.read_url}: expected a JSON array of records (or one per line)")
+            raise AuditError(f"{self.shown_read_url}: expected a JSON array of records (or one per line)")
         return records
 
     def verify(self, keep: bool = True) -> Verification:
@@ -105,7 +108,7 @@ class HttpStore:
         head = self.read_head()
         result = verify_lines(lines, b"", head, keep)
         if not records:
-            result.warnings.append(f"no decisions recorded yet at {self.read_url}")
+            result.warnings.append(f"no decisions recorded yet at {self.shown_read_url}")
         return result
 
     def read_head(self) -> Head | None:
@@ -116,18 +119,20 @@ class HttpStore:
             return None
 
     def _current_head(self) -> Head:
+        """The head to chain after. With read_url, every record read back is verified first (they are all
+        in hand anyway): an edit, deletion or reordering at the receiver refuses the append."""
         if self.read_url:
-            records = self.fetch()
-            if not records:
-                return Head.empty()
-            return head_of_line(canonical(records[-1]), len(records))
+            check = verify_lines([canonical(r) for r in self.fetch()], b"", self.read_head(), keep=False)
+            if check.problems:
+                raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does"
+                                 " not verify: run `gate log verify`")
+            return check.head
         return self.read_head() or Head.empty()
 
     # --- writing -----------------------------------------------------------------------------------
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
         from gate.oparemote import post_decision_logs
-        from gate.stores.file import exclusive, write_atomically
 
         self.head_path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive(self.head_path.with_suffix(".lock"), what=self.where):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gate import EvidenceError
-from gate.evidence import read_document
+from gate.collector import read_document
 from gate_datacontract import dcs, odcs
 from gate_datacontract.contract import EXTENSION_KEYS, Contract, Dataset, kind_of, printable
 

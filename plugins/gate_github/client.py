@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from gate.collector import display_url
+
+
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: without retry-after or a reset time, wait at least a minute
@@ -35,7 +38,7 @@ class GitHubError(Exception):
     """GitHub could not be asked, or did not answer as documented. The message is one line."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        from gate.secrets import mask
+        from gate.collector import mask
 
         super().__init__(mask(" ".join(message.split())))
         self.status = status
@@ -74,17 +77,23 @@ class Settings:
     max_pages: int = DEFAULTS["max_pages"]
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+                     credential: Any = None) -> Settings:
         """Settings from a collector's options and the environment.
 
         The token is GITHUB_TOKEN. It is sent only to the API the CI environment names (GITHUB_API_URL,
         set by GitHub Actions and GitHub Enterprise runners) or, outside CI, to the one gate.yaml names:
         a pull request that edits gate.yaml cannot send the token somewhere else.
+
+        A credential (gate.Credential, lent by gate serve for one decision) replaces both: its token, sent
+        only to its URL, whatever the environment holds.
         """
-        from gate.errors import ConfigError
-        from gate.secrets import register
+        from gate import ConfigError
+        from gate.collector import register_secret as register
 
         env = os.environ if environ is None else environ
+        if credential is not None:
+            env = {"GITHUB_TOKEN": credential.token, "GITHUB_API_URL": credential.url}
         token = env.get("GITHUB_TOKEN") or None
         register(token)
         configured = options.get("api_url")
@@ -97,11 +106,11 @@ class Settings:
             configured = _text(configured, "api_url").rstrip("/")
         from_env = (env.get("GITHUB_API_URL") or "").rstrip("/") or None
         if configured and from_env and configured != from_env:
-            raise ConfigError(f"evidence option 'api_url': {configured} differs from GITHUB_API_URL {from_env};"
+            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from GITHUB_API_URL {display_url(from_env)};"
                               " gate sends GITHUB_TOKEN only to the API the CI environment names")
         api_url = configured or from_env or PUBLIC_API
         if urlsplit(api_url).scheme not in ("https", "http") or not urlsplit(api_url).netloc:
-            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {api_url!r}")
+            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {display_url(api_url)!r}")
         values: dict[str, Any] = {}
         for key, default in DEFAULTS.items():
             value = options.get(key, default)
@@ -114,7 +123,7 @@ class Settings:
 
 
 def _text(value: Any, name: str) -> str:
-    from gate.errors import ConfigError
+    from gate import ConfigError
 
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"evidence option {name!r}: expected a URL, got {value!r}")
@@ -150,7 +159,7 @@ class GitHubClient:
             else:
                 gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
-            from gate.httpbody import body_deadline
+            from gate.collector import body_deadline
 
             gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
             self._session = gh.session
@@ -173,6 +182,10 @@ class GitHubClient:
         """
         import requests
 
+        from gate.collector import mask_deep
+
+        json = mask_deep(json) if json is not None else None  # a report posted to GitHub is output too
+
         retries = self.settings.retries if (retry if retry is not None else method.upper() in IDEMPOTENT) else 0
         url = self.url(path)
         what = f"{method} {_shown(url, self.settings.api_url)}"
@@ -186,7 +199,7 @@ class GitHubClient:
             except requests.Timeout:
                 problem = f"GitHub did not answer {what} within {self.settings.timeout_s:g} s"
             except requests.ConnectionError as exc:
-                problem = f"cannot reach GitHub at {self.settings.api_url} for {what}: {_reason(exc)}"
+                problem = f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: {_reason(exc)}"
             except requests.RequestException as exc:
                 raise GitHubError(f"{what} failed: {type(exc).__name__}") from None
             else:

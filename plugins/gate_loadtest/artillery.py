@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import read_document
+from gate import EvidenceError
+from gate.collector import read_document
 from gate_loadtest.run import Run, moment, number, whole
 
 SUMMARY = "http.response_time"
@@ -40,6 +40,20 @@ def _period(report: Mapping[str, Any], where: str, field: str) -> tuple[Mapping[
     if not isinstance(summaries, dict):
         raise EvidenceError(f"{where}: field '{field}.summaries': missing; expected an Artillery 2 report")
     return counters, summaries
+
+
+def aggregate_vars(path: Path, shown: str) -> dict[str, float]:
+    """The aggregate's figures by the names Artillery's ensure plugin gives them: counters and rates by
+    name, summaries as <name>.<aggregation>."""
+    aggregate = read_document(path, shown).data["aggregate"]
+    out: dict[str, float] = {}
+    for part in ("counters", "rates"):
+        for name, value in (aggregate.get(part) or {}).items():
+            out[name] = number(shown, f"aggregate.{part}.{name}", value)
+    for name, values in (aggregate.get("summaries") or {}).items():
+        for key, value in (values or {}).items():
+            out[f"{name}.{key}"] = number(shown, f"aggregate.summaries.{name}.{key}", value)
+    return out
 
 
 def read_report(path: Path, shown: str) -> tuple[Run, str]:

@@ -9,6 +9,8 @@ evidence:
       fault: {start_s: 6, end_s: 11} # fault runs: the window, unless the run marks it itself
       baseline: history/2.3.0.json   # optional: an earlier approved run to compare against
       produced_at: "2026-11-20T10:00:00Z"   # only for outputs that carry no time (k6 summaries)
+      thresholds: load/k6-options.json      # k6 stream: the script's thresholds (`k6 inspect script.js`)
+      script: load/test.yml                 # artillery: the test script, whose config.ensure gate evaluates
 ```
 
 A file gate cannot read becomes a Skipped naming the file, the field and what was expected; options
@@ -18,24 +20,35 @@ error. Neither ever approves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
-from gate.timeutil import parse_timestamp
+from gate import ConfigError, Context, Evidence, EvidenceError, GateError, Skipped
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    check_options,
+    consistency_problems,
+    display_path,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    sha256_digest,
+    validate_kind,
+)
 from gate_loadtest.run import SCENARIOS, Run
 
 KIND = "load_test"
 OPTIONS = ("scenario", "fault", "interval_s", "fault_marker", "produced_at", "service", "release", "baseline",
-           "format")
+           "format", "thresholds", "script")
+# Options that name a file the tool's verdict is read from, and the tool each belongs to.
+VERDICT_FILES = {"thresholds": "k6", "script": "artillery"}
 
 
 @dataclass(frozen=True)
@@ -49,19 +62,20 @@ class Options:
     release: str | None
     baseline: str | None
     format: str | None
+    thresholds: str | None = None
+    script: str | None = None
+    verdict_file: Path | None = None   # thresholds or script, resolved against gate.yaml's folder
+    verdict_shown: str | None = None
 
 
 def parse_options(spec: EvidenceSpec, tool: str) -> Options:
-    where = f"gate.yaml evidence entry (collector {tool!r}, path {spec.path!r}" + (
-        f", line {spec.line})" if spec.line else ")")
-    opts: Mapping[str, Any] = spec.options or {}
+    # the schema refuses an option no tool reads; what each value must be is checked below, in words
+    opts = check_options(spec, {"type": "object", "additionalProperties": False,
+                                "properties": {key: {} for key in OPTIONS}})
 
     def fail(field: str, expected: str) -> ConfigError:
-        return ConfigError(f"{where}: field 'options.{field}': {expected}")
+        return entry_error(spec, f"options.{field}", expected)
 
-    unknown = sorted(set(opts) - set(OPTIONS))
-    if unknown:
-        raise fail(unknown[0], f"unknown option; known: {', '.join(OPTIONS)}")
     scenario = opts.get("scenario")
     if scenario not in SCENARIOS:
         raise fail("scenario", f"expected one of {', '.join(SCENARIOS)} (which run this is), got {scenario!r}")
@@ -88,7 +102,10 @@ def parse_options(spec: EvidenceSpec, tool: str) -> Options:
         except ValueError as exc:
             raise fail("produced_at", str(exc)) from None
     texts = {}
-    for key in ("fault_marker", "service", "release", "baseline", "format"):
+    for key, owner in VERDICT_FILES.items():
+        if opts.get(key) is not None and tool != owner:
+            raise fail(key, f"only the {owner} collector reads it; the {tool} collector does not")
+    for key in ("fault_marker", "service", "release", "baseline", "format", "thresholds", "script"):
         value = opts.get(key)
         if value is not None and (not isinstance(value, (str, int, float)) or isinstance(value, bool)
                                   or not str(value).strip()):
@@ -100,7 +117,7 @@ def parse_options(spec: EvidenceSpec, tool: str) -> Options:
     return Options(scenario=scenario, fault=fault, interval_s=float(interval),
                    fault_marker=texts["fault_marker"] or "fault_active", produced_at=produced_at,
                    service=texts["service"], release=texts["release"], baseline=texts["baseline"],
-                   format=texts["format"])
+                   format=texts["format"], thresholds=texts["thresholds"], script=texts["script"])
 
 
 FORMATS = {"k6": ("summary", "stream"), "locust": ("csv", "json")}
@@ -115,7 +132,14 @@ def read_k6(path: Path, shown: str, options: Options, display) -> tuple[Run, str
 
     stream = options.format == "stream" or (options.format is None and k6.is_stream(path))
     if stream:
-        return k6.read_stream(path, shown, options.interval_s, options.fault_marker)
+        declared = None
+        if options.verdict_file is not None:
+            from gate_loadtest.k6_verdict import declared_thresholds
+
+            shown_file = options.verdict_shown or str(options.verdict_file)
+            declared = declared_thresholds(read_document(options.verdict_file, shown_file).data, shown_file)
+        return k6.read_stream(path, shown, options.interval_s, options.fault_marker, declared)
+    # A summary carries k6's own threshold results: options.thresholds is not needed there.
     return k6.read_summary(path, shown)
 
 
@@ -125,8 +149,6 @@ def read_locust(path: Path, shown: str, options: Options, display) -> tuple[Run,
     if options.format == "json" or (options.format is None and path.suffix.lower() == ".json"):
         return locust.read_json(path, shown)
     run, raw_parts = locust.read_csv_set(path, shown, display)
-    from gate.loader import sha256_digest
-
     return run, sha256_digest(b"".join(raw_parts))
 
 
@@ -139,7 +161,14 @@ def read_jmeter(path: Path, shown: str, options: Options, display) -> tuple[Run,
 def read_artillery(path: Path, shown: str, options: Options, display) -> tuple[Run, str]:
     from gate_loadtest import artillery
 
-    return artillery.read_report(path, shown)
+    run, digest = artillery.read_report(path, shown)
+    if options.verdict_file is not None:
+        from gate_loadtest.ensure import ensure_results
+
+        shown_file = options.verdict_shown or str(options.verdict_file)
+        run.thresholds = ensure_results(read_document(options.verdict_file, shown_file).data, shown_file,
+                                        artillery.aggregate_vars(path, shown))
+    return run, digest
 
 
 READERS: dict[str, Reader] = {"k6": read_k6, "locust": read_locust, "jmeter": read_jmeter,
@@ -169,19 +198,16 @@ def primary_files(tool: str, paths: list[Path]) -> list[Path]:
 def collect_runs(tool: str, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
     options = parse_options(spec, tool)
     paths = spec.resolve()
-    if not paths:
-        yield Skipped(kind=KIND, source=tool, origin=spec.path, reason=f"no file matches {spec.path!r}")
-        return
+    if paths and not primary_files(tool, paths):
+        return  # only siblings of a stats file the glob leaves out: gate says it found no evidence there
 
     def display(p: Path) -> str:
         return display_path(p, spec.root)
 
-    for path in primary_files(tool, paths):
-        shown = display(path)
-        try:
-            yield read_one(tool, path, shown, options, spec, context, display)
-        except EvidenceError as exc:
-            yield Skipped(kind=KIND, source=tool, origin=shown, reason=str(exc))
+    def read(path: Path, shown: str) -> Evidence:
+        return read_one(tool, path, shown, options, spec, context, display)
+
+    yield from for_each_file(spec, KIND, tool, read, paths=primary_files(tool, paths))
 
 
 def read_one(tool: str, path: Path, shown: str, options: Options, spec: EvidenceSpec, context: Context,
@@ -189,8 +215,11 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     if tool == "locust" and path.name.endswith(LOCUST_SIBLINGS):
         raise EvidenceError(f"{shown}: a Locust {path.name.rsplit('_', 1)[-1]} file without its PREFIX_stats.csv;"
                             " expected the stats CSV of the run (its siblings are read with it)")
+    options = with_verdict_file(options, spec, display)
     run, digest = READERS[tool](path, shown, options, display)
     run.check()
+    if tool == "locust" and options.scenario == "fault":
+        _locust_fault_needs_history(run, shown)
     fault = (options.fault or run.fault) if options.scenario == "fault" else None
     data = run.to_data(options.scenario, fault)
     if options.baseline == DECISION_LOG:
@@ -206,6 +235,28 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
                          subject=subject)
 
 
+def with_verdict_file(options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> Options:
+    """options.thresholds / options.script resolved to exactly one file beside gate.yaml."""
+    name = options.thresholds or options.script
+    if name is None:
+        return options
+    key = "thresholds" if options.thresholds else "script"
+    matches = spec.resolve(name)
+    if len(matches) != 1:
+        raise EvidenceError(f"{name}: options.{key} matches {len(matches)} files; expected exactly one file with"
+                            " the tool's pass/fail conditions")
+    return dataclasses.replace(options, verdict_file=matches[0], verdict_shown=display(matches[0]))
+
+
+def _locust_fault_needs_history(run: Run, shown: str) -> None:
+    """A Locust fault run without per-interval latency cannot show recovery: say which flag gives it,
+    rather than let the policy report a service that never recovered."""
+    if not any("p95" in point for point in run.series):
+        raise EvidenceError(f"{shown}: a Locust fault run without per-interval latency (no p95 per row of"
+                            " PREFIX_stats_history.csv; the --json document has none): recovery cannot be shown;"
+                            " expected the --csv files of a run with --csv-full-history")
+
+
 DECISION_LOG = "decision-log"
 
 
@@ -213,7 +264,6 @@ def history_from_log(context: Context, shown: str) -> dict[str, Any]:
     """options.baseline: decision-log: the baseline run of the last approved decision for this service
     and profile, from the configured decision-log store. No such decision, or a log that does not verify,
     is an error: the comparison the user asked for cannot be made, so the run does not count."""
-    from gate.auditlog import AuditError
     from gate_loadtest.baseline import from_decision_log
 
     if context.history is None:
@@ -221,7 +271,9 @@ def history_from_log(context: Context, shown: str) -> dict[str, Any]:
                             " command does not read; expected gate evaluate, or a baseline file")
     try:
         record = context.history()
-    except AuditError as exc:
+    except ConfigError:
+        raise
+    except GateError as exc:  # the log does not verify, or cannot be read: no baseline to compare with
         raise EvidenceError(f"{shown}: options.baseline: decision-log: {exc}") from None
     found = from_decision_log([record] if record else [], context.service)
     if found is None:
@@ -263,9 +315,7 @@ def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Calla
 def _adds_up(data: dict[str, Any], shown: str) -> dict[str, Any]:
     """The earlier run is held to the rules its own evidence would be (gate.consistency): only its p95,
     error rate and request rate are carried, and a p95 above its own p99, max or duration is refused."""
-    from gate.consistency import problems
-
-    found = next(problems(KIND, data, None), None)
+    found = next(consistency_problems(KIND, data, None), None)
     if found:
         raise EvidenceError(f"{shown}: options.baseline: evidence does not add up: {found}")
     return data

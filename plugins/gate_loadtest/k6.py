@@ -26,8 +26,9 @@ from math import isfinite
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import read_document
+from gate import EvidenceError
+from gate.collector import read_document
+from gate_loadtest.k6_verdict import StreamVerdict, summary_checks, summary_thresholds
 from gate_loadtest.percentiles import Intervals, Samples
 from gate_loadtest.run import Run, number, whole
 
@@ -101,7 +102,8 @@ def read_summary(path: Path, shown: str) -> tuple[Run, str]:
     else:
         duration_s = requests / rate if rate > 0 else 0.0
     run = Run(where=shown, tool="k6", requests=requests, failures=failures, latency_ms=latency,
-              duration_s=duration_s, request_rate=rate, vus=vus, error_rate=error_rate)
+              duration_s=duration_s, request_rate=rate, vus=vus, error_rate=error_rate,
+              thresholds=summary_thresholds(metrics, nested, shown), checks=summary_checks(data, nested, shown))
     return run, doc.digest
 
 
@@ -131,8 +133,12 @@ class StreamReader:
     the lines around it are still read.
     """
 
-    def __init__(self, where: str, interval_s: float = 1.0, marker: str = DEFAULT_MARKER) -> None:
+    def __init__(self, where: str, interval_s: float = 1.0, marker: str = DEFAULT_MARKER,
+                 declared: dict[str, list[str]] | None = None) -> None:
         self.where = where
+        self.verdict = StreamVerdict(declared)
+        self.verdict_names = self.verdict.names
+        self.tags_parsed: dict[bytes, dict] = {}
         self.intervals = Intervals(interval_s)
         self.t0: float | None = None
         self.first = float("inf")
@@ -171,6 +177,8 @@ class StreamReader:
                         point(m[1], m[2], m[3], m[4], m[5], float(m[6]))
                     except ValueError:
                         bad += 1
+                if m[1] in self.verdict_names:
+                    self.verdict.point(m[1], self.tags_of(line[m.end():-2]), float(m[6]))
                 continue
             if not line.strip():
                 continue
@@ -192,13 +200,26 @@ class StreamReader:
         self.tags_seen.add(text)
         return True
 
+    def tags_of(self, text: bytes) -> dict:
+        """The tags of a point a threshold or a check needs (already validated by tags_ok)."""
+        tags = self.tags_parsed.get(text)
+        if tags is None:
+            if len(self.tags_parsed) >= _TAGS_CACHE:
+                self.tags_parsed.clear()
+            tags = self.tags_parsed[text] = self.decode(text.decode("utf-8"))
+        return tags
+
     def slow(self, line: bytes) -> bool:
         """A line not in k6's own layout: parsed whole. True when it is a readable Metric or Point."""
         try:
             doc = self.decode(line.decode("utf-8"))
             kind = doc["type"]
             if kind == "Metric":
-                return isinstance(doc["data"], dict)
+                if not isinstance(doc["data"], dict):
+                    return False
+                self.verdict.metric_line(doc["data"])
+                self.verdict_names = self.verdict.names
+                return True
             if kind != "Point":
                 return False
             name, data = doc["metric"], doc["data"]
@@ -213,6 +234,9 @@ class StreamReader:
                 if m is None:
                     return False
                 self.point(name.encode(), time_text, m[1], m[2], m[3], value)
+            if name.encode() in self.verdict_names and isinstance(data.get("value"), (int, float)) \
+                    and isfinite(data["value"]) and isinstance(data.get("tags", {}), dict):
+                self.verdict.point(name.encode(), data.get("tags") or {}, data["value"])
             return True
         except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
             return False
@@ -299,7 +323,8 @@ class StreamReader:
         return Run(where=where, tool="k6", requests=self.requests, failures=self.failures, latency_ms=latency,
                    duration_s=duration, request_rate=self.requests / duration, vus=self.vus_max or self.vus,
                    error_rate=self.failures / self.outcomes, series=series, fault=fault, produced_at=finished,
-                   malformed_lines=self.malformed_lines, total_lines=self.total_lines)
+                   malformed_lines=self.malformed_lines, total_lines=self.total_lines,
+                   thresholds=self.verdict.thresholds(duration), checks=self.verdict.checks())
 
 
 class _HashingReader:
@@ -315,9 +340,11 @@ class _HashingReader:
         return chunk
 
 
-def read_stream(path: Path, shown: str, interval_s: float = 1.0, marker: str = DEFAULT_MARKER) -> tuple[Run, str]:
-    """A k6 --out json stream (plain or .gz); returns the run and the sha256 of the file's bytes."""
-    reader = StreamReader(shown, interval_s, marker)
+def read_stream(path: Path, shown: str, interval_s: float = 1.0, marker: str = DEFAULT_MARKER,
+                declared: dict[str, list[str]] | None = None) -> tuple[Run, str]:
+    """A k6 --out json stream (plain or .gz); returns the run and the sha256 of the file's bytes.
+    ``declared``: the script's thresholds (options.thresholds), which the stream does not all carry."""
+    reader = StreamReader(shown, interval_s, marker, declared)
     hasher = hashlib.sha256()
     try:
         with open(path, "rb") as raw:

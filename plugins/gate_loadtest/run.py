@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 
 SCENARIOS = ("baseline", "stress", "fault")
 LATENCY_KEYS = ("p50", "p90", "p95", "p99", "max")
@@ -37,6 +37,8 @@ class Run:
     produced_at: Any = None                   # the tool's own time of the run, when it writes one
     malformed_lines: int | None = None
     total_lines: int | None = None
+    thresholds: list[dict[str, Any]] | None = None  # the tool's own pass/fail conditions and their results
+    checks: dict[str, Any] | None = None             # k6 checks: passes, fails, failure_rate, by_name
 
     def check(self) -> None:
         """Raise EvidenceError (file, field, expected) for a figure no policy could trust."""
@@ -86,6 +88,10 @@ class Run:
             data["series"] = [{k: round(v, 4) for k, v in point.items()} for point in self.series]
         if fault is not None:
             data["fault"] = {"start_s": round(fault["start_s"], 3), "end_s": round(fault["end_s"], 3)}
+        if self.thresholds is not None:
+            data["thresholds"] = self.thresholds
+        if self.checks is not None:
+            data["checks"] = self.checks
         if self.total_lines is not None:
             data["malformed_lines"] = int(self.malformed_lines or 0)
             data["total_lines"] = int(self.total_lines)

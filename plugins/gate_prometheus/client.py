@@ -12,7 +12,6 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 RETRY_STATUS = {429, 502, 503, 504}
 
@@ -36,14 +35,10 @@ class Answer:
 
 
 def safe_url(url: str) -> str:
-    """The URL without user:password, for messages and origins."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
+    """The URL as messages and origins show it: gate's one display function (no userinfo, no query secrets)."""
+    from gate.collector import display_url
+
+    return display_url(url)
 
 
 def labels_text(metric: dict[str, Any]) -> str:
@@ -64,7 +59,7 @@ class Client:
         self.backoff = backoff_s
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment between gate and its Prometheus
-        from gate.httpbody import body_deadline
+        from gate.collector import body_deadline
 
         self.session.hooks["response"].append(body_deadline(timeout_s))  # a trickled body is a timeout too
         if token:

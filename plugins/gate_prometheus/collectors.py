@@ -10,7 +10,12 @@ evidence:
         error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type) (rate(requests_total[5m]))
         confidence_distribution: histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[5m])))
         drift: max(feature_drift_score)
+      units:                         # signal name -> s|ms|ratio|percent, when the metric names do not say it
+        error_rate_by_input_type: ratio
+        confidence_distribution: ratio
+        drift: ratio
       drift_signal: drift            # the signal whose value (0..1) is the drift score; default: drift
+      drift_feature_limit: 0.3       # a drift vector (one value per feature): the share over this is kept
       timeout_s: 5                   # per attempt
       retries: 2                     # further attempts on no answer, 5xx or 429, with backoff
       token_env: PROM_TOKEN          # optional bearer token, read from this environment variable
@@ -18,8 +23,10 @@ evidence:
     path: monitoring/drift-report.json
 ```
 
-A signal is present when its query answers with at least one finite sample; its value is the number,
-or an object keyed by label set when the query answers per label (e.g. per input type). Prometheus
+A signal is present when its query answers with at least one finite sample; its value is the number
+(keyed by percentile, {p95: …}, when the query is one histogram_quantile), or an object keyed by label
+set when the query answers per label (e.g. per input type), in gate's units: latencies in ms, ratios
+0..1 (gate_prometheus/units.py). A value whose unit cannot be known is refused, naming the query. Prometheus
 unreachable: a Skipped with the reason, no evidence (the policy denies). A query Prometheus refuses:
 the signal is reported absent and a Skipped names the query and Prometheus's error.
 """
@@ -33,16 +40,12 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
+from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
+from gate.collector import EvidenceSpec, Loaded, for_each_file, make_evidence, read_document, validate_kind
 
 KIND = "observability"
-PROMETHEUS_OPTIONS = ("queries", "drift_signal", "timeout_s", "retries", "backoff_s", "token_env", "service",
-                      "release")
+PROMETHEUS_OPTIONS = ("queries", "units", "drift_signal", "drift_feature_limit", "timeout_s", "retries", "backoff_s",
+                      "token_env", "service", "release")
 MAX_RETRIES = 5
 MAX_TIMEOUT_S = 60
 
@@ -84,7 +87,7 @@ class PrometheusCollector:
                               f" {', '.join(PROMETHEUS_OPTIONS)}")
         if not spec.url or not spec.url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: field 'url': expected the http(s) URL of the Prometheus server,"
-                              f" got {spec.url!r}")
+                              f" got {safe_url(spec.url) if isinstance(spec.url, str) else spec.url!r}")
         queries = opts.get("queries")
         if not isinstance(queries, Mapping) or not queries or not all(
                 isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in queries.items()):
@@ -101,11 +104,10 @@ class PrometheusCollector:
                         retries=int(_number_option(spec, "retries", 2, 0, MAX_RETRIES)),
                         backoff_s=_number_option(spec, "backoff_s", 0.5, 0, 10), token=token)
         origin = safe_url(spec.url)
-        signals: dict[str, dict[str, Any]] = {}
-        problems: list[Skipped] = []
+        reader = _Signals(origin, _declared_units(spec, queries), drift_signal,
+                          _number_option(spec, "drift_feature_limit", 0.3, 0, 1))
         hasher = hashlib.sha256()
         evaluated: list[float] = []
-        drift_score = None
         for name, promql in queries.items():
             try:
                 answer = client.query(promql)
@@ -113,23 +115,13 @@ class PrometheusCollector:
                 yield Skipped(kind=KIND, source=self.name, origin=origin, reason=str(exc))
                 return
             except QueryFailed as exc:
-                signals[name] = {"present": False}
-                problems.append(Skipped(kind=KIND, source=self.name, origin=origin,
-                                        reason=f"{origin}: query {name!r}: Prometheus refused it: {exc}"))
+                reader.refuse(name, f"Prometheus refused it: {exc}", present=False)
                 continue
             hasher.update(name.encode() + b"\0" + answer.raw + b"\0")
             if answer.evaluated_at is not None:
                 evaluated.append(answer.evaluated_at)
-            if not answer.samples:
-                signals[name] = {"present": False}
-                continue
-            value: Any = answer.samples[""] if list(answer.samples) == [""] else \
-                {key or "(no labels)": round(v, 6) for key, v in sorted(answer.samples.items())}
-            if isinstance(value, float):
-                value = round(value, 6)
-            signals[name] = {"present": True, "value": value}
-            if name == drift_signal and isinstance(value, float) and 0 <= value <= 1:
-                drift_score = value
+            reader.add(name, promql, answer.samples)
+        signals, drift_score, problems = reader.signals, reader.drift_score, reader.problems
         data: dict[str, Any] = {"signals": signals}
         if drift_score is not None:
             data["drift_score"] = drift_score
@@ -145,6 +137,76 @@ class PrometheusCollector:
         yield make_evidence(kind=KIND, source=self.name, data=data, origin=origin, digest=digest,
                             produced_at=when.isoformat(), subject=_subject(spec, context))
         yield from problems
+
+
+def _declared_units(spec: EvidenceSpec, queries: Mapping[str, str]) -> dict[str, str]:
+    from gate_prometheus.units import UNITS
+
+    declared = (spec.options or {}).get("units") or {}
+    if not isinstance(declared, Mapping) or not all(
+            isinstance(k, str) and k in queries and v in UNITS for k, v in declared.items()):
+        raise ConfigError(f"{_where(spec, 'prometheus')}: field 'options.units': expected a mapping of signal"
+                          f" names from options.queries to one of {', '.join(UNITS)}, got {declared!r}")
+    return dict(declared)
+
+
+class _Signals:
+    """Each query's answer as a signal, in gate's units; what cannot be read is refused, naming the query."""
+
+    def __init__(self, origin: str, units: dict[str, str], drift_signal: str, drift_limit: float) -> None:
+        self.origin, self.units, self.drift_signal, self.drift_limit = origin, units, drift_signal, drift_limit
+        self.signals: dict[str, dict[str, Any]] = {}
+        self.problems: list[Skipped] = []
+        self.drift_score: float | None = None
+
+    def refuse(self, name: str, why: str, present: bool = True) -> None:
+        self.signals[name] = {"present": present}
+        self.problems.append(Skipped(kind=KIND, source="prometheus", origin=self.origin,
+                                     reason=f"{self.origin}: query {name!r}: {why}"))
+
+    def add(self, name: str, promql: str, samples: Mapping[str, float]) -> None:
+        from gate_prometheus import units
+
+        if not samples:
+            self.signals[name] = {"present": False}
+            return
+        unit = self.units.get(name) or units.inferred_unit(promql)
+        if unit is None:
+            self.refuse(name, "the unit of its value cannot be known from the metric names (no _seconds,"
+                        " _milliseconds, _ratio or _percent suffix, or the query scales its result); set"
+                        f" options.units.{name} to one of {', '.join(units.UNITS)}")
+            return
+        values = {key: units.normalised(v, unit)[0] for key, v in samples.items()}
+        kept = units.NORMAL[unit][0]
+        if kept == "ratio" and any(not 0 <= v <= 1 for v in values.values()):
+            self.refuse(name, f"a value outside 0..1 ({_worst(values)!r}) read as {unit}; is the unit"
+                        f" right? set options.units.{name}")
+            return
+        if any(v < 0 for v in values.values()):  # no latency is negative
+            self.refuse(name, f"a negative value ({min(values.values())!r}); expected a latency of 0 or more")
+            return
+        value = self._value(name, promql, values)
+        self.signals[name] = {"present": True, "value": value, "unit": kept}
+
+    def _value(self, name: str, promql: str, values: dict[str, float]) -> Any:
+        from gate_prometheus import units
+
+        if list(values) == [""]:
+            number = values[""]
+            if name == self.drift_signal:
+                self.drift_score = number
+            key = units.quantile_key(promql)
+            return {key: number} if key else number
+        by_label = {key or "(no labels)": v for key, v in sorted(values.items())}
+        if name == self.drift_signal:
+            value = units.summary(by_label, self.drift_limit)
+            self.drift_score = value["max"]
+            return value
+        return by_label
+
+
+def _worst(values: Mapping[str, float]) -> float:
+    return max(values.values(), key=lambda v: abs(v - 0.5))
 
 
 class EvidentlyCollector:
@@ -164,30 +226,61 @@ class EvidentlyCollector:
         if unknown:
             raise ConfigError(f"{_where(spec, self.name)}: field 'options.{unknown[0]}': unknown option;"
                               " known: produced_at, service, release")
-        paths = spec.resolve()
-        if not paths:
-            yield Skipped(kind=KIND, source=self.name, origin=spec.path, reason=f"no file matches {spec.path!r}")
-            return
-        for path in paths:
-            shown = display_path(path, spec.root)
-            try:
-                yield self.read(path, shown, opts, spec, context)
-            except EvidenceError as exc:
-                yield Skipped(kind=KIND, source=self.name, origin=shown, reason=str(exc))
+        yield from for_each_file(spec, KIND, self.name,
+                                 lambda path, shown: self.read(path, shown, opts, spec, context))
 
     def read(self, path, shown: str, opts: Mapping[str, Any], spec: EvidenceSpec, context: Context) -> Evidence:
         doc = read_document(path, shown)
-        share, count, columns = drift_share(doc.data, shown)
-        data = {"signals": {"drift": {"present": True, "value": {"share": round(share, 6), "drifted_columns": count,
-                                                                "columns": columns}}},
-                "drift_score": round(share, 6)}
+        tests = tool_tests(doc.data, shown)
+        data: dict[str, Any] = {"signals": {}}
+        found = drift_share(doc.data, shown, required=not tests)
+        if found is not None:
+            share, count, columns = found
+            data["signals"]["drift"] = {"present": True, "unit": "ratio", "value": {
+                "share": round(share, 6), "drifted_columns": count, "columns": columns}}
+            data["drift_score"] = round(share, 6)
+        if tests:
+            data["tool_tests"] = tests
         validate_kind(KIND, data, doc)
         return make_evidence(kind=KIND, source=self.name, data=data, origin=shown, digest=doc.digest,
                              produced_at=opts.get("produced_at"), subject=_subject(spec, context))
 
 
-def drift_share(report: Any, shown: str) -> tuple[float, int, int]:
-    """(share of drifted columns, drifted columns, columns checked) from an Evidently 0.7 report."""
+# Evidently 0.7 test statuses (TestStatus), in gate's words. WARNING is a non-critical test that failed.
+EVIDENTLY_STATUSES = {"SUCCESS": "passed", "FAIL": "failed", "ERROR": "error", "WARNING": "warning",
+                      "SKIPPED": "skipped"}
+
+
+def tool_tests(report: Any, shown: str) -> list[dict[str, Any]]:
+    """Evidently's own verdicts: one entry per test of ``Report(..., include_tests=True)`` or a test bound
+    to a metric, with its name, its column (null for a dataset-wide test), its status and description."""
+    tests = report.get("tests", []) if isinstance(report, dict) else []
+    if not isinstance(tests, list):
+        raise EvidenceError(f"{shown}: field 'tests': expected the list of Evidently test results, got"
+                            f" {type(tests).__name__}")
+    out = []
+    for index, test in enumerate(tests):
+        status = test.get("status") if isinstance(test, dict) else None
+        if not isinstance(status, str) or status not in EVIDENTLY_STATUSES:
+            raise EvidenceError(f"{shown}: field 'tests[{index}].status': expected one of"
+                                f" {', '.join(EVIDENTLY_STATUSES)}, got {str(status)[:40]!r}")
+        name = test.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise EvidenceError(f"{shown}: field 'tests[{index}].name': expected the test's name, got {name!r}")
+        params = (test.get("metric_config") or {}).get("params") if isinstance(test.get("metric_config"), dict) \
+            else None
+        column = params.get("column") if isinstance(params, dict) else None
+        description = test.get("description")
+        out.append({"tool": "evidently", "name": name.strip()[:200],
+                    "column": column if isinstance(column, str) and column else None,
+                    "status": EVIDENTLY_STATUSES[status],
+                    "description": description.strip()[:300] if isinstance(description, str) else ""})
+    return out
+
+
+def drift_share(report: Any, shown: str, required: bool = True) -> tuple[float, int, int] | None:
+    """(share of drifted columns, drifted columns, columns checked) from an Evidently 0.7 report; None
+    when the report has no drift metric and one is not required (a report of tests only)."""
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), list):
         raise EvidenceError(f"{shown}: field 'metrics': missing; expected an Evidently report (save_json)")
     for index, metric in enumerate(report["metrics"]):
@@ -213,5 +306,7 @@ def drift_share(report: Any, shown: str) -> tuple[float, int, int]:
         columns = sum(1 for m in report["metrics"] if isinstance(m, dict)
                       and str(m.get("metric_name", "")).startswith("ValueDrift("))
         return float(share), int(count), columns
-    raise EvidenceError(f"{shown}: field 'metrics': no DriftedColumnsCount metric; expected a data-drift report"
-                        " (Report([DataDriftPreset()]))")
+    if not required:
+        return None
+    raise EvidenceError(f"{shown}: field 'metrics': no DriftedColumnsCount metric and no tests; expected a"
+                        " data-drift report (Report([DataDriftPreset()])) or a report with tests")

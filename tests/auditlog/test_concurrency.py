@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -82,24 +83,51 @@ def test_writers_killed_with_sigkill_lose_no_acknowledged_record(tmp_path):
     assert store.verify().ok
 
 
-def test_a_torn_last_line_is_refused_on_append_and_repair_keeps_every_complete_record(tmp_path):
+def test_a_torn_last_line_is_cut_by_the_next_append_and_the_cut_is_recorded(tmp_path):
+    """Changed by issue 27: a torn line of a killed writer no longer blocks appends until `gate log repair`."""
     store = FileStore(tmp_path / "d.jsonl")
     for i in range(3):
         store.append({"decision_id": f"d{i}"})
     complete = store.read_bytes()
     line = complete.splitlines()[-1]
+    torn = line[: len(line) // 2]
     with open(store.path, "ab") as fh:  # what a power cut in the middle of a write leaves
-        fh.write(line[: len(line) // 2])
+        fh.write(torn)
     result = store.verify()
     assert not result.ok and 4 in {p.record for p in result.problems}
-    with pytest.raises(AuditError, match="torn.*gate log repair"):
-        store.append({"decision_id": "refused"})
-    done = store.repair()
-    assert any("torn" in d for d in done)
-    assert store.read_bytes() == complete
-    assert list(tmp_path.glob("d.jsonl.torn-*"))
     store.append({"decision_id": "d3"})
-    assert [r["decision_id"] for r in store.verify().records] == ["d0", "d1", "d2", "d3"]
+    records = store.verify().records
+    assert store.read_bytes().startswith(complete)
+    assert [r["decision_id"] for r in records][:3] == ["d0", "d1", "d2"] and records[4]["decision_id"] == "d3"
+    repair = records[3]["repair"]
+    assert (repair["bytes"], repair["sha256"]) == (len(torn), "sha256:" + hashlib.sha256(torn).hexdigest())
+    assert [p.read_bytes() for p in tmp_path.glob("d.jsonl.torn-*")] == [torn]
+
+
+def test_gate_log_repair_cuts_a_torn_line_keeping_every_complete_record_and_records_the_cut(tmp_path):
+    store = FileStore(tmp_path / "d.jsonl")
+    for i in range(3):
+        store.append({"decision_id": f"d{i}"})
+    complete = store.read_bytes()
+    with open(store.path, "ab") as fh:
+        fh.write(complete.splitlines()[-1][:40])
+    done = store.repair()
+    assert any("torn" in d and "recorded as record 4" in d for d in done)
+    assert store.read_bytes().startswith(complete)
+    records = store.verify().records
+    assert [r.get("path") for r in records] == [None, None, None, "gate/repair"]
+    assert records[3]["repair"]["bytes"] == 40 and list(tmp_path.glob("d.jsonl.torn-*"))
+
+
+def test_a_tail_gate_did_not_write_is_not_cut_by_an_append(tmp_path):
+    store = FileStore(tmp_path / "d.jsonl")
+    store.append({"decision_id": "d0"})
+    complete = store.read_bytes()
+    for tail in (b"appended by hand", b'{"decision_id":"x\n"'[:-2] + "\u00e9".encode(), b'{"seq":2' + b"\x00"):
+        store.path.write_bytes(complete + tail)
+        with pytest.raises(AuditError, match="gate does not cut by itself.*gate log repair"):
+            store.append({"decision_id": "refused"})
+        assert store.read_bytes() == complete + tail
 
 
 def test_append_refuses_a_log_shorter_than_its_head(tmp_path):

@@ -10,6 +10,8 @@ from gate import auditlog
 from gate.cli import main
 from gate.stores.file import FileStore
 
+from tests.conftest import said
+
 from ..core.helpers import release
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
@@ -101,21 +103,40 @@ def test_show_filters_by_outcome_service_and_date(logged, capsys):
 def test_show_rejects_a_bad_date_with_one_line_exit_2(logged, capsys):
     assert main(["log", "show", "-c", str(logged), "--since", "yesterday"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("gate: error: --since") and len(err.strip().splitlines()) == 1
+    assert err.startswith("gate: error: --since") and len(said(err)) == 1
 
 
-def test_repair_cuts_a_torn_line_and_evaluate_refuses_until_then(logged, capsys):
+def test_after_a_torn_write_the_next_evaluate_succeeds_and_verify_shows_the_repair(logged, capsys):
+    """Changed by issue 27: evaluate used to exit 3 until someone ran `gate log repair`."""
     path = store_of(logged).path
+    torn = b'{"config_digest":"sha256:1234'
     with open(path, "ab") as fh:
-        fh.write(b'{"config_digest":"sha256:1234')
-    assert evaluate(logged) == 3  # production requires the record; a torn log cannot take it
-    assert "torn" in capsys.readouterr().err
+        fh.write(torn)
     assert main(["log", "verify", "-c", str(logged)]) == 1
     assert "record 4: line 4 is torn" in capsys.readouterr().out
-    assert main(["log", "repair", "-c", str(logged)]) == 0
-    assert "3 complete records kept" in capsys.readouterr().out
-    assert main(["log", "verify", "-c", str(logged)]) == 0
     assert evaluate(logged) == 0
+    assert "record 5" in capsys.readouterr().out
+    assert main(["log", "verify", "-c", str(logged)]) == 0
+    out = capsys.readouterr().out
+    assert "5 record(s), chain valid" in out
+    assert "record 4: repair at " in out and f"removed a torn line of {len(torn)} bytes" in out
+    assert main(["log", "show", "-c", str(logged)]) == 0
+    assert "removed a torn line" in capsys.readouterr().out.splitlines()[3]
+
+
+def test_an_edit_before_the_head_refuses_the_next_evaluate_with_one_line(logged, capsys):
+    path = store_of(logged).path
+    before = path.read_bytes()
+    path.write_bytes(before.replace(b'"outcome":"block"', b'"outcome":"blocK"', 1))
+    edited = path.read_bytes()
+    assert edited != before
+    assert evaluate(logged) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    said = [line for line in captured.err.strip().splitlines() if not line.startswith("gate: engine ")]
+    assert len(said) == 1, captured.err
+    assert ".gate/decisions.jsonl: record 2: line 2" in captured.err and "gate log verify" in captured.err
+    assert path.read_bytes() == edited  # nothing appended
 
 
 def test_a_record_that_cannot_be_written_is_exit_3_in_production(gate_workspace, capsys):

@@ -12,6 +12,7 @@ from gate.cli import main
 
 from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import POLICY, release
+from tests.conftest import said
 
 NOW = ["--now", EXAMPLE_NOW]
 READY = REPO / "examples" / "claims-triage" / "ready"
@@ -26,6 +27,11 @@ LIBRARY_OPTIONAL = {
     "data_quality evidence/quality-policy-admin.yaml data.malformed_rate",
     "data_quality evidence/quality-policy-admin.yaml data.success_ratio",
     "load_test evidence/load-fault.yaml data.recovery_s",
+    "observability evidence/observability.yaml data.drift_score",
+    # every label set's error rate, through the trailing `.*` of the declaration
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.claim",
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.invoice",
+    "observability evidence/observability.yaml data.signals.error_rate_by_input_type.value.photo",
 }
 
 # Deny-only: judges the stress run's duration when it is there, says nothing when it is not.
@@ -62,15 +68,14 @@ deny contains {"id": "technical.p95_latency", "msg": "no p95"} if {
 
 
 def ready_copy(tmp_path, extra_policy: str | None = None):
-    """The ready example with the default library copied beside it, and gate.yaml pointing at the copy."""
+    """The ready example with the default policies copied beside it, and gate.yaml pointing at the copy."""
     root = tmp_path / "ready"
     shutil.copytree(READY, root)
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("*_test.rego"))
     if extra_policy:
         (root / "policies" / "custom.rego").write_text(extra_policy, encoding="utf-8")
     doc = yaml.safe_load((root / "gate.yaml").read_text(encoding="utf-8"))
-    doc["policies"] = "policies"
-    doc["threshold"] = "policies/threshold.yaml"
+    doc["policies"] = "policies"  # the example's threshold.yaml extends gate's (no GitHub, no protected ref)
     (root / "gate.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     return root / "gate.yaml"
 
@@ -126,7 +131,7 @@ def test_blocked_reference_exits_2_with_one_line_naming_the_config(gate_workspac
     config = release(gate_workspace, p95=950)
     assert main(["lint", "-c", str(config), "--engine", "embedded", *NOW]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert len(said(err)) == 1 and "Traceback" not in err
     assert "needs an approving example" in err and str(config) in err and "technical.p95_latency" in err
 
 
@@ -200,3 +205,13 @@ def test_a_vacuity_only_one_engine_has_is_found_on_that_engine(gate_workspace, c
     assert main(["lint", "-c", str(config), "--engine", "opa-local", *NOW]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "policy approves when load_test evidence/load.yaml data is missing or null (a bad value blocks: rule technical.p95_latency)"]
+
+
+def test_a_trailing_star_covers_the_keys_of_one_mapping_and_no_deeper():
+    from gate.lint import _optional
+
+    wanted = {"observability.signals.error_rate_by_input_type.value.*"}
+    assert _optional("observability.signals.error_rate_by_input_type.value.claim", wanted)
+    assert not _optional("observability.signals.error_rate_by_input_type.value.claim.deeper", wanted)
+    assert not _optional("observability.signals.error_rate_by_input_type.value", wanted)
+    assert not _optional("observability.signals.confidence_distribution.value.p10", wanted)

@@ -10,10 +10,8 @@ from gate import rego
 from gate.commands.test import declared_rules
 from gate.config import library_dir
 from gate.errors import PolicyError
+from gate.policyset import declared_rules as report_rules
 from gate.policyset import load_policies
-from gate.render.ci import known_rules
-
-from ..render.conftest import make_decision
 
 MODULE = '''package gate.technical
 
@@ -72,7 +70,19 @@ def test_an_unreadable_policy_is_one_line_naming_the_file(tmp_path):
 
 
 def test_the_ci_reports_and_gate_test_list_the_same_rules_for_the_shipped_library():
-    from_reports = set(known_rules(make_decision()))  # no config: the shipped library, no findings
-    from_gate_test = declared_rules(load_policies([library_dir()]))
+    policies = load_policies([library_dir()])
+    from_reports = {rule.id for rule in report_rules(policies)}  # what decide() records for the reports
+    from_gate_test = declared_rules(policies)
     assert "technical.p95_latency" in from_gate_test and len(from_gate_test) > 20
     assert from_reports == from_gate_test
+    # ids passed through a helper that wraps lib.finding are rules too (policies/tool_tests.rego)
+    assert {"data.tool_test_failed", "data.tool_test_warning"} <= from_gate_test
+
+
+def test_a_literal_of_the_modules_own_package_is_a_rule_id_and_another_packages_is_not():
+    source = ('package gate.data\n'
+              '# deny contains {"id": "data.commented_out"}\n'
+              'names := ["data.schema_drift", "technical.not_ours"]\n'
+              'deny contains {"id": "technical.named_as_id"} if { true }\n')
+    assert rego.rule_id_lines(source) == {"data.schema_drift": 3, "technical.named_as_id": 4}
+    assert rego.rule_id_lines('package other\nx := "other.thing"\n') == {}

@@ -4,9 +4,10 @@ A real child process appends large decision records (hundreds of findings and ev
 `gate.auditlog.persist`, the path `gate evaluate` takes, to the store a gate.yaml configures, and is
 killed with SIGKILL at a random moment, in the middle of a write, or just after one (during the fsync
 or the head update). After each kill `gate log verify` either passes or names the file, the line and
-record and what is wrong (never a traceback); `gate log repair` then leaves a log that verifies, holds
-every complete record byte for byte, keeps the torn bytes in a side file, and takes the next append
-chained onto the last complete record.
+record and what is wrong (never a traceback). Then, every other round, `gate log repair`, else the
+next append heals a torn line by itself (issue 27): either way the log verifies, holds every complete
+record byte for byte, keeps the torn bytes in a side file, records the cut as a repair record (its
+length and sha256) and takes the next append chained after it.
 
 A deterministic companion cuts the last record at every byte offset, as a torn write leaves it.
 
@@ -90,7 +91,7 @@ def stale_temps(log: Path) -> list[Path]:
     return list(log.parent.glob(f".{log.name}.head.*.tmp"))
 
 
-def diagnose_and_repair(capsys, config: Path, log: Path) -> str:
+def diagnose_and_repair(capsys, config: Path, log: Path, by_append: bool = False) -> str:
     """Check what verify says about the log as the kill left it, repair it, check nothing complete was lost.
 
     Returns the state the kill left: "clean" (between appends), "torn" (in the middle of the write),
@@ -136,14 +137,22 @@ def diagnose_and_repair(capsys, config: Path, log: Path) -> str:
         assert "a write was interrupted" in problem and "gate log repair" in problem, problem
 
     before = side_files(log)
+    if by_append and state in ("torn", "head-lag"):
+        heal_by_append(capsys, config, log, state, complete, torn, before)
+        return state
     code, out, err = cli(capsys, "log", "repair", "-c", str(config))
     assert code == 0, (out, err)
-    assert (log.read_bytes() if log.exists() else b"") == complete, "repair changed or dropped a complete record"
+    repaired = log.read_bytes() if log.exists() else b""
     new = {p: b for p, b in side_files(log).items() if p not in before}
-    if state == "torn":
+    if state == "torn":  # the cut is recorded after the last complete record
+        assert repaired.startswith(complete) and repaired.count(b"\n") == len(lines) + 1
+        repair = json.loads(repaired.splitlines()[-1])
         assert list(new.values()) == [torn], "the torn bytes were not kept aside exactly"
+        assert (repair["repair"]["bytes"], repair["repair"]["kept_in"]) == (len(torn), next(iter(new)).name)
         assert f"cut a torn last line of {len(torn)} bytes (kept in {next(iter(new)).name})" in out, out
+        last, complete = Head(repair["seq"], repair["hash"]), repaired
     else:
+        assert repaired == complete, "repair changed or dropped a complete record"
         assert not new
     if state == "clean":
         assert "nothing to repair" in out, out
@@ -158,9 +167,31 @@ def diagnose_and_repair(capsys, config: Path, log: Path) -> str:
     sealed = open_store(load_config(config)).append({"decision_id": f"after-{state}", "result": {"outcome": "block"}})
     assert (sealed["seq"], sealed["prev_hash"]) == (last.seq + 1, last.hash)
     after = log.read_bytes()
-    assert after.startswith(complete) and after.count(b"\n") == len(lines) + 1
+    assert after.startswith(complete) and after.count(b"\n") == complete.count(b"\n") + 1
     assert FileStore(log).verify().ok
     return state
+
+
+def heal_by_append(capsys, config: Path, log: Path, state: str, complete: bytes, torn: bytes,
+                   before: dict[Path, bytes]) -> None:
+    """No `gate log repair`: the next append (as the next evaluate makes it) heals what the kill left."""
+    last = verify_lines(split_lines(complete)[0], b"", None).head
+    sealed = open_store(load_config(config)).append({"decision_id": f"healed-{state}", "result": {"outcome": "block"}})
+    after = log.read_bytes()
+    assert after.startswith(complete), "the append changed or dropped a complete record"
+    new = {p: b for p, b in side_files(log).items() if p not in before}
+    records = FileStore(log).verify().records
+    if state == "torn":
+        repair = records[-2]
+        assert list(new.values()) == [torn], "the torn bytes were not kept aside exactly"
+        assert (repair["seq"], repair["prev_hash"], repair["repair"]["bytes"]) == (last.seq + 1, last.hash, len(torn))
+        assert (sealed["seq"], sealed["prev_hash"]) == (last.seq + 2, repair["hash"])
+    else:
+        assert not new and (sealed["seq"], sealed["prev_hash"]) == (last.seq + 1, last.hash)
+    assert not stale_temps(log), "a head temp file of the killed writer was left behind"
+    code, out, err = cli(capsys, "log", "verify", "-c", str(config))
+    assert (code, err) == (0, ""), (code, out, err)
+    assert out.count("removed a torn line") == len(list(log.parent.glob(log.name + ".torn-*"))), out
 
 
 def kill_one(config: Path, log: Path, mode: str, rng: random.Random, size: tuple[int, int]) -> tuple[float, list]:
@@ -221,7 +252,7 @@ def test_kill_9_during_appends_leaves_a_log_verify_names_and_repair_fixes_losing
         killed_at = None
         try:
             killed_at, acked = kill_one(config, log, mode, rng, size)
-            state = diagnose_and_repair(capsys, config, log)
+            state = diagnose_and_repair(capsys, config, log, by_append=n % 2 == 1)
             acknowledged.update((int(seq), digest) for seq, digest in acked)
             kept = {r["seq"]: r["hash"] for r in FileStore(log).verify().records}
             assert acknowledged.items() <= kept.items(), "an acknowledged record was lost"
@@ -293,12 +324,19 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
             else:
                 state = "head-missing"
                 assert code == 1 and "d.jsonl.head is missing" in out, out
+            if state == "torn":  # the next append heals a copy; `gate log repair` the original
+                state = heal_torn_by_append(store, prefix, last, k) or state
             code, out, err = cli(capsys, "log", "repair", "--file", shown)
             assert code == 0, err
             expect = prefix if k < len(last) else prefix + last
-            assert log.read_bytes() == expect
+            repaired = log.read_bytes()
             aside = list(tmp_path.glob("d.jsonl.torn-*"))
             assert [p.read_bytes() for p in aside] == ([last[:k]] if k < len(last) else [])
+            if k < len(last):  # the cut is recorded as a record of its own
+                assert repaired.startswith(expect) and repaired.count(b"\n") == expect.count(b"\n") + 1
+                assert json.loads(repaired.splitlines()[-1])["repair"]["bytes"] == k
+                expect = repaired
+            assert repaired == expect
             code, out, err = cli(capsys, "log", "verify", "--file", shown)
             assert code == 0 and err == ("" if expect else f"gate: warning: no decisions recorded yet in {shown}\n"), err
             sealed = store.append({"decision_id": "next"})
@@ -309,6 +347,34 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
             tally("crash", "decision-log.file (torn at every byte)", "crash", offset=k)
             raise
         tally("crash", "decision-log.file (torn at every byte)", "repaired", offset=k, state=state)
+
+
+def heal_torn_by_append(store: FileStore, prefix: bytes, last: bytes, k: int) -> str | None:
+    """The next append on a copy of the torn log: heals it, or (a whole record without its newline) refuses."""
+    from gate.auditlog import AuditError
+
+    copy = FileStore(store.path.with_name("copy.jsonl"))
+    copy.path.write_bytes(store.path.read_bytes())
+    if store.head_path.exists():
+        copy.head_path.write_bytes(store.head_path.read_bytes())
+    elif prefix:
+        return None
+    try:
+        if k == len(last) - 1:  # the whole record but its newline: a record, not a torn line, is never cut
+            with pytest.raises(AuditError, match="complete record without its newline"):
+                copy.append({"decision_id": "next"})
+            assert copy.path.read_bytes() == prefix + last[:k]
+            return "torn, refused"
+        copy.append({"decision_id": "next"})
+        records = copy.verify().records
+        kept = verify_lines(*split_lines(prefix)).head
+        assert copy.path.read_bytes().startswith(prefix) and copy.verify().ok
+        assert [r.get("path") for r in records[kept.seq:]] == ["gate/repair", None]
+        assert (records[kept.seq]["repair"]["bytes"], records[kept.seq]["prev_hash"]) == (k, kept.hash)
+        return "torn, healed by append"
+    finally:
+        for path in store.path.parent.glob("copy.jsonl*"):
+            path.unlink()
 
 
 def test_a_kill_during_the_head_update_leaves_a_temp_file_that_repair_removes(tmp_path, capsys):

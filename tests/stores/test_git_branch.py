@@ -284,3 +284,33 @@ def test_a_push_refused_for_another_reason_names_no_permission(project, remote, 
     assert main(["evaluate", "-c", str(gate_yaml(project)), *NOW]) == 3
     err = capsys.readouterr().err
     assert "GH006" in err and "contents: write" not in err
+
+
+@pytest.mark.parametrize("who", ["runner", "fresh clone"])
+def test_an_append_after_a_mid_log_edit_pushed_as_an_ordinary_commit_is_refused(remote, tmp_path, who):
+    """Issue 27: an append verifies the records since its witness (or all of them, on a fresh clone)."""
+    from gate.auditlog import AuditError
+
+    runner = GitBranchStore(clone(remote, tmp_path / "runner"))
+    for i in range(4):
+        runner.append(record(i, outcome="block"))
+    repo = clone(remote, tmp_path / "attacker")
+    git(repo, "checkout", "-q", "gate-decisions")
+    path = repo / "decisions.jsonl"
+    path.write_text(path.read_text().replace('"outcome":"block"', '"outcome":"approve"', 1))
+    git(repo, "commit", "-qam", "gate: record 4 svc block")  # looks like gate's, on top: no force push
+    git(repo, "push", "-q", "origin", "gate-decisions")
+    tip = git(repo, "rev-parse", "HEAD")
+    store = runner if who == "runner" else GitBranchStore(clone(remote, tmp_path / "fresh"))
+    with pytest.raises(AuditError, match=r"^branch gate-decisions of origin \(decisions.jsonl\): record 1: line 1"):
+        store.append(record(99))
+    assert git(repo, "ls-remote", "origin", "refs/heads/gate-decisions").split()[0] == tip  # nothing pushed
+
+
+def test_appends_on_top_of_verified_records_check_only_the_new_ones(remote, tmp_path):
+    a = GitBranchStore(clone(remote, tmp_path / "a"))
+    b = GitBranchStore(clone(remote, tmp_path / "b"))
+    a.append(record(0))
+    b.append(record(1, "b"))  # b has no witness: verifies everything
+    a.append(record(2))       # a's witness is record 1's commit: verifies record 2 (b's) on top of it
+    assert [r["decision_id"] for r in a.verify().records] == ["a-0", "b-1", "a-2"]

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from gate import jsonsafe
 from gate.engine.opa.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from gate.errors import ConfigError, EngineError
+from gate.secrets import display_url
 
 RETRY_STATUSES = (502, 503, 504)
 
@@ -34,9 +35,10 @@ class OpaServer:
                  persistent: bool = True) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"engine.opa_url: {url!r} is not an http(s) URL (expected http(s)://host:port)")
+            raise ConfigError(f"engine.opa_url: {display_url(url)!r} is not an http(s) URL (expected "
+                              "http(s)://host:port)")
         if parts.query or parts.fragment:
-            raise ConfigError(f"engine.opa_url: {url!r} must not carry a query or fragment")
+            raise ConfigError(f"engine.opa_url: {display_url(url)!r} must not carry a query or fragment")
         if token and parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ConfigError(f"engine.opa_url: refusing to send the OPA token over plain http to {parts.hostname};"
                               " use https")

@@ -31,7 +31,8 @@ class OpaSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> OpaSettings:
-        engine = trust.engine_settings(config)  # exit 2 in production CI when gate.yaml picks the engine
+        # exit 2 in production CI when the release's gate.yaml picks the engine; the protected gate.yaml may
+        engine = trust.engine_settings(config, getattr(config, "protected_engine", None))
         root = Path(getattr(config, "root", "."))
 
         def path(key: str) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,12 @@ def copy_fixture(tmp_path: Path, relative: str, name: str | None = None) -> Path
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURES / relative, target)
     return target
+
+
+def evaluation_time() -> str:
+    """A day after the fixture runs (regenerate.py runs them all within minutes), so their own times
+    are fresh and never in the future, whenever they were regenerated."""
+    last_ms = max(json.loads(p.read_text())["aggregate"]["lastCounterAt"]
+                  for p in FIXTURES.glob("artillery/*/report.json"))
+    when = datetime.fromtimestamp(last_ms / 1000, UTC) + timedelta(days=1)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from gate.cli import main
-from tests.plugins.gate_loadtest.helpers import FIXTURES
+from tests.plugins.gate_loadtest.helpers import FIXTURES, evaluation_time
 
 REPO = Path(__file__).resolve().parents[3]
-NOW = "2026-11-27T12:00:00Z"
+NOW = evaluation_time()
 
 
 def workspace(tmp_path: Path, entries: list[dict], technical: dict | None = None) -> Path:

@@ -1,6 +1,7 @@
 """A small model service's metrics, exported with prometheus_client on 127.0.0.1 for a real Prometheus
 to scrape: request latency (histogram), requests and errors by input type (counters), model confidence
-(histogram) and a feature drift score (gauge). Traffic is simulated by a background thread with fixed
+(histogram), a feature drift score (gauge; also in percent, and per feature) and a slow endpoint's
+latency (histogram). Traffic is simulated by a background thread with fixed
 per-input-type error rates, so tests know what Prometheus should answer."""
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 ERROR_RATES = {"claim": 0.02, "invoice": 0.10, "photo": 0.25}
 DRIFT = 0.42
+DRIFT_PERCENT = 40                     # the same kind of figure, as a dashboard in percent shows it
+DRIFT_BY_FEATURE = {"claim_amount": 0.62, "policy_age_days": 0.12, "photo_count": 0.05}
+SLOW_SECONDS = 2.4                     # every request of the slow endpoint; its p95 lands at 2.475 s
 
 
 class Exporter:
@@ -26,6 +30,15 @@ class Exporter:
                                     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0))
         self.drift = Gauge("feature_drift_score", "share of drifted features", registry=self.registry)
         self.drift.set(DRIFT)
+        self.drift_percent = Gauge("feature_drift_percent", "share of drifted features, in percent",
+                                   registry=self.registry)
+        self.drift_percent.set(DRIFT_PERCENT)
+        self.drift_by_feature = Gauge("feature_drift_by_feature", "drift score per feature", ["feature"],
+                                      registry=self.registry)
+        for feature, score in DRIFT_BY_FEATURE.items():
+            self.drift_by_feature.labels(feature).set(score)
+        self.slow = Histogram("slow_request_duration_seconds", "latency of the slow endpoint", registry=self.registry,
+                              buckets=(1.0, 2.0, 2.5, 5.0))
         self.stop = threading.Event()
         self.server, self.thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
         self.worker = threading.Thread(target=self.traffic, daemon=True)
@@ -41,6 +54,7 @@ class Exporter:
                         self.errors.labels(kind).inc()
                     self.latency.observe(rng.lognormvariate(-4.5, 0.5))
                     self.confidence.observe(min(1.0, max(0.0, rng.betavariate(8, 2))))
+                    self.slow.observe(SLOW_SECONDS)
             time.sleep(0.05)
 
     def close(self) -> None:

@@ -76,9 +76,10 @@ def fake(request):
 def collect(url, queries=None, **options):
     from gate_prometheus import collectors
 
+    queries = queries or {"drift": "max(feature_drift_score)"}
+    options.setdefault("units", {name: "ratio" for name in queries})
     spec = EvidenceSpec(collector="prometheus", path=None, url=url, kind="observability",
-                        options={"queries": queries or {"drift": "max(feature_drift_score)"}, "backoff_s": 0,
-                                 **options}, root=Path("."), line=12)
+                        options={"queries": queries, "backoff_s": 0, **options}, root=Path("."), line=12)
     return list(collectors.PrometheusCollector().collect(spec, CONTEXT))
 
 
@@ -139,7 +140,7 @@ def test_per_label_answers_become_an_object_and_nan_samples_are_dropped(fake):
                                ({"input_type": "invoice"}, "NaN"))))
     items = collect(server.url, {"error_rate_by_input_type": "x"})
     assert items[0].data["signals"]["error_rate_by_input_type"] == {
-        "present": True, "value": {'input_type="claim"': 0.02, 'input_type="photo"': 0.25}}
+        "present": True, "unit": "ratio", "value": {'input_type="claim"': 0.02, 'input_type="photo"': 0.25}}
 
 
 def test_only_nan_samples_mean_absent(fake):
@@ -147,10 +148,12 @@ def test_only_nan_samples_mean_absent(fake):
     assert collect(server.url)[0].data["signals"]["drift"] == {"present": False}
 
 
-def test_a_drift_outside_0_1_is_a_value_not_a_drift_score(fake):
+def test_a_drift_outside_0_1_read_as_a_ratio_is_refused_naming_the_query(fake):
     server = fake((200, vector(({}, "3.5"))))
-    item = collect(server.url)[0]
-    assert item.data["signals"]["drift"]["value"] == 3.5 and "drift_score" not in item.data
+    item, refused = collect(server.url)
+    assert item.data["signals"]["drift"] == {"present": True} and "drift_score" not in item.data
+    assert refused.reason == (f"{server.url}: query 'drift': a value outside 0..1 (3.5) read as ratio; is the"
+                              " unit right? set options.units.drift")
 
 
 def test_token_goes_in_the_header_never_in_the_evidence(fake, monkeypatch):
@@ -185,3 +188,11 @@ def test_configuration_mistakes_are_config_errors(options, url, expected):
     with pytest.raises(ConfigError, match="line 12") as err:
         list(collectors.PrometheusCollector().collect(spec, CONTEXT))
     assert expected in str(err.value)
+
+
+def test_a_negative_latency_is_refused_naming_the_query(fake):
+    server = fake((200, vector(({}, "-0.2"))))
+    item, refused = collect(server.url, {"latency_percentiles": "max(x)"}, units={"latency_percentiles": "s"})
+    assert item.data["signals"]["latency_percentiles"] == {"present": True}
+    assert refused.reason == (f"{server.url}: query 'latency_percentiles': a negative value (-200.0); expected a"
+                              " latency of 0 or more")
