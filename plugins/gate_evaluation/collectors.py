@@ -1,0 +1,95 @@
+"""The evaluation collectors: each turns what a tool wrote into model_evaluation evidence, one per file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gate import Context, Evidence, EvidenceError, Skipped
+from gate.collect import display_path
+from gate.config import EvidenceSpec
+from gate.evidence import make_evidence, validate_kind
+from gate.loader import Loaded
+from gate_evaluation import options as opt
+
+KIND = "model_evaluation"
+PREDICTION_OPTIONS = opt.COMMON + ("label", "prediction", "confidence", "slices", "id_column", "format",
+                                   "calibration_bins", "review_thresholds")
+
+
+def evidence_of(data: dict[str, Any], common: opt.Common, *, source: str, origin: str, digest: str,
+                context: Context) -> Evidence:
+    """Validated model_evaluation evidence about this service (or the one the options name)."""
+    if common.model is not None:
+        data = {"model": dict(common.model), **data}
+    validate_kind(KIND, data, Loaded(data, digest, {}, Path(origin)))
+    subject: dict[str, Any] = {"service": common.service or context.service}
+    if common.release is not None:
+        subject["version"] = common.release
+    return make_evidence(kind=KIND, source=source, data=data, origin=origin, digest=digest,
+                         produced_at=common.evaluated_at, subject=subject)
+
+
+def each_file(spec: EvidenceSpec, source: str,
+              read: Callable[[Path, str], Evidence]) -> Iterable[Evidence | Skipped]:
+    """One Evidence per file the entry names; a file that cannot be read is one Skipped naming it."""
+    if not spec.path:
+        raise opt.fail(spec, source, "path", "expected the file (or glob) the tool wrote")
+    paths = spec.resolve()
+    if not paths:
+        yield Skipped(kind=KIND, source=source, origin=spec.path, reason=f"no file matches {spec.path!r}")
+        return
+    for path in paths:
+        shown = display_path(path, spec.root)
+        try:
+            yield read(path, shown)
+        except EvidenceError as exc:
+            yield Skipped(kind=KIND, source=source, origin=shown, reason=str(exc))
+
+
+class PredictionsCollector:
+    """A CSV or JSON Lines file of labelled predictions; gate computes every figure, streamed."""
+
+    name = "predictions"
+    kind = KIND
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_evaluation.predictions import Columns, read_predictions
+        from gate_evaluation.tally import Tally, review_grid
+
+        opts = opt.check_known(spec, self.name, PREDICTION_OPTIONS)
+        common = opt.common(spec, self.name, digest_required=False)
+        if "digest" in common.dataset:
+            raise opt.fail(spec, self.name, "dataset.digest", "gate computes the dataset's digest from the"
+                           " file (its id, label and slice columns); leave it out")
+        columns = Columns(label=opt.name(spec, self.name, "label", "label"),
+                          prediction=opt.name(spec, self.name, "prediction", "prediction"),
+                          confidence=opt.name(spec, self.name, "confidence", "confidence"),
+                          slices=opt.name_list(spec, self.name, "slices"),
+                          identity=opt.name(spec, self.name, "id_column", None))
+        bins = opt.whole(spec, self.name, "calibration_bins", 10, 1, 1000)
+        thresholds = review_grid(opt.rate_list(spec, self.name, "review_thresholds"))
+        fmt = opts.get("format")
+        if fmt not in (None, "csv", "jsonl"):
+            raise opt.fail(spec, self.name, "format", f"expected csv or jsonl, got {fmt!r}")
+
+        def read(path: Path, shown: str) -> Evidence:
+            kind_of_file = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv")
+            result = read_predictions(path, shown, columns, Tally(bins, thresholds, columns.slices), kind_of_file)
+            covered = ", ".join(([columns.identity] if columns.identity else []) + [columns.label, *columns.slices])
+            dataset = {**common.dataset, "digest": result.dataset_digest, "size": result.tally.n,
+                       "digest_of": f"the {covered} column(s) of every row, in order"}
+            data = {"dataset": dataset, **result.tally.figures()}
+            return evidence_of(data, common, source=self.name, origin=shown, digest=result.file_digest,
+                               context=context)
+
+        return each_file(spec, self.name, read)
+
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return (f"write the model's predictions on a labelled dataset to {spec.path} (CSV or JSON Lines: label,"
+                " prediction, confidence and the slice columns; docs/collectors/evaluation.md)")
+
+
+def dataset_block(common: opt.Common, size: Any) -> Mapping[str, Any]:
+    return {**common.dataset, "size": size}
