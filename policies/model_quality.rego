@@ -31,6 +31,11 @@ dataset_label(e) := trim_space(concat("", [
 
 quality_of(e) := object.get(e, ["data", "metrics", quality_limits.metric], null)
 
+# A quality under its floor, with four decimals (76.67%), and never reading as the floor itself.
+quality_shown(v, limit) := lib.round4(v) if lib.round4(v) < limit
+
+quality_shown(v, limit) := below(v, limit) if lib.round4(v) >= limit
+
 # --- which evaluations exist --------------------------------------------------------------------------
 
 deny contains lib.finding(
@@ -126,10 +131,10 @@ deny contains lib.finding(
 deny contains lib.finding(
 	"technical.model_quality_below_floor",
 	sprintf("%s on the production sample %s is %s; the floor is %s", [
-		quality_limits.metric, dataset_label(e), lib.pct(below(quality_of(e), quality_limits.min_quality)),
+		quality_limits.metric, dataset_label(e), lib.pct(quality_shown(quality_of(e), quality_limits.min_quality)),
 		lib.pct(quality_limits.min_quality),
 	]),
-	below(quality_of(e), quality_limits.min_quality), quality_limits.min_quality, lib.origin(e),
+	quality_shown(quality_of(e), quality_limits.min_quality), quality_limits.min_quality, lib.origin(e),
 ) if {
 	quality_judged
 	some e in production_evaluations
@@ -206,10 +211,10 @@ pilot_slices := [{"column": s.column, "value": s.value, "text": trim_space(conca
 deny contains lib.finding(
 	"technical.slice_below_floor",
 	sprintf("slice %s=%s of the production sample %s: %s %s on %s examples, below the slice floor %s; %s", [
-		s.column, s.value, dataset_label(e), quality_limits.metric, lib.pct(below(v, quality_limits.min_slice_quality)),
+		s.column, s.value, dataset_label(e), quality_limits.metric, lib.pct(quality_shown(v, quality_limits.min_slice_quality)),
 		lib.num(s.count), lib.pct(quality_limits.min_slice_quality), trim_space(pilot_note),
 	]),
-	below(v, quality_limits.min_slice_quality), quality_limits.min_slice_quality, lib.origin(e),
+	quality_shown(v, quality_limits.min_slice_quality), quality_limits.min_slice_quality, lib.origin(e),
 ) if {
 	quality_judged
 	some e in production_evaluations
