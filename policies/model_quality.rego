@@ -287,7 +287,7 @@ review_capacity(x) := lib.min_of([x.review_capacity, quality_limits.max_review_s
 review_capacity(x) := quality_limits.max_review_share if not is_number(object.get(x, "review_capacity", null))
 
 deny contains lib.finding(
-	"technical.review_threshold_missing",
+	"technical.review_threshold_undocumented",
 	sprintf("human_review evidence documents no threshold named %s; the threshold names it as the confidence below which a person reviews, to be checked against the predictions", [name]),
 	null, name, [lib.origin(h) | some h in lib.items("human_review")],
 ) if {

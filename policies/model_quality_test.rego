@@ -1,8 +1,8 @@
 # Unit tests of gate.technical's model quality (model_quality.rego): model_evaluation evidence on the pilot
 # dataset and on a production sample, against data.threshold.technical.model_quality, and the human-review
-# threshold checked against the predictions at its value. technical_denies and service come from
-# technical_test.rego, the same package.
-package gate.technical_test
+# threshold checked against the predictions at its value. Self-contained (its own package), so that
+# `gate test`, which runs one test file at a time, runs it whole.
+package gate.model_quality_test
 
 import data.gate.technical
 
@@ -49,13 +49,13 @@ quality_rules := {
 	"technical.production_sample_too_small", "technical.production_sample_stale", "technical.production_sample_undated",
 	"technical.model_metric_missing", "technical.model_quality_below_floor", "technical.model_quality_drop",
 	"technical.slice_missing", "technical.slice_too_small", "technical.slice_metric_missing", "technical.slice_below_floor",
-	"technical.calibration_missing", "technical.calibration_error", "technical.review_threshold_missing",
+	"technical.calibration_missing", "technical.calibration_error", "technical.review_threshold_undocumented",
 	"technical.review_threshold_unmeasured", "technical.review_threshold_lets_errors_through",
 	"technical.review_load_over_capacity",
 }
 
 quality_findings(evaluations, reviews) := {f |
-	some f in technical_denies({"model_evaluation": evaluations, "human_review": reviews}, service)
+	some f in technical.deny with input.evidence as {"model_evaluation": evaluations, "human_review": reviews}
 	f.id in quality_rules
 }
 
@@ -230,7 +230,7 @@ test_a_text_review_threshold_value_is_unmeasured_not_passed if {
 
 test_the_named_review_threshold_missing_from_human_review_is_denied if {
 	record := json.patch(review_record, [{"op": "replace", "path": "/data/thresholds/0/name", "value": "fraud_referral_min_score"}])
-	quality_ids([pilot_evaluation, production_evaluation], [record]) == {"technical.review_threshold_missing"}
+	quality_ids([pilot_evaluation, production_evaluation], [record]) == {"technical.review_threshold_undocumented"}
 }
 
 test_without_model_quality_limits_nothing_is_judged if {
