@@ -71,7 +71,7 @@ def read_predictions(path: Path, shown: str, columns: Columns, tally: Tally, fmt
         text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")
         try:
             rows = _csv_rows(text, shown, columns) if fmt == "csv" else _jsonl_rows(text, shown, columns)
-            _tally_rows(rows, shown, columns, tally)
+            _tally_rows(rows, shown, columns, tally, "column" if fmt == "csv" else "field")
         except UnicodeDecodeError as exc:
             raise EvidenceError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start} of a block)") from None
         except csv.Error as exc:
@@ -84,7 +84,8 @@ def read_predictions(path: Path, shown: str, columns: Columns, tally: Tally, fmt
     return Result(tally, "sha256:" + hashing.hash.hexdigest(), "sha256:" + tally.dataset_hash.hexdigest())
 
 
-def _tally_rows(rows: Iterator[tuple[int, Sequence[Any]]], shown: str, columns: Columns, tally: Tally) -> None:
+def _tally_rows(rows: Iterator[tuple[int, Sequence[Any]]], shown: str, columns: Columns, tally: Tally,
+               noun: str) -> None:
     line = 0
     try:
         for line, (label, prediction, confidence, slices, identity) in rows:
@@ -95,7 +96,7 @@ def _tally_rows(rows: Iterator[tuple[int, Sequence[Any]]], shown: str, columns: 
                 raise _Bad(columns.prediction, "missing prediction")
             tally.add(label, prediction, confidence, slices, identity)
     except _Bad as bad:
-        raise EvidenceError(f"{shown}:{line}: column {bad.column!r}: {bad.message}") from None
+        raise EvidenceError(f"{shown}:{line}: {noun} {bad.column!r}: {bad.message}") from None
     except TooMany as exc:
         raise EvidenceError(f"{shown}:{line}: {exc}") from None
 
