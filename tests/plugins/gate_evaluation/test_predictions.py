@@ -7,10 +7,10 @@ import random
 from pathlib import Path
 
 import pytest
+from gate_evaluation.collectors import PredictionsCollector
 
 from gate import Evidence, Skipped
 from gate.errors import ConfigError
-from gate_evaluation.collectors import PredictionsCollector
 from tests.plugins.gate_evaluation.helpers import HEADER, PILOT, collect, one, write_csv
 
 ROUTES = ["fast_track", "adjuster", "fraud_investigation", "total_loss"]
