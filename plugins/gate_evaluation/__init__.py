@@ -16,6 +16,7 @@ from gate import hookimpl
 
 @hookimpl
 def gate_register_collectors(register) -> None:
-    from gate_evaluation.collectors import PredictionsCollector
+    from gate_evaluation.collectors import PredictionsCollector, SklearnReportCollector
 
     register.add(PredictionsCollector())
+    register.add(SklearnReportCollector())

@@ -91,5 +91,49 @@ class PredictionsCollector:
                 " prediction, confidence and the slice columns; docs/collectors/evaluation.md)")
 
 
-def dataset_block(common: opt.Common, size: Any) -> Mapping[str, Any]:
-    return {**common.dataset, "size": size}
+class SklearnReportCollector:
+    """scikit-learn's classification_report(output_dict=True) as JSON; options give the dataset and digest."""
+
+    name = "sklearn_report"
+    kind = KIND
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate_evaluation.sklearn_report import read_report
+
+        opt.check_known(spec, self.name, opt.COMMON + ("slice_reports",))
+        common = opt.common(spec, self.name, digest_required=True)
+        slice_reports = _slice_reports(spec, self.name)
+
+        def read(path: Path, shown: str) -> Evidence:
+            figures, digest = read_report(path, shown)
+            data: dict[str, Any] = {"dataset": {**common.dataset, "size": figures["size"]},
+                                    "metrics": figures["metrics"], "classes": figures["classes"]}
+            slices = []
+            for item in slice_reports:
+                found = spec.resolve(item["path"])
+                if len(found) != 1:
+                    raise EvidenceError(f"{shown}: the slice report {item['path']!r} ({item['column']}="
+                                        f"{item['value']}) matches {len(found)} files; expected one")
+                part, _ = read_report(found[0], display_path(found[0], spec.root))
+                slices.append({"column": item["column"], "value": item["value"], "count": part["size"],
+                               "metrics": part["metrics"]})
+            if slices:
+                data["slices"] = slices
+            return evidence_of(data, common, source=self.name, origin=shown, digest=digest, context=context)
+
+        return each_file(spec, self.name, read)
+
+    def how_to_produce(self, spec: EvidenceSpec) -> str:
+        return (f"json.dump(classification_report(y_true, y_pred, output_dict=True), open({spec.path!r}, 'w'))"
+                " after evaluating the model on a labelled dataset")
+
+
+def _slice_reports(spec: EvidenceSpec, collector: str) -> list[Mapping[str, str]]:
+    value = (spec.options or {}).get("slice_reports", [])
+    keys = {"column", "value", "path"}
+    if not isinstance(value, list) or not all(
+            isinstance(v, Mapping) and set(v) == keys and all(isinstance(v[k], str) and v[k] for k in keys)
+            for v in value):
+        raise opt.fail(spec, collector, "slice_reports", "expected a list of {column, value, path}: one report"
+                       " per slice (e.g. column input_type, value scanned_pdf)")
+    return value
