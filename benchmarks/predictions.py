@@ -138,7 +138,8 @@ def run(code: str, path: Path) -> dict:
 
 
 def has_pandas() -> bool:
-    return subprocess.run([sys.executable, "-c", "import pandas, numpy"], capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", "import pandas, numpy"], check=False,
+                          capture_output=True).returncode == 0
 
 
 def main() -> int:

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from gate_evaluation.collectors import PredictionsCollector, SklearnReportCollector
 
 from gate import Evidence, Skipped
 from gate.errors import ConfigError
-from gate_evaluation.collectors import PredictionsCollector, SklearnReportCollector
 from tests.plugins.gate_evaluation.helpers import one
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sklearn"
