@@ -16,7 +16,8 @@ from gate import hookimpl
 
 @hookimpl
 def gate_register_collectors(register) -> None:
-    from gate_evaluation.collectors import PredictionsCollector, SklearnReportCollector
+    from gate_evaluation.collectors import MlflowCollector, PredictionsCollector, SklearnReportCollector
 
     register.add(PredictionsCollector())
     register.add(SklearnReportCollector())
+    register.add(MlflowCollector())

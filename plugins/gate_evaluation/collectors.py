@@ -137,3 +137,73 @@ def _slice_reports(spec: EvidenceSpec, collector: str) -> list[Mapping[str, str]
         raise opt.fail(spec, collector, "slice_reports", "expected a list of {column, value, path}: one report"
                        " per slice (e.g. column input_type, value scanned_pdf)")
     return value
+
+
+class MlflowCollector:
+    """An evaluation run on an MLflow tracking server (`url`), read over its REST API."""
+
+    name = "mlflow"
+    kind = KIND
+
+    def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
+        import os
+
+        from gate.secrets import display_url
+        from gate_evaluation import mlflow
+
+        opts = opt.check_known(spec, self.name, tuple(c for c in opt.COMMON if c != "evaluated_at") + (
+            "run_id", "dataset_context", "metrics", "token_env", "timeout_s"))
+        if not spec.url:
+            raise opt.fail(spec, self.name, "url", "expected the tracking server's URL (url: http://host:5000)")
+        run_id = opts.get("run_id")
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise opt.fail(spec, self.name, "run_id", f"expected the evaluation run's id, got {run_id!r}")
+        common = opt.common(spec, self.name, digest_required=False)
+        renames = opts.get("metrics", {})
+        if not isinstance(renames, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and k[:1].isalpha() and k == k.lower() for k, v in renames.items()):
+            raise opt.fail(spec, self.name, "metrics", "expected {gate_name: mlflow_metric_key}, e.g."
+                           " {accuracy: accuracy_score}")
+        context_name = opts.get("dataset_context")
+        timeout = opts.get("timeout_s", 10)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 120:
+            raise opt.fail(spec, self.name, "timeout_s", f"expected seconds in (0, 120], got {timeout!r}")
+        token = None
+        if opts.get("token_env") is not None:
+            token = os.environ.get(str(opts["token_env"]))
+            if not token:
+                raise opt.fail(spec, self.name, "token_env", f"the environment variable {opts['token_env']!r} is"
+                               " not set")
+        server = display_url(spec.url)
+        shown = f"{server} run {run_id}"
+        try:
+            run, raw = mlflow.fetch_run(spec.url, shown, run_id, timeout_s=float(timeout), token=token)
+            when = mlflow.finished_at(run, shown)
+            data = mlflow.figures(run, shown, renames)
+            dataset = _mlflow_dataset(mlflow.dataset_input(run, shown, context_name), common, shown)
+            data = {"dataset": dataset, **data, "tracking": mlflow.tracking(run, server)}
+            from gate.loader import sha256_digest
+
+            evidence = evidence_of(data, opt.Common(common.dataset, common.model, when, common.service,
+                                                    common.release),
+                                   source=self.name, origin=shown, digest=sha256_digest(raw), context=context)
+        except EvidenceError as exc:
+            return [Skipped(kind=KIND, source=self.name, origin=shown, reason=str(exc))]
+        return [evidence]
+
+
+def _mlflow_dataset(logged: Mapping[str, Any] | None, common: opt.Common, shown: str) -> dict[str, Any]:
+    """The dataset as the options describe it, its identity (name, digest, rows) from the run's input."""
+    dataset = dict(common.dataset)
+    if logged is None:
+        raise EvidenceError(f"{shown}: the run logs no dataset input (mlflow.log_input); gate needs the evaluated"
+                            " dataset's digest to tell the pilot's set from a production sample")
+    if not logged.get("digest") or not isinstance(logged.get("rows"), int):
+        raise EvidenceError(f"{shown}: the run's dataset input has no digest or no profile num_rows")
+    dataset.setdefault("name", str(logged.get("name") or "unnamed"))
+    if "digest" in dataset and dataset["digest"] != f"mlflow:{logged['digest']}":
+        raise EvidenceError(f"{shown}: options.dataset.digest {dataset['digest']!r} is not the run's dataset"
+                            f" digest mlflow:{logged['digest']}")
+    dataset["digest"] = f"mlflow:{logged['digest']}"
+    dataset["size"] = logged["rows"]
+    return dataset
