@@ -132,10 +132,10 @@ def test_a_tracking_server_that_is_down_is_one_skipped_line():
 
 
 class _Broken(http.server.BaseHTTPRequestHandler):
-    answers: dict[str, tuple[int, bytes]] = {}
+    """Answers every GET with ANSWERS[server.mode]."""
 
     def do_GET(self):
-        status, body = self.answers[self.server.mode]
+        status, body = ANSWERS[self.server.mode]
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
