@@ -10,6 +10,8 @@ with confidence c is right with probability c), which is how the pilot looked:
 - production-sample.csv: 2400 claims sampled from last month's intake as it arrived; web forms and emails
   look like the pilot, but scanned PDFs (photographed forms, handwriting) get low confidence and many
   wrong routes.
+It also writes the real-tools example's pair (examples/claims-triage/real-tools/evaluation/): the same
+pilot, and a production sample on which scanned PDFs are fair, so that example passes on model quality.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ ROUTE_WEIGHTS = (0.6, 0.3, 0.1)
 def confident(rng: random.Random) -> float:
     """A clean input: mostly very confident, some in the band a person reviews."""
     return rng.uniform(0.975, 1.0) if rng.random() < 0.88 else rng.uniform(0.8, 0.92)
+
+
+def fair(rng: random.Random) -> float:
+    """A scanned PDF once the OCR was fixed: a little less sure than a web form, still mostly right."""
+    return rng.uniform(0.975, 1.0) if rng.random() < 0.7 else rng.uniform(0.75, 0.92)
 
 
 def unsure(rng: random.Random) -> float:
@@ -61,6 +68,12 @@ def main() -> None:
     write(HERE / "predictions" / "pilot.csv", pilot)
     write(HERE / "predictions" / "production-sample.csv", production)
     write(HERE.parent / "evaluated-only-on-the-pilot" / "predictions" / "pilot.csv", pilot)
+    example = HERE.parents[2] / "examples" / "claims-triage" / "real-tools" / "evaluation"
+    if example.is_dir():
+        fair_sample = rows(13, {"web_form": (1680, confident), "email": (360, confident), "scanned_pdf": (360, fair)},
+                           "C")
+        write(example / "pilot.csv", pilot)
+        write(example / "production-sample.csv", fair_sample)
 
 
 if __name__ == "__main__":
