@@ -198,7 +198,7 @@ def _mlflow_dataset(logged: Mapping[str, Any] | None, common: opt.Common, shown:
     if logged is None:
         raise EvidenceError(f"{shown}: the run logs no dataset input (mlflow.log_input); gate needs the evaluated"
                             " dataset's digest to tell the pilot's set from a production sample")
-    if not logged.get("digest") or not isinstance(logged.get("rows"), int):
+    if not isinstance(logged.get("digest"), str) or not logged["digest"] or not isinstance(logged.get("rows"), int):
         raise EvidenceError(f"{shown}: the run's dataset input has no digest or no profile num_rows")
     dataset.setdefault("name", str(logged.get("name") or "unnamed"))
     if "digest" in dataset and dataset["digest"] != f"mlflow:{logged['digest']}":

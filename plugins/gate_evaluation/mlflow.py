@@ -72,7 +72,7 @@ def _json(raw: bytes) -> Any:
 
 def figures(run: Mapping[str, Any], shown: str, renames: Mapping[str, str]) -> dict[str, Any]:
     """model_evaluation fields from the run's metrics (slices, calibration, review points by convention)."""
-    data = run.get("data") or {}
+    data = _object(run, "data", shown)
     values = _pairs(data.get("metrics"), shown, "metrics", number=True)
     by_key = {mlflow_key: gate_name for gate_name, mlflow_key in renames.items()}
     metrics: dict[str, float] = {}
@@ -119,7 +119,7 @@ def _point(threshold: str, given: dict[str, Any], shown: str) -> dict[str, Any]:
 
 def dataset_input(run: Mapping[str, Any], shown: str, context: str | None) -> dict[str, Any] | None:
     """The run's dataset input (name, digest, rows) for the context named, or the only one."""
-    inputs = (run.get("inputs") or {}).get("dataset_inputs") or []
+    inputs = _object(run, "inputs", shown).get("dataset_inputs") or []
     if not isinstance(inputs, list):
         raise EvidenceError(f"{shown}: field 'run.inputs.dataset_inputs': expected a list")
 
@@ -134,7 +134,7 @@ def dataset_input(run: Mapping[str, Any], shown: str, context: str | None) -> di
         contexts = sorted({str(context_of(i)) for i in chosen})
         raise EvidenceError(f"{shown}: the run logs {len(chosen)} datasets (contexts {', '.join(contexts)}); name"
                             " the evaluated one with options.dataset_context")
-    dataset = chosen[0].get("dataset") or {}
+    dataset = _object(chosen[0], "dataset", shown)
     profile = _json(str(dataset.get("profile") or "").encode()) or {}
     rows = profile.get("num_rows") if isinstance(profile, dict) else None
     return {"name": dataset.get("name"), "digest": dataset.get("digest"), "rows": rows,
@@ -142,8 +142,8 @@ def dataset_input(run: Mapping[str, Any], shown: str, context: str | None) -> di
 
 
 def tracking(run: Mapping[str, Any], shown_server: str) -> dict[str, Any]:
-    info = run.get("info") or {}
-    data = run.get("data") or {}
+    info = _object(run, "info", shown_server)
+    data = _object(run, "data", shown_server)
     tags = _pairs(data.get("tags"), shown_server, "tags", number=False)
     out = {"server": shown_server, "run_id": str(info.get("run_id") or info.get("run_uuid") or ""),
            "experiment_id": str(info.get("experiment_id", "")),
@@ -154,7 +154,7 @@ def tracking(run: Mapping[str, Any], shown_server: str) -> dict[str, Any]:
 
 
 def finished_at(run: Mapping[str, Any], shown: str) -> str:
-    info = run.get("info") or {}
+    info = _object(run, "info", shown)
     status = info.get("status")
     if status != "FINISHED":
         raise EvidenceError(f"{shown}: the run's status is {status!r}; only a FINISHED run's metrics are an"
@@ -167,6 +167,15 @@ def finished_at(run: Mapping[str, Any], shown: str) -> str:
     return datetime.fromtimestamp(moment / 1000, UTC).isoformat()
 
 
+def _object(parent: Mapping[str, Any], key: str, shown: str) -> Mapping[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise EvidenceError(f"{shown}: field 'run.{key}': expected an object, got {type(value).__name__}")
+    return value
+
+
 def _pairs(items: Any, shown: str, field: str, *, number: bool) -> dict[str, Any]:
     if items is None:
         return {}
@@ -174,7 +183,7 @@ def _pairs(items: Any, shown: str, field: str, *, number: bool) -> dict[str, Any
         raise EvidenceError(f"{shown}: field 'run.data.{field}': expected a list of {{key, value}}")
     out = {}
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+        if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
             raise EvidenceError(f"{shown}: field 'run.data.{field}': expected a list of {{key, value}}")
         value = item.get("value")
         if number:
