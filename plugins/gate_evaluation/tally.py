@@ -137,7 +137,7 @@ class Tally:
         }
 
     def ece(self) -> float:
-        return sum(abs(c - s) for c, s in zip(self.bin_correct, self.bin_confidence)) / self.n
+        return _settled(sum(abs(c - s) for c, s in zip(self.bin_correct, self.bin_confidence)) / self.n)
 
     def review_points(self) -> list[dict[str, Any]]:
         points = []
@@ -186,7 +186,13 @@ class Tally:
             "classes": self.classes(),
             "slices": self.slice_figures(),
             "confidence": {"histogram": {"edges": edges, "counts": list(self.bin_n)},
-                           "mean": self.confidence_sum / self.n},
+                           "mean": _settled(self.confidence_sum / self.n)},
             "calibration": {"ece": self.ece(), "bins": self.bins},
             "review_points": self.review_points(),
         }
+
+
+def _settled(x: float) -> float:
+    """A float sum of confidences to 15 decimals: below that it is rounding noise, and a number nearer 0
+    than 2^-53 is one gate refuses in evidence (gate/numbers.py), since not every engine can read it."""
+    return round(x, 15)
