@@ -63,9 +63,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def serve(opa_bin: str, load: list[str], tls: tuple[Path, Path] | None) -> tuple[subprocess.Popen, str]:
-    from gate.engine.opa import OpaServer, _free_port
+    from gate.engine.opa import OpaServer, free_port
 
-    port = _free_port()
+    port = free_port()
     command = [opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
                "--log-level", "error"]
     if tls:
@@ -89,7 +89,7 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=100, help="decisions per alternating block")
     args = parser.parse_args()
     from gate.commands.bundle import bundle_files, write_bundle
-    from gate.engine.opa import OpaEngine, OpaServer, find_opa
+    from gate.engine.opa import OpaEngine, OpaServer, PreloadedOpaEngine, find_opa
 
     opa_bin = find_opa()
     if opa_bin is None:
@@ -110,8 +110,8 @@ def main() -> int:
             for (_, url), scheme in zip(servers, ("http", "https")):
                 ca = str(cert) if scheme == "https" else None
                 for persistent, label in ((True, "persistent session"), (False, "connection per request")):
-                    engines[f"{scheme}, {label}"] = OpaEngine(OpaServer(url, ca_cert=ca, persistent=persistent),
-                                                              preloaded=True)
+                    engines[f"{scheme}, {label}"] = PreloadedOpaEngine(OpaServer(url, ca_cert=ca,
+                                                                                 persistent=persistent))
             # gate pushes its policies (marked) and threshold once, then every answer is checked to be the
             # evaluation of what it pushed: the cost of that check against the preloaded query above
             engines[PUSHED] = OpaEngine(OpaServer(servers[2][1], persistent=True))

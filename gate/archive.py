@@ -9,11 +9,12 @@ its content, so it is written once, never changes, and is checked again whenever
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gate.errors import GateError
+from gate.fsutil import write_atomically
 
 if TYPE_CHECKING:
     from gate.config import Config
@@ -41,17 +42,12 @@ class Archive:
     def path_of(self, digest: str) -> Path:
         return self.root / blob_path(digest)
 
-    def has(self, digest: str) -> bool:
-        return self.path_of(digest).is_file()
-
     def put(self, digest: str, data: bytes) -> Path:
         if digest_of(data) != digest:
             raise GateError(f"archive: content does not match {digest}")
         target = self.path_of(digest)
         if target.is_file():
             return target
-        from gate.stores.file import write_atomically
-
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, data)
         return target
@@ -69,10 +65,6 @@ class Archive:
         if digest_of(data) != digest:
             raise GateError(f"archive {self.root}: blob {digest} was altered (its content no longer matches)")
         return data
-
-    def digests(self) -> Iterable[str]:
-        for path in sorted((self.root / "sha256").glob("*/*")):
-            yield "sha256:" + path.name
 
 
 def evidence_blobs(decision: Decision, config: Config) -> tuple[dict[str, bytes], dict[str, str], list[str]]:

@@ -148,7 +148,7 @@ def verifier_id(environ: Mapping[str, str]) -> str:
 
 
 def gate_fields(decision: Decision) -> dict[str, Any]:
-    from gate.auditlog import gate_version
+    from gate.version import gate_version
 
     ctx = decision.context
     return {

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("gate.commands.test", "run the policies' Rego unit tests and scenario fixtures"),
     "verify": ("gate.commands.verify", "check a signed decision for an artifact before deploying it"),
     "lint": ("gate.commands.lint", "find policies that approve when a field they judge is missing (needs an approving example)"),
+    "serve": ("gate.commands.serve", "answer GitHub deployment protection rules (a GitHub App server)"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,7 +58,18 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
     if not got_e and not got_s:
         got_s.append(Skipped(kind=kind, source=collector.name, origin=origin,
                              reason=f"collector {collector.name!r} found no evidence at {origin}"))
-    return got_e, _with_advice(collector, spec, got_s)
+    return got_e, _with_advice(collector, spec, [_with_line(s) for s in got_s])
+
+
+def _with_line(item: Skipped) -> Skipped:
+    """A Skipped from a collector that gave its reason but not its line: the line gate's loader wrote
+    into the reason (``<origin>:<line>: field ...``), recorded once here so that no report reads it back.
+    A collector that builds its Skipped with ``line=error.line`` (GateError.line) is taken at its word."""
+    if item.line is not None or not item.origin or not isinstance(item.reason, str):
+        return item
+    # the whole path, not the tail of a longer one ("a.yaml" is not "evidence/a.yaml")
+    match = re.search(r"(?<![^\s'\"(\[])" + re.escape(item.origin) + r":(\d+)\b", item.reason)
+    return replace(item, line=int(match.group(1))) if match else item
 
 
 def _with_advice(collector, spec: EvidenceSpec, skipped: list[Skipped]) -> list[Skipped]:
@@ -88,13 +100,15 @@ def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
     for item in evidence:
         reason = _inexact(item) or _future(item, context) or consistency.first_problem(item)
         if reason:
-            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
+            skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason,
+                                   line=item.line))
         else:
             kept.append(item)
     refused = consistency.across_runs(kept)
     for index, reason in refused.items():
         item = kept[index]
-        skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason))
+        skipped.append(Skipped(kind=item.kind, source=item.source, origin=item.origin, reason=reason,
+                               line=item.line))
     return [item for i, item in enumerate(kept) if i not in refused], skipped
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from gate.errors import ConfigError
-from gate.loader import Loaded, describe_field, describe_schema_error, load_document
+from gate.loader import Loaded, field_error, load_document, schema_error
 from gate.numbers import bounded, first_problem
+
+if TYPE_CHECKING:
+    from gate.threshold import Threshold
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -37,7 +41,7 @@ def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefi
     """
     found = first_problem(data)
     if found:
-        raise error(describe_field(doc, prefix + found[0], found[1]))
+        raise field_error(error, doc, prefix + found[0], found[1])
 
 
 def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
@@ -46,7 +50,7 @@ def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        raise error(describe_schema_error(doc, errors[0]))
+        raise schema_error(error, doc, errors[0])
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class EvidenceSpec:
     root: Path
     allow_outside: bool = False
     line: int | None = None
+    config_path: Path | None = None  # the gate.yaml this entry stands in, as the user named it
 
     def resolve(self, pattern: str | None = None) -> list[Path]:
         """The files this spec names, sorted, all inside the workspace unless allowed outside."""
@@ -85,6 +90,10 @@ class Config:
     plugins: Mapping[str, Any] = field(default_factory=dict)
     allow_outside: bool = False
     digest: str = ""
+    policy_ref: str | None = None                     # gate.yaml policy_source.ref (gate/policysource.py)
+    protected_engine: Mapping[str, Any] | None = None  # the engine section of gate.yaml at the policy ref
+    # the threshold, once this run has read it (gate.threshold.with_threshold): read once, judged by once
+    threshold: Threshold | None = field(default=None, compare=False, repr=False)
 
     @property
     def service_name(self) -> str:
@@ -129,6 +138,7 @@ def load_config(path: Path, profile: str | None = None) -> Config:
             root=root,
             allow_outside=allow_outside,
             line=doc.line_of(("evidence", index)),
+            config_path=path,
         )
         for index, item in enumerate(data["evidence"])
     )
@@ -146,4 +156,5 @@ def load_config(path: Path, profile: str | None = None) -> Config:
         plugins=data.get("plugins", {}),
         allow_outside=allow_outside,
         digest=doc.digest,
+        policy_ref=(data.get("policy_source") or {}).get("ref"),
     )

@@ -65,12 +65,17 @@ def first_problem(item: Evidence) -> str | None:
     return f"{item.origin}: evidence does not add up: {'; and '.join(found[:SHOWN])}{more}"
 
 
+BASELINE_OVER_MAX = 10  # how much slower than every stress request a baseline's p95 may be (see across_runs)
+
+
 def across_runs(evidence: Iterable[Evidence]) -> dict[int, str]:
     """Baseline runs that contradict the stress runs they are compared with: {index: reason}.
 
-    A baseline whose p95 is above the slowest request of a stress run of the same comparison (every
-    stress run is compared with every baseline run, as gate.technical does) claims the service got
-    faster at three times the load; the degradation ratio is then below p95/max and means nothing.
+    A baseline whose p95 is more than BASELINE_OVER_MAX times the slowest request of a stress run of the
+    same comparison (every stress run is compared with every baseline run, as gate.technical does) cannot
+    be the same service under a third of the load; the degradation ratio then means nothing. A smaller
+    excess is allowed: a baseline measured on another system (a real k6 run on a laptop beside the team's
+    338 ms staging baseline) is slower but not absurd, and the absolute p95/p99 limits still judge the run.
     A baseline p95 of 1e308 would make the degradation rule pass trivially: refused here (and, alone, by
     p95 <= p99 <= max <= duration). A history_baseline is an earlier release, perhaps measured elsewhere,
     so it is not held to this run's max: gate_loadtest checks the earlier run it reads, and a decision-log
@@ -85,10 +90,11 @@ def across_runs(evidence: Iterable[Evidence]) -> dict[int, str]:
         p95 = _num(base.data, "latency_ms", "p95")
         for run in stress:
             top = _num(run.data, "latency_ms", "max")
-            if p95 is not None and top is not None and p95 > top * (1 + LATENCY_REL):
+            if p95 is not None and top is not None and p95 > top * BASELINE_OVER_MAX:
                 out[index] = (f"{base.origin}: evidence does not add up: field 'latency_ms.p95' is {_fmt(p95)} ms,"
-                              f" above 'latency_ms.max' {_fmt(top)} ms of the stress run {run.origin} it is"
-                              " compared with; expected a baseline p95 at most the stress run's max latency")
+                              f" more than {BASELINE_OVER_MAX}x 'latency_ms.max' {_fmt(top)} ms of the stress run"
+                              f" {run.origin} it is compared with; expected a baseline p95 within"
+                              f" {BASELINE_OVER_MAX}x the stress run's max latency")
                 break
     return out
 

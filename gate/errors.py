@@ -8,9 +8,17 @@ from __future__ import annotations
 
 
 class GateError(Exception):
-    """Base class: an expected failure with a one-line message."""
+    """Base class: an expected failure with a one-line message.
+
+    ``line`` is the line of the file the message names, when known: the message says it to the user;
+    the attribute carries it to a Skipped and on to the reports' locations, so nothing parses it back.
+    """
 
     exit_code = 3
+
+    def __init__(self, *args: object, line: int | None = None) -> None:
+        super().__init__(*args)
+        self.line = line
 
 
 class ConfigError(GateError):
@@ -33,5 +41,11 @@ class PolicyError(GateError):
 
 class EngineError(GateError):
     """The policy engine could not answer (crash, timeout, OPA unreachable): exit 3."""
+
+    exit_code = 3
+
+
+class AuditError(GateError):
+    """The decision log cannot be written or read as the audit requires: gate could not decide (exit 3)."""
 
     exit_code = 3

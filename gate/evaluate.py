@@ -6,13 +6,14 @@ The runner never prints. It returns a Decision; the CLI renders it and picks the
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from gate.config import Config
 from gate.errors import EngineError, PolicyError
-from gate.model import Context, Decision, Evidence, Finding, Skipped, is_finite_number
-from gate.policyset import PolicySet
+from gate.model import Context, Decision, Evidence, Finding, Location, Skipped, Workspace, is_finite_number
+from gate.policyset import PolicySet, declared_rules
 from gate.threshold import Threshold
 from gate.timeutil import days_between, parse_timestamp
 
@@ -141,6 +142,23 @@ def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context,
     return outcome, findings, waived, notes
 
 
+def located(findings: Iterable[Finding], evidence: Iterable[Evidence],
+            skipped: Iterable[Skipped]) -> list[Finding]:
+    """Findings with a Location for each evidence origin they name, at the line its collector gave:
+    a Skipped's line first (what could not be read is where the problem is), then an Evidence's."""
+    lines: dict[str, int] = {}
+    for item in list(skipped) + list(evidence):
+        if item.origin and item.line is not None:
+            lines.setdefault(item.origin, item.line)
+    return [replace(f, locations=tuple(Location(origin, lines.get(origin)) for origin in f.evidence))
+            for f in findings]
+
+
+def workspace_of(config: Config) -> Workspace:
+    return Workspace(root=config.root, config=config.path, threshold=config.threshold_path,
+                     waivers=config.waivers_path)
+
+
 def decide(
     *,
     config: Config,
@@ -157,6 +175,9 @@ def decide(
     if not isinstance(result, Mapping) or not result:
         raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set decides nothing")
     outcome, findings, waived, notes = judge(result, threshold.rules, context, bool(evidence), waivers)
+    findings = located(findings, evidence, skipped)
+    waived = [(finding, waiver) for finding, (_, waiver) in
+              zip(located([f for f, _ in waived], evidence, skipped), waived)]
     if context.now_pinned:
         notes.append(f"evaluated as of {context.now.isoformat()} (--now), not the time of the run")
     return Decision(
@@ -168,12 +189,16 @@ def decide(
         engine=engine.name,
         policy_digest=policies.digest,
         threshold_digest=threshold.digest,
+        threshold=threshold.data,
         decision_id=str(uuid.uuid4()),
         timestamp=datetime.now(timezone.utc),
+        record_required=threshold.record_required,
         waived=tuple(waived),
         notes=tuple(notes),
         input=input_doc,
+        rules=declared_rules(policies),
+        workspace=workspace_of(config),
     )
 
 
-__all__ = ["build_input", "decide", "findings_from", "judge", "with_ages", "is_finite_number"]
+__all__ = ["build_input", "decide", "findings_from", "judge", "located", "with_ages", "is_finite_number"]

@@ -1,28 +1,48 @@
 """Helpers for collectors: read a file once, digest it, build Evidence, validate a kind's data.
 
-Collectors import these through ``gate`` exactly as a third-party plugin would.
+Collectors import these through ``gate.collector`` exactly as a third-party plugin would. The kinds and
+their schemas are what plugins register (``gate_register_evidence_kinds``), gate's own included.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
-from gate.config import SCHEMAS, refuse_inexact_numbers, schema
+from gate.config import refuse_inexact_numbers
 from gate.errors import EvidenceError
-from gate.loader import Loaded, describe_schema_error, load_yaml, parse_json, read_bytes, sha256_digest
+from gate.loader import Loaded, load_yaml, parse_json, read_bytes, schema_error, sha256_digest
 from gate.model import Evidence
+from gate.numbers import bounded
 from gate.timeutil import parse_timestamp
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
 
-@cache
+MAX_CACHED_VALIDATORS = 256
+# A kind's validator, per registered schema object (kept here so its id stays its own).
+_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
 def known_kinds() -> tuple[str, ...]:
-    return tuple(sorted(p.name.removesuffix(".schema.json") for p in (SCHEMAS / "evidence").glob("*.schema.json")))
+    """The evidence kinds the loaded plugins register, sorted."""
+    from gate.plugins import evidence_kinds
+
+    return tuple(evidence_kinds().names())
+
+
+def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    cached = _validators.get(id(registered))
+    if cached is None or cached[0] is not registered:
+        if len(_validators) >= MAX_CACHED_VALIDATORS:
+            _validators.clear()
+        # every number bounded to what both engines hold exactly (gate.numbers), as for gate's own schemas
+        cached = (registered, jsonschema.Draft202012Validator(bounded(registered)))
+        _validators[id(registered)] = cached
+    return cached[1]
 
 
 def read_document(path: Path, display: str | None = None) -> Loaded:
@@ -35,18 +55,22 @@ def read_document(path: Path, display: str | None = None) -> Loaded:
 
 
 def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
-    """Validate a kind's data against gate/schemas/evidence/<kind>.schema.json."""
-    kinds = known_kinds()
-    if kind not in kinds:  # checked against the list, never used as a path first
+    """Validate a kind's data against the schema its plugin registered (gate's own: gate/schemas/evidence/)."""
+    from gate.plugins import evidence_kinds
+
+    kinds = evidence_kinds()
+    registered = kinds.schema(kind) if isinstance(kind, str) else None
+    if registered is None:
         shown = kind if len(str(kind)) <= 40 else str(kind)[:37] + "..."
-        raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {', '.join(kinds)}")
+        known = ", ".join(kinds.names()) or "none (is gate.builtins.evidence_kinds loaded? see GATE_LOAD_PLUGINS)"
+        raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
     refuse_inexact_numbers(doc, data, EvidenceError, prefix)
-    validator = jsonschema.Draft202012Validator(schema(f"evidence/{kind}.schema.json"))
+    validator = _validator(registered)
     errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:
         err = errors[0]
         err.path.extendleft(reversed(prefix))  # so the message names data.<field> as in the file
-        raise EvidenceError(describe_schema_error(doc, err))
+        raise schema_error(EvidenceError, doc, err)
 
 
 def make_evidence(

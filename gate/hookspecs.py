@@ -14,14 +14,14 @@ import pluggy
 if TYPE_CHECKING:
     from gate.config import Config
     from gate.model import Context, Decision
-    from gate.registry import Registry
+    from gate.registry import EvidenceKinds, Registry
 
 hookspec = pluggy.HookspecMarker("gate")
 hookimpl = pluggy.HookimplMarker("gate")
 
 
 @hookspec
-def gate_register_collectors(register: "Registry") -> None:
+def gate_register_collectors(register: Registry) -> None:
     """Register evidence collectors.
 
     A collector has ``name``, ``kind`` and ``collect(spec, context) -> Iterable[Evidence | Skipped]``.
@@ -33,7 +33,20 @@ def gate_register_collectors(register: "Registry") -> None:
 
 
 @hookspec
-def gate_policy_paths(config: "Config") -> list[Path]:
+def gate_register_evidence_kinds(register: EvidenceKinds) -> None:
+    """Register evidence kinds, each with the JSON Schema of its ``data``.
+
+    Every Evidence a collector makes is validated against its kind's schema (``gate.collector.validate_kind``);
+    a kind no plugin registered is refused. gate's own kinds are registered the same way, by
+    ``gate.builtins.evidence_kinds``. Registering one kind twice is an error.
+
+    :param register: call ``register.add(kind, schema)`` for each kind.
+    :returns: None.
+    """
+
+
+@hookspec
+def gate_policy_paths(config: Config) -> list[Path]:
     """Add Rego files or directories to the policy set, for a plugin's own evidence kind.
 
     :param config: the loaded gate.yaml.
@@ -42,7 +55,7 @@ def gate_policy_paths(config: "Config") -> list[Path]:
 
 
 @hookspec(firstresult=True)
-def gate_policy_engine(config: "Config", name: str) -> Any:
+def gate_policy_engine(config: Config, name: str) -> Any:
     """Provide the policy engine named ``name`` (embedded, opa, opa-local, auto).
 
     The built-in embedded engine is ``trylast`` so a plugin can answer first.
@@ -54,7 +67,7 @@ def gate_policy_engine(config: "Config", name: str) -> Any:
 
 
 @hookspec
-def gate_register_renderers(register: "Registry") -> None:
+def gate_register_renderers(register: Registry) -> None:
     """Register output formats; ``--format`` choices come from here.
 
     A renderer has ``name`` and ``render(decision, stream)``.
@@ -65,7 +78,7 @@ def gate_register_renderers(register: "Registry") -> None:
 
 
 @hookspec
-def gate_decision_made(decision: "Decision", context: "Context", config: "Config") -> None:
+def gate_decision_made(decision: Decision, context: Context, config: Config) -> None:
     """React to a decision: write the decision log, post a GitHub check, notify.
 
     Side effects only. An exception here is reported as a warning and never changes the decision.
@@ -78,7 +91,7 @@ def gate_decision_made(decision: "Decision", context: "Context", config: "Config
 
 
 @hookspec
-def gate_register_stores(register: "Registry") -> None:
+def gate_register_stores(register: Registry) -> None:
     """Register decision-log stores; gate.yaml ``decision_log.store`` picks one by name.
 
     A store factory has ``name`` and ``open(config, options) -> store``, where ``options`` is gate.yaml's

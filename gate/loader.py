@@ -29,7 +29,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from gate.errors import ConfigError
+from gate.errors import ConfigError, GateError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Limits checked while a YAML file is read, event by event, so that a hostile file is refused in bounded memory
@@ -322,6 +322,8 @@ def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigEr
             raise source.failure from None
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark else ""
+        if "maximum nesting depth" in str(exc.problem):  # newer libyaml's own limit, met while it scans ahead
+            raise error(f"{where}:{line}: YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
         raise error(f"{where}:{line}: invalid YAML: {one_line(str(exc.problem or exc))}") from None
     except yaml.reader.ReaderError as exc:
         raise source.failure or error(f"{where}: invalid YAML: {exc.reason} at byte {exc.position}") from None
@@ -422,7 +424,23 @@ def load_document(path: Path, error: type[Exception] = ConfigError, limit: int =
 
 def describe_schema_error(doc: Loaded, err: Any) -> str:
     """One line for a jsonschema ValidationError: file, line, field, what was expected."""
-    return describe_field(doc, tuple(err.absolute_path), _expected(err))
+    return describe_field(doc, tuple(err.absolute_path), schema_expectation(err))
+
+
+def schema_error(error: type[Exception], doc: Loaded, err: Any) -> Exception:
+    """describe_schema_error as an exception of type error, carrying the line where known."""
+    return field_error(error, doc, tuple(err.absolute_path), schema_expectation(err))
+
+
+def field_error(error: type[Exception], doc: Loaded, field_path: tuple[str | int, ...],
+                expected: str) -> Exception:
+    """describe_field as an exception of type error; a GateError also carries the line (GateError.line),
+    which a Skipped keeps, so a report points at the line without reading it back out of the message."""
+    message = describe_field(doc, field_path, expected)
+    line = doc.line_of(field_path)
+    if line and isinstance(error, type) and issubclass(error, GateError):
+        return error(message, line=line)
+    return error(message)
 
 
 def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str) -> str:
@@ -433,7 +451,8 @@ def describe_field(doc: Loaded, field_path: tuple[str | int, ...], expected: str
     return f"{where}: field {field!r}: {expected}"
 
 
-def _expected(err: Any) -> str:
+def schema_expectation(err: Any) -> str:
+    """What a jsonschema ValidationError expected, in gate's words ("expected integer, got string 'x'")."""
     validator = err.validator
     if validator == "required":
         missing = [name for name in err.validator_value if name not in (err.instance or {})]

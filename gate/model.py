@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
 Level = Literal["deny", "warn"]
@@ -16,6 +17,16 @@ def utc_iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A token the deciding service lends a collector for one decision, and the one API it may go to
+    (gate serve: the GitHub App's installation token, for the repository being deployed)."""
+
+    url: str
+    token: str = field(repr=False)
+    repository: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,12 @@ class Context:
     # store on first call (gate evaluate sets it; None elsewhere). It raises AuditError when the log
     # does not verify, so a forged history never becomes a baseline.
     history: Callable[[], Mapping[str, Any] | None] | None = field(default=None, compare=False, repr=False)
+    # the protected ref the threshold, policies and waivers were read from ({"ref", "commit"}), None when
+    # they were the working tree's (gate/policysource.py); policies see it as input.context.policy_source
+    policy_source: Mapping[str, Any] | None = None
+    # credentials("github") -> Credential or None: a token for this decision, when gate runs as a service
+    # (gate serve); a collector that gets one uses it instead of its environment variable
+    credentials: Callable[[str], Credential | None] | None = field(default=None, compare=False, repr=False)
 
     def version_described(self) -> str:
         """"version 2.4.0 (from tag v2.4.0)": what the reports say about the version judged."""
@@ -53,6 +70,7 @@ class Context:
             "actor": self.actor,
             "now": utc_iso(self.now),
             "version_source": self.version_source,
+            **({"policy_source": dict(self.policy_source)} if self.policy_source else {}),
         }
 
 
@@ -68,6 +86,8 @@ class Evidence:
     origin: str
     digest: str
     collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # the line of origin this evidence was read from, when it is one record of a longer file
+    line: int | None = None
 
     def age_days(self, now: datetime) -> float | None:
         if self.produced_at is None:
@@ -95,9 +115,19 @@ class Skipped:
     source: str
     reason: str
     origin: str | None = None
+    # the line of origin the reason is about, when the collector knows it (an EvidenceError's line)
+    line: int | None = None
 
     def to_input(self) -> dict[str, Any]:
         return {"kind": self.kind, "source": self.source, "origin": self.origin, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: an evidence origin (a path relative to gate.yaml, or a URL) and its line."""
+
+    origin: str
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +142,8 @@ class Finding:
     expected: Any = None
     evidence: tuple[str, ...] = ()
     advisory: bool = False
+    # one per entry of evidence, with the line the collector gave (gate.evaluate.decide fills them)
+    locations: tuple[Location, ...] = field(default=(), compare=False)
 
     @property
     def blocks(self) -> bool:
@@ -153,6 +185,31 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A rule id a policy module spells out, where it first does: what a report lists as evaluated."""
+
+    id: str
+    path: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What a decision was taken under: the folder of gate.yaml, which evidence origins are relative
+    to, and the files that configured it."""
+
+    root: Path
+    config: Path
+    threshold: Path
+    waivers: Path | None = None
+
+
+# The version of the JSON report (Decision.to_dict) and of the decision-log record. Version 1 had no
+# schema_version field; readers take a record without one as version 1.
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
 class Decision:
     """The result of one evaluation. Renderers and the exit code are computed from it."""
 
@@ -166,11 +223,22 @@ class Decision:
     threshold_digest: str
     decision_id: str
     timestamp: datetime
+    # the threshold's audit.record_required for the profile, as decided: no record kept, no decision (exit 3)
+    record_required: bool = False
     waived: tuple[tuple[Finding, Waiver], ...] = ()
+    # the numbers the decision was judged against (data.threshold, the profile merged over the defaults):
+    # the HTML report draws them as limits; empty for a decision made elsewhere
+    threshold: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    # What the renderers need beyond the verdict, recorded by gate.evaluate.decide so that a report is
+    # rendered from the Decision alone: every rule id the evaluated policies spell out, and the workspace.
+    rules: tuple[Rule, ...] = ()
+    workspace: Workspace | None = None
     # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
     attestation: Mapping[str, Any] | None = None
+    # the protected ref, its commit, and each file's digest at the ref and in the release (gate/policysource.py)
+    policy_source: Mapping[str, Any] | None = None
 
     @property
     def denies(self) -> tuple[Finding, ...]:
@@ -182,6 +250,7 @@ class Decision:
 
     def to_dict(self, include_input: bool = False) -> dict[str, Any]:
         doc: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "decision_id": self.decision_id,
             "timestamp": utc_iso(self.timestamp),
             "outcome": self.outcome,
@@ -198,6 +267,8 @@ class Decision:
             "threshold_digest": self.threshold_digest,
             "notes": list(self.notes),
         }
+        if self.policy_source is not None:
+            doc["policy_source"] = self.policy_source
         if include_input:
             doc["input"] = self.input
         return doc

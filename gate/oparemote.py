@@ -108,7 +108,7 @@ def _start(text: str) -> str:
 def _loopback(url: str) -> bool:
     from urllib.parse import urlsplit
 
-    from gate.engine.opa import _loopback as loopback_host
+    from gate.engine.opa import is_loopback as loopback_host
 
     host = urlsplit(url).hostname or ""
     return loopback_host(host)

@@ -12,11 +12,12 @@ import pluggy
 
 from gate import hookspecs
 from gate.errors import GateError
-from gate.registry import Registry
+from gate.registry import EvidenceKinds, Registry
 
 # Built-ins are ordinary plugins. A module listed here that is not importable (an optional
 # dependency missing) is a bug in packaging and fails loudly.
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "gate.builtins.evidence_kinds",
     "gate.builtins.file_collector",
     "gate.builtins.embedded_engine",
     "gate.builtins.opa_engine",
@@ -33,6 +34,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 
 _manager: pluggy.PluginManager | None = None
+# The kinds of the manager and plugin set they were asked of: validate_kind asks once per evidence item.
+_kinds: tuple[pluggy.PluginManager, frozenset[int], EvidenceKinds] | None = None
 
 
 def _trace(manager: pluggy.PluginManager) -> None:
@@ -104,6 +107,18 @@ def renderers(manager: pluggy.PluginManager | None = None) -> Registry:
     registry: Registry = Registry("renderer")
     (manager or get_manager()).hook.gate_register_renderers(register=registry)
     return registry
+
+
+def evidence_kinds(manager: pluggy.PluginManager | None = None) -> EvidenceKinds:
+    """Every registered evidence kind with its schema; asked of the plugins again when they change."""
+    global _kinds
+    manager = manager or get_manager()
+    loaded = frozenset(map(id, manager.get_plugins()))
+    if _kinds is None or _kinds[0] is not manager or _kinds[1] != loaded:
+        registry = EvidenceKinds()
+        manager.hook.gate_register_evidence_kinds(register=registry)
+        _kinds = (manager, loaded, registry)
+    return _kinds[2]
 
 
 def describe(manager: pluggy.PluginManager | None = None) -> list[dict[str, Any]]:

@@ -13,8 +13,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate import rego
 from gate.errors import PolicyError
 from gate.guard import package_of, sandbox_violations
+from gate.model import Rule
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class PolicyFile:
 
     @property
     def is_test(self) -> bool:
-        return self.path.name.endswith("_test.rego")
+        return rego.is_test(self.path)
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,8 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Fa
     engine evaluates them (`opa test` runs them, outside gate)."""
     files: list[PolicyFile] = []
     for root in paths:
-        if root.is_dir():
-            candidates = sorted(root.rglob("*.rego"))
-        elif root.is_file():
-            candidates = [root]
-        else:
-            raise PolicyError(f"{root}: policy path not found")
-        for path in candidates:
-            if path.name.endswith("_test.rego") and not include_tests:
-                continue
-            try:
-                source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise PolicyError(f"{path}: cannot read policy: {exc}") from None
+        for path in rego.files_under(root, include_tests):
+            source = rego.read(path)
             screen(path, source)
             package = package_of(source)
             if package is None:
@@ -74,3 +65,17 @@ def load_policies(paths: tuple[Path, ...] | list[Path], include_tests: bool = Fa
         if not f.is_test:
             digest.update(f.path.name.encode() + b"\0" + f.source.encode() + b"\0")
     return PolicySet(files=tuple(files), digest="sha256:" + digest.hexdigest())
+
+
+def declared_rules(policies: PolicySet) -> tuple[Rule, ...]:
+    """Every rule id the modules spell out (gate.rego.rule_id_lines), each at the first file and line that
+    does, sorted by id: the rules a report lists as evaluated.
+
+    Read from the sources the engine evaluated, once per decision. A rule whose id a policy computes at
+    run time is not among them; a report adds it when it produced a finding.
+    """
+    found: dict[str, Rule] = {}
+    for module in policies.modules:
+        for rule, line in rego.rule_id_lines(module.source).items():
+            found.setdefault(rule, Rule(id=rule, path=module.path, line=line))
+    return tuple(found[rule] for rule in sorted(found))

@@ -17,7 +17,7 @@ from gate.errors import ConfigError, EngineError
 from gate.evaluate import decide
 from gate.model import Context, Decision, Evidence, Skipped
 from gate.policyset import PolicySet, load_policies
-from gate.threshold import Threshold, load_threshold
+from gate.threshold import Threshold, threshold_of
 from gate.timeutil import parse_timestamp
 
 
@@ -155,7 +155,7 @@ def prepare(config: Config, manager=None) -> Prepared:
     for paths in manager.hook.gate_policy_paths(config=config):
         extra.extend(Path(p) for p in paths or [])
     policies = load_policies(tuple(config.policy_paths) + tuple(extra))
-    threshold = load_threshold(config.threshold_path, config.profile)
+    threshold = threshold_of(config)
     return Prepared(config=config, policies=policies, threshold=threshold)
 
 

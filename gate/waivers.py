@@ -47,6 +47,12 @@ DEFAULT_MAX_WAIVER_DAYS = 90
 # no waiver turns one into an approval (a missing stress run cannot be waived away by writing a name).
 # Warn-level rules are listed too so that the list says what each rule means; waivers never touch warns.
 EVIDENCE_RULES = frozenset({
+    "technical.tool_threshold_unknown",   # a tool's own verdict could not be read
+    "technical.observed_value_missing",   # a live signal reported without its value
+    "operations.signoffs_unverified",     # (warn) sign-offs typed, not verified on GitHub
+    "main.policy_from_working_tree",      # (warn) judged from the working tree, not a protected ref
+    "technical.tool_verdicts_ignored",    # (warn) the threshold turned the tools' verdicts off
+    "governance.decision_types_placeholder",  # the threshold gate init wrote was never filled in
     "main.missing_evidence",              # a required kind was not collected at all
     "main.skipped_evidence",              # a required kind could not be collected or read
     "main.skipped_optional_evidence",     # (warn) an optional kind could not be collected
@@ -66,6 +72,21 @@ EVIDENCE_RULES = frozenset({
     "operations.signoff_verification_failed",
     "operations.signoff_verification_skipped",  # (warn)
     "operations.signoff_wrong_release",   # a sign-off for another release
+    # model quality: without a large, recent, dated production sample, measured per slice, calibrated and
+    # at the documented review threshold, how the model does on what it will meet is not known
+    "technical.no_production_evaluation",  # evaluated only on the pilot's curated data
+    "technical.pilot_evaluation_missing",  # no pilot evaluation to measure the drop against
+    "technical.production_sample_is_pilot",  # the "production sample" is the pilot's dataset (same digest)
+    "technical.production_sample_too_small",
+    "technical.production_sample_stale",
+    "technical.production_sample_undated",
+    "technical.model_metric_missing",     # the judged metric is not reported
+    "technical.slice_missing",            # no figures per a required slice column
+    "technical.slice_too_small",          # a slice too small to judge is not a pass
+    "technical.slice_metric_missing",
+    "technical.calibration_missing",
+    "technical.review_threshold_undocumented",  # the review threshold to measure is not documented
+    "technical.review_threshold_unmeasured",  # no figures at the documented threshold's value
 })
 
 # Rules that judge a figure and, under the same id, deny when the figure is absent (observed: null):

@@ -153,3 +153,15 @@ warn contains lib.finding(
 }
 
 subject_service(e) := lib.display(object.get(e, ["subject", "service"], null))
+
+# A threshold that declares it does not need a protected ref (audit.require_policy_ref: false) is judged
+# with the threshold, policies and waivers of the release itself: every report says so. gate sets
+# input.context.policy_source (the ref and its commit) when it read them from a protected ref.
+warn contains lib.finding(
+	"main.policy_from_working_tree",
+	"threshold, policies and waivers were read from the working tree of the release being judged, not from a protected ref: the threshold declares it needs none (audit.require_policy_ref: false)",
+	null, "a protected ref (gate.yaml policy_source, --policy-ref, the Action's policy-ref)", null,
+) if {
+	object.get(data.threshold, ["audit", "require_policy_ref"], null) == false
+	object.get(input, ["context", "policy_source"], null) == null
+}

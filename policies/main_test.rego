@@ -188,3 +188,26 @@ test_findings_have_the_contract_shape if {
 		startswith(f.id, "main.")
 	}
 }
+
+main_warns_with_policy_source(source, required) := ids if {
+	c := object.union(ctx, {"policy_source": source})
+	ev := complete
+	ids := {f.id | some f in main.warn} with input.evidence as ev
+		with input.context as c
+		with input.skipped as []
+		with data.threshold.audit.require_policy_ref as required
+}
+
+test_declared_working_tree_threshold_warns if {
+	"main.policy_from_working_tree" in main_warns_with_policy_source(null, false)
+}
+
+test_threshold_from_a_protected_ref_does_not_warn if {
+	not "main.policy_from_working_tree" in main_warns_with_policy_source({"ref": "main", "commit": "0123abcd"}, false)
+}
+
+test_no_declaration_no_working_tree_warning if {
+	# production requires a ref (gate stops before evaluating without one); absent is no declaration
+	not "main.policy_from_working_tree" in main_warns_with_policy_source(null, true)
+	not "main.policy_from_working_tree" in main_warns_with_policy_source(null, "false")
+}

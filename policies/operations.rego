@@ -181,6 +181,31 @@ signoff_seen(a) := {
 	"team_member": a.team_member, "superseded_by": a.superseded_by,
 }
 
+# Wherever the threshold lets typed sign-offs count, every report says how many counted unverified: a
+# name typed into a hand-off file is not an approval anyone checked.
+typed_signoffs := [s |
+	some s in signoffs
+	object.get(s, "release", null) == version
+	not signoff_confirmed(s)
+]
+
+# concat, not sprintf, in a comprehension; trim_space around a computed string given to sprintf: regopy
+# quotes both otherwise (regopy-notes.md)
+typed_by(s) := concat("", [lib.display(object.get(s, "role", null)), " by ", lib.display(object.get(s, "who", null))])
+
+warn contains lib.finding(
+	"operations.signoffs_unverified",
+	sprintf("%s sign-off(s) for release %s were typed into hand-off files and not verified on GitHub (%s); the threshold counts them (operations.require_verified_signoffs is not true)", [
+		lib.num(count(typed_signoffs)), lib.display(version),
+		trim_space(concat(", ", sort({typed_by(s) | some s in typed_signoffs}))),
+	]),
+	count(typed_signoffs), "sign-offs verified on GitHub (operations.require_verified_signoffs: true)",
+	[lib.origin(h) | some h in handoffs],
+) if {
+	t.require_verified_signoffs != true
+	count(typed_signoffs) > 0
+}
+
 # Verification was configured and failed (401, 403, 404, 5xx, a rate limit, a timeout): when verified
 # sign-offs are required, that blocks, with GitHub's reason; otherwise it is reported.
 deny contains lib.finding(

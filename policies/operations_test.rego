@@ -64,23 +64,66 @@ ops_evidence(handoff, drills, training, review) := {
 
 good := ops_evidence(mk_handoff("claims-operations", good_signoffs), good_drills, mk_training(0.8, true, 49), mk_review([review_threshold(27)]))
 
+# Most tests judge a threshold that lets typed sign-offs count (staging, or a threshold that declares it
+# cannot reach GitHub); data.threshold is the shipped production profile, which requires verified ones.
 ops_denies(ev) := fs if {
 	c := ops_context
 	s := ops_service
 	fs := operations.deny with input.evidence as ev with input.context as c with input.service as s
+		with data.threshold.operations.require_verified_signoffs as false
 }
 
 ops_deny_ids(ev) := {f.id | some f in ops_denies(ev)}
 
-ops_warn_ids(ev) := ids if {
+ops_warns(ev) := fs if {
 	c := ops_context
 	s := ops_service
-	ids := {f.id | some f in operations.warn} with input.evidence as ev with input.context as c with input.service as s
+	fs := operations.warn with input.evidence as ev with input.context as c with input.service as s
+		with data.threshold.operations.require_verified_signoffs as false
 }
+
+ops_warn_ids(ev) := {f.id | some f in ops_warns(ev)}
 
 test_good_evidence_passes if {
 	count(ops_deny_ids(good)) == 0
-	count(ops_warn_ids(good)) == 0
+	ops_warn_ids(good) == {"operations.signoffs_unverified"}
+}
+
+# --- typed sign-offs: counted only where the threshold allows it, and then always reported -------------
+
+test_typed_signoffs_warn_naming_how_many if {
+	fs := [f | some f in ops_warns(good); f.id == "operations.signoffs_unverified"]
+	count(fs) == 1
+	f := fs[0]
+	f.observed == 3
+	startswith(f.msg, "3 sign-off(s) for release 2.4.0 were typed into hand-off files and not verified on GitHub")
+	contains(f.msg, "engineering by someone, operations by someone, risk by someone")
+	f.evidence == ["evidence/handoff.yaml"]
+}
+
+test_typed_signoffs_for_another_release_are_not_counted_as_typed if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/signoffs/2/release", "value": "2.3.0"}])
+	fs := [f | some f in ops_warns(ev); f.id == "operations.signoffs_unverified"]
+	count(fs) == 1
+	fs[0].observed == 2
+}
+
+test_no_typed_signoffs_no_unverified_warning if {
+	ev := json.patch(good, [{"op": "replace", "path": "/handoff/0/data/signoffs", "value": []}])
+	not "operations.signoffs_unverified" in ops_warn_ids(ev)
+}
+
+test_shipped_production_profile_denies_typed_signoffs_without_github if {
+	# data.threshold is the shipped production profile: require_verified_signoffs is true
+	data.threshold.operations.require_verified_signoffs == true
+	ev := good
+	c := ops_context
+	s := ops_service
+	fs := operations.deny with input.evidence as ev with input.context as c with input.service as s
+	count([f | some f in fs; f.id == "operations.signoff_unverified"]) == 3
+	count([f | some f in fs; f.id == "operations.signoff_missing"]) == 3
+	ws := {f.id | some f in operations.warn} with input.evidence as ev with input.context as c with input.service as s
+	not "operations.signoffs_unverified" in ws
 }
 
 # --- production owner --------------------------------------------------------------------------------
@@ -353,7 +396,8 @@ test_failed_verification_is_a_warning_when_not_required if {
 		with input.context as c
 		with input.service as s
 		with input.skipped as sk
-	ids == {"operations.signoff_verification_skipped"}
+		with data.threshold.operations.require_verified_signoffs as false
+	ids == {"operations.signoff_verification_skipped", "operations.signoffs_unverified"}
 }
 
 ownership(owner_in_owner_team, owner_in_build_team, same_team) := {
@@ -451,6 +495,7 @@ test_no_drills_required_in_staging if {
 		with input.service as s
 		with data.threshold.operations.min_passed_drills as 0
 		with data.threshold.operations.required_drill_scenarios as []
+		with data.threshold.operations.require_verified_signoffs as false
 	count(ids) == 0
 }
 

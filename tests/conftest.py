@@ -23,18 +23,16 @@ def opa_binary() -> str | None:
     return shutil.which("opa")
 
 
+def said(err: str) -> list[str]:
+    """What gate said on stderr, less `auto`'s line naming the engine it chose (`gate: engine …`)."""
+    return [line for line in err.strip().splitlines() if not line.startswith("gate: engine ")]
+
+
 requires_opa = pytest.mark.skipif(
     opa_binary() is None,
     reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"
     " (go install github.com/open-policy-agent/opa@v1.18.1; .ci/run does this)",
 )
-
-
-@pytest.fixture(autouse=True)
-def _not_in_ci_unless_asked(monkeypatch):
-    """CI runs this suite with CI=true, which makes gate stricter (engine settings from gate.yaml are refused
-    in production): a test that is about CI sets it itself, so that every test behaves the same anywhere."""
-    monkeypatch.delenv("CI", raising=False)
 
 
 @pytest.fixture(autouse=True)

@@ -41,7 +41,7 @@ def test_action_metadata_validates_against_the_published_schema():
 def test_action_has_the_documented_inputs_and_outputs_and_no_logic_of_its_own():
     assert set(ACTION["inputs"]) == {"config", "profile", "version", "commit", "format", "fail-on", "github-token",
                                      "decision-log", "python-version", "working-directory",
-                                     "signing-key", "subjects"}
+                                     "signing-key", "subjects", "policy-ref"}
     assert {"decision", "exit-code", "report"} <= set(ACTION["outputs"])
     assert ACTION["runs"]["using"] == "composite"
     scripts = "\n".join(step.get("run", "") for step in ACTION["runs"]["steps"])
@@ -60,6 +60,7 @@ class Run:
     summaries: list[str] = field(default_factory=list)
     path_additions: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)  # more of the runner's variables
+    event: dict = field(default_factory=dict)  # github.event; {} has no repository, so no default branch
 
     @property
     def workspace(self) -> Path:
@@ -68,7 +69,12 @@ class Run:
     def context(self, expression: str) -> str:
         parts = expression.split(".")
         if parts[0] == "inputs":
-            return self.inputs[parts[1]]
+            return self.expand(self.inputs[parts[1]])  # a default may itself be an expression
+        if parts[:2] == ["github", "event"]:
+            value = self.event
+            for part in parts[2:]:
+                value = value.get(part) if isinstance(value, dict) else None
+            return "" if value is None else str(value)
         if parts[:2] == ["github", "action_path"]:
             return str(REPO)
         if parts[0] == "runner":
@@ -285,7 +291,8 @@ def test_fail_on_warn_fails_an_approval_with_warnings_and_block_does_not(action)
         doc["data"]["drift_score"] = 0.34  # above the warn threshold: approved, with a warning
         observability.write_text(yaml.safe_dump(doc))
         assert run_action(run) == expected, run.logs
-        assert run.action_output("decision") == "approve" and run.action_output("warnings") == "1"
+        # the drift warning, and the two exceptions the example's threshold declares (no GitHub, no ref)
+        assert run.action_output("decision") == "approve" and run.action_output("warnings") == "3"
 
 
 def test_a_broken_config_is_exit_2_with_no_decision(action):
@@ -382,7 +389,8 @@ def test_outside_a_repository_auto_keeps_the_file_store_and_says_where(action):
 # --- the workflow `gate init` writes, run as GitHub would run it -----------------------------------
 
 SCAFFOLD_GITHUB = {"ref_type": "tag", "ref_name": "v2.4.0", "sha": "9f1c2d3e4b5a69788796a5b4c3d2e1f001122334",
-                   "token": "", "event": {}}  # no token: nothing is posted to a real GitHub from a test
+                   "token": "",  # no token: nothing is posted to a real GitHub from a test
+                   "event": {"repository": {"default_branch": "main"}}}
 
 
 def workflow_value(text: str, github: dict) -> str:
@@ -429,6 +437,11 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     shutil.copytree(run.root / "example" / "evidence", repo / "evidence")
     assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
                  "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
+    # the example's sign-offs are typed, and this job cannot reach GitHub: declared in the threshold, as the
+    # example does (the shipped production profile requires sign-offs verified on GitHub)
+    threshold = repo / "threshold.yaml"
+    threshold.write_text(threshold.read_text().replace("      require_verified_signoffs: true",
+                                                       "      require_verified_signoffs: false", 1))
     bare = run.root / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     hook = bare / "hooks" / "pre-receive"
@@ -441,6 +454,9 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     git(repo, "remote", "add", "origin", str(bare))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "gate init")
+    (bare / "token-contents").write_text("write")  # the default branch is on origin, as on GitHub
+    git(repo, "push", "-q", "origin", "main")
+    (bare / "token-contents").unlink()
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "release-gate.yml").read_text())
     return bare, workflow
 
@@ -453,6 +469,7 @@ def run_scaffolded_job(run: Run, bare: Path, workflow: dict) -> int:
     step = next(s for s in job["steps"] if s.get("id") == "gate")
     assert step["uses"] == "acme/gate@v0.1.0"
     run.inputs.update({k: workflow_value(str(v), SCAFFOLD_GITHUB) for k, v in step["with"].items()})
+    run.event = SCAFFOLD_GITHUB["event"]
     run.environ = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v2.4.0", "GITHUB_REF": "refs/tags/v2.4.0",
                    "GITHUB_JOB": "gate",
                    "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0"}
@@ -519,3 +536,86 @@ def test_a_push_refused_for_want_of_contents_write_says_so_in_the_report(action)
     assert "was not recorded and profile production requires an audit record" in summary
     assert "the workflow's token lacks contents: write" in summary
     assert decision_branch(bare) == []
+
+
+# --- the threshold from the protected ref (issue #17) --------------------------------------------------
+
+def release_branch_loosening_everything(run: Run) -> tuple[Path, dict[str, str]]:
+    """origin's main holds the strict threshold; the release branch, cloned shallow as actions/checkout
+    does, loosens threshold.yaml, repoints `policies:` at a permissive copy, adds a waiver and switches
+    the profile. Returns origin and the files the release changed."""
+    author = main = run.root / "author"
+    shutil.move(run.workspace / "service", main)
+    bare = run.root / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    git(main, "init", "-q", "-b", "main")
+    git(main, "remote", "add", "origin", str(bare))
+    threshold = main / "threshold.yaml"
+    loose = threshold.read_text()
+    threshold.write_text(loose + "    technical:\n      p95_latency_ms: 500  # stricter than the 612 ms measured\n")
+    git(main, "add", "-A")
+    git(main, "commit", "-q", "-m", "the leaders' threshold")
+    git(main, "push", "-q", "origin", "main")
+
+    git(author, "checkout", "-q", "-b", "release/2.4")
+    threshold.write_text(loose)
+    shutil.copytree(REPO / "policies", author / "permissive", ignore=shutil.ignore_patterns("*_test.rego"))
+    with (author / "permissive" / "technical.rego").open("a") as fh:
+        fh.write("\n# a copy the release controls\n")
+    (author / "waivers.yaml").write_text(yaml.safe_dump({"version": 1, "waivers": [{
+        "rule": "technical.p95_latency", "subject": {"service": "claims-triage"}, "reason": "we are in a hurry",
+        "approved_by": "the release manager", "expires": (datetime.now(UTC) + timedelta(days=5)).date().isoformat()}]}))
+    config = author / "gate.yaml"
+    config.write_text(config.read_text().replace("profile: production\n", "profile: staging\npolicies: permissive\n"
+                                                 "waivers: waivers.yaml\n"))
+    git(author, "add", "-A")
+    git(author, "commit", "-q", "-m", "release 2.4.0: loosen the gate")
+    git(author, "push", "-q", "origin", "release/2.4")
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "release/2.4", f"file://{bare}",
+                    str(run.workspace / "service")], check=True)
+    return bare, {"gate.yaml": "profile, policies, waivers", "threshold": "threshold.yaml",
+                  "policies": "permissive", "waivers": "waivers.yaml"}
+
+
+def test_a_release_that_loosens_its_threshold_is_still_judged_by_main_in_the_action(action):
+    run = action("ready", **{"working-directory": "service", "format": "markdown"})
+    bare, changed = release_branch_loosening_everything(run)
+    run.event = {"repository": {"default_branch": "main"}}
+    assert subprocess.run(["git", "-C", str(run.workspace / "service"), "rev-parse", "--verify", "-q", "main"],
+                          capture_output=True, check=False).returncode != 0  # the shallow clone lacks main
+
+    assert run_action(run) == 1, run.logs
+    report = json.loads(Path(run.action_output("report")).read_text())
+    assert report["outcome"] == "block" and report["context"]["environment"] == "production"
+    [p95] = [f for f in report["findings"] if f["rule"] == "technical.p95_latency"]
+    assert (p95["observed"], p95["expected"], p95["level"]) == (612, 500, "deny")
+    assert report["waived"] == []  # the release's waiver is not main's
+
+    source = report["policy_source"]
+    main_commit = git(bare, "rev-parse", "main")
+    assert (source["ref"], source["from"], source["commit"]) == ("main", "--policy-ref", main_commit)
+    files = {f["file"]: f for f in source["files"]}
+    assert all(files[name]["differs"] for name in changed)
+    assert files["gate.yaml"]["fields"] == ["profile", "policies", "waivers"]
+    assert files["waivers"]["protected"] == {"path": None, "digest": None}
+    assert files["policies"]["release"]["path"] == "permissive" and files["threshold"]["release"]["digest"] != \
+        files["threshold"]["protected"]["digest"]
+    assert source["release_verdict"]["outcome"] == "approve"  # what the release would have decided for itself
+
+    notes = report["notes"]
+    assert "gate.yaml: the release's gate.yaml differs from main's in profile, policies, waivers; main's are used" in notes
+    for name, path in changed.items():
+        if name != "gate.yaml":
+            assert any(n.startswith(f"{name}: the release's {path} (") and "main's are used" in n for n in notes), name
+    assert ("with the release branch's threshold, policies and waivers (profile staging) this decision would be"
+            " approve; with main's it is block") in "\n".join(notes)
+    markdown = (Path(run.action_output("report-dir")) / "report.md").read_text()
+    summary = "".join(run.summaries)
+    for text in (markdown, summary):
+        for name in changed:
+            assert f"{name}: the release's" in text, (name, text[-2000:])
+        assert "this decision would be approve" in text
+
+    [record] = decision_branch(bare)
+    assert record["policy_source"]["files"] == source["files"]  # the digests of both sides, kept
+    assert record["result"]["outcome"] == "block"

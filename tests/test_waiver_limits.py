@@ -20,6 +20,7 @@ from gate.waivers import EVIDENCE_RULES, MEASURED_RULES, Limits, load_waivers
 from tests.conftest import EXAMPLE_NOW, REPO, opa_binary
 
 from .core.helpers import release
+from tests.conftest import said
 
 ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
     opa_binary() is None, reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"))]
@@ -33,6 +34,10 @@ def threshold_doc(approvers: list[str] | None = None) -> dict:
     doc = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
     doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz", "@acme/release-leads"] if approvers is None else approvers
     doc["profiles"][LIKE_PRODUCTION] = None
+    # what the bundled example declares too: no GitHub to verify sign-offs, no protected ref to read from
+    production = doc["profiles"]["production"]
+    production["operations"]["require_verified_signoffs"] = False
+    production["audit"]["require_policy_ref"] = False
     return doc
 
 
@@ -149,7 +154,7 @@ def test_an_unparsable_date_is_one_line_naming_file_line_and_field_exit_2(tmp_pa
     code = main(["evaluate", "-c", str(config), "--now", EXAMPLE_NOW])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert re.search(r"waivers\.yaml:\d+: field '" + field + "'", err), err
 
 
@@ -291,6 +296,12 @@ WAIVABLE_RULES = {
     "technical.drift", "technical.error_rate", "technical.error_rate_delta", "technical.latency_degradation",
     "technical.load_multiplier", "technical.never_recovered", "technical.p95_latency", "technical.p95_near_limit",
     "technical.p99_latency", "technical.recovery_time", "technical.signal_missing",
+    "technical.check_failure_rate", "technical.tool_threshold_crossed", "technical.tool_optional_condition_failed",
+    "technical.observed_p95_latency", "technical.observed_error_rate", "technical.observed_confidence_low",
+    "technical.observed_drift",
+    "technical.model_quality_below_floor", "technical.model_quality_drop", "technical.slice_below_floor",
+    "technical.calibration_error", "technical.review_threshold_lets_errors_through",
+    "technical.review_load_over_capacity",
 }
 
 
@@ -356,7 +367,7 @@ def test_now_under_ci_with_production_is_exit_2_in_one_line(tmp_path, capsys, mo
     monkeypatch.setenv("CI", "true")
     code, doc, err = evaluate(ready(tmp_path), capsys)
     assert code == 2 and doc == {}
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert "--now" in err and "CI=true" in err and "production" in err and "allowed skew: 300 s" in err
     assert not (tmp_path / "ready" / ".gate").exists()  # refused before anything was decided or recorded
 
@@ -371,11 +382,12 @@ def test_every_usual_spelling_of_ci_counts(tmp_path, capsys, monkeypatch, ci):
 @pytest.mark.parametrize("skew", [timedelta(seconds=-240), timedelta(seconds=240)])
 def test_now_within_the_clock_skew_allowance_is_decided(gate_workspace, capsys, monkeypatch, engine, skew):
     monkeypatch.setenv("CI", "true")
+    gate_workspace.write("threshold.yaml", threshold_doc())  # no protected ref here (tests/test_policy_ref.py)
+    config = release(gate_workspace, p95=900, extra={"threshold": "threshold.yaml"})
     now = (datetime.now(UTC) + skew).isoformat()
-    code, doc, err = evaluate(release(gate_workspace, p95=900), capsys, engine, now)
+    code, doc, err = evaluate(config, capsys, engine, now)
     assert code == 1 and denies(doc) == {"technical.p95_latency"}, err
-    code, _, err = evaluate(release(gate_workspace, p95=900), capsys, engine,
-                            (datetime.now(UTC) + skew * 2).isoformat())
+    code, _, err = evaluate(config, capsys, engine, (datetime.now(UTC) + skew * 2).isoformat())
     assert code == 2 and "--now" in err  # 480 s is beyond the 300 s allowance
 
 

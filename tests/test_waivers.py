@@ -14,6 +14,7 @@ from gate.config import library_dir
 from gate.stores.file import FileStore
 
 from .core.helpers import release
+from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 # Waivers are approved today and run 30 days: within max_waiver_days, and unexpired by the wall clock,
@@ -127,7 +128,7 @@ def test_a_bad_waiver_is_one_line_naming_file_line_and_field_exit_2(gate_workspa
     code = main(["evaluate", "-c", str(setup(gate_workspace, [item])), *NOW])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert len(err.strip().splitlines()) == 1 and "waivers.yaml" in err and expected in err, err
+    assert len(said(err)) == 1 and "waivers.yaml" in err and expected in err, err
 
 
 def test_an_advisory_rule_is_reported_but_never_blocks(gate_workspace, capsys):

@@ -12,14 +12,17 @@ data: {...}            # validated against gate/schemas/evidence/<kind>.schema.j
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec, validate
-from gate.errors import EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.hookspecs import hookimpl
-from gate.model import Context, Evidence, Skipped
+from gate import Context, Evidence, EvidenceError, Skipped, hookimpl
+from gate.collector import (
+    EvidenceSpec,
+    display_path,
+    make_evidence,
+    read_document,
+    validate_envelope,
+    validate_kind,
+)
 
 
 class FileCollector:
@@ -42,18 +45,19 @@ class FileCollector:
             try:
                 yield self.read_one(path, shown)
             except EvidenceError as exc:
-                yield Skipped(kind=spec.kind or _guess_kind(path), source=self.name, origin=shown, reason=str(exc))
+                yield Skipped(kind=spec.kind or _guess_kind(path), source=self.name, origin=shown,
+                              reason=str(exc), line=exc.line)
 
     def read_one(self, path, shown: str) -> Evidence:
         doc = read_document(path, shown)
-        validate(doc, "evidence-envelope.schema.json", EvidenceError)
+        validate_envelope(doc)
         item = doc.data
         validate_kind(item["kind"], item["data"], doc)
         return make_evidence(kind=item["kind"], source=item["source"], data=item["data"], origin=shown,
                              digest=doc.digest, produced_at=item["produced_at"], subject=item["subject"])
 
 
-_KIND_RE = re.compile(r"""^\s*[{,]?\s*["']?kind["']?\s*:\s*["']?([A-Za-z_][\w-]*)""", re.M)
+_KIND_RE = re.compile(r"""^\s*[{,]?\s*["']?kind["']?\s*:\s*["']?([A-Za-z_][\w-]*)""", re.MULTILINE)
 
 
 def _guess_kind(path) -> str:

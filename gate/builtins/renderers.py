@@ -1,22 +1,18 @@
 """The built-in output formats, registered like any plugin's.
 
-Renderers are given only the Decision. The CI formats also need what the decision was taken under
-(the folder of gate.yaml, to turn evidence origins into repository paths; the policy files, to list
-the rules that passed), so this plugin remembers the config of each decision it sees made.
+Renderers are given only the Decision: what the CI formats need beyond the verdict (the workspace, the
+rules the policies spell out, where each finding points) is recorded in it by gate.evaluate.decide.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from gate.hookspecs import hookimpl
-
-_configs: dict[str, Any] = {}
 
 
 @hookimpl
 def gate_register_renderers(register) -> None:
     from gate.render.github import GitHubRenderer
+    from gate.render.html import HtmlRenderer
     from gate.render.json_ import JsonRenderer
     from gate.render.junit import JUnitRenderer
     from gate.render.markdown import MarkdownRenderer
@@ -26,17 +22,8 @@ def gate_register_renderers(register) -> None:
     register.add(TextRenderer())
     register.add(JsonRenderer())
     register.add(MarkdownRenderer())
-    register.add(GitHubRenderer())
+    # the report files it writes come from the renderers registered beside it, other plugins' included
+    register.add(GitHubRenderer(renderers=register))
     register.add(JUnitRenderer())
     register.add(SarifRenderer())
-
-
-@hookimpl
-def gate_decision_made(decision, config) -> None:
-    _configs.clear()  # one process renders one decision; never let configs pile up
-    _configs[decision.decision_id] = config
-
-
-def config_for(decision) -> Any:
-    """The Config the decision was made under, when this process made it; else None."""
-    return _configs.get(decision.decision_id)
+    register.add(HtmlRenderer())

@@ -149,8 +149,8 @@ def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: 
 def git_revision(config: Any, prepared: Any) -> str:
     """The commit of the policies and threshold, "-dirty" when they differ from it. Files shipped with
     gate are pinned by gate's version instead ("+gate-0.1.0"): they live outside the repository."""
-    from gate.auditlog import gate_version
     from gate.config import library_dir
+    from gate.version import gate_version
 
     shipped_root = library_dir().resolve()
     paths = [Path(p.path).resolve() for p in prepared.policies.modules] + [Path(prepared.threshold.path).resolve()]

@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from gate import attest, auditlog, plugins, runner
+from gate import attest, auditlog, plugins, policysource, runner
 from gate.errors import ConfigError
 from gate.secrets import mask
 
@@ -20,6 +20,9 @@ def add_parser(subparsers) -> None:
     runner.add_common_arguments(p)
     p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
+    p.add_argument("--policy-ref", metavar="REF",
+                   help="read threshold, policies, waivers and profile from this git ref (a protected branch or"
+                        " tag, e.g. main), never from the working tree; overrides gate.yaml policy_source")
     runner.add_engine_arguments(p)
     p.add_argument("--sign", "--sign-key", dest="sign", metavar="KEY",
                    help="sign the decision as an in-toto attestation with this private key: a PEM file or env:NAME"
@@ -36,21 +39,32 @@ def run(args) -> int:
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
+    if hasattr(renderer, "ready"):  # a renderer needing an optional extra says so before anything is decided
+        renderer.ready()
     signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output)
-    context = runner.make_context(config, args)
-    runner.refuse_pinned_clock(config, context)
-    check_workflow(config)
-    decision = runner.evaluate(config, context, args.engine)
-    signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if signing else None
-    if signed:  # the log keeps the envelope, so the record and the attestation name each other
-        decision = dataclasses.replace(decision, attestation=signed.record())
-    decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
-    runner.announce(decision, config)
-    buffer = io.StringIO()
-    renderer.render(decision, buffer)
-    write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
-    if signed and signing:
-        publish(signed, signing.output, _inputs(config, decision))
+    with policysource.scratch() as scratch:
+        # from here on, config judges with the protected ref's threshold, policies and waivers (if any)
+        config, protected = policysource.working_tree(config, args, Path(scratch))
+        context = runner.make_context(config, args)
+        if isinstance(protected, policysource.Protected):
+            context = dataclasses.replace(context, policy_source=protected.context_entry())
+        runner.refuse_pinned_clock(config, context)
+        check_workflow(config)
+        decision = runner.evaluate(config, context, args.engine)
+        if isinstance(protected, policysource.Protected):
+            decision = policysource.annotate(decision, protected, plugins.get_manager())
+        elif protected:  # outside CI, production from the working tree: said in every report
+            decision = dataclasses.replace(decision, notes=(protected, *decision.notes))
+        signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if signing else None
+        if signed:  # the log keeps the envelope, so the record and the attestation name each other
+            decision = dataclasses.replace(decision, attestation=signed.record())
+        decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
+        runner.announce(decision, config)
+        buffer = io.StringIO()
+        renderer.render(decision, buffer)
+        write_report(buffer.getvalue(), args.output, protected=_inputs(config, decision))
+        if signed and signing:
+            publish(signed, signing.output, _inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
 
 

@@ -98,6 +98,9 @@ class Side:
         profile = str((record.get("labels") or {}).get("profile") or (doc or {}).get("context", {}).get("environment"))
         if not isinstance(doc, Mapping) or not doc:
             return Replay(None, [], [], [f"record {record.get('seq')} holds no input to replay"])
+        problem = auditlog.unreadable(record)
+        if problem:
+            return Replay(None, [], [], [problem])
         threshold = self.threshold(profile)
         if threshold is None:
             return Replay(None, [], [], [f"{self.label} has no profile {profile!r}"])

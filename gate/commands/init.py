@@ -46,6 +46,9 @@ def add_parser(subparsers) -> None:
                    help="the tools the team runs, comma-separated; a collector entry is written for each."
                         f" Known: {', '.join(known_tools())}")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing, even on a terminal")
+    p.add_argument("--server", action="store_true",
+                   help="add the workflow step that uploads the evidence artifact gate serve decides from"
+                        " (docs/server.md)")
     p.set_defaults(run=run)
 
 
@@ -148,7 +151,7 @@ def threshold_text(types: list[str]) -> str:
 
     text = (library_dir() / "threshold.yaml").read_text(encoding="utf-8")
     if types:
-        value = " [" + ", ".join(json.dumps(t) for t in types) + "]"
+        value = " [" + ", ".join(_yaml_quoted(t) for t in types) + "]"
         note = "    # From the accountability map gate init found; every one must stay covered by it.\n"
     else:
         value = f" [{json.dumps(PLACEHOLDER_TYPE)}]"
@@ -161,6 +164,21 @@ def threshold_text(types: list[str]) -> str:
             "# gate's bundled example (a claims-triage model): keep the numbers that suit this service,\n"
             "# and say why.\n"
             + text)
+
+
+def _yaml_quoted(text: str) -> str:
+    """text as a YAML double-quoted scalar that reads back as exactly text: json.dumps would write a
+    character outside the BMP as two surrogate escapes, which YAML reads as two characters."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _ask(question: str, default: str) -> str:
@@ -212,6 +230,7 @@ def answers(args, interactive: bool) -> dict[str, str]:
 
 
 def render(values: dict[str, str], types: list[str] | None = None) -> dict[str, str]:
+    values = {"server_step": "", **values}
     out = {name: Template((TEMPLATES / name).read_text(encoding="utf-8")).substitute(values)
            for name in ("gate.yaml", "waivers.yaml", "release-gate.yml")}
     out["threshold"] = threshold_text(types or [])
@@ -244,6 +263,9 @@ def run(args) -> int:
     interactive = not args.yes and sys.stdin.isatty() and sys.stdout.isatty()
     types, maps = decision_types(root)
     values = answers(args, interactive)
+    if getattr(args, "server", False):  # the step gate serve's decision reads its evidence from
+        values["server_step"] = Template((TEMPLATES / "server-evidence-step.yml").read_text(encoding="utf-8")
+                                         ).substitute(values)
     texts = render(values, types)
     written: list[Path] = []
     try:

@@ -16,7 +16,6 @@ mentions its id.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import sys
@@ -24,18 +23,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gate import plugins, runner
+from gate import plugins, rego, runner
 from gate.config import Config, library_dir, load_config
 from gate.errors import ConfigError, GateError
 from gate.loader import load_document
 from gate.policyset import PolicySet, load_policies
-from gate.threshold import load_threshold
+from gate.threshold import extends_library, load_threshold
 
-_TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
-_TOP_LEVEL = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 _WHOLE_INPUT_MOCK = re.compile(r"\bwith\s+input\s+as\b")
-_RULE_ID = re.compile(r'"([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)"')
-_FINDING_ID = re.compile(r'(?:finding\(\s*|"id"\s*:\s*)"([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)"')
 
 
 def add_parser(subparsers) -> None:
@@ -98,59 +93,24 @@ def declared_rules(policies: PolicySet) -> set[str]:
     """Rule ids the policies can produce: ids given to lib.finding(...) or as "id": in a deny/warn."""
     found: set[str] = set()
     for module in policies.modules:
-        found.update(_FINDING_ID.findall(module.source))
+        found.update(rego.rule_ids(module.source))
     return found
 
 
 # --- Rego unit tests --------------------------------------------------------------------------------
 
 
-def strip_comments_and_strings(source: str) -> str:
-    """Comments and string literals blanked out, line breaks kept: what is left is code."""
-    out = []
-    i, n = 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "#":
-            end = source.find("\n", i)
-            end = n if end == -1 else end
-            out.append(" " * (end - i))
-            i = end
-        elif ch in "\"`":
-            j = i + 1
-            while j < n and source[j] != ch and not (ch == '"' and source[j] == "\n"):
-                j += 2 if ch == '"' and source[j] == "\\" else 1
-            out.append("".join(c if c == "\n" else " " for c in source[i:j + 1]))
-            i = j + 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-def rule_spans(source: str) -> list[tuple[str, int, int]]:
-    """(test rule name, start, end) of every test_* definition, in source order."""
-    code = strip_comments_and_strings(source)
-    starts = [m.start() for m in _TOP_LEVEL.finditer(code)] + [len(source)]
-    spans = []
-    for begin, end in itertools.pairwise(starts):
-        match = _TEST_RULE.match(code, begin)
-        if match:
-            spans.append((match.group(1), begin, end))
-    return spans
-
-
 def rule_bodies(source: str) -> dict[str, str]:
     """test rule name → its source text (every definition of it, joined)."""
     bodies: dict[str, str] = {}
-    for name, begin, end in rule_spans(source):
+    for name, begin, end in rego.test_rules(source):
         bodies[name] = bodies.get(name, "") + source[begin:end]
     return bodies
 
 
 def without(source: str, names: set[str]) -> str:
     """The source with the named test rules blanked out (line breaks kept, so lines still match)."""
-    for name, begin, end in reversed(rule_spans(source)):
+    for name, begin, end in reversed(rego.test_rules(source)):
         if name in names:
             source = source[:begin] + "".join(c if c == "\n" else " " for c in source[begin:end]) + source[end:]
     return source
@@ -169,19 +129,24 @@ def rego_tests(subject_: Subject, keyword: str | None) -> list[Outcome]:
         threshold = threshold or load_threshold(subject_.threshold_path, subject_.profile)
         runnable = {}
         for name, body in tests.items():
-            if _WHOLE_INPUT_MOCK.search(strip_comments_and_strings(body)):
+            if _WHOLE_INPUT_MOCK.search(rego.code_only(body)):
                 results.append(Outcome("rego", f"{policy.package}.{name}", "error",
                                        f"{policy.path.name}: replaces the whole input (`with input as`), which"
                                        " crashes the embedded engine; mock input fields instead"))
             else:
                 runnable[name] = body
         source = without(policy.source, set(rule_bodies(policy.source)) - set(runnable))
-        modules = [(str(p.path), p.source) for p in subject_.policies.modules] + [(str(policy.path), source)]
+        # helpers a test file shares with the other test files of its package (fixtures written once), without
+        # their tests, so that each file's tests still run on their own
+        siblings = [(str(p.path), without(p.source, set(rule_bodies(p.source)))) for p in subject_.policies.files
+                    if p.is_test and p.package == policy.package and p.path != policy.path]
+        modules = ([(str(p.path), p.source) for p in subject_.policies.modules] + siblings
+                   + [(str(policy.path), source)])
         answers = run_rego(modules, {"threshold": threshold.data}, policy.package, list(runnable))
         for name, body in runnable.items():
             status, detail = answers[name]
             results.append(Outcome("rego", f"{policy.package}.{name}", status, detail,
-                                   set(_RULE_ID.findall(body)) if status == "pass" else set()))
+                                   rego.ids_named(body) if status == "pass" else set()))
     return results
 
 
@@ -261,6 +226,7 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
             raise ConfigError(f"{folder / 'expected.yaml'}: field 'outcome': expected approve or block")
         profile = expected.get("profile")
         config = load_config(folder / "gate.yaml", profile)
+        own = config.threshold_path  # a story's own exceptions (extends: library) apply to the threshold under test
         config = replace(config, threshold_path=subject_.threshold_path,
                          policy_paths=tuple(f.path for f in subject_.policies.modules))
         when = expected.get("now") or now
@@ -269,7 +235,8 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
         context = Context(service=config.service_name, version=None if version is None else str(version),
                           environment=config.profile, **({"now": moment, "now_pinned": True} if moment else {}))
         waivers = None
-        threshold = load_threshold(subject_.threshold_path, config.profile)
+        threshold = load_threshold(own, config.profile, library=subject_.threshold_path) if extends_library(own) \
+            else load_threshold(subject_.threshold_path, config.profile)
         if config.waivers_path is not None:
             from gate.waivers import load_waivers
 

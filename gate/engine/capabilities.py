@@ -86,7 +86,7 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     message = f"{first.get('message', 'error')}{more}"
     if "undefined function" in message:
-        return (f"{place}{message}: refused by OPA's compiler under gate's capabilities"
-                " (gate/engine/capabilities.json leaves out the builtins that reach the network, the environment"
+        return (f"{place}does not compile: {message} (OPA's compiler under gate's capabilities:"
+                " gate/engine/capabilities.json leaves out the builtins that reach the network, the environment"
                 " or files)")
     return f"{place}does not compile: {message} (opa check)"

@@ -1,92 +1,47 @@
-"""What the CI formats (github, junit, sarif) need beyond the Decision: repository paths of evidence,
-the line a problem is on when a message names it, and the rules that were evaluated."""
+"""What the CI formats (github, junit, sarif) read from the Decision: repository paths of evidence, the
+line a problem is on, and the rules that were evaluated. Everything comes from the Decision
+(gate.evaluate.decide records the workspace, the policies' rule ids and the findings' locations)."""
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-_PACKAGE = re.compile(r"^\s*package\s+gate\.(\w+)", re.MULTILINE)
-_ID_FIELD = re.compile(r'"id"\s*:\s*"([\w.-]+)"')
-
-
-def config_of(decision) -> Any:
-    from gate.builtins.renderers import config_for
-
-    return config_for(decision)
 
 
 def repo_path(origin: str | None, decision, base: Path | None = None, config: Any = None) -> str | None:
     """An evidence origin (relative to gate.yaml) as a path relative to the repository checkout
-    (GITHUB_WORKSPACE, else the current directory); None for URLs and files outside it."""
+    (GITHUB_WORKSPACE, else the current directory); None for URLs and files outside it.
+
+    ``config`` is accepted for callers written before the Decision carried its workspace, and ignored.
+    """
     if not origin or "://" in origin:
         return None
-    config = config if config is not None else config_of(decision)
-    root = Path(config.root) if config is not None else Path.cwd()
+    root = decision.workspace.root if decision.workspace is not None else Path.cwd()
     base = base or Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
     try:
-        return (root / origin).resolve().relative_to(base.resolve()).as_posix()
+        return (Path(root) / origin).resolve().relative_to(base.resolve()).as_posix()
     except ValueError:
         return None
 
 
-def line_of(origin: str, texts: Iterable[str]) -> int | None:
-    """The line a message or skip reason gives for ``origin`` (``evidence/x.yaml:12: ...``)."""
-    pattern = re.compile(re.escape(origin) + r":(\d+)\b")
-    for text in texts:
-        match = pattern.search(text or "")
-        if match:
-            return int(match.group(1))
-    return None
-
-
 def locations(finding, decision, config: Any = None) -> list[tuple[str, str | None, int | None]]:
     """(origin, repository path or None, line or None) for each evidence file a finding names."""
-    reasons = [finding.message] + [s.reason for s in decision.skipped]
-    return [(origin, repo_path(origin, decision, config=config), line_of(origin, reasons))
-            for origin in finding.evidence]
+    located = {loc.origin: loc.line for loc in finding.locations}
+    return [(origin, repo_path(origin, decision), located.get(origin)) for origin in finding.evidence]
 
 
-def _policy_files(decision) -> list[Path]:
-    from gate.config import library_dir
-
-    config = config_of(decision)
-    paths: list[Path] = list(config.policy_paths) if config is not None else [library_dir()]
-    if config is not None:
-        from gate import plugins
-
-        for extra in plugins.get_manager().hook.gate_policy_paths(config=config):
-            paths.extend(Path(p) for p in extra or [])
-    files: list[Path] = []
-    for path in paths:
-        candidates = sorted(Path(path).rglob("*.rego")) if Path(path).is_dir() else [Path(path)]
-        files.extend(f for f in candidates if f.is_file() and not f.name.endswith("_test.rego"))
-    return files
-
-
-def rule_ids_in(source: str) -> set[str]:
-    """Rule ids a Rego module spells out: "<package>.<rule>" literals and "id": "..." fields."""
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    ids = set(_ID_FIELD.findall(code))
-    for package in _PACKAGE.findall(code):
-        ids.update(re.findall(r'"(' + re.escape(package) + r'\.[A-Za-z0-9_]+)"', code))
-    return ids
+def config_name(decision) -> str:
+    """The file name of gate.yaml, as the decision recorded it."""
+    return decision.workspace.config.name if decision.workspace is not None else "gate.yaml"
 
 
 def known_rules(decision) -> list[str]:
-    """Every rule evaluated: the ids the policy files spell out, plus any a finding or waiver names.
+    """Every rule evaluated: the ids the policies spell out, plus any a finding or waiver names.
 
     A rule whose id a policy computes at run time is listed only when it produced a finding.
     """
-    ids: set[str] = set()
-    for path in _policy_files(decision):
-        try:
-            ids |= rule_ids_in(path.read_text(encoding="utf-8"))
-        except OSError:
-            continue
+    ids = {rule.id for rule in decision.rules}
     ids.update(f.rule for f in decision.findings)
     ids.update(f.rule for f, _ in decision.waived)
     return sorted(ids)

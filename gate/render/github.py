@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ConfigError
+from gate.registry import Registry
 from gate.render.ci import locations
 from gate.render.markdown import render_markdown
 from gate.secrets import mask
@@ -44,12 +45,24 @@ def command(name: str, message: str, **properties) -> str:
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}\n"
 
 
-def report_formats(environ) -> list[str]:
-    """The report files wanted: json always, then GATE_REPORT_FORMATS in the order given."""
-    from gate import plugins
+def builtin_renderers() -> Registry:
+    """The built-in formats, for a GitHubRenderer made without the registry it was registered in."""
+    from gate.render.json_ import JsonRenderer
+    from gate.render.junit import JUnitRenderer
+    from gate.render.markdown import MarkdownRenderer
+    from gate.render.sarif import SarifRenderer
+    from gate.render.text import TextRenderer
 
+    registry: Registry = Registry("renderer")
+    for renderer in (TextRenderer(), JsonRenderer(), MarkdownRenderer(), JUnitRenderer(), SarifRenderer()):
+        registry.add(renderer)
+    return registry
+
+
+def report_formats(environ, known: Registry | None = None) -> list[str]:
+    """The report files wanted: json always, then GATE_REPORT_FORMATS in the order given."""
     wanted = ["json"] + [f.strip() for f in environ.get("GATE_REPORT_FORMATS", "").split(",") if f.strip()]
-    known = plugins.renderers()
+    known = known if known is not None else builtin_renderers()
     for name in wanted:
         if name == "github" or known.get(name) is None:
             choices = ", ".join(n for n in known.names() if n != "github")
@@ -115,12 +128,16 @@ def _append_summary(path: str, decision) -> None:
 class GitHubRenderer:
     name = "github"
 
+    def __init__(self, renderers: Registry | None = None) -> None:
+        # the formats GATE_REPORT_FORMATS may name: the registry this renderer was registered in
+        self.renderers = renderers
+
     def render(self, decision, stream: TextIO, environ=None) -> None:
-        from gate import plugins
         from gate.render.text import TextRenderer
 
         env = os.environ if environ is None else environ
-        formats = report_formats(env)
+        known = self.renderers if self.renderers is not None else builtin_renderers()
+        formats = report_formats(env, known)
         report_dir = env.get("GATE_REPORT_DIR") or (
             str(Path(env["RUNNER_TEMP"]) / "gate-report") if env.get("RUNNER_TEMP") else None)
 
@@ -128,7 +145,7 @@ class GitHubRenderer:
         if report_dir:
             for name in formats:
                 buffer = io.StringIO()
-                plugins.renderers().get(name).render(decision, buffer)
+                known.get(name).render(decision, buffer)
                 target = Path(report_dir) / FILE_NAMES.get(name, f"report.{name}")
                 _write_atomic(target, mask(buffer.getvalue()))
                 written[name] = target

@@ -3,7 +3,7 @@
 One test suite per readiness gap and one test case per rule evaluated: failed when the rule denies
 (all its findings in the failure text), skipped when its findings are waived, passed otherwise.
 Warnings do not fail a test case; they are listed in the suite's system-out. The rules that passed
-come from the policy files (see gate.render.ci.known_rules).
+are the rule ids the evaluated policies spell out, which the Decision records (Decision.rules).
 """
 
 from __future__ import annotations

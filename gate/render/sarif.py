@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 from importlib import metadata
-from pathlib import Path
 from typing import Any, TextIO
 
 from gate.render import gap_title, show
-from gate.render.ci import config_of, dimension_of, known_rules, locations, repo_path
+from gate.render.ci import config_name, dimension_of, known_rules, locations, repo_path
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
 
 
 def _version() -> str:
@@ -28,8 +26,7 @@ def _version() -> str:
 
 
 def _config_location(decision) -> list[dict[str, Any]]:
-    config = config_of(decision)
-    name = Path(config.path).name if config is not None else "gate.yaml"
+    name = config_name(decision)
     path = repo_path(name, decision) or name
     return [{"physicalLocation": {"artifactLocation": {"uri": path}}}]
 

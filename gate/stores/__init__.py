@@ -10,10 +10,10 @@ A store factory has ``name`` and ``open(config, options) -> store``. A store has
 
 - ``where``: where records go, in words (shown in reports and job summaries);
 - ``append(record, blobs=None) -> dict``: chain the record after the store's last one
-  (gate.auditlog.seal), persist it atomically, safely against concurrent writers, and return the
+  (gate.chain.seal), persist it atomically, safely against concurrent writers, and return the
   sealed record; ``blobs`` ({digest: bytes}) go to the evidence archive first. Raise a GateError
   with the reason when the record cannot be persisted; never lose it silently;
-- ``verify() -> gate.auditlog.Verification``: read every record, check the chain, plus whatever the
+- ``verify() -> gate.chain.Verification``: read every record, check the chain, plus whatever the
   store itself can check (a head, the branch history).
 """
 
@@ -28,7 +28,7 @@ from gate.errors import ConfigError
 from gate.registry import Registry
 
 if TYPE_CHECKING:
-    from gate.auditlog import Verification
+    from gate.chain import Verification
     from gate.config import Config
 
 DEFAULT_STORE = "file"

@@ -10,7 +10,7 @@ The check before an append: when the log's stat still equals the marker, nothing
 since gate verified it (the kernel moves ctime on every write and no unprivileged process can set it
 back), so only its last line is read and checked against the head. Otherwise the whole chain is
 verified, and an edit anywhere refuses the append, naming the log and the first bad line. A torn
-last line that is provably a killed writer's own (auditlog.why_not_a_killed_write), after records
+last line that is provably a killed writer's own (chain.why_not_a_killed_write), after records
 that all verify, is cut (kept aside in ``<log>.torn-<time>``) and the cut is recorded in the log as
 a repair record before the new one. A write that fails half way is cut back under the lock.
 """
@@ -20,79 +20,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import (
-    AuditError,
+from gate.archive import Archive
+from gate.chain import (
     Head,
+    Problem,
     Verification,
     head_of_line,
-    repair_record,
     seal,
     split_lines,
     verify_lines,
     why_not_a_killed_write,
 )
+from gate.errors import AuditError
+from gate.fsutil import LOCK_TIMEOUT_S, exclusive, fsync_dir, write_atomically
+from gate.stores.repair import repair_record
 
 DEFAULT_PATH = ".gate/decisions.jsonl"
-LOCK_TIMEOUT_S = 60.0
 TAIL_CHUNK = 64 * 1024
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename, fsync the folder: old or new, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{random.randrange(1 << 30)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-@contextmanager
-def exclusive(lock_path: Path, timeout_s: float = LOCK_TIMEOUT_S, what: str = "the decision log") -> Iterator[None]:
-    """An exclusive fcntl.flock on lock_path, waited for at most timeout_s."""
-    import fcntl
-
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout_s
-        pause = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise AuditError(f"{lock_path}: {what} stayed locked by another writer for {timeout_s:.0f} s") from None
-                time.sleep(pause * (0.5 + random.random()))
-                pause = min(pause * 2, 0.02)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 class FileStore:
@@ -121,8 +71,6 @@ class FileStore:
         with exclusive(self.lock_path, self.lock_timeout_s):
             tail = self._checked()
             if blobs:
-                from gate.archive import Archive
-
                 Archive(self.archive_dir).put_many(blobs)
             return self._append_sealed(record, tail)[0]
 
@@ -272,9 +220,7 @@ class FileStore:
 
     # --- reading -----------------------------------------------------------------------------------
 
-    def archive(self):
-        from gate.archive import Archive
-
+    def archive(self) -> Archive:
         return Archive(self.archive_dir)
 
     def read_bytes(self) -> bytes:
@@ -377,7 +323,5 @@ def line_chain(digest: str, lines: Iterable[bytes]) -> str:
     return digest
 
 
-def _problem(message: str):
-    from gate.auditlog import Problem
-
+def _problem(message: str) -> Problem:
     return Problem(None, message)

@@ -30,16 +30,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import (
-    AuditError,
-    Head,
-    Problem,
-    Verification,
-    last_complete,
-    seal,
-    split_lines,
-    verify_lines,
-)
+from gate.archive import blob_path, digest_of
+from gate.chain import Head, Problem, Verification, last_complete, seal, split_lines, verify_lines
+from gate.errors import AuditError, GateError
+from gate.fsutil import exclusive, write_atomically
 from gate.secrets import display_url, mask
 
 DEFAULT_BRANCH = "gate-decisions"
@@ -154,8 +148,6 @@ class GitBranchStore:
         return done.stdout if done.returncode == 0 else b""
 
     def _commit(self, parent: str | None, content: bytes, blobs: Mapping[str, bytes] | None, message: str) -> str:
-        from gate.archive import blob_path
-
         entries = [(self.file, self.git("hash-object", "-w", "--stdin", input=content).stdout.decode().strip())]
         for digest, data in (blobs or {}).items():
             oid = self.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
@@ -210,8 +202,6 @@ class GitBranchStore:
             return None
 
     def write_witness(self, commit: str, head: Head) -> None:
-        from gate.stores.file import write_atomically
-
         self.witness_path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.witness_path, json.dumps({"commit": commit, **head.to_dict()}).encode())
 
@@ -238,8 +228,6 @@ class GitBranchStore:
     # --- the store ---------------------------------------------------------------------------------
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
-        from gate.stores.file import exclusive
-
         with exclusive(self.git_dir() / "gate" / f"{self.remote}-{self.branch}.lock", what=self.where):
             for attempt in range(1, self.max_attempts + 1):
                 tip = self.fetch()
@@ -340,9 +328,6 @@ class GitArchive:
         self.store = store
 
     def get(self, digest: str) -> bytes:
-        from gate.archive import blob_path, digest_of
-        from gate.errors import GateError
-
         tip = self.store.git("rev-parse", "--verify", "--quiet", self.store.tracking, check=False).stdout.decode().strip()
         done = self.store.git("cat-file", "blob", f"{tip}:archive/{blob_path(digest)}", check=False) if tip else None
         if done is None or done.returncode != 0:

@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.auditlog import AuditError, Head, Verification, canonical, seal, verify_lines
-from gate.errors import ConfigError, GateError
+from gate.chain import Head, Verification, canonical, seal, verify_lines
+from gate.errors import AuditError, ConfigError, GateError
+from gate.fsutil import exclusive, write_atomically
 from gate.secrets import display_url
 
 MAX_ATTEMPTS = 20
@@ -132,7 +133,6 @@ class HttpStore:
 
     def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]:
         from gate.oparemote import post_decision_logs
-        from gate.stores.file import exclusive, write_atomically
 
         self.head_path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive(self.head_path.with_suffix(".lock"), what=self.where):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.auditlog import AuditError, Verification
+from gate.chain import Verification
+from gate.errors import AuditError
 
 
 class NoStore:

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate.errors import EvidenceError
-from gate.loader import read_bytes
+from gate import EvidenceError
+from gate.collector import read_bytes
 
 # Where GitHub looks, in its order of precedence.
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")

@@ -22,11 +22,8 @@ from typing import Any
 
 from gate_handoff.records import at, collect_records, newest
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError, EvidenceError
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
+from gate import Context, Evidence, EvidenceError, Skipped
+from gate.collector import EvidenceSpec, Loaded, display_path, entry_error
 from gate_accountability import codeowners
 
 
@@ -48,8 +45,7 @@ class _Lookup:
         options = spec.options or {}
         self.named = options.get("codeowners")
         if self.named is not None and (not isinstance(self.named, str) or not self.named.strip()):
-            raise ConfigError("evidence option 'codeowners' of the accountability collector: expected a path"
-                              " relative to gate.yaml")
+            raise entry_error(spec, "options.codeowners", "expected a path relative to gate.yaml")
         self._owners: codeowners.CodeOwners | None = None
 
     def owners(self) -> codeowners.CodeOwners:

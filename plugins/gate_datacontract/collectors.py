@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.timeutil import parse_timestamp
+from gate import Context, Evidence, EvidenceError, Skipped
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    check_options,
+    display_path,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    validate_kind,
+)
 from gate_datacontract.contracts import printable
 
-OPTION_TYPES: dict[str, tuple[type, ...]] = {
-    "upstream": (list,), "downstream": (list,), "source": (str,), "sources": (dict,), "manifest": (str,),
-    "produced_at": (str,), "contract": (str,), "format": (str,), "timestamp_field": (str,),
-    "max_examples": (int,), "max_records": (int,), "allow_extra_fields": (bool,), "taken_at": (str,),
-    "delimiter": (str,),
+# The JSON Schema of each option any of these collectors takes; each collector allows its own few.
+OPTION_SCHEMAS: dict[str, dict[str, Any]] = {
+    "upstream": {"type": "array"}, "downstream": {"type": "array"}, "source": {"type": "string"},
+    "sources": {"type": "object"}, "manifest": {"type": "string"}, "produced_at": {"type": "string"},
+    "contract": {"type": "string"}, "format": {"type": "string"}, "timestamp_field": {"type": "string"},
+    "max_examples": {"type": "integer", "minimum": 0}, "max_records": {"type": "integer", "minimum": 1},
+    "allow_extra_fields": {"type": "boolean"}, "taken_at": {"type": "string"}, "delimiter": {"type": "string"},
 }
 
 
@@ -38,32 +48,26 @@ PRODUCE_RESULTS = {
 
 
 def _options(spec: EvidenceSpec, allowed: tuple[str, ...]) -> dict[str, Any]:
-    where = f"evidence entry with collector {spec.collector!r}" + (f" (line {spec.line})" if spec.line else "")
-    options = dict(spec.options or {})
-    for key, value in options.items():
-        if key not in allowed:
-            raise ConfigError(f"{where}: field 'options.{key}': unknown option; expected one of {', '.join(allowed)}")
-        kinds = OPTION_TYPES[key]
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise ConfigError(f"{where}: field 'options.{key}': expected {kinds[0].__name__}, got {value!r}"[:200])
+    options = check_options(spec, {"type": "object", "additionalProperties": False,
+                                   "properties": {key: OPTION_SCHEMAS[key] for key in allowed}})
     for key in ("upstream", "downstream"):
         if not all(isinstance(v, str) and v.strip() for v in options.get(key, [])):
-            raise ConfigError(f"{where}: field 'options.{key}': expected a list of dataset names")
-    for key in ("max_examples", "max_records"):
-        if key in options and options[key] < (0 if key == "max_examples" else 1):
-            raise ConfigError(f"{where}: field 'options.{key}': expected a positive number, got {options[key]}")
+            raise entry_error(spec, f"options.{key}", "expected a list of dataset names")
     return options
+
+
+def _printably(read: Callable[[Path, str], Any]) -> Callable[[Path, str], Any]:
+    """A reader whose refusals quote the user's text with its control characters escaped."""
+    def reader(path: Path, shown: str) -> Any:
+        try:
+            return read(path, shown)
+        except EvidenceError as exc:
+            raise EvidenceError(printable(str(exc))) from None
+    return reader
 
 
 def _subject(context: Context) -> dict[str, Any]:
     return {"service": context.service}
-
-
-def _files(spec: EvidenceSpec, kind: str, source: str) -> tuple[list[Path], Skipped | None]:
-    paths = spec.resolve()
-    if not paths:
-        return [], Skipped(kind=kind, source=source, origin=spec.path, reason=f"no file matches {spec.path!r}")
-    return paths, None
 
 
 def _timestamp(value: Any, origin: str, what: str) -> Any:
@@ -96,22 +100,19 @@ class DataContractCollector:
         options = _options(spec, ("upstream", "downstream"))
         upstream = [v.strip() for v in options.get("upstream", [])]
         downstream = [v.strip() for v in options.get("downstream", [])]
-        paths, missing = _files(spec, self.kind, self.name)
-        if missing:
-            yield missing
         loaded = []
-        for path in paths:
-            shown = display_path(path, spec.root)
-            try:
-                contract = load_contract(path, shown)
-                data = contract.evidence_data()
-                validate_kind(self.kind, data, contract.doc)
-                produced = _timestamp(contract.reviewed_at, shown, "the contract's review date (reviewedAt)")
-                yield make_evidence(kind=self.kind, source=self.name, data=data, origin=shown,
-                                    digest=contract.doc.digest, produced_at=produced, subject=_subject(context))
-                loaded.append(contract)
-            except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
+
+        def read(path: Path, shown: str) -> Evidence:
+            contract = load_contract(path, shown)
+            data = contract.evidence_data()
+            validate_kind(self.kind, data, contract.doc)
+            produced = _timestamp(contract.reviewed_at, shown, "the contract's review date (reviewedAt)")
+            item = make_evidence(kind=self.kind, source=self.name, data=data, origin=shown,
+                                 digest=contract.doc.digest, produced_at=produced, subject=_subject(context))
+            loaded.append(contract)
+            return item
+
+        yield from for_each_file(spec, self.kind, self.name, _printably(read))
         if loaded or upstream or downstream:
             data = build_inventory(loaded, upstream, downstream, "gate.yaml")
             raw = json.dumps({"inventory": data, "contracts": [c.doc.digest for c in loaded]},
@@ -138,12 +139,13 @@ class QualityResultCollector:
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         allowed = ("source", "sources", "produced_at") + (("manifest",) if self.name == "dbt" else ())
         options = _options(spec, allowed)
-        paths, missing = _files(spec, self.kind, self.name)
-        if missing:
-            yield missing
+        paths = spec.resolve()
+        if not paths:  # the toolkit's own "no file matches" Skipped, which gate's hints extend
+            yield from for_each_file(spec, self.kind, self.name, lambda path, shown: [], paths=[])
+            return
         for stored in self._files_to_judge(paths, spec):
             try:
-                yield from self._one(stored, spec, options, context)
+                yield from list(self._one(stored, spec, options, context))  # a file never counts half
             except EvidenceError as exc:
                 yield Skipped(kind=self.kind, source=self.name, origin=stored.shown, reason=printable(str(exc)))
 
@@ -212,19 +214,10 @@ class SampleCollector:
 
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         options = _options(spec, self.allowed)
-        where = f"evidence entry with collector {self.name!r}" + (f" (line {spec.line})" if spec.line else "")
         if "contract" not in options:
-            raise ConfigError(f"{where}: field 'options.contract': required (the contract whose schema the sample"
-                              " must follow)")
-        paths, missing = _files(spec, self.kind, self.name)
-        if missing:
-            yield missing
-        for path in paths:
-            shown = display_path(path, spec.root)
-            try:
-                yield self._one(path, shown, spec, options, context)
-            except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=shown, reason=printable(str(exc)))
+            raise entry_error(spec, "options.contract", "required (the contract whose schema the sample must follow)")
+        yield from for_each_file(spec, self.kind, self.name, _printably(
+            lambda path, shown: self._one(path, shown, spec, options, context)))
 
     def _one(self, path: Path, shown: str, spec: EvidenceSpec, options: Mapping[str, Any],
              context: Context) -> Evidence:
@@ -274,8 +267,6 @@ class SampleCollector:
                 data["newest_record_at"] = result.newest.isoformat()
         with path.open("rb") as fh:
             digest = "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
-        from gate.loader import Loaded
-
         validate_kind(self.kind, data, Loaded(data, digest, {}, Path(shown)))
         return make_evidence(kind=self.kind, source=self.name, data=data, origin=shown, digest=digest,
                              produced_at=taken or result.newest, subject=_subject(context))

@@ -14,9 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gate import EvidenceError
-from gate.evidence import read_document
-from gate.loader import Loaded
-from gate.timeutil import parse_timestamp
+from gate.collector import Loaded, parse_timestamp, read_document
 
 
 @dataclass

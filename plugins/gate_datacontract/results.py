@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate import EvidenceError
-from gate.loader import Loaded
+from gate.collector import Loaded
 
 MAX_EXAMPLES = 5
 DBT_RUN_RESULTS = ("v4", "v5", "v6")

@@ -84,7 +84,7 @@ def _track_time(result: SampleResult, record: Any, column: str | None) -> None:
     value = record.get(column)
     if not isinstance(value, str):
         return
-    from gate.timeutil import parse_timestamp
+    from gate.collector import parse_timestamp
 
     try:
         moment = parse_timestamp(value)

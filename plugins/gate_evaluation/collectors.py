@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from gate import Context, Evidence, EvidenceError, Skipped
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.evidence import make_evidence, validate_kind
-from gate.loader import Loaded
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    display_path,
+    display_url,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    register_secret,
+    sha256_digest,
+    validate_kind,
+)
 from gate_evaluation import options as opt
 
 KIND = "model_evaluation"
@@ -35,17 +43,8 @@ def each_file(spec: EvidenceSpec, source: str,
               read: Callable[[Path, str], Evidence]) -> Iterable[Evidence | Skipped]:
     """One Evidence per file the entry names; a file that cannot be read is one Skipped naming it."""
     if not spec.path:
-        raise opt.fail(spec, source, "path", "expected the file (or glob) the tool wrote")
-    paths = spec.resolve()
-    if not paths:
-        yield Skipped(kind=KIND, source=source, origin=spec.path, reason=f"no file matches {spec.path!r}")
-        return
-    for path in paths:
-        shown = display_path(path, spec.root)
-        try:
-            yield read(path, shown)
-        except EvidenceError as exc:
-            yield Skipped(kind=KIND, source=source, origin=shown, reason=str(exc))
+        raise entry_error(spec, "path", "expected the file (or glob) the tool wrote")
+    return for_each_file(spec, KIND, source, read)
 
 
 class PredictionsCollector:
@@ -148,13 +147,12 @@ class MlflowCollector:
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         import os
 
-        from gate.secrets import display_url
         from gate_evaluation import mlflow
 
         opts = opt.check_known(spec, self.name, tuple(c for c in opt.COMMON if c != "evaluated_at") + (
             "run_id", "dataset_context", "metrics", "token_env", "timeout_s"))
         if not spec.url:
-            raise opt.fail(spec, self.name, "url", "expected the tracking server's URL (url: http://host:5000)")
+            raise entry_error(spec, "url", "expected the tracking server's URL (url: http://host:5000)")
         run_id = opts.get("run_id")
         if not isinstance(run_id, str) or not run_id.strip():
             raise opt.fail(spec, self.name, "run_id", f"expected the evaluation run's id, got {run_id!r}")
@@ -174,6 +172,7 @@ class MlflowCollector:
             if not token:
                 raise opt.fail(spec, self.name, "token_env", f"the environment variable {opts['token_env']!r} is"
                                " not set")
+            register_secret(token)  # masked wherever it could surface (an error echoing the header)
         server = display_url(spec.url)
         shown = f"{server} run {run_id}"
         try:
@@ -182,8 +181,6 @@ class MlflowCollector:
             data = mlflow.figures(run, shown, renames)
             dataset = _mlflow_dataset(mlflow.dataset_input(run, shown, context_name), common, shown)
             data = {"dataset": dataset, **data, "tracking": mlflow.tracking(run, server)}
-            from gate.loader import sha256_digest
-
             evidence = evidence_of(data, opt.Common(common.dataset, common.model, when, common.service,
                                                     common.release),
                                    source=self.name, origin=shown, digest=sha256_digest(raw), context=context)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 
 MAX_BODY = 16 * 1024 * 1024
 RUN_FIGURES = ("review_share", "unreviewed_error_rate", "reviewed", "unreviewed", "unreviewed_errors")
@@ -28,7 +28,7 @@ def fetch_run(base: str, shown: str, run_id: str, *, timeout_s: float, token: st
     """The run object and the raw answer; EvidenceError (one line) when the server cannot give it."""
     import requests
 
-    from gate.httpbody import body_deadline
+    from gate.collector import body_deadline
 
     session = requests.Session()
     session.trust_env = False  # no proxy from the environment between gate and its tracking server

@@ -1,7 +1,7 @@
 """The options every evaluation collector shares: which dataset it is, which model, when it was evaluated.
 
-Kept local to this plugin until gate's collector toolkit offers option validation; a bad option is a
-ConfigError (exit 2) naming the gate.yaml entry and the field.
+A bad option is a ConfigError (exit 2) in the toolkit's one wording (``entry_error``): gate.yaml and the
+entry's line, the collector and the field.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError
+from gate import ConfigError
+from gate.collector import EvidenceSpec, check_options, entry_error
 
 ROLES = ("pilot", "production_sample")
 DATASET_FIELDS = ("name", "role", "digest", "sampled_from", "sampled_at", "labelled_by")
@@ -29,22 +29,15 @@ class Common:
     release: str | None
 
 
-def entry(spec: EvidenceSpec, collector: str) -> str:
-    where = spec.path or spec.url
-    return f"gate.yaml evidence entry (collector {collector!r}, {where!r}" + (
-        f", line {spec.line})" if spec.line else ")")
-
-
 def fail(spec: EvidenceSpec, collector: str, field: str, expected: str) -> ConfigError:
-    return ConfigError(f"{entry(spec, collector)}: field 'options.{field}': {expected}")
+    """options.<field> of the entry is wrong (``collector`` kept for the call sites; the entry names it)."""
+    return entry_error(spec, f"options.{field}", expected)
 
 
 def check_known(spec: EvidenceSpec, collector: str, known: Sequence[str]) -> Mapping[str, Any]:
-    opts: Mapping[str, Any] = spec.options or {}
-    unknown = sorted(set(opts) - set(known))
-    if unknown:
-        raise fail(spec, collector, unknown[0], f"unknown option; known: {', '.join(known)}")
-    return opts
+    """The options, none of them unknown (each option's value is checked where it is read)."""
+    return check_options(spec, {"type": "object", "properties": {key: {} for key in known},
+                                "additionalProperties": False})
 
 
 def common(spec: EvidenceSpec, collector: str, *, digest_required: bool) -> Common:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 from gate_evaluation.tally import Tally, TooMany
 
 # A JSON Lines record longer than this is not a prediction row; refusing it bounds memory.

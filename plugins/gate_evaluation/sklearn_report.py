@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import read_document
+from gate import EvidenceError
+from gate.collector import read_document
 
 AVERAGES = {"macro avg": "macro", "weighted avg": "weighted", "micro avg": "micro"}
 FIELDS = ("precision", "recall", "f1-score", "support")

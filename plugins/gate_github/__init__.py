@@ -6,7 +6,8 @@ Collectors (docs/collectors/github.md):
   owner is not on the build team -> kind ``review``.
 - ``github_drills``: incident drills recorded as closed issues with a label -> kind ``drill``.
 
-The token is GITHUB_TOKEN; it is registered for masking and never printed. Every GitHub failure (401,
+The token is GITHUB_TOKEN, or, under gate serve, the App's installation token the decision lends
+(``context.credentials("github")``); it is registered for masking and never printed. Every GitHub failure (401,
 403, 404, 5xx, rate limit, timeout) becomes a Skipped with one clear line: never an approval.
 github3.py and requests are imported only when a collector runs (gate's start-up time is benchmarked).
 """
@@ -24,13 +25,13 @@ class ReviewsCollector:
     kind = "review"
 
     def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
-        from gate.evidence import make_evidence, validate_kind
-        from gate.loader import Loaded
+        from gate.collector import Loaded, make_evidence, validate_kind
         from gate_github import reviews
         from gate_github.client import GitHubClient, GitHubError, Settings
 
-        settings = Settings.from_options(spec.options or {})
-        opts = reviews.parse_options(spec.options or {}, os.environ)
+        credential = _credential(context)
+        settings = Settings.from_options(spec.options or {}, credential=credential)
+        opts = reviews.parse_options(spec.options or {}, _environ(credential))
         origin = f"{settings.api_url}/repos/{opts.repository}"
         if not settings.token:
             yield Skipped(kind=self.kind, source=self.name, origin=origin,
@@ -58,8 +59,9 @@ class DrillsCollector:
         from gate_github import drills
         from gate_github.client import GitHubClient, GitHubError, Settings
 
-        settings = Settings.from_options(spec.options or {})
-        opts = drills.parse_options(spec.options or {}, os.environ)
+        credential = _credential(context)
+        settings = Settings.from_options(spec.options or {}, credential=credential)
+        opts = drills.parse_options(spec.options or {}, _environ(credential))
         origin = f"{settings.api_url}/repos/{opts['repository']}/issues"
         if not settings.token:
             yield Skipped(kind=self.kind, source=self.name, origin=origin,
@@ -72,6 +74,18 @@ class DrillsCollector:
             yield Skipped(kind=self.kind, source=self.name, origin=origin, reason=str(exc))
             return
         yield from found
+
+
+def _credential(context: Context):
+    """The token gate serve lends for this decision, if any (else GITHUB_TOKEN is used)."""
+    return context.credentials("github") if context.credentials is not None else None
+
+
+def _environ(credential) -> dict[str, str]:
+    """Where the repository option defaults from: the deployed repository under gate serve."""
+    if credential is None:
+        return dict(os.environ)
+    return {"GITHUB_REPOSITORY": credential.repository} if credential.repository else {}
 
 
 @hookimpl

@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from gate.secrets import display_url
+from gate.collector import display_url
+
 
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
@@ -37,7 +38,7 @@ class GitHubError(Exception):
     """GitHub could not be asked, or did not answer as documented. The message is one line."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        from gate.secrets import mask
+        from gate.collector import mask
 
         super().__init__(mask(" ".join(message.split())))
         self.status = status
@@ -76,17 +77,23 @@ class Settings:
     max_pages: int = DEFAULTS["max_pages"]
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+                     credential: Any = None) -> Settings:
         """Settings from a collector's options and the environment.
 
         The token is GITHUB_TOKEN. It is sent only to the API the CI environment names (GITHUB_API_URL,
         set by GitHub Actions and GitHub Enterprise runners) or, outside CI, to the one gate.yaml names:
         a pull request that edits gate.yaml cannot send the token somewhere else.
+
+        A credential (gate.Credential, lent by gate serve for one decision) replaces both: its token, sent
+        only to its URL, whatever the environment holds.
         """
-        from gate.errors import ConfigError
-        from gate.secrets import register
+        from gate import ConfigError
+        from gate.collector import register_secret as register
 
         env = os.environ if environ is None else environ
+        if credential is not None:
+            env = {"GITHUB_TOKEN": credential.token, "GITHUB_API_URL": credential.url}
         token = env.get("GITHUB_TOKEN") or None
         register(token)
         configured = options.get("api_url")
@@ -116,7 +123,7 @@ class Settings:
 
 
 def _text(value: Any, name: str) -> str:
-    from gate.errors import ConfigError
+    from gate import ConfigError
 
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"evidence option {name!r}: expected a URL, got {value!r}")
@@ -152,7 +159,7 @@ class GitHubClient:
             else:
                 gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
-            from gate.httpbody import body_deadline
+            from gate.collector import body_deadline
 
             gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
             self._session = gh.session
@@ -175,7 +182,7 @@ class GitHubClient:
         """
         import requests
 
-        from gate.secrets import mask_deep
+        from gate.collector import mask_deep
 
         json = mask_deep(json) if json is not None else None  # a report posted to GitHub is output too
 

@@ -25,10 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, validate_kind
-from gate.loader import Loaded, parse_yaml
-from gate.model import Context, Evidence, Skipped
+from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
+from gate.collector import Loaded, make_evidence, parse_yaml, validate_kind
 from gate_github.client import GitHubClient
 
 _BLOCK = re.compile(r"^```+\s*ya?ml[^\n]*\n(.*?)^```+\s*$", re.MULTILINE | re.DOTALL)

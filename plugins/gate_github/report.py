@@ -63,7 +63,7 @@ def pull_request_number(environ: Mapping[str, str]) -> int | None:
 
 
 def check_annotations(decision, config=None) -> list[dict[str, Any]]:
-    from gate.render.ci import locations
+    from gate.report import locations
 
     out = []
     for finding in decision.findings:
@@ -120,7 +120,7 @@ def post_comment(client, repo: str, number: int, decision, report: str) -> dict[
 
 def report(decision, config, environ: Mapping[str, str]) -> list[str]:
     """Post the check (or status) and the comment; return what was posted, raise on what failed."""
-    from gate.render.markdown import render_markdown
+    from gate.report import render_markdown
     from gate_github.client import Forbidden, GitHubClient, GitHubError, Settings
 
     options = dict(config.plugin_options("gate_github")) if config is not None else {}

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gate.errors import ConfigError, EvidenceError
-from gate.model import Context
-from gate.timeutil import parse_timestamp
+from gate import ConfigError, Context, EvidenceError
+from gate.collector import parse_timestamp
 from gate_github.client import GitHubClient, GitHubError
 
 DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")

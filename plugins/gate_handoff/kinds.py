@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.loader import Loaded
+from gate import EvidenceError
+from gate.collector import Loaded
 from gate_handoff.records import at, newest
 
 # Coverage a record declares may differ from the coverage its attendance lists show by rounding only.

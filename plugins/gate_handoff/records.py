@@ -20,13 +20,18 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec, validate
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
-from gate.timeutil import parse_timestamp
+from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    describe_field,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    validate_envelope,
+    validate_kind,
+)
 
 META_FIELDS = ("service", "release", "commit", "as_of", "source")
 RECORD_SUFFIXES = (".yaml", ".yml", ".json")
@@ -51,16 +56,12 @@ def collect_records(spec: EvidenceSpec, context: Context, *, kind: str, source: 
                     refine: Refine | None = None, dated_by: Callable[[Mapping[str, Any]], Any] | None = None
                     ) -> Iterable[Evidence | Skipped]:
     """One Evidence per readable record file; one Skipped (naming file, field, expected) per unreadable one."""
-    paths = record_files(spec)
-    if not paths:
-        yield Skipped(kind=kind, source=source, origin=spec.path, reason=f"no {kind} record matches {spec.path!r}")
-        return
-    for path in paths:
-        shown = display_path(path, spec.root)
-        try:
-            yield read_record(path, shown, kind=kind, source=source, refine=refine, dated_by=dated_by)
-        except EvidenceError as exc:
-            yield Skipped(kind=kind, source=source, origin=shown, reason=str(exc))
+
+    def read(path: Path, shown: str) -> Evidence:
+        return read_record(path, shown, kind=kind, source=source, refine=refine, dated_by=dated_by)
+
+    return for_each_file(spec, kind, source, read, paths=record_files(spec),
+                         nothing=f"no {kind} record matches {spec.path!r}")
 
 
 def read_record(path: Path, shown: str, *, kind: str, source: str, refine: Refine | None = None,
@@ -93,7 +94,7 @@ def read_record(path: Path, shown: str, *, kind: str, source: str, refine: Refin
 
 
 def _read_envelope(doc: Loaded, shown: str, kind: str, refine: Refine | None) -> Evidence:
-    validate(doc, "evidence-envelope.schema.json", EvidenceError)
+    validate_envelope(doc)
     item = doc.data
     if item["kind"] != kind:
         raise EvidenceError(at(doc, ("kind",), f"expected kind {kind!r}, got {item['kind']!r}"))
@@ -120,10 +121,7 @@ def newest(values: Iterable[Any]) -> str | None:
 
 def at(doc: Loaded, field_path: tuple[str | int, ...], message: str) -> str:
     """One line: file:line: field 'a.b': message."""
-    line = doc.line_of(field_path)
-    where = f"{doc.path}:{line}" if line else str(doc.path)
-    field = ".".join(str(p) for p in field_path)
-    return f"{where}: field {field!r}: {message}"
+    return describe_field(doc, field_path, message)
 
 
 def _check_time(doc: Loaded, field: str, value: Any) -> None:

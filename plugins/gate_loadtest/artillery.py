@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import read_document
+from gate import EvidenceError
+from gate.collector import read_document
 from gate_loadtest.run import Run, moment, number, whole
 
 SUMMARY = "http.response_time"

@@ -27,13 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
-from gate.timeutil import parse_timestamp
+from gate import ConfigError, Context, Evidence, EvidenceError, GateError, Skipped
+from gate.collector import (
+    EvidenceSpec,
+    Loaded,
+    check_options,
+    consistency_problems,
+    display_path,
+    entry_error,
+    for_each_file,
+    make_evidence,
+    parse_timestamp,
+    read_document,
+    sha256_digest,
+    validate_kind,
+)
 from gate_loadtest.run import SCENARIOS, Run
 
 KIND = "load_test"
@@ -61,16 +69,13 @@ class Options:
 
 
 def parse_options(spec: EvidenceSpec, tool: str) -> Options:
-    where = f"gate.yaml evidence entry (collector {tool!r}, path {spec.path!r}" + (
-        f", line {spec.line})" if spec.line else ")")
-    opts: Mapping[str, Any] = spec.options or {}
+    # the schema refuses an option no tool reads; what each value must be is checked below, in words
+    opts = check_options(spec, {"type": "object", "additionalProperties": False,
+                                "properties": {key: {} for key in OPTIONS}})
 
     def fail(field: str, expected: str) -> ConfigError:
-        return ConfigError(f"{where}: field 'options.{field}': {expected}")
+        return entry_error(spec, f"options.{field}", expected)
 
-    unknown = sorted(set(opts) - set(OPTIONS))
-    if unknown:
-        raise fail(unknown[0], f"unknown option; known: {', '.join(OPTIONS)}")
     scenario = opts.get("scenario")
     if scenario not in SCENARIOS:
         raise fail("scenario", f"expected one of {', '.join(SCENARIOS)} (which run this is), got {scenario!r}")
@@ -144,8 +149,6 @@ def read_locust(path: Path, shown: str, options: Options, display) -> tuple[Run,
     if options.format == "json" or (options.format is None and path.suffix.lower() == ".json"):
         return locust.read_json(path, shown)
     run, raw_parts = locust.read_csv_set(path, shown, display)
-    from gate.loader import sha256_digest
-
     return run, sha256_digest(b"".join(raw_parts))
 
 
@@ -195,19 +198,16 @@ def primary_files(tool: str, paths: list[Path]) -> list[Path]:
 def collect_runs(tool: str, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
     options = parse_options(spec, tool)
     paths = spec.resolve()
-    if not paths:
-        yield Skipped(kind=KIND, source=tool, origin=spec.path, reason=f"no file matches {spec.path!r}")
-        return
+    if paths and not primary_files(tool, paths):
+        return  # only siblings of a stats file the glob leaves out: gate says it found no evidence there
 
     def display(p: Path) -> str:
         return display_path(p, spec.root)
 
-    for path in primary_files(tool, paths):
-        shown = display(path)
-        try:
-            yield read_one(tool, path, shown, options, spec, context, display)
-        except EvidenceError as exc:
-            yield Skipped(kind=KIND, source=tool, origin=shown, reason=str(exc))
+    def read(path: Path, shown: str) -> Evidence:
+        return read_one(tool, path, shown, options, spec, context, display)
+
+    yield from for_each_file(spec, KIND, tool, read, paths=primary_files(tool, paths))
 
 
 def read_one(tool: str, path: Path, shown: str, options: Options, spec: EvidenceSpec, context: Context,
@@ -264,7 +264,6 @@ def history_from_log(context: Context, shown: str) -> dict[str, Any]:
     """options.baseline: decision-log: the baseline run of the last approved decision for this service
     and profile, from the configured decision-log store. No such decision, or a log that does not verify,
     is an error: the comparison the user asked for cannot be made, so the run does not count."""
-    from gate.auditlog import AuditError
     from gate_loadtest.baseline import from_decision_log
 
     if context.history is None:
@@ -272,7 +271,9 @@ def history_from_log(context: Context, shown: str) -> dict[str, Any]:
                             " command does not read; expected gate evaluate, or a baseline file")
     try:
         record = context.history()
-    except AuditError as exc:
+    except ConfigError:
+        raise
+    except GateError as exc:  # the log does not verify, or cannot be read: no baseline to compare with
         raise EvidenceError(f"{shown}: options.baseline: decision-log: {exc}") from None
     found = from_decision_log([record] if record else [], context.service)
     if found is None:
@@ -314,9 +315,7 @@ def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Calla
 def _adds_up(data: dict[str, Any], shown: str) -> dict[str, Any]:
     """The earlier run is held to the rules its own evidence would be (gate.consistency): only its p95,
     error rate and request rate are carried, and a p95 above its own p99, max or duration is refused."""
-    from gate.consistency import problems
-
-    found = next(problems(KIND, data, None), None)
+    found = next(consistency_problems(KIND, data, None), None)
     if found:
         raise EvidenceError(f"{shown}: options.baseline: evidence does not add up: {found}")
     return data

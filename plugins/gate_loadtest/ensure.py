@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 
 LEGACY = ("min", "max", "median", "p95", "p99")
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|(<=|>=|==|!=|<|>|\(|\)|\+|-|\*|/|%)|([A-Za-z_$][A-Za-z0-9_$.]*))")

@@ -19,7 +19,7 @@ import io
 import math
 from pathlib import Path
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 from gate_loadtest.percentiles import Intervals
 from gate_loadtest.run import Run, moment
 from gate_loadtest.tables import guess_tool, header_text

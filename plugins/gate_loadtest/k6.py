@@ -26,8 +26,8 @@ from math import isfinite
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import read_document
+from gate import EvidenceError
+from gate.collector import read_document
 from gate_loadtest.k6_verdict import StreamVerdict, summary_checks, summary_thresholds
 from gate_loadtest.percentiles import Intervals, Samples
 from gate_loadtest.run import Run, number, whole

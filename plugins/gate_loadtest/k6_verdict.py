@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 from gate_loadtest.percentiles import Samples
 
 _EXPRESSION = re.compile(r"^\s*(count|rate|value|avg|min|max|med|p\((\d+(?:\.\d+)?)\))\s*"

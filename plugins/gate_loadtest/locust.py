@@ -23,9 +23,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from gate.errors import EvidenceError
-from gate.evidence import MAX_EVIDENCE_BYTES, read_document
-from gate.loader import read_bytes
+from gate import EvidenceError
+from gate.collector import MAX_EVIDENCE_BYTES, read_bytes, read_document
 from gate_loadtest import tables
 from gate_loadtest.percentiles import locust as locust_percentile
 from gate_loadtest.run import Run, moment, number, whole

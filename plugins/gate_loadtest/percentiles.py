@@ -159,7 +159,7 @@ class Intervals:
         if not keys:
             return []
         if max(keys) - min(keys) >= MAX_INTERVALS:  # one point per interval: a damaged time would make billions
-            from gate.errors import EvidenceError
+            from gate import EvidenceError
 
             span = (max(keys) - min(keys)) * self.interval_s
             raise EvidenceError(f"{where}: the points span {span:g} s, more than {MAX_INTERVALS} intervals of"

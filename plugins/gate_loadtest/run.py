@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 
 SCENARIOS = ("baseline", "stress", "fault")
 LATENCY_KEYS = ("p50", "p90", "p95", "p99", "max")

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterable
 
-from gate.errors import EvidenceError
+from gate import EvidenceError
 
 # The first columns each tool writes, to recognise a CSV handed to the wrong collector.
 KNOWN_HEADERS = {

@@ -36,7 +36,7 @@ class Answer:
 
 def safe_url(url: str) -> str:
     """The URL as messages and origins show it: gate's one display function (no userinfo, no query secrets)."""
-    from gate.secrets import display_url
+    from gate.collector import display_url
 
     return display_url(url)
 
@@ -59,7 +59,7 @@ class Client:
         self.backoff = backoff_s
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment between gate and its Prometheus
-        from gate.httpbody import body_deadline
+        from gate.collector import body_deadline
 
         self.session.hooks["response"].append(body_deadline(timeout_s))  # a trickled body is a timeout too
         if token:

@@ -40,12 +40,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from gate.collect import display_path
-from gate.config import EvidenceSpec
-from gate.errors import ConfigError, EvidenceError
-from gate.evidence import make_evidence, read_document, validate_kind
-from gate.loader import Loaded
-from gate.model import Context, Evidence, Skipped
+from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
+from gate.collector import EvidenceSpec, Loaded, for_each_file, make_evidence, read_document, validate_kind
 
 KIND = "observability"
 PROMETHEUS_OPTIONS = ("queries", "units", "drift_signal", "drift_feature_limit", "timeout_s", "retries", "backoff_s",
@@ -230,16 +226,8 @@ class EvidentlyCollector:
         if unknown:
             raise ConfigError(f"{_where(spec, self.name)}: field 'options.{unknown[0]}': unknown option;"
                               " known: produced_at, service, release")
-        paths = spec.resolve()
-        if not paths:
-            yield Skipped(kind=KIND, source=self.name, origin=spec.path, reason=f"no file matches {spec.path!r}")
-            return
-        for path in paths:
-            shown = display_path(path, spec.root)
-            try:
-                yield self.read(path, shown, opts, spec, context)
-            except EvidenceError as exc:
-                yield Skipped(kind=KIND, source=self.name, origin=shown, reason=str(exc))
+        yield from for_each_file(spec, KIND, self.name,
+                                 lambda path, shown: self.read(path, shown, opts, spec, context))
 
     def read(self, path, shown: str, opts: Mapping[str, Any], spec: EvidenceSpec, context: Context) -> Evidence:
         doc = read_document(path, shown)

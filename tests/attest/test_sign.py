@@ -19,6 +19,7 @@ from gate.stores.file import FileStore
 from ..conftest import requires_opa
 from ..core.helpers import release
 from .helpers import NOW, envelope, signed_release, statement, write_keypair
+from tests.conftest import said
 
 
 @pytest.fixture(params=["ed25519", "ecdsa-p256"])
@@ -130,7 +131,7 @@ def test_a_bad_subject_is_exit_2_before_anything_is_decided(gate_workspace, tmp_
     code = main(["evaluate", "-c", str(config), "--now", NOW, "--sign", str(private), "--subject", subject])
     assert code == 2
     err = capsys.readouterr().err
-    assert f"--subject {subject!r}" in err and err.count("\n") == 1
+    assert f"--subject {subject!r}" in err and len(said(err)) == 1
     assert not (config.parent / ".gate" / "decisions.jsonl").exists()  # nothing was evaluated
 
 

@@ -11,6 +11,7 @@ from gate.cli import main
 from gate.config import library_dir
 
 from ..core.helpers import load_test, release
+from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 PAST_P95 = [500, 640, 690, 700, 710, 750, 790, 800, 950]
@@ -109,7 +110,7 @@ def test_the_base_ref_is_read_from_git_not_the_working_tree(history, gate_worksp
 def test_an_unknown_ref_is_one_line_exit_3(history, capsys):
     assert main(["impact", "-c", str(history), "--base", "no-such-branch"]) == 3
     err = capsys.readouterr().err
-    assert err.startswith("gate: error: git rev-parse") and len(err.strip().splitlines()) == 1
+    assert err.startswith("gate: error: git rev-parse") and len(said(err)) == 1
 
 
 def test_outside_a_git_repository_it_says_so(gate_workspace, capsys):
@@ -150,7 +151,7 @@ def test_with_no_decision_log_it_says_nothing_could_be_replayed_exit_3(gate_work
     assert main(["impact", "-c", str(config), "--base", "HEAD"]) == 3
     captured = capsys.readouterr()
     assert captured.out == ""  # never "0 decision(s) would flip"
-    assert captured.err.count("\n") == 1
+    assert len(said(captured.err)) == 1
     assert "gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no decisions" in captured.err
 
 

@@ -13,6 +13,7 @@ from gate.commands.init import PLACEHOLDER_TYPE
 from gate.config import library_dir
 
 from ..conftest import REPO
+from tests.conftest import said
 
 FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml")
 
@@ -68,7 +69,7 @@ def test_an_existing_file_is_never_overwritten_and_nothing_is_written(tmp_path, 
     (tmp_path / existing).write_text("mine\n")
     assert main(["init", str(tmp_path), "--yes"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(tmp_path / existing) in err and "never overwrites" in err
+    assert len(said(err)) == 1 and str(tmp_path / existing) in err and "never overwrites" in err
     assert (tmp_path / existing).read_text() == "mine\n"
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [existing]
 

@@ -17,6 +17,7 @@ from gate.cli import main
 from gate.commands.init import PLACEHOLDER_TYPE, TEMPLATES, known_tools
 
 from ..conftest import REPO
+from tests.conftest import said
 
 # gate's own check of an exported sample: it needs no tool, and is documented with the contracts
 NOT_A_TOOL = {"file", "data_sample"}
@@ -134,7 +135,7 @@ def test_all_tools_together_write_a_gate_yaml_gate_accepts_and_blocks_on(tmp_pat
 def test_an_unknown_tool_is_a_usage_error_naming_it_and_the_known_ones(tmp_path, capsys):
     assert init(tmp_path, "--tools", "k6,gatling") == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown tool 'gatling'" in err
+    assert len(said(err)) == 1 and "unknown tool 'gatling'" in err
     assert "known: " + ", ".join(known_tools()) in err
     assert not list(tmp_path.iterdir())
 

@@ -10,6 +10,8 @@ from gate import auditlog
 from gate.cli import main
 from gate.stores.file import FileStore
 
+from tests.conftest import said
+
 from ..core.helpers import release
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
@@ -101,7 +103,7 @@ def test_show_filters_by_outcome_service_and_date(logged, capsys):
 def test_show_rejects_a_bad_date_with_one_line_exit_2(logged, capsys):
     assert main(["log", "show", "-c", str(logged), "--since", "yesterday"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("gate: error: --since") and len(err.strip().splitlines()) == 1
+    assert err.startswith("gate: error: --since") and len(said(err)) == 1
 
 
 def test_after_a_torn_write_the_next_evaluate_succeeds_and_verify_shows_the_repair(logged, capsys):

@@ -17,6 +17,7 @@ from gate.attest import GATE_FIELD, envelope_for
 from gate.cli import main
 
 from ..attest.helpers import envelope, signed_release, statement, with_statement, write, write_keypair
+from tests.conftest import said
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def verify(config, artifact, attestation, key, *extra: str) -> int:
 
 def failure_line(capsys) -> str:
     err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+    assert len(said(err)) == 1, err
     return err
 
 

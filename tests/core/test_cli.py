@@ -8,6 +8,7 @@ import re
 from gate.cli import main
 
 from .helpers import POLICY, release
+from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 
@@ -41,7 +42,7 @@ def test_policy_that_does_not_compile_exits_3(gate_workspace, capsys):
     assert main(["evaluate", "-c", str(config), *NOW]) == 3
     # one line for the error (beside `auto`'s line saying which engine it chose)
     err = "".join(line for line in capsys.readouterr().err.splitlines(True) if not line.startswith("gate: engine "))
-    assert err.count("\n") == 1 and "Traceback" not in err and re.search(r"technical.rego:\d+: does not compile", err)
+    assert len(said(err)) == 1 and "Traceback" not in err and re.search(r"technical.rego:\d+: does not compile", err)
 
 
 def test_policy_calling_unknown_function_exits_3(gate_workspace, capsys):

@@ -12,6 +12,7 @@ from gate.cli import main
 
 from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import POLICY, release
+from tests.conftest import said
 
 NOW = ["--now", EXAMPLE_NOW]
 READY = REPO / "examples" / "claims-triage" / "ready"
@@ -67,15 +68,14 @@ deny contains {"id": "technical.p95_latency", "msg": "no p95"} if {
 
 
 def ready_copy(tmp_path, extra_policy: str | None = None):
-    """The ready example with the default library copied beside it, and gate.yaml pointing at the copy."""
+    """The ready example with the default policies copied beside it, and gate.yaml pointing at the copy."""
     root = tmp_path / "ready"
     shutil.copytree(READY, root)
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("*_test.rego"))
     if extra_policy:
         (root / "policies" / "custom.rego").write_text(extra_policy, encoding="utf-8")
     doc = yaml.safe_load((root / "gate.yaml").read_text(encoding="utf-8"))
-    doc["policies"] = "policies"
-    doc["threshold"] = "policies/threshold.yaml"
+    doc["policies"] = "policies"  # the example's threshold.yaml extends gate's (no GitHub, no protected ref)
     (root / "gate.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     return root / "gate.yaml"
 
@@ -131,7 +131,7 @@ def test_blocked_reference_exits_2_with_one_line_naming_the_config(gate_workspac
     config = release(gate_workspace, p95=950)
     assert main(["lint", "-c", str(config), "--engine", "embedded", *NOW]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert len(said(err)) == 1 and "Traceback" not in err
     assert "needs an approving example" in err and str(config) in err and "technical.p95_latency" in err
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import opa_binary, requires_opa
+
 from gate import runner
 from gate.config import load_config
 
@@ -42,15 +44,14 @@ def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that
                    " gate lint is much slower on it and it refuses some policies: install OPA, see docs/engines.md\n")
 
 
+@requires_opa
 def test_with_a_local_binary_auto_names_it(config, tmp_path, monkeypatch, capsys):
-    fake = tmp_path / "bin" / "opa"
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("OPA_BIN", str(fake))
+    # the real, pinned OPA, outside the workspace: a binary inside it is refused (gate.engine.trust)
+    real = opa_binary()
+    monkeypatch.setenv("OPA_BIN", real)
     engine, err = choose(config(), capsys)
     assert engine.name == "opa-local"
-    assert err == f"gate: engine opa-local (local binary {fake})\n"
+    assert err == f"gate: engine opa-local (local binary {real})\n"
 
 
 def test_with_a_server_configured_auto_names_it_without_its_credentials(config, no_opa, capsys):

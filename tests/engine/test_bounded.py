@@ -37,6 +37,10 @@ def _engine_children() -> list[str]:
                 command = fh.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
+        # multiprocessing's resource tracker lives as long as this process once any test used a process pool
+        # (gate serve's workers): it is not an engine child
+        if "multiprocessing.resource_tracker" in command:
+            continue
         if int(fields[1]) == me and fields[0] != "Z" and "opa" not in command.split(" ")[0]:
             found.append(f"{entry}: {command}")
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.cli import main
+from tests.conftest import said
 
 HEAD = "package gate.probe\n\nimport rego.v1\n\n"
 BROKEN = {
@@ -29,7 +30,7 @@ def test_a_policy_that_does_not_compile_is_named_with_file_and_line(tmp_path, ca
     (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\npolicies: policies\n")
     assert main(["check", "-c", str(tmp_path / "gate.yaml"), "--engine", engine]) == 3
     err = capsys.readouterr().err
-    assert err.count("\n") == 1
+    assert len(said(err)) == 1
     assert err.startswith(f"gate: error: {probe}:6: does not compile: "), err
 
 

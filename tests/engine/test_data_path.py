@@ -19,7 +19,7 @@ quote if input.service.q == "say \"hi\""
 
 backslash if input.service.b == "C:\\temp\\new"
 
-big if input.service.n == 18446744073709551617
+big if input.service.n == 9007199254740991
 
 tiny if input.service.f == 0.0000001
 
@@ -33,7 +33,8 @@ deny contains sprintf("%s did not arrive intact", [name]) if {
 arrived := {"quote": quote, "backslash": backslash, "big": big, "tiny": tiny, "unicode": unicode}
 '''
 
-SERVICE = {"name": "svc", "q": 'say "hi"', "b": "C:\\temp\\new", "n": 2**64 + 1, "f": 1e-7, "u": "Zürich ✓ 東京"}
+# n: the largest integer gate accepts (gate.numbers), which both engines hold exactly
+SERVICE = {"name": "svc", "q": 'say "hi"', "b": "C:\\temp\\new", "n": 2**53 - 1, "f": 1e-7, "u": "Zürich ✓ 東京"}
 
 FRESHNESS = """package gate.fresh
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import urllib.request
@@ -23,13 +24,14 @@ import yaml
 from gate.cli import main
 from gate.config import load_config
 from gate.engine import canary, trust
-from gate.engine.opa import _free_port
+from gate.engine.opa import free_port
 from gate.errors import ConfigError
 from gate.policyset import load_policies
 from tests.conftest import EXAMPLE_NOW
 from tests.engine.conftest import REPO
 from tests.engine.fake_opa import FakeOpa
 from tests.engine.test_bundle import _serve_bundle
+from tests.conftest import said
 
 EXAMPLES = REPO / "examples" / "claims-triage"
 TOKEN = "ghp_enginetrustPLANTED0123456789abcdefAB"
@@ -76,7 +78,7 @@ def test_a_stub_answering_empty_sets_never_approves_the_blocked_example(impostor
     code, out, err = evaluate(example(tmp_path, "blocked", engine), capsys)
     assert code == 3, err
     assert out == ""
-    assert "canary" in err and len(err.strip().splitlines()) == 1
+    assert "canary" in err and len(said(err)) == 1
     assert any(r.path.startswith("/v1/data/gate") for r in impostor.requests)  # it was asked, and not believed
 
 
@@ -148,8 +150,8 @@ def _bundle_project(tmp_path: Path, profile: str | None = None) -> Path:
     root = tmp_path / "project"
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("*_test.rego"))
     shutil.copytree(EXAMPLES / "blocked" / "evidence", root / "evidence")
-    (root / "gate.yaml").write_text((EXAMPLES / "blocked" / "gate.yaml").read_text()
-                                    + "policies: policies\nthreshold: policies/threshold.yaml\n")
+    example = re.sub(r"(?m)^threshold:.*\n", "", (EXAMPLES / "blocked" / "gate.yaml").read_text())
+    (root / "gate.yaml").write_text(example + "policies: policies\nthreshold: policies/threshold.yaml\n")
     return root / "gate.yaml"
 
 
@@ -160,7 +162,7 @@ def test_real_opa_serving_a_bundle_decides_only_with_the_bundle_built_for_this_r
     bundle = tmp_path / "bundle.tar.gz"
     assert main(["bundle", "build", "-c", str(config), "-o", str(bundle), "--revision", "r42",
                  "--profile", built_for]) == 0
-    port = _free_port()
+    port = free_port()
     server = _serve_bundle(opa_bin, bundle, port)
     try:
         code, out, err = evaluate(config, capsys, "--engine", "opa", "--opa-url", f"http://127.0.0.1:{port}",
@@ -271,20 +273,31 @@ def test_the_real_opa_outside_the_workspace_decides_both_examples(tmp_path, caps
 
 # --- CI with the production profile ---------------------------------------------------------------------
 
+@pytest.fixture
+def ci_clock(monkeypatch):
+    """CI=true, with the clock check widened: the examples are judged as of their own date (--now), and
+    refusing --now in production CI is tested in tests/test_waiver_limits.py, not here."""
+    from datetime import timedelta
+
+    from gate import runner
+
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(runner, "NOW_SKEW_ALLOWANCE", timedelta(days=36500))
+    return monkeypatch
+
+
 @pytest.mark.parametrize("field,value", [("opa_url", "http://127.0.0.1:9"), ("opa_preloaded", True),
                                          ("opa_binary", "/usr/local/bin/opa"), ("opa_token_env", "GITHUB_TOKEN")])
-def test_in_ci_with_production_gate_yaml_cannot_pick_the_engine(tmp_path, capsys, monkeypatch, field, value):
-    monkeypatch.setenv("CI", "true")
+def test_in_ci_with_production_gate_yaml_cannot_pick_the_engine(tmp_path, capsys, ci_clock, field, value):
     code, out, err = evaluate(example(tmp_path, "blocked", {field: value}), capsys)
     assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert f"engine.{field}: refused in CI with the production profile" in err
     assert "must not choose the engine that judges it" in err
 
 
-def test_in_ci_the_workflows_command_line_may_pick_the_server(tmp_path, capsys, monkeypatch, impostor):
+def test_in_ci_the_workflows_command_line_may_pick_the_server(tmp_path, capsys, ci_clock, impostor):
     impostor.canary = True  # a server that answers properly: here only the choosing is under test
-    monkeypatch.setenv("CI", "true")
     config = example(tmp_path, "ready", {"opa_url": "http://127.0.0.1:9"})  # gate.yaml's, overridden
     code, out, err = evaluate(config, capsys, "--opa-url", impostor.url)
     assert code == 0, err

@@ -14,6 +14,7 @@ from gate.engine import bounded
 from gate.engine.embedded import EmbeddedEngine
 from gate.errors import PolicyError
 from tests.engine.conftest import REPO, in_memory
+from tests.conftest import said
 
 HEAD = "package gate.probe\n\n"
 
@@ -145,6 +146,6 @@ def test_cli_refuses_with_exit_3_naming_file_line_and_the_way_out(gate_workspace
     code = main(["evaluate", "--config", str(config), "--engine", "embedded"])
     err = capsys.readouterr().err
     assert code == 3
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert f"{Path(ws.root) / 'policies' / 'probe.rego'}:3: uses strings.split_n" in err
     assert "--engine opa" in err

@@ -15,10 +15,11 @@ import time
 import pytest
 
 from gate.cli import main
-from gate.engine.opa import OpaEngine, OpaServer
+from gate.engine.opa import OpaEngine, OpaServer, PreloadedOpaEngine
 from gate.errors import ConfigError, EngineError, PolicyError
 from tests.engine.conftest import REPO, in_memory
 from tests.engine.fake_opa import FakeOpa, Scripted
+from tests.conftest import said
 
 LIB = "package gate.lib\n\nhelper(x) := x\n"
 MAIN = "package gate.main\n\nimport data.gate.lib\n\ndeny contains lib.helper(\"no\") if input.bad\n"
@@ -35,13 +36,13 @@ def fake():
     server.stop()
 
 
-def engine_for(fake: FakeOpa, **kwargs) -> OpaEngine:
+def engine_for(fake: FakeOpa, **kwargs) -> OpaEngine | PreloadedOpaEngine:
     preloaded = kwargs.pop("preloaded", False)
     kwargs.setdefault("timeout_s", 2)
     if preloaded:  # the server holds a bundle gate built from POLICIES and DATA (its canary included)
         loaded = (fake.provenance or {}).get("bundles", {}).get("gate", {}).get("revision", "r1")
         fake.load_bundle(POLICIES, DATA, loaded)
-    return OpaEngine(OpaServer(fake.url, **kwargs), preloaded=preloaded)
+    return (PreloadedOpaEngine if preloaded else OpaEngine)(OpaServer(fake.url, **kwargs))
 
 
 def test_push_then_query_speaks_the_documented_api(fake):
@@ -108,9 +109,9 @@ def test_a_preloaded_answer_with_no_deny_set_is_not_an_approval(fake, answer):
 
 
 def test_a_policy_that_does_not_compile_names_opas_error(fake, monkeypatch):
-    import gate.engine.opa
+    from gate.engine.opa import push
 
-    monkeypatch.setattr(gate.engine.opa, "find_opa", lambda settings=None: None)  # no local opa check first
+    monkeypatch.setattr(push, "find_opa", lambda settings=None: None)  # no local opa check first
     with pytest.raises(PolicyError) as refused:
         engine_for(fake).evaluate(INPUT, in_memory({"broken.rego": "no package here"}), DATA)
     message = str(refused.value)
@@ -166,7 +167,7 @@ def test_a_server_that_is_down_is_named_after_bounded_retries():
     url = fake.url
     fake.stop()
     with pytest.raises(EngineError, match=r"cannot connect to OPA at http://127\.0\.0\.1:\d+ \(Connection refused\) after 3 attempts"):
-        OpaEngine(OpaServer(url, timeout_s=1, retries=2), preloaded=True).evaluate(INPUT, POLICIES, DATA)
+        PreloadedOpaEngine(OpaServer(url, timeout_s=1, retries=2)).evaluate(INPUT, POLICIES, DATA)
 
 
 def test_preloaded_asks_for_provenance_and_names_the_bundle_revision(fake):
@@ -224,9 +225,9 @@ def test_tls_verifies_the_server_against_the_given_ca(tls_files):
     fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context).load_bundle(POLICIES, DATA, "r1")
     try:
         assert fake.url.startswith("https://")
-        trusted = OpaEngine(OpaServer(fake.url, ca_cert=str(cert), timeout_s=2), preloaded=True)
+        trusted = PreloadedOpaEngine(OpaServer(fake.url, ca_cert=str(cert), timeout_s=2))
         assert trusted.evaluate(INPUT, POLICIES, DATA) == RESULT
-        untrusted = OpaEngine(OpaServer(fake.url, timeout_s=2, retries=2), preloaded=True)
+        untrusted = PreloadedOpaEngine(OpaServer(fake.url, timeout_s=2, retries=2))
         asked = len(fake.requests)
         with pytest.raises(EngineError, match=r"over TLS \(certificate verify failed\)$"):
             untrusted.evaluate(INPUT, POLICIES, DATA)
@@ -244,10 +245,10 @@ def test_mutual_tls_presents_the_client_certificate(tls_files):
     fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context).load_bundle(POLICIES, DATA, "r1")
     try:
         with_cert = OpaServer(fake.url, ca_cert=str(cert), client_cert=str(cert), client_key=str(key), timeout_s=2)
-        assert OpaEngine(with_cert, preloaded=True).evaluate(INPUT, POLICIES, DATA) == RESULT
+        assert PreloadedOpaEngine(with_cert).evaluate(INPUT, POLICIES, DATA) == RESULT
         without = OpaServer(fake.url, ca_cert=str(cert), timeout_s=2, retries=0)
         with pytest.raises(EngineError):
-            OpaEngine(without, preloaded=True).evaluate(INPUT, POLICIES, DATA)
+            PreloadedOpaEngine(without).evaluate(INPUT, POLICIES, DATA)
     finally:
         fake.stop()
 
@@ -296,7 +297,7 @@ def test_cli_opa_down_slow_or_failing_exits_3_with_one_line(failure, expected, g
     out, err = capsys.readouterr()
     assert code == 3
     assert out == ""
-    assert len(err.strip().splitlines()) == 1
+    assert len(said(err)) == 1
     assert pytest.importorskip("re").search(expected, err), err
     assert "tok-0123456789" not in err
 

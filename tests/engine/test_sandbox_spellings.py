@@ -235,7 +235,7 @@ def test_opa_compiler_refuses_in_check_bundle_build_and_opa_local(opa_bin, tmp_p
             "evaluate": ["evaluate", "--config", config, "--now", EXAMPLE_NOW, "--engine", "opa-local"]}[command]
     assert main(argv) == 3
     out, err = capsys.readouterr()
-    assert "policies/evil.rego:3: undefined function" in err and "capabilities" in err
+    assert "policies/evil.rego:3: does not compile: undefined function" in err and "capabilities" in err
     assert not (tmp_path / "b.tar.gz").exists()
     assert secrets_seen(tmp_path, out, err) == []
     assert listener.received == []

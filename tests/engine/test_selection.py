@@ -12,6 +12,7 @@ import pytest
 
 from gate.cli import main
 from tests.engine.conftest import REPO
+from tests.conftest import said
 
 POLICY = 'package gate.probe\n\ndeny contains "slow" if input.service.p95 > 800\n'
 
@@ -56,7 +57,7 @@ def test_opa_local_without_a_binary_exits_3_and_says_how_to_get_one(release, cap
     monkeypatch.setenv("PATH", str(tmp_path))
     code, _, err = run(release, capsys, "--engine", "opa-local")
     assert code == 3
-    assert "needs the opa binary: set OPA_BIN" in err and len(err.strip().splitlines()) == 1
+    assert "needs the opa binary: set OPA_BIN" in err and len(said(err)) == 1
 
 
 def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsys, monkeypatch, tmp_path_factory):
@@ -68,7 +69,7 @@ def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsy
     code, _, err = run(release, capsys)
     assert code == 3
     # the first thing gate asks of it is the capabilities check of the policies (gate/engine/capabilities.py)
-    assert "the local opa" in err and "opa: cannot start here" in err and len(err.strip().splitlines()) == 1
+    assert "the local opa" in err and "opa: cannot start here" in err and len(said(err)) == 1
 
 
 @pytest.mark.parametrize("flag,value", [("--engine", "regopy"), ("--engine-timeout", "0")])

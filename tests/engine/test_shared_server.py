@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gate.engine.opa import OpaEngine, OpaServer, _free_port
+from gate.engine.opa import OpaEngine, OpaServer, free_port
 from gate.errors import EngineError
 from tests.engine.conftest import in_memory
 
@@ -26,7 +26,7 @@ INPUT = {"value": 50}   # denied under STRICT, approved under LOOSE
 
 @pytest.fixture
 def opa_url(opa_bin) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
                                 "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -23,7 +23,7 @@ from ..stores.test_http import Receiver
 PASSWORD = "pw-Leak-0123456789"
 QUERY_TOKEN = "qt-Leak-abcdefghij"
 SECRETS = (PASSWORD, QUERY_TOKEN)
-FORMATS = ("text", "json", "markdown", "junit", "sarif")
+FORMATS = ("text", "json", "markdown", "junit", "sarif", "html")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.engine import canary
-from gate.engine.opa import OpaEngine, OpaServer
+from gate.engine.opa import OpaEngine, OpaServer, PreloadedOpaEngine
 from gate.errors import EngineError, PolicyError
 from gate.policyset import load_policies
 from gate.threshold import load_threshold
@@ -47,7 +47,7 @@ def server():
 @pytest.fixture(scope="module")
 def engines(server):
     """One engine per mode for the whole run, as one gate process would keep it: pushed once, then queried."""
-    made = {preloaded: OpaEngine(OpaServer(server.url, timeout_s=5, retries=0), preloaded=preloaded)
+    made = {preloaded: (PreloadedOpaEngine if preloaded else OpaEngine)(OpaServer(server.url, timeout_s=5, retries=0))
             for preloaded in (False, True)}
     yield made
     for engine in made.values():

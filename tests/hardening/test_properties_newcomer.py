@@ -37,3 +37,11 @@ def test_any_accountability_file_gives_string_decision_types_and_a_threshold_gat
     assert written["required_decision_types"] == (types or [PLACEHOLDER_TYPE])
     load_threshold(root / "threshold.yaml", "production")  # validates against the schema, or raises
     tally("parser", "init.accountability_map", "accepted" if maps_read else "skipped")
+
+
+def test_a_decision_type_outside_the_basic_plane_is_written_as_itself():
+    """json.dumps wrote U+10000 as two surrogate escapes, which YAML reads back as two characters
+    (found by the property above in CI)."""
+    for name in ["\U00010000", "triage \u2028 \"quoted\" \\ tab\t", "é"]:
+        written = yaml.safe_load(threshold_text([name]))["defaults"]["governance"]
+        assert written["required_decision_types"] == [name]

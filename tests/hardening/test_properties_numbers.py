@@ -113,7 +113,10 @@ def test_a_number_at_or_beyond_its_bound_is_decided_alike_or_refused_and_never_a
     first = decisions[0]
     refused = [s.reason for s in first.skipped if s.origin == f"evidence/{name}"]
     if take:
-        assert refused == [], (field.name, value, refused)
+        # a number gate.numbers takes may still not add up with the other figures (gate.consistency): refused
+        # for that alone, and blocking
+        assert all("evidence does not add up" in r for r in refused), (field.name, value, refused)
+        assert not refused or first.outcome == "block", (field.name, value, refused)
         assert len({d.outcome for d in decisions}) == 1, (field.name, value, [d.outcome for d in decisions])
         assert len({tuple(sorted(f.rule for f in d.findings)) for d in decisions}) == 1, (field.name, value)
         tally("numbers", f"numbers.{field.kind}", "accepted" if first.outcome == "approve" else "blocked")

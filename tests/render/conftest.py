@@ -10,6 +10,7 @@ import pytest
 
 from gate import runner
 from gate.config import load_config
+from gate.evaluate import located
 from gate.model import Context, Decision, Evidence, Finding, Skipped, Waiver
 
 from ..conftest import EXAMPLE_NOW, REPO
@@ -20,16 +21,12 @@ NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
 
 def evaluate_example(config_path: Path) -> Decision:
-    """What `gate evaluate` does before it renders: decide, then tell the renderers' plugin (only it:
-    the other gate_decision_made hooks would write a decision log into the example's folder)."""
-    from gate.builtins import renderers
-
+    """What `gate evaluate` does before it renders (without the gate_decision_made hooks, which would
+    write a decision log into the example's folder): the renderers need nothing but the Decision."""
     config = load_config(config_path)
     args = argparse.Namespace(version=None, commit="9f1c2d3e4b5a", now=EXAMPLE_NOW)
     context = runner.make_context(config, args, environ={})
-    decision = runner.evaluate(config, context, "embedded")
-    renderers.gate_decision_made(decision=decision, config=config)
-    return decision
+    return runner.evaluate(config, context, "embedded")
 
 
 @pytest.fixture
@@ -49,9 +46,12 @@ def finding(rule: str = "technical.p95_latency", level: str = "deny", message: s
 
 
 def make_decision(findings=(), waived=(), skipped=(), outcome: str | None = None, notes=()) -> Decision:
+    """A Decision as gate.evaluate.decide records it: findings located at the lines their collectors gave."""
     blocks = any(f.blocks for f in findings)
     evidence = (Evidence(kind="load_test", source="k6", subject={"service": "svc"}, data={},
                          produced_at=NOW, origin="evidence/load-stress.yaml", digest="sha256:" + "ab" * 32),)
+    findings = located(findings, evidence, skipped)
+    waived = list(zip(located([f for f, _ in waived], evidence, skipped), [w for _, w in waived]))
     return Decision(
         outcome=outcome or ("block" if blocks else "approve"),
         context=Context(service="svc", version="1.0.0", commit="abc123", now=NOW),
@@ -68,5 +68,5 @@ def waiver(rule: str = "technical.p95_latency") -> Waiver:
 
 
 def skipped(origin: str = "evidence/load-stress.yaml", line: int = 7) -> Skipped:
-    return Skipped(kind="load_test", source="file", origin=origin,
+    return Skipped(kind="load_test", source="file", origin=origin, line=line,
                    reason=f"{origin}:{line}: field 'data.latency_ms.p95': expected a number, got 'fast'")

@@ -103,7 +103,7 @@ def test_declared_dependencies_without_any_contract_file_are_all_uncovered(tmp_p
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"upstreams": ["a"]}, "options.upstreams': unknown option"),
-    ({"upstream": "claims_intake"}, "options.upstream': expected list"),
+    ({"upstream": "claims_intake"}, "options.upstream': expected array, got string 'claims_intake'"),
     ({"upstream": ["ok", ""]}, "options.upstream': expected a list of dataset names"),
     ({"downstream": [1]}, "options.downstream': expected a list of dataset names"),
 ])

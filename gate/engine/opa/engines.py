@@ -1,0 +1,243 @@
+"""The three OPA engines, one class each, sharing how an answer is judged:
+
+- OpaEngine (`--engine opa`): pushes gate's policies and data.threshold to a server, marked, and checks
+  that the answer is the evaluation of what it pushed (gate.engine.opa.push);
+- PreloadedOpaEngine (`--engine opa --opa-preloaded`): queries the policies a server already holds from a
+  bundle (`gate bundle build`), and checks the bundle's canary;
+- LocalOpaEngine (`--engine opa-local`): a private `opa run --server` holding gate's policies and data
+  from boot (gate.engine.opa.local).
+
+An answer that is undefined, not an object, lacks gate's deny sets or fails the canary is an EngineError
+or a PolicyError (exit 3), never an approval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from gate import jsonsafe, rego
+from gate.engine import canary
+from gate.engine.opa import push
+from gate.engine.opa.client import OpaServer
+from gate.engine.opa.local import LocalOpa
+from gate.engine.opa.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
+from gate.errors import EngineError, PolicyError
+from gate.policyset import PolicySet
+
+
+class ServerEngine:
+    """Evaluates data.gate on an OPA server that holds gate's policies, with gate's checks of the answer.
+
+    Subclasses say how the server comes to hold the policies (sync) and how it is asked (_ask); the
+    checks here are those for policies gate handed the server itself (PreloadedOpaEngine has its own)."""
+
+    undefined_hint = "the pushed policies define nothing under data.gate"
+
+    def __init__(self, server: OpaServer, name: str) -> None:
+        self.server = server
+        self.name = name
+
+    def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        self.sync(policies, data)
+
+    def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        """Make the server hold what is to be evaluated."""
+
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+        doc = _engine_input(input)
+        nonce = doc[canary.NONCE_FIELD] = canary.new_nonce()  # the copy OPA gets; the recorded input has none
+        defined, result, body = self._ask(doc, policies, data)
+        if not defined:
+            raise EngineError(f"OPA at {self.server.display} answered undefined for data.gate: {self.undefined_hint}")
+        if not isinstance(result, dict):
+            raise PolicyError(f"OPA at {self.server.display}: data.gate is {type(result).__name__}, expected an object")
+        self._check(result, body, nonce, policies, data)
+        return canary.without(result)
+
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+        self.sync(policies, data)
+        return self.server.query("gate", doc)
+
+    def _check(self, result: dict[str, Any], body: dict, nonce: str, policies: PolicySet,
+               data: Mapping[str, Any]) -> None:
+        missing = _missing_rules(result, policies)
+        if missing:  # any object without gate's deny sets would otherwise read as "nothing denies"
+            raise EngineError(f"OPA at {self.server.display} answered data.gate without {', '.join(missing[:3])},"
+                              " which gate pushed: the answer is not the evaluation of gate's policies")
+        canary.check(result, nonce, policies.digest, f"OPA at {self.server.display}")
+
+    def close(self) -> None:
+        self.server.close()
+
+
+class OpaEngine(ServerEngine):
+    """Pushes gate's policies and data to a (possibly shared) server, and evaluates data.gate there."""
+
+    def __init__(self, server: OpaServer, name: str = "opa") -> None:
+        super().__init__(server, name)
+        self._pushed: tuple[str, str] | None = None  # (policy set digest, data text) this engine last pushed
+        self._marks: push.Marks | None = None  # (package, mark) of every module it pushed
+
+    def push(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        """Make the server hold exactly gate's modules (ids under gate/) and data.threshold, marked
+        (gate.engine.opa.push), unless this engine pushed the same last; _ask finds out if the server no
+        longer holds it."""
+        data_text = jsonsafe.dumps(data)
+        if self._pushed == (policies.digest, data_text):
+            return
+        marks = push.push(self.server, policies, data_text)
+        self._pushed, self._marks = (policies.digest, data_text), marks
+
+    def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        self.push(policies, data)
+
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+        """Push and query until the answer carries exactly the marks pushed (another client may change a
+        shared server in between), PUSH_ATTEMPTS times at most."""
+        for attempt in range(1, push.PUSH_ATTEMPTS + 1):
+            self.sync(policies, data)
+            defined, result, body = self.server.query("gate", doc)
+            found = push.marks_in(result) if self._marks is not None and defined else set()
+            if not found:
+                break  # nothing gate pushed is in the answer: judged by _check, never retried
+            changed = push.unlike_pushed(result, found, self._marks)
+            if not changed:
+                result = push.without_marks(result)
+                break
+            if attempt == push.PUSH_ATTEMPTS:
+                raise EngineError(
+                    f"OPA at {self.server.display}: {changed} between gate's push and its query, {attempt} times"
+                    " running: another client is pushing other policies or data to this server. Give each run its"
+                    " own server (--engine opa-local), or load one bundle and query it (--opa-preloaded)")
+            self._pushed = None  # push again, after a pause that lets the other client finish
+            time.sleep(random.uniform(0.05, 0.25) * attempt)
+        return defined, result, body
+
+
+class PreloadedOpaEngine(ServerEngine):
+    """Queries the policies a server already holds from a bundle (`gate bundle build`); pushes nothing."""
+
+    undefined_hint = ("the server has no policies under data.gate: load the bundle (gate bundle build) or drop"
+                      " --opa-preloaded")
+
+    def __init__(self, server: OpaServer, name: str = "opa") -> None:
+        super().__init__(server, name)  # named after the bundle's revision once an answer shows it
+
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+        return self.server.query("gate", doc, provenance=True)
+
+    def _check(self, result: dict[str, Any], body: dict, nonce: str, policies: PolicySet,
+               data: Mapping[str, Any]) -> None:
+        where = f"OPA at {self.server.display}"
+        if not _has_deny_set(result):
+            # gate cannot know which modules the bundle holds, but a gate policy set that can block has a
+            # deny set somewhere: an answer with none is not a gate evaluation, and would read as "nothing denies"
+            raise EngineError(f"{where} answered data.gate with no deny set anywhere under it:"
+                              " the server's policies are not a gate policy set (load the bundle: gate bundle build)")
+        revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
+                            if isinstance(b, dict) and b.get("revision")})
+        self.name = f"opa (preloaded, bundle revision {', '.join(revisions)})" if revisions else "opa (preloaded)"
+        canary.check_bundle(result, nonce, policies.digest, data, revisions, where)
+
+
+class LocalOpaEngine(ServerEngine):
+    """--engine opa-local: a private `opa run --server` holding gate's policies and data from boot."""
+
+    def __init__(self, binary: str, timeout_s: float = DEFAULT_TIMEOUT_S, persistent: bool = True) -> None:
+        self.local = LocalOpa(binary)
+        self._timeout_s, self._persistent = timeout_s, persistent
+        self._loaded: tuple[str, str] | None = None  # (modules fingerprint, data text) the server holds
+        self._ready = False
+        super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
+
+    def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
+
+    def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        push.compile_check(policies, self.local.binary)
+        modules = _modules(policies)
+        self.local.start(modules, jsonsafe.dumps(data), origin=_common_dir(policies),
+                         canary_source=canary.module(policies.digest))
+        self.server = OpaServer(self.local.url or "", token=self.local.token, timeout_s=self._timeout_s,
+                                retries=DEFAULT_RETRIES, persistent=self._persistent)
+        self._loaded = (_fingerprint(modules, policies.digest), jsonsafe.dumps(data))
+        self._ready = False
+
+    def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        modules = _modules(policies)
+        data_text = jsonsafe.dumps(data)
+        if self._loaded is None or self._loaded[0] != _fingerprint(modules, policies.digest):
+            self._start(policies, data)  # other policies: a fresh server compiles them at boot
+        if not self._ready:
+            self.local.ready(self.server)
+            self._ready = True
+        if self._loaded and self._loaded[1] != data_text:
+            for key, value in json.loads(data_text).items():
+                self.server.put_data(key, value)
+            self._loaded = (self._loaded[0], data_text)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self.local.stop()
+
+
+def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON copy of the input for the server (the canary's nonce is added to it, not to the record)."""
+    try:
+        doc = json.loads(jsonsafe.dumps(jsonsafe.for_engines(input)))
+    except (ValueError, TypeError) as exc:
+        raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+    if not isinstance(doc, dict):
+        raise EngineError(f"cannot hand the input to the engine: expected an object, got {type(doc).__name__}")
+    return doc
+
+
+def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
+    """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
+    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's policies."""
+    missing = []
+    for module in policies.modules:
+        parts = module.package.split(".")
+        if parts[0] != "gate":
+            continue
+        node: Any = result
+        for part in parts[1:]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        for level in ("deny", "warn"):
+            answered = isinstance(node, Mapping) and isinstance(node.get(level), list)
+            if rego.defines_set(module.source, level) and not answered:
+                missing.append(f"data.{module.package}.{level}")
+    return sorted(set(missing))
+
+
+def _has_deny_set(node: Any, depth: int = 0) -> bool:
+    """Whether a `deny` set (OPA answers a set as a list) is defined anywhere in the answer."""
+    if not isinstance(node, Mapping) or depth > 32:
+        return False
+    if isinstance(node.get("deny"), list):
+        return True
+    return any(_has_deny_set(child, depth + 1) for key, child in node.items() if not str(key).endswith("_test"))
+
+
+def _modules(policies: PolicySet) -> dict[str, str]:
+    """The modules as the local server loads them: files named by their policy id, without gate/."""
+    return {push.policy_id(p.path, policies).removeprefix(push.POLICY_PREFIX): p.source for p in policies.modules}
+
+
+def _common_dir(policies: PolicySet) -> str:
+    try:
+        return os.path.commonpath([str(p.path.parent) for p in policies.modules]) + os.sep
+    except ValueError:
+        return ""
+
+
+def _fingerprint(modules: Mapping[str, str], digest: str) -> str:
+    """The modules and the digest the canary is bound to: either changing needs a fresh server."""
+    return hashlib.sha256(json.dumps([digest, sorted(modules.items())]).encode()).hexdigest()
