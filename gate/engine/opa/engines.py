@@ -172,8 +172,14 @@ class LocalOpaEngine(ServerEngine):
     def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         modules = _modules(policies)
         data_text = jsonsafe.dumps(data)
-        if self._loaded is None or self._loaded[0] != _fingerprint(modules, policies.digest):
-            self._start(policies, data)  # other policies: a fresh server compiles them at boot
+        process = self.local.process
+        stopped = self._loaded is not None and (process is None or process.poll() is not None)
+        if stopped or self._loaded is None or self._loaded[0] != _fingerprint(modules, policies.digest):
+            # other policies: a fresh server compiles them at boot; a server that died (killed, out of
+            # memory) mid-command is started again, and the input that failed is asked again or reported
+            if stopped and self.server is not None:
+                self.server.close()
+            self._start(policies, data)
         if not self._ready:
             self.local.ready(self.server)
             self._ready = True
