@@ -26,8 +26,12 @@ pilot_evaluations := [e |
 # "claims-2026-11 (sha256:3f2a9c01b7d4)": a dataset as a finding names it, by name and digest.
 dataset_label(e) := trim_space(concat("", [
 	lib.display(object.get(e, ["data", "dataset", "name"], null)), " (",
-	substring(lib.display(object.get(e, ["data", "dataset", "digest"], null)), 0, 19), ")",
+	short_digest(lib.display(object.get(e, ["data", "dataset", "digest"], null))), ")",
 ]))
+
+# "sha256:" and the first 12 hex digits. (substring would do, but regopy counts an escaped character of
+# the input as two, so the guard refuses substring whenever the input holds a quote or a backslash.)
+short_digest(digest) := regex.replace(digest, `^(sha256:[0-9a-f]{12})[0-9a-f]*$`, "$1")
 
 quality_of(e) := object.get(e, ["data", "metrics", quality_limits.metric], null)
 
