@@ -19,11 +19,10 @@ Public and kept stable, like ``gate`` itself. gate's built-in plugins use nothin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from gate.collect import display_path
 from gate.config import EvidenceSpec, validate
@@ -97,9 +96,14 @@ def _strict_integer(_checker: Any, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_Validator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer))
+@functools.cache
+def _options_validator() -> Any:
+    """Draft 2020-12 with strict integers; jsonschema is loaded on first use, not at start-up."""
+    import jsonschema
+
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer))
 
 
 def check_options(spec: EvidenceSpec, schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def check_options(spec: EvidenceSpec, schema: Mapping[str, Any]) -> dict[str, An
     with the collector, worded with ``entry_error`` too.
     """
     options = dict(spec.options or {})
-    errors = sorted(_Validator(schema).iter_errors(options),
+    errors = sorted(_options_validator()(schema).iter_errors(options),
                     key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
         return options

@@ -10,8 +10,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from gate.errors import ConfigError
 from gate.loader import Loaded, field_error, load_document, schema_error
 from gate.numbers import bounded, first_problem
@@ -34,6 +32,15 @@ def schema(name: str) -> dict[str, Any]:
     return bounded(json.loads((SCHEMAS / name).read_text()))
 
 
+@cache
+def _validator(schema_name: str) -> Any:
+    """The compiled validator of one of gate's schemas, built once per run; jsonschema is loaded on
+    first use, not at start-up (tests/core/test_startup_imports.py)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema(schema_name))
+
+
 def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefix: tuple[str, ...] = ()) -> None:
     """NaN, ±Infinity or a number beyond ±2^53 anywhere in data: one line naming the file, line and field.
 
@@ -47,7 +54,7 @@ def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefi
 def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
     """Validate a loaded document; raise one line naming the first (shallowest) problem."""
     refuse_inexact_numbers(doc, doc.data, error)
-    validator = jsonschema.Draft202012Validator(schema(schema_name))
+    validator = _validator(schema_name)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise schema_error(error, doc, errors[0])

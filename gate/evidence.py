@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from gate.config import refuse_inexact_numbers
 from gate.errors import EvidenceError
@@ -18,6 +16,9 @@ from gate.loader import Loaded, load_yaml, parse_json, read_bytes, schema_error,
 from gate.model import Evidence
 from gate.numbers import bounded
 from gate.timeutil import parse_timestamp
+
+if TYPE_CHECKING:
+    import jsonschema
 
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
@@ -40,6 +41,8 @@ def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator
         if len(_validators) >= MAX_CACHED_VALIDATORS:
             _validators.clear()
         # every number bounded to what both engines hold exactly (gate.numbers), as for gate's own schemas
+        import jsonschema  # loaded on first use, not at start-up
+
         cached = (registered, jsonschema.Draft202012Validator(bounded(registered)))
         _validators[id(registered)] = cached
     return cached[1]

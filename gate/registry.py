@@ -7,8 +7,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-import jsonschema
-
 from gate.errors import GateError
 
 T = TypeVar("T")
@@ -58,6 +56,8 @@ class EvidenceKinds:
             raise GateError(f"the evidence kind {kind!r} is registered twice; rename one of the plugins' kinds")
         if not isinstance(schema, Mapping):
             raise GateError(f"evidence kind {kind!r}: expected its JSON Schema as a mapping, got {type(schema).__name__}")
+        import jsonschema  # loaded on first use, not at start-up
+
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:

@@ -9,10 +9,14 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gate import attest, auditlog, plugins, policysource, runner
+from gate import auditlog, plugins, policysource, runner
 from gate.errors import ConfigError
 from gate.secrets import mask
+
+if TYPE_CHECKING:
+    from gate import attest
 
 
 def add_parser(subparsers) -> None:
@@ -41,7 +45,8 @@ def run(args) -> int:
         raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
     if hasattr(renderer, "ready"):  # a renderer needing an optional extra says so before anything is decided
         renderer.ready()
-    signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output)
+    attest = _attest() if args.sign or args.subject or args.attestation_output else None
+    signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output) if attest else None
     with policysource.scratch() as scratch:
         # from here on, config judges with the protected ref's threshold, policies and waivers (if any)
         config, protected = policysource.working_tree(config, args, Path(scratch))
@@ -55,7 +60,7 @@ def run(args) -> int:
             decision = policysource.annotate(decision, protected, plugins.get_manager())
         elif protected:  # outside CI, production from the working tree: said in every report
             decision = dataclasses.replace(decision, notes=(protected, *decision.notes))
-        signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if signing else None
+        signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if attest and signing else None
         if signed:  # the log keeps the envelope, so the record and the attestation name each other
             decision = dataclasses.replace(decision, attestation=signed.record())
         decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept
@@ -66,6 +71,13 @@ def run(args) -> int:
         if signed and signing:
             publish(signed, signing.output, _inputs(config, decision))
     return 0 if decision.outcome == "approve" else 1
+
+
+def _attest():
+    """gate.attest, loaded only when a signature is asked for: cryptography costs start-up time."""
+    from gate import attest
+
+    return attest
 
 
 def check_workflow(config) -> None:

@@ -1,0 +1,63 @@
+"""Nothing heavy on the start-up path of `gate evaluate` (issue 28): HTTP clients, JSON Schema, GitHub
+and cryptography load where they are used, not when gate starts.
+
+Asserted on sys.modules in a fresh interpreter, which does not depend on how loaded the machine is (a
+budget in milliseconds would). Measured on a quiet moment of the 2-core CI machine, before this change:
+importing opa_client cost 240-440 ms (requests + aiohttp), jsonschema 60-130 ms, cryptography 20-60 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "claims-triage" / "ready" / "gate.yaml"
+NOW = "2026-11-26T12:00:00Z"
+HEAVY = ("aiohttp", "requests", "urllib3", "opa_client", "jsonschema", "github3", "cryptography")
+
+
+def loaded_after(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """The heavy modules in sys.modules after running `code` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=environ,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_starting_gate_evaluate_loads_no_heavy_module():
+    code = ("import gate.cli, gate.commands.evaluate\n"
+            f"gate.cli.build_parser(['evaluate', '--config', {str(EXAMPLE)!r}])")
+    assert loaded_after(code) == []
+
+
+def _evaluate(engine: str) -> str:
+    argv = ["evaluate", "--config", str(EXAMPLE), "--now", NOW, "--engine", engine, "--output", os.devnull]
+    return f"import gate.cli\nassert gate.cli.main({argv!r}) == 0"
+
+
+def test_a_whole_embedded_decision_loads_no_http_client_nor_cryptography():
+    # jsonschema is used (gate.yaml and every evidence file are validated); the rest is not
+    assert loaded_after(_evaluate("embedded")) == ["jsonschema"]
+
+
+def test_one_decision_on_a_local_opa_loads_no_http_client(opa_bin):
+    # one `opa eval` process answers: no server, so neither opa-python-client nor requests nor aiohttp
+    assert loaded_after(_evaluate("opa-local"), {"OPA_BIN": opa_bin}) == ["jsonschema"]
+
+
+@pytest.fixture
+def opa_bin() -> str:
+    from tests.conftest import opa_binary
+
+    found = opa_binary()
+    if found is None:
+        pytest.skip("needs a real OPA binary: set OPA_BIN or put `opa` on PATH")
+    return found
