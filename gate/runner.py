@@ -173,7 +173,7 @@ def evaluate(config: Config, context: Context, engine_name: str | None = None, m
 
         waivers = load_waivers(config.waivers_path, prepared.threshold)
     data = {"threshold": prepared.threshold.data}
-    with open_engine(config, prepared.policies, data, engine_name, manager) as engine:
+    with open_engine(config, prepared.policies, data, engine_name, manager, one_decision=True) as engine:
         evidence, skipped = gather(config, context, manager)
         return decide(config=config, context=context, evidence=evidence, skipped=skipped,
                       policies=prepared.policies, threshold=prepared.threshold, engine=engine.engine,

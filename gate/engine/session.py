@@ -30,6 +30,14 @@ class Preparable(Protocol):
 
 
 @runtime_checkable
+class OneDecision(Protocol):
+    def expect_one(self) -> None:
+        """The command makes one decision: the engine may take a path that is cheaper for one answer than
+        the one it keeps for many (opa-local: one `opa eval` process instead of a server). Called before
+        prepare; every evaluate is still answered, and still checked, whatever the path."""
+
+
+@runtime_checkable
 class Closable(Protocol):
     def close(self) -> None:
         """Stop what the engine started: a worker, a local OPA server, a connection pool."""
@@ -57,11 +65,13 @@ class EngineSession:
 
 @contextmanager
 def open_engine(config: Any, policies: PolicySet | None, data: Mapping[str, Any] | None, name: str | None = None,
-                manager: Any = None, announce: bool = True) -> Iterator[EngineSession]:
+                manager: Any = None, announce: bool = True, one_decision: bool = False) -> Iterator[EngineSession]:
     """The engine `name` (default: gate.yaml's engine.name, else auto) for one command, closed on exit.
     With policies and data it is prepared with them; without (gate impact: several policy sets and
-    profiles), each evaluate names its own."""
+    profiles), each evaluate names its own. one_decision: the command asks once (gate evaluate)."""
     engine = engine_for(config, name, manager, announce)
+    if one_decision and isinstance(engine, OneDecision):
+        engine.expect_one()
     try:
         if isinstance(engine, Preparable) and policies is not None and data is not None:
             engine.prepare(policies, data)

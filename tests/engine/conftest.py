@@ -43,12 +43,15 @@ def opa_bin() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def local_opa(opa_bin) -> Iterator:
-    """One private `opa run --server` for the session, through gate's opa-local engine."""
+@pytest.fixture(scope="session", params=["opa run --server", "opa eval"])
+def local_opa(opa_bin, request) -> Iterator:
+    """gate's opa-local engine, on both of its paths: one private `opa run --server` for the session (the
+    path of commands that make many decisions), and one `opa eval` process per answer (gate evaluate's)."""
     from gate.engine.opa import LocalOpaEngine
 
     engine = LocalOpaEngine(opa_bin)
+    if request.param == "opa eval":
+        engine.expect_one()
     yield engine
     engine.close()
 

@@ -27,9 +27,12 @@ from gate.engine import canary
 from gate.engine.opa import push
 from gate.engine.opa.client import OpaServer
 from gate.engine.opa.local import LocalOpa
+from gate.engine.opa.oneshot import CompileFailed, OpaEval
 from gate.engine.opa.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
 from gate.errors import EngineError, PolicyError
 from gate.policyset import PolicySet
+
+QUERY = "data.gate"
 
 
 class ServerEngine:
@@ -44,6 +47,11 @@ class ServerEngine:
         self.server = server
         self.name = name
 
+    @property
+    def where(self) -> str:
+        """Who answered, for messages."""
+        return f"OPA at {self.server.display}"
+
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         self.sync(policies, data)
 
@@ -55,9 +63,9 @@ class ServerEngine:
         nonce = doc[canary.NONCE_FIELD] = canary.new_nonce()  # the copy OPA gets; the recorded input has none
         defined, result, body = self._ask(doc, policies, data)
         if not defined:
-            raise EngineError(f"OPA at {self.server.display} answered undefined for data.gate: {self.undefined_hint}")
+            raise EngineError(f"{self.where} answered undefined for data.gate: {self.undefined_hint}")
         if not isinstance(result, dict):
-            raise PolicyError(f"OPA at {self.server.display}: data.gate is {type(result).__name__}, expected an object")
+            raise PolicyError(f"{self.where}: data.gate is {type(result).__name__}, expected an object")
         self._check(result, body, nonce, policies, data)
         return canary.without(result)
 
@@ -69,9 +77,9 @@ class ServerEngine:
                data: Mapping[str, Any]) -> None:
         missing = _missing_rules(result, policies)
         if missing:  # any object without gate's deny sets would otherwise read as "nothing denies"
-            raise EngineError(f"OPA at {self.server.display} answered data.gate without {', '.join(missing[:3])},"
+            raise EngineError(f"{self.where} answered data.gate without {', '.join(missing[:3])},"
                               " which gate pushed: the answer is not the evaluation of gate's policies")
-        canary.check(result, nonce, policies.digest, f"OPA at {self.server.display}")
+        canary.check(result, nonce, policies.digest, self.where)
 
     def close(self) -> None:
         self.server.close()
@@ -148,7 +156,9 @@ class PreloadedOpaEngine(ServerEngine):
 
 
 class LocalOpaEngine(ServerEngine):
-    """--engine opa-local: a private `opa run --server` holding gate's policies and data from boot."""
+    """--engine opa-local: a private `opa run --server` holding gate's policies and data from boot; or,
+    for a command that makes one decision (expect_one), one `opa eval` process per answer
+    (gate.engine.opa.oneshot), which needs no server, no HTTP client and no health checks."""
 
     def __init__(self, binary: str, timeout_s: float = DEFAULT_TIMEOUT_S, persistent: bool = True) -> None:
         self.local = LocalOpa(binary)
@@ -156,10 +166,40 @@ class LocalOpaEngine(ServerEngine):
         self._loaded: tuple[str, str] | None = None  # (modules fingerprint, data text) the server holds
         self._memo: tuple[PolicySet, Mapping[str, Any], str, str] | None = None
         self._ready = False
+        self.oneshot: OpaEval | None = None
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
+    def expect_one(self) -> None:
+        """The command makes one decision (gate evaluate, gate check): `opa eval`, not a server."""
+        self.oneshot = OpaEval(self.local.binary, self._timeout_s)
+
+    @property
+    def where(self) -> str:
+        return f"the local opa ({self.local.binary})" if self.oneshot else super().where
+
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        if self.oneshot is not None:  # the process starts, and waits for its input, while gate collects evidence
+            self._load_oneshot(policies, data)
+            self.oneshot.start(QUERY)
+            return
         self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
+
+    def _load_oneshot(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
+        fingerprint, data_text = self._known(policies, data)
+        self.oneshot.load(hashlib.sha256(f"{fingerprint}\0{data_text}".encode()).hexdigest(), _modules(policies),
+                          data_text, _common_dir(policies), canary.module(policies.digest))
+
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+        if self.oneshot is None:
+            return super()._ask(doc, policies, data)
+        self._load_oneshot(policies, data)
+        try:
+            defined, result = self.oneshot.ask(QUERY, jsonsafe.dumps(doc))
+        except CompileFailed as failed:
+            # the message gate gives on every path: opa check's, naming gate's file and line
+            push.compile_check(policies, self.local.binary)
+            raise PolicyError(str(failed)) from None
+        return defined, result, {}
 
     def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         push.compile_check(policies, self.local.binary)
@@ -198,6 +238,8 @@ class LocalOpaEngine(ServerEngine):
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
+        if self.oneshot is not None:
+            self.oneshot.stop()
         if self.server is not None:
             self.server.close()
         self.local.stop()
