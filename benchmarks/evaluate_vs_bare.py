@@ -1,13 +1,21 @@
-"""`gate evaluate` as a whole process against a bare regopy process doing the same evaluation.
+"""`gate evaluate` as a whole process against the bare engine process doing the same evaluation, on each
+engine, at several sizes of release (issue 28).
 
-The bare process is the floor: python starts, imports regopy, reads the same policy modules, the same
-data.threshold and the same input document (prepared beforehand as JSON files, so it does no YAML, no
-schema validation, no evidence reading) and queries data.gate once. gate does all of that plus config,
-collection, the static guard, the bounded child process and rendering. Target: gate <= 2x bare.
+The bare processes are the floor. Bare regopy: python starts, imports regopy, reads the same policy
+modules, the same data.threshold and the same input document (prepared beforehand as JSON files, so it
+does no YAML, no schema validation, no evidence reading) and queries data.gate once. Bare opa eval: one
+`opa eval` process on the same modules, data and input file, querying data.gate. gate does all of that
+plus config, collection, the static guard, the capabilities, the canary, the decision log and rendering.
 
-Runs alternate (gate, bare, gate, bare, ...) so both see the same machine load; medians are printed.
+The sizes: the ready example as shipped, and copies of it whose evidence folder holds more files (the
+ready example's files copied under new names) up to 200 and 1000 items. Runs alternate (gate, bare,
+gate, bare, ...) so both see the same machine load; medians are printed, and the ratios gate/bare of
+CPU (user + system of the process and every child it reaped: steadier than wall time on a shared
+machine), wall time and peak memory (the largest resident set of the process or any child it reaped).
+Targets (issue 28): opa-local <= 1.5x bare opa eval on the example, <= 1.3x at 1000 items; embedded
+<= 1.5x bare regopy on the example, peak memory under 250 MiB at 1000 items.
 
-    python benchmarks/evaluate_vs_bare.py [--runs 15] [--example examples/claims-triage/ready]
+    python benchmarks/evaluate_vs_bare.py [--runs 7] [--sizes 18,200,1000] [--engines embedded,opa-local]
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +33,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-11-26T12:00:00Z"
-EXPECTED_EXIT = 0  # the ready example is approved; every timed run must reach that same decision
 
 BARE = r"""
 import json, sys
@@ -42,7 +49,8 @@ sys.stdout.write(json.dumps(result)[:0])
 
 
 def prepare(example: Path, workdir: Path) -> list[str]:
-    """Write the bare process's inputs: module list, data.json, input.json (as gate builds them)."""
+    """Write the bare processes' inputs: module list, data.json, input.json (as gate builds them); the
+    bare regopy command."""
     from gate import jsonsafe, plugins, runner
     from gate.evaluate import build_input
 
@@ -56,63 +64,93 @@ def prepare(example: Path, workdir: Path) -> list[str]:
     (workdir / "data.json").write_text(jsonsafe.dumps({"threshold": prepared.threshold.data}))
     (workdir / "input.json").write_text(jsonsafe.dumps(doc))
     (workdir / "bare.py").write_text(BARE)
+    (workdir / "data").mkdir()
+    (workdir / "data" / "data.json").write_text(jsonsafe.dumps({"threshold": prepared.threshold.data}))
     return [sys.executable, str(workdir / "bare.py"), str(workdir / "modules.json"), str(workdir / "data.json"),
             str(workdir / "input.json")]
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds: user + system of the process and every child it waited for)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def opa_eval_command(opa: str, workdir: Path) -> list[str]:
+    """Bare `opa eval`: the same modules, data and input, no capabilities, no canary, no gate."""
+    modules = json.loads((workdir / "modules.json").read_text())
+    data = [arg for path in modules for arg in ("--data", path)]
+    return [opa, "eval", "--format", "json", *data, "--data", str(workdir / "data"),
+            "--input", str(workdir / "input.json"), "data.gate"]
+
+
+def release_of(size: int, example: Path, workdir: Path) -> Path:
+    """A copy of the example whose evidence folder holds `size` files (its own, then copies)."""
+    if size <= len(list((example / "evidence").glob("*.yaml"))):
+        return example
+    target = workdir / f"release-{size}"
+    shutil.copytree(example, target, ignore=shutil.ignore_patterns(".gate"))
+    files = sorted((target / "evidence").glob("*.yaml"))
+    for i in range(size - len(files)):
+        source = files[i % len(files)]
+        shutil.copyfile(source, source.with_name(f"copy{i}-{source.name}"))
+    return target
+
+
+def timed(command: list[str], env: dict[str, str], expected: int | None) -> tuple[float, float, float, int]:
+    """(wall s, CPU s: user + system of the process and every child it reaped, peak RSS MiB: the largest of
+    the process and its reaped children, exit code)."""
     start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO, env=env,
-                          check=False)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    expected = 0 if command[1] != "-m" else EXPECTED_EXIT
-    if done.returncode != expected:
-        raise SystemExit(f"{' '.join(command[:4])} exited {done.returncode}, expected {expected}: "
-                         f"{done.stderr.decode()[-500:]}")
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if expected is not None and process.returncode != expected:
+        raise SystemExit(f"{' '.join(command[:6])} exited {process.returncode}, expected {expected}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
+
+
+def compare(label: str, gate_cmd: list[str], bare_cmd: list[str], env: dict[str, str], runs: int) -> None:
+    expected = timed(gate_cmd, env, None)[3]  # warm the caches; the decision every timed run must reach
+    timed(bare_cmd, env, 0)
+    pairs = [(timed(gate_cmd, env, expected), timed(bare_cmd, env, 0)) for _ in range(runs)]
+    gate, bare = ([p[i] for p in pairs] for i in (0, 1))
+
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+
+    ratios = [statistics.median(g[i] / b[i] for g, b in pairs) for i in (1, 0, 2)]
+    print(f"{label:<34}{med(gate, 1) * 1000:>7.0f}{med(bare, 1) * 1000:>7.0f} ms cpu"
+          f"{med(gate, 0) * 1000:>7.0f}{med(bare, 0) * 1000:>7.0f} ms wall"
+          f"{med(gate, 2):>6.0f}{med(bare, 2):>6.0f} MiB"
+          f"   gate/bare cpu {ratios[0]:.2f}x wall {ratios[1]:.2f}x mem {ratios[2]:.2f}x (exit {expected})")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--example", type=Path, default=REPO / "examples" / "claims-triage" / "ready")
+    parser.add_argument("--sizes", default="18,200,1000", help="evidence items per release, comma-separated")
+    parser.add_argument("--engines", default="embedded,opa-local")
     args = parser.parse_args()
-    gate_cmd = [sys.executable, "-m", "gate", "evaluate", "--config", str(args.example / "gate.yaml"),
-                "--now", NOW, "--engine", "embedded"]
+    engines = args.engines.split(",")
+    opa = os.environ.get("OPA_BIN") or shutil.which("opa")
+    if "opa-local" in engines and not opa:
+        raise SystemExit("opa-local needs an opa binary: set OPA_BIN or put opa on PATH")
     with tempfile.TemporaryDirectory() as tmp:
-        bare_cmd = prepare(args.example, Path(tmp))
-        # Two settings, the same for both processes: Python's bytecode cache on (kept in a temporary
-        # folder, as an installed package has its .pyc files), and off (PYTHONDONTWRITEBYTECODE=1, which
-        # this sandbox sets: every module not yet compiled is compiled from source on every start).
-        cached = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
-        cached.pop("PYTHONDONTWRITEBYTECODE", None)
-        uncached = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        print(f"example: {args.example.relative_to(REPO)}  runs: {args.runs} each, alternating;"
-              f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-        print("wall = elapsed time; cpu = user + system time of the process and its children (steadier on a"
-              " busy machine)")
-        print(f"{'process':<44}{'wall median':>12}{'wall min':>10}{'cpu median':>12}")
-        for label, env in (("bytecode cache on (installed)", cached), ("bytecode cache off", uncached)):
-            timed(gate_cmd, env), timed(bare_cmd, env)  # warm the page and bytecode caches; not counted
-            runs: dict[str, list[tuple[float, float]]] = {"gate": [], "bare": []}
-            for _ in range(args.runs):
-                runs["gate"].append(timed(gate_cmd, env))
-                runs["bare"].append(timed(bare_cmd, env))
-            print(f"-- {label}")
-            for key, name in (("gate", "gate evaluate --engine embedded"),
-                              ("bare", "bare python + regopy, same policies/input")):
-                wall = [w for w, _ in runs[key]]
-                cpu = [c for _, c in runs[key]]
-                print(f"{name:<44}{statistics.median(wall) * 1000:>10.0f}ms{min(wall) * 1000:>8.0f}ms"
-                      f"{statistics.median(cpu) * 1000:>10.0f}ms")
-            ratio = {kind: statistics.median(x[i] for x in runs["gate"]) / statistics.median(x[i] for x in runs["bare"])
-                     for i, kind in enumerate(("wall", "cpu"))}
-            best = min(w for w, _ in runs["gate"]) / min(w for w, _ in runs["bare"])
-            print(f"ratio gate/bare: wall {ratio['wall']:.2f}x (minima {best:.2f}x), cpu {ratio['cpu']:.2f}x"
-                  " (target <= 2.00x)")
+        # Python's bytecode cache on (kept in a temporary folder, as an installed package has its .pyc
+        # files), the same for both processes
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"runs: {args.runs} pairs each, alternating; {os.cpu_count()} cores,"
+              f" load average {os.getloadavg()[0]:.1f} at start")
+        print(f"{'':<34}{'gate':>7}{'bare':>7}{'':>7}{'gate':>7}{'bare':>7}{'':>8}{'gate':>6}{'bare':>6}")
+        for size in (int(s) for s in args.sizes.split(",")):
+            work = Path(tmp) / f"size-{size}"
+            work.mkdir()
+            release = release_of(size, args.example, work)
+            bare_regopy = prepare(release, work)
+            items = sum(len(v) for v in json.loads((work / "input.json").read_text())["evidence"].values())
+            for engine in engines:
+                gate_cmd = [sys.executable, "-m", "gate", "evaluate", "--config", str(release / "gate.yaml"),
+                            "--now", NOW, "--engine", engine, "--output", os.devnull]
+                bare = bare_regopy if engine == "embedded" else opa_eval_command(opa, work)
+                floor = "regopy" if engine == "embedded" else "opa eval"
+                compare(f"{items} items, {engine} vs bare {floor}", gate_cmd, bare, env, args.runs)
     return 0
 
 

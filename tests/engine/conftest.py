@@ -43,14 +43,25 @@ def opa_bin() -> str:
     return found
 
 
-@pytest.fixture(scope="session", params=["opa run --server", "opa eval"])
+PATHS = ("opa run --server", "opa eval")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """A test that names local_opa runs on both of opa-local's paths (one asking for it through
+    request.getfixturevalue gets the server)."""
+    if "local_opa" in metafunc.fixturenames:
+        metafunc.parametrize("local_opa", PATHS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def local_opa(opa_bin, request) -> Iterator:
-    """gate's opa-local engine, on both of its paths: one private `opa run --server` for the session (the
-    path of commands that make many decisions), and one `opa eval` process per answer (gate evaluate's)."""
+    """gate's opa-local engine, on either of its paths: one private `opa run --server` for the session
+    (the path of commands that make many decisions), or one `opa eval` process per answer (the path of
+    gate evaluate, which makes one: gate.engine.opa.oneshot)."""
     from gate.engine.opa import LocalOpaEngine
 
     engine = LocalOpaEngine(opa_bin)
-    if request.param == "opa eval":
+    if getattr(request, "param", PATHS[0]) == "opa eval":
         engine.expect_one()
     yield engine
     engine.close()

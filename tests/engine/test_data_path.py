@@ -54,6 +54,24 @@ def engine(request):
     return request.getfixturevalue("local_opa")
 
 
+@pytest.fixture
+def local_opa_eval(opa_bin):
+    from gate.engine.opa import LocalOpaEngine
+
+    engine = LocalOpaEngine(opa_bin)
+    engine.expect_one()
+    yield engine
+    engine.close()
+
+
+def test_values_reach_the_policy_intact_through_opa_eval(local_opa_eval):
+    test_values_reach_the_policy_intact(local_opa_eval)
+
+
+def test_z_timestamps_let_a_freshness_rule_deny_stale_evidence_through_opa_eval(local_opa_eval):
+    test_z_timestamps_let_a_freshness_rule_deny_stale_evidence(local_opa_eval)
+
+
 def test_values_reach_the_policy_intact(engine):
     result = engine.evaluate({"service": SERVICE}, in_memory({"probe.rego": INTACT}), {})
     probe = result["probe"]
