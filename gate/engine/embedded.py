@@ -17,6 +17,7 @@ from typing import Any
 
 from gate import guard, jsonsafe
 from gate.engine import bounded
+from gate.engine.findings import findings_query
 from gate.errors import EngineError, PolicyError
 from gate.policyset import PolicySet
 
@@ -36,8 +37,17 @@ class EmbeddedEngine:
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
+        self.findings_only = False  # ask for the deny and warn sets only (expect_one)
         self._workers: dict[tuple[str, ...], bounded.ForkedWorker] = {}
         weakref.finalize(self, _close_workers, self._workers)
+
+    def expect_one(self) -> None:
+        """The command makes one decision and reads its findings only: regopy is asked for the deny and
+        warn sets (gate.engine.findings), not every helper rule of data.gate (a quarter of the memory)."""
+        self.findings_only = True
+
+    def _query(self, policies: PolicySet) -> str:
+        return (findings_query(policies) if self.findings_only else None) or QUERY
 
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         """Refuse unsafe policies now, and start the worker that imports regopy and compiles the policies
@@ -58,20 +68,23 @@ class EmbeddedEngine:
             text = self._worker(policies, data_text).ask(input_text.encode("utf-8"), self.timeout_s)
         else:
             modules = [(str(p.path), p.source) for p in policies.modules]
-            request = json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode()
+            request = json.dumps({"modules": modules, "data": data_text, "input": input_text,
+                                  "query": self._query(policies)}).encode()
             text = bounded.run_subprocess(request, self.timeout_s, WHAT)
         return json.loads(text)
 
     def _worker(self, policies: PolicySet, data_text: str) -> bounded.ForkedWorker:
         modules = [(str(p.path), p.source) for p in policies.modules]
-        key = (policies.digest, *(path for path, _ in modules), hashlib.sha256(data_text.encode()).hexdigest())
+        query_ = self._query(policies)
+        key = (policies.digest, query_, *(path for path, _ in modules),
+               hashlib.sha256(data_text.encode()).hexdigest())
         worker = self._workers.get(key)
         if worker is not None and worker.answered >= self.RECYCLE_AFTER:
             worker.close()  # regopy's memory grows with every query: a fresh fork starts from the parent's
         if worker is None or not worker.alive:  # a timeout, a crash or recycling ended the last one
             if worker is None and len(self._workers) >= self.MAX_WORKERS:
                 self._workers.pop(next(iter(self._workers))).close()
-            worker = bounded.ForkedWorker(lambda: compiled(modules, data_text), WHAT)
+            worker = bounded.ForkedWorker(lambda: compiled(modules, data_text, query_), WHAT)
             self._workers[key] = worker
         return worker
 
@@ -133,9 +146,10 @@ def _load_regopy() -> Any:
     return regopy
 
 
-def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[bytes], str]:
+def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = QUERY) -> Callable[[bytes], str]:
     """Compile the modules and load the data (in the bounded child); returns the function that takes
-    the input (JSON text, bytes) and gives the value of data.gate as JSON text."""
+    the input (JSON text, bytes) and gives the value of the query (data.gate, or its deny and warn sets:
+    gate.engine.findings) as JSON text."""
     regopy = _load_regopy()
     interpreter = regopy.Interpreter()
     for path, source in modules:
@@ -155,14 +169,14 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str) -> Callable[[by
             interpreter.set_input_term(request.decode("utf-8"))
         except (ValueError, TypeError, RuntimeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-        return json.dumps(query(interpreter, QUERY, dict(modules)))
+        return json.dumps(query(interpreter, query_, dict(modules)))
 
     return answer
 
 
-def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str) -> str:
+def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str, query_: str = QUERY) -> str:
     """Compile, load and query in this process: data.gate as JSON text (the worker process uses it)."""
-    return compiled(modules, data_text)(input_text.encode("utf-8"))
+    return compiled(modules, data_text, query_)(input_text.encode("utf-8"))
 
 
 def query(interpreter: Any, query: str, sources: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -32,9 +32,10 @@ class Preparable(Protocol):
 @runtime_checkable
 class OneDecision(Protocol):
     def expect_one(self) -> None:
-        """The command makes one decision: the engine may take a path that is cheaper for one answer than
-        the one it keeps for many (opa-local: one `opa eval` process instead of a server). Called before
-        prepare; every evaluate is still answered, and still checked, whatever the path."""
+        """The command makes one decision and reads only its findings (gate evaluate): the engine may take
+        a path that is cheaper for one answer than the one it keeps for many (opa-local: one `opa eval`
+        process instead of a server), and ask for the deny and warn sets only (gate.engine.findings).
+        Called before prepare; every evaluate is still answered, and still checked, whatever the path."""
 
 
 @runtime_checkable
@@ -68,7 +69,8 @@ def open_engine(config: Any, policies: PolicySet | None, data: Mapping[str, Any]
                 manager: Any = None, announce: bool = True, one_decision: bool = False) -> Iterator[EngineSession]:
     """The engine `name` (default: gate.yaml's engine.name, else auto) for one command, closed on exit.
     With policies and data it is prepared with them; without (gate impact: several policy sets and
-    profiles), each evaluate names its own. one_decision: the command asks once (gate evaluate)."""
+    profiles), each evaluate names its own. one_decision: the command asks once and reads the findings only
+    (gate evaluate)."""
     engine = engine_for(config, name, manager, announce)
     if one_decision and isinstance(engine, OneDecision):
         engine.expect_one()

@@ -12,7 +12,7 @@ import os
 import sys
 
 from gate.engine import bounded
-from gate.engine.embedded import evaluate_text
+from gate.engine.embedded import QUERY, evaluate_text
 
 
 def main() -> int:
@@ -21,7 +21,7 @@ def main() -> int:
     channel = os.fdopen(os.dup(1), "wb")  # the answer goes here; regopy's own output goes nowhere
     bounded.silence()
     answer = bounded.wrap(lambda: evaluate_text([tuple(m) for m in request["modules"]], request["data"],
-                                                 request["input"]))
+                                                 request["input"], request.get("query", QUERY)))
     channel.write(answer)
     channel.flush()
     return 0

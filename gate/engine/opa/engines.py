@@ -24,6 +24,7 @@ from typing import Any
 
 from gate import jsonsafe, rego
 from gate.engine import canary
+from gate.engine.findings import findings_query
 from gate.engine.opa import push
 from gate.engine.opa.client import OpaServer
 from gate.engine.opa.local import LocalOpa
@@ -180,7 +181,7 @@ class LocalOpaEngine(ServerEngine):
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         if self.oneshot is not None:  # the process starts, and waits for its input, while gate collects evidence
             self._load_oneshot(policies, data)
-            self.oneshot.start(QUERY)
+            self.oneshot.start(_findings_query(policies))
             return
         self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
 
@@ -194,7 +195,7 @@ class LocalOpaEngine(ServerEngine):
             return super()._ask(doc, policies, data)
         self._load_oneshot(policies, data)
         try:
-            defined, result = self.oneshot.ask(QUERY, jsonsafe.dumps(doc))
+            defined, result = self.oneshot.ask(_findings_query(policies), jsonsafe.dumps(doc))
         except CompileFailed as failed:
             # the message gate gives on every path: opa check's, naming gate's file and line
             push.compile_check(policies, self.local.binary)
@@ -243,6 +244,11 @@ class LocalOpaEngine(ServerEngine):
         if self.server is not None:
             self.server.close()
         self.local.stop()
+
+
+def _findings_query(policies: PolicySet) -> str:
+    """The deny and warn sets and the canary (gate.engine.findings); else the whole data.gate."""
+    return findings_query(policies, f"{canary.PACKAGE}.canary") or QUERY
 
 
 def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""gate evaluate asks the engine for the deny and warn sets only (gate.engine.findings): the same findings
+as from the whole data.gate on every scenario and example, on both engines; and the whole tree whenever
+a module defines a set in a form the query builder does not recognise (fail closed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.engine.embedded import EmbeddedEngine
+from gate.engine.findings import findings_query
+from gate.evaluate import findings_from
+from tests.engine.conftest import in_memory
+from tests.engine.test_parity import decide_on, scenarios
+
+HEAD = "package gate.probe\n\n"
+
+
+def narrowed(engine):
+    engine.expect_one()
+    return engine
+
+
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda p: p.name)
+def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_regopy(scenario):
+    whole, sets = decide_on(scenario, [EmbeddedEngine(), narrowed(EmbeddedEngine())])
+    assert sets.findings == whole.findings and sets.outcome == whole.outcome
+
+
+@pytest.mark.parametrize("scenario", scenarios()[-2:], ids=lambda p: p.name)  # the bundled examples
+def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_opa(scenario, opa_bin):
+    from gate.engine.opa import LocalOpaEngine
+
+    server, one = LocalOpaEngine(opa_bin), narrowed(LocalOpaEngine(opa_bin))
+    try:
+        whole, sets = decide_on(scenario, [server, one])
+    finally:
+        server.close(), one.close()
+    assert sets.findings == whole.findings and sets.outcome == whole.outcome
+
+
+def test_helper_rules_are_not_asked_for():
+    policies = in_memory({"probe.rego": HEAD + "limit := 3\n\ndeny contains \"over\" if input.n > limit\n"})
+    engine = narrowed(EmbeddedEngine())
+    try:
+        answer = engine.evaluate({"n": 5}, policies, {})
+    finally:
+        engine.close()
+    assert answer == {"probe": {"deny": ["over"]}}
+    assert findings_from(answer)[0].message == "over"
+
+
+@pytest.mark.parametrize("source,levels", [
+    ("deny contains \"x\" if true\nwarn contains \"y\" if true\n", {"deny", "warn"}),
+    ("default deny := set()\n", {"deny"}),
+    ("deny contains x if {\n\tx := \"a\"\n\tcount(warn) == 0\n}\n", {"deny"}),  # warn only referenced: not asked
+    ("helper := 1\n", set()),
+])
+def test_recognised_heads_are_asked_for(source, levels):
+    query = findings_query(in_memory({"probe.rego": HEAD + source, "other.rego": "package gate.other\n\n"
+                                      "deny contains \"z\" if false\n"}))
+    assert query is not None
+    for level in ("deny", "warn"):
+        assert (f'data.gate["probe"].{level}' in query) == (level in levels)
+
+
+@pytest.mark.parametrize("source", [
+    "technical.deny contains \"x\" if true\n",          # a ref head: data.gate.probe.technical.deny
+    "  deny contains \"x\" if true\n",                   # a head that does not start its line
+    "x := {\"deny\": [\"y\"]}\n",                        # an object whose deny key findings_from would read
+    "sub[\"deny\"] contains \"x\" if true\n",
+])
+def test_an_unrecognised_form_asks_for_the_whole_tree(source):
+    policies = in_memory({"probe.rego": HEAD + source, "other.rego": "package gate.other\n\ndeny contains 1 if false\n"})
+    assert findings_query(policies) is None
+    engine = narrowed(EmbeddedEngine())  # and the engine then asks for data.gate, as before
+    try:
+        whole = EmbeddedEngine().evaluate({}, policies, {})
+        assert engine.evaluate({}, policies, {}) == whole
+    finally:
+        engine.close()
+
+
+def test_test_packages_and_packages_outside_gate_are_not_asked_for():
+    query = findings_query(in_memory({"a.rego": "package gate.a\n\ndeny contains 1 if false\n",
+                                      "a_test.rego": "package gate.a_test\n\ndeny contains 1 if false\n",
+                                      "b.rego": "package other\n\ndeny contains 1 if false\n"}))
+    assert query == '{"a": {"deny": data.gate["a"].deny}}'
+
+
+@pytest.fixture
+def opa_bin() -> str:
+    from tests.conftest import opa_binary
+
+    found = opa_binary()
+    if found is None:
+        pytest.skip("needs a real OPA binary")
+    return found
