@@ -61,3 +61,23 @@ def opa_bin() -> str:
     if found is None:
         pytest.skip("needs a real OPA binary: set OPA_BIN or put `opa` on PATH")
     return found
+
+
+def test_gates_own_evidence_schemas_are_valid_json_schemas():
+    """gate registers its own kinds without checking them at every start (gate.registry): checked here."""
+    import jsonschema
+
+    from gate.builtins.evidence_kinds import SCHEMAS
+
+    schemas = sorted(SCHEMAS.glob("*.schema.json"))
+    assert len(schemas) >= 10
+    for path in schemas:
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def test_a_plugins_evidence_schema_is_still_checked_when_registered():
+    from gate.errors import GateError
+    from gate.registry import EvidenceKinds
+
+    with pytest.raises(GateError, match="not a valid JSON Schema"):
+        EvidenceKinds().add("probe", {"type": "no-such-type"})
