@@ -31,11 +31,12 @@ class Preparable(Protocol):
 
 @runtime_checkable
 class OneDecision(Protocol):
-    def expect_one(self) -> None:
-        """The command makes one decision and reads only its findings (gate evaluate): the engine may take
-        a path that is cheaper for one answer than the one it keeps for many (opa-local: one `opa eval`
-        process instead of a server), and ask for the deny and warn sets only (gate.engine.findings).
-        Called before prepare; every evaluate is still answered, and still checked, whatever the path."""
+    def expect_one(self, findings_only: bool = True) -> None:
+        """The command makes one decision (gate evaluate): the engine may take a path that is cheaper for
+        one answer than the one it keeps for many (opa-local: one `opa eval` process instead of a server);
+        with findings_only, the command reads nothing but the findings, and the engine may ask for the
+        deny and warn sets only (gate.engine.findings). Called before prepare; every evaluate is still
+        answered, and still checked, whatever the path."""
 
 
 @runtime_checkable

@@ -26,15 +26,24 @@ def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_regopy(sc
     assert sets.findings == whole.findings and sets.outcome == whole.outcome
 
 
-@pytest.mark.parametrize("scenario", scenarios()[-2:], ids=lambda p: p.name)  # the bundled examples
-def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_opa(scenario, opa_bin):
+@pytest.fixture(scope="module")
+def opa_server(opa_bin):
     from gate.engine.opa import LocalOpaEngine
 
-    server, one = LocalOpaEngine(opa_bin), narrowed(LocalOpaEngine(opa_bin))
+    engine = LocalOpaEngine(opa_bin)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda p: p.name)
+def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_opa(scenario, opa_server, opa_bin):
+    from gate.engine.opa import LocalOpaEngine
+
+    one = narrowed(LocalOpaEngine(opa_bin))
     try:
-        whole, sets = decide_on(scenario, [server, one])
+        whole, sets = decide_on(scenario, [opa_server, one])
     finally:
-        server.close(), one.close()
+        one.close()
     assert sets.findings == whole.findings and sets.outcome == whole.outcome
 
 
@@ -87,7 +96,7 @@ def test_test_packages_and_packages_outside_gate_are_not_asked_for():
     assert query == '{"a": {"deny": data.gate["a"].deny}}'
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def opa_bin() -> str:
     from tests.conftest import opa_binary
 

@@ -168,11 +168,14 @@ class LocalOpaEngine(ServerEngine):
         self._memo: tuple[PolicySet, Mapping[str, Any], str, str] | None = None
         self._ready = False
         self.oneshot: OpaEval | None = None
+        self.findings_only = False
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
-    def expect_one(self) -> None:
-        """The command makes one decision (gate evaluate, gate check): `opa eval`, not a server."""
+    def expect_one(self, findings_only: bool = True) -> None:
+        """The command makes one decision (gate evaluate): `opa eval`, not a server; with findings_only,
+        asked for the deny and warn sets and the canary only (gate.engine.findings)."""
         self.oneshot = OpaEval(self.local.binary, self._timeout_s)
+        self.findings_only = findings_only
 
     @property
     def where(self) -> str:
@@ -181,9 +184,14 @@ class LocalOpaEngine(ServerEngine):
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         if self.oneshot is not None:  # the process starts, and waits for its input, while gate collects evidence
             self._load_oneshot(policies, data)
-            self.oneshot.start(_findings_query(policies))
+            self.oneshot.start(self._query(policies))
             return
         self._start(policies, data)  # boots while gate collects evidence; evaluate() waits for it
+
+    def _query(self, policies: PolicySet) -> str:
+        """The deny and warn sets and the canary (gate.engine.findings); else the whole data.gate."""
+        found = findings_query(policies, f"{canary.PACKAGE}.canary") if self.findings_only else None
+        return found or QUERY
 
     def _load_oneshot(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         fingerprint, data_text = self._known(policies, data)
@@ -195,7 +203,7 @@ class LocalOpaEngine(ServerEngine):
             return super()._ask(doc, policies, data)
         self._load_oneshot(policies, data)
         try:
-            defined, result = self.oneshot.ask(_findings_query(policies), jsonsafe.dumps(doc))
+            defined, result = self.oneshot.ask(self._query(policies), jsonsafe.dumps(doc))
         except CompileFailed as failed:
             # the message gate gives on every path: opa check's, naming gate's file and line
             push.compile_check(policies, self.local.binary)
@@ -244,11 +252,6 @@ class LocalOpaEngine(ServerEngine):
         if self.server is not None:
             self.server.close()
         self.local.stop()
-
-
-def _findings_query(policies: PolicySet) -> str:
-    """The deny and warn sets and the canary (gate.engine.findings); else the whole data.gate."""
-    return findings_query(policies, f"{canary.PACKAGE}.canary") or QUERY
 
 
 def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:

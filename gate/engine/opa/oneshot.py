@@ -91,7 +91,7 @@ class OpaEval:
             out, err = process.communicate(input_text.encode("utf-8"), timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             _kill(process)
-            raise EngineError(f"the local opa ({self.binary}) did not answer {query} within {self.timeout_s:g} s"
+            raise EngineError(f"the local opa ({self.binary}) did not answer within {self.timeout_s:g} s"
                               " (engine timeout)") from None
         if process.returncode != 0:
             raise self._failure(process.returncode, out, err)
@@ -100,7 +100,7 @@ class OpaEval:
             results = body.get("result") or []
             value = results[0]["expressions"][0]["value"] if results else None
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            raise EngineError(f"the local opa ({self.binary}) gave an unusable answer to {query}:"
+            raise EngineError(f"the local opa ({self.binary}) gave an unusable answer:"
                               f" {_one_line(out or err)}") from None
         return bool(results), value
 
