@@ -95,7 +95,9 @@ def timed(command: list[str], env: dict[str, str], expected: int | None) -> tupl
     """(wall s, CPU s: user + system of the process and every child it reaped, peak RSS MiB: the largest of
     the process and its reaped children, exit code)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
+    # not run from the checkout: `python -m gate` would import the gate of the current folder, whatever PYTHONPATH says
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env["GATE_BENCH_CWD"],
+                               env=env)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -136,6 +138,7 @@ def main() -> int:
         # files), the same for both processes
         env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["GATE_BENCH_CWD"] = tmp
         print(f"runs: {args.runs} pairs each, alternating; {os.cpu_count()} cores,"
               f" load average {os.getloadavg()[0]:.1f} at start")
         print(f"{'':<34}{'gate':>7}{'bare':>7}{'':>7}{'gate':>7}{'bare':>7}{'':>8}{'gate':>6}{'bare':>6}")
