@@ -11,7 +11,8 @@ The sizes: the ready example as shipped, and copies of it whose evidence folder 
 ready example's files copied under new names) up to 200 and 1000 items. Runs alternate (gate, bare,
 gate, bare, ...) so both see the same machine load; medians are printed, and the ratios gate/bare of
 CPU (user + system of the process and every child it reaped: steadier than wall time on a shared
-machine), wall time and peak memory (the largest resident set of the process or any child it reaped).
+machine), wall time and peak memory (the largest resident set of the process or of any process under it,
+sampled from /proc every 20 ms: gate's forked regopy worker is its own process).
 Targets (issue 28): opa-local <= 1.5x bare opa eval on the example, <= 1.3x at 1000 items; embedded
 <= 1.5x bare regopy on the example, peak memory under 250 MiB at 1000 items.
 
@@ -28,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -91,19 +93,54 @@ def release_of(size: int, example: Path, workdir: Path) -> Path:
     return target
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _high_water_mib(pid: int) -> float:
+    """The process's peak resident set so far (VmHWM), MiB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            line = next((ln for ln in fh if ln.startswith("VmHWM:")), "VmHWM: 0 kB")
+        return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _sample_peak(pid: int, done: threading.Event, peak: list[float]) -> None:
+    """The largest VmHWM of the process and of every descendant seen (gate's forked regopy worker, the
+    opa eval process), sampled every 20 ms: rusage's maxrss misses a forked worker gate kills."""
+    while not done.is_set():
+        pending = [pid]
+        while pending:
+            current = pending.pop()
+            peak[0] = max(peak[0], _high_water_mib(current))
+            pending.extend(_children(current))
+        done.wait(0.02)
+
+
 def timed(command: list[str], env: dict[str, str], expected: int | None) -> tuple[float, float, float, int]:
-    """(wall s, CPU s: user + system of the process and every child it reaped, peak RSS MiB: the largest of
-    the process and its reaped children, exit code)."""
+    """(wall s, CPU s: user + system of the process and every child it reaped, peak memory MiB: the largest
+    resident set of the process or any process under it, exit code)."""
     start = time.perf_counter()
     # not run from the checkout: `python -m gate` would import the gate of the current folder, whatever PYTHONPATH says
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env["GATE_BENCH_CWD"],
                                env=env)
+    done, peak = threading.Event(), [0.0]
+    sampler = threading.Thread(target=_sample_peak, args=(process.pid, done, peak), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if expected is not None and process.returncode != expected:
         raise SystemExit(f"{' '.join(command[:6])} exited {process.returncode}, expected {expected}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
+    return elapsed, usage.ru_utime + usage.ru_stime, max(peak[0], usage.ru_maxrss / 1024), process.returncode
 
 
 def compare(label: str, gate_cmd: list[str], bare_cmd: list[str], env: dict[str, str], runs: int) -> None:
