@@ -27,8 +27,10 @@ from gate_datacontract.contract import (
 )
 from gate_datacontract.durations import to_hours
 
-SCHEMA = "datacontract-specification-1.2.1.schema.json"
-# DCS 0.9.x kept quality and examples at the top level.
+# The specification's newest published schema: package datacontract-specification 1.2.3, which still
+# describes specification version 1.2.1 (no 1.2.2 or 1.2.3 of the specification exists). DCS 0.9.x kept
+# quality and examples at the top level.
+SCHEMA = "datacontract-specification-1.2.3.schema.json"
 VERSIONS = ("1.1.0", "1.2.0", "1.2.1")
 
 
@@ -36,7 +38,7 @@ def read(doc: Loaded) -> Contract:
     """A Data Contract Specification document, validated against its JSON Schema, as gate's Contract."""
     data = doc.data
     version = check_version(doc, "dataContractSpecification", VERSIONS, "Data Contract Specification")
-    validate(doc, SCHEMA, "Data Contract Specification 1.2.1")
+    validate(doc, SCHEMA, "Data Contract Specification schema of datacontract-specification 1.2.3")
     _dcs_unknown_fields(doc)
     info = data.get("info") or {}
     levels = data.get("servicelevels") or {}

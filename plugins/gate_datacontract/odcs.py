@@ -26,9 +26,15 @@ from gate_datacontract.contract import (
 )
 from gate_datacontract.durations import to_hours, unit_hours
 
-SCHEMA = "odcs-json-schema-v3.1.0.json"
-# ODCS 2.x has another layout.
-VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+# The published JSON Schema each version is validated against. v3.0.x documents are valid v3.1.0 ones
+# (3.1.0 only added fields); v3.2.0 makes `status` optional and adds `context`, object `enum` values,
+# `deprecated`, and a `vendor` on custom properties. ODCS 2.x has another layout.
+SCHEMAS = {"v3.0.0": "odcs-json-schema-v3.1.0.json", "v3.0.1": "odcs-json-schema-v3.1.0.json",
+           "v3.0.2": "odcs-json-schema-v3.1.0.json", "v3.1.0": "odcs-json-schema-v3.1.0.json",
+           "v3.2.0": "odcs-json-schema-v3.2.0.json"}
+VERSIONS = tuple(SCHEMAS)
+# A custom property carrying another vendor (ODCS v3.2.0 `vendor`) belongs to that tool, not to gate.
+GATE_VENDORS = (None, "gate")
 # ODCS SLA properties that say how often data arrives, or how long it lives: not a quality level.
 NOT_QUALITY_SLA = {"frequency", "retention", "generalavailability", "endofsupport", "endoflife"}
 FRESHNESS_SLA = ("freshness", "latency")
@@ -38,7 +44,8 @@ def read(doc: Loaded) -> Contract:
     """An ODCS v3 document, validated against the standard's JSON Schema, as gate's Contract."""
     data = doc.data
     version = check_version(doc, "apiVersion", VERSIONS, "ODCS")
-    validate(doc, SCHEMA, "ODCS v3.1.0")
+    schema = SCHEMAS[version]
+    validate(doc, schema, f"ODCS {schema.removeprefix('odcs-json-schema-').removesuffix('.json')}")
     ext = _OdcsExtensions(doc)
     name = text_of(data.get("name")) or text_of(data.get("dataProduct")) or str(data["id"])
     role = role_of(ext.get(data, "contractRole"), doc)
@@ -81,7 +88,7 @@ class _OdcsExtensions:
 
     def get(self, obj: Mapping[str, Any], key: str) -> Any:
         for item in obj.get("customProperties") or []:
-            if isinstance(item, dict) and item.get("property") == key:
+            if isinstance(item, dict) and item.get("property") == key and item.get("vendor") in GATE_VENDORS:
                 return item.get("value")
         return None
 

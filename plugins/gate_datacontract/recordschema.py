@@ -90,7 +90,10 @@ def _odcs_property(prop: Mapping[str, Any], allow_extra: bool, origin: str) -> d
 
 
 def _odcs_valid_values(prop: Mapping[str, Any]) -> list | None:
-    """ODCS has no enum: a library rule `invalidValues` with arguments.validValues and mustBe 0 is one."""
+    """ODCS v3.2.0 `enum` (objects with a `value`); before it, a library rule `invalidValues` with
+    arguments.validValues and mustBe 0 is one."""
+    if isinstance(prop.get("enum"), list):
+        return [item["value"] for item in prop["enum"] if isinstance(item, dict) and "value" in item]
     for rule in prop.get("quality") or []:
         if (isinstance(rule, dict) and rule.get("metric") == "invalidValues" and rule.get("mustBe") == 0
                 and isinstance((rule.get("arguments") or {}).get("validValues"), list)):

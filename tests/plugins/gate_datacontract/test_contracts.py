@@ -228,7 +228,10 @@ def test_one_bad_contract_does_not_hide_the_good_ones(tmp_path):
 SCHEMAS = Path(__file__).resolve().parents[3] / "plugins" / "gate_datacontract" / "schemas"
 
 
-@pytest.mark.parametrize("name", ["odcs-json-schema-v3.1.0.json", "datacontract-specification-1.2.1.schema.json"])
+SHIPPED = ["odcs-json-schema-v3.1.0.json", "odcs-json-schema-v3.2.0.json", "datacontract-specification-1.2.3.schema.json"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_schemas_are_verbatim_copies_with_their_licence_notice(name):
     assert (SCHEMAS / name).read_bytes() == (SHARED / "schemas" / name).read_bytes()
     notice = (SCHEMAS / "NOTICE").read_text()
@@ -239,7 +242,7 @@ def test_shipped_schemas_are_verbatim_copies_with_their_licence_notice(name):
 def test_licence_texts_sit_beside_the_schemas():
     assert "Apache License" in (SCHEMAS / "LICENSE-Apache-2.0.txt").read_text()
     assert "Permission is hereby granted" in (SCHEMAS / "LICENSE-MIT-datacontract-specification.txt").read_text()
-    for name in ("odcs-json-schema-v3.1.0.json", "datacontract-specification-1.2.1.schema.json"):
+    for name in SHIPPED:
         json.loads((SCHEMAS / name).read_text())
 
 
@@ -247,7 +250,7 @@ def test_fixture_contracts_pass_the_published_schemas():
     import jsonschema
 
     for rel, schema in ((CLAIMS, "odcs-json-schema-v3.1.0.json"), (OUTPUT, "odcs-json-schema-v3.1.0.json"),
-                        (POLICY, "datacontract-specification-1.2.1.schema.json")):
+                        (POLICY, "datacontract-specification-1.2.3.schema.json")):
         doc = yaml.safe_load((FIXTURES / rel).read_text())
         spec = json.loads((SCHEMAS / schema).read_text())
         assert not list(jsonschema.validators.validator_for(spec)(spec).iter_errors(doc)), rel
