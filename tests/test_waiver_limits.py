@@ -283,7 +283,7 @@ def test_outside_production_an_evidence_rule_is_waived_like_any_other(gate_works
 WAIVABLE_RULES = {
     "data.consumer_field_missing", "data.dependency_without_contract", "data.freshness", "data.malformed_rate",
     "data.no_downstream_consumers", "data.no_upstream_sources", "data.quality_success_ratio",
-    "data.source_field_missing",
+    "data.source_field_missing", "data.build_failed", "data.quality_warnings",
     "governance.accountable_not_code_owner", "governance.audit_trail_not_kept", "governance.decision_code_unowned",
     "governance.decision_field_missing", "governance.decision_type_missing", "governance.review_cadence_too_long",
     "governance.review_overdue",

@@ -187,10 +187,13 @@ class QualityResultCollector:
                 "checks_run": tally.run,
                 "checks_passed": tally.passed,
                 "checks_failed": tally.failed,
+                "checks_warned": tally.warned,
                 "checks_not_evaluated": tally.not_evaluated,
                 "success_ratio": round(tally.passed / tally.run, 6) if tally.run else 0.0,
                 "examples": tally.examples,
             }
+            if tally.build_failures:
+                data["build_failures"] = tally.build_failures
             if stored.note:
                 data["notes"] = stored.note
             validate_kind(self.kind, data, doc)

@@ -18,14 +18,17 @@ from .helpers import FIXTURES, copy_fixture, evidence, one_line, run, skipped
 RESULTS = "results"
 
 
-def counts(items: list) -> dict[str, tuple[int, int, int, int]]:
-    """source → (run, passed, failed, not evaluated)."""
+def counts(items: list) -> dict[str, tuple[int, ...]]:
+    """source → (run, passed, failed, not evaluated), with warned before not evaluated when there are any."""
     out = {}
     for e in evidence(items, "data_quality"):
         d = e.data
-        assert d["checks_run"] == d["checks_passed"] + d["checks_failed"] + d["checks_not_evaluated"]
+        assert d["checks_run"] == (d["checks_passed"] + d["checks_failed"] + d["checks_warned"]
+                                   + d["checks_not_evaluated"])
         assert d["success_ratio"] == pytest.approx(d["checks_passed"] / d["checks_run"] if d["checks_run"] else 0)
-        out[d["source"]] = (d["checks_run"], d["checks_passed"], d["checks_failed"], d["checks_not_evaluated"])
+        warned = (d["checks_warned"],) if d["checks_warned"] else ()
+        out[d["source"]] = (d["checks_run"], d["checks_passed"], d["checks_failed"], *warned,
+                            d["checks_not_evaluated"])
     return out
 
 
@@ -74,9 +77,9 @@ def test_dbt_run_results_per_model_through_the_manifest(tmp_path):
     copy_fixture(tmp_path, "results/dbt/run_results.json", "results/dbt/manifest.json")
     items = run("dbt", tmp_path, "results/dbt/run_results.json", manifest="results/dbt/manifest.json")
     assert counts(items) == {
-        "claims_intake": (6, 2, 2, 2),     # 2 errors: loss_amount renamed (not_null, singular test)
-        "policy_admin": (4, 2, 2, 0),
-        "claims_enriched": (3, 0, 0, 3),   # skipped: its upstream tests failed
+        "claims_intake": (7, 3, 2, 2),     # the seed built; 2 errors: loss_amount renamed (not_null, singular test)
+        "policy_admin": (5, 3, 2, 0),      # the seed built
+        "claims_enriched": (4, 0, 0, 4),   # the model and its tests skipped: its upstream tests failed
     }
     assert {e.produced_at for e in evidence(items)} == {parse_timestamp(load("dbt/run_results.json")["metadata"]["generated_at"])}
 
@@ -86,7 +89,7 @@ def test_dbt_without_a_manifest_needs_a_source(tmp_path):
     (skip,) = skipped(run("dbt", tmp_path, "results/dbt/run_results.json"))
     assert "options.manifest" in skip.reason and one_line(skip.reason)
     items = run("dbt", tmp_path, "results/dbt/run_results.json", source="claims_intake")
-    assert counts(items) == {"claims_intake": (13, 4, 4, 5)}
+    assert counts(items) == {"claims_intake": (16, 6, 4, 6)}
 
 
 def test_dbt_manifest_from_another_run_is_refused(tmp_path):
@@ -102,10 +105,10 @@ def test_datacontract_cli_results(tmp_path):
     copy_fixture(tmp_path, "results/datacontract/claims-intake.json", "results/datacontract/policy-admin.json")
     # claims-intake: DuckDB could not read the CSV ("yesterday" in a timestamp column): 15 checks have no
     # result (null) and the run itself failed. policy-admin: 10 passed, duplicate policy_id and missing
-    # holder_name failed, and the "DCS is deprecated" warning counts as failed.
+    # holder_name failed, and the "DCS is deprecated" warning is counted apart.
     assert counts(run("datacontract_test", tmp_path, "results/datacontract/*.json")) == {
         "claims_intake": (16, 0, 1, 15),
-        "policy_admin": (13, 10, 3, 0),
+        "policy_admin": (13, 10, 2, 1, 0),
     }
 
 
@@ -146,7 +149,7 @@ def _all_not_evaluated(tool: str) -> tuple[str, dict]:
     if tool == "dbt":
         doc = load("dbt/run_results.json")
         for r in doc["results"]:
-            r["status"] = "skipped" if r["unique_id"].startswith("test.") else r["status"]
+            r["status"] = "skipped"
         return "run_results.json", doc
     if tool == "datacontract_test":
         doc = load("datacontract/policy-admin.json")
@@ -198,7 +201,7 @@ def _dbt(version: str, artefact: str = "run-results") -> dict:
 
 def _dbt_status() -> dict:
     doc = load("dbt/run_results.json")
-    doc["results"][2]["status"] = "partial success"
+    doc["results"][2]["status"] = "runtime error"     # a test (a model's partial success is a failed build)
     return doc
 
 
@@ -227,7 +230,7 @@ OTHER_VERSIONS = {
     "dbt-run-results-v7": ("dbt", lambda: _dbt("v7"), "run-results/v7.json"),
     "dbt-run-results-v3": ("dbt", lambda: _dbt("v3"), "gate reads dbt run-results v4, v5, v6"),
     "dbt-manifest-as-results": ("dbt", lambda: _dbt("v12", "manifest"), "manifest/v12.json"),
-    "dbt-unknown-status": ("dbt", _dbt_status, "unknown test status 'partial success'"),
+    "dbt-unknown-status": ("dbt", _dbt_status, "unknown test status 'runtime error'"),
     "dcc-0.10": ("datacontract_test", lambda: _dcc("0.10.23"), "written by datacontract-cli '0.10.23'"),
     "dcc-2.0": ("datacontract_test", lambda: _dcc("2.0.0"), "written by datacontract-cli '2.0.0'"),
     "dcc-unknown-result": ("datacontract_test", _dcc_result, "unknown result 'flaky'"),
@@ -266,7 +269,7 @@ def test_a_result_file_that_is_not_json_is_skipped(tmp_path, tool, content):
 def test_examples_name_checks_never_data(tmp_path):
     copy_fixture(tmp_path, "results/datacontract/policy-admin.json")
     (item,) = evidence(run("datacontract_test", tmp_path, "results/datacontract/policy-admin.json"))
-    assert [x["problem"] for x in item.data["examples"]] == ["failed", "failed", "failed"]
+    assert [x["problem"] for x in item.data["examples"]] == ["warning", "failed", "failed"]
     text = json.dumps(item.data)
     assert "Actual duplicate_count" not in text      # the tool's reason can quote data; gate keeps the check name
     assert copy.deepcopy(item.data)["examples"][1]["check"] == "Check that unique field policy_id has no duplicate values"
