@@ -198,7 +198,7 @@ warning_checks(q) := [x.check | some x in object.get(q, ["data", "examples"], []
 
 warning_list(q) := "" if count(warning_checks(q)) == 0
 
-warning_list(q) := sprintf(": %s", [concat(", ", warning_checks(q))]) if count(warning_checks(q)) > 0
+warning_list(q) := sprintf(": %s", [trim_space(concat(", ", warning_checks(q)))]) if count(warning_checks(q)) > 0
 
 deny contains lib.finding(
 	"data.quality_warnings",
@@ -224,11 +224,16 @@ warn contains lib.finding(
 	warned(q) > 0
 }
 
+# dbt's message is taken as it is (no trim_space: regopy drops the escaping of a quote in its result,
+# and dbt quotes column names).
+resource_type(b) := b.resource_type if is_string(object.get(b, "resource_type", null))
+
+resource_type(b) := "node" if not is_string(object.get(b, "resource_type", null))
+
 deny contains lib.finding(
 	"data.build_failed",
 	sprintf("%s %s (data of %s, %s) failed to build: %s", [
-		trim_space(object.get(b, "resource_type", "node")), trim_space(b.node), trim_space(source_of(q)),
-		lib.origin(q), trim_space(b.message),
+		resource_type(b), b.node, trim_space(source_of(q)), lib.origin(q), b.message,
 	]),
 	"error", "success", lib.origin(q),
 ) if {
