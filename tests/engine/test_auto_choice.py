@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import opa_binary, requires_opa
 
-from gate import runner
+from gate.engine.session import open_engine
 from gate.config import load_config
 
 
@@ -29,12 +29,8 @@ def no_opa(tmp_path, monkeypatch):
 
 def choose(config, capsys, name=None) -> tuple[object, str]:
     capsys.readouterr()
-    engine = runner.engine_for(config, name)
-    try:
-        return engine, capsys.readouterr().err
-    finally:
-        if hasattr(engine, "close"):
-            engine.close()
+    with open_engine(config, None, None, name) as engine:
+        return engine.engine, capsys.readouterr().err
 
 
 def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa, capsys):
