@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate_prometheus",
     "gate_github",
     "gate_github.report",
+    "gate_evaluation",
     "gate.stores.builtin",
 )
 

@@ -6,13 +6,15 @@ gate computed, and waivers are judged at the decision's own time."""
 from __future__ import annotations
 
 import hashlib
+import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gate import auditlog
-from gate.errors import ConfigError, GateError
+from gate.errors import ConfigError, EngineError, GateError
 from gate.evaluate import judge
 from gate.model import Context, Finding
 from gate.policyset import PolicySet
@@ -77,7 +79,10 @@ class Side:
         threshold = self.threshold(profile)
         if threshold is None:
             return Replay(None, [], [], [f"{self.label} has no profile {profile!r}"])
-        result = self.evaluator(profile, threshold)(doc)
+        try:
+            result = self._answer_of(profile, threshold, doc)
+        except EngineError as exc:  # reported for this record: never a flip it did not compute
+            return Replay(None, [], [], [f"record {record.get('seq')} could not be replayed with {self.label}: {exc}"])
         if not isinstance(result, Mapping) or not result:
             raise GateError(f"{self.label}: the policies decide nothing (no rules under data.gate)")
         context = context_of(doc)
@@ -85,6 +90,16 @@ class Side:
         outcome, findings, waived, notes = judge(result, threshold.rules, context, has_evidence,
                                                  self.waivers(profile))
         return Replay(outcome, findings, [f for f, _ in waived], notes)
+
+
+    def _answer_of(self, profile: str, threshold: Threshold, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The engine's answer; asked once more when the engine failed (a worker or a local OPA that was
+        killed is started again on the next question), since a crash is not the policy's verdict."""
+        evaluate = self.evaluator(profile, threshold)
+        try:
+            return evaluate(doc)
+        except EngineError:
+            return evaluate(doc)
 
 
 def context_of(doc: Mapping[str, Any]) -> Context:
@@ -163,10 +178,42 @@ def input_key(record: Mapping[str, Any]) -> str:
                           auditlog.canonical(record.get("input") or {})).hexdigest()
 
 
-def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where: str = "") -> Impact:
+class Progress:
+    """A one-line progress bar on stderr while a long replay runs, only when stderr is a terminal: a pipe
+    or a CI log gets nothing (it would be noise there)."""
+
+    def __init__(self, total: int, stream: Any) -> None:
+        self.total, self.stream, self.done, self.started = total, stream, 0, time.monotonic()
+        self._shown = 0.0
+
+    @classmethod
+    def on_terminal(cls, total: int, stream: Any = None) -> Progress | None:
+        stream = stream or sys.stderr
+        return cls(total, stream) if total and stream.isatty() else None
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self._shown < 0.2 and self.done < self.total:
+            return
+        self._shown = now
+        width = 30
+        filled = width * self.done // self.total
+        rate = self.done / max(now - self.started, 1e-9)
+        self.stream.write(f"\rgate impact: [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+                          f" ({rate:,.0f}/s)")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where: str = "",
+            progress: Progress | None = None) -> Impact:
     impact = Impact(base.label, head.label, where)
     cache: dict[str, tuple[Replay, Replay]] = {}
     for record in records:
+        if progress is not None:
+            progress.step()
         impact.replayed += 1
         key = input_key(record)
         if key not in cache:

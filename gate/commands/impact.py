@@ -22,11 +22,11 @@ from typing import Any
 
 from gate import auditlog, plugins, runner
 from gate.config import Config
-from gate.engine.session import EngineSession, open_engine
+from gate.engine.session import open_engine
 from gate.errors import GateError
 from gate.model import Finding
 from gate.policyset import load_policies
-from gate.replay import Change, Impact, Side, compare
+from gate.replay import Change, Impact, Progress, Side, compare
 
 
 def add_parser(subparsers) -> None:
@@ -38,7 +38,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--profile", help="only decisions taken under this profile")
     p.add_argument("--format", "-f", choices=("text", "markdown"), default="text")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
-    p.add_argument("--engine", help="engine for the replays (default: embedded; one engine for every replay)")
+    p.add_argument("--engine", choices=("auto", "embedded", "opa", "opa-local"),
+                   help="engine for the replays (default: gate.yaml's, else auto: the reference engine, OPA,"
+                        " where one is at hand); one engine per side for the whole replay")
     p.set_defaults(run=run)
 
 
@@ -125,13 +127,8 @@ def run(args) -> int:
     extra: list[Path] = []
     for paths in manager.hook.gate_policy_paths(config=config):
         extra.extend(Path(p) for p in paths or [])
-    with open_engine(config, None, None, args.engine or "embedded", manager) as engine:
-        return _impact(args, config, manager, extra, engine)
-
-
-def _impact(args, config: Config, manager: Any, extra: list[Path], engine: EngineSession) -> int:
     head = Side("working tree", config.threshold_path, load_policies(tuple(config.policy_paths) + tuple(extra)),
-                config.waivers_path, engine)
+                config.waivers_path)
     if args.file is not None:
         from gate.stores.file import FileStore
 
@@ -153,8 +150,12 @@ def _impact(args, config: Config, manager: Any, extra: list[Path], engine: Engin
             raise GateError(f"nothing to replay: {_no_records(store.where, check, args)}; gate impact replays"
                             " recorded decisions, so it cannot tell what this change would flip (record some with"
                             " `gate evaluate`)")
-        base = Side(f"base {args.base}", threshold, load_policies(paths), waivers, engine)
-        impact = compare(records, base, head, store.where)
+        base = Side(f"base {args.base}", threshold, load_policies(paths), waivers)
+        # one engine per side for the whole replay (auto: the reference engine where one is at hand), so
+        # neither side's compiled policies are thrown away for the other's
+        with open_engine(config, None, None, args.engine, manager) as head.engine, \
+                open_engine(config, None, None, args.engine, manager, announce=False) as base.engine:
+            impact = compare(records, base, head, store.where, progress=Progress.on_terminal(len(records)))
     if impact.compared == 0:
         raise GateError(f"nothing could be replayed: none of the {impact.replayed} recorded decision(s) in"
                         f" {store.where} replays on both sides ({(impact.notes or ['no reason given'])[0]})")

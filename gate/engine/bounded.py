@@ -173,13 +173,14 @@ class ForkedWorker:
         os.close(request_read)
         os.close(answer_write)
         os.set_blocking(self._request, False)  # a child that stops reading must not block the parent
-        self.alive, self._limit = True, 0.0
+        self.alive, self._limit, self.answered = True, 0.0, 0
 
     def ask(self, request: bytes, timeout: float) -> str:
         """Send one request, wait at most timeout seconds for its answer."""
         if not self.alive:
             raise EngineError(f"{self.what}: the worker has stopped")
         deadline, self._limit = time.monotonic() + timeout, timeout
+        self.answered += 1
         try:
             _write_all(self._request, len(request).to_bytes(8, "big") + request, deadline, self)
             size = int.from_bytes(_read_exactly(self._answer, 8, deadline, self), "big")

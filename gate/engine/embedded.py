@@ -32,6 +32,7 @@ class EmbeddedEngine:
 
     name = "embedded"
     MAX_WORKERS = 4  # distinct (policies, data) at once: gate impact's two sides over a few profiles
+    RECYCLE_AFTER = 2000  # answers per worker before a fresh one (see benchmarks/replay.py for its memory)
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
@@ -65,7 +66,9 @@ class EmbeddedEngine:
         modules = [(str(p.path), p.source) for p in policies.modules]
         key = (policies.digest, *(path for path, _ in modules), hashlib.sha256(data_text.encode()).hexdigest())
         worker = self._workers.get(key)
-        if worker is None or not worker.alive:  # a timeout or crash ended the last one: start afresh
+        if worker is not None and worker.answered >= self.RECYCLE_AFTER:
+            worker.close()  # regopy's memory grows with every query: a fresh fork starts from the parent's
+        if worker is None or not worker.alive:  # a timeout, a crash or recycling ended the last one
             if worker is None and len(self._workers) >= self.MAX_WORKERS:
                 self._workers.pop(next(iter(self._workers))).close()
             worker = bounded.ForkedWorker(lambda: compiled(modules, data_text), WHAT)
