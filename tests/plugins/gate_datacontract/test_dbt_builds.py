@@ -103,3 +103,14 @@ def test_a_warn_only_run_blocks_in_production_and_is_approved_in_staging_saying_
     else:
         assert finding["level"] == "warn" and "data.warnings_block: false" in finding["message"]
         assert (code, doc["outcome"]) == (0, "approve")
+
+
+def test_warned_checks_must_add_up_to_checks_run_and_old_evidence_without_them_still_does():
+    from gate.consistency import data_quality
+
+    old = {"checks_run": 10, "checks_passed": 7, "checks_failed": 3, "checks_not_evaluated": 0, "success_ratio": 0.7}
+    assert list(data_quality(old)) == []                     # written before warnings were counted apart
+    new = dict(old, checks_failed=2, checks_warned=1)
+    assert list(data_quality(new)) == []
+    (problem,) = data_quality(dict(new, checks_warned=2))    # a warning counted twice does not add up
+    assert "'checks_warned' (2)" in problem and "checks_run" in problem
