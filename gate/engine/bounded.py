@@ -57,6 +57,27 @@ def fork_available() -> bool:
             and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess")
 
 
+def _fork(serve: Callable[[int, int], None]) -> tuple[int, int, int]:
+    """Fork a child joined by a request pipe and an answer pipe. The child drops the parent's ends, its
+    environment (clear_environment) and its output (silence), runs serve(request_read, answer_write) and
+    exits. Returns (pid, request_write, answer_read) to the parent."""
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(request_write)
+            os.close(answer_read)
+            clear_environment()
+            silence()
+            serve(request_read, answer_write)
+        finally:
+            os._exit(0)
+    os.close(request_read)
+    os.close(answer_write)
+    return pid, request_write, answer_read
+
+
 class ForkedCall:
     """A child forked now, answering later: it runs setup() at once (import, compile, load data: work
     that overlaps with whatever the parent does meanwhile), then waits for a request on a pipe, runs
@@ -68,23 +89,13 @@ class ForkedCall:
 
     def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
         self.what = what
-        request_read, self._request = os.pipe()
-        self._answer, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self._request)
-                os.close(self._answer)
-                clear_environment()
-                silence()
-                payload = _serve(setup, request_read)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(answer_write, view):]
-            finally:
-                os._exit(0)
-        os.close(request_read)
-        os.close(answer_write)
+
+        def serve(request_read: int, answer_write: int) -> None:
+            view = memoryview(_serve(setup, request_read))
+            while view:
+                view = view[os.write(answer_write, view):]
+
+        self.pid, self._request, self._answer = _fork(serve)
         self._done = False
 
     def finish(self, request: bytes, timeout: float) -> str:
@@ -158,20 +169,7 @@ class ForkedWorker:
 
     def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
         self.what = what
-        request_read, self._request = os.pipe()
-        self._answer, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self._request)
-                os.close(self._answer)
-                clear_environment()
-                silence()
-                _serve_many(setup, request_read, answer_write)
-            finally:
-                os._exit(0)
-        os.close(request_read)
-        os.close(answer_write)
+        self.pid, self._request, self._answer = _fork(lambda read, write: _serve_many(setup, read, write))
         os.set_blocking(self._request, False)  # a child that stops reading must not block the parent
         self.alive, self._limit, self.answered = True, 0.0, 0
 
