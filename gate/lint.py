@@ -293,7 +293,7 @@ class _Evaluator:
         self.calls += len(batches)
         datas = [dict(self.data, gate_lint=b) for b in batches]
         if self.workers > 1:
-            return _embedded_parallel(self.engine, self.base_input, self.policies, datas)
+            return self.engine.evaluate_each(self.base_input, self.policies, datas)
         out: list[Any] = []
         for data in datas:
             try:
@@ -327,33 +327,6 @@ def parallel_workers(engine: Any) -> int:
     if isinstance(engine, EmbeddedEngine):
         return max(1, min(os.cpu_count() or 1, 8))
     return 1
-
-
-def _embedded_parallel(engine: Any, input: Mapping[str, Any], policies: PolicySet,
-                       datas: list[dict[str, Any]]) -> list[Any]:
-    """As EmbeddedEngine.evaluate (guards, JSON text, a bounded process), for several data at once, one
-    `python -m gate.engine.worker` process each (a fork would inherit its siblings' pipes)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gate.engine import bounded, embedded
-
-    embedded.refuse_unsafe(policies)
-    input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
-    modules = [(str(p.path), p.source) for p in policies.modules]
-    requests = []
-    for data in datas:
-        data_text = jsonsafe.dumps(data)
-        embedded.refuse_data_dependent(policies, input_text + data_text)
-        requests.append(json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode())
-
-    def one(request: bytes) -> Any:
-        try:
-            return json.loads(bounded.run_subprocess(request, engine.timeout_s, embedded.WHAT))
-        except PolicyError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(one, requests))
 
 
 def _lint_rows(result: Mapping[str, Any]) -> list[Any]:

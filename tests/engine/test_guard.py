@@ -45,7 +45,7 @@ def test_embedded_engine_refuses_what_regopy_gets_wrong_with_file_and_line(body,
     def never(*args, **kwargs):
         raise AssertionError("the engine was started: the guard must refuse before any evaluation")
 
-    monkeypatch.setattr(bounded, "ForkedCall", never)
+    monkeypatch.setattr(bounded, "ForkedWorker", never)
     monkeypatch.setattr(bounded, "run_subprocess", never)
     policies = in_memory({"policies/probe.rego": HEAD + body})
     with pytest.raises(PolicyError) as refused:

@@ -255,8 +255,11 @@ def test_forked_regopy_child_finds_no_token_in_its_environment(monkeypatch):
     if not bounded.fork_available():
         pytest.skip("fork is not used here")
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    call = bounded.ForkedCall(lambda: embedded.compiled(ENV_POLICY, "{}"), embedded.WHAT)
-    env = json.loads(call.finish(b"{}", 30))["env"]
+    call = bounded.ForkedWorker(lambda: embedded.compiled(ENV_POLICY, "{}"), embedded.WHAT)
+    try:
+        env = json.loads(call.ask(b"{}", 30))["env"]
+    finally:
+        call.close()
     assert TOKEN not in json.dumps(env)
     assert set(env) <= set(bounded.NEEDED) and "PATH" in env
 
@@ -272,7 +275,7 @@ def test_worker_process_finds_no_token_in_its_environment(monkeypatch):
 
 def test_the_parent_keeps_its_environment(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    bounded.ForkedCall(lambda: (lambda _r: "{}"), "probe").finish(b"", 30)
+    bounded.run_forked(lambda: "{}", 30, "probe")
     import os
 
     assert os.environ["GITHUB_TOKEN"] == TOKEN
