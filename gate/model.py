@@ -85,7 +85,6 @@ class Evidence:
     produced_at: datetime | None
     origin: str
     digest: str
-    collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # the line of origin this evidence was read from, when it is one record of a longer file
     line: int | None = None
 

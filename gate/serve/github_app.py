@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -272,7 +272,3 @@ def _message(response: requests.Response) -> str:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
     return f"({str(message)[:200]})" if message else ""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -144,7 +144,6 @@ class GitHubClient:
     clock: Callable[[], float] = time.time
     rate: RateStatus = field(default_factory=RateStatus)
     waited_s: float = 0.0
-    requests_made: int = 0
     _digest: Any = field(default_factory=hashlib.sha256)
     _session: Any = None
 
@@ -192,7 +191,6 @@ class GitHubClient:
         failures = 0
         while True:
             try:
-                self.requests_made += 1
                 response = self.session.request(method, url, params=params, json=json,
                                                 timeout=(min(self.settings.timeout_s, 10.0), self.settings.timeout_s),
                                                 allow_redirects=True)

@@ -17,7 +17,6 @@ from gate import ConfigError, Context, EvidenceError
 from gate.collector import parse_timestamp
 from gate_github.client import GitHubClient, GitHubError
 
-DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 

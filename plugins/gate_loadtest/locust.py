@@ -188,7 +188,3 @@ def _merge(into: dict[int, int], items: Any, shown: str, field: str) -> None:
         if bucket < 0:
             raise EvidenceError(f"{shown}: field '{field}.{key}': {bucket}; expected a number >= 0")
         into[bucket] = into.get(bucket, 0) + whole(shown, f"{field}.{key}", count)
-
-
-def is_stats_csv(path: Path) -> bool:
-    return path.name.endswith("_stats.csv")

@@ -25,7 +25,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -425,10 +425,6 @@ def _template(path: str) -> re.Pattern[str]:
     pattern = re.escape(path)
     pattern = pattern.replace(r"\{path\}", r"(?P<path>.+)")
     return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern))
-
-
-def in_an_hour() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1)
 
 
 __all__ = ["Answer", "Artifact", "FakeGitHubApp", "Fault", "Run", "example_of", "zip_of"]
