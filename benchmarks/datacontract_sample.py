@@ -106,7 +106,8 @@ RUNS = {
 def record(i: int) -> dict:
     return {"claim_id": f"CLM-{i % 1_000_000:06d}", "policy_id": f"POL-{i % 5000:04d}",
             "reported_at": f"2026-11-26T{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}Z",
-            "loss_amount": round(50 + (i * 37) % 25_000 + (i % 100) / 100, 2), "channel": ("web", "phone", "agent")[i % 3]}
+            "loss_amount": round(50 + (i * 37) % 25_000 + (i % 100) / 100, 2),
+            "channel": ("web", "phone", "agent")[i % 3]}
 
 
 def generate(folder: Path, total: int) -> tuple[Path, Path, int]:
@@ -134,7 +135,8 @@ def generate(folder: Path, total: int) -> tuple[Path, Path, int]:
                 else:
                     rec["reported_at"] = "yesterday"
             js.write((broken or json.dumps(rec)) + "\n")
-            cs.write((broken.replace(",", ";") if broken else ",".join(str(rec.get(k, "")) for k in header)) + "\n")
+            cs.write((broken.replace(",", ";") if broken
+                      else ",".join(str(rec.get(k, "")) for k in header)) + "\n")
     return folder / "sample.jsonl", folder / "sample.csv", bad
 
 
@@ -168,8 +170,8 @@ def main() -> None:
         for name in order:
             code, fmt = RUNS[name]
             sample = jsonl if fmt == "jsonl" else csv_file
-            out = subprocess.run([sys.executable, "-c", code, str(REPO), str(sample), str(schema), "contract.yaml"],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, "-c", code, str(REPO), str(sample), str(schema),
+                                  "contract.yaml"], capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout))
     base_wall = statistics.median(r["records"] / r["seconds"] for r in results["plain"])
     base_cpu = statistics.median(r["records"] / r["cpu"] for r in results["plain"])

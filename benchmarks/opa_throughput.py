@@ -32,13 +32,14 @@ def ready_input():
     from gate import plugins, runner
     from gate.evaluate import build_input
 
-    args = argparse.Namespace(config=REPO / "examples" / "claims-triage" / "ready" / "gate.yaml", profile=None,
-                              version=None, commit=None, now=NOW)
+    args = argparse.Namespace(config=REPO / "examples" / "claims-triage" / "ready" / "gate.yaml",
+                              profile=None, version=None, commit=None, now=NOW)
     config = runner.load(args)
     context = runner.make_context(config, args, environ={})
     prepared = runner.prepare(config, plugins.get_manager())
     evidence, skipped = runner.gather(config, context)
-    return prepared, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence, skipped)
+    return prepared, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence,
+                                                                         skipped)
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -53,7 +54,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True).sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -103,7 +105,8 @@ def main() -> int:
         write_bundle(bundle_files(prepared, revision="benchmark"), bundle)
         cert, key = self_signed(root)
         (root / "empty").mkdir()
-        servers = [serve(opa_bin, ["-b", str(bundle)], None), serve(opa_bin, ["-b", str(bundle)], (cert, key)),
+        servers = [serve(opa_bin, ["-b", str(bundle)], None),
+                   serve(opa_bin, ["-b", str(bundle)], (cert, key)),
                    serve(opa_bin, [str(root / "empty")], None)]
         try:
             engines = {}
@@ -133,7 +136,8 @@ def main() -> int:
             for process, _ in servers:
                 process.kill()
                 process.wait()
-    print(f"{args.decisions} decisions per mode against opa run --server on 127.0.0.1 ({os.cpu_count()} cores,"
+    print(f"{args.decisions} decisions per mode against opa run --server on 127.0.0.1 ({os.cpu_count()} "
+          "cores,"
           f" load average {os.getloadavg()[0]:.1f}); ready example input"
           f" ({sum(len(v) for v in doc['evidence'].values())} evidence items)\n")
     print(f"{'mode':<36}{'decisions/s':>13}{'median ms':>11}{'p95 ms':>9}{'total s':>9}")

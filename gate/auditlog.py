@@ -62,7 +62,8 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
         "decision_id": decision.decision_id,
         "timestamp": utc_iso(decision.timestamp),
         "path": "gate",
-        "labels": {"app": "gate", "version": gate_version(), "service": ctx.service, "profile": ctx.environment},
+        "labels": {"app": "gate", "version": gate_version(), "service": ctx.service,
+                   "profile": ctx.environment},
         "input": decision.input,
         "result": {
             "outcome": decision.outcome,
@@ -172,7 +173,8 @@ def last_approved(config: Config, service: str, profile: str, manager: Any = Non
     return find_last_approved(check.records, service, profile)
 
 
-def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profile: str) -> dict[str, Any] | None:
+def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profile: str) -> dict[str,
+                                                                                                 Any] | None:
     found = None
     for record in records:
         labels = record.get("labels") or {}

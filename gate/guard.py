@@ -557,7 +557,8 @@ def _literal_problems(usage: ModuleUsage) -> Iterator[Problem]:
             text = _literal_text(tok)
             if text and _RFC3339_Z.search(text):
                 yield Problem(usage.path, tok.line, f"timestamp literal {tok.text} ends in Z",
-                              "regopy parses \"...Z\" as undefined; write +00:00 (gate normalises the input so)")
+                              "regopy parses \"...Z\" as undefined; write +00:00 (gate normalises the input "
+                              "so)")
 
 
 def data_dependent(files: Iterable) -> dict[str, tuple[Path, int]]:

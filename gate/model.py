@@ -236,7 +236,8 @@ class Decision:
     workspace: Workspace | None = None
     # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
     attestation: Mapping[str, Any] | None = None
-    # the protected ref, its commit, and each file's digest at the ref and in the release (gate/policysource.py)
+    # the protected ref, its commit, and each file's digest at the ref and in the release
+    # (gate/policysource.py)
     policy_source: Mapping[str, Any] | None = None
 
     @property

@@ -68,8 +68,8 @@ def _scrub_params(text: str) -> str:
     pairs = parse_qsl(text, keep_blank_values=True)
     if not any(_SECRET_PARAM.search(name) and value for name, value in pairs):
         return text  # untouched: the URL reads exactly as configured
-    return urlencode([(name, "***" if _SECRET_PARAM.search(name) and value else value) for name, value in pairs],
-                     safe="*/:")
+    return urlencode([(name, "***" if _SECRET_PARAM.search(name) and value else value)
+                      for name, value in pairs], safe="*/:")
 
 
 def scrub_urls(text: str) -> str:

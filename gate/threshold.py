@@ -80,7 +80,8 @@ def load_threshold(path: Path, profile: str, library: Path | None = None) -> Thr
     return Threshold(path=path, profile=profile, data=merged, rules=data.get("rules") or {}, digest=digest)
 
 
-def _over_library(own: Mapping[str, Any], own_digest: str, library: Path | None) -> tuple[dict[str, Any], str]:
+def _over_library(own: Mapping[str, Any], own_digest: str, library: Path | None) -> tuple[dict[str, Any],
+                                                                                          str]:
     """`extends: library`: this file's profiles and rules laid over the threshold shipped with gate.
 
     The digest covers both files, so a new gate release with other library numbers is another threshold."""

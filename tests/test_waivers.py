@@ -99,9 +99,11 @@ def test_a_waiver_of_a_non_waivable_rule_is_rejected_and_the_deny_stands(gate_wo
 
 
 def test_a_waiver_covers_only_its_version_range(gate_workspace, capsys):
-    code, doc, _ = evaluate(setup(gate_workspace, [waiver(subject={"service": "svc", "versions": ">=1.1.0"})]), capsys)
+    code, doc, _ = evaluate(setup(gate_workspace,
+                                  [waiver(subject={"service": "svc", "versions": ">=1.1.0"})]), capsys)
     assert code == 1 and doc["waived"] == []
-    code, doc, _ = evaluate(setup(gate_workspace, [waiver(subject={"service": "svc", "versions": "==1.0.*"})]), capsys)
+    code, doc, _ = evaluate(setup(gate_workspace,
+                                  [waiver(subject={"service": "svc", "versions": "==1.0.*"})]), capsys)
     assert code == 0 and len(doc["waived"]) == 1
 
 

@@ -17,8 +17,10 @@ from gate.errors import EngineError
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("serve", help="answer GitHub deployment protection rules (a GitHub App server)")
-    p.add_argument("--config", "-c", default="server.yaml", type=Path, help="server.yaml (default: ./server.yaml)")
-    p.add_argument("--port", type=int, help="listen on this port instead of server.yaml's listen.port (0: any free)")
+    p.add_argument("--config", "-c", default="server.yaml", type=Path,
+                   help="server.yaml (default: ./server.yaml)")
+    p.add_argument("--port", type=int,
+                   help="listen on this port instead of server.yaml's listen.port (0: any free)")
     p.set_defaults(run=run)
 
 
@@ -62,5 +64,6 @@ async def serve(config, ready=None) -> int:
         ready(server)
     await stop.wait()
     counts = await server.shutdown()
-    server._line({"event": "stop", "signal": signal.Signals(received[0]).name if received else None, **counts})
+    server._line({"event": "stop", "signal": signal.Signals(received[0]).name if received else None,
+                  **counts})
     return 130 if received and received[0] == signal.SIGINT else 0

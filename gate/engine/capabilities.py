@@ -57,7 +57,8 @@ def check(policies: PolicySet, binary: str) -> None:
             json.loads(output)
         except ValueError:  # no error list: the binary failed, not the policies
             text = " ".join(output.decode("utf-8", "replace").split())[:300]
-            raise EngineError(f"the local opa ({binary}) could not check the policies (exit {done.returncode}):"
+            raise EngineError(f"the local opa ({binary}) could not check the policies (exit "
+                              f"{done.returncode}):"
                               f" {text or 'no output'}") from None
         raise PolicyError(_first_error(output, policies, names, binary))
     _passed.add(key)
@@ -87,6 +88,7 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
     message = f"{first.get('message', 'error')}{more}"
     if "undefined function" in message:
         return (f"{place}does not compile: {message} (OPA's compiler under gate's capabilities:"
-                " gate/engine/capabilities.json leaves out the builtins that reach the network, the environment"
+                " gate/engine/capabilities.json leaves out the builtins that reach the network, the "
+                "environment"
                 " or files)")
     return f"{place}does not compile: {message} (opa check)"

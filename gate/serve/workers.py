@@ -208,7 +208,8 @@ class WorkerEngine:
         else:
             from gate.engine.opa import OpaEngine, OpaServer
 
-            self._engine = OpaEngine(OpaServer(ref.url or "", token=ref.token, timeout_s=ref.timeout_s), name=ref.kind)
+            self._engine = OpaEngine(OpaServer(ref.url or "", token=ref.token, timeout_s=ref.timeout_s),
+                                     name=ref.kind)
         self._built = ref
         return self._engine
 
@@ -240,8 +241,9 @@ class DecisionPool:
             if self._closed:
                 raise BrokenProcessPool("gate serve is stopping")
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(max_workers=self.config.limits.workers, mp_context=self._ctx,
-                                                     initializer=_start_worker, initargs=(self.config, self.sets))
+                self._executor = ProcessPoolExecutor(max_workers=self.config.limits.workers,
+                                                     mp_context=self._ctx, initializer=_start_worker,
+                                                     initargs=(self.config, self.sets))
             return self._executor
 
     def _broken(self, executor: ProcessPoolExecutor) -> None:

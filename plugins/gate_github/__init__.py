@@ -43,7 +43,8 @@ class ReviewsCollector:
         except (GitHubError, EvidenceError) as exc:
             yield Skipped(kind=self.kind, source=self.name, origin=origin, reason=str(exc))
             return
-        validate_kind(self.kind, data, Loaded(data, "", {}, origin))  # a bug here is a Skipped, never evidence
+        # a bug here is a Skipped, never evidence
+        validate_kind(self.kind, data, Loaded(data, "", {}, origin))
         subject = {"service": context.service, "commit": data["commit"]}
         if context.version is not None:
             subject["version"] = context.version

@@ -106,11 +106,13 @@ class Settings:
             configured = _text(configured, "api_url").rstrip("/")
         from_env = (env.get("GITHUB_API_URL") or "").rstrip("/") or None
         if configured and from_env and configured != from_env:
-            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from GITHUB_API_URL {display_url(from_env)};"
+            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from "
+                              f"GITHUB_API_URL {display_url(from_env)};"
                               " gate sends GITHUB_TOKEN only to the API the CI environment names")
         api_url = configured or from_env or PUBLIC_API
         if urlsplit(api_url).scheme not in ("https", "http") or not urlsplit(api_url).netloc:
-            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {display_url(api_url)!r}")
+            raise ConfigError("evidence option 'api_url': expected an http(s) URL, got "
+                              f"{display_url(api_url)!r}")
         values: dict[str, Any] = {}
         for key, default in DEFAULTS.items():
             value = options.get(key, default)
@@ -156,11 +158,13 @@ class GitHubClient:
             if self.settings.api_url == PUBLIC_API:
                 gh = github3.GitHub(token=self.settings.token or "")
             else:
-                gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
+                gh = github3.GitHubEnterprise(_host_of(self.settings.api_url),
+                                              token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
             from gate.collector import body_deadline
 
-            gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
+            # a trickle is a timeout
+            gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))
             self._session = gh.session
         return self._session
 
@@ -185,19 +189,22 @@ class GitHubClient:
 
         json = mask_deep(json) if json is not None else None  # a report posted to GitHub is output too
 
-        retries = self.settings.retries if (retry if retry is not None else method.upper() in IDEMPOTENT) else 0
+        retries = self.settings.retries if (retry if retry is not None
+                                            else method.upper() in IDEMPOTENT) else 0
         url = self.url(path)
         what = f"{method} {_shown(url, self.settings.api_url)}"
         failures = 0
         while True:
             try:
                 response = self.session.request(method, url, params=params, json=json,
-                                                timeout=(min(self.settings.timeout_s, 10.0), self.settings.timeout_s),
+                                                timeout=(min(self.settings.timeout_s, 10.0),
+                                                         self.settings.timeout_s),
                                                 allow_redirects=True)
             except requests.Timeout:
                 problem = f"GitHub did not answer {what} within {self.settings.timeout_s:g} s"
             except requests.ConnectionError as exc:
-                problem = f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: {_reason(exc)}"
+                problem = (f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: "
+                           f"{_reason(exc)}")
             except requests.RequestException as exc:
                 raise GitHubError(f"{what} failed: {type(exc).__name__}") from None
             else:
@@ -281,9 +288,12 @@ class GitHubClient:
             reset = self.rate.reset
             when = (f"; it resets at {datetime.fromtimestamp(reset, UTC).isoformat()}"
                     if reset and response.headers.get("X-RateLimit-Remaining", "").strip() == "0" else "")
-            raise RateLimited(f"GitHub rate limit reached on {what} ({response.status_code}{_limit_text(self.rate)})"
-                              f"{when}; waiting {wait:.0f} s would exceed the {self.settings.max_wait_s:g} s gate"
-                              " waits (evidence option 'max_wait_s'); nothing was verified", response.status_code)
+            raise RateLimited(f"GitHub rate limit reached on {what} "
+                              f"({response.status_code}{_limit_text(self.rate)})"
+                              f"{when}; waiting {wait:.0f} s would exceed the {self.settings.max_wait_s:g} s "
+                              "gate"
+                              " waits (evidence option 'max_wait_s'); nothing was verified",
+                              response.status_code)
         self.waited_s += wait
         self.sleep(wait)
 

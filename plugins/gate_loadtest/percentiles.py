@@ -124,7 +124,8 @@ class Intervals:
     def whole(self) -> Samples:
         """All latencies as one Samples (the chunks are shared, not copied)."""
         out = Samples()
-        out.chunks = [chunk for s in self.latency.values() for chunk in s.chunks if len(chunk)] or [array("d")]
+        out.chunks = [chunk for s in self.latency.values() for chunk in s.chunks
+                      if len(chunk)] or [array("d")]
         out.count = sum(s.count for s in self.latency.values())
         return out
 
@@ -137,7 +138,8 @@ class Intervals:
         keys = set(self.latency) | set(self.requests) | set(self.outcomes)
         if not keys:
             return []
-        if max(keys) - min(keys) >= MAX_INTERVALS:  # one point per interval: a damaged time would make billions
+        # one point per interval: a damaged time would make billions
+        if max(keys) - min(keys) >= MAX_INTERVALS:
             from gate import EvidenceError
 
             span = (max(keys) - min(keys)) * self.interval_s

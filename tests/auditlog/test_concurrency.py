@@ -123,7 +123,8 @@ def test_a_tail_gate_did_not_write_is_not_cut_by_an_append(tmp_path):
     store = FileStore(tmp_path / "d.jsonl")
     store.append({"decision_id": "d0"})
     complete = store.read_bytes()
-    for tail in (b"appended by hand", b'{"decision_id":"x\n"'[:-2] + "\u00e9".encode(), b'{"seq":2' + b"\x00"):
+    for tail in (b"appended by hand", b'{"decision_id":"x\n"'[:-2] + "\u00e9".encode(),
+                 b'{"seq":2' + b"\x00"):
         store.path.write_bytes(complete + tail)
         with pytest.raises(AuditError, match="gate does not cut by itself.*gate log repair"):
             store.append({"decision_id": "refused"})

@@ -119,7 +119,8 @@ def test_outside_a_git_repository_it_says_so(gate_workspace, capsys):
     assert "git" in capsys.readouterr().err
 
 
-def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_through(history, gate_workspace, capsys):
+def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_through(history, gate_workspace,
+                                                                                  capsys):
     doc = yaml.safe_load((gate_workspace.root / "threshold.yaml").read_text())
     doc["rules"] = {"technical.p95_latency": {"advisory": True}}
     gate_workspace.write("threshold.yaml", doc)
@@ -127,12 +128,14 @@ def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_throug
     assert flipped_p95s(capsys.readouterr().out) == [950]
 
 
-def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time(history, gate_workspace, capsys):
+def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time(history, gate_workspace,
+                                                                                 capsys):
     doc = yaml.safe_load((gate_workspace.root / "threshold.yaml").read_text())
     doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz"]  # production accepts named approvers only
     gate_workspace.write("threshold.yaml", doc)
     gate_workspace.write("waivers.yaml", {"version": 1, "waivers": [{
-        "rule": "technical.p95_latency", "subject": {"service": "svc"}, "reason": "edge migration in progress",
+        "rule": "technical.p95_latency", "subject": {"service": "svc"},
+        "reason": "edge migration in progress",
         "approved_by": "Dana Ruiz", "expires": "2026-12-01"}]})  # valid at the decisions' time (2026-11-26)
     config = yaml.safe_load(history.read_text())
     config["waivers"] = "waivers.yaml"

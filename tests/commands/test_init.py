@@ -24,7 +24,8 @@ def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
     for name in FILES:
         assert (tmp_path / name).is_file(), name
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
-    assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
+    assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40,
+                                 "build_team": "ml-platform"}
     # gate's threshold, but for its bundled example's decision types: no map here, so the placeholder
     written = yaml.safe_load((tmp_path / "threshold.yaml").read_text())
     library = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
@@ -71,7 +72,8 @@ def test_an_existing_file_is_never_overwritten_and_nothing_is_written(tmp_path, 
     err = capsys.readouterr().err
     assert len(said(err)) == 1 and str(tmp_path / existing) in err and "never overwrites" in err
     assert (tmp_path / existing).read_text() == "mine\n"
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [existing]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file()) == [existing]
 
 
 def test_bad_answers_are_one_line_errors(tmp_path, capsys):

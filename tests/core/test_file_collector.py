@@ -86,7 +86,8 @@ def test_no_match_is_skipped_with_the_pattern(gate_workspace):
 def test_yaml_alias_bomb_is_refused(gate_workspace):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
-        f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+        f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
     release(gate_workspace)
     gate_workspace.write("evidence/load.yaml", bomb)
     [item] = collect(gate_workspace, gate_workspace.root / "gate.yaml")

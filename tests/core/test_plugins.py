@@ -102,7 +102,8 @@ def test_a_crashing_collector_becomes_skipped_never_a_crash(register_plugin, gat
     assert "disk on fire" in doc["skipped"][0]["reason"]
 
 
-def test_decision_hook_failure_is_a_warning_and_never_changes_the_decision(register_plugin, gate_workspace, capsys):
+def test_decision_hook_failure_is_a_warning_and_never_changes_the_decision(register_plugin, gate_workspace,
+                                                                           capsys):
     seen = []
 
     class Plugin:
@@ -157,7 +158,8 @@ def test_a_broken_entry_point_is_named(monkeypatch):
 
     real = metadata.entry_points
     monkeypatch.setattr(metadata, "entry_points", lambda **kw: [
-        metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="gate")] if kw.get("group") == "gate" else real(**kw))
+        metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="gate")]
+                        if kw.get("group") == "gate" else real(**kw))
     with pytest.raises(GateError, match="plugin 'broken'"):
         plugins.build_manager(None)
 

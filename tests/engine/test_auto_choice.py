@@ -37,11 +37,14 @@ def choose(config, capsys, name=None) -> tuple[object, str]:
             engine.close()
 
 
-def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa, capsys):
+def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa,
+                                                                                       capsys):
     engine, err = choose(config(), capsys)
     assert engine.name == "embedded"
-    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH);"
-                   " gate lint is much slower on it and it refuses some policies: install OPA, see docs/engines.md\n")
+    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on "
+                   "PATH);"
+                   " gate lint is much slower on it and it refuses some policies: install OPA, see "
+                   "docs/engines.md\n")
 
 
 @requires_opa

@@ -54,7 +54,8 @@ def error_rate_not_failures(d: dict, draw) -> None:
 
 def request_rate_not_requests(d: dict, draw) -> None:
     exact = d["requests"] / d["duration_s"]
-    d["request_rate"] = draw(st.floats(0, 1e7).filter(lambda v: abs(v - exact) > exact * REQUEST_RATE_REL * 1.5))
+    d["request_rate"] = draw(st.floats(0,
+                                       1e7).filter(lambda v: abs(v - exact) > exact * REQUEST_RATE_REL * 1.5))
 
 
 def requests_not_request_rate(d: dict, draw) -> None:
@@ -173,7 +174,8 @@ def evaluate_broken(root, filename: str, subject: str, rule: str) -> None:
     reasons = [s["reason"] for s in decision["skipped"] if s["origin"] == f"evidence/{filename}"]
     # refused as not adding up, or (a drawn number nearer 0 than 2^-53) by gate.numbers first: either blocks
     said = reasons[0] if reasons else ""
-    assert ("evidence does not add up" in said or "at least 2^-53" in said) and "\n" not in said, (subject, reasons)
+    assert ("evidence does not add up" in said or "at least 2^-53" in said) and "\n" not in said, (subject,
+                                                                                                   reasons)
 
 
 def broken_copy(tmp_path_factory, filename: str, breaking: Callable[[dict, Any], None], draw):

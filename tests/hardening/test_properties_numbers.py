@@ -28,13 +28,15 @@ from tests.engine.numeric_fields import READY, Field, examples_of, numeric_field
 
 from .strategies import FUZZ, tally
 
-REQUIRED = set(load_threshold(REPO / "policies" / "threshold.yaml", "production").data["evidence"]["required_kinds"])
+REQUIRED = set(load_threshold(REPO / "policies" / "threshold.yaml",
+                              "production").data["evidence"]["required_kinds"])
 # Fields of the kinds a production release must have: a refused file of an optional kind is a warning by
 # design (main.skipped_optional_evidence), so only these can show that a refusal blocks.
 FIELDS = [field for field in numeric_fields() if field.kind in REQUIRED]
 
 EDGES = [EXACT, EXACT - 1, EXACT + 1, -EXACT, -EXACT - 1, float(EXACT), float(EXACT) * 2, 2**63 - 1, 2**63,
-         -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 2**70, 10**30, 1.7976931348623157e308, -1.7976931348623157e308,
+         -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 2**70, 10**30, 1.7976931348623157e308,
+         -1.7976931348623157e308,
          1e300, 5e-324, 1e-300, 2.2250738585072014e-308, TINY, TINY / 2, -TINY, 1e-17, 0, -0.0, 1, -1, 0.5,
          math.nan, math.inf, -math.inf]
 
@@ -76,13 +78,15 @@ def engines():
 
 
 def _decide(root, engines):
-    args = argparse.Namespace(config=root / "gate.yaml", profile=None, version=None, commit=None, now=EXAMPLE_NOW)
+    args = argparse.Namespace(config=root / "gate.yaml", profile=None, version=None, commit=None,
+                              now=EXAMPLE_NOW)
     config = runner.load(args)
     context = runner.make_context(config, args, environ={})
     manager = plugins.get_manager()
     prepared = runner.prepare(config, manager)
     evidence, skipped = runner.gather(config, context, manager)
-    return [decide(config=config, context=context, evidence=evidence, skipped=skipped, policies=prepared.policies,
+    return [decide(config=config, context=context, evidence=evidence, skipped=skipped,
+                   policies=prepared.policies,
                    threshold=prepared.threshold, engine=engine) for engine in engines]
 
 

@@ -48,7 +48,8 @@ def test_a_key_that_is_not_pem_is_refused(tmp_path, app_key):
         load_server_config(path, ENV)
 
 
-@pytest.mark.parametrize("environ, expected", [({}, "is not set"), ({"GATE_TEST_WEBHOOK_SECRET": "short"}, "fewer than 16")])
+@pytest.mark.parametrize("environ, expected",
+                         [({}, "is not set"), ({"GATE_TEST_WEBHOOK_SECRET": "short"}, "fewer than 16")])
 def test_a_missing_or_short_webhook_secret_is_refused(tmp_path, app_key, environ, expected):
     path = server_yaml(tmp_path, "https://api.github.com", app_key[0], "auto")
     with pytest.raises(ConfigError, match=expected):

@@ -54,7 +54,8 @@ def test_signoffs_are_verified_with_the_installation_token(harness):
     harness.deliver(run)
     answer = harness.answer(run)
     assert answer.state == "approved", answer.comment
-    reads = [r for r in harness.fake.requests[before:] if "/pulls/4101/reviews" in r.path or "/teams/" in r.path]
+    reads = [r for r in harness.fake.requests[before:] if "/pulls/4101/reviews" in r.path
+             or "/teams/" in r.path]
     assert reads, "the sign-offs were not read on GitHub"
     assert {(r.authorization or "").removeprefix("token ") for r in reads} <= set(harness.fake.tokens), \
         "sign-offs were read with something other than an installation token"

@@ -66,11 +66,13 @@ def test_as_of_dates_a_record(gate_workspace):
 
 @pytest.mark.parametrize("value", ["true", "false"])
 def test_a_file_can_never_mark_a_signoff_verified(gate_workspace, value):
-    text = HANDOFF.replace('release: "2.4.0"}\n  - {who: Priya', f'release: "2.4.0", verified: {value}}}\n  - {{who: Priya')
+    text = HANDOFF.replace('release: "2.4.0"}\n  - {who: Priya',
+                           f'release: "2.4.0", verified: {value}}}\n  - {{who: Priya')
     gate_workspace.write("handoff.yaml", text)
     [skipped] = run("handoff", gate_workspace, "handoff.yaml")
     assert isinstance(skipped, Skipped) and skipped.kind == "handoff"
-    assert skipped.reason.startswith("handoff.yaml:9: field 'signoffs.0.verified': a hand-off file cannot mark"
+    assert skipped.reason.startswith("handoff.yaml:9: field 'signoffs.0.verified': a hand-off file cannot "
+                                     "mark"
                                      " a sign-off verified")
 
 
@@ -96,11 +98,14 @@ def test_the_example_envelopes_are_read_too(gate_workspace):
 
 
 @pytest.mark.parametrize("edit, words", [
-    (lambda t: t.replace("build_team: ml-platform\n", ""), "handoff.yaml:1: field '(top level)': missing required field 'build_team'"),
-    (lambda t: t.replace("service: claims-triage\n", ""), "field 'service': missing required field 'service'"),
-    (lambda t: t.replace("on_call: [Priya Raman, Tomasz Nowak]", "on_call: Priya Raman"), "handoff.yaml:5: field 'on_call': expected array, got string 'Priya Raman'"),
-    (lambda t: t.replace('date: "2026-11-24"', 'date: "last tuesday"'), "handoff.yaml:9: field 'signoffs.0.date'"),
-    (lambda t: t + "owner: nobody\n", "unknown field"),
+    (lambda t: t.replace("build_team: ml-platform\n", ""),
+     "handoff.yaml:1: field '(top level)': missing required field 'build_team'"),
+    (lambda t: t.replace("service: claims-triage\n", ""),
+     "field 'service': missing required field 'service'"),
+    (lambda t: t.replace("on_call: [Priya Raman, Tomasz Nowak]", "on_call: Priya Raman"),
+     "handoff.yaml:5: field 'on_call': expected array, got string 'Priya Raman'"),
+    (lambda t: t.replace('date: "2026-11-24"', 'date: "last tuesday"'),
+     "handoff.yaml:9: field 'signoffs.0.date'"), (lambda t: t + "owner: nobody\n", "unknown field"),
     (lambda t: "[1, 2]", "expected a mapping of handoff fields"),
 ])
 def test_a_bad_record_is_skipped_with_file_field_and_expectation(gate_workspace, edit, words):
@@ -111,8 +116,10 @@ def test_a_bad_record_is_skipped_with_file_field_and_expectation(gate_workspace,
 
 
 def test_a_drill_directory_holds_many_records_each_its_own_evidence(gate_workspace):
-    gate_workspace.write("drills/2026-10-14.yaml", DRILL.format(scenario="anomalous_output", date="2026-10-14"))
-    gate_workspace.write("drills/2026-11-02.yml", DRILL.format(scenario="performance_degradation", date="2026-11-02"))
+    gate_workspace.write("drills/2026-10-14.yaml",
+                         DRILL.format(scenario="anomalous_output", date="2026-10-14"))
+    gate_workspace.write("drills/2026-11-02.yml",
+                         DRILL.format(scenario="performance_degradation", date="2026-11-02"))
     gate_workspace.write("drills/broken.yaml", DRILL.format(scenario="data_quality_failure", date="soon"))
     gate_workspace.write("drills/README.md", "how we run drills")
     items = run("drill", gate_workspace, "drills")
@@ -158,7 +165,8 @@ def test_training_coverage_is_computed_from_attendance(gate_workspace):
     [evidence] = run("training", gate_workspace, "training.yaml")
     # Mei Lin attended only a session that did not show the model being wrong
     assert evidence.data["on_call_coverage"] == 0.6
-    assert evidence.data["sessions"][0] == {"who": "Sven Karlsson", "date": "2026-10-08", "showed_model_wrong": True}
+    assert evidence.data["sessions"][0] == {"who": "Sven Karlsson", "date": "2026-10-08",
+                                            "showed_model_wrong": True}
     assert evidence.produced_at.isoformat() == "2026-11-12T00:00:00+00:00"
 
 

@@ -39,7 +39,8 @@ def test_stream_matches_k6s_own_summary_of_the_same_run(run):
 @pytest.mark.parametrize("run", RUNS)
 @pytest.mark.parametrize("name", ["summary-export.json", "summary.json"])
 def test_summaries_read_as_k6_wrote_them(run, name):
-    got = one("k6", FIXTURES, f"k6/{run}/{name}", scenario="baseline", produced_at="2026-11-26T18:00:00Z").data
+    got = one("k6", FIXTURES, f"k6/{run}/{name}", scenario="baseline",
+              produced_at="2026-11-26T18:00:00Z").data
     own = export(run)
     assert got["requests"] == own["http_reqs"]["count"]
     assert got["failures"] == own["http_req_failed"]["passes"]
@@ -66,7 +67,8 @@ def test_fault_window_comes_from_the_marker_metric_in_the_stream():
 
 
 def test_fault_window_from_gate_yaml_wins_over_markers():
-    got = one("k6", FIXTURES, "k6/fault/points.ndjson.gz", scenario="fault", fault={"start_s": 5, "end_s": 12}).data
+    got = one("k6", FIXTURES, "k6/fault/points.ndjson.gz", scenario="fault",
+              fault={"start_s": 5, "end_s": 12}).data
     assert got["fault"] == {"start_s": 5.0, "end_s": 12.0}
 
 
@@ -125,7 +127,8 @@ def test_nan_and_negative_latencies_are_malformed_points_not_numbers(tmp_path):
     (tmp_path / "points.ndjson").write_bytes(b"\n".join(lines))
     got = one("k6", tmp_path, "points.ndjson", scenario="stress").data
     assert got["malformed_lines"] == 3
-    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(v >= 0 for v in got["latency_ms"].values())
+    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(v >= 0
+                                                                               for v in got["latency_ms"].values())
 
 
 def test_a_truncated_plain_stream_counts_its_cut_last_line(tmp_path):
@@ -147,7 +150,8 @@ def test_a_truncated_gzip_stream_is_skipped_with_the_reason(tmp_path):
     (b"\n\n", "the k6 stream is empty"),
     (b'{"type":"Metric","data":{"name":"vus","type":"gauge"},"metric":"vus"}\n',
      "field 'http_req_duration': no readable points"),
-    (b"not json at all\nstill not\n", "field 'http_req_duration': no readable points in 2 lines (2 malformed)"),
+    (b"not json at all\nstill not\n",
+     "field 'http_req_duration': no readable points in 2 lines (2 malformed)"),
 ])
 def test_empty_or_unreadable_streams_are_skipped(tmp_path, content, expected):
     (tmp_path / "points.ndjson").write_bytes(content)
@@ -159,7 +163,8 @@ def test_empty_or_unreadable_streams_are_skipped(tmp_path, content, expected):
 def test_a_stream_without_http_req_failed_is_refused(tmp_path):
     lines = [line for line in _lines() if b'"http_req_failed"' not in line]
     (tmp_path / "points.ndjson").write_bytes(b"\n".join(lines))
-    assert "field 'http_req_failed': no points" in skipped("k6", tmp_path, "points.ndjson", scenario="stress").reason
+    assert "field 'http_req_failed': no points" in skipped("k6", tmp_path, "points.ndjson",
+                                                           scenario="stress").reason
 
 
 def test_key_order_other_than_k6s_is_read_the_slow_way(tmp_path):

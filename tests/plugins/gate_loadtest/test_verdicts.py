@@ -130,7 +130,8 @@ def test_the_same_script_passing_approves(tmp_path, capsys, engine, name, extra)
 
 def test_a_stream_without_the_scripts_thresholds_cannot_approve(tmp_path, capsys):
     """The stream names the sub-metric a threshold created but not the threshold: unknown, never a pass."""
-    config = ready_with_stress(tmp_path, k6_entry("verdict-pass", "points.ndjson.gz"), k6_peak("verdict-pass"))
+    config = ready_with_stress(tmp_path, k6_entry("verdict-pass", "points.ndjson.gz"),
+                               k6_peak("verdict-pass"))
     code, doc = decide(config, "embedded", capsys)
     denies = findings(doc)
     assert code == 1 and set(denies) == {"technical.tool_threshold_unknown"}
@@ -206,7 +207,8 @@ def test_k6_verdict_as_gate_records_it_is_the_verdict_k6_printed(run, name):
     assert told["exit_code"] == (99 if crossed else 0)
     own = k6_export(run)
     assert {t["metric"] for t in data["thresholds"]} == {m for m, v in own.items() if "thresholds" in v}
-    assert (data["checks"]["passes"], data["checks"]["fails"]) == (own["checks"]["passes"], own["checks"]["fails"])
+    assert (data["checks"]["passes"], data["checks"]["fails"]) == (own["checks"]["passes"],
+                                                                   own["checks"]["fails"])
 
 
 @pytest.mark.parametrize("run", ["verdict-fail", "verdict-pass"])
