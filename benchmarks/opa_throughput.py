@@ -4,7 +4,8 @@ A real `opa run --server` on 127.0.0.1 holds the shipped policies and threshold,
 once over TLS (a throwaway self-signed certificate), where a connection costs a handshake. The input is
 the ready example's, as gate builds it. Each decision is a full OpaEngine.evaluate (input normalised and
 encoded, POST /v1/data/gate through opa-python-client, answer and canary checked), `--opa-preloaded`
-style: the server holds the bundle `gate bundle build` writes. The modes alternate in blocks of 100 so they see the same machine.
+style: the server holds the bundle `gate bundle build` writes. The modes alternate in blocks of 100 so they
+see the same machine.
 
     python benchmarks/opa_throughput.py [--decisions 1000]
 """

@@ -1,6 +1,7 @@
 """gate serve under load: 500 deliveries from 25 concurrent senders against the fake GitHub App.
 
-    PYTHONPATH=.:plugins OPA_BIN=/path/to/opa python benchmarks/serve_load.py [--deliveries 500] [--senders 25]
+    PYTHONPATH=.:plugins OPA_BIN=/path/to/opa python benchmarks/serve_load.py [--deliveries 500] [--senders
+    25]
 
 gate serve runs as its own process (`python -m gate serve`, real aiohttp runner, supervised local OPA, its
 decision worker processes) on a random loopback port; the fake GitHub (tests/serve/fake_github_app.py) runs

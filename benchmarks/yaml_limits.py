@@ -1,4 +1,5 @@
-"""Hostile YAML: a node-dense evidence file refused in bounded memory, and normal files read as fast as before.
+"""Hostile YAML: a node-dense evidence file refused in bounded memory, and normal files read as fast as
+before.
 
 Generates node-dense YAML evidence files of --sizes MB (default 2, 20, 200) in a temporary folder, in two
 shapes: a flow sequence ``[1,1,1,...]`` (2 bytes a node) and a block mapping ``k0: 1`` (about 10 bytes a

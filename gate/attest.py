@@ -294,7 +294,8 @@ def load_public_key(spec: str, option: str = "--key") -> PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
-        raise ConfigError(f"{option} {_shown(spec)}: expected a PEM public key (Ed25519 or ECDSA P-256)") from None
+        raise ConfigError(f"{option} {_shown(spec)}: expected a PEM public key (Ed25519 or "
+                          "ECDSA P-256)") from None
     _check_algorithm(key, option, spec)
     return key  # type: ignore[return-value]
 

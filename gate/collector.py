@@ -11,7 +11,8 @@ Public and kept stable, like ``gate`` itself. gate's built-in plugins use nothin
 - an entry's options checked against a JSON Schema, with one wording naming gate.yaml and the entry's line:
   ``check_options``, ``entry_error``;
 - timestamps (``parse_timestamp``) and digests (``sha256_digest``);
-- evidence: ``validate_envelope`` for a file in gate's own form, ``validate_kind`` against the schema its kind registered, ``make_evidence``, ``known_kinds``,
+- evidence: ``validate_envelope`` for a file in gate's own form, ``validate_kind`` against the schema its kind
+registered, ``make_evidence``, ``known_kinds``,
   and the sums gate checks every item against (``consistency_problems``);
 - for collectors that call a service: ``register_secret`` and ``mask`` (a token never reaches output),
   ``body_deadline`` (a response that trickles in is a timeout).

@@ -55,7 +55,8 @@ def read_document(path: Path, display: str | None = None) -> Loaded:
 
 
 def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
-    """Validate a kind's data against the schema its plugin registered (gate's own: gate/schemas/evidence/)."""
+    """Validate a kind's data against the schema its plugin registered (gate's own:
+    gate/schemas/evidence/)."""
     from gate.plugins import evidence_kinds
 
     kinds = evidence_kinds()

@@ -96,7 +96,8 @@ def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MA
 
 
 class _Source:
-    """A file as the YAML parser reads it: in chunks, hashed and checked as UTF-8 on the way, never whole in memory.
+    """A file as the YAML parser reads it: in chunks, hashed and checked as UTF-8 on the way, never whole in
+    memory.
 
     A failure is kept and end of file returned (an exception raised inside libyaml's read callback would be
     replaced by its own "input error"); parse_stream raises the kept failure.
@@ -141,7 +142,8 @@ class _Source:
 
 
 class _Composer(Composer):
-    """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate keys.
+    """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate
+    keys.
 
     It also notes the line of every field, as Loaded.lines. Anchored nodes remember how many nodes they
     expand to, so an alias costs its full size without being walked. gate sets no path resolvers, so the

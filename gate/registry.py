@@ -42,10 +42,11 @@ class Registry(Generic[T]):
 
 
 class EvidenceKinds:
-    """Evidence kinds and the JSON Schema of each kind's ``data``: what ``gate_register_evidence_kinds`` fills.
+    """Evidence kinds and the JSON Schema of each kind's ``data``: what ``gate_register_evidence_kinds``
+    fills.
 
-    A kind is a lower-case name (it becomes a field of the policies' input, never a path); its schema must be a
-    valid JSON Schema (draft 2020-12). Registering one kind twice is an error, never a silent replacement.
+    A kind is a lower-case name (it becomes a field of the policies' input, never a path); its schema must be
+    a valid JSON Schema (draft 2020-12). Registering one kind twice is an error, never a silent replacement.
     """
 
     def __init__(self) -> None:

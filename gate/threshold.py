@@ -64,7 +64,8 @@ def extends_library(path: Path) -> bool:
 
 def load_threshold(path: Path, profile: str, library: Path | None = None) -> Threshold:
     """``library``: the threshold an `extends: library` file is laid over (default: the one shipped with
-    gate; `gate test` passes the threshold under test, so that a scenario's declared exceptions apply to it)."""
+    gate; `gate test` passes the threshold under test, so that a scenario's declared exceptions apply to
+    it)."""
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")

@@ -19,7 +19,8 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             moment = datetime.fromtimestamp(float(value), timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} (not a time)") from None
+            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} "
+                             "(not a time)") from None
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         if text[-1] in "zZ":

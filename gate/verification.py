@@ -94,7 +94,8 @@ def read_attestation(path: Path) -> Attestation:
         payload = b64decode(_field(path, envelope, "payload", str))
         statement = json.loads(payload)
     except (TypeError, ValueError) as exc:
-        raise AttestationError(f"{path}: field 'payload': expected base64 of a JSON statement ({exc})") from None
+        raise AttestationError(f"{path}: field 'payload': expected base64 of a JSON "
+                               f"statement ({exc})") from None
     signatures = tuple(_signature(path, i, s)
                        for i, s in enumerate(_field(path, envelope, "signatures", list)))
     _statement_shape(path, statement)

@@ -211,7 +211,8 @@ class Waivers:
         return waiver.expires <= self._clock(context)[1]
 
     def refusal(self, entry: Entry, context: Context) -> str | None:
-        """Why the threshold's profile does not accept this waiver, naming file, line and field; None if it does."""
+        """Why the threshold's profile does not accept this waiver, naming file, line and field; None if it
+        does."""
         return self._rule_refusal(entry) or self._approver_refusal(entry) or self._date_refusal(entry,
                                                                                                 context)
 

@@ -1,6 +1,7 @@
 """Is `gate evaluate` output the same before and after a refactor? Runs both trees, diffs what they print.
 
-    python scripts/compare_outputs.py [--base REV] [--formats text,json,...] [--engines embedded,opa-local,...]
+    python scripts/compare_outputs.py [--base REV] [--formats text,json,...] [--engines
+    embedded,opa-local,...]
 
 The base tree is a temporary git worktree of REV (default: the merge base with main), removed afterwards;
 the other is this checkout as it is on disk. Each tree runs the bundled examples (claims-triage ready,

@@ -269,7 +269,8 @@ def test_the_engine_settings_at_the_ref_may_choose_the_engine_in_production_ci(t
     root, _ = strict_main(tmp_path)
     git(root, "checkout", "-q", "main")
     config = root / "gate.yaml"
-    config.write_text(config.read_text() + "engine: {opa_url: 'https://opa.internal:8181', ca_cert: ca.pem}\n")
+    config.write_text(config.read_text() + "engine: {opa_url: 'https://opa.internal:8181', ca_cert: "
+                                           "ca.pem}\n")
     (root / "ca.pem").write_text("the CA main trusts\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the OPA server the leaders run")

@@ -215,14 +215,16 @@ def answers(args, interactive: bool) -> dict[str, str]:
             if float(peak) <= 0:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"--peak-rps: expected a positive number of requests per second, got {peak!r}") from None
+            raise ConfigError("--peak-rps: expected a positive number of requests per second, got "
+                              f"{peak!r}") from None
     if team and not _NAME.match(team.replace(" ", "-")):
         raise ConfigError(f"--build-team: {team!r} is not a team name")
     return {
         "service": service,
         "peak_line": (f"  expected_peak_rps: {peak}        # production peak, requests per second" if peak
                       else
-                      "  # expected_peak_rps: 40         # production peak, requests per second: fill this in"),
+                      "  # expected_peak_rps: 40         # production peak, requests per second: "
+                      "fill this in"),
         "team_line": (f"  build_team: {team}            # production must be owned by another team" if team
                       else
                       "  # build_team: ml-platform       # the team that builds it: fill this in"),
@@ -284,7 +286,8 @@ def run(args) -> int:
     except FileExistsError as exc:
         for path in written:
             path.unlink()
-        raise ConfigError(f"{exc.filename}: appeared while gate init was writing; nothing was written") from None
+        raise ConfigError(f"{exc.filename}: appeared while gate init was writing; nothing "
+                          "was written") from None
     for path in written:
         print(f"created {path}", file=sys.stderr)
     if maps:

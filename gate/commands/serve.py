@@ -56,7 +56,8 @@ async def serve(config, ready=None) -> int:
         port = await server.listen()
     except OSError as exc:
         await asyncio.to_thread(server.engine.close)
-        raise EngineError(f"gate serve: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+        raise EngineError(f"gate serve: cannot listen on {config.host}:{config.port}: "
+                          f"{exc.strerror or exc}") from None
     server._line({"event": "start", "listen": f"{config.host}:{port}", "engine": server.engine.kind,
                   "workers": config.limits.workers, "queue": config.limits.queue, "message": line})
     print(f"gate serve: listening on http://{config.host}:{port}; {line}", file=sys.stderr, flush=True)

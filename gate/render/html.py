@@ -141,7 +141,8 @@ def _missing(decision: Any, gap: str) -> str:
         have = {r.scenario for r in facts.runs(decision)}
         notes += [f"<li>No <strong>{s}</strong> load-test run: its plot is left out.</li>"
                   for s in facts.SCENARIOS if s not in have]
-    return f'<div class="missing" role="note"><h4>Not shown</h4><ul>{"".join(notes)}</ul></div>' if notes else ""
+    return ('<div class="missing" role="note"><h4>Not '
+            f'shown</h4><ul>{"".join(notes)}</ul></div>') if notes else ""
 
 
 def _gap(decision: Any, gap: str) -> str:

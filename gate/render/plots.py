@@ -1,4 +1,5 @@
-"""The HTML report's plots, drawn by matplotlib as inline SVG: no script, no font or file fetched to view them.
+"""The HTML report's plots, drawn by matplotlib as inline SVG: no script, no font or file fetched to view
+them.
 
 Each plot comes with its data (embedded in the page, so a reader or a test can check the numbers against
 the evidence) and a text alternative. Text from evidence is drawn as text, never parsed as mathtext.

@@ -145,7 +145,8 @@ def read_private_key(key_path: Path, config_path: Path) -> bytes:
     try:
         info = key_path.stat()
     except OSError as exc:
-        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path}: {exc.strerror}") from None
+        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path}: "
+                          f"{exc.strerror}") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is readable by group "
                           "or"
@@ -159,7 +160,8 @@ def read_private_key(key_path: Path, config_path: Path) -> bytes:
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is not an unencrypted "
                           "PEM"
-                          f" private key ({type(exc).__name__}); download it again from the App's settings") from None
+                          f" private key ({type(exc).__name__}); download it again from the App's "
+                          "settings") from None
     if not isinstance(key, RSAPrivateKey):
         raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is not an RSA key;"
                           " GitHub Apps sign with RS256")

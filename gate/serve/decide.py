@@ -169,7 +169,8 @@ class Decider:
         target.write_bytes(content)
 
     def _evidence(self, req: Request, head_sha: str, root: Path) -> str:
-        """Unpack the run's evidence artifact into root; returns the zip's sha256 (the attestation's subject)."""
+        """Unpack the run's evidence artifact into root; returns the zip's sha256 (the attestation's
+        subject)."""
         import hashlib
 
         archive = evidence_artifact(self.app, req, head_sha, self.config.artifact, self.caps)

@@ -308,7 +308,8 @@ class GitBranchStore:
 
     def history_problems(self, tip: str, records: list[dict[str, Any]],
                          since: str | None = None) -> list[Problem]:
-        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in the log."""
+        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in
+        the log."""
         span = f"{since}..{tip}" if since else tip
         out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", span).stdout.decode("utf-8",
                                                                                              "replace")
@@ -322,7 +323,8 @@ class GitBranchStore:
             if len(words) < 3 or words[:2] != ["gate:",
                                                "record"] or not words[2].isdigit() or "record-hash" not in fields:
                 problems.append(Problem(None, f"commit {commit[:12]} on {self.branch} was not written by gate"
-                                              f" ({subject[:60]!r}): the log branch takes gate's records only"))
+                                              f" ({subject[:60]!r}): the log branch takes gate's "
+                                              "records only"))
                 continue
             seq = int(words[2])
             if by_seq.get(seq) != fields["record-hash"].strip():

@@ -351,6 +351,7 @@ def _error_for(response: Any, what: str) -> GitHubError:
         return Forbidden(f"GitHub forbids {what} (403 {message}); the token lacks the permission"
                          " (pull requests: read; members: read for team membership)", status)
     if status == 404:
-        return NotFound(f"GitHub has no {what} (404 {message}): it does not exist, or the token cannot see it",
+        return NotFound(f"GitHub has no {what} (404 {message}): it does not exist, or the token "
+                        "cannot see it",
                         status)
     return GitHubError(f"GitHub answered {status} {message} to {what}", status)

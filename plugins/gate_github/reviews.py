@@ -215,7 +215,8 @@ def _sha_of(pull: Mapping[str, Any], key: str) -> str:
 
 
 def _checked_pull(pull: Any) -> Mapping[str, Any]:
-    """A pull request as GitHub's API documents it, as far as gate reads it; anything else is GitHub's error."""
+    """A pull request as GitHub's API documents it, as far as gate reads it; anything else is GitHub's
+    error."""
     if not isinstance(pull, Mapping) or type(pull.get("number")) is not int:
         raise GitHubError("GitHub answered with a pull request that has no number")
     head = pull.get("head")

@@ -56,7 +56,8 @@ def record_files(spec: EvidenceSpec) -> list[Path]:
 def collect_records(spec: EvidenceSpec, context: Context, *, kind: str, source: str,
                     refine: Refine | None = None, dated_by: Callable[[Mapping[str, Any]], Any] | None = None
                     ) -> Iterable[Evidence | Skipped]:
-    """One Evidence per readable record file; one Skipped (naming file, field, expected) per unreadable one."""
+    """One Evidence per readable record file; one Skipped (naming file, field, expected) per unreadable
+    one."""
 
     def read(path: Path, shown: str) -> Evidence:
         return read_record(path, shown, kind=kind, source=source, refine=refine, dated_by=dated_by)

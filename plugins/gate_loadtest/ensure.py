@@ -198,7 +198,8 @@ def conditions(ensure: Mapping[str, Any], shown: str) -> list[Condition]:
             try:
                 limit = int(float(ensure[key]))
             except (TypeError, ValueError):
-                raise EvidenceError(f"{shown}: field 'config.ensure.{key}': expected a number of ms") from None
+                raise EvidenceError(f"{shown}: field 'config.ensure.{key}': expected a "
+                                    "number of ms") from None
             out.append((f"{key} < {limit}", f"http.response_time.{key} < {limit}", True,
                         f"http.response_time.{key}"))
     if "maxErrorRate" in ensure:
@@ -225,7 +226,8 @@ def ensure_results(script: Any, shown: str, values: Mapping[str, float]) -> list
         except Unsupported as exc:
             raise EvidenceError(f"{shown}: field 'config.ensure': gate cannot evaluate {expression!r} "
                                 f"({exc});"
-                                " expected numbers, metric names, + - * / %, comparisons, and/or/not") from None
+                                " expected numbers, metric names, + - * / %, comparisons, "
+                                "and/or/not") from None
         observed_name = metric or (used[0] if len(set(used)) == 1 else None)
         observed = values.get(observed_name) if observed_name else None
         out.append({"metric": observed_name, "expression": printed, "crossed": not holds,

@@ -53,7 +53,8 @@ def read_jtl(path: Path, shown: str, interval_s: float = 1.0) -> tuple[Run, str]
     except FileNotFoundError:
         raise EvidenceError(f"{shown}: file not found") from None
     except UnicodeDecodeError as exc:
-        raise EvidenceError(f"{shown}: not UTF-8 text (byte {exc.start}); expected a JMeter JTL CSV") from None
+        raise EvidenceError(f"{shown}: not UTF-8 text (byte {exc.start}); expected a "
+                            "JMeter JTL CSV") from None
     except csv.Error as exc:
         raise EvidenceError(f"{shown}: not a readable CSV: {exc}; expected a JMeter JTL CSV") from None
     return run, "sha256:" + hasher.hexdigest()

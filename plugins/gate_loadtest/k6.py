@@ -9,8 +9,8 @@ Summary fields (k6 docs, "End-of-test summary" and "JSON output"):
 - The stream: one JSON object per line, ``{"type": "Metric", ...}`` once per metric, then
   ``{"metric": NAME, "type": "Point", "data": {"time": RFC3339, "value": N, "tags": {...}}}`` per sample.
 
-Percentiles are k6's own (linear interpolation, see percentiles.Samples.percentiles); the p99 is only in a summary
-when the run asked for it (``--summary-trend-stats`` or ``summaryTrendStats`` with ``p(99)``).
+Percentiles are k6's own (linear interpolation, see percentiles.Samples.percentiles); the p99 is only in a
+summary when the run asked for it (``--summary-trend-stats`` or ``summaryTrendStats`` with ``p(99)``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""k6's own verdict: its thresholds (read where k6 wrote the result, computed where it did not) and its checks.
+"""k6's own verdict: its thresholds (read where k6 wrote the result, computed where it did not) and its
+checks.
 
 Where k6 writes threshold results (k6 docs, "Thresholds", and the two summary formats):
 - ``--summary-export``: ``metrics.<name>.thresholds`` = ``{"p(99)<300": true}``, where **true means the
@@ -43,7 +44,8 @@ def parse_expression(text: str) -> tuple[str, str, float] | None:
 
 
 def split_metric(name: str) -> tuple[str, dict[str, str]] | None:
-    """'http_req_duration{name:slow,status:200}' -> ('http_req_duration', {'name': 'slow', 'status': '200'})."""
+    """'http_req_duration{name:slow,status:200}' -> ('http_req_duration', {'name': 'slow', 'status':
+    '200'})."""
     m = _SELECTOR.match(name.strip())
     if m is None:
         return None

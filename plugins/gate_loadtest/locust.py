@@ -6,7 +6,8 @@
   taken from that histogram, so the CSV's percentiles are rounded; gate reports them as written.
 - ``PREFIX_stats_history.csv`` (sibling, optional): a row per second with cumulative Total Request
   Count and Total Failure Count (gate takes per-interval rates from their differences), User Count, and,
-  with ``--csv-full-history``, percentiles of the last ~10 s (Locust's CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW).
+  with ``--csv-full-history``, percentiles of the last ~10 s (Locust's
+  CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW).
 - ``PREFIX_failures.csv`` (sibling, optional): failures by error; their sum must equal the Aggregated
   Failure Count, or the files are from different runs.
 - ``--json``: a list of endpoint entries with the rounded ``response_times`` histogram, ``num_requests``,

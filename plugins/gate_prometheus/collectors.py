@@ -6,8 +6,10 @@ evidence:
     url: http://prometheus.internal:9090
     options:
       queries:                       # signal name -> PromQL (instant query)
-        latency_percentiles: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))
-        error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type) (rate(requests_total[5m]))
+        latency_percentiles: histogram_quantile(0.95, sum by (le)
+        (rate(http_request_duration_seconds_bucket[5m])))
+        error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type)
+        (rate(requests_total[5m]))
         confidence_distribution: histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[5m])))
         drift: max(feature_drift_score)
       units:                         # signal name -> s|ms|ratio|percent, when the metric names do not say it

@@ -84,7 +84,8 @@ def test_writers_killed_with_sigkill_lose_no_acknowledged_record(tmp_path):
 
 
 def test_a_torn_last_line_is_cut_by_the_next_append_and_the_cut_is_recorded(tmp_path):
-    """Changed by issue 27: a torn line of a killed writer no longer blocks appends until `gate log repair`."""
+    """Changed by issue 27: a torn line of a killed writer no longer blocks appends until `gate log
+    repair`."""
     store = FileStore(tmp_path / "d.jsonl")
     for i in range(3):
         store.append({"decision_id": f"d{i}"})

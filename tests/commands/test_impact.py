@@ -155,10 +155,12 @@ def test_with_no_decision_log_it_says_nothing_could_be_replayed_exit_3(gate_work
     captured = capsys.readouterr()
     assert captured.out == ""  # never "0 decision(s) would flip"
     assert len(said(captured.err)) == 1
-    assert "gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no decisions" in captured.err
+    assert ("gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no "
+            "decisions") in captured.err
 
 
 def test_when_no_decision_matches_the_filter_it_says_so_exit_3(history, capsys):
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--service", "someone-else"]) == 3
     err = capsys.readouterr().err
-    assert f"nothing to replay: none of the {len(PAST_P95)} decision(s) in" in err and "service someone-else" in err
+    assert (f"nothing to replay: none of the {len(PAST_P95)} "
+            "decision(s) in") in err and "service someone-else" in err

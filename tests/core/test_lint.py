@@ -119,7 +119,8 @@ def test_optional_flag_moves_a_finding_to_the_optional_list(gate_workspace, caps
     config = release(gate_workspace, p95=500)
     args = ["lint", "-c", str(config), "--engine", "embedded", "--optional", "load_test.latency_ms.p95", *NOW]
     assert main(args) == 0
-    assert "optional (--optional): load_test evidence/load.yaml data.latency_ms.p95 may be missing" in capsys.readouterr().out
+    assert ("optional (--optional): load_test evidence/load.yaml data.latency_ms.p95 may "
+            "be missing") in capsys.readouterr().out
 
 
 def test_optional_declared_in_the_policy_is_honoured(gate_workspace, capsys):

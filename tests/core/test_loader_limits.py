@@ -1,4 +1,5 @@
-"""YAML without surprises: a key given twice is refused naming both lines (the last would win, where a reviewer
+"""YAML without surprises: a key given twice is refused naming both lines (the last would win, where a
+reviewer
 reads the first), and the node, depth and alias limits hold while the file is read, so a hostile file is
 refused before its node graph is built. Peak memory is measured in benchmarks/yaml_limits.py, not here."""
 
@@ -30,7 +31,8 @@ ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
 
 @pytest.fixture(params=["libyaml", "python"], autouse=True)
 def parser(request, monkeypatch):
-    """Every test on both readers: libyaml's parser and PyYAML's own (where PyYAML is built without libyaml)."""
+    """Every test on both readers: libyaml's parser and PyYAML's own (where PyYAML is built without
+    libyaml)."""
     if request.param == "python":
         monkeypatch.setattr(loader, "_Loader", loader._PyLoader)
     return request.param
@@ -139,7 +141,8 @@ def test_an_alias_bomb_is_refused_as_it_is_read_not_after():
     # the bomb comes before a syntax error: the parser never reaches it, since the expansion is counted
     # at each alias (before, the whole graph was composed first, then walked)
     message = refusal(alias_bomb() + "broken: [\n")
-    assert f"line 6: YAML expands to more than {MAX_YAML_NODES} nodes through aliases (alias bomb?)" in message
+    assert (f"line 6: YAML expands to more than {MAX_YAML_NODES} nodes through aliases "
+            "(alias bomb?)") in message
 
 
 def test_an_alias_used_inside_the_node_it_names_is_refused():

@@ -105,7 +105,8 @@ class FakeOpa:
                                          if not line.lstrip().startswith("#"))
                         if not code.lstrip().startswith("package"):
                             return self._answer(400, {"code": "invalid_parameter",
-                                                      "message": "error(s) occurred while compiling module(s)",
+                                                      "message": "error(s) occurred while compiling "
+                                                                 "module(s)",
                                                       "errors": [{"code": "rego_parse_error",
                                                                   "message": "package expected",
                                                                   "location": {"file": pid, "row": 1,
@@ -115,7 +116,8 @@ class FakeOpa:
                     if method == "DELETE":
                         if pid not in fake.policies:
                             return self._answer(404, {"code": "resource_not_found",
-                                                      "message": f"storage_not_found_error: policy id {pid!r}"})
+                                                      "message": "storage_not_found_error: policy "
+                                                                 f"id {pid!r}"})
                         del fake.policies[pid]
                         return self._answer(200, {})
                 if path.startswith("/v1/data/"):

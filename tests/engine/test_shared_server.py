@@ -111,7 +111,8 @@ def test_data_written_by_a_client_that_marks_nothing_is_noticed(opa_url):
 
 
 def test_a_data_value_too_large_to_compare_is_only_required_present(opa_url):
-    """gate lint's batches of variants (megabytes) are not compiled into the check module; the threshold is."""
+    """gate lint's batches of variants (megabytes) are not compiled into the check module; the threshold
+    is."""
     big = {"variants": ["x" * 1000] * 300}
     a = engine(opa_url)
     policies = in_memory({"main.rego": RULE})

@@ -1,4 +1,5 @@
-"""A server on 127.0.0.1 that misbehaves the ways real networks and servers do, for tests/hardening/test_faults.py.
+"""A server on 127.0.0.1 that misbehaves the ways real networks and servers do, for
+tests/hardening/test_faults.py.
 
 Raw sockets (one thread per connection), so that it can do what http.server cannot: accept and never answer,
 trickle a body a byte at a time, reset the connection in the middle of a body. Requests whose method and

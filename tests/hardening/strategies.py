@@ -1,7 +1,8 @@
 """Hypothesis strategies for hostile input: arbitrary bytes, truncation, deep nesting, huge numbers,
 NaN and Infinity, wrong types, unicode, BOMs and CRLF.
 
-GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz_report.py: large).
+GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz_report.py:
+large).
 GATE_FUZZ_TALLY, when set, names a file where every tried input appends one JSON line (its group, subject and
 outcome); scripts/fuzz_report.py sums those lines into the table of the hardening note.
 """

@@ -132,7 +132,8 @@ def diagnose_and_repair(capsys, config: Path, log: Path, by_append: bool = False
         assert "decisions.jsonl.head is missing" in out, out
     else:
         number = len(lines) + 1
-        assert code == 1 and out.startswith(f"gate: decision log {where} does not verify: 1 problem(s)\n"), out
+        assert code == 1 and out.startswith(f"gate: decision log {where} does not verify: 1 "
+                                            "problem(s)\n"), out
         problem = out.splitlines()[1].strip()
         assert problem.startswith(f"record {number}: line {number} is torn ({len(torn)} bytes"), problem
         assert "a write was interrupted" in problem and "gate log repair" in problem, problem
@@ -200,7 +201,8 @@ def heal_by_append(capsys, config: Path, log: Path, state: str, complete: bytes,
 
 def kill_one(config: Path, log: Path, mode: str, rng: random.Random, size: tuple[int, int]) -> tuple[float,
                                                                                                      list]:
-    """Start a writer, kill -9 it as the mode says; the seconds from ready to kill and its acknowledged appends."""
+    """Start a writer, kill -9 it as the mode says; the seconds from ready to kill and its acknowledged
+    appends."""
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(config), str(size[0]), str(size[1])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -359,7 +361,8 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
 
 
 def heal_torn_by_append(store: FileStore, prefix: bytes, last: bytes, k: int) -> str | None:
-    """The next append on a copy of the torn log: heals it, or (a whole record without its newline) refuses."""
+    """The next append on a copy of the torn log: heals it, or (a whole record without its newline)
+    refuses."""
     from gate.auditlog import AuditError
 
     copy = FileStore(store.path.with_name("copy.jsonl"))

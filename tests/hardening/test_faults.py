@@ -9,7 +9,8 @@ approval. The run happens in a thread joined with a timeout: a hang is recorded 
 
 Clients and where the fault lands:
 - prometheus: every request (gate_prometheus client, the prometheus collector);
-- github-reviews, github-drills: every request (gate_github client, the github_reviews / github_drills collectors);
+- github-reviews, github-drills: every request (gate_github client, the github_reviews / github_drills
+collectors);
 - github-report: every request (the check run / status / PR comment posted after the decision; a side
   effect: on the blocked example the decision stays a block, with one warning line);
 - opa: the query ``POST /v1/data/gate`` (the policy and data pushes before it succeed);
@@ -197,7 +198,8 @@ CLIENTS = {c.name: c for c in (
     Client("store-read", TIMEOUT_S, "exit-3", store_read_workspace,
            targets=lambda method, path: method == "GET", normal=log_normal,
            nan=b'[{"seq": NaN, "hash": NaN, "prev_hash": NaN}]',
-           not_faults={"empty-200": "an empty log is a log with no record yet: the chain starts at record 1"}),
+           not_faults={"empty-200": "an empty log is a log with no record yet: the chain starts at "
+                                    "record 1"}),
 )}
 
 CASES = [pytest.param(client, fault, id=f"{client}-{fault}") for client in CLIENTS for fault in FAULTS

@@ -65,7 +65,8 @@ def _binding(preloaded: bool) -> str:
 
 def _draw_forgery(kind: str, preloaded: bool, data) -> tuple[dict, object]:
     """What the impostor will put in the gate_canary package, drawn before the request (the answer is
-    made in the server's thread, where nothing may be drawn): the bundle's facts copied or not, and a value."""
+    made in the server's thread, where nothing may be drawn): the bundle's facts copied or not, and a
+    value."""
     facts = ({"revision": REVISION, "policy_digest": POLICIES.digest, "data_digest": canary.data_digest(DATA)}
              if preloaded and data.draw(st.booleans()) else {})
     value: object = None

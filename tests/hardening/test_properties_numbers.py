@@ -2,7 +2,8 @@
 beyond (2^53 and its neighbours, int64 and 2^64 edges, doubles near their limits, 2^-53 and nearer 0,
 NaN and ±Infinity), in the ready example.
 
-A number gate accepts (finite, within the field's range and ±2^53, 0 or at least 2^-53 from it) is decided, alike on both engines
+A number gate accepts (finite, within the field's range and ±2^53, 0 or at least 2^-53 from it) is decided,
+alike on both engines
 (OPA is the reference); any other is refused at collection, naming the file and field, and blocks. Never an
 exit 3, never a crash, never an approval of a number gate should have refused.
 """
@@ -55,7 +56,8 @@ def values(field: Field) -> st.SearchStrategy:
 
 
 def accepted(field: Field, value) -> bool:
-    """Whether gate should take the value: a finite number within the field's range (and whole for an integer)."""
+    """Whether gate should take the value: a finite number within the field's range (and whole for an
+    integer)."""
     if isinstance(value, float) and not math.isfinite(value):
         return False
     if not field.minimum <= value <= field.maximum or (value and abs(value) < TINY):

@@ -186,7 +186,8 @@ def test_the_ready_example_with_any_key_given_twice_never_approves(tmp_path_fact
 
 
 def reference_size(node: Any, memo: dict) -> tuple[int, int]:
-    """(nodes, levels) of PyYAML's graph with aliases expanded; each shared node is sized once, so a bomb is cheap."""
+    """(nodes, levels) of PyYAML's graph with aliases expanded; each shared node is sized once, so a bomb is
+    cheap."""
     if id(node) not in memo:
         children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else \
             node.value if isinstance(node, SequenceNode) else []

@@ -170,7 +170,8 @@ def opa_results(tmp: str) -> dict[tuple[str, str], dict[str, Any]]:
 @pytest.fixture(scope="module")
 def opa_report(tmp_path_factory):
     if opa_binary() is None:
-        pytest.skip("no OPA binary: set OPA_BIN or put `opa` on PATH (CI does) to run the policy tests on OPA")
+        pytest.skip("no OPA binary: set OPA_BIN or put `opa` on PATH (CI does) to run the policy "
+                    "tests on OPA")
     return opa_results(str(tmp_path_factory.mktemp("opa")))
 
 

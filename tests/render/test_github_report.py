@@ -36,7 +36,8 @@ def github(tmp_path, monkeypatch):
         yield fake
     finally:
         fake.stop()
-    assert fake.errors == [], "requests or responses that do not follow GitHub's description:\n" + "\n".join(fake.errors)
+    assert fake.errors == [], ("requests or responses that do not follow GitHub's "
+                               "description:\n") + "\n".join(fake.errors)
 
 
 @pytest.fixture

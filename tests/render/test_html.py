@@ -1,5 +1,5 @@
-"""The HTML report: verdict first, the four gaps, plots whose numbers are the evidence's, escaped, self-contained,
-and small; then the same pages opened in real headless Chromium with the network cut."""
+"""The HTML report: verdict first, the four gaps, plots whose numbers are the evidence's, escaped,
+self-contained, and small; then the same pages opened in real headless Chromium with the network cut."""
 
 from __future__ import annotations
 

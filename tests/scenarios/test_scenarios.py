@@ -1,7 +1,8 @@
 """Release stories, evidence in, decision out: every tests/scenarios/<name>/ is one release of
 claims-triage (gate.yaml, evidence/) with the decision the shipped policies and threshold must reach
 (expected.yaml: outcome and the sorted rule ids denied). Production stories declare in their threshold.yaml
-(extends: library) that they cannot reach GitHub nor a protected ref, as the bundled example does. Each story runs on the embedded engine, and on
+(extends: library) that they cannot reach GitHub nor a protected ref, as the bundled example does. Each story
+runs on the embedded engine, and on
 a private OPA (opa-local) when an OPA binary is found (OPA_BIN, else `opa` on PATH)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fixtures for gate serve: an App key pair, a fake GitHub App (fake_github_app.py), a repository whose default
+"""Fixtures for gate serve: an App key pair, a fake GitHub App (fake_github_app.py), a repository whose
+default
 branch holds gate.yaml and the threshold, evidence artifacts made from the claims-triage example (dates moved
 to today, so that the evidence is fresh), and gate serve itself under its real aiohttp runner on a random
 loopback port, with a real OPA where one is installed."""

@@ -5,8 +5,8 @@ bodies), adding: installation tokens (apps.create-installation-access-token, aut
 RS256 JWT, verified here with the App's public key), workflow runs, run artifacts and their 302 download
 to a blob URL that refuses credentials, repository content per ref (the object media type), and the
 review answer (actions.review-custom-gates-for-run, its request body validated). FakeGitHub's own
-operations (pull requests, reviews, team members, issues) answer an installation token, as GitHub does. Every response body is
-validated against the operation's schema for its status; a mismatch lands in ``errors``.
+operations (pull requests, reviews, team members, issues) answer an installation token, as GitHub does. Every
+response body is validated against the operation's schema for its status; a mismatch lands in ``errors``.
 
 Deliveries are counted here: ``answers`` lists every review GitHub took, so a test (and the load
 benchmark) can tell "answered exactly once" from "answered twice" or "never".

@@ -1,4 +1,5 @@
-"""server.yaml: schema-validated, one line naming the file, field and line; the key and secret checked at start."""
+"""server.yaml: schema-validated, one line naming the file, field and line; the key and secret checked at
+start."""
 
 from __future__ import annotations
 

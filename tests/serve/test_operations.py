@@ -1,5 +1,5 @@
-"""Operating gate serve: the supervised OPA, /healthz, /metrics, log hygiene, SIGTERM with decisions in flight,
-and the engines (real OPA and embedded regopy decide the same deployments the same way)."""
+"""Operating gate serve: the supervised OPA, /healthz, /metrics, log hygiene, SIGTERM with decisions in
+flight, and the engines (real OPA and embedded regopy decide the same deployments the same way)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Sign-offs under gate serve: the gate_github collectors verify them on GitHub with the App's installation
-token, lent to them for the decision (Context.credentials), never with a token from the server's environment."""
+token, lent to them for the decision (Context.credentials), never with a token from the server's
+environment."""
 
 from __future__ import annotations
 

@@ -135,7 +135,8 @@ def project(remote, gate_workspace):
 def test_gate_evaluate_records_on_the_branch_and_says_so(project, capsys):
     config = gate_yaml(project)
     assert main(["evaluate", "-c", str(config), *NOW]) == 0
-    assert "decision recorded in branch gate-decisions of origin (decisions.jsonl) as record 1" in capsys.readouterr().out
+    assert ("decision recorded in branch gate-decisions of origin (decisions.jsonl) as "
+            "record 1") in capsys.readouterr().out
     assert main(["log", "verify", "-c", str(config)]) == 0
     assert "1 record(s), chain valid" in capsys.readouterr().out
 

@@ -80,7 +80,8 @@ def test_each_decision_is_posted_as_an_opa_decision_log_event(gate_workspace, re
     monkeypatch.setenv("GATE_LOG_TOKEN", TOKEN)
     config = config_for(gate_workspace, receiver, token_env="GATE_LOG_TOKEN")
     assert main(["evaluate", "-c", str(config), *NOW]) == 0
-    assert f"decision recorded in the decision-log endpoint {receiver.url}/logs as record 1" in capsys.readouterr().out
+    assert (f"decision recorded in the decision-log endpoint {receiver.url}/logs as "
+            "record 1") in capsys.readouterr().out
     [request] = receiver.requests
     assert request["path"] == "/logs"
     assert request["headers"]["Content-Encoding"] == "gzip"

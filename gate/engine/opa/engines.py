@@ -155,7 +155,8 @@ class PreloadedOpaEngine(ServerEngine):
         revisions = sorted({str(b.get("revision"))
                             for b in (body.get("provenance") or {}).get("bundles", {}).values()
                             if isinstance(b, dict) and b.get("revision")})
-        self.name = f"opa (preloaded, bundle revision {', '.join(revisions)})" if revisions else "opa (preloaded)"
+        self.name = ("opa (preloaded, bundle revision "
+                     f"{', '.join(revisions)})") if revisions else "opa (preloaded)"
         canary.check_bundle(result, nonce, policies.digest, data, revisions, where)
 
 
@@ -208,13 +209,15 @@ def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:
     except (ValueError, TypeError) as exc:
         raise EngineError(f"cannot hand the input to the engine: {exc}") from None
     if not isinstance(doc, dict):
-        raise EngineError(f"cannot hand the input to the engine: expected an object, got {type(doc).__name__}")
+        raise EngineError("cannot hand the input to the engine: expected an object, got "
+                          f"{type(doc).__name__}")
     return doc
 
 
 def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
     """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
-    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's policies."""
+    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's
+    policies."""
     missing = []
     for module in policies.modules:
         parts = module.package.split(".")

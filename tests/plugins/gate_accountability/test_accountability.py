@@ -98,7 +98,8 @@ def test_paths_without_a_codeowners_file_are_skipped_with_the_reason(gate_worksp
                          "  - {decision_type: claim_routing, paths: [x.py]}\n")
     [skipped] = run(gate_workspace)
     assert isinstance(skipped, Skipped)
-    assert "accountability.yaml:3: field 'decisions.0.paths': no CODEOWNERS file at .github/CODEOWNERS" in skipped.reason
+    assert ("accountability.yaml:3: field 'decisions.0.paths': no CODEOWNERS file at "
+            ".github/CODEOWNERS") in skipped.reason
 
 
 def test_a_bad_codeowners_option_is_a_configuration_error(gate_workspace):

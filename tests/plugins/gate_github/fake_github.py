@@ -59,7 +59,8 @@ def openapi_to_jsonschema(node: Any) -> Any:
 
 @dataclass
 class Fault:
-    """What to answer instead, for requests whose path matches `path` (a regex), `times` times (None: always)."""
+    """What to answer instead, for requests whose path matches `path` (a regex), `times` times (None:
+    always)."""
 
     path: str
     status: int = 500

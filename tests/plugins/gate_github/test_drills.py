@@ -68,7 +68,8 @@ def test_an_issue_without_a_readable_record_is_skipped_by_name(tmp_path, github_
     github_env.add_issue(13, body=RECORD, labels=["incident-drill"], state_reason="not_planned")
     first, second, third = collect(tmp_path)
     assert isinstance(first,
-                      Skipped) and "issues/11: field 'body': expected the drill record in a fenced" in first.reason
+                      Skipped) and ("issues/11: field 'body': expected the drill record in "
+                                    "a fenced") in first.reason
     assert isinstance(second, Skipped) and "field 'diagnosed'" in second.reason and "boolean" in second.reason
     assert isinstance(third, Skipped) and "not planned" in third.reason
 

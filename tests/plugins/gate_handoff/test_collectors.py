@@ -174,7 +174,8 @@ def test_a_declared_coverage_the_attendance_does_not_show_is_refused(gate_worksp
     gate_workspace.write("training.yaml", TRAINING + "on_call_coverage: 0.8\n")
     [skipped] = run("training", gate_workspace, "training.yaml")
     assert isinstance(skipped, Skipped)
-    assert "field 'on_call_coverage': declares 0.8 but the attendance lists show 0.6 (3 of 5" in skipped.reason
+    assert ("field 'on_call_coverage': declares 0.8 but the attendance lists show "
+            "0.6 (3 of 5") in skipped.reason
 
 
 def test_a_declared_coverage_alone_is_taken(gate_workspace):
@@ -197,6 +198,7 @@ def test_human_review_thresholds_are_dated_by_their_newest_calibration(gate_work
 
 def test_a_threshold_without_calibrator_is_skipped_by_field(gate_workspace):
     gate_workspace.write("hitl.yaml", "service: claims-triage\nthresholds:\n"
-                         "  - {name: fast_track_min_confidence, value: 0.92, last_calibrated: '2026-10-30'}\n")
+                         "  - {name: fast_track_min_confidence, value: 0.92, last_calibrated: "
+                         "'2026-10-30'}\n")
     [skipped] = run("human_review", gate_workspace, "hitl.yaml")
     assert "hitl.yaml:3: field 'thresholds.0': missing required field 'calibrated_by'" in skipped.reason

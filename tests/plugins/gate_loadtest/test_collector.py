@@ -28,7 +28,8 @@ from tests.plugins.gate_loadtest.helpers import FIXTURES, collect, one
 def test_options_that_cannot_be_right_are_config_errors_naming_the_entry(options, expected):
     with pytest.raises(ConfigError) as err:
         collect("k6", FIXTURES, "k6/stress/summary-export.json", **options)
-    assert "gate.yaml:7: evidence entry (collector 'k6', path 'k6/stress/summary-export.json'): " in str(err.value)
+    assert ("gate.yaml:7: evidence entry (collector 'k6', path "
+            "'k6/stress/summary-export.json'): ") in str(err.value)
     assert expected in str(err.value)
 
 

@@ -160,6 +160,7 @@ def test_a_value_of_unknown_unit_is_refused_naming_the_query_and_blocks(tmp_path
     code, doc = decide(config, engine, capsys, shifted_to_today(config))
     assert code == 1
     [skipped] = findings(doc, "deny", "main.skipped_evidence")
-    assert f"{url}: query 'confidence_distribution': the unit of its value cannot be known" in skipped["message"]
+    assert (f"{url}: query 'confidence_distribution': the unit of its value cannot "
+            "be known") in skipped["message"]
     [missing] = findings(doc, "deny", "technical.observed_value_missing")
     assert "confidence_distribution" in missing["message"]
