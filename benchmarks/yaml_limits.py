@@ -56,8 +56,11 @@ node = yaml.compose(text, Loader=yaml.CSafeLoader)
 outcome = f"composed {len(node.value)} top-level items"
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "outcome": outcome}))
 """
-IDLE = GATE.split("t, c =")[0] + """print(json.dumps({"seconds": 0.0, "cpu": time.process_time(), "outcome": "imported"}))
+IDLE = (
+    GATE.split("t, c =")[0]
+    + """print(json.dumps({"seconds": 0.0, "cpu": time.process_time(), "outcome": "imported"}))
 """
+)
 HEAD = "kind: load_test\nsource: k6\nproduced_at: '2026-11-20T10:00:00Z'\nsubject: {service: claims-triage}\n"
 
 

@@ -37,8 +37,9 @@ def secret_values() -> list[str]:
 
 # query or fragment parameters whose value is a credential: tokens, keys, signatures (AWS, GCS,
 # Azure SAS), passwords. A false positive only hides a harmless value.
-_SECRET_PARAM = re.compile(r"token|secret|passw|pwd|key|sig|credential|auth|session|code|^x-amz-|^x-goog-|^sv$|^se$",
-                           re.IGNORECASE)
+_SECRET_PARAM = re.compile(
+    r"token|secret|passw|pwd|key|sig|credential|auth|session|code|^x-amz-|^x-goog-|^sv$|^se$", re.IGNORECASE
+)
 # a URL inside free text: a scheme, "://", then everything up to a space, a quote or a bracket
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s'\"<>`()\[\]{}|\\^]+")
 

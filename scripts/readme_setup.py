@@ -55,8 +55,10 @@ def main() -> int:
            **{k: os.environ[k] for k in ("OPA_BIN",) if k in os.environ}}
     refused = subprocess.run("python3 -m pip install --dry-run six", shell=True, cwd=clone, env=env,
                              capture_output=True, text=True)
-    print(f"plain pip install: exit {refused.returncode}"
-          f" ({'externally-managed-environment' if 'externally-managed' in refused.stderr else 'not refused'})")
+    print(
+        f"plain pip install: exit {refused.returncode}"
+        f" ({'externally-managed-environment' if 'externally-managed' in refused.stderr else 'not refused'})"
+    )
     ok = managed and refused.returncode != 0
     for number, command in enumerate(setup_commands((clone / "README.md").read_text()), 1):
         started = time.monotonic()

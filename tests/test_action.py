@@ -476,9 +476,13 @@ def run_scaffolded_job(run: Run, bare: Path, workflow: dict) -> int:
     assert step["uses"] == "acme/gate@v0.1.0"
     run.inputs.update({k: workflow_value(str(v), SCAFFOLD_GITHUB) for k, v in step["with"].items()})
     run.event = SCAFFOLD_GITHUB["event"]
-    run.environ = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v2.4.0", "GITHUB_REF": "refs/tags/v2.4.0",
-                   "GITHUB_JOB": "gate",
-                   "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0"}
+    run.environ = {
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_REF_NAME": "v2.4.0",
+        "GITHUB_REF": "refs/tags/v2.4.0",
+        "GITHUB_JOB": "gate",
+        "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0",
+    }
     return run_action(run)
 
 

@@ -32,8 +32,9 @@ LIKE_PRODUCTION = "prodlike"
 
 def threshold_doc(approvers: list[str] | None = None) -> dict:
     doc = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
-    doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz",
-                                                      "@acme/release-leads"] if approvers is None else approvers
+    doc["defaults"]["waivers"]["waiver_approvers"] = (
+        ["Dana Ruiz", "@acme/release-leads"] if approvers is None else approvers
+    )
     doc["profiles"][LIKE_PRODUCTION] = None
     # what the bundled example declares too: no GitHub to verify sign-offs, no protected ref to read from
     production = doc["profiles"]["production"]
@@ -66,8 +67,9 @@ def ready(tmp_path: Path, waivers: list[dict] | None = None, approvers: list[str
     return root / "gate.yaml"
 
 
-def evaluate(config: Path, capsys, engine: str = "embedded", now: str = EXAMPLE_NOW, *args: str) -> tuple[int,
-                                                                                                          dict, str]:
+def evaluate(
+    config: Path, capsys, engine: str = "embedded", now: str = EXAMPLE_NOW, *args: str
+) -> tuple[int, dict, str]:
     out = config.parent / "decision.json"
     out.unlink(missing_ok=True)
     code = main(["evaluate", "-c", str(config), "--now", now, "--engine", engine, "-f", "json", "-o",

@@ -189,8 +189,9 @@ class GitBranchStore:
         if "[remote rejected]" in status and any(r in status + self._stderr(done) for r in raced):
             return False
         why = status.split("\t")[-1] if status else ""
-        said = f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace("  ",
-                                                                                                       " ").strip()
+        said = f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace(
+            "  ", " "
+        ).strip()
         raise GitError(said + _missing_permission(out + (done.stderr or b"").decode("utf-8", "replace")))
 
     # --- witness: the last tip this clone pushed or verified ----------------------------------------
@@ -320,8 +321,12 @@ class GitBranchStore:
             fields = dict(line.split(" ", 1) for line in body.splitlines()[1:] if " " in line)
             subject = body.splitlines()[0] if body else ""
             words = subject.split()
-            if len(words) < 3 or words[:2] != ["gate:",
-                                               "record"] or not words[2].isdigit() or "record-hash" not in fields:
+            if (
+                len(words) < 3
+                or words[:2] != ["gate:", "record"]
+                or not words[2].isdigit()
+                or "record-hash" not in fields
+            ):
                 problems.append(Problem(None, f"commit {commit[:12]} on {self.branch} was not written by gate"
                                               f" ({subject[:60]!r}): the log branch takes gate's "
                                               "records only"))

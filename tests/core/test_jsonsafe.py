@@ -23,8 +23,10 @@ from_data if data.threshold.x == 0.0000001
 
 
 def test_dumps_writes_plain_decimals_and_refuses_nan():
-    assert jsonsafe.dumps({"a": 1e-7, "b": 1e16,
-                           "c": 2**64 + 1}) == '{"a":0.0000001,"b":10000000000000000.0,"c":18446744073709551617}'
+    assert (
+        jsonsafe.dumps({"a": 1e-7, "b": 1e16, "c": 2**64 + 1})
+        == '{"a":0.0000001,"b":10000000000000000.0,"c":18446744073709551617}'
+    )
     assert json.loads(jsonsafe.dumps({"s": 'q"\\é'})) == {"s": 'q"\\é'}
     with pytest.raises(ValueError):
         jsonsafe.dumps({"x": math.nan})

@@ -98,8 +98,11 @@ def yaml_with_duplicate(doc, where, key, value, position, data) -> tuple[str, tu
     # the oracle: PyYAML's own composer keeps both pairs; find the mapping again and the lines of its two keys
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     for part in where:
-        node = next(v for k, v in node.value if k.value == part) if isinstance(node,
-                                                                               MappingNode) else node.value[part]
+        node = (
+            next(v for k, v in node.value if k.value == part)
+            if isinstance(node, MappingNode)
+            else node.value[part]
+        )
     lines = [k.start_mark.line + 1 for k, _ in node.value if k.value == key]
     assert len(lines) == 2
     return text, (lines[0], lines[1])

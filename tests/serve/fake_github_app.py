@@ -259,12 +259,17 @@ class FakeGitHubApp(FakeGitHub):
             if wanted and artifact.name != wanted:
                 continue
             item = copy.deepcopy(template)
-            item.update({"id": artifact.id, "name": artifact.name, "expired": artifact.expired,
-                         "size_in_bytes": artifact.size if artifact.size is not None
-                         else len(artifact.archive),
-                         "archive_download_url": f"{self.base_url}/repos/{run.owner}/{run.repo}/actions/artifacts/"
-                                                 f"{artifact.id}/zip",
-                         "digest": "sha256:" + hashlib.sha256(artifact.archive).hexdigest()})
+            item.update(
+                {
+                    "id": artifact.id,
+                    "name": artifact.name,
+                    "expired": artifact.expired,
+                    "size_in_bytes": artifact.size if artifact.size is not None else len(artifact.archive),
+                    "archive_download_url": f"{self.base_url}/repos/{run.owner}/{run.repo}/actions/artifacts/"
+                    f"{artifact.id}/zip",
+                    "digest": "sha256:" + hashlib.sha256(artifact.archive).hexdigest(),
+                }
+            )
             item["workflow_run"].update({"id": artifact.run_id, "head_sha": artifact.head_sha,
                                          "head_branch": run.head_branch})
             items.append(item)

@@ -127,8 +127,9 @@ def test_nan_and_negative_latencies_are_malformed_points_not_numbers(tmp_path):
     (tmp_path / "points.ndjson").write_bytes(b"\n".join(lines))
     got = one("k6", tmp_path, "points.ndjson", scenario="stress").data
     assert got["malformed_lines"] == 3
-    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(v >= 0
-                                                                               for v in got["latency_ms"].values())
+    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(
+        v >= 0 for v in got["latency_ms"].values()
+    )
 
 
 def test_a_truncated_plain_stream_counts_its_cut_last_line(tmp_path):
