@@ -43,8 +43,9 @@ sys.path[:0] = [sys.argv[1], sys.argv[1] + "/plugins"]
 sample, schema_file, contract = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 schema = json.loads(schema_file.read_text())
 def report(records, malformed):
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": time.perf_counter() - T, "cpu": time.process_time() - C, "records": records,
-                      "malformed": malformed, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "malformed": malformed, "peak_rss_mb": peak_rss_mb}))
 """
 START = "T, C = time.perf_counter(), time.process_time()\n"
 PLAIN = SETUP + """

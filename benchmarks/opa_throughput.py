@@ -145,8 +145,11 @@ def main() -> int:
     for name in engines:
         lat = sorted(latencies[name])
         p95 = lat[int(len(lat) * 0.95) - 1]
-        print(f"{name:<36}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}{p95 * 1000:>9.2f}"
-              f"{elapsed[name]:>9.2f}")
+        print(
+            f"{name:<36}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}"
+            f"{p95 * 1000:>9.2f}"
+            f"{elapsed[name]:>9.2f}"
+        )
     for scheme in ("http", "https"):
         ratio = elapsed[f"{scheme}, connection per request"] / elapsed[f"{scheme}, persistent session"]
         print(f"{scheme}: a persistent session gives {ratio:.2f}x the throughput of a connection per request")

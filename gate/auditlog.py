@@ -178,7 +178,11 @@ def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profi
     found = None
     for record in records:
         labels = record.get("labels") or {}
-        if labels.get("service") == service and labels.get("profile") == profile and outcome(record) == "approve":
+        if (
+            labels.get("service") == service
+            and labels.get("profile") == profile
+            and outcome(record) == "approve"
+        ):
             found = record
     problem = unreadable(found) if found is not None else None
     if problem:  # a baseline read from a format this gate does not know could be read wrong

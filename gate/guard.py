@@ -104,7 +104,12 @@ def package_of(source: str) -> str | None:
     """The package a module declares, or None."""
     toks = tokens(source)
     for i, tok in enumerate(toks):
-        if tok.kind == "ident" and tok.text == "package" and i + 1 < len(toks) and toks[i + 1].kind == "ident":
+        if (
+            tok.kind == "ident"
+            and tok.text == "package"
+            and i + 1 < len(toks)
+            and toks[i + 1].kind == "ident"
+        ):
             return _chain(toks, i + 1)[0]
     return None
 

@@ -242,7 +242,8 @@ class _Evaluator:
     def __init__(self, ref: Reference, engine: Any, base_input: dict[str, Any],
                  raw_docs: Mapping[str, list[dict[str, Any]]], packages: list[tuple[str, ...]],
                  batch: int) -> None:
-        self.ref, self.engine, self.base_input, self.packages, self.batch = ref, engine, base_input, packages, batch
+        self.ref, self.engine, self.base_input = ref, engine, base_input
+        self.packages, self.batch = packages, batch
         self.raw_docs = raw_docs   # each item's input document with its data as collected (no ages yet)
         self.calls = 0
         self.errors: list[tuple[Variant, str]] = []
@@ -384,7 +385,9 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
     report.engine = getattr(engine, "name", report.engine)
     if outcome != "approve":
         rules = sorted({f.rule for f in findings if f.blocks})
-        why = f"it blocks ({', '.join(rules[:3])}{', ...' if len(rules) > 3 else ''})" if rules else "it blocks"
+        why = (
+            f"it blocks ({', '.join(rules[:3])}{', ...' if len(rules) > 3 else ''})" if rules else "it blocks"
+        )
         raise ConfigError(f"{ref.config.path}: gate lint needs an approving example and {why};"
                           " pass the gate.yaml of a release that approves (-c)")
     # each item's document with its data as the collector produced it (build_input added ages)

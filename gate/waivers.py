@@ -153,7 +153,9 @@ class Limits:
         if not self.approvers:
             return not self.strict
         allowed = {normalised_name(a) for a in self.approvers}
-        return normalised_name(approved_by) in allowed or normalised_name(_without_role(approved_by)) in allowed
+        return (
+            normalised_name(approved_by) in allowed or normalised_name(_without_role(approved_by)) in allowed
+        )
 
 
 @dataclass(frozen=True)

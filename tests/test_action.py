@@ -613,8 +613,10 @@ def test_a_release_that_loosens_its_threshold_is_still_judged_by_main_in_the_act
     assert all(files[name]["differs"] for name in changed)
     assert files["gate.yaml"]["fields"] == ["profile", "policies", "waivers"]
     assert files["waivers"]["protected"] == {"path": None, "digest": None}
-    assert files["policies"]["release"]["path"] == "permissive" and files["threshold"]["release"]["digest"] != \
-        files["threshold"]["protected"]["digest"]
+    assert (
+        files["policies"]["release"]["path"] == "permissive"
+        and files["threshold"]["release"]["digest"] != files["threshold"]["protected"]["digest"]
+    )
     assert source["release_verdict"]["outcome"] == "approve"  # what the release would have decided for itself
 
     notes = report["notes"]

@@ -180,7 +180,9 @@ def test_a_release_that_changes_what_judges_it_is_still_judged_by_main(tmp_path,
     source = doc["policy_source"]
     assert source["ref"] == "main" and source["commit"] == git(root, "rev-parse", "main")
     assert source["release_verdict"]["outcome"] == ("block" if change is add_a_waiver else "approve")
-    assert "technical.p95_latency" in source["release_verdict"]["would_stop_denying"] or change is add_a_waiver
+    assert (
+        "technical.p95_latency" in source["release_verdict"]["would_stop_denying"] or change is add_a_waiver
+    )
     record = json.loads((root / ".gate" / "decisions.jsonl").read_text().splitlines()[-1])
     assert record["policy_source"] == source and record["input"]["context"]["policy_source"] == {
         "ref": "main", "commit": source["commit"]}

@@ -249,7 +249,8 @@ def test_missing_unreadable_or_stale_evidence_is_not_waived_in_production(tmp_pa
 
 EVIDENCE_POLICY = """package gate.{package}
 
-deny contains {{"id": "{rule}", "msg": "the evidence for this is missing, unreadable, stale or mismatched"}} if {{
+deny contains {{"id": "{rule}",
+               "msg": "the evidence for this is missing, unreadable, stale or mismatched"}} if {{
   count(object.get(input.evidence, "load_test", [])) > 0
 }}
 """

@@ -83,7 +83,11 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
         return f"opa check ({binary}) refused the policies without naming an error"
     first = errors[0]
     where = first.get("location") or {}
-    place = f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: " if where.get("file") else ""
+    place = (
+        f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: "
+        if where.get("file")
+        else ""
+    )
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     message = f"{first.get('message', 'error')}{more}"
     if "undefined function" in message:

@@ -124,7 +124,11 @@ def training(decision: Any) -> str:
 def accountability(decision: Any) -> str:
     rows = []
     for r in facts.reviews(decision):
-        overdue = r["days_since"] is not None and r["cadence_days"] is not None and r["days_since"] > r["cadence_days"]
+        overdue = (
+            r["days_since"] is not None
+            and r["cadence_days"] is not None
+            and r["days_since"] > r["cadence_days"]
+        )
         since = "—" if r["days_since"] is None else f"{r['days_since']:.0f} days"
         rows.append((esc(r["decision_type"]), esc(r["accountable"] or "nobody named"),
                      esc(" → ".join(r["escalation_path"])) if r["escalation_path"] else mark(False, "none"),

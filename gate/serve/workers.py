@@ -150,7 +150,8 @@ def ping() -> int:
 
 def decide_in_worker(req: Request, token: CachedToken | None, engine: EngineRef) -> Outcome:
     """One decision in a worker process (never raises: Decider.decide turns every failure into a verdict)."""
-    app, worker_engine, decider, errors = _worker["app"], _worker["engine"], _worker["decider"], _worker["errors"]
+    app, worker_engine = _worker["app"], _worker["engine"]
+    decider, errors = _worker["decider"], _worker["errors"]
     errors.clear()
     if token is not None:
         app.seed(req.installation_id, token)
@@ -276,7 +277,11 @@ class DecisionPool:
                 self._on_error(operation)
             if outcome.token is not None:
                 self.app.adopt(req.installation_id, outcome.token)
-            if outcome.engine_failed is None or attempt == 2 or not self.engine.died_since(outcome.engine_failed):
+            if (
+                outcome.engine_failed is None
+                or attempt == 2
+                or not self.engine.died_since(outcome.engine_failed)
+            ):
                 return outcome.verdict
             try:  # the local OPA died during the decision: once it is back, decide again, once
                 self.engine.wait_for_restart(outcome.engine_failed)

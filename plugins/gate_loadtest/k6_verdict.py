@@ -203,7 +203,8 @@ class Tracker:
             return {"value": self.last, "min": self.low, "max": self.high}.get(aggregation)
         if kind == "trend":
             if aggregation.startswith("p("):
-                return self.samples.percentiles([float(aggregation[2:-1]) / 100])[float(aggregation[2:-1]) / 100]
+                p = float(aggregation[2:-1]) / 100
+                return self.samples.percentiles([p])[p]
             if aggregation == "med":
                 return self.samples.percentiles([0.5])[0.5]
             return {"avg": self.total / self.count, "min": self.low, "max": self.high}.get(aggregation)

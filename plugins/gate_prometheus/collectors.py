@@ -160,7 +160,8 @@ class _Signals:
     """Each query's answer as a signal, in gate's units; what cannot be read is refused, naming the query."""
 
     def __init__(self, origin: str, units: dict[str, str], drift_signal: str, drift_limit: float) -> None:
-        self.origin, self.units, self.drift_signal, self.drift_limit = origin, units, drift_signal, drift_limit
+        self.origin, self.units = origin, units
+        self.drift_signal, self.drift_limit = drift_signal, drift_limit
         self.signals: dict[str, dict[str, Any]] = {}
         self.problems: list[Skipped] = []
         self.drift_score: float | None = None

@@ -202,7 +202,10 @@ def test_the_attestation_goes_beside_the_report_and_is_a_step_output(gate_worksp
                  str(report), "--sign", str(private), "--subject", "a=sha256:" + "a" * 64])
     assert code == 0
     beside = tmp_path / "reports" / "decision.intoto.json"
-    assert statement(beside)["predicate"][GATE_FIELD]["decisionId"] == json.loads(report.read_text())["decision_id"]
+    assert (
+        statement(beside)["predicate"][GATE_FIELD]["decisionId"]
+        == json.loads(report.read_text())["decision_id"]
+    )
     lines = outputs.read_text().splitlines()
     assert lines[0].startswith("attestation<<") and lines[1] == str(beside.resolve())
 

@@ -32,7 +32,10 @@ def test_the_deploy_job_verifies_the_attestation_the_gate_job_signed(tmp_path, c
     # the action writes the attestation into the report folder under this name
     signed_as = default_output(None, {"GATE_REPORT_DIR": download["with"]["path"]})
     assert Path(args["--attestation"]) == signed_as
-    assert args["--key"] == "env:GATE_VERIFY_KEY" and verify["env"]["GATE_VERIFY_KEY"] == "${{ vars.GATE_VERIFY_KEY }}"
+    assert (
+        args["--key"] == "env:GATE_VERIFY_KEY"
+        and verify["env"]["GATE_VERIFY_KEY"] == "${{ vars.GATE_VERIFY_KEY }}"
+    )
     assert args["--config"] == "gate.yaml" and args["--max-age"] == "24h"
     checkout = next(s for s in deploy["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"

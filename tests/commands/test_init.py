@@ -107,7 +107,9 @@ def test_the_workflow_builds_gates_and_deploys_only_if_approved(tmp_path, capsys
 
 def test_action_ref_pins_the_action_and_the_placeholder_is_named(tmp_path, capsys):
     assert main(["init", str(tmp_path / "a"), "--yes", "--action-ref", "acme/gate@0123456789abcdef"]) == 0
-    assert "uses: acme/gate@0123456789abcdef" in (tmp_path / "a/.github/workflows/release-gate.yml").read_text()
+    assert (
+        "uses: acme/gate@0123456789abcdef" in (tmp_path / "a/.github/workflows/release-gate.yml").read_text()
+    )
     assert "replace `uses:" not in capsys.readouterr().err
     assert main(["init", str(tmp_path / "b"), "--yes"]) == 0
     assert "replace `uses: OWNER/gate@v0.1.0` with your gate action ref" in capsys.readouterr().err

@@ -105,7 +105,9 @@ def test_every_yaml_gate_reads_refuses_a_duplicate_key(tmp_path):
 
 
 def test_duplicate_evidence_keys_become_a_skip_naming_the_file_and_lines(tmp_path):
-    (tmp_path / "run.yaml").write_text((READY / "evidence" / "load-stress.yaml").read_text() + "source: locust\n")
+    (tmp_path / "run.yaml").write_text(
+        (READY / "evidence" / "load-stress.yaml").read_text() + "source: locust\n"
+    )
     (tmp_path / "gate.yaml").write_text("service: {name: claims-triage}\nevidence:\n"
                                         "  - collector: file\n    path: run.yaml\n")
     spec = load_config(tmp_path / "gate.yaml").evidence[0]
@@ -193,7 +195,11 @@ def test_a_document_within_the_limits_is_digested_as_its_bytes(tmp_path):
     path.write_bytes(raw.encode())
     doc = load_yaml(path)
     assert doc.digest == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert doc.data["kind"] == "load_test" and len(doc.data["note"]) == 100_000 and len(doc.data["data"]) == 50_000
+    assert (
+        doc.data["kind"] == "load_test"
+        and len(doc.data["note"]) == 100_000
+        and len(doc.data["data"]) == 50_000
+    )
     assert doc.line_of(("data", 7)) == 3 and doc.line_of(("note",)) == 2
 
 

@@ -55,17 +55,19 @@ config = load_config(Path(sys.argv[1]))
 count, pad = int(sys.argv[2]), int(sys.argv[3])
 now = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
 origins = [f"evidence/load-{k:04d}.yaml" for k in range(count)]
-findings = tuple(Finding("deny", f"technical.rule_{k}", "technical", f"finding {k}: " + "p95 over the limit " * pad,
+findings = tuple(Finding("deny", f"technical.rule_{k}", "technical",
+                         f"finding {k}: " + "p95 over the limit " * pad,
                          observed=k, expected=0, evidence=(origins[k],)) for k in range(count))
-evidence = tuple(Evidence("load_test", "k6", {"service": "svc", "version": "1.0.0"}, {"p95": k}, now, origins[k],
-                          "sha256:%064x" % k) for k in range(count))
+evidence = tuple(Evidence("load_test", "k6", {"service": "svc", "version": "1.0.0"}, {"p95": k}, now,
+                          origins[k], "sha256:%064x" % k) for k in range(count))
 context = Context("svc", "1.0.0", environment=config.profile, now=now)
 print("ready", flush=True)
 while True:
     decision = Decision(outcome="block", context=context, findings=findings, evidence=evidence, skipped=(),
-                        engine="embedded", policy_digest="sha256:" + "1" * 64, threshold_digest="sha256:" + "2" * 64,
-                        decision_id=str(uuid.uuid4()), timestamp=now,
-                        input={"evidence": {"load_test": [{"origin": o, "data": {"p95": k}} for k, o in enumerate(origins)]}})
+                        engine="embedded", policy_digest="sha256:" + "1" * 64,
+                        threshold_digest="sha256:" + "2" * 64, decision_id=str(uuid.uuid4()), timestamp=now,
+                        input={"evidence": {"load_test": [{"origin": o, "data": {"p95": k}}
+                                                          for k, o in enumerate(origins)]}})
     done = auditlog.persist(decision, config)
     if not done.retained:
         print("refused", done.reason, flush=True)

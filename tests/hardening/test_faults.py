@@ -379,7 +379,9 @@ def test_control_github_reviews_approve_when_github_answers(tmp_path, clean_env,
 def test_control_github_drills_approve_when_github_answers(tmp_path, clean_env, capsys):
     fake = _fake_github()
     try:
-        for number, path in enumerate(sorted((REPO / "examples/claims-triage/ready/evidence").glob("drill-*.yaml")), 11):
+        for number, path in enumerate(
+            sorted((REPO / "examples/claims-triage/ready/evidence").glob("drill-*.yaml")), 11
+        ):
             record = yaml.safe_load(path.read_text())["data"]
             body = "```yaml\n" + yaml.safe_dump(record) + "```\n"
             fake.add_issue(number, body=body, labels=["incident-drill"],

@@ -60,7 +60,10 @@ def request_rate_not_requests(d: dict, draw) -> None:
 
 def requests_not_request_rate(d: dict, draw) -> None:
     requests = draw(st.integers(max(d["failures"], 1), 2**40))
-    assume(abs(d["request_rate"] - requests / d["duration_s"]) > requests / d["duration_s"] * REQUEST_RATE_REL * 1.5)
+    assume(
+        abs(d["request_rate"] - requests / d["duration_s"])
+        > requests / d["duration_s"] * REQUEST_RATE_REL * 1.5
+    )
     d["requests"] = requests
     d["error_rate"] = round(d["failures"] / requests, 6)
 
@@ -152,7 +155,9 @@ def malformed_rate_off(d: dict, draw) -> None:
 
 
 def newest_record_after_produced(d: dict, draw) -> None:
-    d["newest_record_at"] = f"2026-11-{draw(st.integers(25, 26)):02d}T{draw(st.integers(8, 11)):02d}:00:00+00:00"
+    d["newest_record_at"] = (
+        f"2026-11-{draw(st.integers(25, 26)):02d}T{draw(st.integers(8, 11)):02d}:00:00+00:00"
+    )
 
 
 QUALITY_BREAKS: dict[str, Callable[[dict, Any], None]] = {

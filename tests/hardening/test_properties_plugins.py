@@ -756,7 +756,9 @@ def test_one_far_time_does_not_make_a_series_of_billions(tmp_path, tool):
         lines[5] = b"9" + lines[5][1:]
         (tmp_path / "points").write_bytes(b"\n".join(lines))
     else:
-        lines = gzip.decompress((LOAD / "k6" / "stress" / "points.ndjson.gz").read_bytes()).split(b"\n")[:STREAM_LINES]
+        lines = gzip.decompress((LOAD / "k6" / "stress" / "points.ndjson.gz").read_bytes()).split(b"\n")[
+            :STREAM_LINES
+        ]
         i = next(i for i, line in enumerate(lines) if b'"http_req_duration","type":"Point"' in line)
         lines[i] = lines[i].replace(b'"time":"2026', b'"time":"9026', 1)
         (tmp_path / "points").write_bytes(b"\n".join(lines))

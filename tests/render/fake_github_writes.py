@@ -189,7 +189,8 @@ class FakeGitHubWrites:
         chunk = items[(page - 1) * per_page: page * per_page]
         headers = {}
         if page * per_page < len(items):
-            headers["Link"] = f'<{self.base_url}{handler.path.split("?")[0]}?per_page={per_page}&page={page + 1}>; rel="next"'
+            path = handler.path.split("?")[0]
+            headers["Link"] = f'<{self.base_url}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
         self._send(handler, 200, chunk, "issues.list-comments", headers)
 
     def _issues_create_comment(self, handler, groups, body, query) -> None:

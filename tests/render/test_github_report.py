@@ -100,7 +100,10 @@ def test_a_token_that_may_not_create_check_runs_sets_a_commit_status(github, ser
     (status,) = github.statuses
     assert status["sha"] == SHA and status["state"] == "failure"
     assert status["context"] == "gate/claims-triage/production"
-    assert status["description"].startswith("blocked claims-triage 2.4.0: ") and len(status["description"]) <= 140
+    assert (
+        status["description"].startswith("blocked claims-triage 2.4.0: ")
+        and len(status["description"]) <= 140
+    )
 
 
 def test_status_mode_posts_only_a_status(github, service, capsys):

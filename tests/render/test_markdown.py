@@ -79,4 +79,6 @@ def test_a_collapsed_list_is_closed_by_a_blank_line_so_the_next_heading_renders(
     many = [finding(rule=f"data.rule_{i:02d}", message=f"problem {i}") for i in range(COLLAPSE_AFTER + 1)]
     text = render_markdown(make_decision([*many,
                                           finding(rule="main.skipped_evidence", message="unreadable")]))
-    assert "</details>\n\n### ❌ Evidence: present, fresh, readable" in text  # else GitHub shows "###" as text
+    assert (
+        "</details>\n\n### ❌ Evidence: present, fresh, readable" in text
+    )  # else GitHub shows "###" as text

@@ -329,7 +329,9 @@ class FakeGitHubApp(FakeGitHub):
         return self._send(handler, 200, body, name)
 
     def _entry(self, name: str, path: str, kind: str, size: int) -> dict[str, Any]:
-        example = self.ops[name]["responses"]["200"]["examples"]["response-if-content-is-a-directory-github-object"]
+        example = self.ops[name]["responses"]["200"]["examples"][
+            "response-if-content-is-a-directory-github-object"
+        ]
         entry = copy.deepcopy(example["entries"][0])
         entry.update({"type": kind, "size": size, "name": path.rsplit("/", 1)[-1], "path": path})
         return entry

@@ -26,7 +26,9 @@ def test_an_unknown_field_names_file_line_and_field(tmp_path, app_key):
     with pytest.raises(ConfigError) as caught:
         load_server_config(path, ENV)
     message = str(caught.value)
-    assert message.startswith(f"{path}:") and "wokers" in message and "limits" in message and "\n" not in message
+    assert (
+        message.startswith(f"{path}:") and "wokers" in message and "limits" in message and "\n" not in message
+    )
 
 
 def test_a_wrong_type_is_refused(tmp_path, app_key):

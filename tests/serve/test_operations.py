@@ -113,7 +113,9 @@ def test_both_engines_decide_the_same(fake_app, app_key, tmp_path, engine):
         assert harness.answer(ready).state == "approved"
         answer = harness.answer(blocked, timeout=180)
         assert answer.state == "rejected"
-        assert "technical.load_multiplier" in answer.comment and "operations.signoff_missing" in answer.comment
+        assert (
+            "technical.load_multiplier" in answer.comment and "operations.signoff_missing" in answer.comment
+        )
     finally:
         served.stop()
 

@@ -211,7 +211,9 @@ def test_verify_detects_a_force_pushed_rewrite_of_history(remote, tmp_path, caps
     config.write_text("service: {name: svc}\nevidence: []\ndecision_log: {store: git-branch}\n")
     assert main(["log", "verify", "-c", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "was rewritten (force-pushed)" in out and "record 3: " in out and "record 3 and after differ" in out
+    assert (
+        "was rewritten (force-pushed)" in out and "record 3: " in out and "record 3 and after differ" in out
+    )
     # and the runner refuses to add records on top of the rewritten branch
     with pytest.raises(Exception, match="rewritten"):
         runner.append(record(99))
@@ -265,7 +267,9 @@ def test_the_baseline_is_read_from_the_branch(project, capsys):
     capsys.readouterr()
     config = runner.load(type("A", (), {"config": config_path, "profile": None})())
     found = auditlog.last_approved(config, "svc", "production")
-    assert found["seq"] == 1 and found["input"]["evidence"]["load_test"][0]["data"]["latency_ms"]["p95"] == 500
+    assert (
+        found["seq"] == 1 and found["input"]["evidence"]["load_test"][0]["data"]["latency_ms"]["p95"] == 500
+    )
     assert auditlog.last_approved(config, "svc", "staging") is None
 
 

@@ -49,7 +49,9 @@ class OpaServer:
             if value and not Path(value).is_file():
                 raise ConfigError(f"engine.{name}: {value}: file not found")
         self.url = url.rstrip("/")
-        self.display = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        self.display = (
+            f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        )
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/")

@@ -289,7 +289,9 @@ class FakeGitHub:
         return self._send(handler, 404, self._basic_error("Not Found", "404"), None)
 
     def _simple_pull(self, pull: dict[str, Any]) -> dict[str, Any]:
-        item_schema = self.ops["repos.list-pull-requests-associated-with-commit"]["responses"]["200"]["schema"]["items"]
+        item_schema = self.ops["repos.list-pull-requests-associated-with-commit"]["responses"]["200"][
+            "schema"
+        ]["items"]
         allowed = set(item_schema["properties"])
         return {k: v for k, v in pull.items() if k in allowed}
 

@@ -47,7 +47,9 @@ def test_routes_are_the_described_paths_and_lists_carry_link_headers(fake_github
     assert first.links["next"]["url"].startswith(fake_github.base_url)
     last = requests.get(first.links["last"]["url"], headers=AUTH, timeout=5)
     assert len(last.json()) == 5 and "next" not in last.links and "prev" in last.links
-    described = json.loads((SHARED / "github-api" / "rate-limit.get.json").read_text())["responses"]["200"]["headers"]
+    described = json.loads((SHARED / "github-api" / "rate-limit.get.json").read_text())["responses"]["200"][
+        "headers"
+    ]
     for header in described:
         assert last.headers[header].isdigit()
 

@@ -49,7 +49,9 @@ def run(name: str, ws, path: str, **options) -> list[Evidence | Skipped]:
 def test_the_handoff_record_becomes_handoff_evidence(gate_workspace):
     gate_workspace.write("ops/handoff.yaml", HANDOFF)
     [evidence] = run("handoff", gate_workspace, "ops/handoff.yaml")
-    assert evidence.kind == "handoff" and evidence.source == "handoff" and evidence.origin == "ops/handoff.yaml"
+    assert (
+        evidence.kind == "handoff" and evidence.source == "handoff" and evidence.origin == "ops/handoff.yaml"
+    )
     assert evidence.subject == {"service": "claims-triage", "version": "2.4.0"}
     assert evidence.data["production_owner"] == {"name": "Priya Raman", "team": "claims-operations"}
     assert [s["role"] for s in evidence.data["signoffs"]] == ["engineering", "operations"]
@@ -125,7 +127,10 @@ def test_a_drill_directory_holds_many_records_each_its_own_evidence(gate_workspa
     items = run("drill", gate_workspace, "drills")
     assert [type(i).__name__ for i in items] == ["Evidence", "Evidence", "Skipped"]
     first, second, broken = items
-    assert first.data["scenario"] == "anomalous_output" and first.produced_at.isoformat() == "2026-10-14T00:00:00+00:00"
+    assert (
+        first.data["scenario"] == "anomalous_output"
+        and first.produced_at.isoformat() == "2026-10-14T00:00:00+00:00"
+    )
     assert second.origin == "drills/2026-11-02.yml" and first.digest != second.digest
     assert broken.origin == "drills/broken.yaml" and "field 'date'" in broken.reason
     assert len(run("drill", gate_workspace, "drills/*.yaml")) == 2

@@ -104,7 +104,9 @@ def test_the_k6_run_k6_failed_blocks_one_finding_per_crossed_threshold(tmp_path,
     assert set(crossed) == {"rate>0.99", "p(99)<300"}  # http_req_failed rate<0.01 held: no finding
     slow = crossed["p(99)<300"]
     assert slow["observed"] == pytest.approx(own[K6_SLOW]["p(99)"], abs=1e-3)
-    assert K6_SLOW in slow["message"] and "p(99)<300" in slow["message"] and "k6 stress run" in slow["message"]
+    assert (
+        K6_SLOW in slow["message"] and "p(99)<300" in slow["message"] and "k6 stress run" in slow["message"]
+    )
     assert f"observed {own[K6_SLOW]['p(99)']:.2f}" in slow["message"]
     assert crossed["rate>0.99"]["observed"] == pytest.approx(own["checks"]["value"], abs=1e-4)
     [rate] = denies["technical.check_failure_rate"]
