@@ -59,7 +59,7 @@ def main() -> int:
             clients = {name: OpaServer(url) for name, (_, url) in servers.items()}
             latencies: dict[str, list[float]] = {name: [] for name in clients}
             answer = None
-            for name, client in clients.items():  # warm up: OPA prepares the query once
+            for client in clients.values():  # warm up: OPA prepares the query once
                 answer = client.query("gate", {**doc, canary.NONCE_FIELD: canary.new_nonce()})[1]
             names = list(clients)
             for i in range(args.decisions):  # one query on each, in turn, the first one alternating

@@ -39,15 +39,16 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from gate.serve.webhook import sign
-from tests.serve.conftest import (
+# the repository's own packages, importable only after the path above
+from gate.serve.webhook import sign  # noqa: E402
+from tests.serve.conftest import (  # noqa: E402
     APP_ID,
     SECRET,
     evidence_zip,
     repo_files,
     server_yaml,
 )
-from tests.serve.fake_github_app import FakeGitHubApp
+from tests.serve.fake_github_app import FakeGitHubApp  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 

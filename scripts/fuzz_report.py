@@ -110,7 +110,7 @@ def main() -> int:
     text, totals = table(rows)
     print(f"gate fuzz report: GATE_FUZZ_EXAMPLES={args.examples}, {len(rows)} inputs tried in {wall:.0f} s")
     print(text)
-    print(f"failures: " + ", ".join(f"{o} {totals.get(o, 0)}" for o in FAILURES))
+    print("failures: " + ", ".join(f"{o} {totals.get(o, 0)}" for o in FAILURES))
     print(f"leak scan: {len(PLANTED)} planted credentials searched in {scanned} outputs: {len(leaks)} found")
     for leak in leaks[:20]:
         print(f"  leaked: {leak}")

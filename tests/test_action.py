@@ -418,7 +418,7 @@ def workflow_value(text: str, github: dict) -> str:
     def evaluate(expression: str):
         for alternative in expression.split("||"):
             value = None
-            for i, term in enumerate(alternative.split("&&")):
+            for term in alternative.split("&&"):
                 value = operand(term)
                 if not value:
                     break

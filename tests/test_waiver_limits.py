@@ -17,10 +17,9 @@ import yaml
 from gate.cli import main
 from gate.config import library_dir
 from gate.waivers import EVIDENCE_RULES, MEASURED_RULES, Limits, load_waivers
-from tests.conftest import EXAMPLE_NOW, REPO, opa_binary
+from tests.conftest import EXAMPLE_NOW, REPO, opa_binary, said
 
 from .core.helpers import release
-from tests.conftest import said
 
 ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
     opa_binary() is None, reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"))]

@@ -12,9 +12,9 @@ import yaml
 from gate.cli import main
 from gate.config import library_dir
 from gate.stores.file import FileStore
+from tests.conftest import said
 
 from .core.helpers import release
-from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 # Waivers are approved today and run 30 days: within max_waiver_days, and unexpired by the wall clock,

@@ -97,8 +97,8 @@ class Server:
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()
-        sockets = [s for s in (getattr(site, "_server", None).sockets or [])] if getattr(site, "_server",
-                                                                                         None) else []
+        server = getattr(site, "_server", None)
+        sockets = list(server.sockets or []) if server else []
         self.port = sockets[0].getsockname()[1] if sockets else self.config.port
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
         return self.port

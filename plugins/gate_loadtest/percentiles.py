@@ -71,7 +71,7 @@ class Samples:
         sorted value at which the running count reaches Math.round(n * p); p >= 1 gives the max."""
         n = self.count
         if n == 0:
-            return {p: 0.0 for p in ps}
+            return dict.fromkeys(ps, 0.0)
         self.sort()
         ranks: dict[float, tuple[int, int, float]] = {}
         for p in ps:

@@ -21,8 +21,8 @@ json_format = pytest.importorskip("google.protobuf.json_format",
                                   reason="needs in-toto-attestation (pip install -e '.[test]')")
 statement_pb2 = pytest.importorskip("in_toto_attestation.v1.statement_pb2",
                                     reason="needs in-toto-attestation (pip install -e '.[test]')")
-from in_toto_attestation.predicates.vsa.v1 import vsa_pb2
-from in_toto_attestation.v1.statement import Statement
+from in_toto_attestation.predicates.vsa.v1 import vsa_pb2  # noqa: E402 - after the importorskip above
+from in_toto_attestation.v1.statement import Statement  # noqa: E402
 
 
 @pytest.mark.parametrize("p95", [500, 950], ids=["passed", "failed"])

@@ -15,11 +15,11 @@ from gate import auditlog
 from gate.attest import GATE_FIELD, pae, policy_digest
 from gate.cli import main
 from gate.stores.file import FileStore
+from tests.conftest import said
 
 from ..conftest import requires_opa
 from ..core.helpers import release
 from .helpers import NOW, envelope, signed_release, statement, write_keypair
-from tests.conftest import said
 
 
 @pytest.fixture(params=["ed25519", "ecdsa-p256"])

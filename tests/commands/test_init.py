@@ -11,9 +11,9 @@ import yaml
 from gate.cli import main
 from gate.commands.init import PLACEHOLDER_TYPE
 from gate.config import library_dir
+from tests.conftest import said
 
 from ..conftest import REPO
-from tests.conftest import said
 
 FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml")
 

@@ -9,7 +9,6 @@ import pytest
 from gate import auditlog
 from gate.cli import main
 from gate.stores.file import FileStore
-
 from tests.conftest import said
 
 from ..core.helpers import release

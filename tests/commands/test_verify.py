@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gate.attest import GATE_FIELD, envelope_for
 from gate.cli import main
+from tests.conftest import said
 
 from ..attest.helpers import envelope, signed_release, statement, with_statement, write, write_keypair
-from tests.conftest import said
 
 
 @pytest.fixture

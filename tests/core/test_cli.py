@@ -6,9 +6,9 @@ import json
 import re
 
 from gate.cli import main
+from tests.conftest import said
 
 from .helpers import POLICY, release
-from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from gate.cli import main
+from tests.conftest import said
 
 from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import POLICY, release
-from tests.conftest import said
 
 NOW = ["--now", EXAMPLE_NOW]
 READY = REPO / "examples" / "claims-triage" / "ready"

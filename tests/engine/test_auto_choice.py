@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import opa_binary, requires_opa
-
 from gate import runner
 from gate.config import load_config
+from tests.conftest import opa_binary, requires_opa
 
 
 @pytest.fixture

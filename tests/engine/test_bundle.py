@@ -17,9 +17,8 @@ import pytest
 
 from gate.cli import main
 from gate.commands.bundle import bundle_files, canonical_json, file_hash, signatures, write_bundle
-from tests.conftest import EXAMPLE_NOW
+from tests.conftest import EXAMPLE_NOW, said
 from tests.engine.conftest import REPO
-from tests.conftest import said
 
 EXAMPLE = REPO / "examples" / "claims-triage"
 

@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -27,11 +27,10 @@ from gate.engine import canary, trust
 from gate.engine.opa import free_port
 from gate.errors import ConfigError
 from gate.policyset import load_policies
-from tests.conftest import EXAMPLE_NOW
+from tests.conftest import EXAMPLE_NOW, said
 from tests.engine.conftest import REPO
 from tests.engine.fake_opa import FakeOpa
 from tests.engine.test_bundle import _serve_bundle
-from tests.conftest import said
 
 EXAMPLES = REPO / "examples" / "claims-triage"
 TOKEN = "ghp_enginetrustPLANTED0123456789abcdefAB"

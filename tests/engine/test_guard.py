@@ -13,8 +13,8 @@ from gate.cli import main
 from gate.engine import bounded
 from gate.engine.embedded import EmbeddedEngine
 from gate.errors import PolicyError
-from tests.engine.conftest import REPO, in_memory
 from tests.conftest import said
+from tests.engine.conftest import REPO, in_memory
 
 HEAD = "package gate.probe\n\n"
 

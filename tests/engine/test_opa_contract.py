@@ -17,9 +17,9 @@ import pytest
 from gate.cli import main
 from gate.engine.opa import OpaEngine, OpaServer, PreloadedOpaEngine
 from gate.errors import ConfigError, EngineError, PolicyError
+from tests.conftest import said
 from tests.engine.conftest import REPO, in_memory
 from tests.engine.fake_opa import FakeOpa, Scripted
-from tests.conftest import said
 
 LIB = "package gate.lib\n\nhelper(x) := x\n"
 MAIN = "package gate.main\n\nimport data.gate.lib\n\ndeny contains lib.helper(\"no\") if input.bad\n"

@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from gate.cli import main
-from tests.engine.conftest import REPO
 from tests.conftest import said
+from tests.engine.conftest import REPO
 
 POLICY = 'package gate.probe\n\ndeny contains "slow" if input.service.p95 > 800\n'
 

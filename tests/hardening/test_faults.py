@@ -193,8 +193,8 @@ CLIENTS = {c.name: c for c in (
     # gate.oparemote: 3 attempts (2 retries, fixed), backoff 0.2 s then 0.4 s
     Client("store-post", 3 * TIMEOUT_S + 0.6, "exit-3", store_post_workspace,
            targets=lambda method, path: method == "POST", normal=log_normal,
-           not_faults={f: POST_ONLY for f in ("truncated-json", "html-page", "wrong-shape", "nan",
-                                              "wrong-content-type", "empty-200")}),
+           not_faults=dict.fromkeys(("truncated-json", "html-page", "wrong-shape", "nan",
+                                     "wrong-content-type", "empty-200"), POST_ONLY)),
     Client("store-read", TIMEOUT_S, "exit-3", store_read_workspace,
            targets=lambda method, path: method == "GET", normal=log_normal,
            nan=b'[{"seq": NaN, "hash": NaN, "prev_hash": NaN}]',

@@ -85,13 +85,13 @@ def max_below_percentiles(d: dict, draw) -> None:
 
 def slower_than_the_run(d: dict, draw) -> None:
     slow = draw(st.floats(d["duration_s"] * 1000 * 1.02 + 1, 2**53))
-    d["latency_ms"].update({key: slow for key in LATENCY})
+    d["latency_ms"].update(dict.fromkeys(LATENCY, slow))
 
 
 def baseline_slower_than_stress(d: dict, draw) -> None:
     # more than BASELINE_OVER_MAX (10) x the stress run's max, and within the run
     slow = draw(st.floats(2381 * 10.01, d["duration_s"] * 1000))
-    d["latency_ms"].update({key: slow for key in LATENCY})
+    d["latency_ms"].update(dict.fromkeys(LATENCY, slow))
 
 
 def fault_backwards(d: dict, draw) -> None:

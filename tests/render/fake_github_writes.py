@@ -133,7 +133,7 @@ class FakeGitHubWrites:
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
             return self._send(handler, 401,
                               {"message": "Bad credentials", "documentation_url": "https://docs.github.com"})
-        for op, op_method, pattern in self.routes:
+        for op, op_method, pattern in self.routes:  # noqa: B007 - the matching route's op is used below
             match = pattern.match(url.path)
             if match and op_method == method:
                 break

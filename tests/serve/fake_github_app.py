@@ -118,7 +118,7 @@ class FakeGitHubApp(FakeGitHub):
     def expire_tokens(self) -> None:
         """Every installation token issued so far stops working (GitHub: 401 Bad credentials)."""
         with self._lock:
-            self.tokens = {token: 0.0 for token in self.tokens}
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
 
     def answers_for(self, run_id: int) -> list[Answer]:
         return [a for a in self.answers if a.run_id == run_id]

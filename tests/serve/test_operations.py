@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO, opa_binary
+from tests.conftest import REPO, opa_binary, said
 from tests.serve.conftest import SECRET, Harness, engines, post_delivery, server_yaml, start_served, wait_for
-from tests.conftest import said
 
 
 def _kill_opa_when(harness, path_fragment: str) -> list[int]:

@@ -195,8 +195,8 @@ class OpaServer:
             body = client.query_rule(input_data=input, package_path=path,
                                      query_params={"provenance": "true"} if provenance else None)
             if not isinstance(body, dict):
-                raise ValueError("expected a JSON object, got "
-                                 f"{type(body).__name__}")  # noqa: TRY004 - a bad answer
+                # a bad answer, not a wrong argument: a ValueError like every other unreadable answer
+                raise ValueError(f"expected a JSON object, got {type(body).__name__}")  # noqa: TRY004
             return body
 
         body = self.call(f"POST /v1/data/{path}", op)

@@ -220,7 +220,9 @@ def test_k6_thresholds_gate_evaluates_from_the_stream_match_k6s_own(run):
                  thresholds=f"k6/{run}/options.json").data["thresholds"]
     export = one("k6", FIXTURES, f"k6/{run}/summary-export.json", scenario="stress",
                  produced_at=NOW).data["thresholds"]
-    key = lambda t: (t["metric"], t["expression"])
+    def key(t):
+        return (t["metric"], t["expression"])
+
     assert sorted(map(key, stream)) == sorted(map(key, export))
     by_key = {key(t): t for t in export}
     for t in stream:

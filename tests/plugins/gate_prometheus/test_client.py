@@ -77,7 +77,7 @@ def collect(url, queries=None, **options):
     from gate_prometheus import collectors
 
     queries = queries or {"drift": "max(feature_drift_score)"}
-    options.setdefault("units", {name: "ratio" for name in queries})
+    options.setdefault("units", dict.fromkeys(queries, "ratio"))
     spec = EvidenceSpec(collector="prometheus", path=None, url=url, kind="observability",
                         options={"queries": queries, "backoff_s": 0, **options}, root=Path("."), line=12)
     return list(collectors.PrometheusCollector().collect(spec, CONTEXT))
