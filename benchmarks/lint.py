@@ -52,10 +52,11 @@ def one_evaluate(engine_name: str, runs: int = 3) -> float:
 
 
 def run_lint(engine_name: str, batch: int | None = None, limit: int | None = None):
-    from gate import lint, runner
+    from gate import lint
+    from gate.engine import session
 
     config, _, ref = reference()
-    engine = runner.engine_for(config, engine_name)
+    engine = session.engine_for(config, engine_name)
     original = lint.bad_values
     if limit is not None:  # only the first `limit` bad values: a sample of the unbatched cost
         budget = [limit]

@@ -19,7 +19,8 @@ from gate.timeutil import days_between, parse_timestamp
 
 # Date fields inside evidence data, and the age in days gate adds beside each one, so that
 # policies never parse time (regopy cannot parse "Z" timestamps; see regopy-notes.md).
-DATE_FIELDS = {"date": "days_ago", "last_calibrated": "calibrated_days_ago", "last_review": "last_review_days_ago"}
+DATE_FIELDS = {"date": "days_ago", "last_calibrated": "calibrated_days_ago", "last_review": "last_review_days_ago",
+               "sampled_at": "sampled_days_ago"}
 
 
 def with_ages(value: Any, now: datetime) -> Any:

@@ -53,7 +53,7 @@ def _lex(source: str, pos: int, line: int, out: list[Token], in_template: bool) 
         for match in _LEXEME.finditer(source, pos):
             text = match.group()
             first = text[0]
-            if first == "$":
+            if first == "$" and len(text) == 2:  # $" or $`: a lone $ is only an operator character
                 append(Token("op", "$", line))
                 pos, line = _template(source, match.end() - 1, line, out)
                 break  # go on after the template string

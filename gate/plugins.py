@@ -29,6 +29,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "gate_prometheus",
     "gate_github",
     "gate_github.report",
+    "gate_evaluation",
     "gate.stores.builtin",
 )
 
@@ -37,10 +38,17 @@ _manager: pluggy.PluginManager | None = None
 _kinds: tuple[pluggy.PluginManager, frozenset[int], EvidenceKinds] | None = None
 
 
-def _trace(manager: pluggy.PluginManager) -> None:
-    def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def trace_call(manager: pluggy.PluginManager, hook_name: str, hook_impls: list[Any]) -> None:
+    """With GATE_TRACE_PLUGINS set: one stderr line per hook call, naming the plugins it reaches. Hooks
+    gate calls implementation by implementation (gate_decision_made, each failure isolated) say it here."""
+    if os.environ.get("GATE_TRACE_PLUGINS"):
         names = ", ".join(manager.get_name(impl.plugin) or "?" for impl in hook_impls)
         print(f"gate: hook {hook_name} -> {names}", file=sys.stderr)
+
+
+def _trace(manager: pluggy.PluginManager) -> None:
+    def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+        trace_call(manager, hook_name, hook_impls)
 
     def after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
         pass

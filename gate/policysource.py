@@ -323,9 +323,11 @@ def annotate(decision: Decision, protected: Protected, manager: Any = None) -> D
 
 def release_verdict(decision: Decision, protected: Protected, manager: Any = None) -> tuple[dict[str, Any], str]:
     """The release's own threshold, policies and waivers on the same input, replayed as `gate impact`
-    replays (embedded engine, in-process); a failure is reported, never a change of the decision."""
-    from gate.commands.impact import Change, Replay, Side
+    replays (on the embedded engine, with the protected configuration's engine timeout: the release does
+    not set the bound its own policies run under); a failure is reported, never a change of the decision."""
+    from gate.engine.session import open_engine
     from gate.policyset import load_policies
+    from gate.replay import Change, Replay, Side
 
     release, ref = protected.release, protected.ref
     try:
@@ -333,11 +335,12 @@ def release_verdict(decision: Decision, protected: Protected, manager: Any = Non
         if manager is not None:
             for paths in manager.hook.gate_policy_paths(config=release):
                 extra.extend(Path(p) for p in paths or [])
-        side = Side("the release", release.threshold_path, load_policies(tuple(release.policy_paths) + tuple(extra)),
-                    release.waivers_path)
-        doc = dict(decision.input)
-        doc["context"] = {**(doc.get("context") or {}), "environment": release.profile, "policy_source": None}
-        replay = side.replay({"input": doc, "labels": {"profile": release.profile}})
+        with open_engine(protected.config, None, None, "embedded", manager) as engine:
+            side = Side("the release", release.threshold_path,
+                        load_policies(tuple(release.policy_paths) + tuple(extra)), release.waivers_path, engine)
+            doc = dict(decision.input)
+            doc["context"] = {**(doc.get("context") or {}), "environment": release.profile, "policy_source": None}
+            replay = side.replay({"input": doc, "labels": {"profile": release.profile}})
     except GateError as exc:
         return ({"outcome": None, "error": str(exc)},
                 f"the release's own threshold, policies and waivers could not be evaluated: {exc}")

@@ -13,7 +13,8 @@ from typing import Any
 from gate import plugins
 from gate.collect import collect
 from gate.config import Config, load_config
-from gate.errors import ConfigError, EngineError
+from gate.engine.session import open_engine
+from gate.errors import ConfigError
 from gate.evaluate import decide
 from gate.model import Context, Decision, Evidence, Skipped
 from gate.policyset import PolicySet, load_policies
@@ -159,32 +160,6 @@ def prepare(config: Config, manager=None) -> Prepared:
     return Prepared(config=config, policies=policies, threshold=threshold)
 
 
-def engine_for(config: Config, name: str | None, manager=None) -> Any:
-    manager = manager or plugins.get_manager()
-    wanted = name or config.engine.get("name") or "auto"
-    engine = manager.hook.gate_policy_engine(config=config, name=wanted)
-    if engine is None:
-        raise EngineError(f"no policy engine answers to {wanted!r}")
-    if wanted == "auto":  # nobody chose: say what was chosen and why, so a slow fallback is no surprise
-        print(f"gate: engine {why_chosen(engine)}", file=sys.stderr)
-    return engine
-
-
-def why_chosen(engine: Any) -> str:
-    """"opa-local (local binary /usr/bin/opa)": the engine `auto` picked, and the reason, in one line."""
-    name = str(getattr(engine, "name", engine))
-    local = getattr(getattr(engine, "local", None), "binary", None)
-    server = getattr(getattr(engine, "server", None), "display", None)
-    if local:
-        return f"{name} (local binary {local})"
-    if server:
-        return f"{name} (the OPA server configured at {server})"
-    if name == "embedded":
-        return ("embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH); gate lint is"
-                " much slower on it and it refuses some policies: install OPA, see docs/engines.md")
-    return f"{name} (a plugin's engine)"
-
-
 def gather(config: Config, context: Context, manager=None) -> tuple[list[Evidence], list[Skipped]]:
     return collect(config, context, plugins.collectors(manager))
 
@@ -197,16 +172,12 @@ def evaluate(config: Config, context: Context, engine_name: str | None = None, m
         from gate.waivers import load_waivers
 
         waivers = load_waivers(config.waivers_path, prepared.threshold)
-    engine = engine_for(config, engine_name, manager)
-    try:
-        if hasattr(engine, "prepare"):  # an engine may start work (compile, push, start a server) early
-            engine.prepare(prepared.policies, {"threshold": prepared.threshold.data})
+    data = {"threshold": prepared.threshold.data}
+    with open_engine(config, prepared.policies, data, engine_name, manager) as engine:
         evidence, skipped = gather(config, context, manager)
         return decide(config=config, context=context, evidence=evidence, skipped=skipped,
-                      policies=prepared.policies, threshold=prepared.threshold, engine=engine, waivers=waivers)
-    finally:
-        if hasattr(engine, "close"):  # a local OPA server stops, an unused engine child is reaped
-            engine.close()
+                      policies=prepared.policies, threshold=prepared.threshold, engine=engine.engine,
+                      waivers=waivers)
 
 
 def announce(decision: Decision, config: Config, manager=None) -> None:
@@ -214,7 +185,9 @@ def announce(decision: Decision, config: Config, manager=None) -> None:
     from gate.secrets import mask
 
     manager = manager or plugins.get_manager()
-    for impl in reversed(manager.hook.gate_decision_made.get_hookimpls()):
+    impls = list(reversed(manager.hook.gate_decision_made.get_hookimpls()))
+    plugins.trace_call(manager, "gate_decision_made", impls)
+    for impl in impls:
         try:
             impl.function(**{k: v for k, v in {"decision": decision, "context": decision.context,
                                                "config": config}.items() if k in impl.argnames})

@@ -72,6 +72,21 @@ EVIDENCE_RULES = frozenset({
     "operations.signoff_verification_failed",
     "operations.signoff_verification_skipped",  # (warn)
     "operations.signoff_wrong_release",   # a sign-off for another release
+    # model quality: without a large, recent, dated production sample, measured per slice, calibrated and
+    # at the documented review threshold, how the model does on what it will meet is not known
+    "technical.no_production_evaluation",  # evaluated only on the pilot's curated data
+    "technical.pilot_evaluation_missing",  # no pilot evaluation to measure the drop against
+    "technical.production_sample_is_pilot",  # the "production sample" is the pilot's dataset (same digest)
+    "technical.production_sample_too_small",
+    "technical.production_sample_stale",
+    "technical.production_sample_undated",
+    "technical.model_metric_missing",     # the judged metric is not reported
+    "technical.slice_missing",            # no figures per a required slice column
+    "technical.slice_too_small",          # a slice too small to judge is not a pass
+    "technical.slice_metric_missing",
+    "technical.calibration_missing",
+    "technical.review_threshold_undocumented",  # the review threshold to measure is not documented
+    "technical.review_threshold_unmeasured",  # no figures at the documented threshold's value
 })
 
 # Rules that judge a figure and, under the same id, deny when the figure is absent (observed: null):

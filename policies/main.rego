@@ -32,6 +32,7 @@ producers := {
 	"human_review": "collector human_review (the thresholds record)",
 	"accountability": "collector accountability (the accountability map)",
 	"review": "collector github_reviews",
+	"model_evaluation": "collector predictions, sklearn_report or mlflow",
 }
 
 configured_kinds contains s.kind if some s in object.get(input, "skipped", [])

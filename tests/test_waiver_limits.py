@@ -310,6 +310,9 @@ WAIVABLE_RULES = {
     "technical.tool_optional_condition_failed",
     "technical.observed_p95_latency", "technical.observed_error_rate", "technical.observed_confidence_low",
     "technical.observed_drift",
+    "technical.model_quality_below_floor", "technical.model_quality_drop", "technical.slice_below_floor",
+    "technical.calibration_error", "technical.review_threshold_lets_errors_through",
+    "technical.review_load_over_capacity",
 }
 
 

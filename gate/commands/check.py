@@ -7,6 +7,7 @@ import sys
 
 from gate import runner
 from gate.cli import EXIT_USAGE
+from gate.engine.session import open_engine
 from gate.model import Context
 
 
@@ -29,11 +30,11 @@ def run(args) -> int:
     if problems:
         return EXIT_USAGE
     prepared = runner.prepare(config)
-    engine = runner.engine_for(config, args.engine)
     sandbox = capabilities_checked(prepared.policies)  # before any engine compiles them
-    # compile the policies on the engine with an empty input: a syntax error surfaces here (exit 3)
-    engine.evaluate({"context": Context(service=config.service_name).to_input(), "service": {},
-                     "evidence": {}, "skipped": []}, prepared.policies, {"threshold": prepared.threshold.data})
+    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data}, args.engine) as engine:
+        # compile the policies on the engine with an empty input: a syntax error surfaces here (exit 3)
+        engine.evaluate({"context": Context(service=config.service_name).to_input(), "service": {},
+                         "evidence": {}, "skipped": []})
     modules = len(prepared.policies.modules)
     print(f"gate: ok: {config.path}, {prepared.threshold.path} (profile {config.profile}),"
           f" {modules} policy module(s) compiled on {engine.name}; {sandbox}", file=sys.stderr)

@@ -12,24 +12,21 @@ and waivers are judged at the decision's own time.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gate import auditlog, plugins, runner
 from gate.config import Config
-from gate.errors import ConfigError, GateError
-from gate.evaluate import judge
-from gate.model import Context, Finding
-from gate.policyset import PolicySet, load_policies
-from gate.threshold import Threshold, load_threshold
-from gate.timeutil import parse_timestamp
+from gate.engine.session import open_engine
+from gate.errors import GateError
+from gate.model import Finding
+from gate.policyset import load_policies
+from gate.replay import Change, Impact, Progress, Side, compare
 
 
 def add_parser(subparsers) -> None:
@@ -41,192 +38,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--profile", help="only decisions taken under this profile")
     p.add_argument("--format", "-f", choices=("text", "markdown"), default="text")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
-    p.add_argument("--engine", help="engine for the replays (default: embedded, in-process)")
+    p.add_argument("--engine", choices=("auto", "embedded", "opa", "opa-local"),
+                   help="engine for the replays (default: gate.yaml's, else auto: the reference engine, OPA,"
+                        " where one is at hand); one engine per side for the whole replay")
     p.set_defaults(run=run)
-
-
-# --- one side of the comparison: threshold + policies + waivers -------------------------------------
-
-
-@dataclass
-class Side:
-    """A threshold file, a policy set and optionally waivers: what a decision is judged with."""
-
-    label: str
-    threshold_path: Path
-    policies: PolicySet
-    waivers_path: Path | None = None
-    engine: Any = None
-    _thresholds: dict[str, Threshold | None] = field(default_factory=dict)
-    _answer: dict[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] = field(default_factory=dict)
-    _waivers: dict[str, Any] = field(default_factory=dict)
-
-    def threshold(self, profile: str) -> Threshold | None:
-        if profile not in self._thresholds:
-            try:
-                self._thresholds[profile] = load_threshold(self.threshold_path, profile)
-            except ConfigError as exc:
-                if "no profile" not in str(exc):
-                    raise
-                self._thresholds[profile] = None
-        return self._thresholds[profile]
-
-    def waivers(self, profile: str) -> Any:
-        if self.waivers_path is None or not self.waivers_path.is_file():
-            return None
-        if profile not in self._waivers:
-            from gate.waivers import load_waivers
-
-            self._waivers[profile] = load_waivers(self.waivers_path, self.threshold(profile), wall_clock=False)
-        return self._waivers[profile]
-
-    def evaluator(self, profile: str, threshold: Threshold) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-        """input → data.gate. The embedded engine compiles once per profile and keeps the interpreter."""
-        answer = self._answer.get(profile)
-        if answer is None:
-            data = {"threshold": threshold.data}
-            if self.engine is not None:
-                engine, policies = self.engine, self.policies
-                answer = lambda doc: engine.evaluate(doc, policies, data)
-            else:
-                answer = embedded_evaluator(self.policies, data)
-            self._answer[profile] = answer
-        return answer
-
-    def replay(self, record: Mapping[str, Any]) -> Replay:
-        doc = record.get("input")
-        profile = str((record.get("labels") or {}).get("profile") or (doc or {}).get("context", {}).get("environment"))
-        if not isinstance(doc, Mapping) or not doc:
-            return Replay(None, [], [], [f"record {record.get('seq')} holds no input to replay"])
-        problem = auditlog.unreadable(record)
-        if problem:
-            return Replay(None, [], [], [problem])
-        threshold = self.threshold(profile)
-        if threshold is None:
-            return Replay(None, [], [], [f"{self.label} has no profile {profile!r}"])
-        result = self.evaluator(profile, threshold)(doc)
-        if not isinstance(result, Mapping) or not result:
-            raise GateError(f"{self.label}: the policies decide nothing (no rules under data.gate)")
-        context = context_of(doc)
-        has_evidence = any(items for items in (doc.get("evidence") or {}).values())
-        outcome, findings, waived, notes = judge(result, threshold.rules, context, has_evidence,
-                                                 self.waivers(profile))
-        return Replay(outcome, findings, [f for f, _ in waived], notes)
-
-
-def embedded_evaluator(policies: PolicySet, data: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
-    """The embedded engine's compiled interpreter, kept for every replay (no child process per input)."""
-    import json
-
-    from gate import jsonsafe
-    from gate.engine import embedded
-
-    embedded.refuse_unsafe(policies)
-    data_text = jsonsafe.dumps(data)
-    answer = embedded.compiled([(str(p.path), p.source) for p in policies.modules], data_text)
-
-    def evaluate(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-        text = jsonsafe.dumps(jsonsafe.for_engines(doc))
-        embedded.refuse_data_dependent(policies, text + data_text)
-        return json.loads(answer(text.encode("utf-8")))
-
-    return evaluate
-
-
-def context_of(doc: Mapping[str, Any]) -> Context:
-    ctx = doc.get("context") or {}
-    try:
-        now = parse_timestamp(ctx.get("now"))
-    except ValueError:
-        raise GateError(f"recorded input has no usable context.now ({ctx.get('now')!r}); it cannot be replayed") from None
-    return Context(service=str(ctx.get("service")), version=ctx.get("version"), commit=ctx.get("commit"),
-                   version_source=ctx.get("version_source"), environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
-                   actor=ctx.get("actor"), now=now, now_pinned=True)
-
-
-@dataclass(frozen=True)
-class Replay:
-    outcome: str | None
-    findings: list[Finding]
-    waived: list[Finding]
-    notes: list[str]
-
-    @property
-    def blocking(self) -> dict[str, Finding]:
-        """Blocking denies keyed by rule, evidence and observed value: a deny that only restates a
-        changed limit in its message is the same deny."""
-        return {auditlog.canonical([f.rule, list(f.evidence), f.observed]).decode(): f
-                for f in self.findings if f.blocks}
-
-
-# --- the comparison ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Change:
-    record: Mapping[str, Any]
-    base: Replay
-    head: Replay
-
-    @property
-    def flipped(self) -> bool:
-        return self.base.outcome != self.head.outcome
-
-    @property
-    def added(self) -> list[Finding]:
-        before = self.base.blocking
-        return [f for key, f in sorted(self.head.blocking.items()) if key not in before]
-
-    @property
-    def removed(self) -> list[Finding]:
-        after = self.head.blocking
-        return [f for key, f in sorted(self.base.blocking.items()) if key not in after]
-
-
-@dataclass
-class Impact:
-    base_label: str
-    head_label: str
-    where: str
-    replayed: int = 0
-    compared: int = 0  # records that replayed on both sides
-    distinct: int = 0
-    changes: list[Change] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def flips(self) -> list[Change]:
-        return [c for c in self.changes if c.flipped]
-
-    @property
-    def shifts(self) -> list[Change]:
-        return [c for c in self.changes if not c.flipped]
-
-
-def input_key(record: Mapping[str, Any]) -> str:
-    labels = record.get("labels") or {}
-    return hashlib.sha256(str(labels.get("profile")).encode() + b"\0" +
-                          auditlog.canonical(record.get("input") or {})).hexdigest()
-
-
-def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where: str = "") -> Impact:
-    impact = Impact(base.label, head.label, where)
-    cache: dict[str, tuple[Replay, Replay]] = {}
-    for record in records:
-        impact.replayed += 1
-        key = input_key(record)
-        if key not in cache:
-            cache[key] = (base.replay(record), head.replay(record))
-        before, after = cache[key]
-        if before.outcome is None or after.outcome is None:
-            impact.notes.extend(n for n in before.notes + after.notes if n not in impact.notes)
-            continue
-        impact.compared += 1
-        change = Change(record, before, after)
-        if change.flipped or change.added or change.removed:
-            impact.changes.append(change)
-    impact.distinct = len(cache)
-    return impact
 
 
 # --- materialising a git ref ------------------------------------------------------------------------
@@ -312,9 +127,8 @@ def run(args) -> int:
     extra: list[Path] = []
     for paths in manager.hook.gate_policy_paths(config=config):
         extra.extend(Path(p) for p in paths or [])
-    engine = runner.engine_for(config, args.engine, manager) if args.engine else None
     head = Side("working tree", config.threshold_path, load_policies(tuple(config.policy_paths) + tuple(extra)),
-                config.waivers_path, engine)
+                config.waivers_path)
     if args.file is not None:
         from gate.stores.file import FileStore
 
@@ -336,8 +150,12 @@ def run(args) -> int:
             raise GateError(f"nothing to replay: {_no_records(store.where, check, args)}; gate impact replays"
                             " recorded decisions, so it cannot tell what this change would flip (record some with"
                             " `gate evaluate`)")
-        base = Side(f"base {args.base}", threshold, load_policies(paths), waivers, engine)
-        impact = compare(records, base, head, store.where)
+        base = Side(f"base {args.base}", threshold, load_policies(paths), waivers)
+        # one engine per side for the whole replay (auto: the reference engine where one is at hand), so
+        # neither side's compiled policies are thrown away for the other's
+        with open_engine(config, None, None, args.engine, manager) as head.engine, \
+                open_engine(config, None, None, args.engine, manager, announce=False) as base.engine:
+            impact = compare(records, base, head, store.where, progress=Progress.on_terminal(len(records)))
     if impact.compared == 0:
         raise GateError(f"nothing could be replayed: none of the {impact.replayed} recorded decision(s) in"
                         f" {store.where} replays on both sides ({(impact.notes or ['no reason given'])[0]})")

@@ -7,6 +7,7 @@ import json
 import sys
 
 from gate import runner
+from gate.engine.session import open_engine
 
 
 def add_parser(subparsers) -> None:
@@ -32,17 +33,11 @@ def run(args) -> int:
         from gate.waivers import load_waivers
 
         waivers = load_waivers(config.waivers_path, prepared.threshold)
-    engine = runner.engine_for(config, args.engine)
-    try:
-        if hasattr(engine, "prepare"):
-            engine.prepare(prepared.policies, {"threshold": prepared.threshold.data})
+    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data}, args.engine) as engine:
         evidence, skipped = runner.gather(config, context)
         ref = lint.Reference(config=config, context=context, evidence=evidence, skipped=skipped,
                              policies=prepared.policies, threshold=prepared.threshold, waivers=waivers)
-        report = lint.lint(ref, engine, optional=args.optional)
-    finally:
-        if hasattr(engine, "close"):
-            engine.close()
+        report = lint.lint(ref, engine.engine, optional=args.optional)
     if args.format == "json":
         json.dump(report.to_json(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

@@ -25,6 +25,7 @@ from typing import Any
 
 from gate import plugins, rego, runner
 from gate.config import Config, library_dir, load_config
+from gate.engine.session import EngineSession, open_engine
 from gate.errors import ConfigError, GateError
 from gate.loader import load_document
 from gate.policyset import PolicySet, load_policies
@@ -214,7 +215,7 @@ def scenario_dirs(subject_: Subject, folder: Path | None, keyword: str | None) -
     return [d for d in found if not keyword or keyword in d.name]
 
 
-def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
+def run_scenario(subject_: Subject, folder: Path, now: str | None, engine: EngineSession) -> Outcome:
     from gate.evaluate import decide
     from gate.model import Context
     from gate.timeutil import parse_timestamp
@@ -242,10 +243,8 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
 
             waivers = load_waivers(config.waivers_path, threshold, wall_clock=moment is None)
         evidence, skipped = runner.gather(config, context)
-        from gate.engine.embedded import EmbeddedEngine
-
         decision = decide(config=config, context=context, evidence=evidence, skipped=skipped,
-                          policies=subject_.policies, threshold=threshold, engine=EmbeddedEngine(), waivers=waivers)
+                          policies=subject_.policies, threshold=threshold, engine=engine.engine, waivers=waivers)
     except (GateError, ValueError) as exc:
         return Outcome("scenario", name, "error", str(exc))
     got = {
@@ -274,8 +273,10 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None) -> Outcome:
 def run(args) -> int:
     subject_ = subject(args)
     results = rego_tests(subject_, args.keyword)
-    for folder in scenario_dirs(subject_, args.scenarios, args.keyword):
-        results.append(run_scenario(subject_, folder, args.now))
+    folders = scenario_dirs(subject_, args.scenarios, args.keyword)
+    if folders:  # one engine for every scenario: each threshold's data compiles once
+        with open_engine(subject_.base_config, None, None, "embedded", announce=False) as engine:
+            results.extend(run_scenario(subject_, folder, args.now, engine) for folder in folders)
     declared = declared_rules(subject_.policies)
     exercised = set().union(*(r.exercised for r in results)) if results else set()
     untested = sorted(declared - exercised)

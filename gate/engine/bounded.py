@@ -57,6 +57,27 @@ def fork_available() -> bool:
             and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess")
 
 
+def _fork(serve: Callable[[int, int], None]) -> tuple[int, int, int]:
+    """Fork a child joined by a request pipe and an answer pipe. The child drops the parent's ends, its
+    environment (clear_environment) and its output (silence), runs serve(request_read, answer_write) and
+    exits. Returns (pid, request_write, answer_read) to the parent."""
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(request_write)
+            os.close(answer_read)
+            clear_environment()
+            silence()
+            serve(request_read, answer_write)
+        finally:
+            os._exit(0)
+    os.close(request_read)
+    os.close(answer_write)
+    return pid, request_write, answer_read
+
+
 class ForkedCall:
     """A child forked now, answering later: it runs setup() at once (import, compile, load data: work
     that overlaps with whatever the parent does meanwhile), then waits for a request on a pipe, runs
@@ -68,23 +89,13 @@ class ForkedCall:
 
     def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
         self.what = what
-        request_read, self._request = os.pipe()
-        self._answer, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self._request)
-                os.close(self._answer)
-                clear_environment()
-                silence()
-                payload = _serve(setup, request_read)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(answer_write, view):]
-            finally:
-                os._exit(0)
-        os.close(request_read)
-        os.close(answer_write)
+
+        def serve(request_read: int, answer_write: int) -> None:
+            view = memoryview(_serve(setup, request_read))
+            while view:
+                view = view[os.write(answer_write, view):]
+
+        self.pid, self._request, self._answer = _fork(serve)
         self._done = False
 
     def finish(self, request: bytes, timeout: float) -> str:
@@ -144,6 +155,128 @@ class ForkedCall:
                 os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+class ForkedWorker:
+    """A child forked now that sets up once and then answers many requests, each within a timeout:
+    one compiled policy set for a whole command (gate lint's variants, gate impact's replays), with the
+    same isolation as ForkedCall. Requests and answers are framed by an 8-byte length.
+
+    A request that hangs or crashes the child ends it (EngineError); the worker is then dead, and the
+    engine that owns it starts another for the next request. close() stops it; so does the parent's
+    exit (the child exits on end-of-file of its request pipe).
+    """
+
+    def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
+        self.what = what
+        self.pid, self._request, self._answer = _fork(lambda read, write: _serve_many(setup, read, write))
+        os.set_blocking(self._request, False)  # a child that stops reading must not block the parent
+        self.alive, self._limit, self.answered = True, 0.0, 0
+
+    def ask(self, request: bytes, timeout: float) -> str:
+        """Send one request, wait at most timeout seconds for its answer."""
+        if not self.alive:
+            raise EngineError(f"{self.what}: the worker has stopped")
+        deadline, self._limit = time.monotonic() + timeout, timeout
+        self.answered += 1
+        try:
+            _write_all(self._request, len(request).to_bytes(8, "big") + request, deadline, self)
+            size = int.from_bytes(_read_exactly(self._answer, 8, deadline, self), "big")
+            return _result(_read_exactly(self._answer, size, deadline, self), self.what)
+        except BaseException:
+            self.close()
+            raise
+
+    def _timeout(self) -> EngineError:
+        return EngineError(f"{self.what} did not answer within {self._limit:g} s (engine timeout); "
+                           "gate stopped it. Raise engine.timeout_s, or run with --engine opa")
+
+    def _ended(self) -> EngineError:
+        """The child closed its answer pipe: a crash (say which signal) or an exit without an answer."""
+        _, status = os.waitpid(self.pid, 0)
+        self.alive = False
+        if os.WIFSIGNALED(status):
+            name = signal.Signals(os.WTERMSIG(status)).name
+            return EngineError(f"{self.what} crashed ({name}) before answering; run with --engine opa")
+        return EngineError(f"{self.what} ended without an answer")
+
+    def close(self) -> None:
+        for fd in (self._request, self._answer):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._request = self._answer = -1
+        if self.alive:
+            self.alive = False
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def _write_all(fd: int, data: bytes, deadline: float, worker: ForkedWorker) -> None:
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise worker._timeout()
+        _, writable, _ = select.select([], [fd], [], remaining)
+        if writable:
+            try:
+                view = view[os.write(fd, view[:1 << 16]):]
+            except BrokenPipeError:
+                raise worker._ended() from None
+
+
+def _read_exactly(fd: int, size: int, deadline: float, worker: ForkedWorker) -> bytes:
+    chunks, wanted = [], size
+    while wanted:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise worker._timeout()
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if readable:
+            chunk = os.read(fd, min(wanted, 1 << 16))
+            if not chunk:
+                raise worker._ended()
+            chunks.append(chunk)
+            wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+def _serve_many(setup: Callable[[], Callable[[bytes], str]], request_read: int, answer_write: int) -> None:
+    """In the child: set up once, then answer framed requests until the parent closes the pipe. A setup
+    failure is the answer to every request (the parent learns it on the first)."""
+    holder: list[Callable[[bytes], str]] = []
+
+    def do_setup() -> str:
+        holder.append(setup())
+        return ""
+
+    failed = wrap(do_setup)
+    while True:
+        header = _read_blocking(request_read, 8)
+        if len(header) < 8:
+            return
+        request = _read_blocking(request_read, int.from_bytes(header, "big"))
+        payload = failed if failed[:1] != OK else wrap(lambda: holder[0](request))
+        view = memoryview(len(payload).to_bytes(8, "big") + payload)
+        while view:
+            view = view[os.write(answer_write, view):]
+
+
+def _read_blocking(fd: int, size: int) -> bytes:
+    chunks, wanted = [], size
+    while wanted:
+        chunk = os.read(fd, min(wanted, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
 
 
 NEEDED = ("PATH", "TMPDIR", "SYSTEMROOT")  # where programs and temporary files are (SYSTEMROOT: Windows)

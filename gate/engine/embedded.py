@@ -8,6 +8,7 @@ crash ends in exit 3 within the engine timeout.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import weakref
@@ -25,66 +26,63 @@ _problems_cache: dict[tuple, list[guard.Problem]] = {}
 
 
 class EmbeddedEngine:
+    """regopy behind the guard, in forked workers: each compiles one policy set with one data document
+    once, then answers every input of the command (one for `gate evaluate`, hundreds for `gate lint`
+    and `gate impact`), each within the engine timeout. close() stops them (gate.engine.session)."""
+
     name = "embedded"
+    MAX_WORKERS = 4  # distinct (policies, data) at once: gate impact's two sides over a few profiles
+    RECYCLE_AFTER = 2000  # answers per worker before a fresh one (see benchmarks/replay.py for its memory)
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
-        self._prepared: tuple[str, str, bounded.ForkedCall] | None = None
-        weakref.finalize(self, _cancel_holder, self.__dict__)
+        self._workers: dict[tuple[str, ...], bounded.ForkedWorker] = {}
+        weakref.finalize(self, _close_workers, self._workers)
 
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
-        """Refuse unsafe policies now, and start the child that imports regopy and compiles the policies
+        """Refuse unsafe policies now, and start the worker that imports regopy and compiles the policies
         while gate collects evidence (two cores: that work leaves the critical path)."""
         refuse_unsafe(policies)
-        if not bounded.fork_available():
-            return
-        data_text = _data_text(data)
-        modules = [(str(p.path), p.source) for p in policies.modules]
-        self._cancel()
-        call = bounded.ForkedCall(lambda: compiled(modules, data_text), WHAT)
-        self._prepared = (policies.digest, data_text, call)
+        if bounded.fork_available():
+            self._worker(policies, _data_text(data))
 
     def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+        refuse_unsafe(policies)
+        data_text = _data_text(data)
         try:
-            refuse_unsafe(policies)
-            data_text = _data_text(data)
-            try:
-                input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
-            except (ValueError, TypeError) as exc:
-                raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-            refuse_data_dependent(policies, input_text + data_text)
-            call = self._take(policies.digest, data_text)
+            input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
+        except (ValueError, TypeError) as exc:
+            raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+        refuse_data_dependent(policies, input_text + data_text)
+        if bounded.fork_available():
+            text = self._worker(policies, data_text).ask(input_text.encode("utf-8"), self.timeout_s)
+        else:
             modules = [(str(p.path), p.source) for p in policies.modules]
-            if call is None and bounded.fork_available():
-                call = bounded.ForkedCall(lambda: compiled(modules, data_text), WHAT)
-            if call is not None:
-                text = call.finish(input_text.encode("utf-8"), self.timeout_s)
-            else:
-                request = json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode()
-                text = bounded.run_subprocess(request, self.timeout_s, WHAT)
-        finally:
-            self._cancel()
+            request = json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode()
+            text = bounded.run_subprocess(request, self.timeout_s, WHAT)
         return json.loads(text)
 
-    def _take(self, digest: str, data_text: str) -> bounded.ForkedCall | None:
-        prepared, self._prepared = self._prepared, None
-        if prepared and prepared[0] == digest and prepared[1] == data_text:
-            return prepared[2]
-        if prepared:
-            prepared[2].cancel()
-        return None
+    def _worker(self, policies: PolicySet, data_text: str) -> bounded.ForkedWorker:
+        modules = [(str(p.path), p.source) for p in policies.modules]
+        key = (policies.digest, *(path for path, _ in modules), hashlib.sha256(data_text.encode()).hexdigest())
+        worker = self._workers.get(key)
+        if worker is not None and worker.answered >= self.RECYCLE_AFTER:
+            worker.close()  # regopy's memory grows with every query: a fresh fork starts from the parent's
+        if worker is None or not worker.alive:  # a timeout, a crash or recycling ended the last one
+            if worker is None and len(self._workers) >= self.MAX_WORKERS:
+                self._workers.pop(next(iter(self._workers))).close()
+            worker = bounded.ForkedWorker(lambda: compiled(modules, data_text), WHAT)
+            self._workers[key] = worker
+        return worker
 
     def close(self) -> None:
-        """Stop a prepared child that was never asked (evidence collection failed, say)."""
-        _cancel_holder(self.__dict__)
-
-    _cancel = close
+        """Stop every worker (and one prepared but never asked, when evidence collection failed)."""
+        _close_workers(self._workers)
 
 
-def _cancel_holder(state: dict) -> None:
-    prepared, state["_prepared"] = state.get("_prepared"), None
-    if prepared:
-        prepared[2].cancel()
+def _close_workers(workers: dict[tuple[str, ...], bounded.ForkedWorker]) -> None:
+    while workers:
+        workers.pop(next(iter(workers))).close()
 
 
 WHAT = "the embedded engine (regopy)"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gate import EvidenceError
-from gate.loader import Loaded, describe_schema_error
+from gate.collector import Loaded, describe_schema_error
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 # gate's extension keys: ODCS customProperties[].property, or DCS field "x-<key>".

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gate import EvidenceError
-from gate.loader import Loaded
+from gate.collector import Loaded
 from gate_datacontract.contract import (
     Contract,
     Dataset,

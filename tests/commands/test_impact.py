@@ -9,9 +9,9 @@ import yaml
 
 from gate.cli import main
 from gate.config import library_dir
-from tests.conftest import said
 
 from ..core.helpers import load_test, release
+from tests.conftest import opa_binary, said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 PAST_P95 = [500, 640, 690, 700, 710, 750, 790, 800, 950]
@@ -164,3 +164,95 @@ def test_when_no_decision_matches_the_filter_it_says_so_exit_3(history, capsys):
     err = capsys.readouterr().err
     assert (f"nothing to replay: none of the {len(PAST_P95)} "
             "decision(s) in") in err and "service someone-else" in err
+
+
+# --- one engine per side, and what happens when it dies mid-replay ---------------------------------
+
+
+def _kill_on(calls_to_kill: set[int], monkeypatch) -> list[int]:
+    """Kill the embedded engine's worker (SIGKILL, as the OOM killer would) just before these calls."""
+    import os
+    import signal
+
+    from gate.engine import bounded
+
+    real, seen = bounded.ForkedWorker.ask, []
+
+    def ask(self, request, timeout):
+        seen.append(self.pid)
+        if len(seen) in calls_to_kill:
+            os.kill(self.pid, signal.SIGKILL)
+        return real(self, request, timeout)
+
+    monkeypatch.setattr(bounded.ForkedWorker, "ask", ask)
+    return seen
+
+
+def test_a_worker_killed_mid_replay_is_started_again_and_the_report_is_unchanged(history, gate_workspace,
+                                                                                 capsys,
+                                                                                   monkeypatch):
+    set_p95_limit(gate_workspace, 700)
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 0
+    expected = capsys.readouterr().out
+    seen = _kill_on({3, 8}, monkeypatch)
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 0
+    assert capsys.readouterr().out == expected
+    workers = list(dict.fromkeys(seen))
+    assert len(workers) == 4  # one per side, and one more after each kill; never one per replay
+    assert len(seen) == 2 * len(PAST_P95) + 2  # the two killed questions asked again
+
+
+def test_an_engine_that_keeps_failing_on_a_record_reports_it_and_invents_no_flip(history, gate_workspace,
+                                                                                 capsys, monkeypatch):
+    set_p95_limit(gate_workspace, 700)
+    _kill_on(set(range(1, 1000)), monkeypatch)  # every answer dies
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 3
+    err = capsys.readouterr().err
+    assert "nothing could be replayed" in err and "could not be replayed with" in err and "SIGKILL" in err
+
+
+@pytest.mark.skipif(opa_binary() is None, reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH")
+def test_a_local_opa_killed_mid_replay_is_started_again_and_the_report_is_unchanged(history, gate_workspace,
+                                                                                     capsys, monkeypatch):
+    import os
+    import signal
+
+    from gate.engine.opa import LocalOpaEngine
+
+    set_p95_limit(gate_workspace, 700)
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "opa-local"]) == 0
+    expected = capsys.readouterr().out
+    real, calls, servers = LocalOpaEngine.evaluate, [], set()
+
+    def evaluate(self, input, policies, data):
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(self.local.process.pid, signal.SIGKILL)
+            self.local.process.wait()
+        result = real(self, input, policies, data)
+        servers.add(self.local.process.pid)
+        return result
+
+    monkeypatch.setattr(LocalOpaEngine, "evaluate", evaluate)
+    assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "opa-local"]) == 0
+    assert capsys.readouterr().out == expected
+    assert len(servers) == 3  # one per side, and the one started after the kill
+
+
+def test_progress_is_drawn_on_a_terminal_only():
+    import io
+
+    from gate.replay import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert Progress.on_terminal(10, io.StringIO()) is None  # a pipe or a CI log: nothing
+    shown = Terminal()
+    progress = Progress.on_terminal(3, shown)
+    for _ in range(3):
+        progress.step()
+    assert shown.getvalue().endswith("] 3/3 (" + shown.getvalue().rsplit("(",
+                                                                         1)[1]) and "\n" in shown.getvalue()
+    assert "gate impact: [" in shown.getvalue()

@@ -168,3 +168,23 @@ def test_trace_prints_each_hook_call(monkeypatch, capsys):
     monkeypatch.setenv("GATE_TRACE_PLUGINS", "1")
     plugins.collectors(plugins.build_manager(None))
     assert "hook gate_register_collectors -> " in capsys.readouterr().err
+
+
+def test_trace_shows_every_hook_of_an_evaluation_gate_decision_made_included(monkeypatch, capsys, tmp_path):
+    """gate calls gate_decision_made implementation by implementation (a failure is a warning): the trace
+    still shows it, with the plugins it reached."""
+    import shutil
+
+    from gate.cli import main
+    from tests.conftest import REPO
+
+    work = tmp_path / "ready"
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", work, ignore=shutil.ignore_patterns(".gate"))
+    monkeypatch.setenv("GATE_TRACE_PLUGINS", "1")
+    plugins.reset_manager(None)
+    main(["evaluate", "-c", str(work / "gate.yaml"), "--now", "2026-11-26T12:00:00Z", "--engine", "embedded"])
+    traced = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gate: hook ")]
+    hooks = {line.split()[2] for line in traced}
+    assert {"gate_policy_engine", "gate_register_collectors", "gate_policy_paths",
+            "gate_decision_made"} <= hooks
+    assert any(line.startswith("gate: hook gate_decision_made -> ") and "gate_github" in line for line in traced)

@@ -54,7 +54,7 @@ def non_public(source: str) -> list[tuple[int, str]]:
 def test_the_plugins_are_all_found():
     assert {module_name(p).split(".")[0] for p in MODULES} >= {
         "gate_accountability", "gate_datacontract", "gate_github", "gate_handoff", "gate_loadtest",
-        "gate_prometheus"}
+        "gate_prometheus", "gate_evaluation"}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=module_name)

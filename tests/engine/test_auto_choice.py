@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gate import runner
-from gate.config import load_config
 from tests.conftest import opa_binary, requires_opa
+
+from gate.engine.session import open_engine
+from gate.config import load_config
 
 
 @pytest.fixture
@@ -29,20 +30,16 @@ def no_opa(tmp_path, monkeypatch):
 
 def choose(config, capsys, name=None) -> tuple[object, str]:
     capsys.readouterr()
-    engine = runner.engine_for(config, name)
-    try:
-        return engine, capsys.readouterr().err
-    finally:
-        if hasattr(engine, "close"):
-            engine.close()
+    with open_engine(config, None, None, name) as engine:
+        return engine.engine, capsys.readouterr().err
 
 
 def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa,
                                                                                        capsys):
     engine, err = choose(config(), capsys)
     assert engine.name == "embedded"
-    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on "
-                   "PATH);"
+    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or "
+                   "on PATH);"
                    " gate lint is much slower on it and it refuses some policies: install OPA, see "
                    "docs/engines.md\n")
 

@@ -89,12 +89,56 @@ def test_a_prepared_child_that_is_never_asked_is_stopped():
     assert _engine_children() == []
 
 
-def test_the_prepared_child_answers_the_evaluation():
+def test_the_prepared_worker_answers_every_evaluation_and_close_stops_it():
     engine = EmbeddedEngine()
     policies = in_memory({"ok.rego": OK})
     engine.prepare(policies, {})
+    (child,) = _engine_children()
     assert engine.evaluate({"x": 1}, policies, {}) == {"ok": {"deny": ["x"]}}
-    assert engine.evaluate({"x": 2}, policies, {}) == {"ok": {"deny": []}}  # and a second, unprepared one
+    assert engine.evaluate({"x": 2}, policies, {}) == {"ok": {"deny": []}}
+    assert _engine_children() == [child]  # one compiled worker for both, not a fork per evaluation
+    engine.close()
+    assert _engine_children() == []
+
+
+def test_a_worker_answers_many_requests_each_within_its_timeout():
+    worker = bounded.ForkedWorker(lambda: (lambda request: request.decode()[::-1]), "the test engine")
+    try:
+        assert [worker.ask(f"n{i}".encode() * 1000, 10) for i in range(50)][7] == ("n7" * 1000)[::-1]
+        assert worker.ask(b"x" * (1 << 20), 10) == "x" * (1 << 20)  # larger than a pipe's buffer
+    finally:
+        worker.close()
+    assert _engine_children() == []
+
+
+def test_a_request_that_hangs_the_worker_ends_it_and_the_engine_starts_another():
+    engine = EmbeddedEngine(timeout_s=1.5)
+    hang, ok = in_memory({"hang.rego": HANG}), in_memory({"ok.rego": OK})
+    with pytest.raises(EngineError, match=r"did not answer within 1\.5 s \(engine timeout\)"):
+        engine.evaluate({"service": {"name": "svc", "empty": ""}}, hang, {})
+    assert _engine_children() == []
+    assert engine.evaluate({"x": 1}, ok, {}) == {"ok": {"deny": ["x"]}}
+    engine.close()
+    assert _engine_children() == []
+
+
+def test_a_crash_mid_request_is_an_engine_error_and_the_worker_is_gone():
+    def crash(request):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    worker = bounded.ForkedWorker(lambda: crash, "the test engine")
+    with pytest.raises(EngineError, match=r"the test engine crashed \(SIGSEGV\) before answering"):
+        worker.ask(b"{}", 10)
+    assert not worker.alive and _engine_children() == []
+    with pytest.raises(EngineError, match="the worker has stopped"):
+        worker.ask(b"{}", 10)
+
+
+def test_a_setup_failure_is_the_answer_to_the_first_request():
+    engine = EmbeddedEngine()
+    with pytest.raises(PolicyError, match=r"bad.rego:3: does not compile"):
+        engine.evaluate({}, in_memory({"bad.rego": "package gate.bad\n\nx := \n"}), {})
+    engine.close()
     assert _engine_children() == []
 
 

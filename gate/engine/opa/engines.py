@@ -13,6 +13,7 @@ or a PolicyError (exit 3), never an approval.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -167,6 +168,7 @@ class LocalOpaEngine(ServerEngine):
         self.local = LocalOpa(binary)
         self._timeout_s, self._persistent = timeout_s, persistent
         self._loaded: tuple[str, str] | None = None  # (modules fingerprint, data text) the server holds
+        self._memo: tuple[PolicySet, Mapping[str, Any], str, str] | None = None
         self._ready = False
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
@@ -184,10 +186,15 @@ class LocalOpaEngine(ServerEngine):
         self._ready = False
 
     def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
-        modules = _modules(policies)
-        data_text = jsonsafe.dumps(data)
-        if self._loaded is None or self._loaded[0] != _fingerprint(modules, policies.digest):
-            self._start(policies, data)  # other policies: a fresh server compiles them at boot
+        fingerprint, data_text = self._known(policies, data)
+        process = self.local.process
+        stopped = self._loaded is not None and (process is None or process.poll() is not None)
+        if stopped or self._loaded is None or self._loaded[0] != fingerprint:
+            # other policies: a fresh server compiles them at boot; a server that died (killed, out of
+            # memory) mid-command is started again, and the input that failed is asked again or reported
+            if stopped and self.server is not None:
+                self.server.close()
+            self._start(policies, data)
         if not self._ready:
             self.local.ready(self.server)
             self._ready = True
@@ -195,6 +202,14 @@ class LocalOpaEngine(ServerEngine):
             for key, value in json.loads(data_text).items():
                 self.server.put_data(key, value)
             self._loaded = (self._loaded[0], data_text)
+
+    def _known(self, policies: PolicySet, data: Mapping[str, Any]) -> tuple[str, str]:
+        """(modules fingerprint, data text), worked out once per policy set and data object: a command
+        asks thousands of times with the same two (gate impact, gate lint), and resolving every module's
+        path and serialising the threshold each time cost more than OPA's answer."""
+        if self._memo is None or self._memo[0] is not policies or self._memo[1] is not data:
+            self._memo = (policies, data, _fingerprint(_modules(policies), policies.digest), jsonsafe.dumps(data))
+        return self._memo[2], self._memo[3]
 
     def close(self) -> None:
         if self.server is not None:
@@ -228,9 +243,15 @@ def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
             node = node.get(part) if isinstance(node, Mapping) else None
         for level in ("deny", "warn"):
             answered = isinstance(node, Mapping) and isinstance(node.get(level), list)
-            if rego.defines_set(module.source, level) and not answered:
+            if _defines_set(module.source, level) and not answered:
                 missing.append(f"data.{module.package}.{level}")
     return sorted(set(missing))
+
+
+@functools.lru_cache(maxsize=512)
+def _defines_set(source: str, level: str) -> bool:
+    """rego.defines_set, once per module text: every answer is checked against it."""
+    return rego.defines_set(source, level)
 
 
 def _has_deny_set(node: Any, depth: int = 0) -> bool:
