@@ -9,9 +9,9 @@ import yaml
 
 from gate.cli import main
 from gate.config import library_dir
+from tests.conftest import opa_binary, said
 
 from ..core.helpers import load_test, release
-from tests.conftest import opa_binary, said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 PAST_P95 = [500, 640, 690, 700, 710, 750, 790, 800, 950]

@@ -179,7 +179,8 @@ def test_trace_shows_every_hook_of_an_evaluation_gate_decision_made_included(mon
     from tests.conftest import REPO
 
     work = tmp_path / "ready"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", work, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", work,
+                    ignore=shutil.ignore_patterns(".gate"))
     monkeypatch.setenv("GATE_TRACE_PLUGINS", "1")
     plugins.reset_manager(None)
     main(["evaluate", "-c", str(work / "gate.yaml"), "--now", "2026-11-26T12:00:00Z", "--engine", "embedded"])
@@ -187,4 +188,5 @@ def test_trace_shows_every_hook_of_an_evaluation_gate_decision_made_included(mon
     hooks = {line.split()[2] for line in traced}
     assert {"gate_policy_engine", "gate_register_collectors", "gate_policy_paths",
             "gate_decision_made"} <= hooks
-    assert any(line.startswith("gate: hook gate_decision_made -> ") and "gate_github" in line for line in traced)
+    assert any(line.startswith("gate: hook gate_decision_made -> ") and "gate_github" in line
+               for line in traced)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import opa_binary, requires_opa
-
-from gate.engine.session import open_engine
 from gate.config import load_config
+from gate.engine.session import open_engine
+from tests.conftest import opa_binary, requires_opa
 
 
 @pytest.fixture

@@ -208,7 +208,8 @@ class LocalOpaEngine(ServerEngine):
         asks thousands of times with the same two (gate impact, gate lint), and resolving every module's
         path and serialising the threshold each time cost more than OPA's answer."""
         if self._memo is None or self._memo[0] is not policies or self._memo[1] is not data:
-            self._memo = (policies, data, _fingerprint(_modules(policies), policies.digest), jsonsafe.dumps(data))
+            self._memo = (policies, data, _fingerprint(_modules(policies), policies.digest),
+                          jsonsafe.dumps(data))
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
