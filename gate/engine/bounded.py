@@ -184,7 +184,7 @@ def _serve_many(setup: Callable[[], Callable[[bytes], str]], request_read: int, 
         if len(header) < 8:
             return
         request = _read_blocking(request_read, int.from_bytes(header, "big"))
-        payload = failed if failed[:1] != OK else wrap(lambda: holder[0](request))
+        payload = failed if failed[:1] != OK else wrap(lambda request=request: holder[0](request))
         view = memoryview(len(payload).to_bytes(8, "big") + payload)
         while view:
             view = view[os.write(answer_write, view):]
