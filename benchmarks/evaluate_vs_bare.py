@@ -56,8 +56,8 @@ def prepare(example: Path, workdir: Path) -> list[str]:
     (workdir / "data.json").write_text(jsonsafe.dumps({"threshold": prepared.threshold.data}))
     (workdir / "input.json").write_text(jsonsafe.dumps(doc))
     (workdir / "bare.py").write_text(BARE)
-    return [sys.executable, str(workdir / "bare.py"), str(workdir / "modules.json"), str(workdir / "data.json"),
-            str(workdir / "input.json")]
+    return [sys.executable, str(workdir / "bare.py"), str(workdir / "modules.json"),
+            str(workdir / "data.json"), str(workdir / "input.json")]
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -108,8 +108,11 @@ def main() -> int:
                 cpu = [c for _, c in runs[key]]
                 print(f"{name:<44}{statistics.median(wall) * 1000:>10.0f}ms{min(wall) * 1000:>8.0f}ms"
                       f"{statistics.median(cpu) * 1000:>10.0f}ms")
-            ratio = {kind: statistics.median(x[i] for x in runs["gate"]) / statistics.median(x[i] for x in runs["bare"])
-                     for i, kind in enumerate(("wall", "cpu"))}
+            ratio = {
+                kind: statistics.median(x[i] for x in runs["gate"])
+                / statistics.median(x[i] for x in runs["bare"])
+                for i, kind in enumerate(("wall", "cpu"))
+            }
             best = min(w for w, _ in runs["gate"]) / min(w for w, _ in runs["bare"])
             print(f"ratio gate/bare: wall {ratio['wall']:.2f}x (minima {best:.2f}x), cpu {ratio['cpu']:.2f}x"
                   " (target <= 2.00x)")
