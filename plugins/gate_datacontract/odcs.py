@@ -67,12 +67,13 @@ def read(doc: Loaded) -> Contract:
                                   ext.text(data, "qualitySla")),
             "fallback": first_of(ext.text(obj, "fallback", where), ext.text(data, "fallback")),
         }
-        datasets.append(Dataset(name=obj["name"], physical_name=text_of(obj.get("physicalName")), source=source,
-                                definition=obj, freshness_sla_hours=freshness, freshness_sla_field=freshness_field,
-                                timestamp_field=ts_field))
+        datasets.append(Dataset(name=obj["name"], physical_name=text_of(obj.get("physicalName")),
+                                source=source, definition=obj, freshness_sla_hours=freshness,
+                                freshness_sla_field=freshness_field, timestamp_field=ts_field))
     formats = unique(text_of(s.get("format")) for s in data.get("servers") or [] if isinstance(s, dict))
     latency = next((_odcs_sla_text(p) for p in sla if str(p.get("property", "")).lower() == "latency"), None)
-    consumers = consumers_of(ext.get(data, "consumers"), doc, ("customProperties",), ", ".join(formats) or None,
+    consumers = consumers_of(ext.get(data, "consumers"), doc, ("customProperties",),
+                             ", ".join(formats) or None,
                            latency)
     lineage = unique([*_odcs_lineage(objects), *names_list(ext.get(data, "upstreams"), doc, "upstreams")])
     reviewed = first_of(ext.get(data, "reviewedAt"), data.get("contractCreatedTs"))
@@ -174,9 +175,11 @@ def _odcs_freshness(doc: Loaded, applies: list, sla: list) -> tuple[float | None
             where = f"slaProperties[{index}]"
             if hours is None:
                 raise EvidenceError(f"{located(doc, ('slaProperties', index))}: field '{where}': expected a"
-                                    f" duration (value with a unit such as h or d), got {value!r} {unit or ''}".rstrip())
+                                    f" duration (value with a unit such as h or d), got {value!r} "
+                                    f"{unit or ''}".rstrip())
             element = prop.get("element")
-            column = element.split(",")[0].strip().split(".")[-1] if isinstance(element, str) and element else None
+            column = element.split(",")[0].strip().split(".")[-1] if isinstance(element,
+                                                                                str) and element else None
             return hours, where, column
     return None, "", None
 

@@ -20,7 +20,8 @@ from urllib.parse import urlparse
 
 from gate import EvidenceError
 
-ODCS_TYPES = {"string": "string", "date": "string", "timestamp": "string", "time": "string", "number": "number",
+ODCS_TYPES = {"string": "string", "date": "string", "timestamp": "string", "time": "string",
+              "number": "number",
               "integer": "integer", "object": "object", "array": "array", "boolean": "boolean"}
 ODCS_FORMATS = {"date": "date", "timestamp": "date-time", "time": "time"}
 DCS_TYPES = {
@@ -113,7 +114,8 @@ def _dcs_object(fields: Mapping[str, Any], allow_extra: bool, contract: Any) -> 
         properties[name] = _dcs_field(fld, allow_extra, contract)
         if fld.get("required") is True:
             required.append(name)
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": allow_extra}
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": allow_extra}
 
 
 def _dcs_resolve(fld: Mapping[str, Any], contract: Any, name: str) -> Mapping[str, Any]:
@@ -278,7 +280,8 @@ def format_checker(schema: Mapping[str, Any]):
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    for name, func in (("date", _is_date), ("date-time", _is_datetime), ("time", _is_time), ("email", _is_email),
+    for name, func in (("date", _is_date), ("date-time", _is_datetime), ("time", _is_time),
+                       ("email", _is_email),
                        ("uuid", _is_uuid), ("uri", _is_uri), ("ipv4", _is_ip(4)), ("ipv6", _is_ip(6))):
         checker.checks(name)(func)
     for fmt in _formats_in(schema):

@@ -83,14 +83,16 @@ class Naming:
         if self.one is not None and (not isinstance(self.one, str) or not self.one.strip()):
             raise EvidenceError(f"{doc.path}: options.source: expected a source name, got {self.one!r}")
         if not isinstance(self.renames, dict):
-            raise EvidenceError(f"{doc.path}: options.sources: expected a mapping of the tool's dataset names to"
+            raise EvidenceError(f"{doc.path}: options.sources: expected a mapping of the tool's dataset "
+                                "names to"
                                 " the contract's source names")
 
     def __call__(self, tool_name: Any, what: str) -> str:
         if self.one:
             return self.one.strip()
         if not isinstance(tool_name, str) or not tool_name:
-            raise EvidenceError(f"{self.doc.path}: {what} does not say which dataset it checks; set options.source")
+            raise EvidenceError(f"{self.doc.path}: {what} does not say which dataset it checks; set "
+                                "options.source")
         return str(self.renames.get(tool_name, tool_name))
 
 
@@ -154,7 +156,8 @@ def _gx_checkpoint(doc: Loaded, data: dict, name: Naming) -> ToolRun:
             kind = _require(doc, item, "expectation_type", str, where + ".")
             kwargs = item.get("kwargs") if isinstance(item.get("kwargs"), dict) else {}
             source = name(kwargs.get("batch_id"), f"{where} (kwargs.batch_id)")
-            out.add(source, _gx_outcome(item.get("success"), item.get("exception_info")), _gx_check_name(kind, kwargs))
+            out.add(source, _gx_outcome(item.get("success"), item.get("exception_info")),
+                    _gx_check_name(kind, kwargs))
         if not expectations:
             source = name(None, f"validation_results[{v_index}] (no expectations)")
             out.tallies.setdefault(source, Tally(source))
@@ -220,7 +223,8 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
             source = name(None, "")
         else:
             if uid not in nodes:
-                raise EvidenceError(f"{doc.path}: test {uid!r} is not in the manifest {manifest.path}; give the"
+                raise EvidenceError(f"{doc.path}: test {uid!r} is not in the manifest {manifest.path}; "
+                                    "give the"
                                     " manifest.json written by the same dbt run")
             source = name(nodes[uid], f"test {uid}")
         out.add(source, DBT_OUTCOMES[status], uid.split(".")[2] if uid.count(".") >= 2 else uid)
@@ -229,8 +233,8 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
     return out
 
 
-def _dbt_build_result(doc: Loaded, out: ToolRun, index: int, result: Mapping[str, Any], uid: str, name: Naming,
-                      nodes: dict[str, str] | None, manifest: Loaded | None) -> None:
+def _dbt_build_result(doc: Loaded, out: ToolRun, index: int, result: Mapping[str, Any], uid: str,
+                      name: Naming, nodes: dict[str, str] | None, manifest: Loaded | None) -> None:
     status = result.get("status")
     if not isinstance(status, str) or status not in DBT_BUILD_OUTCOMES:
         raise _bad(doc, f"results[{index}].status", f"unknown status {status!r} of {uid} (expected one of"
@@ -249,7 +253,8 @@ def _dbt_build_result(doc: Loaded, out: ToolRun, index: int, result: Mapping[str
         source = name(nodes[uid], uid)
     if outcome == "build_failed":
         message = result.get("message")
-        text = " ".join(message.split()) if isinstance(message, str) and message.strip() else f"status {status}"
+        text = " ".join(message.split()) if isinstance(message,
+                                                       str) and message.strip() else f"status {status}"
         out.build_failed(source, node, uid.split(".", 1)[0], text)
     else:
         out.add(source, outcome, f"build {node}")
@@ -259,7 +264,8 @@ def _dbt_version(doc: Loaded, meta: Mapping[str, Any], artefact: str, supported:
     url = meta.get("dbt_schema_version")
     version = url.rsplit("/", 1)[-1].removesuffix(".json") if isinstance(url, str) else None
     if not isinstance(url, str) or f"/{artefact}/" not in url or version not in supported:
-        raise _bad(doc, "metadata.dbt_schema_version", f"{url!r} (dbt {meta.get('dbt_version')!r}); gate reads"
+        raise _bad(doc, "metadata.dbt_schema_version",
+                   f"{url!r} (dbt {meta.get('dbt_version')!r}); gate reads"
                    f" dbt {artefact} {', '.join(supported)}")
 
 
@@ -309,11 +315,14 @@ def datacontract_cli(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
         raise EvidenceError(f"{doc.path}: expected datacontract-cli test results (a JSON object)")
     version = data.get("datacontractCliVersion")
     if not isinstance(version, str) or not version.startswith("1."):
-        raise _bad(doc, "datacontractCliVersion", f"written by datacontract-cli {version!r}; gate reads the JSON"
-                   " test results of datacontract-cli 1.x (`datacontract test --output F --output-format json`)")
+        raise _bad(doc, "datacontractCliVersion",
+                   f"written by datacontract-cli {version!r}; gate reads the JSON"
+                   " test results of datacontract-cli 1.x (`datacontract test --output F "
+                   "--output-format json`)")
     name = Naming(options, doc)
     checks = _require(doc, data, "checks", list)
-    models = {c["model"] for c in checks if isinstance(c, dict) and isinstance(c.get("model"), str) and c["model"]}
+    models = {c["model"] for c in checks if isinstance(c, dict) and isinstance(c.get("model"), str)
+              and c["model"]}
     fallback = next(iter(models)) if len(models) == 1 else data.get("dataContractId")
     out = ToolRun("datacontract-cli", data.get("timestampEnd") or data.get("timestampStart"))
     for index, check in enumerate(checks):
@@ -341,7 +350,8 @@ SODA_OUTCOMES = {"pass": "passed", "fail": "failed", "warn": "warning", None: "n
 def soda(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list) or "hasErrors" not in data:
-        raise EvidenceError(f"{doc.path}: not a Soda Core 3.x scan results file (`soda scan ... -srf F`): expected"
+        raise EvidenceError(f"{doc.path}: not a Soda Core 3.x scan results file (`soda scan ... -srf F`): "
+                            "expected"
                             " the fields 'checks' and 'hasErrors'")
     if data["hasErrors"] is not False:
         raise _bad(doc, "hasErrors", f"the Soda scan reported errors ({len(data['checks'])} checks recorded);"
@@ -353,7 +363,8 @@ def soda(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
             raise _bad(doc, f"checks[{index}]", "expected a check object")
         outcome = check.get("outcome")
         if not (outcome is None or isinstance(outcome, str)) or outcome not in SODA_OUTCOMES:
-            raise _bad(doc, f"checks[{index}].outcome", f"unknown outcome {outcome!r}; expected pass, fail, warn"
+            raise _bad(doc, f"checks[{index}].outcome",
+                       f"unknown outcome {outcome!r}; expected pass, fail, warn"
                        " or null (written by a Soda version gate does not know?)")
         source = name(check.get("table"), f"checks[{index}] (table)")
         out.add(source, SODA_OUTCOMES[outcome], str(check.get("name") or f"check {index}"))

@@ -16,7 +16,8 @@ from gate.collector import Loaded
 from ..conftest import REPO
 from .strategies import FUZZ, tally
 
-FAILING = REPO / "tests" / "plugins" / "gate_datacontract" / "fixtures" / "conformance" / "dbt" / "1.12.6" / "failing"
+FAILING = (REPO / "tests" / "plugins" / "gate_datacontract" / "fixtures" / "conformance" / "dbt" / "1.12.6"
+           / "failing")
 NODE_STATUSES = ["success", "error", "partial success", "skipped", "no-op", "reused", "pass", "warn", "bogus"]
 TEST_STATUSES = ["pass", "fail", "warn", "error", "skipped", "success", "bogus"]
 
@@ -38,7 +39,8 @@ def dbt_runs(draw):
 def test_dbt_build_results_count_every_node_once_and_never_a_problem_as_passed(doc):
     from gate_datacontract import results
 
-    manifest = Loaded(json.loads((FAILING / "manifest.json").read_text()), "sha256:0", {}, Path("manifest.json"))
+    manifest = Loaded(json.loads((FAILING / "manifest.json").read_text()), "sha256:0", {},
+                      Path("manifest.json"))
     try:
         run = results.dbt(Loaded(doc, "sha256:1", {}, Path("run_results.json")), {}, manifest)
     except EvidenceError as exc:

@@ -28,7 +28,8 @@ NOW = json.loads((DCC / "RUN.json").read_text())["generated"][:10] + "T12:00:00Z
 
 def contract_root(tmp_path: Path, text: str | None = None) -> Path:
     (tmp_path / "contracts").mkdir(exist_ok=True)
-    (tmp_path / CLAIMS).write_text(text if text is not None else (DCC / "claims-intake.odcs.yaml").read_text())
+    (tmp_path / CLAIMS).write_text(text if text is not None
+                                   else (DCC / "claims-intake.odcs.yaml").read_text())
     return tmp_path
 
 
@@ -49,7 +50,8 @@ def test_the_completed_init_contract_is_read_with_every_field_the_threshold_need
 def test_an_unknown_api_version_is_refused_naming_the_versions_gate_reads(tmp_path):
     text = (DCC / "claims-intake.odcs.yaml").read_text().replace("apiVersion: v3.2.0", "apiVersion: v9.9.9")
     (skip,) = skipped(run("datacontract", contract_root(tmp_path, text), CLAIMS))
-    assert "'v9.9.9' is not one gate reads; expected one of v3.0.0, v3.0.1, v3.0.2, v3.1.0, v3.2.0" in skip.reason
+    assert ("'v9.9.9' is not one gate reads; expected one of v3.0.0, v3.0.1, v3.0.2, "
+            "v3.1.0, v3.2.0") in skip.reason
     assert one_line(skip.reason)
 
 
@@ -69,17 +71,20 @@ def test_v3_2_0_features_are_refused_in_a_v3_1_0_contract(tmp_path):
 def test_a_custom_property_of_another_vendor_is_not_gates(tmp_path):
     doc = yaml.safe_load((DCC / "claims-intake.odcs.yaml").read_text())
     doc["customProperties"][0]["vendor"] = "atlan"        # the fallback belongs to another tool
-    (item,) = evidence(run("datacontract", contract_root(tmp_path, yaml.safe_dump(doc)), CLAIMS), "data_contract")
+    (item,) = evidence(run("datacontract", contract_root(tmp_path, yaml.safe_dump(doc)), CLAIMS),
+                       "data_contract")
     assert item.data["sources"][0]["fallback"] is None
     doc["customProperties"][0]["vendor"] = "gate"
-    (item,) = evidence(run("datacontract", contract_root(tmp_path, yaml.safe_dump(doc)), CLAIMS), "data_contract")
+    (item,) = evidence(run("datacontract", contract_root(tmp_path, yaml.safe_dump(doc)), CLAIMS),
+                       "data_contract")
     assert item.data["sources"][0]["fallback"].startswith("route the claim")
 
 
 def test_a_v3_2_0_enum_is_enforced_on_a_sample(tmp_path):
     root = contract_root(tmp_path)
     write_claims_sample(root / "sample.jsonl", 100, bad={3, 7})
-    (item,) = evidence(run("data_sample", root, "sample.jsonl", contract=CLAIMS, taken_at=NOW), "data_quality")
+    (item,) = evidence(run("data_sample", root, "sample.jsonl", contract=CLAIMS, taken_at=NOW),
+                       "data_quality")
     assert item.data["malformed_records"] == 2
     assert {e["field"] for e in item.data["examples"]} == {"channel"}
 
@@ -95,7 +100,8 @@ def test_dcs_1_2_3_is_the_package_not_a_specification_version(tmp_path):
 def test_dcs_is_validated_against_the_schema_of_the_1_2_3_package(tmp_path):
     # the 1.2.3 package's schema turned the library metrics from examples into an enum
     doc = yaml.safe_load((FIXTURES / "contracts" / "policy-admin.dcs.yaml").read_text())
-    doc["models"]["policy_admin"]["quality"] = [{"type": "library", "metric": "rowCoun", "mustBeGreaterThan": 0}]
+    doc["models"]["policy_admin"]["quality"] = [{"type": "library", "metric": "rowCoun",
+                                                 "mustBeGreaterThan": 0}]
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(doc))
     (skip,) = skipped(run("datacontract", tmp_path, "c.yaml"))
     assert "datacontract-specification 1.2.3" in skip.reason and "rowCoun" in skip.reason

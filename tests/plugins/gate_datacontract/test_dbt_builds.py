@@ -16,7 +16,6 @@ from gate.cli import main
 
 from ...conftest import opa_binary
 from .helpers import FIXTURES, evidence, run
-from .test_decisions import service  # noqa: F401  (a fixture)
 
 DBT = FIXTURES / "conformance" / "dbt" / "1.12.6"
 ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
@@ -44,7 +43,8 @@ def evaluate(root: Path, capsys, engine: str, profile: str) -> tuple[int, dict]:
 
 
 def data_findings(doc: dict) -> list[tuple[str, str, str]]:
-    return sorted((f["level"], f["rule"], f["message"]) for f in doc["findings"] if f["rule"].startswith("data."))
+    return sorted((f["level"], f["rule"], f["message"]) for f in doc["findings"]
+                  if f["rule"].startswith("data."))
 
 
 def dbt_error(scenario: str, model: str) -> str:
@@ -67,19 +67,22 @@ def test_a_failed_model_is_a_failed_check_of_that_node_and_its_descendants_are_n
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_model_that_failed_to_build_blocks_naming_the_model_and_dbts_error(service, capsys, engine):  # noqa: F811
+def test_a_model_that_failed_to_build_blocks_naming_the_model_and_dbts_error(service, capsys,
+                                                                             engine):
     code, doc = evaluate(with_dbt(service, "failing"), capsys, engine, "staging")
     assert (code, doc["outcome"]) == (1, "block")
     (failed,) = [f for f in doc["findings"] if f["rule"] == "data.build_failed"]
     assert failed["level"] == "deny"
-    assert failed["message"].startswith("model claims_enriched (data of claims_intake, target/run_results.json)"
+    assert failed["message"].startswith("model claims_enriched (data of claims_intake, "
+                                        "target/run_results.json)"
                                         " failed to build: ")
     assert dbt_error("failing", "claims_enriched") in failed["message"]
     assert 'does not have a column named "loss_amount_eur"' in failed["message"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_with_the_model_fixed_and_the_same_tests_passing_the_data_gap_closes(service, capsys, engine):  # noqa: F811
+def test_with_the_model_fixed_and_the_same_tests_passing_the_data_gap_closes(service, capsys,
+                                                                             engine):
     code, doc = evaluate(with_dbt(service, "fixed"), capsys, engine, "staging")
     assert data_findings(doc) == []
     assert (code, doc["outcome"]) == (0, "approve")
@@ -91,13 +94,14 @@ def test_with_the_model_fixed_and_the_same_tests_passing_the_data_gap_closes(ser
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("profile", ["production", "staging"])
 def test_a_warn_only_run_blocks_in_production_and_is_approved_in_staging_saying_warning(
-        service, capsys, engine, profile):  # noqa: F811
+        service, capsys, engine, profile):
     code, doc = evaluate(with_dbt(service, "warn"), capsys, engine, profile)
     (finding,) = [f for f in doc["findings"] if f["rule"] == "data.quality_warnings"]
     assert "1 warning (dbt severity: warn): claims_enriched_channel_without_agent" in finding["message"]
     if profile == "production":
         assert finding["level"] == "deny" and "data.warnings_block: true" in finding["message"]
-        assert [f["rule"] for f in doc["findings"] if f["level"] == "deny" and f["rule"].startswith("data.")] == [
+        assert [f["rule"] for f in doc["findings"] if f["level"] == "deny"
+                and f["rule"].startswith("data.")] == [
             "data.quality_warnings"]
         assert (code, doc["outcome"]) == (1, "block")
     else:
@@ -108,7 +112,8 @@ def test_a_warn_only_run_blocks_in_production_and_is_approved_in_staging_saying_
 def test_warned_checks_must_add_up_to_checks_run_and_old_evidence_without_them_still_does():
     from gate.consistency import data_quality
 
-    old = {"checks_run": 10, "checks_passed": 7, "checks_failed": 3, "checks_not_evaluated": 0, "success_ratio": 0.7}
+    old = {"checks_run": 10, "checks_passed": 7, "checks_failed": 3, "checks_not_evaluated": 0,
+           "success_ratio": 0.7}
     assert list(data_quality(old)) == []                     # written before warnings were counted apart
     new = dict(old, checks_failed=2, checks_warned=1)
     assert list(data_quality(new)) == []
