@@ -98,6 +98,7 @@ MEASURED_RULES = frozenset({
     "data.quality_success_ratio", "data.malformed_rate", "data.freshness",
     "operations.on_call_coverage", "operations.review_threshold_uncalibrated",
     "governance.review_overdue",
+    "technical.review_threshold_lets_errors_through", "technical.review_load_over_capacity",
 })
 
 
