@@ -33,9 +33,11 @@ from gate.stores.file import FileStore, exclusive, write_atomically
 
 
 def record(i: int) -> dict:
-    findings = [{"rule": f"technical.rule_{k}", "level": "warn", "message": f"finding {k}: p95 612 ms over 600",
+    findings = [{"rule": f"technical.rule_{k}", "level": "warn",
+                 "message": f"finding {k}: p95 612 ms over 600",
                  "observed": 612 + k, "expected": 600} for k in range(12)]
-    evidence = [{"kind": "load_test", "origin": f"evidence/load-{k}.yaml", "digest": "sha256:%064x" % (i * 16 + k)}
+    evidence = [{"kind": "load_test", "origin": f"evidence/load-{k}.yaml",
+                 "digest": "sha256:%064x" % (i * 16 + k)}
                 for k in range(12)]
     return {"decision_id": f"bench-{i}", "labels": {"service": "svc", "profile": "production"},
             "result": {"outcome": "approve", "findings": findings}, "evidence": evidence}
@@ -48,7 +50,8 @@ class BaselineStore(FileStore):
         with exclusive(self.lock_path, self.lock_timeout_s):
             last, size = self._last()
             head = self.read_head()
-            if head is not None and (head.seq > last.seq or (head.seq == last.seq and head.hash != last.hash)):
+            if head is not None and (head.seq > last.seq
+                                     or (head.seq == last.seq and head.hash != last.hash)):
                 raise RuntimeError("truncated")
             line, sealed = seal(rec, last)
             self._write(line, size)
@@ -86,7 +89,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--dir", type=Path, default=None, help="where the logs are built (default: a temp dir)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the logs are built (default: a temp dir)")
     args = parser.parse_args()
     print(f"{'records':>8} {'MB':>7} {'baseline ms':>12} {'checked ms':>11} {'ratio':>6} {'touched ms':>11}"
           f" {'ratio':>6} {'full ms':>9} {'ratio':>7}")

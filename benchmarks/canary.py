@@ -4,7 +4,8 @@ Two `opa run --server` on 127.0.0.1 hold the shipped policies and the ready exam
 gate's canary module beside them and one without. The ready example's input, with a fresh nonce each time,
 is posted to POST /v1/data/gate on each (through OpaServer.query: HTTP and OPA only, no checks), one
 query each in turn, the first alternating, so both see the same machine: the difference is what OPA spends
-on the canary (one concat and one sha256) plus the bytes it adds to the answer. The Python side (a nonce, the expected value,
+on the canary (one concat and one sha256) plus the bytes it adds to the answer. The Python side (a nonce, the
+expected value,
 the check, the canary taken out of the answer) is timed on its own, over a real answer. Last, `opa version`,
 which gate runs once per process to check the pinned version, uncached.
 
@@ -58,7 +59,7 @@ def main() -> int:
             clients = {name: OpaServer(url) for name, (_, url) in servers.items()}
             latencies: dict[str, list[float]] = {name: [] for name in clients}
             answer = None
-            for name, client in clients.items():  # warm up: OPA prepares the query once
+            for client in clients.values():  # warm up: OPA prepares the query once
                 answer = client.query("gate", {**doc, canary.NONCE_FIELD: canary.new_nonce()})[1]
             names = list(clients)
             for i in range(args.decisions):  # one query on each, in turn, the first one alternating

@@ -78,7 +78,8 @@ def main() -> int:
     screen = median_ms(lambda: [list(guard.sandbox_violations(s)) for s in sources], args.runs * 5,
                        before=guard.tokens.cache_clear)
 
-    print(f"policy set: {len(policies.modules)} modules of the shipped library; opa {binary}; {args.runs} runs")
+    print(f"policy set: {len(policies.modules)} modules of the shipped library; opa {binary}; {args.runs} "
+          "runs")
     print(f"{'':42}{'median ms':>10}{'x baseline':>12}")
     rows = [("opa-local first decision, no check (baseline)", without),
             ("opa-local first decision, with check", with_check),
@@ -87,7 +88,8 @@ def main() -> int:
             ("guard screen (references), uncached", screen)]
     for name, value in rows:
         print(f"{name:42}{value:10.2f}{value / without:12.3f}")
-    print(f"added to a first opa-local decision: {with_check - without:+.0f} ms ({(with_check / without - 1) * 100:+.0f} %)")
+    print(f"added to a first opa-local decision: {with_check - without:+.0f} ms "
+          f"({(with_check / without - 1) * 100:+.0f} %)")
     return 0
 
 

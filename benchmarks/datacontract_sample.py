@@ -43,8 +43,9 @@ sys.path[:0] = [sys.argv[1], sys.argv[1] + "/plugins"]
 sample, schema_file, contract = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 schema = json.loads(schema_file.read_text())
 def report(records, malformed):
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": time.perf_counter() - T, "cpu": time.process_time() - C, "records": records,
-                      "malformed": malformed, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "malformed": malformed, "peak_rss_mb": peak_rss_mb}))
 """
 START = "T, C = time.perf_counter(), time.process_time()\n"
 PLAIN = SETUP + """
@@ -106,7 +107,8 @@ RUNS = {
 def record(i: int) -> dict:
     return {"claim_id": f"CLM-{i % 1_000_000:06d}", "policy_id": f"POL-{i % 5000:04d}",
             "reported_at": f"2026-11-26T{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}Z",
-            "loss_amount": round(50 + (i * 37) % 25_000 + (i % 100) / 100, 2), "channel": ("web", "phone", "agent")[i % 3]}
+            "loss_amount": round(50 + (i * 37) % 25_000 + (i % 100) / 100, 2),
+            "channel": ("web", "phone", "agent")[i % 3]}
 
 
 def generate(folder: Path, total: int) -> tuple[Path, Path, int]:
@@ -134,7 +136,8 @@ def generate(folder: Path, total: int) -> tuple[Path, Path, int]:
                 else:
                     rec["reported_at"] = "yesterday"
             js.write((broken or json.dumps(rec)) + "\n")
-            cs.write((broken.replace(",", ";") if broken else ",".join(str(rec.get(k, "")) for k in header)) + "\n")
+            cs.write((broken.replace(",", ";") if broken
+                      else ",".join(str(rec.get(k, "")) for k in header)) + "\n")
     return folder / "sample.jsonl", folder / "sample.csv", bad
 
 
@@ -168,8 +171,8 @@ def main() -> None:
         for name in order:
             code, fmt = RUNS[name]
             sample = jsonl if fmt == "jsonl" else csv_file
-            out = subprocess.run([sys.executable, "-c", code, str(REPO), str(sample), str(schema), "contract.yaml"],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, "-c", code, str(REPO), str(sample), str(schema),
+                                  "contract.yaml"], capture_output=True, text=True, check=True)
             results[name].append(json.loads(out.stdout))
     base_wall = statistics.median(r["records"] / r["seconds"] for r in results["plain"])
     base_cpu = statistics.median(r["records"] / r["cpu"] for r in results["plain"])

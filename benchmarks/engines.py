@@ -44,13 +44,15 @@ def scenario_inputs() -> list[tuple[str, Any, dict, dict]]:
     found += sorted(p.parent for p in (REPO / "examples").glob("*/*/gate.yaml"))
     out = []
     for folder in found:
-        args = argparse.Namespace(config=folder / "gate.yaml", profile=None, version=None, commit=None, now=NOW)
+        args = argparse.Namespace(config=folder / "gate.yaml", profile=None, version=None, commit=None,
+                                  now=NOW)
         config = runner.load(args)
         context = runner.make_context(config, args, environ={})
         prepared = runner.prepare(config, plugins.get_manager())
         evidence, skipped = runner.gather(config, context)
         doc = jsonsafe.for_engines(build_input(context, config.service, evidence, skipped))
-        out.append((str(folder.relative_to(REPO)), prepared.policies, {"threshold": prepared.threshold.data}, doc))
+        out.append((str(folder.relative_to(REPO)), prepared.policies, {"threshold": prepared.threshold.data},
+                    doc))
     _, policies, data, doc = next(item for item in out if item[0].endswith("ready"))
     out.append(("synthetic: 200 evidence items", policies, data, widen(doc, 200)))
     return out
@@ -111,7 +113,8 @@ def regopy_measures(policies, data, doc, runs: int, warm_runs: int) -> tuple[flo
     return median_ms(cold, runs), median_ms(warm, warm_runs), result["expressions"][0]
 
 
-def opa_server_measures(opa_bin: str, policies, data, doc, runs: int, warm_runs: int) -> tuple[float, float, dict]:
+def opa_server_measures(opa_bin: str, policies, data, doc, runs: int, warm_runs: int) -> tuple[float, float,
+                                                                                               dict]:
     from gate.engine.opa import LocalOpaEngine
 
     def cold() -> None:
@@ -140,10 +143,12 @@ def opa_eval_measures(opa_bin: str, policies, data, doc, runs: int) -> tuple[flo
             (root / f"{i}-{policy.path.name}").write_text(policy.source)
         (root / "data.json").write_text(jsonsafe.dumps(data))
         (root / "input.json").write_text(jsonsafe.dumps(doc))
-        command = [opa_bin, "eval", "--format", "json", "-d", str(root), "-i", str(root / "input.json"), "data.gate"]
+        command = [opa_bin, "eval", "--format", "json", "-d", str(root), "-i", str(root / "input.json"),
+                   "data.gate"]
 
         def once() -> None:
-            subprocess.run(command, stdout=subprocess.DEVNULL, check=True, env={**os.environ, "OPA_TELEMETRY": "off"})
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True,
+                           env={**os.environ, "OPA_TELEMETRY": "off"})
 
         first = median_ms(once, 1)
         return first, median_ms(once, runs)
@@ -167,7 +172,8 @@ def main() -> int:
     if opa_bin is None:
         print("needs the opa binary: set OPA_BIN or put opa on PATH", file=sys.stderr)
         return 2
-    version = subprocess.run([opa_bin, "version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    version = subprocess.run([opa_bin, "version"], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[0]
     print(f"regopy 1.5.2 vs OPA ({version}), {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f};"
           f" medians in ms (cold {args.runs} runs, warm {args.warm_runs} runs)\n")
     header = (f"{'scenario':<34}{'items':>6}{'regopy':>9}{'regopy':>9}{'gate':>9}{'OPA srv':>9}{'OPA srv':>9}"
@@ -179,7 +185,8 @@ def main() -> int:
         items = sum(len(v) for v in doc["evidence"].values())
         r_cold, r_warm, r_result = regopy_measures(policies, data, doc, args.runs, args.warm_runs)
         g_embedded = gate_embedded_ms(policies, data, doc, args.runs)
-        o_cold, o_warm, o_result = opa_server_measures(opa_bin, policies, data, doc, args.runs, args.warm_runs)
+        o_cold, o_warm, o_result = opa_server_measures(opa_bin, policies, data, doc, args.runs,
+                                                       args.warm_runs)
         e_first, e_next = opa_eval_measures(opa_bin, policies, data, doc, args.runs)
         same = "" if _findings(r_result) == _findings(o_result) else "  (findings differ!)"
         print(f"{name[:33]:<34}{items:>6}{r_cold:>9.1f}{r_warm:>9.1f}{g_embedded:>9.1f}{o_cold:>9.1f}{o_warm:>9.1f}"

@@ -68,8 +68,8 @@ def prepare(example: Path, workdir: Path) -> list[str]:
     (workdir / "bare.py").write_text(BARE)
     (workdir / "data").mkdir()
     (workdir / "data" / "data.json").write_text(jsonsafe.dumps({"threshold": prepared.threshold.data}))
-    return [sys.executable, str(workdir / "bare.py"), str(workdir / "modules.json"), str(workdir / "data.json"),
-            str(workdir / "input.json")]
+    return [sys.executable, str(workdir / "bare.py"), str(workdir / "modules.json"),
+            str(workdir / "data.json"), str(workdir / "input.json")]
 
 
 def opa_eval_command(opa: str, workdir: Path) -> list[str]:
@@ -127,9 +127,9 @@ def timed(command: list[str], env: dict[str, str], expected: int | None) -> tupl
     """(wall s, CPU s: user + system of the process and every child it reaped, peak memory MiB: the largest
     resident set of the process or any process under it, exit code)."""
     start = time.perf_counter()
-    # not run from the checkout: `python -m gate` would import the gate of the current folder, whatever PYTHONPATH says
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env["GATE_BENCH_CWD"],
-                               env=env)
+    # not run from the checkout: `python -m gate` imports the gate of the current folder, whatever PYTHONPATH
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=env["GATE_BENCH_CWD"], env=env)
     done, peak = threading.Event(), [0.0]
     sampler = threading.Thread(target=_sample_peak, args=(process.pid, done, peak), daemon=True)
     sampler.start()

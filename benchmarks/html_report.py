@@ -81,13 +81,15 @@ def compare(decisions, repeat: int, keep: Path | None) -> None:
         md_wall, md_cpu, md = timed(render_markdown, decision, repeat)
         html_wall, html_cpu, page = timed(render_html, decision, repeat)
         md_kb, html_kb = len(md.encode()) / 1024, len(page.encode()) / 1024
-        print(f"{name:<28}{md_wall * 1000:>10.1f} ({md_cpu * 1000:.1f}){html_wall * 1000:>9.0f} ({html_cpu * 1000:.0f})"
+        print(f"{name:<28}{md_wall * 1000:>10.1f} ({md_cpu * 1000:.1f}){html_wall * 1000:>9.0f} "
+              f"({html_cpu * 1000:.0f})"
               f"{html_cpu / md_cpu:>9.0f}x{md_kb:>13.1f}{html_kb:>10.1f}")
         if keep:
             keep.mkdir(parents=True, exist_ok=True)
             (keep / f"{name.split()[0]}.html").write_text(page, encoding="utf-8")
     size = len(render_html(decisions[0][1]).encode())
-    print(f"blocked example: {size / 1e6:.3f} MB against the 1.5 MB target: {'met' if size < 1.5e6 else 'MISSED'}")
+    print(f"blocked example: {size / 1e6:.3f} MB against the 1.5 MB target: "
+          f"{'met' if size < 1.5e6 else 'MISSED'}")
 
 
 def libraries() -> None:

@@ -94,7 +94,8 @@ def main() -> int:
         print(f"\n{name}")
         print(f"  one gate evaluate            {evaluate_s * 1000:8.0f} ms (median of 3)")
         print(f"  lint: {report.variants} variants of {report.fields} fields ({report.judged} judged),"
-              f" {report.engine_calls} engine calls, {len(report.findings)} findings, {len(report.errors)} errors")
+              f" {report.engine_calls} engine calls, {len(report.findings)} findings, {len(report.errors)} "
+              "errors")
         print(f"  lint wall time               {lint_s:8.1f} s   = {lint_s / evaluate_s:6.0f}x one evaluate,"
               f" {lint_s / report.variants * 1000:6.1f} ms per variant")
         sample, sample_s = run_lint(name, batch=1, limit=args.sample)

@@ -109,8 +109,8 @@ def main() -> None:
     try:
         best: dict[str, dict] = {}
         for _ in range(args.rounds):  # interleaved, best of N: the machine is shared
-            for name, code in (("json.loads loop (binary)", BASELINE_BINARY), ("json.loads loop (text)", BASELINE_TEXT),
-                               ("gate read_stream", GATE)):
+            for name, code in (("json.loads loop (binary)", BASELINE_BINARY),
+                               ("json.loads loop (text)", BASELINE_TEXT), ("gate read_stream", GATE)):
                 got = child(code, str(path), plugins)
                 kept = best.setdefault(name, got)
                 kept["seconds"] = min(kept["seconds"], got["seconds"])
@@ -125,11 +125,13 @@ def main() -> None:
         base_name, base = min(best.items(), key=lambda kv: kv[1]["cpu"])
         wall_ratio = min(b["seconds"] for b in best.values()) / gate["seconds"]
         cpu_ratio = base["cpu"] / gate["cpu"]
-        print(f"gate: {gate['requests']} requests, {gate['malformed']} malformed lines, {gate['series']} series"
+        print(f"gate: {gate['requests']} requests, {gate['malformed']} malformed lines, {gate['series']} "
+              "series"
               f" points, p95 {gate['p95']:.3f} ms")
         print(f"throughput gate / fastest plain loop ({base_name}): {cpu_ratio:.2f}x by CPU time,"
               f" {wall_ratio:.2f}x by wall time (target >= 1x)")
-        print(f"gate peak RSS: {gate['peak_rss_mb']:.0f} MB (target < 300 MB; the interpreter with gate_loadtest"
+        print(f"gate peak RSS: {gate['peak_rss_mb']:.0f} MB (target < 300 MB; the interpreter with "
+              "gate_loadtest"
               f" imported: {idle['peak_rss_mb']:.0f} MB)")
         ok = cpu_ratio >= 1 and wall_ratio >= 1 and gate["peak_rss_mb"] < 300
         print("PASS" if ok else "FAIL")

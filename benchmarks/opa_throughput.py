@@ -4,7 +4,8 @@ A real `opa run --server` on 127.0.0.1 holds the shipped policies and threshold,
 once over TLS (a throwaway self-signed certificate), where a connection costs a handshake. The input is
 the ready example's, as gate builds it. Each decision is a full OpaEngine.evaluate (input normalised and
 encoded, POST /v1/data/gate through opa-python-client, answer and canary checked), `--opa-preloaded`
-style: the server holds the bundle `gate bundle build` writes. The modes alternate in blocks of 100 so they see the same machine.
+style: the server holds the bundle `gate bundle build` writes. The modes alternate in blocks of 100 so they
+see the same machine.
 
     python benchmarks/opa_throughput.py [--decisions 1000]
 """
@@ -32,13 +33,14 @@ def ready_input():
     from gate import plugins, runner
     from gate.evaluate import build_input
 
-    args = argparse.Namespace(config=REPO / "examples" / "claims-triage" / "ready" / "gate.yaml", profile=None,
-                              version=None, commit=None, now=NOW)
+    args = argparse.Namespace(config=REPO / "examples" / "claims-triage" / "ready" / "gate.yaml",
+                              profile=None, version=None, commit=None, now=NOW)
     config = runner.load(args)
     context = runner.make_context(config, args, environ={})
     prepared = runner.prepare(config, plugins.get_manager())
     evidence, skipped = runner.gather(config, context)
-    return prepared, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence, skipped)
+    return prepared, {"threshold": prepared.threshold.data}, build_input(context, config.service, evidence,
+                                                                         skipped)
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -53,7 +55,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True).sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -103,7 +106,8 @@ def main() -> int:
         write_bundle(bundle_files(prepared, revision="benchmark"), bundle)
         cert, key = self_signed(root)
         (root / "empty").mkdir()
-        servers = [serve(opa_bin, ["-b", str(bundle)], None), serve(opa_bin, ["-b", str(bundle)], (cert, key)),
+        servers = [serve(opa_bin, ["-b", str(bundle)], None),
+                   serve(opa_bin, ["-b", str(bundle)], (cert, key)),
                    serve(opa_bin, [str(root / "empty")], None)]
         try:
             engines = {}
@@ -133,15 +137,19 @@ def main() -> int:
             for process, _ in servers:
                 process.kill()
                 process.wait()
-    print(f"{args.decisions} decisions per mode against opa run --server on 127.0.0.1 ({os.cpu_count()} cores,"
+    print(f"{args.decisions} decisions per mode against opa run --server on 127.0.0.1 ({os.cpu_count()} "
+          "cores,"
           f" load average {os.getloadavg()[0]:.1f}); ready example input"
           f" ({sum(len(v) for v in doc['evidence'].values())} evidence items)\n")
     print(f"{'mode':<36}{'decisions/s':>13}{'median ms':>11}{'p95 ms':>9}{'total s':>9}")
     for name in engines:
         lat = sorted(latencies[name])
         p95 = lat[int(len(lat) * 0.95) - 1]
-        print(f"{name:<36}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}{p95 * 1000:>9.2f}"
-              f"{elapsed[name]:>9.2f}")
+        print(
+            f"{name:<36}{len(lat) / elapsed[name]:>13.0f}{statistics.median(lat) * 1000:>11.2f}"
+            f"{p95 * 1000:>9.2f}"
+            f"{elapsed[name]:>9.2f}"
+        )
     for scheme in ("http", "https"):
         ratio = elapsed[f"{scheme}, connection per request"] / elapsed[f"{scheme}, persistent session"]
         print(f"{scheme}: a persistent session gives {ratio:.2f}x the throughput of a connection per request")

@@ -65,9 +65,10 @@ with open(sys.argv[1], newline="", encoding="utf-8") as f:
 j = grid.index(0.92)
 reviewed, reviewed_err = sum(cell_n[:j + 1]), sum(cell_err[:j + 1])
 out = {"accuracy": (n - errors) / n, "ece": sum(abs(a - b) for a, b in zip(bin_ok, bin_conf)) / n,
-       "slices": {k: v for k, v in sorted(slices.items())}, "review_092": [reviewed, n - reviewed, errors - reviewed_err]}
-print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n, "figures": out,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+       "slices": {k: v for k, v in sorted(slices.items())},
+       "review_092": [reviewed, n - reviewed, errors - reviewed_err]}
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n,
+                  "figures": out, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 PANDAS_BASELINE = """
@@ -81,14 +82,15 @@ conf = df["confidence"].to_numpy()
 n = len(df)
 bins = np.searchsorted(np.linspace(0, 1, 11)[1:-1], conf)
 total = np.bincount(bins, minlength=10)
-ece = float(np.abs(np.bincount(bins, weights=ok, minlength=10) - np.bincount(bins, weights=conf, minlength=10)).sum() / n)
+ece = float(np.abs(np.bincount(bins, weights=ok, minlength=10)
+                   - np.bincount(bins, weights=conf, minlength=10)).sum() / n)
 by = df.assign(err=~ok).groupby("input_type")["err"].agg(["count", "sum"])
 below = conf < 0.92
 out = {"accuracy": float(ok.mean()), "ece": ece,
        "slices": {k: [int(r["count"]), int(r["sum"])] for k, r in by.iterrows()},
        "review_092": [int(below.sum()), int((~below).sum()), int((~ok & ~below).sum())]}
-print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n, "figures": out,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "rows": n,
+                  "figures": out, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 GATE = """
@@ -99,7 +101,8 @@ from gate_evaluation.predictions import Columns, read_predictions
 from gate_evaluation.tally import Tally, review_grid
 t, c = time.perf_counter(), time.process_time()
 columns = Columns(slices=("input_type",), identity="claim_id")
-result = read_predictions(Path(sys.argv[1]), "bench.csv", columns, Tally(10, review_grid(), columns.slices), "csv")
+result = read_predictions(Path(sys.argv[1]), "bench.csv", columns, Tally(10, review_grid(), columns.slices),
+                          "csv")
 figures = result.tally.figures()
 seconds, cpu = time.perf_counter() - t, time.process_time() - c
 point = next(p for p in figures["review_points"] if p["threshold"] == 0.92)
@@ -161,7 +164,8 @@ def main() -> int:
         if not args.keep:
             path.unlink(missing_ok=True)
     for label, r in results.items():
-        print(f"{label:7s} wall {r['seconds']:7.1f} s  cpu {r['cpu']:7.1f} s  {r['rows'] / r['cpu']:>10,.0f} rows/cpu-s"
+        print(f"{label:7s} wall {r['seconds']:7.1f} s  cpu {r['cpu']:7.1f} s  {r['rows'] / r['cpu']:>10,.0f} "
+              "rows/cpu-s"
               f"  peak RSS {r['peak_rss_mb']:6.0f} MB")
     gate = results["gate"]
     for label in ("csv", "pandas"):
@@ -171,7 +175,8 @@ def main() -> int:
     same = all(_close(gate["figures"], results[label]["figures"]) for label in results)
     print(f"figures equal across readers: {same}")
     within = gate["peak_rss_mb"] < TARGET_MB
-    print(f"gate peak RSS {gate['peak_rss_mb']:.0f} MB: {'within' if within else 'OVER'} the {TARGET_MB} MB target")
+    print(f"gate peak RSS {gate['peak_rss_mb']:.0f} MB: {'within' if within else 'OVER'} the {TARGET_MB} "
+          "MB target")
     return 0 if same and within else 1
 
 

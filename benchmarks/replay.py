@@ -72,15 +72,16 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--keep", type=Path, help="keep the decision log in this folder")
-    parser.add_argument("--engine", default="embedded", help="the engine gate replays on (embedded, opa-local)")
+    parser.add_argument("--engine", default="embedded",
+                        help="the engine gate replays on (embedded, opa-local)")
     args = parser.parse_args()
 
     import regopy
 
     from gate import auditlog, jsonsafe
     from gate.engine.session import open_engine
-    from gate.replay import Side, context_of
     from gate.evaluate import judge
+    from gate.replay import Side, context_of
     from gate.stores.file import FileStore
 
     config, prepared, base = example_input()
@@ -117,7 +118,8 @@ def main() -> int:
         engine.evaluate(inputs[0])  # the server is up and holds the policies and data
         server = engine.engine.server
         url = server.url.rstrip("/") + "/v1/data/gate"
-        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {engine.engine.local.token}"}
+        headers = {"Content-Type": "application/json",
+                   **({"Authorization": f"Bearer {engine.engine.local.token}"}
                                                           if getattr(engine.engine, "local", None) else {})}
         bodies = [('{"input":' + text + "}").encode() for text in texts]
         session = requests.Session()
@@ -194,8 +196,10 @@ def main() -> int:
     n = args.count
     print(f"decisions replayed      : {n} distinct inputs, one log of {size / 1e6:.1f} MB"
           f" (appended at {append_s / n * 1000:.2f} ms each, fsync'd)")
-    print(f"bare loop ({'regopy' if args.engine == 'embedded' else 'OPA HTTP':<9})   : {bw:8.1f} s wall {bc:8.1f} s CPU   {bw / n * 1000:6.1f} ms/decision")
-    print(f"gate replay ({args.engine:<9}): {gw:8.1f} s wall {gc:8.1f} s CPU   {gw / n * 1000:6.1f} ms/decision"
+    print(f"bare loop ({'regopy' if args.engine == 'embedded' else 'OPA HTTP':<9})   : {bw:8.1f} s wall "
+          f"{bc:8.1f} s CPU   {bw / n * 1000:6.1f} ms/decision")
+    print(f"gate replay ({args.engine:<9}): {gw:8.1f} s wall {gc:8.1f} s CPU   {gw / n * 1000:6.1f} "
+          "ms/decision"
           f"   (reading + verifying the log: {read_wall:.2f} s)")
     print(f"gate / bare             : {gw / bw:.3f}x wall, {gc / bc:.3f}x CPU   (target <= 1.5x)")
     print(f"replayed outcome = recorded outcome: {n - mismatches} of {n}")

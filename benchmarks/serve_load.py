@@ -1,6 +1,7 @@
 """gate serve under load: 500 deliveries from 25 concurrent senders against the fake GitHub App.
 
-    PYTHONPATH=.:plugins OPA_BIN=/path/to/opa python benchmarks/serve_load.py [--deliveries 500] [--senders 25]
+    PYTHONPATH=.:plugins OPA_BIN=/path/to/opa python benchmarks/serve_load.py [--deliveries 500] [--senders
+    25]
 
 gate serve runs as its own process (`python -m gate serve`, real aiohttp runner, supervised local OPA, its
 decision worker processes) on a random loopback port; the fake GitHub (tests/serve/fake_github_app.py) runs
@@ -38,15 +39,16 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from gate.serve.webhook import sign
-from tests.serve.conftest import (
+# the repository's own packages, importable only after the path above
+from gate.serve.webhook import sign  # noqa: E402
+from tests.serve.conftest import (  # noqa: E402
     APP_ID,
     SECRET,
     evidence_zip,
     repo_files,
     server_yaml,
 )
-from tests.serve.fake_github_app import FakeGitHubApp
+from tests.serve.fake_github_app import FakeGitHubApp  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -164,16 +166,18 @@ def key_pair() -> tuple[bytes, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                               serialization.NoEncryption()),
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            key.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
-def start_server(folder: Path, base_url: str, private_key: bytes, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(folder: Path, base_url: str, private_key: bytes, workers: int) -> tuple[subprocess.Popen,
+                                                                                         str]:
     config = server_yaml(folder, base_url, private_key, "opa-local", workers=workers, queue=1000,
                          github_timeout_s=10, retry_budget_s=30)
     env = {**os.environ, "GATE_TEST_WEBHOOK_SECRET": SECRET, "PYTHONPATH": f"{REPO}:{REPO / 'plugins'}"}
     log = open(folder / "serve.log", "w")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen([sys.executable, "-m", "gate", "serve", "--config", str(config)], cwd=folder, env=env,
-                               stdout=subprocess.DEVNULL, stderr=log)
+    process = subprocess.Popen([sys.executable, "-m", "gate", "serve", "--config", str(config)], cwd=folder,
+                               env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         text = (folder / "serve.log").read_text()
@@ -186,7 +190,8 @@ def start_server(folder: Path, base_url: str, private_key: bytes, workers: int) 
     raise SystemExit(f"gate serve did not start:\n{(folder / 'serve.log').read_text()[-2000:]}")
 
 
-def send_all(url: str, runs: list[tuple[int, bytes]], senders: int) -> tuple[dict[int, float], list[float], int]:
+def send_all(url: str, runs: list[tuple[int, bytes]], senders: int) -> tuple[dict[int, float], list[float],
+                                                                             int]:
     """Each sender posts its share; a 503 is sent again (same delivery id) after a pause, as GitHub would."""
     sent: dict[int, float] = {}
     acks: list[float] = []
@@ -291,7 +296,8 @@ def main() -> int:
     private_key, public_key = key_pair()
     # forked before this process starts any thread
     here, there = multiprocessing.get_context("fork").Pipe()
-    fake = multiprocessing.get_context("fork").Process(target=fake_github, args=(there, public_key, args.deliveries + 1))
+    fake = multiprocessing.get_context("fork").Process(target=fake_github,
+                                                       args=(there, public_key, args.deliveries + 1))
     fake.start()
     base_url, made = here.recv()
     (warm_id, warm_body), runs = made[0], made[1:]
@@ -299,7 +305,8 @@ def main() -> int:
         folder = Path(tmp)
         process, url = start_server(folder, base_url, private_key, args.workers)
         try:
-            requests.post(f"{url}/github/webhook", data=warm_body, timeout=30, headers={  # compiles and pushes
+            # compiles and pushes
+            requests.post(f"{url}/github/webhook", data=warm_body, timeout=30, headers={
                 "X-GitHub-Event": "deployment_protection_rule", "X-GitHub-Delivery": "warm-up",
                 "X-Hub-Signature-256": sign(SECRET.encode(), warm_body)})
             while True:
@@ -351,16 +358,21 @@ def main() -> int:
           f" {os.cpu_count()}-core machine shared (load average {os.getloadavg()[0]:.1f})")
     print(f"answers: {sum(counts.values())} for {args.deliveries} runs; lost {lost}, doubled {doubled};"
           f" {states.count('approved')} approved, {states.count('rejected')} rejected; 503 resends {refused}")
-    print(f"delivery->answer: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {percentile(latencies, 99) * 1000:.0f} ms")
+    print(f"delivery->answer: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 "
+          f"{percentile(latencies, 99) * 1000:.0f} ms")
     print(f"acknowledgement seen by the senders: p50 {statistics.median(acks) * 1000:.1f} ms, p99"
           f" {percentile(acks, 99) * 1000:.1f} ms; measured by the server: p50"
-          f" {bucket_percentile(acks_before, acks_after, 50)}, p99 {bucket_percentile(acks_before, acks_after, 99)};"
-          f" the same senders with gate idle (401s, nothing deciding): p50 {statistics.median(floor) * 1000:.1f} ms,"
+          f" {bucket_percentile(acks_before, acks_after, 50)}, p99 "
+          f"{bucket_percentile(acks_before, acks_after, 99)};"
+          " the same senders with gate idle (401s, nothing deciding): p50 "
+          f"{statistics.median(floor) * 1000:.1f} ms,"
           f" p99 {percentile(floor, 99) * 1000:.1f} ms")
-    print(f"decisions/s: gate serve {rate:.1f}; bare OPA query loop on the same {distinct} inputs {bare_rate:.1f};"
+    print(f"decisions/s: gate serve {rate:.1f}; bare OPA query loop on the same {distinct} inputs "
+          f"{bare_rate:.1f};"
           f" ratio {rate / bare_rate:.2f}")
     print("CPU ms per decision: " + ", ".join(f"{part} {ms:.0f}" for part, ms in cpu.items())
-          + f"; total {sum(cpu.values()):.0f} (bare OPA loop: {bare_cpu * 1000:.0f} per query, client and OPA)")
+          + f"; total {sum(cpu.values()):.0f} (bare OPA loop: {bare_cpu * 1000:.0f} per query, client and "
+            "OPA)")
     print(f"server RSS: start {rss_start:.1f} MB, end {rss_end:.1f} MB, growth {rss_end - rss_start:+.1f} MB;"
           f" its worker processes together: start {workers_start:.1f} MB, end {workers_end:.1f} MB, growth"
           f" {workers_end - workers_start:+.1f} MB")

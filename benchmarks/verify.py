@@ -86,13 +86,15 @@ def main() -> int:
                    "--attestation-output", str(attestation)), env, work)
         predicate = json.loads(base64.b64decode(json.loads(attestation.read_text())["payload"]))
         digest = "sha256:" + predicate["predicate"]["policy"]["digest"]["sha256"]
-        common = ["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key", str(public)]
+        common = ["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key",
+                  str(public)]
         commands = {
-            "gate verify --policy-digest": gate(*common, "--policy-digest", digest, "--service", "claims-triage",
-                                                "--profile", "production"),
+            "gate verify --policy-digest": gate(*common, "--policy-digest", digest, "--service",
+                                                "claims-triage", "--profile", "production"),
             "gate verify --config": gate(*common, "--config", str(config)),
-            "cosign verify-blob-attestation": [cosign, "verify-blob-attestation", "--key", str(public), "--type",
-                                               "https://slsa.dev/verification_summary/v1", "--insecure-ignore-tlog",
+            "cosign verify-blob-attestation": [cosign, "verify-blob-attestation", "--key", str(public),
+                                               "--type", "https://slsa.dev/verification_summary/v1",
+                                               "--insecure-ignore-tlog",
                                                "--signature", str(attestation), str(artifact)],
             "sha256sum (hashing floor)": ["sha256sum", str(artifact)],
         }
@@ -106,7 +108,8 @@ def main() -> int:
           f" ({os.cpu_count()} cpus):")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"  {name:34s} {median * 1000:8.1f} ms   (min {min(values) * 1000:7.1f})   x{median / base:.2f} of cosign")
+        print(f"  {name:34s} {median * 1000:8.1f} ms   (min {min(values) * 1000:7.1f})   "
+              f"x{median / base:.2f} of cosign")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Hostile YAML: a node-dense evidence file refused in bounded memory, and normal files read as fast as before.
+"""Hostile YAML: a node-dense evidence file refused in bounded memory, and normal files read as fast as
+before.
 
 Generates node-dense YAML evidence files of --sizes MB (default 2, 20, 200) in a temporary folder, in two
 shapes: a flow sequence ``[1,1,1,...]`` (2 bytes a node) and a block mapping ``k0: 1`` (about 10 bytes a
@@ -55,8 +56,11 @@ node = yaml.compose(text, Loader=yaml.CSafeLoader)
 outcome = f"composed {len(node.value)} top-level items"
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "outcome": outcome}))
 """
-IDLE = GATE.split("t, c =")[0] + """print(json.dumps({"seconds": 0.0, "cpu": time.process_time(), "outcome": "imported"}))
+IDLE = (
+    GATE.split("t, c =")[0]
+    + """print(json.dumps({"seconds": 0.0, "cpu": time.process_time(), "outcome": "imported"}))
 """
+)
 HEAD = "kind: load_test\nsource: k6\nproduced_at: '2026-11-20T10:00:00Z'\nsubject: {service: claims-triage}\n"
 
 

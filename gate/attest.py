@@ -162,8 +162,8 @@ def gate_fields(decision: Decision) -> dict[str, Any]:
         "gateVersion": gate_version(),
         "policiesDigest": decision.policy_digest,
         "thresholdDigest": decision.threshold_digest,
-        "findings": sorted(({"rule": f.rule, "level": f.level, "advisory": f.advisory} for f in decision.findings),
-                           key=lambda f: (f["level"], f["rule"])),
+        "findings": sorted(({"rule": f.rule, "level": f.level, "advisory": f.advisory}
+                            for f in decision.findings), key=lambda f: (f["level"], f["rule"])),
         "waived": sorted({f.rule for f, _ in decision.waived}),
         "runUrl": ctx.run_url,
     }
@@ -183,8 +183,10 @@ def statement_for(decision: Decision, subjects: Sequence[Subject], policy_uri: s
             "timeVerified": rfc3339(decision.timestamp),
             "resourceUri": resource_uri(decision, env),
             "policy": {"uri": policy_uri,
-                       "digest": split_digest(policy_digest(decision.policy_digest, decision.threshold_digest))},
-            "inputAttestations": [{"uri": e.origin, "digest": split_digest(e.digest)} for e in decision.evidence],
+                       "digest": split_digest(policy_digest(decision.policy_digest,
+                                                            decision.threshold_digest))},
+            "inputAttestations": [{"uri": e.origin, "digest": split_digest(e.digest)}
+                                  for e in decision.evidence],
             "verificationResult": "PASSED" if passed else "FAILED",
             "verifiedLevels": [verified_level(decision.context.environment)] if passed else ["FAILED"],
             GATE_FIELD: gate_fields(decision),
@@ -292,7 +294,8 @@ def load_public_key(spec: str, option: str = "--key") -> PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
-        raise ConfigError(f"{option} {_shown(spec)}: expected a PEM public key (Ed25519 or ECDSA P-256)") from None
+        raise ConfigError(f"{option} {_shown(spec)}: expected a PEM public key (Ed25519 or "
+                          "ECDSA P-256)") from None
     _check_algorithm(key, option, spec)
     return key  # type: ignore[return-value]
 
@@ -303,7 +306,8 @@ def _check_algorithm(key: Any, option: str, spec: str) -> None:
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and \
             isinstance(key.curve, ec.SECP256R1):
         return
-    raise ConfigError(f"{option} {_shown(spec)}: a {type(key).__name__.lstrip('_')} key; gate signs and verifies"
+    raise ConfigError(f"{option} {_shown(spec)}: a {type(key).__name__.lstrip('_')} key; gate signs and "
+                      "verifies"
                       " with Ed25519 or ECDSA P-256 only")
 
 

@@ -62,7 +62,8 @@ def record_for(decision: Decision, config: Config | None = None) -> dict[str, An
         "decision_id": decision.decision_id,
         "timestamp": utc_iso(decision.timestamp),
         "path": "gate",
-        "labels": {"app": "gate", "version": gate_version(), "service": ctx.service, "profile": ctx.environment},
+        "labels": {"app": "gate", "version": gate_version(), "service": ctx.service,
+                   "profile": ctx.environment},
         "input": decision.input,
         "result": {
             "outcome": decision.outcome,
@@ -172,11 +173,16 @@ def last_approved(config: Config, service: str, profile: str, manager: Any = Non
     return find_last_approved(check.records, service, profile)
 
 
-def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profile: str) -> dict[str, Any] | None:
+def find_last_approved(records: Iterable[Mapping[str, Any]], service: str, profile: str) -> dict[str,
+                                                                                                 Any] | None:
     found = None
     for record in records:
         labels = record.get("labels") or {}
-        if labels.get("service") == service and labels.get("profile") == profile and outcome(record) == "approve":
+        if (
+            labels.get("service") == service
+            and labels.get("profile") == profile
+            and outcome(record) == "approve"
+        ):
             found = record
     problem = unreadable(found) if found is not None else None
     if problem:  # a baseline read from a format this gate does not know could be read wrong

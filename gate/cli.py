@@ -118,7 +118,7 @@ def _run(args) -> int:
             _traceback()
         print(f"gate: error: {_mask(' '.join(str(exc).split()))}", file=sys.stderr)
         return exc.exit_code
-    except Exception as exc:  # a bug: gate could not decide, and says so plainly
+    except Exception as exc:  # noqa: BLE001 - a bug: gate could not decide, and says so plainly
         if args.debug:
             _traceback()
         print(f"gate: error: internal error, could not decide: {type(exc).__name__}: {_mask(str(exc))}"

@@ -7,8 +7,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from gate.config import Config, EvidenceSpec
 from gate import consistency, numbers
+from gate.config import Config, EvidenceSpec
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.model import Context, Evidence, Skipped
 from gate.registry import Registry
@@ -52,7 +52,7 @@ def _run(collector, spec: EvidenceSpec, context: Context) -> tuple[list[Evidence
         raise
     except (EvidenceError, GateError) as exc:
         got_s.append(Skipped(kind=kind, source=collector.name, reason=str(exc), origin=origin))
-    except Exception as exc:  # a plugin bug: recorded and denied on, never an approval
+    except Exception as exc:  # noqa: BLE001 - a plugin bug: recorded and denied on, never an approval
         got_s.append(Skipped(kind=kind, source=collector.name, origin=origin,
                              reason=f"collector {collector.name!r} failed: {type(exc).__name__}: {exc}"))
     if not got_e and not got_s:
@@ -83,7 +83,8 @@ def _with_advice(collector, spec: EvidenceSpec, skipped: list[Skipped]) -> list[
         if spec.resolve():
             return skipped
         advice = advise(spec)
-    except Exception:  # advice is a courtesy: a plugin bug here must not change what was collected
+    # advice is a courtesy: a plugin bug here must not change what was collected
+    except Exception:  # noqa: BLE001
         return skipped
     if not isinstance(advice, str) or not advice.strip():
         return skipped

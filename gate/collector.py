@@ -11,7 +11,8 @@ Public and kept stable, like ``gate`` itself. gate's built-in plugins use nothin
 - an entry's options checked against a JSON Schema, with one wording naming gate.yaml and the entry's line:
   ``check_options``, ``entry_error``;
 - timestamps (``parse_timestamp``) and digests (``sha256_digest``);
-- evidence: ``validate_envelope`` for a file in gate's own form, ``validate_kind`` against the schema its kind registered, ``make_evidence``, ``known_kinds``,
+- evidence: ``validate_envelope`` for a file in gate's own form, ``validate_kind`` against the schema its kind
+registered, ``make_evidence``, ``known_kinds``,
   and the sums gate checks every item against (``consistency_problems``);
 - for collectors that call a service: ``register_secret`` and ``mask`` (a token never reaches output),
   ``body_deadline`` (a response that trickles in is a timeout).
@@ -47,8 +48,10 @@ from gate.timeutil import parse_timestamp
 
 __all__ = [
     "MAX_EVIDENCE_BYTES", "Context", "Evidence", "EvidenceSpec", "Loaded", "Skipped", "body_deadline",
-    "check_options", "consistency_problems", "describe_field", "describe_schema_error", "display_path", "display_url",
-    "entry_error", "for_each_file", "known_kinds", "load_document", "make_evidence", "mask", "mask_deep", "parse_timestamp",
+    "check_options", "consistency_problems", "describe_field", "describe_schema_error", "display_path",
+    "display_url",
+    "entry_error", "for_each_file", "known_kinds", "load_document", "make_evidence", "mask", "mask_deep",
+    "parse_timestamp",
     "parse_yaml", "read_bytes", "read_document", "register_secret", "sha256_digest", "validate_envelope",
     "validate_kind",
 ]
@@ -58,7 +61,8 @@ ReadOne = Callable[[Path, str], "Evidence | Skipped | Iterable[Evidence | Skippe
 
 
 def for_each_file(spec: EvidenceSpec, kind: str, source: str, read_one: ReadOne, *,
-                  paths: Sequence[Path] | None = None, nothing: str | None = None) -> Iterator[Evidence | Skipped]:
+                  paths: Sequence[Path] | None = None,
+                  nothing: str | None = None) -> Iterator[Evidence | Skipped]:
     """Read every file the entry names with ``read_one(path, shown)``.
 
     No file at all is one Skipped (``nothing`` as its reason, else "no file matches"). A file ``read_one``
@@ -69,7 +73,8 @@ def for_each_file(spec: EvidenceSpec, kind: str, source: str, read_one: ReadOne,
     """
     found = spec.resolve() if paths is None else list(paths)
     if not found:
-        yield Skipped(kind=kind, source=source, origin=spec.path, reason=nothing or f"no file matches {spec.path!r}")
+        yield Skipped(kind=kind, source=source, origin=spec.path,
+                      reason=nothing or f"no file matches {spec.path!r}")
         return
     for path in found:
         shown = display_path(path, spec.root)

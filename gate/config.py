@@ -41,7 +41,8 @@ def _validator(schema_name: str) -> Any:
     return jsonschema.Draft202012Validator(schema(schema_name))
 
 
-def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception], prefix: tuple[str, ...] = ()) -> None:
+def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception],
+                           prefix: tuple[str, ...] = ()) -> None:
     """NaN, ±Infinity or a number beyond ±2^53 anywhere in data: one line naming the file, line and field.
 
     Checked before the schema: jsonschema lets NaN through every bound (no comparison with NaN is true).
@@ -55,7 +56,8 @@ def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError
     """Validate a loaded document; raise one line naming the first (shallowest) problem."""
     refuse_inexact_numbers(doc, doc.data, error)
     validator = _validator(schema_name)
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(validator.iter_errors(doc.data),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise schema_error(error, doc, errors[0])
 
@@ -91,7 +93,8 @@ class Config:
     threshold_path: Path
     evidence: tuple[EvidenceSpec, ...]
     engine: Mapping[str, Any] = field(default_factory=dict)
-    engine_from_command_line: frozenset[str] = frozenset()  # keys of engine the command line set, not gate.yaml
+    # keys of engine the command line set, not gate.yaml
+    engine_from_command_line: frozenset[str] = frozenset()
     waivers_path: Path | None = None
     decision_log: Mapping[str, Any] = field(default_factory=dict)
     plugins: Mapping[str, Any] = field(default_factory=dict)
@@ -134,7 +137,8 @@ def load_config(path: Path, profile: str | None = None) -> Config:
     else:
         items = [policies] if isinstance(policies, str) else policies
         policy_paths = tuple(local(p, "policies") for p in items)
-    threshold_path = local(data["threshold"], "threshold") if "threshold" in data else library_dir() / "threshold.yaml"
+    threshold_path = local(data["threshold"],
+                           "threshold") if "threshold" in data else library_dir() / "threshold.yaml"
     specs = tuple(
         EvidenceSpec(
             collector=item["collector"],

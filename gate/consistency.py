@@ -91,8 +91,10 @@ def across_runs(evidence: Iterable[Evidence]) -> dict[int, str]:
         for run in stress:
             top = _num(run.data, "latency_ms", "max")
             if p95 is not None and top is not None and p95 > top * BASELINE_OVER_MAX:
-                out[index] = (f"{base.origin}: evidence does not add up: field 'latency_ms.p95' is {_fmt(p95)} ms,"
-                              f" more than {BASELINE_OVER_MAX}x 'latency_ms.max' {_fmt(top)} ms of the stress run"
+                out[index] = (f"{base.origin}: evidence does not add up: field 'latency_ms.p95' is "
+                              f"{_fmt(p95)} ms,"
+                              f" more than {BASELINE_OVER_MAX}x 'latency_ms.max' {_fmt(top)} ms of the "
+                              "stress run"
                               f" {run.origin} it is compared with; expected a baseline p95 within"
                               f" {BASELINE_OVER_MAX}x the stress run's max latency")
                 break
@@ -105,10 +107,12 @@ def load_test(data: Mapping[str, Any]) -> Iterator[str]:
     requests, failures = _num(data, "requests"), _num(data, "failures")
     if requests is not None and failures is not None:
         if requests == 0:
-            yield "field 'requests' is 0; expected a run that sent requests (0 requests have no error rate or latency)"
+            yield ("field 'requests' is 0; expected a run that sent requests (0 requests have no error rate "
+                   "or latency)")
             return
         if failures > requests:
-            yield (f"fields 'failures' ({_fmt(failures)}) and 'requests' ({_fmt(requests)}): more failures than"
+            yield (f"fields 'failures' ({_fmt(failures)}) and 'requests' ({_fmt(requests)}): more failures "
+                   "than"
                    " requests; expected failures <= requests")
         yield from _rate(data, "error_rate", failures, "failures", requests, "requests")
     yield from _request_rate(data, requests)
@@ -129,7 +133,8 @@ def _request_rate(data: Mapping[str, Any], requests: float | None) -> Iterator[s
     exact = requests / duration
     if abs(rate - exact) > REQUEST_RATE_REL * exact:
         yield (f"field 'request_rate' is {_fmt(rate)} but 'requests' / 'duration_s' is {_fmt(requests)} /"
-               f" {_fmt(duration)} = {_fmt(exact)}; expected request_rate within {_pct(REQUEST_RATE_REL)} of it")
+               f" {_fmt(duration)} = {_fmt(exact)}; expected request_rate within {_pct(REQUEST_RATE_REL)} of "
+               "it")
 
 
 def _latency(block: Any, where: str, duration: float | None) -> Iterator[str]:
@@ -138,18 +143,21 @@ def _latency(block: Any, where: str, duration: float | None) -> Iterator[str]:
     present = [(k, v) for k in PERCENTILES if (v := _num(block, k)) is not None]
     for (k1, v1), (k2, v2) in pairwise(present):
         if v1 > v2 * (1 + 1e-9) + 1e-9:
-            yield (f"fields '{where}.{k1}' ({_fmt(v1)}) and '{where}.{k2}' ({_fmt(v2)}): percentiles out of order;"
+            yield (f"fields '{where}.{k1}' ({_fmt(v1)}) and '{where}.{k2}' ({_fmt(v2)}): percentiles out of "
+                   "order;"
                    f" expected {k1} <= {k2}")
             return
     top = _num(block, "max")
     if top is not None and duration is not None and top > duration * 1000 * (1 + TIME_REL):
-        yield (f"fields '{where}.max' ({_fmt(top)} ms) and 'duration_s' ({_fmt(duration)} s): a request slower than"
+        yield (f"fields '{where}.max' ({_fmt(top)} ms) and 'duration_s' ({_fmt(duration)} s): a request "
+               "slower than"
                " the run that measured it; expected max <= duration_s x 1000")
         return
     if top is not None:
         for key, value in present:
             if value > top * (1 + LATENCY_REL) + 1e-9:
-                yield (f"fields '{where}.{key}' ({_fmt(value)}) and '{where}.max' ({_fmt(top)}): a percentile above"
+                yield (f"fields '{where}.{key}' ({_fmt(value)}) and '{where}.max' ({_fmt(top)}): a "
+                       "percentile above"
                        f" the slowest request; expected {key} <= max (within {_pct(LATENCY_REL)})")
                 return
 
@@ -158,17 +166,20 @@ def _times(data: Mapping[str, Any]) -> Iterator[str]:
     duration = _num(data, "duration_s")
     start, end = _num(data, "fault", "start_s"), _num(data, "fault", "end_s")
     if start is not None and end is not None and start > end:
-        yield (f"fields 'fault.start_s' ({_fmt(start)}) and 'fault.end_s' ({_fmt(end)}): the fault ends before it"
+        yield (f"fields 'fault.start_s' ({_fmt(start)}) and 'fault.end_s' ({_fmt(end)}): the fault ends "
+               "before it"
                " starts; expected start_s <= end_s")
     if duration is None:
         return
     if end is not None and _after_run(end, duration):
-        yield (f"fields 'fault.end_s' ({_fmt(end)}) and 'duration_s' ({_fmt(duration)}): the fault ends after the"
+        yield (f"fields 'fault.end_s' ({_fmt(end)}) and 'duration_s' ({_fmt(duration)}): the fault ends "
+               "after the"
                " run; expected end_s <= duration_s")
     recovery = _num(data, "recovery_s")
     if recovery is not None and _after_run((end or 0) + recovery, duration):
         yield (f"fields 'recovery_s' ({_fmt(recovery)}), 'fault.end_s' ({_fmt(end or 0)}) and 'duration_s'"
-               f" ({_fmt(duration)}): recovered after the run ended; expected end_s + recovery_s <= duration_s")
+               f" ({_fmt(duration)}): recovered after the run ended; expected end_s + recovery_s <= "
+               "duration_s")
 
 
 def _series(data: Mapping[str, Any]) -> Iterator[str]:
@@ -187,11 +198,13 @@ def _series(data: Mapping[str, Any]) -> Iterator[str]:
                    " expected the series in time order")
             return
         if t is not None and duration is not None and _after_run(t - step, duration):
-            yield (f"fields 'series[{index}].t' ({_fmt(t)}) and 'duration_s' ({_fmt(duration)}): a point after the"
+            yield (f"fields 'series[{index}].t' ({_fmt(t)}) and 'duration_s' ({_fmt(duration)}): a point "
+                   "after the"
                    " run; expected t <= duration_s")
             return
         if p95 is not None and top is not None and p95 > top * (1 + LATENCY_REL) + 1e-9:
-            yield (f"fields 'series[{index}].p95' ({_fmt(p95)}) and 'latency_ms.max' ({_fmt(top)}): an interval"
+            yield (f"fields 'series[{index}].p95' ({_fmt(p95)}) and 'latency_ms.max' ({_fmt(top)}): an "
+                   "interval"
                    " slower than the run's slowest request; expected p95 <= max")
             return
         previous = t if t is not None else previous
@@ -215,12 +228,15 @@ QUALITY_PARTS = ("checks_passed", "checks_failed", "checks_not_evaluated")
 
 def data_quality(data: Mapping[str, Any]) -> Iterator[str]:
     run = _num(data, "checks_run")
-    parts = [(k, _num(data, k)) for k in QUALITY_PARTS]
+    # checks_warned is counted apart since gate read warnings apart; evidence from before has none.
+    names = QUALITY_PARTS + (("checks_warned",) if "checks_warned" in data else ())
+    parts = [(k, _num(data, k)) for k in names]
     if run is not None and all(v is not None for _, v in parts):
         total = sum(v for _, v in parts if v is not None)
         if total != run:
             shown = " + ".join(f"'{k}' ({_fmt(v)})" for k, v in parts)
-            yield f"fields {shown} = {_fmt(total)}, but 'checks_run' is {_fmt(run)}; expected them to add up to checks_run"
+            yield (f"fields {shown} = {_fmt(total)}, but 'checks_run' is {_fmt(run)}; expected them to add "
+                   "up to checks_run")
         passed = _num(data, "checks_passed")
         if run > 0 and passed is not None:
             yield from _rate(data, "success_ratio", passed, "checks_passed", run, "checks_run")
@@ -239,14 +255,16 @@ def _rate(data: Mapping[str, Any], field: str, part: float, part_name: str, whol
         return
     exact = part / whole
     if abs(stated - exact) > RATE_ABS + 1e-12:  # 1e-12: the float error of 0.00005 itself
-        yield (f"field '{field}' is {_fmt(stated)} but '{part_name}' / '{whole_name}' is {_fmt(part)} / {_fmt(whole)}"
+        yield (f"field '{field}' is {_fmt(stated)} but '{part_name}' / '{whole_name}' is {_fmt(part)} / "
+               f"{_fmt(whole)}"
                f" = {_fmt(exact)}; expected {field} within {RATE_ABS:g} of it")
 
 
 def _at_most(data: Mapping[str, Any], part: str, whole: str) -> Iterator[str]:
     a, b = _num(data, part), _num(data, whole)
     if a is not None and b is not None and a > b:
-        yield f"fields '{part}' ({_fmt(a)}) and '{whole}' ({_fmt(b)}): more {part} than {whole}; expected {part} <= {whole}"
+        yield (f"fields '{part}' ({_fmt(a)}) and '{whole}' ({_fmt(b)}): more {part} than {whole}; expected "
+               f"{part} <= {whole}")
 
 
 def _dates_after(value: Any, produced_at: datetime, path: tuple[str, ...]) -> Iterator[str]:
@@ -275,7 +293,8 @@ def _date_after(text: str, produced_at: datetime, field: str) -> str | None:
     skew = DAY_SKEW if len(text.strip()) <= 10 else DATE_SKEW
     if moment - produced_at <= skew:
         return None
-    return (f"field '{field}' is {text} but 'produced_at' is {produced_at.isoformat()}: the evidence speaks of"
+    return (f"field '{field}' is {text} but 'produced_at' is {produced_at.isoformat()}: the evidence speaks "
+            "of"
             " a time after it was produced; expected dates inside it not after produced_at")
 
 

@@ -6,9 +6,10 @@ The runner never prints. It returns a Decision; the CLI renders it and picks the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from gate.config import Config
 from gate.errors import EngineError, PolicyError
@@ -191,7 +192,7 @@ def decide(
         threshold_digest=threshold.digest,
         threshold=threshold.data,
         decision_id=str(uuid.uuid4()),
-        timestamp=datetime.now(timezone.utc),
+        timestamp=datetime.now(UTC),
         record_required=threshold.record_required,
         waived=tuple(waived),
         notes=tuple(notes),

@@ -58,14 +58,16 @@ def read_document(path: Path, display: str | None = None) -> Loaded:
 
 
 def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
-    """Validate a kind's data against the schema its plugin registered (gate's own: gate/schemas/evidence/)."""
+    """Validate a kind's data against the schema its plugin registered (gate's own:
+    gate/schemas/evidence/)."""
     from gate.plugins import evidence_kinds
 
     kinds = evidence_kinds()
     registered = kinds.schema(kind) if isinstance(kind, str) else None
     if registered is None:
         shown = kind if len(str(kind)) <= 40 else str(kind)[:37] + "..."
-        known = ", ".join(kinds.names()) or "none (is gate.builtins.evidence_kinds loaded? see GATE_LOAD_PLUGINS)"
+        known = ", ".join(kinds.names()) or ("none (is gate.builtins.evidence_kinds loaded? see "
+                                             "GATE_LOAD_PLUGINS)")
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
     refuse_inexact_numbers(doc, data, EvidenceError, prefix)
     validator = _validator(registered)

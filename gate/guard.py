@@ -104,7 +104,12 @@ def package_of(source: str) -> str | None:
     """The package a module declares, or None."""
     toks = tokens(source)
     for i, tok in enumerate(toks):
-        if tok.kind == "ident" and tok.text == "package" and i + 1 < len(toks) and toks[i + 1].kind == "ident":
+        if (
+            tok.kind == "ident"
+            and tok.text == "package"
+            and i + 1 < len(toks)
+            and toks[i + 1].kind == "ident"
+        ):
             return _chain(toks, i + 1)[0]
     return None
 
@@ -404,20 +409,46 @@ def sandbox_violations(source: str) -> Iterator[tuple[int, str, str]]:
 # --- what the embedded engine refuses --------------------------------------------------------------
 
 _MISSING = "regopy 1.5.2 does not have it (a call is undefined or fails, so a deny rule using it never fires)"
-REGOPY_MISSING = {
-    name: _MISSING
-    for name in (
-        "json.match_schema", "json.verify_schema", "rego.metadata.rule", "rego.metadata.chain",
-        "rego.parse_module", "strings.split_n", "strings.render_template", "http.send", "trace",
-        "net.cidr_contains", "net.cidr_contains_matches", "net.cidr_expand", "net.cidr_intersects",
-        "net.cidr_is_valid", "net.cidr_merge", "net.cidr_overlap", "net.lookup_ip_addr",
-        "graphql.is_valid", "graphql.parse", "graphql.parse_and_verify", "graphql.parse_query",
-        "graphql.parse_schema", "graphql.schema_is_valid", "providers.aws.sign_req",
+REGOPY_MISSING = dict.fromkeys(
+    (
+        "json.match_schema",
+        "json.verify_schema",
+        "rego.metadata.rule",
+        "rego.metadata.chain",
+        "rego.parse_module",
+        "strings.split_n",
+        "strings.render_template",
+        "http.send",
+        "trace",
+        "net.cidr_contains",
+        "net.cidr_contains_matches",
+        "net.cidr_expand",
+        "net.cidr_intersects",
+        "net.cidr_is_valid",
+        "net.cidr_merge",
+        "net.cidr_overlap",
+        "net.lookup_ip_addr",
+        "graphql.is_valid",
+        "graphql.parse",
+        "graphql.parse_and_verify",
+        "graphql.parse_query",
+        "graphql.parse_schema",
+        "graphql.schema_is_valid",
+        "providers.aws.sign_req",
         "crypto.x509.parse_and_verify_certificates_with_options",
-        "all", "any", "re_match", "set_diff", "cast_array", "cast_boolean", "cast_null", "cast_object",
-        "cast_set", "cast_string",
-    )
-}
+        "all",
+        "any",
+        "re_match",
+        "set_diff",
+        "cast_array",
+        "cast_boolean",
+        "cast_null",
+        "cast_object",
+        "cast_set",
+        "cast_string",
+    ),
+    _MISSING,
+)
 REGOPY_WRONG = {
     "time.diff": "regopy gets it wrong beyond a few days (use (t1 - t0) / 86400000000000 for days)",
     "time.format": "regopy prints a different text than OPA",
@@ -557,7 +588,8 @@ def _literal_problems(usage: ModuleUsage) -> Iterator[Problem]:
             text = _literal_text(tok)
             if text and _RFC3339_Z.search(text):
                 yield Problem(usage.path, tok.line, f"timestamp literal {tok.text} ends in Z",
-                              "regopy parses \"...Z\" as undefined; write +00:00 (gate normalises the input so)")
+                              "regopy parses \"...Z\" as undefined; write +00:00 (gate normalises the input "
+                              "so)")
 
 
 def data_dependent(files: Iterable) -> dict[str, tuple[Path, int]]:

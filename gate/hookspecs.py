@@ -36,7 +36,8 @@ def gate_register_collectors(register: Registry) -> None:
 def gate_register_evidence_kinds(register: EvidenceKinds) -> None:
     """Register evidence kinds, each with the JSON Schema of its ``data``.
 
-    Every Evidence a collector makes is validated against its kind's schema (``gate.collector.validate_kind``);
+    Every Evidence a collector makes is validated against its kind's schema
+    (``gate.collector.validate_kind``);
     a kind no plugin registered is refused. gate's own kinds are registered the same way, by
     ``gate.builtins.evidence_kinds``. Registering one kind twice is an error.
 

@@ -26,7 +26,8 @@ def body_deadline(seconds: float) -> Callable[..., Any]:
 
 
 def read_within(response: Any, seconds: float) -> bytes:
-    """The whole (decoded) body of ``response``, kept as ``response.content``; ReadTimeout past the deadline."""
+    """The whole (decoded) body of ``response``, kept as ``response.content``; ReadTimeout past the
+    deadline."""
     import requests
     from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 

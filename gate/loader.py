@@ -32,7 +32,8 @@ from yaml.scanner import Scanner
 from gate.errors import ConfigError, GateError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-# Limits checked while a YAML file is read, event by event, so that a hostile file is refused in bounded memory
+# Limits checked while a YAML file is read, event by event, so that a hostile file is refused in bounded
+# memory
 # (before, the whole node graph was built first: a 20 MB node-dense file took 3.2 GB).
 MAX_YAML_NODES = 200_000  # nodes, with aliases counted expanded: stops "billion laughs"
 MAX_YAML_DEPTH = 64  # the deepest gate's own formats go is under 10; the composer recurses once per level
@@ -95,7 +96,8 @@ def read_bytes(path: Path, error: type[Exception] = ConfigError, limit: int = MA
 
 
 class _Source:
-    """A file as the YAML parser reads it: in chunks, hashed and checked as UTF-8 on the way, never whole in memory.
+    """A file as the YAML parser reads it: in chunks, hashed and checked as UTF-8 on the way, never whole in
+    memory.
 
     A failure is kept and end of file returned (an exception raised inside libyaml's read callback would be
     replaced by its own "input error"); parse_stream raises the kept failure.
@@ -116,13 +118,15 @@ class _Source:
             try:
                 text = self.decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                self.failure = self.error(f"{self.where}: not UTF-8 text (byte {self.size - pending + exc.start})")
+                self.failure = self.error(f"{self.where}: not UTF-8 text (byte "
+                                          f"{self.size - pending + exc.start})")
                 break
             if self.size == 0 and text.startswith("\ufeff"):
                 text = text[1:]
             self.size += len(chunk)
             if self.size > self.limit:
-                self.failure = self.error(f"{self.where}: file is over {self.limit} bytes; gate reads at most {self.limit}")
+                self.failure = self.error(f"{self.where}: file is over {self.limit} bytes; gate reads at "
+                                          f"most {self.limit}")
                 break
             self.sha.update(chunk)
             if text or not chunk:
@@ -138,7 +142,8 @@ class _Source:
 
 
 class _Composer(Composer):
-    """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate keys.
+    """PyYAML's composer, checking as each event arrives: node count (aliases expanded), depth, duplicate
+    keys.
 
     It also notes the line of every field, as Loaded.lines. Anchored nodes remember how many nodes they
     expand to, so an alias costs its full size without being walked. gate sets no path resolvers, so the
@@ -150,7 +155,8 @@ class _Composer(Composer):
         self.count = 0
         self.deepest = 0
         self.sizes: dict[str, int] = {}  # per anchor: nodes it expands to
-        self.heights: dict[str, int] = {}  # per anchor: levels below it, so an alias cannot nest past the limit
+        # per anchor: levels below it, so an alias cannot nest past the limit
+        self.heights: dict[str, int] = {}
         self.here: tuple[str | int, ...] = ()
         self.lines: dict[tuple[str | int, ...], int] = {}
 
@@ -163,7 +169,8 @@ class _Composer(Composer):
             if alias:
                 raise self._refuse(event, f"YAML expands to more than {MAX_YAML_NODES} nodes through aliases "
                                           f"(alias bomb?)")
-            raise self._refuse(event, f"YAML has more than {MAX_YAML_NODES} nodes; gate reads at most that many")
+            raise self._refuse(event,
+                               f"YAML has more than {MAX_YAML_NODES} nodes; gate reads at most that many")
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.get_event()
@@ -172,8 +179,8 @@ class _Composer(Composer):
             return self._alias(event)
         anchor = event.anchor
         if anchor is not None and anchor in self.anchors:
-            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence", self.anchors[anchor].start_mark,
-                                "second occurrence", event.start_mark)
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                self.anchors[anchor].start_mark, "second occurrence", event.start_mark)
         depth = len(self.here)
         if depth >= MAX_YAML_DEPTH:
             raise self._refuse(event, f"YAML nests deeper than {MAX_YAML_DEPTH} levels")
@@ -371,7 +378,8 @@ def _json_duplicate(text: str) -> tuple[str, int, int] | None:
 
     Only on the error path: a second, slower reading of a text json already parsed, to name the lines.
     """
-    frames: list[list[Any]] = []  # per open container: [keys seen and their lines, or None in an array; position]
+    # per open container: [keys seen and their lines, or None in an array; position]
+    frames: list[list[Any]] = []
     line, last = 1, 0
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
@@ -388,7 +396,8 @@ def _json_duplicate(text: str) -> tuple[str, int, int] | None:
             line, last = line + text.count("\n", last, match.start()), match.start()
             key, seen = json.loads(token), frames[-1][0]
             if key in seen:
-                field = ".".join(str(frame[1]) for frame in frames[:-1]) + ("." if len(frames) > 1 else "") + key
+                field = ".".join(str(frame[1]) for frame in frames[:-1]) + ("." if len(frames) > 1
+                                                                            else "") + key
                 return field, seen[key], line
             seen[key], frames[-1][1] = line, key
     return None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 Level = Literal["deny", "warn"]
 Outcome = Literal["approve", "block"]
@@ -16,7 +17,7 @@ def utc_iso(moment: datetime | None) -> str | None:
     """RFC 3339 with an explicit +00:00 offset: the form both Rego engines parse."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Context:
     environment: str = "production"
     run_url: str | None = None
     actor: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     now_pinned: bool = False
     # where the version came from: "--service-version", "tag v2.4.0", "gate.yaml" (gate/release.py)
     version_source: str | None = None
@@ -85,7 +86,6 @@ class Evidence:
     produced_at: datetime | None
     origin: str
     digest: str
-    collected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # the line of origin this evidence was read from, when it is one record of a longer file
     line: int | None = None
 
@@ -237,7 +237,8 @@ class Decision:
     workspace: Workspace | None = None
     # the signed attestation of this decision ({digest, envelope}), when gate evaluate --sign made one
     attestation: Mapping[str, Any] | None = None
-    # the protected ref, its commit, and each file's digest at the ref and in the release (gate/policysource.py)
+    # the protected ref, its commit, and each file's digest at the ref and in the release
+    # (gate/policysource.py)
     policy_source: Mapping[str, Any] | None = None
 
     @property

@@ -34,8 +34,10 @@ def decision_log_event(decision: Any, labels: Mapping[str, str] | None = None, i
         "labels": {"app": "gate", "id": "gate", "version": _version(), **dict(labels or {})},
         "decision_id": decision.decision_id,
         "path": DECISION_PATH,
-        "result": {key: record[key] for key in ("outcome", "engine", "findings", "waived", "evidence", "skipped",
-                                                "policy_digest", "threshold_digest", "notes") if key in record},
+        "result": {key: record[key]
+                   for key in ("outcome", "engine", "findings", "waived", "evidence", "skipped",
+                                                "policy_digest", "threshold_digest", "notes")
+                   if key in record},
         "requested_by": context.get("actor") or context.get("run_url") or "gate",
         "timestamp": (utc_iso(decision.timestamp) or "").replace("+00:00", "Z"),
     }
@@ -56,7 +58,8 @@ def encode_events(events: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: str | None = None,
-                       ca_cert: str | None = None, client_cert: str | None = None, client_key: str | None = None,
+                       ca_cert: str | None = None, client_cert: str | None = None,
+                       client_key: str | None = None,
                        timeout_s: float = 10.0, retries: int = 2, session: Any = None) -> int:
     """POST the events in OPA's decision-log format; returns the HTTP status. Retries (bounded, with
     backoff) on connection failures and 408/429/5xx, as OPA requeues a chunk on any non-2xx."""
@@ -86,7 +89,8 @@ def post_decision_logs(url: str, events: Iterable[Mapping[str, Any]], *, token: 
                                         verify=ca_cert or True, cert=cert, hooks={"response": [deadline]})
                 if 200 <= response.status_code < 300:
                     return response.status_code
-                reason = f"decision log: {shown} answered HTTP {response.status_code}: {_start(response.text)}"
+                reason = (f"decision log: {shown} answered HTTP {response.status_code}: "
+                          f"{_start(response.text)}")
                 retry = response.status_code in RETRY_STATUSES
             except requests.exceptions.Timeout:
                 reason, retry = f"decision log: {shown} did not answer within {timeout_s:g} s", True

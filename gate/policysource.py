@@ -33,7 +33,8 @@ from gate.model import Decision
 from gate.threshold import threshold_of, with_threshold
 
 # gate.yaml's fields that judge the release, and so come from the protected ref
-JUDGING_FIELDS = ("profile", "policies", "threshold", "waivers", "engine", "decision_log", "plugins", "workspace")
+JUDGING_FIELDS = ("profile", "policies", "threshold", "waivers", "engine", "decision_log", "plugins",
+                  "workspace")
 RELEASE_SERVICE_FIELDS = ("version", "commit")  # the rest of service is the protected ref's
 ENGINE_FILES = ("ca_cert", "client_cert", "client_key")
 GIT_TIMEOUT_S = 120
@@ -57,7 +58,8 @@ class Compared:
 
     def line(self, ref: str) -> str:
         if self.what == "gate.yaml":
-            return (f"gate.yaml: the release's {self.release} differs from {ref}'s in {', '.join(self.fields)};"
+            return (f"gate.yaml: the release's {self.release} differs from {ref}'s in "
+                    f"{', '.join(self.fields)};"
                     f" {ref}'s are used")
         theirs = f"{self.release} ({_short(self.release_digest)})" if self.release else "none"
         ours = f"{self.protected} ({_short(self.protected_digest)})" if self.protected else "none"
@@ -127,7 +129,8 @@ def resolve_ref(top: Path, ref: str) -> str:
     answer = git(top, "rev-parse", "--is-shallow-repository", check=False)
     shallow = answer.returncode != 0 or answer.stdout.strip() == b"true"
     if not in_ci() and not shallow:
-        found = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        found = git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
+                    check=False)
         if found.returncode == 0:
             return found.stdout.decode().strip()
     # --depth=1 only where the clone is shallow already: it would make a full clone shallow
@@ -135,7 +138,8 @@ def resolve_ref(top: Path, ref: str) -> str:
     fetched = git(top, "fetch", "--quiet", "--no-tags", *depth, "origin", "--", ref, check=False)
     if fetched.returncode != 0:
         last = (fetched.stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
-        raise ConfigError(f"policy ref {ref!r}: not in this clone, and `git fetch {' '.join(depth + ['origin', ref])}`"
+        raise ConfigError(f"policy ref {ref!r}: not in this clone, and `git fetch "
+                          f"{' '.join(depth + ['origin', ref])}`"
                           f" failed ({last}); name a branch or tag of origin")
     return git(top, "rev-parse", "--verify", "FETCH_HEAD^{commit}")
 
@@ -143,7 +147,8 @@ def resolve_ref(top: Path, ref: str) -> str:
 def repository_top(path: Path) -> Path:
     done = git(path, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
-        raise ConfigError(f"{path}: not inside a git repository, so there is no protected ref to read the threshold"
+        raise ConfigError(f"{path}: not inside a git repository, so there is no protected ref to read the "
+                          "threshold"
                           " from (policy_source, --policy-ref)")
     return Path(done.stdout.decode().strip()).resolve()
 
@@ -172,8 +177,10 @@ def protect(release: Config, ref: str, origin: str, target: Path, profile: str |
         raise ConfigError(f"{release.path}: outside the git repository {top}")
     commit = resolve_ref(top, ref)
     if not _exists(top, commit, relative):
-        raise ConfigError(f"{relative}: does not exist at {ref} ({commit[:12]}): gate reads the threshold, policies"
-                          f" and waivers from {ref}'s gate.yaml, so merge gate's configuration to {ref} first")
+        raise ConfigError(f"{relative}: does not exist at {ref} ({commit[:12]}): gate reads the threshold, "
+                          "policies"
+                          f" and waivers from {ref}'s gate.yaml, so merge gate's configuration to "
+                          f"{ref} first")
     _extract(top, commit, [relative], target)
     at_ref = load_config(target / relative, profile)
     engine, certificates = _engine_at_ref(at_ref, target, ref)
@@ -182,12 +189,14 @@ def protect(release: Config, ref: str, origin: str, target: Path, profile: str |
     for path in (at_ref.threshold_path, *at_ref.policy_paths):
         if not path.exists():
             shown = _relative(path, target) or path
-            raise ConfigError(f"{shown}: named by {ref}'s gate.yaml, and it does not exist at {ref} ({commit[:12]})")
-    service = {**at_ref.service, **{k: release.service[k] for k in RELEASE_SERVICE_FIELDS if k in release.service}}
+            raise ConfigError(f"{shown}: named by {ref}'s gate.yaml, and it does not exist at {ref} "
+                              f"({commit[:12]})")
+    service = {**at_ref.service,
+               **{k: release.service[k] for k in RELEASE_SERVICE_FIELDS if k in release.service}}
     trusted = dataclasses.replace(
         release, service=service, profile=at_ref.profile, policy_paths=at_ref.policy_paths,
-        threshold_path=at_ref.threshold_path, waivers_path=at_ref.waivers_path, decision_log=at_ref.decision_log,
-        plugins=at_ref.plugins, policy_ref=ref, protected_engine=engine)
+        threshold_path=at_ref.threshold_path, waivers_path=at_ref.waivers_path,
+        decision_log=at_ref.decision_log, plugins=at_ref.plugins, policy_ref=ref, protected_engine=engine)
     protected = Protected(ref, origin, commit, trusted, release)
     protected.compared = compare(protected, at_ref, top, target, relative)
     return protected
@@ -211,7 +220,8 @@ def _files_at_ref(at_ref: Config, target: Path, ref: str) -> list[str]:
             continue
         inside = _relative(path, target)
         if inside is None:
-            raise ConfigError(f"{ref}'s gate.yaml: field {what!r}: {path} is outside the repository; a threshold"
+            raise ConfigError(f"{ref}'s gate.yaml: field {what!r}: {path} is outside the repository; a "
+                              "threshold"
                               " read from a protected ref must be in that ref")
         out.append(inside)
     return out
@@ -227,7 +237,8 @@ def _engine_at_ref(at_ref: Config, target: Path, ref: str) -> tuple[dict[str, An
         path = (at_ref.root / str(engine[key])).resolve()
         inside = _relative(path, target)
         if inside is None:
-            raise ConfigError(f"{ref}'s gate.yaml: field 'engine.{key}': {engine[key]} is outside the repository")
+            raise ConfigError(f"{ref}'s gate.yaml: field 'engine.{key}': {engine[key]} is outside the "
+                              "repository")
         engine[key], files = str(path), [*files, inside]
     return engine, files
 
@@ -242,7 +253,9 @@ def compare(protected: Protected, at_ref: Config, top: Path, target: Path, relat
     release_doc = load_document(release.path).data or {}
     ref_doc = load_document(target / relative).data or {}
     fields = [k for k in JUDGING_FIELDS if release_doc.get(k) != ref_doc.get(k)]
-    strip = lambda service: {k: v for k, v in (service or {}).items() if k not in RELEASE_SERVICE_FIELDS}
+    def strip(service: Any) -> dict[str, Any]:
+        return {k: v for k, v in (service or {}).items() if k not in RELEASE_SERVICE_FIELDS}
+
     if strip(release_doc.get("service")) != strip(ref_doc.get("service")):
         fields.append("service")
     out = [Compared("gate.yaml", relative, at_ref.digest, relative, release.digest, tuple(fields))]
@@ -255,7 +268,8 @@ def compare(protected: Protected, at_ref: Config, top: Path, target: Path, relat
             return f"gate's library {path.name}"
         return _relative(path, base) or str(path)
 
-    out.append(Compared("threshold", shown(trusted.threshold_path, target), _file_digest(trusted.threshold_path),
+    out.append(Compared("threshold", shown(trusted.threshold_path, target),
+                        _file_digest(trusted.threshold_path),
                         shown(release.threshold_path, top), _file_digest(release.threshold_path)))
     out.append(Compared("policies", ", ".join(shown(p, target) or "" for p in trusted.policy_paths),
                         _policies_digest(trusted.policy_paths),
@@ -297,12 +311,18 @@ def require_ref(config: Config, environ: Mapping[str, str] | None = None) -> str
         return None
     if in_ci(environ):
         raise ConfigError(
-            f"{config.path}: profile {config.profile} requires the threshold, policies and waivers from a protected"
-            " git ref (threshold audit.require_policy_ref: true), and none was given: pass --policy-ref main (the"
-            " Action's policy-ref does, by default the repository's default branch) or set policy_source.ref in"
-            " gate.yaml; evaluating them from the working tree would let the release loosen its own threshold")
-    return (f"not judged from a protected ref: profile {config.profile} requires one (audit.require_policy_ref; in CI"
-            " this is exit 2), and gate read the threshold and policies of the working tree; pass --policy-ref")
+            f"{config.path}: profile {config.profile} requires the threshold, policies and waivers from a "
+            "protected"
+            " git ref (threshold audit.require_policy_ref: true), and none was given: pass --policy-ref "
+            "main (the"
+            " Action's policy-ref does, by default the repository's default branch) or set "
+            "policy_source.ref in"
+            " gate.yaml; evaluating them from the working tree would let the release loosen its own "
+            "threshold")
+    return (f"not judged from a protected ref: profile {config.profile} requires one "
+            "(audit.require_policy_ref; in CI"
+            " this is exit 2), and gate read the threshold and policies of the working tree; pass "
+            "--policy-ref")
 
 
 # --- the report -----------------------------------------------------------------------------------------
@@ -321,7 +341,8 @@ def annotate(decision: Decision, protected: Protected, manager: Any = None) -> D
     return dataclasses.replace(decision, notes=tuple(notes) + tuple(decision.notes), policy_source=entry)
 
 
-def release_verdict(decision: Decision, protected: Protected, manager: Any = None) -> tuple[dict[str, Any], str]:
+def release_verdict(decision: Decision, protected: Protected, manager: Any = None) -> tuple[dict[str, Any],
+                                                                                            str]:
     """The release's own threshold, policies and waivers on the same input, replayed as `gate impact`
     replays (on the embedded engine, with the protected configuration's engine timeout: the release does
     not set the bound its own policies run under); a failure is reported, never a change of the decision."""
@@ -337,22 +358,26 @@ def release_verdict(decision: Decision, protected: Protected, manager: Any = Non
                 extra.extend(Path(p) for p in paths or [])
         with open_engine(protected.config, None, None, "embedded", manager) as engine:
             side = Side("the release", release.threshold_path,
-                        load_policies(tuple(release.policy_paths) + tuple(extra)), release.waivers_path, engine)
+                        load_policies(tuple(release.policy_paths) + tuple(extra)), release.waivers_path,
+                        engine)
             doc = dict(decision.input)
-            doc["context"] = {**(doc.get("context") or {}), "environment": release.profile, "policy_source": None}
+            doc["context"] = {**(doc.get("context") or {}), "environment": release.profile,
+                              "policy_source": None}
             replay = side.replay({"input": doc, "labels": {"profile": release.profile}})
     except GateError as exc:
         return ({"outcome": None, "error": str(exc)},
                 f"the release's own threshold, policies and waivers could not be evaluated: {exc}")
     if replay.outcome is None:
         reason = "; ".join(replay.notes) or "no reason given"
-        return {"outcome": None, "error": reason}, f"the release's own threshold could not be evaluated: {reason}"
+        return {"outcome": None,
+                "error": reason}, f"the release's own threshold could not be evaluated: {reason}"
     ours = Replay(decision.outcome, list(decision.findings), [f for f, _ in decision.waived], [])
     change = Change({}, ours, replay)
     verdict = {"outcome": replay.outcome, "profile": release.profile,
                "would_deny": sorted({f.rule for f in change.added}),
                "would_stop_denying": sorted({f.rule for f in change.removed})}
-    line = (f"with the release branch's threshold, policies and waivers (profile {release.profile}) this decision"
+    line = (f"with the release branch's threshold, policies and waivers (profile {release.profile}) this "
+            "decision"
             f" would be {replay.outcome}; with {ref}'s it is {decision.outcome}")
     if verdict["would_stop_denying"]:
         line += f"; it would stop denying {', '.join(verdict['would_stop_denying'])}"

@@ -49,10 +49,11 @@ def _check_schema(kind: str, schema: Mapping[str, Any]) -> None:
 
 
 class EvidenceKinds:
-    """Evidence kinds and the JSON Schema of each kind's ``data``: what ``gate_register_evidence_kinds`` fills.
+    """Evidence kinds and the JSON Schema of each kind's ``data``: what ``gate_register_evidence_kinds``
+    fills.
 
-    A kind is a lower-case name (it becomes a field of the policies' input, never a path); its schema must be a
-    valid JSON Schema (draft 2020-12). Registering one kind twice is an error, never a silent replacement.
+    A kind is a lower-case name (it becomes a field of the policies' input, never a path); its schema must be
+    a valid JSON Schema (draft 2020-12). Registering one kind twice is an error, never a silent replacement.
     """
 
     def __init__(self) -> None:
@@ -64,9 +65,11 @@ class EvidenceKinds:
         if not isinstance(kind, str) or not _KIND.fullmatch(kind):
             raise GateError(f"an evidence kind must be a lower-case name (a-z, 0-9, _), got {kind!r}")
         if kind in self._schemas:
-            raise GateError(f"the evidence kind {kind!r} is registered twice; rename one of the plugins' kinds")
+            raise GateError(f"the evidence kind {kind!r} is registered twice; rename one of the plugins' "
+                            "kinds")
         if not isinstance(schema, Mapping):
-            raise GateError(f"evidence kind {kind!r}: expected its JSON Schema as a mapping, got {type(schema).__name__}")
+            raise GateError(f"evidence kind {kind!r}: expected its JSON Schema as a mapping, got "
+                            f"{type(schema).__name__}")
         if not checked:
             _check_schema(kind, schema)
         self._schemas[kind] = schema

@@ -17,7 +17,8 @@ SUFFIX = ".rego"
 TEST_SUFFIX = "_test.rego"   # Rego unit tests: `gate test` runs them; no evaluation loads them
 # A rule id is `<package>.<rule>` (docs/input-document.md): what waivers, reports and the log name.
 RULE_ID = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
-_SET_HEAD = {level: re.compile(rf"^{level}\s+(?:contains\b|\[|if\b|\{{)", re.MULTILINE) for level in ("deny", "warn")}
+_SET_HEAD = {level: re.compile(rf"^{level}\s+(?:contains\b|\[|if\b|\{{)", re.MULTILINE)
+             for level in ("deny", "warn")}
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _TOP_LEVEL = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 

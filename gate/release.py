@@ -44,18 +44,22 @@ def _from_ref(raw: str, what: str) -> str:
     """``raw`` without one leading v, checked; ConfigError naming ``what`` otherwise."""
     version = raw[1:] if raw[:1] in ("v", "V") else raw
     if not is_release_version(version):
-        raise ConfigError(f"{what} {raw!r} is not a release version: expected a PEP 440 or SemVer version after an"
-                          " optional leading 'v' (e.g. v2.4.0); pass --service-version to say which version this is")
+        raise ConfigError(f"{what} {raw!r} is not a release version: expected a PEP 440 or SemVer version "
+                          "after an"
+                          " optional leading 'v' (e.g. v2.4.0); pass --service-version to say which version "
+                          "this is")
     return version
 
 
-def release_version(cli: str | None, configured: object, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+def release_version(cli: str | None, configured: object, env: Mapping[str, str]) -> tuple[str | None,
+                                                                                          str | None]:
     """(version, where it came from) by the precedence above; (None, None) when nothing names one."""
     if cli:
         return cli, "--service-version"
     action_input = env.get("GATE_VERSION", "").strip()
     if action_input:
-        return _from_ref(action_input, "the action's version input"), f"the action's version input {action_input}"
+        return _from_ref(action_input,
+                         "the action's version input"), f"the action's version input {action_input}"
     if env.get("GITHUB_REF_TYPE") == "tag" and env.get("GITHUB_REF_NAME"):
         tag = env["GITHUB_REF_NAME"]
         return _from_ref(tag, "tag"), f"tag {tag}"

@@ -21,7 +21,6 @@ from gate.policyset import PolicySet
 from gate.threshold import Threshold, load_threshold
 from gate.timeutil import parse_timestamp
 
-
 # --- one side of the comparison: threshold + policies + waivers -------------------------------------
 
 
@@ -54,10 +53,12 @@ class Side:
         if profile not in self._waivers:
             from gate.waivers import load_waivers
 
-            self._waivers[profile] = load_waivers(self.waivers_path, self.threshold(profile), wall_clock=False)
+            self._waivers[profile] = load_waivers(self.waivers_path, self.threshold(profile),
+                                                  wall_clock=False)
         return self._waivers[profile]
 
-    def evaluator(self, profile: str, threshold: Threshold) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    def evaluator(self, profile: str, threshold: Threshold) -> Callable[[Mapping[str, Any]],
+                                                                        Mapping[str, Any]]:
         """input → data.gate on the side's engine (an EngineSession: compiled once per policy set and
         profile, every answer bounded by the engine timeout)."""
         answer = self._answer.get(profile)
@@ -70,7 +71,8 @@ class Side:
 
     def replay(self, record: Mapping[str, Any]) -> Replay:
         doc = record.get("input")
-        profile = str((record.get("labels") or {}).get("profile") or (doc or {}).get("context", {}).get("environment"))
+        profile = str((record.get("labels") or {}).get("profile")
+                      or (doc or {}).get("context", {}).get("environment"))
         if not isinstance(doc, Mapping) or not doc:
             return Replay(None, [], [], [f"record {record.get('seq')} holds no input to replay"])
         problem = auditlog.unreadable(record)
@@ -82,7 +84,8 @@ class Side:
         try:
             result = self._answer_of(profile, threshold, doc)
         except EngineError as exc:  # reported for this record: never a flip it did not compute
-            return Replay(None, [], [], [f"record {record.get('seq')} could not be replayed with {self.label}: {exc}"])
+            return Replay(None, [], [],
+                          [f"record {record.get('seq')} could not be replayed with {self.label}: {exc}"])
         if not isinstance(result, Mapping) or not result:
             raise GateError(f"{self.label}: the policies decide nothing (no rules under data.gate)")
         context = context_of(doc)
@@ -107,9 +110,11 @@ def context_of(doc: Mapping[str, Any]) -> Context:
     try:
         now = parse_timestamp(ctx.get("now"))
     except ValueError:
-        raise GateError(f"recorded input has no usable context.now ({ctx.get('now')!r}); it cannot be replayed") from None
+        raise GateError(f"recorded input has no usable context.now ({ctx.get('now')!r}); it cannot be "
+                        "replayed") from None
     return Context(service=str(ctx.get("service")), version=ctx.get("version"), commit=ctx.get("commit"),
-                   version_source=ctx.get("version_source"), environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
+                   version_source=ctx.get("version_source"),
+                   environment=str(ctx.get("environment") or "production"), run_url=ctx.get("run_url"),
                    actor=ctx.get("actor"), now=now, now_pinned=True)
 
 

@@ -37,8 +37,9 @@ def secret_values() -> list[str]:
 
 # query or fragment parameters whose value is a credential: tokens, keys, signatures (AWS, GCS,
 # Azure SAS), passwords. A false positive only hides a harmless value.
-_SECRET_PARAM = re.compile(r"token|secret|passw|pwd|key|sig|credential|auth|session|code|^x-amz-|^x-goog-|^sv$|^se$",
-                           re.IGNORECASE)
+_SECRET_PARAM = re.compile(
+    r"token|secret|passw|pwd|key|sig|credential|auth|session|code|^x-amz-|^x-goog-|^sv$|^se$", re.IGNORECASE
+)
 # a URL inside free text: a scheme, "://", then everything up to a space, a quote or a bracket
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s'\"<>`()\[\]{}|\\^]+")
 
@@ -68,8 +69,8 @@ def _scrub_params(text: str) -> str:
     pairs = parse_qsl(text, keep_blank_values=True)
     if not any(_SECRET_PARAM.search(name) and value for name, value in pairs):
         return text  # untouched: the URL reads exactly as configured
-    return urlencode([(name, "***" if _SECRET_PARAM.search(name) and value else value) for name, value in pairs],
-                     safe="*/:")
+    return urlencode([(name, "***" if _SECRET_PARAM.search(name) and value else value)
+                      for name, value in pairs], safe="*/:")
 
 
 def scrub_urls(text: str) -> str:

@@ -64,7 +64,8 @@ def extends_library(path: Path) -> bool:
 
 def load_threshold(path: Path, profile: str, library: Path | None = None) -> Threshold:
     """``library``: the threshold an `extends: library` file is laid over (default: the one shipped with
-    gate; `gate test` passes the threshold under test, so that a scenario's declared exceptions apply to it)."""
+    gate; `gate test` passes the threshold under test, so that a scenario's declared exceptions apply to
+    it)."""
     doc = load_document(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
@@ -80,7 +81,8 @@ def load_threshold(path: Path, profile: str, library: Path | None = None) -> Thr
     return Threshold(path=path, profile=profile, data=merged, rules=data.get("rules") or {}, digest=digest)
 
 
-def _over_library(own: Mapping[str, Any], own_digest: str, library: Path | None) -> tuple[dict[str, Any], str]:
+def _over_library(own: Mapping[str, Any], own_digest: str, library: Path | None) -> tuple[dict[str, Any],
+                                                                                          str]:
     """`extends: library`: this file's profiles and rules laid over the threshold shipped with gate.
 
     The digest covers both files, so a new gate release with other library numbers is another threshold."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -17,9 +17,10 @@ def parse_timestamp(value: Any) -> datetime:
         moment = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            moment = datetime.fromtimestamp(float(value), timezone.utc)
+            moment = datetime.fromtimestamp(float(value), UTC)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} (not a time)") from None
+            raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} "
+                             "(not a time)") from None
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         if text[-1] in "zZ":
@@ -31,9 +32,9 @@ def parse_timestamp(value: Any) -> datetime:
     else:
         raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 with an offset: outside the dates UTC can hold
         raise ValueError(f"expected an RFC 3339 timestamp or a date, got {value!r} (out of range)") from None
 

@@ -78,7 +78,8 @@ class Expected:
 def parse_max_age(text: str) -> timedelta:
     match = _AGE.match(text.strip())
     if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"--max-age {text!r}: expected a positive number with a unit s, m, h or d (e.g. 24h)")
+        raise ConfigError(f"--max-age {text!r}: expected a positive number with a unit s, m, h or d (e.g. "
+                          "24h)")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
@@ -93,8 +94,10 @@ def read_attestation(path: Path) -> Attestation:
         payload = b64decode(_field(path, envelope, "payload", str))
         statement = json.loads(payload)
     except (TypeError, ValueError) as exc:
-        raise AttestationError(f"{path}: field 'payload': expected base64 of a JSON statement ({exc})") from None
-    signatures = tuple(_signature(path, i, s) for i, s in enumerate(_field(path, envelope, "signatures", list)))
+        raise AttestationError(f"{path}: field 'payload': expected base64 of a JSON "
+                               f"statement ({exc})") from None
+    signatures = tuple(_signature(path, i, s)
+                       for i, s in enumerate(_field(path, envelope, "signatures", list)))
     _statement_shape(path, statement)
     return Attestation(path, payload_type, payload, signatures, statement)
 
@@ -102,7 +105,8 @@ def read_attestation(path: Path) -> Attestation:
 def _load_json(path: Path) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_ATTESTATION_BYTES:
-            raise AttestationError(f"{path}: larger than {MAX_ATTESTATION_BYTES} bytes: not a gate attestation")
+            raise AttestationError(f"{path}: larger than {MAX_ATTESTATION_BYTES} bytes: not a gate "
+                                   "attestation")
         data = json.loads(path.read_bytes())
     except OSError as exc:
         raise AttestationError(f"{path}: cannot read the attestation: {exc.strerror or exc}") from None
@@ -194,9 +198,11 @@ def signature_failures(att: Attestation, keys: Sequence[PublicKey]) -> list[str]
         if any(signature_valid(k, signature.sig, message) for k in keys):
             continue
         if signature.keyid and signature.keyid not in trusted:
-            failures.append(f"signatures[{i}]: made by key {signature.keyid[:16]}, which is not a trusted key (--key)")
+            failures.append(f"signatures[{i}]: made by key {signature.keyid[:16]}, which is not a trusted "
+                            "key (--key)")
         else:
-            failures.append(f"signatures[{i}]: signature does not verify under the trusted key(s): the payload"
+            failures.append(f"signatures[{i}]: signature does not verify under the trusted key(s): the "
+                            "payload"
                             " or its type changed after signing, or the signature was altered")
     return failures
 
@@ -204,8 +210,10 @@ def signature_failures(att: Attestation, keys: Sequence[PublicKey]) -> list[str]
 def subject_failures(subjects: Sequence[Mapping[str, Any]], artifact_sha256: str) -> list[str]:
     if any(str(s["digest"].get("sha256", "")).lower() == artifact_sha256 for s in subjects):
         return []
-    named = ", ".join(f"{s.get('name', '?')}=sha256:{str(s['digest'].get('sha256', '?'))[:12]}…" for s in subjects)
-    return [f"subject: no subject has the artifact's digest sha256:{artifact_sha256} (subjects: {named or 'none'})"]
+    named = ", ".join(f"{s.get('name', '?')}=sha256:{str(s['digest'].get('sha256', '?'))[:12]}…"
+                      for s in subjects)
+    return [f"subject: no subject has the artifact's digest sha256:{artifact_sha256} (subjects: "
+            f"{named or 'none'})"]
 
 
 def predicate_failures(att: Attestation, expected: Expected) -> list[str]:
@@ -230,7 +238,8 @@ def predicate_failures(att: Attestation, expected: Expected) -> list[str]:
 def age_failures(decided: datetime, expected: Expected) -> list[str]:
     age = expected.now - decided
     if age < -CLOCK_SKEW:
-        return [f"predicate.timeVerified: {decided.isoformat()} is in the future (now {expected.now.isoformat()})"]
+        return [f"predicate.timeVerified: {decided.isoformat()} is in the future (now "
+                f"{expected.now.isoformat()})"]
     if age > expected.max_age:
         return [(f"predicate.timeVerified: decided {decided.isoformat()}, {_span(age)} ago, older than"
                  f" --max-age {_span(expected.max_age)}")]

@@ -98,6 +98,7 @@ MEASURED_RULES = frozenset({
     "data.quality_success_ratio", "data.malformed_rate", "data.freshness",
     "operations.on_call_coverage", "operations.review_threshold_uncalibrated",
     "governance.review_overdue",
+    "technical.review_threshold_lets_errors_through", "technical.review_load_over_capacity",
 })
 
 
@@ -110,7 +111,8 @@ def _versions(text: str | None, where: str) -> Any:
     try:
         return SpecifierSet(text.strip(), prereleases=True)
     except InvalidSpecifier:
-        raise ConfigError(f"{where}: field 'subject.versions': {text!r} is not a version range; expected PEP 440"
+        raise ConfigError(f"{where}: field 'subject.versions': {text!r} is not a version range; expected PEP "
+                          "440"
                           " specifiers such as \">=2.4.0,<2.5.0\" or \"==2.4.*\", or \"*\"") from None
 
 
@@ -167,7 +169,9 @@ class Limits:
         if not self.approvers:
             return not self.strict
         allowed = {normalised_name(a) for a in self.approvers}
-        return normalised_name(approved_by) in allowed or normalised_name(_without_role(approved_by)) in allowed
+        return (
+            normalised_name(approved_by) in allowed or normalised_name(_without_role(approved_by)) in allowed
+        )
 
 
 @dataclass(frozen=True)
@@ -225,13 +229,16 @@ class Waivers:
         return waiver.expires <= self._clock(context)[1]
 
     def refusal(self, entry: Entry, context: Context) -> str | None:
-        """Why the threshold's profile does not accept this waiver, naming file, line and field; None if it does."""
-        return self._rule_refusal(entry) or self._approver_refusal(entry) or self._date_refusal(entry, context)
+        """Why the threshold's profile does not accept this waiver, naming file, line and field; None if it
+        does."""
+        return self._rule_refusal(entry) or self._approver_refusal(entry) or self._date_refusal(entry,
+                                                                                                context)
 
     def _rule_refusal(self, entry: Entry) -> str | None:
         rule = entry.waiver.rule
         if (self.rules.get(rule) or {}).get("waivable", True) is False:
-            return f"{entry.at('rule')}: field 'rule': the threshold marks {rule} non-waivable (rules.{rule}.waivable: false)"
+            return (f"{entry.at('rule')}: field 'rule': the threshold marks {rule} non-waivable "
+                    f"(rules.{rule}.waivable: false)")
         if self.limits.strict and rule in EVIDENCE_RULES:
             return (f"{entry.at('rule')}: field 'rule': {rule} is non-waivable in production: its deny says"
                     " evidence is missing, unreadable, stale, mismatched or unverified, and a waiver cannot"
@@ -262,8 +269,10 @@ class Waivers:
                         else (earliest, f"the time of the decision ({earliest.isoformat()})"))
         days = (entry.waiver.expires - start).total_seconds() / 86400
         if days > self.limits.max_days:
-            return (f"{entry.at('expires')}: field 'expires': {entry.shown('expires')} is {days:,.0f} days after"
-                    f" {since}; profile {self.limits.profile} allows waivers of at most {self.limits.max_days:g}"
+            return (f"{entry.at('expires')}: field 'expires': {entry.shown('expires')} is {days:,.0f} days "
+                    "after"
+                    f" {since}; profile {self.limits.profile} allows waivers of at most "
+                    f"{self.limits.max_days:g}"
                     f" days ({self.limits.threshold}: waivers.max_waiver_days)")
         return None
 
@@ -295,9 +304,11 @@ class Waivers:
         waived: list[tuple[Finding, Waiver]] = []
         used: set[int] = set()
         for finding in findings:
-            entry = next((e for e in usable if e.waiver.rule == finding.rule), None) if finding.blocks else None
+            entry = next((e for e in usable if e.waiver.rule == finding.rule),
+                         None) if finding.blocks else None
             if entry is not None and self.figure_missing(finding):
-                notes.append(f"waiver of {finding.rule} ({entry.waiver.origin}) does not cover \"{finding.message}\":"
+                notes.append(f"waiver of {finding.rule} ({entry.waiver.origin}) does not cover "
+                             f"\"{finding.message}\":"
                              " in production a waiver covers a measured shortfall, not a missing figure")
                 used.add(id(entry))
                 entry = None
@@ -345,4 +356,5 @@ def _entry(doc: Any, path: Path, index: int, item: Mapping[str, Any]) -> Entry:
     )
     return Entry(waiver, _versions(item["subject"].get("versions"), where),
                  approved_on=None if approved_on is None else _moment(approved_on, where, "approved_on"),
-                 where=fields, written={k: str(item[k]).strip() for k in ("expires", "approved_on") if k in item})
+                 where=fields,
+                 written={k: str(item[k]).strip() for k in ("expires", "approved_on") if k in item})

@@ -28,7 +28,8 @@ import yaml
 from gate.config import Config
 
 # `uses: OWNER/gate@v1`, `OWNER/deployment-gate/…@sha`, `./` (this repository's own action.yml)
-_ACTION = re.compile(r"^(?:\./?|[^/@\s]+/(?:[^/@\s]*[-_.])?gate(?:[-_.][^/@\s]*)?(?:/[^@\s]*)?@\S+)$", re.IGNORECASE)
+_ACTION = re.compile(r"^(?:\./?|[^/@\s]+/(?:[^/@\s]*[-_.])?gate(?:[-_.][^/@\s]*)?(?:/[^@\s]*)?@\S+)$",
+                     re.IGNORECASE)
 _RUNS_GATE = re.compile(r"(?:^|[\s;&|(])gate\s+evaluate\b")
 PR_EVENTS = ("pull_request", "pull_request_target")
 
@@ -82,7 +83,8 @@ def report_problems(where: str, permissions: Any, needs: Needs) -> list[str]:
         found.append(f"{where} grants checks: {check}, but gate_github reports the decision as a check run;"
                      " grant checks: write")
     if needs.comment and needs.pull_request and (level := _lacks(permissions, "pull-requests")):
-        found.append(f"{where} grants pull-requests: {level}, but gate_github comments the decision on the pull"
+        found.append(f"{where} grants pull-requests: {level}, but gate_github comments the decision on the "
+                     "pull"
                      " request; grant pull-requests: write")
     return found
 
@@ -147,7 +149,8 @@ def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mappin
         asked = str(inputs.get("decision-log") or "auto")
         checkout = any(str(s.get("uses", "")).startswith("actions/checkout@") for s in _steps(job))
         store = configured or (("git-branch" if checkout else "file") if asked == "auto" else asked)
-        token = bool(str(inputs.get("github-token") or "").strip()) or "GITHUB_TOKEN" in _env(workflow, job, step)
+        token = bool(str(inputs.get("github-token") or "").strip()) or "GITHUB_TOKEN" in _env(workflow, job,
+                                                                                              step)
         return Needs(str(store), token, pull_request, report, comment)
     script = str(step.get("run") or "")
     if not _RUNS_GATE.search(script):
@@ -196,7 +199,8 @@ def workflow_problems(config: Config) -> list[str]:
                 if needs is not None:
                     where = f"{path.name}: job '{job_id}'"
                     granted_here = _job_permissions(workflow, job)
-                    lines = store_problems(where, granted_here, needs) + report_problems(where, granted_here, needs)
+                    lines = store_problems(where, granted_here, needs) + report_problems(where, granted_here,
+                                                                                         needs)
                     found.extend(line for line in lines if line not in found)
     return found
 
@@ -204,7 +208,8 @@ def workflow_problems(config: Config) -> list[str]:
 def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> tuple[list[str], list[str]]:
     """`gate evaluate` in GitHub Actions: the job it runs in, held to what this run will do.
     Returns (store problems, report problems)."""
-    ref, job_id, workspace = env.get("GITHUB_WORKFLOW_REF", ""), env.get("GITHUB_JOB", ""), env.get("GITHUB_WORKSPACE")
+    ref, job_id, workspace = env.get("GITHUB_WORKFLOW_REF", ""), env.get("GITHUB_JOB",
+                                                                         ""), env.get("GITHUB_WORKSPACE")
     repository = env.get("GITHUB_REPOSITORY", "")
     if not (ref and job_id and workspace and repository and ref.startswith(repository + "/")):
         return [], []
@@ -217,6 +222,7 @@ def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> 
     if not isinstance(job, Mapping):
         return [], []
     report, comment = _gate_options(config)
-    needs = Needs(store, bool(env.get("GITHUB_TOKEN")), env.get("GITHUB_EVENT_NAME") in PR_EVENTS, report, comment)
+    needs = Needs(store, bool(env.get("GITHUB_TOKEN")), env.get("GITHUB_EVENT_NAME") in PR_EVENTS, report,
+                  comment)
     where, permissions = f"{path.name}: job '{job_id}'", _job_permissions(workflow, job)
     return store_problems(where, permissions, needs), report_problems(where, permissions, needs)

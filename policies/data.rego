@@ -117,15 +117,26 @@ counts_known(q) if {
 	is_number(object.get(q, ["data", "checks_not_evaluated"], null))
 }
 
+# Warnings counted apart (checks_warned); evidence written before gate did so has none (its warnings
+# are inside checks_failed).
+warned(q) := q.data.checks_warned if is_number(object.get(q, ["data", "checks_warned"], null))
+
+warned(q) := 0 if not is_number(object.get(q, ["data", "checks_warned"], null))
+
 # Checks not evaluated count as not passing: a check that did not run proves nothing.
-checks_total(q) := (q.data.checks_passed + q.data.checks_failed) + q.data.checks_not_evaluated
+checks_total(q) := ((q.data.checks_passed + q.data.checks_failed) + q.data.checks_not_evaluated) + warned(q)
 
 # The effective success ratio is the lower of the reported ratio and the one recounted from the checks.
-success_ratio(q) := lib.round4(lib.min_of([q.data.checks_passed / checks_total(q), q.data.success_ratio])) if {
+# A warning is not a failure for this rule (data.quality_warnings judges warnings): both ratios count
+# warned checks with the passed ones; the reported ratio (checks_passed / checks_run) is lifted by them.
+success_ratio(q) := lib.round4(lib.min_of([
+	(q.data.checks_passed + warned(q)) / checks_total(q),
+	q.data.success_ratio + (warned(q) / checks_total(q)),
+])) if {
 	is_number(object.get(q, ["data", "success_ratio"], null))
 }
 
-success_ratio(q) := lib.round4(q.data.checks_passed / checks_total(q)) if {
+success_ratio(q) := lib.round4((q.data.checks_passed + warned(q)) / checks_total(q)) if {
 	not is_number(object.get(q, ["data", "success_ratio"], null))
 }
 
@@ -158,6 +169,79 @@ deny contains lib.finding(
 evaluated_some(q) if {
 	counts_known(q)
 	checks_total(q) > 0
+}
+
+# --- warnings and build failures ---------------------------------------------------------------------
+
+# What each tool calls a warning, for messages a team recognises.
+warning_names := {
+	"dbt": "dbt severity: warn",
+	"soda": "Soda warn",
+	"datacontract-cli": "datacontract-cli warning",
+}
+
+warning_name(q) := warning_names[q.data.tool] if is_string(object.get(q, ["data", "tool"], null))
+
+warning_name(q) := "the tool's warning level" if not warning_names[object.get(q, ["data", "tool"], "")]
+
+# Warnings block unless the threshold says otherwise: a threshold written before the key existed keeps
+# the strict reading (warnings were counted as failures then).
+warnings_block if object.get(t, "warnings_block", true) != false
+
+warning_text(q) := sprintf("%s warning%s (%s)", [lib.num(warned(q)), plural(warned(q)), warning_name(q)])
+
+plural(n) := "" if n == 1
+
+plural(n) := "s" if n != 1
+
+warning_checks(q) := [x.check | some x in object.get(q, ["data", "examples"], []); is_object(x); x.problem == "warning"; is_string(object.get(x, "check", null))]
+
+warning_list(q) := "" if count(warning_checks(q)) == 0
+
+warning_list(q) := sprintf(": %s", [trim_space(concat(", ", warning_checks(q)))]) if count(warning_checks(q)) > 0
+
+deny contains lib.finding(
+	"data.quality_warnings",
+	sprintf("data quality of %s (%s): %s%s; the threshold blocks on warnings (data.warnings_block: true)", [
+		trim_space(source_of(q)), lib.origin(q), warning_text(q), warning_list(q),
+	]),
+	warned(q), 0, lib.origin(q),
+) if {
+	warnings_block
+	some q in quality
+	warned(q) > 0
+}
+
+warn contains lib.finding(
+	"data.quality_warnings",
+	sprintf("data quality of %s (%s): %s%s; allowed by the threshold (data.warnings_block: false)", [
+		trim_space(source_of(q)), lib.origin(q), warning_text(q), warning_list(q),
+	]),
+	warned(q), 0, lib.origin(q),
+) if {
+	not warnings_block
+	some q in quality
+	warned(q) > 0
+}
+
+# dbt's message is taken as it is (no trim_space: regopy drops the escaping of a quote in its result,
+# and dbt quotes column names).
+resource_type(b) := b.resource_type if is_string(object.get(b, "resource_type", null))
+
+resource_type(b) := "node" if not is_string(object.get(b, "resource_type", null))
+
+deny contains lib.finding(
+	"data.build_failed",
+	sprintf("%s %s (data of %s, %s) failed to build: %s", [
+		resource_type(b), b.node, trim_space(source_of(q)), lib.origin(q), b.message,
+	]),
+	"error", "success", lib.origin(q),
+) if {
+	some q in quality
+	some b in object.get(q, ["data", "build_failures"], [])
+	is_object(b)
+	is_string(object.get(b, "node", null))
+	is_string(object.get(b, "message", null))
 }
 
 # For `gate lint` (docs/policies.md): both are judged when reported and recounted when absent

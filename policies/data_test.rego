@@ -333,3 +333,72 @@ test_dependency_with_null_contracts_denied if {
 test_quality_fields_recounted_are_declared_optional_for_the_lint if {
 	gap.lint_optional == {"data_quality.success_ratio", "data_quality.malformed_rate"}
 }
+
+# --- warnings and build failures ---------------------------------------------------------------------
+
+mk_warned(passed, warned) := q if {
+	q0 := mk_quality("claims-intake", passed, 0, 0, 0.001)
+	q := json.patch(q0, [
+		{"op": "add", "path": "/data/checks_warned", "value": warned},
+		{"op": "replace", "path": "/data/checks_run", "value": passed + warned},
+		{"op": "replace", "path": "/data/success_ratio", "value": passed / (passed + warned)},
+		{"op": "replace", "path": "/data/tool", "value": "dbt"},
+		{"op": "add", "path": "/data/examples", "value": [{"check": "accepted_values_channel", "problem": "warning"}]},
+	])
+}
+
+data_warns(ev) := fs if {
+	fs := gap.warn with input.evidence as ev
+}
+
+test_warnings_block_under_the_shipped_defaults if {
+	some f in data_denies(data_evidence(good_contract, [mk_warned(80, 3), mk_quality("policy-admin", 60, 0, 0, 0)]))
+	f.id == "data.quality_warnings"
+	f.observed == 3
+	contains(f.msg, "3 warnings (dbt severity: warn): accepted_values_channel")
+}
+
+test_warnings_allowed_by_the_threshold_are_a_warning_and_do_not_lower_the_success_ratio if {
+	ev := data_evidence(good_contract, [mk_warned(80, 20), mk_quality("policy-admin", 60, 0, 0, 0)])
+	ids := {f.id | some f in gap.deny} with input.evidence as ev with data.threshold.data.warnings_block as false
+	count(ids) == 0
+	warns := gap.warn with input.evidence as ev with data.threshold.data.warnings_block as false
+	some f in warns
+	f.id == "data.quality_warnings"
+	contains(f.msg, "20 warnings (dbt severity: warn)")
+	contains(f.msg, "data.warnings_block: false")
+}
+
+test_a_threshold_without_warnings_block_blocks_on_warnings if {
+	without := object.remove(data.threshold.data, ["warnings_block"])
+	ev := data_evidence(good_contract, [mk_warned(80, 1), mk_quality("policy-admin", 60, 0, 0, 0)])
+	ids := {f.id | some f in gap.deny} with input.evidence as ev with data.threshold.data as without
+	"data.quality_warnings" in ids
+}
+
+test_evidence_without_checks_warned_is_judged_as_before if {
+	count(data_warns(data_evidence(good_contract, good_quality))) == 0
+	q := mk_quality("claims-intake", 90, 10, 0, 0.001)
+	ids := data_deny_ids(data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)]))
+	ids == {"data.quality_success_ratio"}
+}
+
+# dbt's real message quotes the column: tests/plugins/gate_datacontract/test_dbt_builds.py (a literal with an
+# escaped quote in a module is read differently by regopy).
+test_a_failed_build_is_denied_naming_the_node_and_dbts_message if {
+	q0 := mk_quality("claims-intake", 9, 1, 0, 0.001)
+	q := json.patch(q0, [
+		{
+			"op": "add", "path": "/data/build_failures", "value": [
+				{
+					"node": "claims_enriched", "resource_type": "model",
+					"message": "Binder Error: Table c does not have a column named loss_amount_eur",
+				},
+			],
+		},
+	])
+	some f in data_denies(data_evidence(good_contract, [q, mk_quality("policy-admin", 60, 0, 0, 0)]))
+	f.id == "data.build_failed"
+	startswith(f.msg, "model claims_enriched (data of claims-intake, ")
+	endswith(f.msg, ") failed to build: Binder Error: Table c does not have a column named loss_amount_eur")
+}

@@ -345,3 +345,66 @@ deny contains lib.finding(
 	p.threshold == r.x.value
 	p.review_share > review_capacity(r.x)
 }
+
+# --- a figure gate cannot read is judged as failing (gate lint: no rule may approve on its absence) ----
+
+deny contains lib.finding(
+	"technical.production_sample_too_small",
+	sprintf("the production sample %s does not say how many examples it has; at least %s are required", [
+		dataset_label(e), lib.num(quality_limits.min_sample_size),
+	]),
+	null, quality_limits.min_sample_size, lib.origin(e),
+) if {
+	quality_judged
+	some e in production_evaluations
+	not is_number(object.get(e, ["data", "dataset", "size"], null))
+}
+
+deny contains lib.finding(
+	"technical.slice_too_small",
+	sprintf("slice %s=%s of the production sample %s does not say how many examples it has; at least %s are required", [
+		lib.display(slice_field(s, "column")), lib.display(slice_field(s, "value")), dataset_label(e),
+		lib.num(quality_limits.min_slice_count),
+	]),
+	null, quality_limits.min_slice_count, lib.origin(e),
+) if {
+	quality_judged
+	some e in production_evaluations
+	some s in object.get(e, ["data", "slices"], [])
+	not is_number(slice_field(s, "count"))
+}
+
+# A field of a slice, or null when the slice is not an object (a null slice is a slice with no count).
+slice_field(s, key) := object.get(s, key, null) if is_object(s)
+
+slice_field(s, _) := null if not is_object(s)
+
+deny contains lib.finding(
+	"technical.review_threshold_lets_errors_through",
+	sprintf("human_review threshold %s = %s: the production sample %s does not say how many of the predictions that skip review are wrong; the target is at most %s", [
+		r.x.name, lib.num(r.x.value), dataset_label(e), lib.pct(review_target(r.x)),
+	]),
+	null, review_target(r.x), [lib.origin(r.h), lib.origin(e)],
+) if {
+	quality_judged
+	some r in review_thresholds
+	some e in production_evaluations
+	some p in object.get(e, ["data", "review_points"], [])
+	p.threshold == r.x.value
+	not is_number(object.get(p, "unreviewed_error_rate", null))
+}
+
+deny contains lib.finding(
+	"technical.review_load_over_capacity",
+	sprintf("human_review threshold %s = %s: the production sample %s does not say what share it sends to review; reviewers can take %s", [
+		r.x.name, lib.num(r.x.value), dataset_label(e), lib.pct(review_capacity(r.x)),
+	]),
+	null, review_capacity(r.x), [lib.origin(r.h), lib.origin(e)],
+) if {
+	quality_judged
+	some r in review_thresholds
+	some e in production_evaluations
+	some p in object.get(e, ["data", "review_points"], [])
+	p.threshold == r.x.value
+	not is_number(object.get(p, "review_share", null))
+}

@@ -237,3 +237,28 @@ test_without_model_quality_limits_nothing_is_judged if {
 	ids := quality_ids([pilot_evaluation], [review_record]) with data.threshold.technical.model_quality as null
 	count(ids) == 0
 }
+
+# A figure gate cannot read blocks as the bad value would (found by gate lint on the ready example).
+test_a_missing_or_unreadable_sample_size_is_denied_as_too_small if {
+	gone := production_with([{"op": "remove", "path": "/data/dataset/size"}])
+	quality_ids([pilot_evaluation, gone], [review_record]) == {"technical.production_sample_too_small"}
+	text := production_with([{"op": "replace", "path": "/data/dataset/size", "value": "2400"}])
+	quality_ids([pilot_evaluation, text], [review_record]) == {"technical.production_sample_too_small"}
+}
+
+test_a_slice_without_a_count_or_a_null_slice_is_denied_as_too_small if {
+	gone := production_with([{"op": "remove", "path": "/data/slices/0/count"}])
+	"technical.slice_too_small" in quality_ids([pilot_evaluation, gone], [review_record])
+	null_slice := production_with([{"op": "replace", "path": "/data/slices/0", "value": null}])
+	"technical.slice_too_small" in quality_ids([pilot_evaluation, null_slice], [review_record])
+}
+
+test_review_figures_missing_at_the_threshold_are_denied if {
+	no_errors := production_with([{"op": "remove", "path": "/data/review_points/1/unreviewed_error_rate"}])
+	quality_ids([pilot_evaluation, no_errors], [review_record]) == {"technical.review_threshold_lets_errors_through"}
+	no_share := production_with([{"op": "remove", "path": "/data/review_points/1/review_share"}])
+	quality_ids([pilot_evaluation, no_share], [review_record]) == {"technical.review_load_over_capacity"}
+	# at another threshold than the documented one, a missing figure judges nothing
+	other := production_with([{"op": "remove", "path": "/data/review_points/0/review_share"}])
+	count(quality_ids([pilot_evaluation, other], [review_record])) == 0
+}

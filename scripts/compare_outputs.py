@@ -1,6 +1,7 @@
 """Is `gate evaluate` output the same before and after a refactor? Runs both trees, diffs what they print.
 
-    python scripts/compare_outputs.py [--base REV] [--formats text,json,...] [--engines embedded,opa-local,...]
+    python scripts/compare_outputs.py [--base REV] [--formats text,json,...] [--engines
+    embedded,opa-local,...]
 
 The base tree is a temporary git worktree of REV (default: the merge base with main), removed afterwards;
 the other is this checkout as it is on disk. Each tree runs the bundled examples (claims-triage ready,
@@ -27,7 +28,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = {"ready": "2026-11-26T12:00:00Z", "blocked": "2026-11-26T12:00:00Z", "real-tools": "2026-11-26T18:30:00Z"}
+EXAMPLES = {"ready": "2026-11-26T12:00:00Z", "blocked": "2026-11-26T12:00:00Z",
+            "real-tools": "2026-11-26T18:30:00Z"}
 FORMATS = ("text", "json", "markdown", "sarif", "junit", "github")
 ENGINES = ("embedded", "opa-local", "opa-push", "opa-preloaded")
 _VARYING = [
@@ -39,7 +41,8 @@ _VARYING = [
     (re.compile(r'time="[0-9.]+"'), 'time="<n>"'),
     (re.compile(r'timestamp="[0-9T:-]+"'), 'timestamp="<timestamp>"'),
     (re.compile(r"::stop-commands::[0-9a-f]+|^::[0-9a-f]{32}::$", re.MULTILINE), "<stop-commands token>"),
-    (re.compile(r"(as record \d+) \(sha256:[0-9a-f]{64}\)"), r"\1 (sha256:<chained>)"),  # chained to timestamps
+    # chained to timestamps
+    (re.compile(r"(as record \d+) \(sha256:[0-9a-f]{64}\)"), r"\1 (sha256:<chained>)"),
 ]
 
 
@@ -122,8 +125,10 @@ def _outputs(tree: Path, examples: Path, formats: list[str], engines: list[str])
                 extra += ["--opa-preloaded"] if bundle else []
             try:
                 for fmt in formats:
-                    code, out, err = gate(tree, ["evaluate", "-c", str(config), "--now", now, "-f", fmt, *extra])
-                    found[f"{example} {engine} {fmt}"] = normalise(f"exit {code}\n--- stdout\n{out}--- stderr\n{err}",
+                    code, out, err = gate(tree,
+                                          ["evaluate", "-c", str(config), "--now", now, "-f", fmt, *extra])
+                    found[f"{example} {engine} {fmt}"] = normalise(f"exit {code}\n--- stdout\n{out}--- "
+                                                                   f"stderr\n{err}",
                                                                    examples, tree)
             finally:
                 if server is not None:
@@ -132,8 +137,8 @@ def _outputs(tree: Path, examples: Path, formats: list[str], engines: list[str])
 
 
 def merge_base() -> str:
-    return subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], capture_output=True,
+                          text=True, check=True).stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:

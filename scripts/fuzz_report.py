@@ -43,7 +43,8 @@ OUTPUT_SUFFIXES = {".json", ".jsonl", ".md", ".xml", ".sarif", ".txt", ".log", "
 def run_suite(examples: int, tally: Path, basetemp: Path, stdout: Path, targets: list[str]) -> int:
     env = dict(os.environ, GATE_FUZZ_EXAMPLES=str(examples), GATE_FUZZ_TALLY=str(tally),
                GATE_MASK_ENV="FUZZ_REPORT_SECRET", **PLANTED)
-    cmd = [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:randomly", f"--basetemp={basetemp}", *targets]
+    cmd = [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:randomly", f"--basetemp={basetemp}",
+           *targets]
     with stdout.open("wb") as out:
         return subprocess.run(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
 
@@ -80,11 +81,13 @@ def table(rows: list[dict]) -> tuple[str, collections.Counter]:
         count = by[key]
         totals.update(count)
         kinds = f" ({len(faults[key])} kinds)" if faults[key] else ""
-        lines.append([key[0], key[1] + kinds, str(sum(count.values())), *(str(count.get(o, 0)) for o in outcomes),
+        lines.append([key[0], key[1] + kinds, str(sum(count.values())),
+                      *(str(count.get(o, 0)) for o in outcomes),
                       f"{elapsed[key]:.2f}" if elapsed[key] else "-"])
     lines.append(["all", "", str(sum(totals.values())), *(str(totals.get(o, 0)) for o in outcomes), ""])
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-    text = "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+    text = "\n".join("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(r, widths)))
                      for r in lines)
     return text, totals
 
@@ -107,7 +110,7 @@ def main() -> int:
     text, totals = table(rows)
     print(f"gate fuzz report: GATE_FUZZ_EXAMPLES={args.examples}, {len(rows)} inputs tried in {wall:.0f} s")
     print(text)
-    print(f"failures: " + ", ".join(f"{o} {totals.get(o, 0)}" for o in FAILURES))
+    print("failures: " + ", ".join(f"{o} {totals.get(o, 0)}" for o in FAILURES))
     print(f"leak scan: {len(PLANTED)} planted credentials searched in {scanned} outputs: {len(leaks)} found")
     for leak in leaks[:20]:
         print(f"  leaked: {leak}")

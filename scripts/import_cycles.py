@@ -111,7 +111,8 @@ def read_graph(root: Path) -> tuple[set[str], list[Edge]]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node, kind in _imports(tree):
             for target in _resolve(node, name, path.name == "__init__.py", known):
-                edges.add(Edge(name, target, kind, f"{path.relative_to(root.parent).as_posix()}:{node.lineno}"))
+                edges.add(Edge(name, target, kind,
+                               f"{path.relative_to(root.parent).as_posix()}:{node.lineno}"))
     return known, sorted(edges, key=lambda e: (e.source, e.target, e.at))
 
 
@@ -149,7 +150,8 @@ def where(cycle: list[str], edges: list[Edge]) -> str:
     """a -> b (a.py:12 function) -> a (b.py:3 module): where each link is made, so it can be opened."""
     parts = [cycle[0]]
     for source, target in zip(cycle, cycle[1:] + cycle[:1]):
-        link = min((e for e in edges if e.source == source and e.target == target), key=lambda e: KINDS.index(e.kind))
+        link = min((e for e in edges if e.source == source and e.target == target),
+                   key=lambda e: KINDS.index(e.kind))
         parts.append(f"-> {target} ({link.at} {link.kind})")
     return " ".join(parts)
 
@@ -157,7 +159,8 @@ def where(cycle: list[str], edges: list[Edge]) -> str:
 def report(root: Path, out=sys.stdout) -> tuple[list[list[str]], list[list[str]]]:
     nodes, edges = read_graph(root)
     counts = {kind: sum(1 for e in edges if e.kind == kind) for kind in KINDS}
-    print(f"{root.name}/: {len(nodes)} modules; imports: " + ", ".join(f"{counts[k]} {k}-level" for k in KINDS),
+    print(f"{root.name}/: {len(nodes)} modules; imports: " + ", ".join(f"{counts[k]} {k}-level"
+                                                                       for k in KINDS),
           file=out)
     module = [e for e in edges if e.kind == "module"]
     runtime = [e for e in edges if e.kind != "typing"]
@@ -167,7 +170,8 @@ def report(root: Path, out=sys.stdout) -> tuple[list[list[str]], list[list[str]]
     grouped = cycles({e.source for e in folders} | {e.target for e in folders}, folders)
     for title, found, used in (("module-level imports", eager, module),
                                ("module- and function-level imports", every, runtime),
-                               ("module- and function-level imports, a subpackage as one node", grouped, folders)):
+                               ("module- and function-level imports, a subpackage as one node", grouped,
+                                folders)):
         print(f"cycles among {title}: {len(found)}", file=out)
         for cycle in found:
             print(f"  {where(cycle, used)}", file=out)
@@ -177,7 +181,8 @@ def report(root: Path, out=sys.stdout) -> tuple[list[list[str]], list[list[str]]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", nargs="?", type=Path, default=Path(__file__).resolve().parents[1] / "gate")
-    parser.add_argument("--strict", action="store_true", help="fail on a cycle through function-level imports too")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on a cycle through function-level imports too")
     args = parser.parse_args(argv)
     if not (args.package / "__init__.py").is_file():
         print(f"import_cycles: {args.package} is not a package (no __init__.py)", file=sys.stderr)

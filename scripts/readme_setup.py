@@ -32,7 +32,8 @@ def setup_commands(readme: str) -> list[str]:
     section = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)
     if len(blocks) < 2:
-        sys.exit(f"README.md: expected the two set-up commands as sh blocks under '## Set-up', found {len(blocks)}")
+        sys.exit("README.md: expected the two set-up commands as sh blocks under '## Set-up', found "
+                 f"{len(blocks)}")
     return blocks[:2]  # the two set-up commands; the blocks after them are examples to try
 
 
@@ -50,11 +51,14 @@ def main() -> int:
     clone = work / "gate"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8",
-           "PIP_DISABLE_PIP_VERSION_CHECK": "1", **{k: os.environ[k] for k in ("OPA_BIN",) if k in os.environ}}
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           **{k: os.environ[k] for k in ("OPA_BIN",) if k in os.environ}}
     refused = subprocess.run("python3 -m pip install --dry-run six", shell=True, cwd=clone, env=env,
                              capture_output=True, text=True)
-    print(f"plain pip install: exit {refused.returncode}"
-          f" ({'externally-managed-environment' if 'externally-managed' in refused.stderr else 'not refused'})")
+    print(
+        f"plain pip install: exit {refused.returncode}"
+        f" ({'externally-managed-environment' if 'externally-managed' in refused.stderr else 'not refused'})"
+    )
     ok = managed and refused.returncode != 0
     for number, command in enumerate(setup_commands((clone / "README.md").read_text()), 1):
         started = time.monotonic()

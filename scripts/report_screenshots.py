@@ -26,7 +26,8 @@ def main() -> None:
     for name, now, height in SHOTS:
         plugins.reset_manager()
         config = load_config(REPO / "examples" / "claims-triage" / name / "gate.yaml")
-        context = runner.make_context(config, argparse.Namespace(version=None, commit=None, now=now), environ={})
+        context = runner.make_context(config, argparse.Namespace(version=None, commit=None, now=now),
+                                      environ={})
         decision = runner.evaluate(config, context, "embedded")
         with tempfile.TemporaryDirectory() as tmp:
             page = Path(tmp) / "report.html"

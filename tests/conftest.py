@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# GitHub's API description and the published schemas, copied verbatim with their licences (tests/reference/README.md)
+# GitHub's API description and the published schemas, copied verbatim with their licences
+# (tests/reference/README.md)
 SHARED = REPO / "tests" / "reference"
 EXAMPLE_NOW = "2026-11-26T12:00:00Z"
 

@@ -39,8 +39,8 @@ def test_action_metadata_validates_against_the_published_schema():
 
 
 def test_action_has_the_documented_inputs_and_outputs_and_no_logic_of_its_own():
-    assert set(ACTION["inputs"]) == {"config", "profile", "version", "commit", "format", "fail-on", "github-token",
-                                     "decision-log", "python-version", "working-directory",
+    assert set(ACTION["inputs"]) == {"config", "profile", "version", "commit", "format", "fail-on",
+                                     "github-token", "decision-log", "python-version", "working-directory",
                                      "signing-key", "subjects", "policy-ref"}
     assert {"decision", "exit-code", "report"} <= set(ACTION["outputs"])
     assert ACTION["runs"]["using"] == "composite"
@@ -159,7 +159,8 @@ def run_step(run: Run, index: int, step: dict) -> int:
 def run_action(run: Run, skip_install: bool = True) -> int:
     """Run the steps in order, as a composite action does: stop at the first step that fails."""
     for index, step in enumerate(ACTION["runs"]["steps"]):
-        if skip_install and "gate-venv" in step.get("env", {}).get("GATE_VENV", "") and "pip" in step.get("run", ""):
+        if skip_install and "gate-venv" in step.get("env", {}).get("GATE_VENV",
+                                                                   "") and "pip" in step.get("run", ""):
             continue  # gate is already in this run's venv (installed once per module)
         code = run_step(run, index, step)
         if code != 0:
@@ -241,8 +242,10 @@ def test_blocked_release_fails_the_step_with_outputs_annotations_and_a_summary(a
     assert reports == ["decision.json", "junit.xml", "results.sarif"]
 
     log = evaluate_log(run)
-    annotated = re.findall(r"^::error file=service/evidence/([\w.-]+),title=gate ([\w.]+)::", log, re.MULTILINE)
-    assert len(annotated) >= 5 and all(rule in {f["rule"] for f in report["findings"]} for _, rule in annotated)
+    annotated = re.findall(r"^::error file=service/evidence/([\w.-]+),title=gate ([\w.]+)::", log,
+                           re.MULTILINE)
+    assert len(annotated) >= 5 and all(rule in {f["rule"] for f in report["findings"]}
+                                       for _, rule in annotated)
     assert "::group::gate blocked claims-triage 2.4.0" in log
 
     summary = "".join(run.summaries)
@@ -277,8 +280,8 @@ def test_a_signing_key_gives_a_signed_attestation_output_that_gate_verify_accept
     assert attestation.parent == Path(run.action_output("report-dir")) and attestation.is_file()
     key_line = private.read_text().splitlines()[1]
     assert all(key_line not in log for _, _, log in run.logs)
-    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key", str(public),
-                 "--config", str(run.workspace / "service" / "gate.yaml")]) == 0
+    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key",
+                 str(public), "--config", str(run.workspace / "service" / "gate.yaml")]) == 0
     assert main(["verify", "--artifact", "sha256:" + "d" * 64, "--attestation", str(attestation), "--key",
                  str(public), "--config", str(run.workspace / "service" / "gate.yaml")]) == 0
 
@@ -326,13 +329,14 @@ def test_with_a_token_the_decision_is_posted_to_the_pull_request(action, tmp_pat
     assert fake.errors == []
     (check,) = fake.check_runs.values()
     assert check["conclusion"] == "failure" and check["head_sha"].startswith("9f1c2d3e")
-    assert fake.comments[7][0]["body"].startswith("<!-- gate:report service=claims-triage profile=production -->")
+    assert fake.comments[7][0]["body"].startswith("<!-- gate:report service=claims-triage profile=production "
+                                                  "-->")
     assert all(token not in log for _, _, log in run.logs)
 
 
 def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           *args], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 
@@ -414,7 +418,7 @@ def workflow_value(text: str, github: dict) -> str:
     def evaluate(expression: str):
         for alternative in expression.split("||"):
             value = None
-            for i, term in enumerate(alternative.split("&&")):
+            for term in alternative.split("&&"):
                 value = operand(term)
                 if not value:
                     break
@@ -435,8 +439,8 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     # the evidence first: init takes the required decision types from its accountability map
     copy_example(variant, run.root / "example")
     shutil.copytree(run.root / "example" / "evidence", repo / "evidence")
-    assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team", "ml-platform",
-                 "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
+    assert main(["init", str(repo), "--service", "claims-triage", "--peak-rps", "40", "--build-team",
+                 "ml-platform", "--yes", "--action-ref", "acme/gate@v0.1.0"]) == 0
     # the example's sign-offs are typed, and this job cannot reach GitHub: declared in the threshold, as the
     # example does (the shipped production profile requires sign-offs verified on GitHub)
     threshold = repo / "threshold.yaml"
@@ -447,7 +451,8 @@ def scaffold_repository(run: Run, variant: str) -> tuple[Path, dict]:
     hook = bare / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\n"
                     'if [ "$(cat \"$GIT_DIR/token-contents\" 2>/dev/null)" != write ]; then\n'
-                    "  echo 'Permission to acme/claims-triage.git denied to github-actions[bot].' >&2; exit 1\n"
+                    "  echo 'Permission to acme/claims-triage.git denied to github-actions[bot].' >&2; exit "
+                    "1\n"
                     "fi\n")
     hook.chmod(0o755)
     git(repo, "init", "-q", "-b", "main")
@@ -465,25 +470,31 @@ def run_scaffolded_job(run: Run, bare: Path, workflow: dict) -> int:
     """The job 'gate' of the scaffolded workflow on a tag push: the action with the step's inputs."""
     job = workflow["jobs"]["gate"]
     permissions = job.get("permissions", workflow.get("permissions")) or {}
-    (bare / "token-contents").write_text(str(permissions.get("contents", "read")))  # the token GitHub would give
+    # the token GitHub would give
+    (bare / "token-contents").write_text(str(permissions.get("contents", "read")))
     step = next(s for s in job["steps"] if s.get("id") == "gate")
     assert step["uses"] == "acme/gate@v0.1.0"
     run.inputs.update({k: workflow_value(str(v), SCAFFOLD_GITHUB) for k, v in step["with"].items()})
     run.event = SCAFFOLD_GITHUB["event"]
-    run.environ = {"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v2.4.0", "GITHUB_REF": "refs/tags/v2.4.0",
-                   "GITHUB_JOB": "gate",
-                   "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0"}
+    run.environ = {
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_REF_NAME": "v2.4.0",
+        "GITHUB_REF": "refs/tags/v2.4.0",
+        "GITHUB_JOB": "gate",
+        "GITHUB_WORKFLOW_REF": "acme/claims-triage/.github/workflows/release-gate.yml@refs/tags/v2.4.0",
+    }
     return run_action(run)
 
 
 def decision_branch(bare: Path) -> list[dict]:
-    done = subprocess.run(["git", "-C", str(bare), "show", "gate-decisions:decisions.jsonl"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(["git", "-C", str(bare), "show", "gate-decisions:decisions.jsonl"],
+                          capture_output=True, text=True, check=False)
     return [json.loads(line) for line in done.stdout.splitlines()] if done.returncode == 0 else []
 
 
 @pytest.mark.parametrize(("variant", "code", "outcome"), [("ready", 0, "approve"), ("blocked", 1, "block")])
-def test_the_scaffolded_workflow_records_the_decision_on_a_tag_and_approves_or_blocks(action, variant, code, outcome):
+def test_the_scaffolded_workflow_records_the_decision_on_a_tag_and_approves_or_blocks(action, variant, code,
+                                                                                      outcome):
     run = action(None, job=variant)
     bare, workflow = scaffold_repository(run, variant)
     assert run_scaffolded_job(run, bare, workflow) == code, run.logs
@@ -552,7 +563,8 @@ def release_branch_loosening_everything(run: Run) -> tuple[Path, dict[str, str]]
     git(main, "remote", "add", "origin", str(bare))
     threshold = main / "threshold.yaml"
     loose = threshold.read_text()
-    threshold.write_text(loose + "    technical:\n      p95_latency_ms: 500  # stricter than the 612 ms measured\n")
+    threshold.write_text(loose + "    technical:\n      p95_latency_ms: 500  # stricter than the 612 ms "
+                                 "measured\n")
     git(main, "add", "-A")
     git(main, "commit", "-q", "-m", "the leaders' threshold")
     git(main, "push", "-q", "origin", "main")
@@ -563,10 +575,12 @@ def release_branch_loosening_everything(run: Run) -> tuple[Path, dict[str, str]]
     with (author / "permissive" / "technical.rego").open("a") as fh:
         fh.write("\n# a copy the release controls\n")
     (author / "waivers.yaml").write_text(yaml.safe_dump({"version": 1, "waivers": [{
-        "rule": "technical.p95_latency", "subject": {"service": "claims-triage"}, "reason": "we are in a hurry",
-        "approved_by": "the release manager", "expires": (datetime.now(UTC) + timedelta(days=5)).date().isoformat()}]}))
+        "rule": "technical.p95_latency", "subject": {"service": "claims-triage"},
+        "reason": "we are in a hurry", "approved_by": "the release manager",
+        "expires": (datetime.now(UTC) + timedelta(days=5)).date().isoformat()}]}))
     config = author / "gate.yaml"
-    config.write_text(config.read_text().replace("profile: production\n", "profile: staging\npolicies: permissive\n"
+    config.write_text(config.read_text().replace("profile: production\n",
+                                                 "profile: staging\npolicies: permissive\n"
                                                  "waivers: waivers.yaml\n"))
     git(author, "add", "-A")
     git(author, "commit", "-q", "-m", "release 2.4.0: loosen the gate")
@@ -581,7 +595,8 @@ def test_a_release_that_loosens_its_threshold_is_still_judged_by_main_in_the_act
     run = action("ready", **{"working-directory": "service", "format": "markdown"})
     bare, changed = release_branch_loosening_everything(run)
     run.event = {"repository": {"default_branch": "main"}}
-    assert subprocess.run(["git", "-C", str(run.workspace / "service"), "rev-parse", "--verify", "-q", "main"],
+    assert subprocess.run(["git", "-C", str(run.workspace / "service"), "rev-parse", "--verify", "-q",
+                           "main"],
                           capture_output=True, check=False).returncode != 0  # the shallow clone lacks main
 
     assert run_action(run) == 1, run.logs
@@ -598,16 +613,21 @@ def test_a_release_that_loosens_its_threshold_is_still_judged_by_main_in_the_act
     assert all(files[name]["differs"] for name in changed)
     assert files["gate.yaml"]["fields"] == ["profile", "policies", "waivers"]
     assert files["waivers"]["protected"] == {"path": None, "digest": None}
-    assert files["policies"]["release"]["path"] == "permissive" and files["threshold"]["release"]["digest"] != \
-        files["threshold"]["protected"]["digest"]
+    assert (
+        files["policies"]["release"]["path"] == "permissive"
+        and files["threshold"]["release"]["digest"] != files["threshold"]["protected"]["digest"]
+    )
     assert source["release_verdict"]["outcome"] == "approve"  # what the release would have decided for itself
 
     notes = report["notes"]
-    assert "gate.yaml: the release's gate.yaml differs from main's in profile, policies, waivers; main's are used" in notes
+    assert ("gate.yaml: the release's gate.yaml differs from main's in profile, policies, waivers; main's "
+            "are used") in notes
     for name, path in changed.items():
         if name != "gate.yaml":
-            assert any(n.startswith(f"{name}: the release's {path} (") and "main's are used" in n for n in notes), name
-    assert ("with the release branch's threshold, policies and waivers (profile staging) this decision would be"
+            assert any(n.startswith(f"{name}: the release's {path} (") and "main's are used" in n
+                       for n in notes), name
+    assert ("with the release branch's threshold, policies and waivers (profile staging) this decision would "
+            "be"
             " approve; with main's it is block") in "\n".join(notes)
     markdown = (Path(run.action_output("report-dir")) / "report.md").read_text()
     summary = "".join(run.summaries)

@@ -35,7 +35,8 @@ def test_every_hook_is_documented_with_its_exact_signature():
     docs = documented()
     for name, signature in specs().items():
         assert name in docs, f"docs/hooks.md does not document the hook {name}{signature}"
-        assert docs[name] == signature, f"docs/hooks.md gives {name}{docs[name]}; gate/hookspecs.py has {signature}"
+        assert docs[name] == signature, (f"docs/hooks.md gives {name}{docs[name]}; gate/hookspecs.py has "
+                                         f"{signature}")
 
 
 def test_no_hook_is_documented_that_gate_does_not_have():
@@ -50,7 +51,8 @@ def test_each_hook_has_its_own_section_and_firstresult_is_said():
         assert len(section) == 2, f"docs/hooks.md has no '## {name}' section"
         body = section[1].split("\n## ", 1)[0]
         firstresult = getattr(hookspecs, name).gate_spec["firstresult"]
-        assert ("**firstresult.**" in body) == firstresult, f"{name}: firstresult is {firstresult} in hookspecs"
+        assert ("**firstresult.**" in body) == firstresult, (f"{name}: firstresult is {firstresult} in "
+                                                             "hookspecs")
 
 
 def test_the_check_would_catch_a_changed_signature(monkeypatch):

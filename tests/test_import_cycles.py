@@ -88,7 +88,8 @@ def test_the_script_finds_each_kind_of_cycle_and_exits_1_on_a_module_level_one(p
     run = _run(str(package))
     assert run.returncode == 1
     module_part, _, rest = run.stdout.partition("cycles among module- and function-level imports:")
-    assert "cycles among module-level imports: 1\n  pkg.a -> pkg.b (pkg/a.py:1 module) -> pkg.a (pkg/b.py:1 module)" \
+    assert ("cycles among module-level imports: 1\n  pkg.a -> pkg.b (pkg/a.py:1 module) -> pkg.a "
+            "(pkg/b.py:1 module)") \
         in module_part
     assert "pkg.c -> pkg.d (pkg/c.py:5 function) -> pkg.c (pkg/d.py:1 module)" in rest
     assert "pkg.c -> pkg.sub.h (pkg/c.py:1 module) -> pkg.c (pkg/sub/h.py:2 function)" in rest

@@ -19,7 +19,8 @@ ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
 
 def ready(tmp_path, build_team: str, owner_team: str):
     root = tmp_path / "ready"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root,
+                    ignore=shutil.ignore_patterns(".gate"))
     config = root / "gate.yaml"
     config.write_text(config.read_text().replace("build_team: ml-platform", f"build_team: {build_team}", 1))
     handoff = root / "evidence" / "handoff.yaml"

@@ -30,8 +30,8 @@ def copy_example(tmp_path: Path, variant: str = "ready") -> Path:
 
 
 def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           *args], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 
@@ -66,9 +66,11 @@ def test_with_the_shipped_production_profile_and_no_github_the_signoff_rules_den
     assert code == 1 and doc["outcome"] == "block"
     denied = [f["rule"] for f in doc["findings"] if f["level"] == "deny"]
     assert sorted(denied) == ["operations.signoff_missing"] * 3 + ["operations.signoff_unverified"] * 3
-    assert "operations.signoffs_unverified" not in {f["rule"] for f in doc["findings"]}  # nothing typed counts
+    # nothing typed counts
+    assert "operations.signoffs_unverified" not in {f["rule"] for f in doc["findings"]}
     # outside CI, production from the working tree is said in the report (in CI it is exit 2, below)
-    assert any(n.startswith("not judged from a protected ref: profile production requires one") for n in doc["notes"])
+    assert any(n.startswith("not judged from a protected ref: profile production requires one")
+               for n in doc["notes"])
 
 
 # --- production requires a protected ref ---------------------------------------------------------------
@@ -82,15 +84,20 @@ def test_in_ci_production_from_the_working_tree_is_exit_2_with_the_reason(tmp_pa
     config.write_text(config.read_text().replace("threshold: threshold.yaml", "# shipped threshold"))
     code, doc, err = evaluate(config, capsys)
     assert code == 2 and doc == {}
-    assert err.strip().endswith("profile production requires the threshold, policies and waivers from a protected"
-                                " git ref (threshold audit.require_policy_ref: true), and none was given: pass"
-                                " --policy-ref main (the Action's policy-ref does, by default the repository's"
-                                " default branch) or set policy_source.ref in gate.yaml; evaluating them from the"
+    assert err.strip().endswith("profile production requires the threshold, policies and waivers from a "
+                                "protected"
+                                " git ref (threshold audit.require_policy_ref: true), and none was given: "
+                                "pass"
+                                " --policy-ref main (the Action's policy-ref does, by default the "
+                                "repository's"
+                                " default branch) or set policy_source.ref in gate.yaml; evaluating them "
+                                "from the"
                                 " working tree would let the release loosen its own threshold")
     assert not (root / ".gate").exists()  # nothing was evaluated
 
 
-def test_in_ci_a_threshold_that_declares_it_needs_no_ref_approves_with_a_warning(tmp_path, capsys, monkeypatch):
+def test_in_ci_a_threshold_that_declares_it_needs_no_ref_approves_with_a_warning(tmp_path, capsys,
+                                                                                 monkeypatch):
     monkeypatch.setenv("CI", "true")
     monkeypatch.setattr(runner, "NOW_SKEW_ALLOWANCE", timedelta(days=36500))  # --now in CI: tested elsewhere
     code, doc, _ = evaluate(copy_example(tmp_path) / "gate.yaml", capsys)
@@ -125,7 +132,8 @@ def loosen_threshold(root: Path, loose: str) -> str:
 def repoint_policies(root: Path, loose: str) -> str:
     shutil.copytree(REPO / "policies", root / "permissive", ignore=shutil.ignore_patterns("*_test.rego"))
     technical = root / "permissive" / "technical.rego"
-    technical.write_text(technical.read_text().replace('"technical.p95_latency"', '"technical.p95_latency_ignored"')
+    technical.write_text(technical.read_text().replace('"technical.p95_latency"',
+                                                       '"technical.p95_latency_ignored"')
                          .replace("deny contains lib.finding(\n\t\"technical.p95_latency_ignored\"",
                                   "warn contains lib.finding(\n\t\"technical.p95_latency_ignored\""))
     config = root / "gate.yaml"
@@ -167,11 +175,14 @@ def test_a_release_that_changes_what_judges_it_is_still_judged_by_main(tmp_path,
     assert any(n.startswith(named) for n in doc["notes"]), doc["notes"]
     if change is not add_a_waiver:  # a refused waiver changes nothing: no "would be approve" note
         assert any(n.startswith("with the release branch's threshold, policies and waivers") and
-                   "this decision would be approve; with main's it is block" in n for n in doc["notes"]), doc["notes"]
+                   "this decision would be approve; with main's it is block" in n
+                   for n in doc["notes"]), doc["notes"]
     source = doc["policy_source"]
     assert source["ref"] == "main" and source["commit"] == git(root, "rev-parse", "main")
     assert source["release_verdict"]["outcome"] == ("block" if change is add_a_waiver else "approve")
-    assert "technical.p95_latency" in source["release_verdict"]["would_stop_denying"] or change is add_a_waiver
+    assert (
+        "technical.p95_latency" in source["release_verdict"]["would_stop_denying"] or change is add_a_waiver
+    )
     record = json.loads((root / ".gate" / "decisions.jsonl").read_text().splitlines()[-1])
     assert record["policy_source"] == source and record["input"]["context"]["policy_source"] == {
         "ref": "main", "commit": source["commit"]}
@@ -207,10 +218,12 @@ def test_evidence_and_version_stay_the_releases(tmp_path, capsys):
     config.write_text(config.read_text().replace('version: "2.4.0"', 'version: "2.5.0"')
                       .replace("expected_peak_rps: 40", "expected_peak_rps: 4"))
     code, doc, _ = evaluate(config, capsys, "--policy-ref", "main")
-    assert code == 1 and doc["context"]["version"] == "2.5.0"  # the release's version: its sign-offs are for 2.4.0
+    # the release's version: its sign-offs are for 2.4.0
+    assert code == 1 and doc["context"]["version"] == "2.5.0"
     assert "operations.signoff_wrong_release" in {f["rule"] for f in doc["findings"]}
     assert doc["policy_source"]["files"][0]["fields"] == ["service"]  # expected_peak_rps is main's to set
-    assert any(n.startswith("gate.yaml: the release's gate.yaml differs from main's in service") for n in doc["notes"])
+    assert any(n.startswith("gate.yaml: the release's gate.yaml differs from main's in service")
+               for n in doc["notes"])
 
 
 def test_a_ref_without_gate_yaml_is_exit_2_naming_it(tmp_path, capsys):
@@ -227,7 +240,8 @@ def test_a_ref_without_gate_yaml_is_exit_2_naming_it(tmp_path, capsys):
 def test_an_unknown_ref_is_exit_2_naming_the_fetch(tmp_path, capsys):
     root, _ = strict_main(tmp_path)
     code, _, err = evaluate(root / "gate.yaml", capsys, "--policy-ref", "no-such-branch")
-    assert code == 2 and "policy ref 'no-such-branch': not in this clone, and `git fetch origin no-such-branch`" in err
+    assert code == 2 and ("policy ref 'no-such-branch': not in this clone, and `git fetch origin "
+                          "no-such-branch`") in err
 
 
 def test_a_threshold_outside_the_repository_at_the_ref_is_refused(tmp_path, capsys):
@@ -257,7 +271,8 @@ def test_the_engine_settings_at_the_ref_may_choose_the_engine_in_production_ci(t
     root, _ = strict_main(tmp_path)
     git(root, "checkout", "-q", "main")
     config = root / "gate.yaml"
-    config.write_text(config.read_text() + "engine: {opa_url: 'https://opa.internal:8181', ca_cert: ca.pem}\n")
+    config.write_text(config.read_text() + "engine: {opa_url: 'https://opa.internal:8181', ca_cert: "
+                                           "ca.pem}\n")
     (root / "ca.pem").write_text("the CA main trusts\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the OPA server the leaders run")
@@ -293,4 +308,5 @@ def test_in_ci_the_ref_is_fetched_from_origin_not_taken_from_a_local_branch_the_
     assert git(root, "rev-parse", "--is-shallow-repository") == "false"  # the fetch did not make it shallow
     monkeypatch.delenv("CI")
     code, doc, _ = evaluate(root / "gate.yaml", capsys, "--policy-ref", "main")
-    assert code == 0, [(f["rule"], f["message"]) for f in doc["findings"] if f["level"] == "deny"]  # outside CI the clone's own main is read: whoever runs gate there owns the clone
+    # outside CI the clone's own main is read: whoever runs gate there owns the clone
+    assert code == 0, [(f["rule"], f["message"]) for f in doc["findings"] if f["level"] == "deny"]

@@ -55,5 +55,6 @@ def test_refused_on_every_engine_from_the_command_line(gate_workspace, capsys):
     config = ws.config({"service": {"name": "svc"}, "policies": "policies",
                         "evidence": [{"collector": "file", "path": "evidence/*.yaml"}]})
     for engine in ("embedded", "opa", "opa-local"):
-        assert main(["evaluate", "--config", str(config), "--engine", engine, "--opa-url", "http://127.0.0.1:9"]) == 3
+        assert main(["evaluate", "--config", str(config), "--engine", engine, "--opa-url",
+                     "http://127.0.0.1:9"]) == 3
         assert "probe.rego:3: policy uses http.send" in capsys.readouterr().err

@@ -17,10 +17,9 @@ import yaml
 from gate.cli import main
 from gate.config import library_dir
 from gate.waivers import EVIDENCE_RULES, MEASURED_RULES, Limits, load_waivers
-from tests.conftest import EXAMPLE_NOW, REPO, opa_binary
+from tests.conftest import EXAMPLE_NOW, REPO, opa_binary, said
 
 from .core.helpers import release
-from tests.conftest import said
 
 ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
     opa_binary() is None, reason="needs a real OPA binary: set OPA_BIN or put `opa` on PATH"))]
@@ -32,7 +31,9 @@ LIKE_PRODUCTION = "prodlike"
 
 def threshold_doc(approvers: list[str] | None = None) -> dict:
     doc = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
-    doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz", "@acme/release-leads"] if approvers is None else approvers
+    doc["defaults"]["waivers"]["waiver_approvers"] = (
+        ["Dana Ruiz", "@acme/release-leads"] if approvers is None else approvers
+    )
     doc["profiles"][LIKE_PRODUCTION] = None
     # what the bundled example declares too: no GitHub to verify sign-offs, no protected ref to read from
     production = doc["profiles"]["production"]
@@ -53,7 +54,8 @@ def waiver(rule: str, day: date = TODAY, days: int = 30, **over) -> dict:
 def ready(tmp_path: Path, waivers: list[dict] | None = None, approvers: list[str] | None = None) -> Path:
     root = tmp_path / "ready"
     if not root.exists():
-        shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root, ignore=shutil.ignore_patterns(".gate"))
+        shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root,
+                        ignore=shutil.ignore_patterns(".gate"))
     (root / "threshold.yaml").write_text(yaml.safe_dump(threshold_doc(approvers)))
     config = yaml.safe_load((root / "gate.yaml").read_text())
     config["threshold"] = "threshold.yaml"
@@ -64,10 +66,13 @@ def ready(tmp_path: Path, waivers: list[dict] | None = None, approvers: list[str
     return root / "gate.yaml"
 
 
-def evaluate(config: Path, capsys, engine: str = "embedded", now: str = EXAMPLE_NOW, *args: str) -> tuple[int, dict, str]:
+def evaluate(
+    config: Path, capsys, engine: str = "embedded", now: str = EXAMPLE_NOW, *args: str
+) -> tuple[int, dict, str]:
     out = config.parent / "decision.json"
     out.unlink(missing_ok=True)
-    code = main(["evaluate", "-c", str(config), "--now", now, "--engine", engine, "-f", "json", "-o", str(out), *args])
+    code = main(["evaluate", "-c", str(config), "--now", now, "--engine", engine, "-f", "json", "-o",
+                 str(out), *args])
     err = capsys.readouterr().err
     return code, (json.loads(out.read_text()) if out.exists() else {}), err
 
@@ -127,7 +132,8 @@ def test_without_approved_on_the_limit_counts_from_the_decision(gate_workspace, 
     gate_workspace.write("threshold.yaml", threshold_doc())
     gate_workspace.write("waivers.yaml", {"version": 1, "waivers": [
         waiver("technical.p95_latency", approved_on=None, subject={"service": "svc"})]})  # expires in 30 days
-    config = release(gate_workspace, p95=900, extra={"threshold": "threshold.yaml", "waivers": "waivers.yaml"})
+    config = release(gate_workspace, p95=900,
+                     extra={"threshold": "threshold.yaml", "waivers": "waivers.yaml"})
     code, doc, _ = evaluate(config, capsys, "embedded", datetime.now(UTC).isoformat())
     assert code == 0 and not rejections(doc)
     code, doc, _ = evaluate(config, capsys, "embedded", (datetime.now(UTC) - timedelta(days=70)).isoformat())
@@ -242,7 +248,8 @@ def test_missing_unreadable_or_stale_evidence_is_not_waived_in_production(tmp_pa
 
 EVIDENCE_POLICY = """package gate.{package}
 
-deny contains {{"id": "{rule}", "msg": "the evidence for this is missing, unreadable, stale or mismatched"}} if {{
+deny contains {{"id": "{rule}",
+               "msg": "the evidence for this is missing, unreadable, stale or mismatched"}} if {{
   count(object.get(input.evidence, "load_test", [])) > 0
 }}
 """
@@ -281,22 +288,26 @@ def test_outside_production_an_evidence_rule_is_waived_like_any_other(gate_works
 # Every shipped rule is classified: a new rule about missing or unreadable evidence must join
 # gate.waivers.EVIDENCE_RULES, any other rule this list, or this test fails.
 WAIVABLE_RULES = {
-    "data.consumer_field_missing", "data.dependency_without_contract", "data.freshness", "data.malformed_rate",
+    "data.consumer_field_missing", "data.dependency_without_contract", "data.freshness",
+    "data.malformed_rate",
     "data.no_downstream_consumers", "data.no_upstream_sources", "data.quality_success_ratio",
-    "data.source_field_missing",
-    "governance.accountable_not_code_owner", "governance.audit_trail_not_kept", "governance.decision_code_unowned",
-    "governance.decision_field_missing", "governance.decision_type_missing", "governance.review_cadence_too_long",
-    "governance.review_overdue",
+    "data.source_field_missing", "data.build_failed", "data.quality_warnings",
+    "governance.accountable_not_code_owner", "governance.audit_trail_not_kept",
+    "governance.decision_code_unowned",
+    "governance.decision_field_missing", "governance.decision_type_missing",
+    "governance.review_cadence_too_long", "governance.review_overdue",
     "operations.build_team_missing", "operations.drill_failed", "operations.drill_scenario_uncovered",
     "operations.drills_insufficient", "operations.handoff_field_missing", "operations.model_wrong_not_shown",
     "operations.on_call_coverage", "operations.owner_in_build_team", "operations.owner_is_build_team",
     "operations.owner_not_in_owner_team", "operations.production_owner_missing",
-    "operations.review_threshold_missing", "operations.review_threshold_uncalibrated", "operations.signoff_missing",
-    "operations.training_stale",
+    "operations.review_threshold_missing", "operations.review_threshold_uncalibrated",
+    "operations.signoff_missing", "operations.training_stale",
     "technical.drift", "technical.error_rate", "technical.error_rate_delta", "technical.latency_degradation",
-    "technical.load_multiplier", "technical.never_recovered", "technical.p95_latency", "technical.p95_near_limit",
+    "technical.load_multiplier", "technical.never_recovered", "technical.p95_latency",
+    "technical.p95_near_limit",
     "technical.p99_latency", "technical.recovery_time", "technical.signal_missing",
-    "technical.check_failure_rate", "technical.tool_threshold_crossed", "technical.tool_optional_condition_failed",
+    "technical.check_failure_rate", "technical.tool_threshold_crossed",
+    "technical.tool_optional_condition_failed",
     "technical.observed_p95_latency", "technical.observed_error_rate", "technical.observed_confidence_low",
     "technical.observed_drift",
     "technical.model_quality_below_floor", "technical.model_quality_drop", "technical.slice_below_floor",
@@ -317,7 +328,8 @@ def test_every_shipped_rule_is_classified_waivable_or_evidence():
 def _observed_by_rule() -> dict[str, set[bool]]:
     """rule id -> {does a deny variant observe nothing (null)?} over the shipped policies."""
     out: dict[str, set[bool]] = {}
-    for m in re.finditer(r'deny contains lib\.finding\(\n\t"([^"]+)",\n(.*?)\n\) if', LIBRARY_TEXT, re.DOTALL):
+    for m in re.finditer(r'deny contains lib\.finding\(\n\t"([^"]+)",\n(.*?)\n\) if', LIBRARY_TEXT,
+                         re.DOTALL):
         observed = m.group(2).strip().splitlines()[-1].strip().split(",")[0]
         out.setdefault(m.group(1), set()).add(observed == "null")
     return out
@@ -344,7 +356,8 @@ def test_a_waiver_of_a_limit_does_not_cover_the_missing_figure_in_production(gat
     gate_workspace.write("threshold.yaml", threshold_doc())
     gate_workspace.write("waivers.yaml", {"version": 1, "waivers": [
         dict(waiver("technical.p95_latency"), subject={"service": "svc"})]})
-    config = release(gate_workspace, policy=NO_P95_POLICY, extra={"threshold": "threshold.yaml", "waivers": "waivers.yaml"})
+    config = release(gate_workspace, policy=NO_P95_POLICY,
+                     extra={"threshold": "threshold.yaml", "waivers": "waivers.yaml"})
     code, doc, err = evaluate(config, capsys, engine)
     assert code == 1 and denies(doc) == {"technical.p95_latency"} and doc["waived"] == [], err
     assert any("does not cover" in n and "reports no p95" in n for n in doc["notes"]), doc["notes"]
@@ -355,7 +368,8 @@ def test_a_waiver_of_a_limit_does_not_cover_the_missing_figure_in_production(gat
 def test_a_bare_rules_mapping_gets_the_production_limits(tmp_path):
     """Older callers pass only the threshold's rules: they get the strict limits, not none."""
     path = tmp_path / "waivers.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "waivers": [waiver("main.stale_evidence", expires="9999-12-31")]}))
+    path.write_text(yaml.safe_dump({"version": 1,
+                                    "waivers": [waiver("main.stale_evidence", expires="9999-12-31")]}))
     loaded = load_waivers(path, {})
     assert loaded.limits.strict and loaded.limits.max_days == 90 and loaded.limits.approvers == ()
     assert loaded.entries[0].waiver.expires.year == 9999
@@ -382,7 +396,8 @@ def test_every_usual_spelling_of_ci_counts(tmp_path, capsys, monkeypatch, ci):
 @pytest.mark.parametrize("skew", [timedelta(seconds=-240), timedelta(seconds=240)])
 def test_now_within_the_clock_skew_allowance_is_decided(gate_workspace, capsys, monkeypatch, engine, skew):
     monkeypatch.setenv("CI", "true")
-    gate_workspace.write("threshold.yaml", threshold_doc())  # no protected ref here (tests/test_policy_ref.py)
+    # no protected ref here (tests/test_policy_ref.py)
+    gate_workspace.write("threshold.yaml", threshold_doc())
     config = release(gate_workspace, p95=900, extra={"threshold": "threshold.yaml"})
     now = (datetime.now(UTC) + skew).isoformat()
     code, doc, err = evaluate(config, capsys, engine, now)

@@ -12,9 +12,9 @@ import yaml
 from gate.cli import main
 from gate.config import library_dir
 from gate.stores.file import FileStore
+from tests.conftest import said
 
 from .core.helpers import release
-from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 # Waivers are approved today and run 30 days: within max_waiver_days, and unexpired by the wall clock,
@@ -99,9 +99,11 @@ def test_a_waiver_of_a_non_waivable_rule_is_rejected_and_the_deny_stands(gate_wo
 
 
 def test_a_waiver_covers_only_its_version_range(gate_workspace, capsys):
-    code, doc, _ = evaluate(setup(gate_workspace, [waiver(subject={"service": "svc", "versions": ">=1.1.0"})]), capsys)
+    code, doc, _ = evaluate(setup(gate_workspace,
+                                  [waiver(subject={"service": "svc", "versions": ">=1.1.0"})]), capsys)
     assert code == 1 and doc["waived"] == []
-    code, doc, _ = evaluate(setup(gate_workspace, [waiver(subject={"service": "svc", "versions": "==1.0.*"})]), capsys)
+    code, doc, _ = evaluate(setup(gate_workspace,
+                                  [waiver(subject={"service": "svc", "versions": "==1.0.*"})]), capsys)
     assert code == 0 and len(doc["waived"]) == 1
 
 

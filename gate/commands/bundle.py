@@ -26,19 +26,28 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("bundle", help="build an OPA bundle of the policies and threshold; inspect policies")
+    p = subparsers.add_parser("bundle",
+                              help="build an OPA bundle of the policies and threshold; inspect policies")
     actions = p.add_subparsers(dest="bundle_action", metavar="ACTION")
-    build = actions.add_parser("build", help="write an OPA bundle tarball (.manifest, optional .signatures.json)")
-    build.add_argument("--config", "-c", default="gate.yaml", type=Path, help="gate.yaml (default: ./gate.yaml)")
-    build.add_argument("--profile", help="threshold profile to bundle (default: gate.yaml's, else production)")
-    build.add_argument("--output", "-o", type=Path, default=Path("bundle.tar.gz"), help="default: bundle.tar.gz")
+    build = actions.add_parser("build",
+                               help="write an OPA bundle tarball (.manifest, optional .signatures.json)")
+    build.add_argument("--config", "-c", default="gate.yaml", type=Path,
+                       help="gate.yaml (default: ./gate.yaml)")
+    build.add_argument("--profile",
+                       help="threshold profile to bundle (default: gate.yaml's, else production)")
+    build.add_argument("--output", "-o", type=Path, default=Path("bundle.tar.gz"),
+                       help="default: bundle.tar.gz")
     build.add_argument("--revision", help="manifest revision (default: the git commit of the policies)")
-    build.add_argument("--signing-key", type=Path, help="sign the bundle: PEM private key (RS/PS/ES) or HMAC secret file (HS)")
-    build.add_argument("--signing-alg", default="RS256", choices=ALGORITHMS, help="JWS algorithm (default RS256, as opa)")
+    build.add_argument("--signing-key", type=Path,
+                       help="sign the bundle: PEM private key (RS/PS/ES) or HMAC secret file (HS)")
+    build.add_argument("--signing-alg", default="RS256", choices=ALGORITHMS,
+                       help="JWS algorithm (default RS256, as opa)")
     build.add_argument("--key-id", default="default", help="key id in the signature (opa's default: default)")
-    build.add_argument("--scope", help="optional scope claim, checked by OPA against the verification key's scope")
+    build.add_argument("--scope",
+                       help="optional scope claim, checked by OPA against the verification key's scope")
     build.set_defaults(run=run_build)
-    inspect = actions.add_parser("inspect", help="list each policy's builtins and constructs as JSON, with what "
+    inspect = actions.add_parser("inspect",
+                                 help="list each policy's builtins and constructs as JSON, with what "
                                                  "the embedded engine refuses")
     inspect.add_argument("--config", "-c", default="gate.yaml", type=Path)
     inspect.add_argument("--profile")
@@ -59,12 +68,14 @@ def run_build(args) -> int:
     sandbox = capabilities_checked(prepared.policies)
     files = bundle_files(prepared, revision=args.revision or git_revision(config, prepared))
     if args.signing_key:
-        files[".signatures.json"] = signatures(files, args.signing_key, args.signing_alg, args.key_id, args.scope)
+        files[".signatures.json"] = signatures(files, args.signing_key, args.signing_alg, args.key_id,
+                                               args.scope)
     write_bundle(files, args.output)
     modules = sum(1 for name in files if name.startswith("policies/"))
     manifest = json.loads(files[".manifest"])
     signed = f", signed ({args.signing_alg}, key id {args.key_id})" if args.signing_key else ", unsigned"
-    print(f"gate: wrote {args.output}: {modules} policy module(s), data.threshold (profile {prepared.threshold.profile}),"
+    print(f"gate: wrote {args.output}: {modules} policy module(s), data.threshold (profile "
+          f"{prepared.threshold.profile}),"
           f" revision {manifest['revision']}{signed}; {sandbox}", file=sys.stderr)
     return 0
 
@@ -95,14 +106,16 @@ def bundle_files(prepared: Any, revision: str) -> dict[str, bytes]:
     for policy in prepared.policies.modules:
         name = "policies/" + policy_id(policy.path, prepared.policies).removeprefix(POLICY_PREFIX)
         files[name] = policy.source.encode("utf-8")
-    files[canary.BUNDLE_FILE] = canary.bundle_module(prepared.policies.digest, {"threshold": prepared.threshold.data},
+    files[canary.BUNDLE_FILE] = canary.bundle_module(prepared.policies.digest,
+                                                     {"threshold": prepared.threshold.data},
                                                      revision).encode("utf-8")
     files["threshold/data.json"] = canonical_json(json.loads(_plain_json(prepared.threshold.data)))
     files[".manifest"] = canonical_json({
         "revision": revision,
         "roots": ROOTS,
         "rego_version": 1,
-        "metadata": {"gate": {"profile": prepared.threshold.profile, "policy_digest": prepared.policies.digest,
+        "metadata": {"gate": {"profile": prepared.threshold.profile,
+                              "policy_digest": prepared.policies.digest,
                               "threshold_digest": prepared.threshold.digest}},
     })
     return files
@@ -123,7 +136,8 @@ def file_hash(name: str, content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: str, scope: str | None) -> bytes:
+def signatures(files: dict[str, bytes], key_path: Path, algorithm: str, key_id: str,
+               scope: str | None) -> bytes:
     import jwt
 
     try:
@@ -153,7 +167,8 @@ def git_revision(config: Any, prepared: Any) -> str:
     from gate.version import gate_version
 
     shipped_root = library_dir().resolve()
-    paths = [Path(p.path).resolve() for p in prepared.policies.modules] + [Path(prepared.threshold.path).resolve()]
+    paths = [Path(p.path).resolve()
+             for p in prepared.policies.modules] + [Path(prepared.threshold.path).resolve()]
     own = [p for p in paths if not p.is_relative_to(shipped_root)]
     library = f"gate-{gate_version()}" if len(own) < len(paths) else ""
     if not own:
@@ -161,7 +176,8 @@ def git_revision(config: Any, prepared: Any) -> str:
     commit, top, dirty = _git_state(Path(config.root), own)
     outside = next((p for p in own if not p.is_relative_to(top)), None)
     if outside is not None:
-        raise ConfigError(f"bundle build: {outside} is outside the git checkout {top} and not shipped with gate, so"
+        raise ConfigError(f"bundle build: {outside} is outside the git checkout {top} and not shipped with "
+                          "gate, so"
                           " the commit does not pin it; pass --revision")
     return commit + ("-dirty" if dirty else "") + (f"+{library}" if library else "")
 

@@ -31,7 +31,8 @@ def run(args) -> int:
         return EXIT_USAGE
     prepared = runner.prepare(config)
     sandbox = capabilities_checked(prepared.policies)  # before any engine compiles them
-    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data}, args.engine) as engine:
+    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data},
+                     args.engine) as engine:
         # compile the policies on the engine with an empty input: a syntax error surfaces here (exit 3)
         engine.evaluate({"context": Context(service=config.service_name).to_input(), "service": {},
                          "evidence": {}, "skipped": []})

@@ -24,7 +24,8 @@ def run(args) -> int:
     if args.show_input:
         doc = build_input(context, config.service, evidence, skipped)
     else:
-        doc = {"evidence": [e.to_input(context.now) for e in evidence], "skipped": [s.to_input() for s in skipped]}
+        doc = {"evidence": [e.to_input(context.now) for e in evidence],
+               "skipped": [s.to_input() for s in skipped]}
     json.dump(doc, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
     return 0

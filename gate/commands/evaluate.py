@@ -46,7 +46,8 @@ def run(args) -> int:
     if hasattr(renderer, "ready"):  # a renderer needing an optional extra says so before anything is decided
         renderer.ready()
     attest = _attest() if args.sign or args.subject or args.attestation_output else None
-    signing = attest.signing_request(args.sign, args.subject, args.attestation_output, args.output) if attest else None
+    signing = (attest.signing_request(args.sign, args.subject, args.attestation_output, args.output)
+               if attest else None)
     with policysource.scratch() as scratch:
         # from here on, config judges with the protected ref's threshold, policies and waivers (if any)
         config, protected = policysource.working_tree(config, args, Path(scratch))
@@ -60,7 +61,8 @@ def run(args) -> int:
             decision = policysource.annotate(decision, protected, plugins.get_manager())
         elif protected:  # outside CI, production from the working tree: said in every report
             decision = dataclasses.replace(decision, notes=(protected, *decision.notes))
-        signed = attest.sign_decision(decision, signing.subjects, signing.key, config) if attest and signing else None
+        signed = (attest.sign_decision(decision, signing.subjects, signing.key, config)
+                  if attest and signing else None)
         if signed:  # the log keeps the envelope, so the record and the attestation name each other
             decision = dataclasses.replace(decision, attestation=signed.record())
         decision = auditlog.retain(decision, config)  # exit 3 when an audit record is required and not kept

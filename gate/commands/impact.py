@@ -53,7 +53,8 @@ def git(root: Path, *args: str, binary: bool = False) -> Any:
     except FileNotFoundError:
         raise GateError("gate impact needs git on PATH") from None
     if done.returncode != 0:
-        raise GateError(f"git {' '.join(args[:2])}: {done.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+        raise GateError(f"git {' '.join(args[:2])}: "
+                        f"{done.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
     return done.stdout if binary else done.stdout.decode().strip()
 
 
@@ -127,8 +128,8 @@ def run(args) -> int:
     extra: list[Path] = []
     for paths in manager.hook.gate_policy_paths(config=config):
         extra.extend(Path(p) for p in paths or [])
-    head = Side("working tree", config.threshold_path, load_policies(tuple(config.policy_paths) + tuple(extra)),
-                config.waivers_path)
+    head = Side("working tree", config.threshold_path,
+                load_policies(tuple(config.policy_paths) + tuple(extra)), config.waivers_path)
     if args.file is not None:
         from gate.stores.file import FileStore
 
@@ -148,7 +149,8 @@ def run(args) -> int:
             raise GateError(f"no policies exist at {args.base}")
         if not records:
             raise GateError(f"nothing to replay: {_no_records(store.where, check, args)}; gate impact replays"
-                            " recorded decisions, so it cannot tell what this change would flip (record some with"
+                            " recorded decisions, so it cannot tell what this change would flip (record "
+                            "some with"
                             " `gate evaluate`)")
         base = Side(f"base {args.base}", threshold, load_policies(paths), waivers)
         # one engine per side for the whole replay (auto: the reference engine where one is at hand), so
@@ -160,7 +162,8 @@ def run(args) -> int:
         raise GateError(f"nothing could be replayed: none of the {impact.replayed} recorded decision(s) in"
                         f" {store.where} replays on both sides ({(impact.notes or ['no reason given'])[0]})")
     if not check.ok:
-        impact.notes.insert(0, f"the decision log does not verify ({check.problems[0]}); run `gate log verify`")
+        impact.notes.insert(0,
+                            f"the decision log does not verify ({check.problems[0]}); run `gate log verify`")
     impact.notes = notes + impact.notes
     text = render_markdown(impact) if args.format == "markdown" else render_text(impact)
     from gate.commands.evaluate import write_report
@@ -173,7 +176,8 @@ def _no_records(where: str, check: Any, args) -> str:
     held = len(check.records)
     if not held:
         return f"the decision log ({where}) holds no decisions"
-    wanted = " and ".join(f"{what} {value}" for what, value in (("service", args.service), ("profile", args.profile))
+    wanted = " and ".join(f"{what} {value}"
+                          for what, value in (("service", args.service), ("profile", args.profile))
                           if value)
     return f"none of the {held} decision(s) in {where} is for {wanted}"
 
@@ -190,14 +194,16 @@ def _release(record: Mapping[str, Any]) -> str:
 def _why(finding: Finding) -> str:
     from gate.render import show
 
-    return f"{finding.rule}: {finding.message} (observed {show(finding.observed)}; expected {show(finding.expected)})"
+    return (f"{finding.rule}: {finding.message} (observed {show(finding.observed)}; expected "
+            f"{show(finding.expected)})")
 
 
 def render_text(impact: Impact) -> str:
     out = io.StringIO()
     w = out.write
     w(f"gate impact: {impact.base_label} -> {impact.head_label}\n")
-    w(f"{impact.replayed} recorded decision(s) replayed ({impact.distinct} distinct input(s)) from {impact.where}\n\n")
+    w(f"{impact.replayed} recorded decision(s) replayed ({impact.distinct} distinct input(s)) from "
+      f"{impact.where}\n\n")
     w(f"{len(impact.flips)} decision(s) would flip\n")
     for change in impact.flips:
         _text_change(w, change)
@@ -235,7 +241,8 @@ def render_markdown(impact: Impact) -> str:
     for title, changes in (("Would flip", flips), ("Findings change, outcome unchanged", impact.shifts)):
         if not changes:
             continue
-        w(f"### {title}\n\n| Record | Release | Profile | Decided | Outcome | Why |\n|---|---|---|---|---|---|\n")
+        w(f"### {title}\n\n| Record | Release | Profile | Decided | Outcome | Why "
+          "|\n|---|---|---|---|---|---|\n")
         for change in changes:
             r = change.record
             why = "<br>".join([f"+ `{f.rule}` {_cell(f.message)}" for f in change.added] +

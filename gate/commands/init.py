@@ -34,14 +34,16 @@ _MAX_DEPTH = 4
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("init", help="scaffold gate.yaml, threshold.yaml, waivers.yaml and a release workflow")
+    p = subparsers.add_parser("init",
+                              help="scaffold gate.yaml, threshold.yaml, waivers.yaml and a release workflow")
     p.add_argument("directory", nargs="?", default=".", type=Path, help="repository to scaffold (default: .)")
     p.add_argument("--service", help="service name (default: the directory's name)")
     p.add_argument("--peak-rps", type=float, help="expected production peak, requests per second")
     p.add_argument("--build-team", help="team that builds the service (production must be owned by another)")
     p.add_argument("--action-ref", "--action", dest="action", default=DEFAULT_ACTION,
                    help="the gate action the workflow uses, as OWNER/REPO@REF pinned to a tag or commit; the"
-                        f" project declares no repository URL, so the default {DEFAULT_ACTION} is a placeholder")
+                        f" project declares no repository URL, so the default {DEFAULT_ACTION} is a "
+                        "placeholder")
     p.add_argument("--tools", type=_tool_list, default=None, metavar="TOOL,...",
                    help="the tools the team runs, comma-separated; a collector entry is written for each."
                         f" Known: {', '.join(known_tools())}")
@@ -203,7 +205,8 @@ def answers(args, interactive: bool) -> dict[str, str]:
         peak = _ask("Expected production peak, requests per second (blank: fill in later)", peak)
         team = _ask("Team that builds the service (blank: fill in later)", team)
         if tools is None:
-            chosen = _ask(f"Tools the team runs, comma-separated ({', '.join(known_tools())}; blank: none)", "")
+            chosen = _ask(f"Tools the team runs, comma-separated ({', '.join(known_tools())}; blank: none)",
+                          "")
             tools = _parse_tools(chosen, "tools") if chosen.strip() else None
     if not _NAME.match(service):
         raise ConfigError(f"--service: {service!r} is not a service name (letters, digits, '.', '_', '-')")
@@ -212,14 +215,18 @@ def answers(args, interactive: bool) -> dict[str, str]:
             if float(peak) <= 0:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"--peak-rps: expected a positive number of requests per second, got {peak!r}") from None
+            raise ConfigError("--peak-rps: expected a positive number of requests per second, got "
+                              f"{peak!r}") from None
     if team and not _NAME.match(team.replace(" ", "-")):
         raise ConfigError(f"--build-team: {team!r} is not a team name")
     return {
         "service": service,
-        "peak_line": (f"  expected_peak_rps: {peak}        # production peak, requests per second" if peak else
-                      "  # expected_peak_rps: 40         # production peak, requests per second: fill this in"),
-        "team_line": (f"  build_team: {team}            # production must be owned by another team" if team else
+        "peak_line": (f"  expected_peak_rps: {peak}        # production peak, requests per second" if peak
+                      else
+                      "  # expected_peak_rps: 40         # production peak, requests per second: "
+                      "fill this in"),
+        "team_line": (f"  build_team: {team}            # production must be owned by another team" if team
+                      else
                       "  # build_team: ml-platform       # the team that builds it: fill this in"),
         "action": args.action,
         "approved_on": date.today().isoformat(),
@@ -259,7 +266,8 @@ def run(args) -> int:
     targets = _targets(root)
     for path in targets:  # check every file before writing any: all or nothing
         if path.exists() or path.is_symlink():
-            raise ConfigError(f"{path}: already exists; gate init never overwrites a file (move it away first)")
+            raise ConfigError(f"{path}: already exists; gate init never overwrites a file (move it away "
+                              "first)")
     interactive = not args.yes and sys.stdin.isatty() and sys.stdout.isatty()
     types, maps = decision_types(root)
     values = answers(args, interactive)
@@ -278,7 +286,8 @@ def run(args) -> int:
     except FileExistsError as exc:
         for path in written:
             path.unlink()
-        raise ConfigError(f"{exc.filename}: appeared while gate init was writing; nothing was written") from None
+        raise ConfigError(f"{exc.filename}: appeared while gate init was writing; nothing "
+                          "was written") from None
     for path in written:
         print(f"created {path}", file=sys.stderr)
     if maps:
@@ -288,7 +297,8 @@ def run(args) -> int:
         print(f"no accountability map found: list the required decision types in {root / 'threshold.yaml'}"
               " (gate blocks on the placeholder until you do)", file=sys.stderr)
     if ignore_gate_dir(root):
-        print(f"added .gate/ to {root / '.gitignore'} (gate's local decision log and caches)", file=sys.stderr)
+        print(f"added .gate/ to {root / '.gitignore'} (gate's local decision log and caches)",
+              file=sys.stderr)
     print(("next: run `gate evaluate`: its findings name the evidence still missing and how to produce it;"
            " then commit the workflow" if values["tools"] else
            "next: put evidence under evidence/, run `gate evaluate`, and commit the workflow")

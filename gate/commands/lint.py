@@ -12,7 +12,8 @@ from gate.engine.session import open_engine
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "lint", help="find policies that approve when a field they judge is missing (needs an approving example)")
+        "lint",
+        help="find policies that approve when a field they judge is missing (needs an approving example)")
     runner.add_common_arguments(p)
     p.add_argument("--format", "-f", choices=("text", "json"), default="text", help="text (default) or json")
     p.add_argument("--optional", action="append", default=[], metavar="KIND.FIELD",
@@ -33,7 +34,8 @@ def run(args) -> int:
         from gate.waivers import load_waivers
 
         waivers = load_waivers(config.waivers_path, prepared.threshold)
-    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data}, args.engine) as engine:
+    with open_engine(config, prepared.policies, {"threshold": prepared.threshold.data},
+                     args.engine) as engine:
         evidence, skipped = runner.gather(config, context)
         ref = lint.Reference(config=config, context=context, evidence=evidence, skipped=skipped,
                              policies=prepared.policies, threshold=prepared.threshold, waivers=waivers)

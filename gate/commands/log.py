@@ -24,7 +24,8 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(dest="log_command", metavar="ACTION", parser_class=type(p))
 
     def common(q) -> None:
-        q.add_argument("--config", "-c", default="gate.yaml", type=Path, help="gate.yaml (default: ./gate.yaml)")
+        q.add_argument("--config", "-c", default="gate.yaml", type=Path,
+                       help="gate.yaml (default: ./gate.yaml)")
         q.add_argument("--file", type=Path, help="read this JSON Lines log instead of the configured store")
 
     v = sub.add_parser("verify", help="check the hash chain; exit 1 naming each broken record")
@@ -104,7 +105,8 @@ def _expect(records: list[Mapping[str, Any]], text: str) -> auditlog.Problem | N
         if record.get("seq") == seq:
             if record.get("hash") == digest:
                 return None
-            return auditlog.Problem(seq, f"its hash is {record.get('hash')}, not {digest} as expected: rewritten")
+            return auditlog.Problem(seq,
+                                    f"its hash is {record.get('hash')}, not {digest} as expected: rewritten")
     return auditlog.Problem(seq, "is expected (--expect) but the log does not hold it: truncated")
 
 
@@ -174,14 +176,17 @@ def summary_line(record: Mapping[str, Any]) -> str:
     warns = len(findings) - denies
     waived = len(result.get("waived") or [])
     release = f"{labels.get('service')} {context.get('version') or ''}".strip()
-    return (f"{record.get('seq'):>6}  {record.get('timestamp')}  {release:<28} {labels.get('profile', ''):<11}"
-            f" {result.get('outcome')!s:<8} {denies} deny {warns} warn {waived} waived  {record.get('decision_id')}")
+    return (f"{record.get('seq'):>6}  {record.get('timestamp')}  {release:<28} "
+            f"{labels.get('profile', ''):<11}"
+            f" {result.get('outcome')!s:<8} {denies} deny {warns} warn {waived} waived  "
+            f"{record.get('decision_id')}")
 
 
 def run_repair(args) -> int:
     store = open_store(args)
     if not hasattr(store, "repair"):
-        raise GateError(f"the {getattr(store, 'name', 'configured')} store has nothing to repair: only the file"
+        raise GateError(f"the {getattr(store, 'name', 'configured')} store has nothing to repair: only the "
+                        "file"
                         " store can be left with a torn line")
     done = store.repair()
     for line in done or ["nothing to repair: every line is complete and the head names the last record"]:

@@ -9,7 +9,8 @@ from gate import plugins
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("plugins", help="list loaded plugins, their hooks, collectors and formats, as JSON")
+    p = subparsers.add_parser("plugins",
+                              help="list loaded plugins, their hooks, collectors and formats, as JSON")
     p.set_defaults(run=run)
 
 

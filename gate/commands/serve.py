@@ -17,8 +17,10 @@ from gate.errors import EngineError
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("serve", help="answer GitHub deployment protection rules (a GitHub App server)")
-    p.add_argument("--config", "-c", default="server.yaml", type=Path, help="server.yaml (default: ./server.yaml)")
-    p.add_argument("--port", type=int, help="listen on this port instead of server.yaml's listen.port (0: any free)")
+    p.add_argument("--config", "-c", default="server.yaml", type=Path,
+                   help="server.yaml (default: ./server.yaml)")
+    p.add_argument("--port", type=int,
+                   help="listen on this port instead of server.yaml's listen.port (0: any free)")
     p.set_defaults(run=run)
 
 
@@ -54,7 +56,8 @@ async def serve(config, ready=None) -> int:
         port = await server.listen()
     except OSError as exc:
         await asyncio.to_thread(server.engine.close)
-        raise EngineError(f"gate serve: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+        raise EngineError(f"gate serve: cannot listen on {config.host}:{config.port}: "
+                          f"{exc.strerror or exc}") from None
     server._line({"event": "start", "listen": f"{config.host}:{port}", "engine": server.engine.kind,
                   "workers": config.limits.workers, "queue": config.limits.queue, "message": line})
     print(f"gate serve: listening on http://{config.host}:{port}; {line}", file=sys.stderr, flush=True)
@@ -62,5 +65,6 @@ async def serve(config, ready=None) -> int:
         ready(server)
     await stop.wait()
     counts = await server.shutdown()
-    server._line({"event": "stop", "signal": signal.Signals(received[0]).name if received else None, **counts})
+    server._line({"event": "stop", "signal": signal.Signals(received[0]).name if received else None,
+                  **counts})
     return 130 if received and received[0] == signal.SIGINT else 0

@@ -37,11 +37,13 @@ _WHOLE_INPUT_MOCK = re.compile(r"\bwith\s+input\s+as\b")
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("test", help="run the policies' Rego unit tests and scenario fixtures")
     p.add_argument("--config", "-c", default="gate.yaml", type=Path,
-                   help="gate.yaml naming the policies and threshold (default: ./gate.yaml; the shipped library if absent)")
+                   help="gate.yaml naming the policies and threshold (default: ./gate.yaml; the shipped "
+                        "library if absent)")
     p.add_argument("--policies", type=Path, action="append", help="policy file or folder (repeatable)")
     p.add_argument("--threshold", type=Path, help="threshold.yaml")
     p.add_argument("--profile", help="threshold profile for the Rego unit tests (default: production)")
-    p.add_argument("--scenarios", type=Path, help="folder of scenarios (default: tests/scenarios beside gate.yaml)")
+    p.add_argument("--scenarios", type=Path,
+                   help="folder of scenarios (default: tests/scenarios beside gate.yaml)")
     p.add_argument("--now", help="evaluate scenarios as of this RFC 3339 time unless expected.yaml sets now")
     p.add_argument("-k", dest="keyword", help="only tests whose name contains this text")
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
@@ -113,7 +115,8 @@ def without(source: str, names: set[str]) -> str:
     """The source with the named test rules blanked out (line breaks kept, so lines still match)."""
     for name, begin, end in reversed(rego.test_rules(source)):
         if name in names:
-            source = source[:begin] + "".join(c if c == "\n" else " " for c in source[begin:end]) + source[end:]
+            source = source[:begin] + "".join(c if c == "\n" else " "
+                                              for c in source[begin:end]) + source[end:]
     return source
 
 
@@ -132,14 +135,16 @@ def rego_tests(subject_: Subject, keyword: str | None) -> list[Outcome]:
         for name, body in tests.items():
             if _WHOLE_INPUT_MOCK.search(rego.code_only(body)):
                 results.append(Outcome("rego", f"{policy.package}.{name}", "error",
-                                       f"{policy.path.name}: replaces the whole input (`with input as`), which"
+                                       f"{policy.path.name}: replaces the whole input (`with input "
+                                       "as`), which"
                                        " crashes the embedded engine; mock input fields instead"))
             else:
                 runnable[name] = body
         source = without(policy.source, set(rule_bodies(policy.source)) - set(runnable))
         # helpers a test file shares with the other test files of its package (fixtures written once), without
         # their tests, so that each file's tests still run on their own
-        siblings = [(str(p.path), without(p.source, set(rule_bodies(p.source)))) for p in subject_.policies.files
+        siblings = [(str(p.path), without(p.source, set(rule_bodies(p.source))))
+                    for p in subject_.policies.files
                     if p.is_test and p.package == policy.package and p.path != policy.path]
         modules = ([(str(p.path), p.source) for p in subject_.policies.modules] + siblings
                    + [(str(policy.path), source)])
@@ -227,16 +232,19 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None, engine: Engin
             raise ConfigError(f"{folder / 'expected.yaml'}: field 'outcome': expected approve or block")
         profile = expected.get("profile")
         config = load_config(folder / "gate.yaml", profile)
-        own = config.threshold_path  # a story's own exceptions (extends: library) apply to the threshold under test
+        # a story's own exceptions (extends: library) apply to the threshold under test
+        own = config.threshold_path
         config = replace(config, threshold_path=subject_.threshold_path,
                          policy_paths=tuple(f.path for f in subject_.policies.modules))
         when = expected.get("now") or now
         moment = parse_timestamp(when) if when else None
         version = expected.get("version") or config.service.get("version")
         context = Context(service=config.service_name, version=None if version is None else str(version),
-                          environment=config.profile, **({"now": moment, "now_pinned": True} if moment else {}))
+                          environment=config.profile,
+                          **({"now": moment, "now_pinned": True} if moment else {}))
         waivers = None
-        threshold = load_threshold(own, config.profile, library=subject_.threshold_path) if extends_library(own) \
+        threshold = load_threshold(own, config.profile,
+                                   library=subject_.threshold_path) if extends_library(own) \
             else load_threshold(subject_.threshold_path, config.profile)
         if config.waivers_path is not None:
             from gate.waivers import load_waivers
@@ -244,7 +252,8 @@ def run_scenario(subject_: Subject, folder: Path, now: str | None, engine: Engin
             waivers = load_waivers(config.waivers_path, threshold, wall_clock=moment is None)
         evidence, skipped = runner.gather(config, context)
         decision = decide(config=config, context=context, evidence=evidence, skipped=skipped,
-                          policies=subject_.policies, threshold=threshold, engine=engine.engine, waivers=waivers)
+                          policies=subject_.policies, threshold=threshold, engine=engine.engine,
+                          waivers=waivers)
     except (GateError, ValueError) as exc:
         return Outcome("scenario", name, "error", str(exc))
     got = {
@@ -289,7 +298,8 @@ def run(args) -> int:
     else:
         out = sys.stdout
         for r in results:
-            out.write(f"{r.status.upper():<5} {r.kind:<8} {r.name}" + (f"\n      {r.detail}" if r.detail else "") + "\n")
+            out.write(f"{r.status.upper():<5} {r.kind:<8} {r.name}" + (f"\n      {r.detail}" if r.detail
+                                                                       else "") + "\n")
         out.write(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors"
                   f" ({sum(1 for r in results if r.kind == 'rego')} Rego unit tests,"
                   f" {sum(1 for r in results if r.kind == 'scenario')} scenarios)\n")

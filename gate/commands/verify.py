@@ -21,7 +21,8 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("verify", help="check a signed decision for an artifact before deploying it")
-    p.add_argument("--artifact", required=True, metavar="FILE|sha256:HEX", help="the artifact about to be deployed")
+    p.add_argument("--artifact", required=True, metavar="FILE|sha256:HEX",
+                   help="the artifact about to be deployed")
     p.add_argument("--attestation", required=True, type=Path, metavar="FILE",
                    help="the DSSE envelope gate evaluate --sign wrote")
     p.add_argument("--key", required=True, action="append", metavar="PUBKEY.pem|env:NAME",
@@ -29,10 +30,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--policy-digest", metavar="sha256:HEX",
                    help="the expected digest of threshold + policies (default: computed from --config)")
     p.add_argument("--config", "-c", type=Path,
-                   help="gate.yaml whose threshold and policies are expected; also the default service and profile")
-    p.add_argument("--max-age", default="24h", help="the decision must be younger than this (default 24h): 30m, 6h, 2d")
+                   help="gate.yaml whose threshold and policies are expected; also the default service and "
+                        "profile")
+    p.add_argument("--max-age", default="24h",
+                   help="the decision must be younger than this (default 24h): 30m, 6h, 2d")
     p.add_argument("--service", help="the service being deployed (default: gate.yaml's)")
-    p.add_argument("--profile", help="the profile the decision must have been taken under (default: gate.yaml's)")
+    p.add_argument("--profile",
+                   help="the profile the decision must have been taken under (default: gate.yaml's)")
     p.add_argument("--now", help="verify as of this RFC 3339 time instead of the clock (replays)")
     p.set_defaults(run=run)
 
@@ -56,7 +60,8 @@ def run(args) -> int:
         return 1
     gate = attestation.gate
     print(f"gate: verified {args.attestation}: {gate['service']} {gate.get('version') or ''} approved under"
-          f" profile {gate['profile']} (decision {gate['decisionId']} at {attestation.predicate['timeVerified']}),"
+          f" profile {gate['profile']} (decision {gate['decisionId']} at "
+          f"{attestation.predicate['timeVerified']}),"
           f" artifact sha256:{expected.artifact_sha256}, policy {expected.policy_digest}")
     return 0
 
@@ -75,11 +80,13 @@ def _policy_and_release(args) -> dict[str, str]:
     elif config is not None:
         digest = _config_policy_digest(config)
     else:
-        raise ConfigError("gate verify needs the expected policy: --policy-digest sha256:HEX or --config gate.yaml")
+        raise ConfigError("gate verify needs the expected policy: --policy-digest sha256:HEX or --config "
+                          "gate.yaml")
     service = args.service or (config.service_name if config else None)
     profile = args.profile or (config.profile if config else None)
     if not service or not profile:
-        raise ConfigError("gate verify needs the service and profile deployed: --service and --profile, or --config")
+        raise ConfigError("gate verify needs the service and profile deployed: --service and --profile, or "
+                          "--config")
     return {"policy_digest": digest, "service": service, "profile": profile}
 
 

@@ -57,99 +57,32 @@ def fork_available() -> bool:
             and os.environ.get("GATE_ENGINE_ISOLATION") != "subprocess")
 
 
-class ForkedCall:
-    """A child forked now, answering later: it runs setup() at once (import, compile, load data: work
-    that overlaps with whatever the parent does meanwhile), then waits for a request on a pipe, runs
-    the function setup returned on it, and writes the answer back.
-
-    The child never outlives the parent's interest: it exits on end-of-file of its request pipe, which
-    the kernel closes when the parent exits, and finish() and cancel() kill it if it is still there.
-    """
-
-    def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
-        self.what = what
-        request_read, self._request = os.pipe()
-        self._answer, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self._request)
-                os.close(self._answer)
-                clear_environment()
-                silence()
-                payload = _serve(setup, request_read)
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(answer_write, view):]
-            finally:
-                os._exit(0)
-        os.close(request_read)
-        os.close(answer_write)
-        self._done = False
-
-    def finish(self, request: bytes, timeout: float) -> str:
-        """Send the request, wait at most timeout seconds for the answer."""
-        if self._done:
-            raise EngineError(f"{self.what}: this evaluation was already used")
-        deadline = time.monotonic() + timeout
-        pending = memoryview(request)
-        chunks: list[bytes] = []
-        os.set_blocking(self._request, False)
+def _fork(serve: Callable[[int, int], None]) -> tuple[int, int, int]:
+    """Fork a child joined by a request pipe and an answer pipe. The child drops the parent's ends, its
+    environment (clear_environment) and its output (silence), runs serve(request_read, answer_write) and
+    exits. Returns (pid, request_write, answer_read) to the parent."""
+    request_read, request_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
         try:
-            if not pending:
-                os.close(self._request)
-                self._request = -1
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise EngineError(f"{self.what} did not answer within {timeout:g} s (engine timeout); "
-                                      "gate stopped it. Raise engine.timeout_s, or run with --engine opa")
-                writers = [self._request] if self._request >= 0 else []
-                readable, writable, _ = select.select([self._answer], writers, [], remaining)
-                if writable:
-                    try:
-                        pending = pending[os.write(self._request, pending[:1 << 16]):]
-                    except BrokenPipeError:  # the child answered (an error) without reading it all
-                        pending = pending[:0]
-                    if not pending:
-                        os.close(self._request)
-                        self._request = -1
-                if readable:
-                    chunk = os.read(self._answer, 1 << 16)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-            _, status = os.waitpid(self.pid, 0)
-            self._done = True
-            if os.WIFSIGNALED(status):
-                name = signal.Signals(os.WTERMSIG(status)).name
-                raise EngineError(f"{self.what} crashed ({name}) before answering; run with --engine opa")
-            return _result(b"".join(chunks), self.what)
+            os.close(request_write)
+            os.close(answer_read)
+            clear_environment()
+            silence()
+            serve(request_read, answer_write)
         finally:
-            self.cancel()
-
-    def cancel(self) -> None:
-        """Stop the child (if still running) and release the pipes."""
-        for fd in (self._request, self._answer):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._request = self._answer = -1
-        if not self._done:
-            self._done = True
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+            os._exit(0)
+    os.close(request_read)
+    os.close(answer_write)
+    return pid, request_write, answer_read
 
 
 class ForkedWorker:
-    """A child forked now that sets up once and then answers many requests, each within a timeout:
-    one compiled policy set for a whole command (gate lint's variants, gate impact's replays), with the
-    same isolation as ForkedCall. Requests and answers are framed by an 8-byte length.
+    """A child forked now that sets up at once (import, compile, load data: work that overlaps with
+    whatever the parent does meanwhile) and then answers many requests, each within a timeout: one
+    compiled policy set for a whole command (gate lint's variants, gate impact's replays). Requests and
+    answers are framed by an 8-byte length.
 
     A request that hangs or crashes the child ends it (EngineError); the worker is then dead, and the
     engine that owns it starts another for the next request. close() stops it; so does the parent's
@@ -158,20 +91,7 @@ class ForkedWorker:
 
     def __init__(self, setup: Callable[[], Callable[[bytes], str]], what: str) -> None:
         self.what = what
-        request_read, self._request = os.pipe()
-        self._answer, answer_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self._request)
-                os.close(self._answer)
-                clear_environment()
-                silence()
-                _serve_many(setup, request_read, answer_write)
-            finally:
-                os._exit(0)
-        os.close(request_read)
-        os.close(answer_write)
+        self.pid, self._request, self._answer = _fork(lambda read, write: _serve_many(setup, read, write))
         os.set_blocking(self._request, False)  # a child that stops reading must not block the parent
         self.alive, self._limit, self.answered = True, 0.0, 0
 
@@ -264,7 +184,7 @@ def _serve_many(setup: Callable[[], Callable[[bytes], str]], request_read: int, 
         if len(header) < 8:
             return
         request = _read_blocking(request_read, int.from_bytes(header, "big"))
-        payload = failed if failed[:1] != OK else wrap(lambda: holder[0](request))
+        payload = failed if failed[:1] != OK else wrap(lambda request=request: holder[0](request))
         view = memoryview(len(payload).to_bytes(8, "big") + payload)
         while view:
             view = view[os.write(answer_write, view):]
@@ -324,30 +244,13 @@ def silence() -> None:
     os.close(devnull)
 
 
-def _serve(setup: Callable[[], Callable[[bytes], str]], request_read: int) -> bytes:
-    """In the child: set up, read the whole request, answer it."""
-    holder: list[Callable[[bytes], str]] = []
-
-    def do_setup() -> str:
-        holder.append(setup())
-        return ""
-
-    failed = wrap(do_setup)
-    if failed[:1] != OK:
-        return failed
-    chunks = []
-    while True:
-        chunk = os.read(request_read, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    request = b"".join(chunks)
-    return wrap(lambda: holder[0](request))
-
-
 def run_forked(work: Callable[[], str], timeout: float, what: str) -> str:
     """Run work() in a forked child and return its answer (text), within timeout seconds."""
-    return ForkedCall(lambda: (lambda _request: work()), what).finish(b"", timeout)
+    worker = ForkedWorker(lambda: (lambda _request: work()), what)
+    try:
+        return worker.ask(b"", timeout)
+    finally:
+        worker.close()
 
 
 def run_subprocess(request: bytes, timeout: float, what: str) -> str:

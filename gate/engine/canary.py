@@ -39,7 +39,8 @@ def new_nonce() -> str:
 def module(binding: str, facts: Mapping[str, str] | None = None) -> str:
     """The canary module: the facts as constants (for messages), and the canary rule over the binding."""
     lines = [f"package gate.{PACKAGE}", "",
-             "# written by gate: its value, for this evaluation's nonce, shows gate that this module was evaluated"]
+             "# written by gate: its value, for this evaluation's nonce, shows gate that this module was "
+             "evaluated"]
     lines += [f"{name} := {json.dumps(value)}" for name, value in sorted((facts or {}).items())]
     lines.append(f'canary := crypto.sha256(concat("|", [input.{NONCE_FIELD}, {json.dumps(binding)}]))')
     return "\n".join(lines) + "\n"
@@ -52,7 +53,8 @@ def expected(nonce: str, binding: str) -> str:
 
 def data_digest(data: Mapping[str, Any]) -> str:
     """A digest of the data (data.threshold) that does not depend on key order or number spelling."""
-    text = json.dumps(json.loads(jsonsafe.dumps(data)), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(json.loads(jsonsafe.dumps(data)), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -72,11 +74,13 @@ def check(result: Mapping[str, Any], nonce: str, binding: str, where: str) -> No
     node = result.get(PACKAGE)
     value = node.get("canary") if isinstance(node, Mapping) else None
     if value is None:
-        raise EngineError(f"{where} answered without gate's canary (data.gate.{PACKAGE}.canary): nothing shows it"
+        raise EngineError(f"{where} answered without gate's canary (data.gate.{PACKAGE}.canary): nothing "
+                          "shows it"
                           " evaluated gate's policies on this input, so the answer is not used")
     if value != expected(nonce, binding):
         raise EngineError(f"{where} answered with a canary that is not this evaluation's: it did not evaluate"
-                          " gate's policies on this input (a replayed, canned or forged answer), so it is not used")
+                          " gate's policies on this input (a replayed, canned or forged answer), so it is "
+                          "not used")
 
 
 def check_bundle(result: Mapping[str, Any], nonce: str, policy_digest: str, data: Mapping[str, Any],
@@ -86,19 +90,24 @@ def check_bundle(result: Mapping[str, Any], nonce: str, policy_digest: str, data
     node = result.get(PACKAGE)
     if not isinstance(node, Mapping) or "canary" not in node:
         raise EngineError(f"{where} answered without gate's canary (data.gate.{PACKAGE}.canary): the server's"
-                          " policies are not a bundle from gate bundle build (rebuild it), or it did not evaluate them")
+                          " policies are not a bundle from gate bundle build (rebuild it), or it did not "
+                          "evaluate them")
     facts = {name: str(node.get(name)) for name in FACTS}
     if facts["revision"] not in revisions:
         shown = ", ".join(revisions) or "none"
         raise EngineError(f"{where}: the canary names bundle revision {facts['revision']}, the server reports"
                           f" {shown}: the answer is not the evaluation of the bundle gate built")
     if facts["policy_digest"] != policy_digest:
-        raise EngineError(f"{where}: the bundle (revision {facts['revision']}) holds other policies than this run"
-                          f" ({facts['policy_digest']}, here {policy_digest}); rebuild it or use the same policies")
+        raise EngineError(f"{where}: the bundle (revision {facts['revision']}) holds other policies than "
+                          "this run"
+                          f" ({facts['policy_digest']}, here {policy_digest}); rebuild it or use the same "
+                          "policies")
     local = data_digest(data)
     if facts["data_digest"] != local:
-        raise EngineError(f"{where}: the bundle (revision {facts['revision']}) holds another threshold than this"
-                          f" run's profile ({facts['data_digest']}, here {local}); rebuild it with this profile")
+        raise EngineError(f"{where}: the bundle (revision {facts['revision']}) holds another threshold than "
+                          "this"
+                          f" run's profile ({facts['data_digest']}, here {local}); rebuild it with this "
+                          "profile")
     check(result, nonce, bundle_binding(policy_digest, local, facts["revision"]), where)
 
 

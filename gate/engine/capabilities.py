@@ -57,7 +57,8 @@ def check(policies: PolicySet, binary: str) -> None:
             json.loads(output)
         except ValueError:  # no error list: the binary failed, not the policies
             text = " ".join(output.decode("utf-8", "replace").split())[:300]
-            raise EngineError(f"the local opa ({binary}) could not check the policies (exit {done.returncode}):"
+            raise EngineError(f"the local opa ({binary}) could not check the policies (exit "
+                              f"{done.returncode}):"
                               f" {text or 'no output'}") from None
         raise PolicyError(_first_error(output, policies, names, binary))
     _passed.add(key)
@@ -82,11 +83,16 @@ def _first_error(output: bytes, policies: PolicySet, names: list[str], binary: s
         return f"opa check ({binary}) refused the policies without naming an error"
     first = errors[0]
     where = first.get("location") or {}
-    place = f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: " if where.get("file") else ""
+    place = (
+        f"{originals.get(where.get('file'), where.get('file'))}:{where.get('row')}: "
+        if where.get("file")
+        else ""
+    )
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     message = f"{first.get('message', 'error')}{more}"
     if "undefined function" in message:
         return (f"{place}does not compile: {message} (OPA's compiler under gate's capabilities:"
-                " gate/engine/capabilities.json leaves out the builtins that reach the network, the environment"
+                " gate/engine/capabilities.json leaves out the builtins that reach the network, the "
+                "environment"
                 " or files)")
     return f"{place}does not compile: {message} (opa check)"

@@ -73,6 +73,31 @@ class EmbeddedEngine:
             text = bounded.run_subprocess(request, self.timeout_s, WHAT)
         return json.loads(text)
 
+    def evaluate_each(self, input: Mapping[str, Any], policies: PolicySet,
+                      datas: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | PolicyError]:
+        """evaluate() for several data documents at once (gate lint's batches), one `python -m
+        gate.engine.worker` process each, run side by side (a fork would inherit its siblings' pipes);
+        a PolicyError is that document's answer, any other error ends the call."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        refuse_unsafe(policies)
+        input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
+        modules = [(str(p.path), p.source) for p in policies.modules]
+        requests = []
+        for data in datas:
+            data_text = _data_text(data)
+            refuse_data_dependent(policies, input_text + data_text)
+            requests.append(json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode())
+
+        def one(request: bytes) -> dict[str, Any] | PolicyError:
+            try:
+                return json.loads(bounded.run_subprocess(request, self.timeout_s, WHAT))
+            except PolicyError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
+            return list(pool.map(one, requests))
+
     def _worker(self, policies: PolicySet, data_text: str) -> bounded.ForkedWorker:
         modules = [(str(p.path), p.source) for p in policies.modules]
         query_ = self._query(policies)
@@ -146,7 +171,8 @@ def _load_regopy() -> Any:
     return regopy
 
 
-def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = QUERY) -> Callable[[bytes], str]:
+def compiled(modules: Sequence[tuple[str, str]], data_text: str,
+             query_: str = QUERY) -> Callable[[bytes], str]:
     """Compile the modules and load the data (in the bounded child); returns the function that takes
     the input (JSON text, bytes) and gives the value of the query (data.gate, or its deny and warn sets:
     gate.engine.findings) as JSON text."""
@@ -174,7 +200,8 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
     return answer
 
 
-def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str, query_: str = QUERY) -> str:
+def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str,
+                  query_: str = QUERY) -> str:
     """Compile, load and query in this process: data.gate as JSON text (the worker process uses it)."""
     return compiled(modules, data_text, query_)(input_text.encode("utf-8"))
 

@@ -94,4 +94,5 @@ def _levels(source: str) -> list[str] | None:
 def _literal(node: Any) -> str:
     if isinstance(node, str):
         return node
-    return "{" + ", ".join(f"{json.dumps(key)}: {_literal(value)}" for key, value in sorted(node.items())) + "}"
+    members = (f"{json.dumps(key)}: {_literal(value)}" for key, value in sorted(node.items()))
+    return "{" + ", ".join(members) + "}"

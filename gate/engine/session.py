@@ -66,8 +66,9 @@ class EngineSession:
 
 
 @contextmanager
-def open_engine(config: Any, policies: PolicySet | None, data: Mapping[str, Any] | None, name: str | None = None,
-                manager: Any = None, announce: bool = True, one_decision: bool = False) -> Iterator[EngineSession]:
+def open_engine(config: Any, policies: PolicySet | None, data: Mapping[str, Any] | None,
+                name: str | None = None, manager: Any = None, announce: bool = True,
+                one_decision: bool = False) -> Iterator[EngineSession]:
     """The engine `name` (default: gate.yaml's engine.name, else auto) for one command, closed on exit.
     With policies and data it is prepared with them; without (gate impact: several policy sets and
     profiles), each evaluate names its own. one_decision: the command asks once and reads the findings only
@@ -93,7 +94,8 @@ def engine_for(config: Any, name: str | None, manager: Any = None, announce: boo
     engine = manager.hook.gate_policy_engine(config=config, name=wanted)
     if engine is None:
         raise EngineError(f"no policy engine answers to {wanted!r}")
-    if wanted == "auto" and announce:  # nobody chose: say what was chosen and why, so a slow fallback is no surprise
+    # nobody chose: say what was chosen and why, so a slow fallback is no surprise
+    if wanted == "auto" and announce:
         print(f"gate: engine {why_chosen(engine)}", file=sys.stderr)
     return engine
 
@@ -108,6 +110,7 @@ def why_chosen(engine: Any) -> str:
     if server:
         return f"{name} (the OPA server configured at {server})"
     if name == "embedded":
-        return ("embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH); gate lint is"
+        return ("embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH); "
+                "gate lint is"
                 " much slower on it and it refuses some policies: install OPA, see docs/engines.md")
     return f"{name} (a plugin's engine)"

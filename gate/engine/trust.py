@@ -23,7 +23,8 @@ from typing import Any
 
 from gate.errors import ConfigError, EngineError
 
-OPA_VERSION = "1.18.1"            # the OPA gate's policies and tests are checked against (action.yml, .ci/run)
+# the OPA gate's policies and tests are checked against (action.yml, .ci/run)
+OPA_VERSION = "1.18.1"
 VERSION_ENV = "GATE_OPA_VERSION"  # the runner's operator may accept another version; gate.yaml cannot
 VERSION_TIMEOUT_S = 10.0
 
@@ -53,9 +54,11 @@ def engine_settings(config: Any, protected: Mapping[str, Any] | None = None,
     if in_ci(environ) and getattr(config, "profile", None) == "production":
         from_command_line = set(getattr(config, "engine_from_command_line", ()))
         for name, instead in GATED_FIELDS.items():
-            if engine.get(name) in (None, False, "") or name in from_command_line or name in (protected or {}):
+            if engine.get(name) in (None, False,
+                                    "") or name in from_command_line or name in (protected or {}):
                 continue
-            raise ConfigError(f"{config.path}: engine.{name}: refused in CI with the production profile: the release"
+            raise ConfigError(f"{config.path}: engine.{name}: refused in CI with the production profile: the "
+                              "release"
                               " being gated must not choose the engine that judges it; set it with"
                               f" {instead} instead")
     engine.update(protected or {})
@@ -120,7 +123,8 @@ def choose_opa(binary: str | None, root: Path | None, *, required: bool,
             continue
         return _checked(str(candidate), "opa on PATH", roots, env)
     if passed_over and required:
-        raise ConfigError(f"opa on PATH: {passed_over[0]} is inside the workspace, and gate does not run an opa"
+        raise ConfigError(f"opa on PATH: {passed_over[0]} is inside the workspace, and gate does not run an "
+                          "opa"
                           " the release ships; install OPA outside it (the Action does) or set OPA_BIN")
     return None
 
@@ -134,14 +138,17 @@ def _checked(path: str, origin: str, roots: list[Path], environ: Mapping[str, st
     root = _inside(real, roots)
     if root is not None:
         shown = path if str(real) == path else f"{path} (-> {real})"
-        raise ConfigError(f"{origin}: {shown} is inside the workspace {root}: gate does not run an opa the release"
+        raise ConfigError(f"{origin}: {shown} is inside the workspace {root}: gate does not run an opa the "
+                          "release"
                           " ships; install OPA outside it (the Action does) and name that one")
     version = opa_version(str(real))
     accepted = (environ.get(VERSION_ENV) or "").strip().removeprefix("v")
     if version != (accepted or OPA_VERSION):
         needs = f"{VERSION_ENV} accepts only {accepted}" if accepted else f"gate needs v{OPA_VERSION}"
-        raise ConfigError(f"{origin}: {real} is OPA {version}, and {needs} (v{OPA_VERSION} is the version gate's"
-                          f" policies are checked against); install it, or accept this one with {VERSION_ENV}={version}"
+        raise ConfigError(f"{origin}: {real} is OPA {version}, and {needs} (v{OPA_VERSION} is the version "
+                          "gate's"
+                          " policies are checked against); install it, or accept this one with "
+                          f"{VERSION_ENV}={version}"
                           " in the environment")
     return OpaBinary(str(real), origin, version)
 
@@ -161,7 +168,8 @@ def opa_version(path: str) -> str:
             raise EngineError(f"the local opa ({path}) did not report its version: {exc}") from None
         found = re.search(rb"^Version:\s*v?(\S+)\s*$", done.stdout, re.MULTILINE)
         if done.returncode != 0 or not found:
-            tail = " ".join((done.stderr or done.stdout).decode("utf-8", "replace").split())[:200] or "no output"
+            tail = " ".join((done.stderr or done.stdout).decode("utf-8",
+                                                                "replace").split())[:200] or "no output"
             raise EngineError(f"the local opa ({path}) did not report its version (`opa version`): {tail}")
         _VERSIONS[key] = found[1].decode("ascii", "replace")
     return _VERSIONS[key]

@@ -63,10 +63,12 @@ def runs(decision: Decision) -> list[Run]:
     for e in of_kind(decision, "load_test"):
         latency = mapping(e.data.get("latency_ms"))
         out.append(Run(scenario=str(e.data.get("scenario", "unknown")), origin=e.origin,
-                       request_rate=number(e.data.get("request_rate")), error_rate=number(e.data.get("error_rate")),
+                       request_rate=number(e.data.get("request_rate")),
+                       error_rate=number(e.data.get("error_rate")),
                        p50=number(latency.get("p50")), p95=number(latency.get("p95")),
                        p99=number(latency.get("p99")), data=e.data))
-    return sorted(out, key=lambda r: (SCENARIOS.index(r.scenario) if r.scenario in SCENARIOS else 9, r.origin))
+    return sorted(out,
+                  key=lambda r: (SCENARIOS.index(r.scenario) if r.scenario in SCENARIOS else 9, r.origin))
 
 
 def first_run(decision: Decision, scenario: str) -> Run | None:
@@ -219,6 +221,6 @@ def reviews(decision: Decision) -> list[dict[str, Any]]:
                         "accountable": d.get("accountable"),
                         "escalation_path": [str(p) for p in path] if isinstance(path, list) else [],
                         "cadence_days": number(d.get("review_cadence_days")),
-                        "last_review": d.get("last_review"), "days_since": days_since(d.get("last_review"), now),
-                        "origin": e.origin})
+                        "last_review": d.get("last_review"),
+                        "days_since": days_since(d.get("last_review"), now), "origin": e.origin})
     return out

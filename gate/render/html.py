@@ -21,8 +21,8 @@ MAX_FINDINGS = 200             # per gap; the rest are counted and left to the J
 MAX_EVIDENCE = 500             # rows of the evidence list
 WIDE = ("Threshold", "Policies")   # a whole digest on one line: it is what an auditor compares
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-MARK = {"deny": ("✗", "Blocks"), "warn": ("!", "Warning"), "advisory": ("i", "Advisory"), "pass": ("✓", "Passed"),
-        "waived": ("~", "Waived")}
+MARK = {"deny": ("✗", "Blocks"), "warn": ("!", "Warning"), "advisory": ("i", "Advisory"),
+        "pass": ("✓", "Passed"), "waived": ("~", "Waived")}
 
 
 def _plural(count: int, word: str) -> str:
@@ -65,7 +65,8 @@ def _headline(decision: Any) -> str:
 
         url = esc(display_url(ctx.run_url))
         facts_.append(("Run", f'<a href="{url}" rel="noreferrer noopener">{url}</a>'))
-    items = "".join(f'<div class="{"wide" if k in WIDE else ""}"><dt>{k}</dt><dd>{v}</dd></div>' for k, v in facts_)
+    items = "".join(f'<div class="{"wide" if k in WIDE else ""}"><dt>{k}</dt><dd>{v}</dd></div>'
+                    for k, v in facts_)
     word, mark, cls = ("Approved", "✓", "approve") if approved else ("Blocked", "✗", "block")
     release = " ".join(filter(None, (ctx.service, ctx.version)))
     return (f'<header class="verdict {cls}" role="banner"><p class="eyebrow">gate readiness report</p>'
@@ -108,7 +109,8 @@ def _findings(decision: Any, gap: str) -> str:
              "<br>".join(ident(e) for e in f.evidence[:5])
              + (f" and {len(f.evidence) - 5} more" if len(f.evidence) > 5 else ""))
             for f in found[:MAX_FINDINGS]]
-    more = (f'<p class="muted">… and {len(found) - MAX_FINDINGS} more findings in this gap, listed in the JSON '
+    more = (f'<p class="muted">… and {len(found) - MAX_FINDINGS} more findings in this gap, listed in the '
+            'JSON '
             f"report.</p>") if len(found) > MAX_FINDINGS else ""
     return table(("Level", "Rule", "Finding", "Observed", "Expected", "Evidence"), rows,
                  cls="findings", widths=(10, 19, 35, 11, 11, 14)) + more
@@ -128,7 +130,8 @@ def _figure(plot: plots.Plot) -> str:
 
 def _missing(decision: Any, gap: str) -> str:
     """What this gap could not be shown from: a kind without evidence, or evidence that could not be used."""
-    notes = [f"<li><strong>{esc(s.kind)}</strong> from {esc(s.source)} could not be used: {esc(s.reason)}</li>"
+    notes = [f"<li><strong>{esc(s.kind)}</strong> from {esc(s.source)} could not be used: "
+             f"{esc(s.reason)}</li>"
              for s in decision.skipped if s.kind in facts.GAP_KINDS.get(gap, ())]
     present = {e.kind for e in decision.evidence}
     notes += [f"<li>No <strong>{esc(kind)}</strong> evidence in this decision.</li>"
@@ -138,7 +141,8 @@ def _missing(decision: Any, gap: str) -> str:
         have = {r.scenario for r in facts.runs(decision)}
         notes += [f"<li>No <strong>{s}</strong> load-test run: its plot is left out.</li>"
                   for s in facts.SCENARIOS if s not in have]
-    return f'<div class="missing" role="note"><h4>Not shown</h4><ul>{"".join(notes)}</ul></div>' if notes else ""
+    return ('<div class="missing" role="note"><h4>Not '
+            f'shown</h4><ul>{"".join(notes)}</ul></div>') if notes else ""
 
 
 def _gap(decision: Any, gap: str) -> str:
@@ -160,7 +164,8 @@ def _waivers(decision: Any) -> str:
              esc(w.expires.date().isoformat()), esc(f"{(w.expires - now).days} days"), esc(w.reason))
             for f, w in decision.waived]
     return ('<section id="waivers"><h2>Waivers in force</h2>'
-            + table(("Rule", "Finding waived", "Approved by", "Expires", "Left", "Reason"), rows) + "</section>")
+            + table(("Rule", "Finding waived", "Approved by", "Expires", "Left", "Reason"),
+                    rows) + "</section>")
 
 
 def _advisory(decision: Any) -> str:
@@ -180,7 +185,8 @@ def _skipped(decision: Any) -> str:
     more = len(decision.skipped) - len(rows)
     return ('<section id="skipped"><h2>Evidence gate could not use</h2>'
             + table(("Kind", "Collector", "File", "Why"), rows)
-            + (f'<p class="muted">… and {more} more in the JSON report.</p>' if more > 0 else "") + "</section>")
+            + (f'<p class="muted">… and {more} more in the JSON report.</p>' if more > 0
+               else "") + "</section>")
 
 
 def _evidence(decision: Any) -> str:
@@ -195,7 +201,8 @@ def _evidence(decision: Any) -> str:
     more = len(decision.evidence) - len(rows)
     return (f'<section id="evidence"><h2>Evidence read ({len(decision.evidence)})</h2>'
             + table(("Kind", "Source", "File", "Produced", "Age", "sha256"), rows)
-            + (f'<p class="muted">… and {more} more in the JSON report.</p>' if more > 0 else "") + "</section>")
+            + (f'<p class="muted">… and {more} more in the JSON report.</p>' if more > 0
+               else "") + "</section>")
 
 
 def _notes(decision: Any) -> str:

@@ -26,7 +26,8 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[str]], caption: str = 
     head = "".join(f'<th scope="col">{h}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     cap = f"<caption>{caption}</caption>" if caption else ""
-    return f'<div class="scroll"><table class="{cls}">{cap}{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return ('<div class="scroll"><table '
+            f'class="{cls}">{cap}{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 def mark(good: bool, word: str) -> str:
@@ -87,9 +88,11 @@ def signoffs(decision: Any) -> str:
 
 
 def drills(decision: Any) -> str:
-    rows = [(esc(d["scenario"]), f'<span class="nowrap">{esc(str(d["date"] or "undated"))}</span>', _yes(d["diagnosed"]),
+    rows = [(esc(d["scenario"]), f'<span class="nowrap">{esc(str(d["date"] or "undated"))}</span>',
+             _yes(d["diagnosed"]),
              _yes(d["escalated_correctly"]), esc("—" if d["minutes"] is None else f"{d['minutes']:g} min"),
-             mark(d["passed"], "passed" if d["passed"] else "failed"), ident(d["origin"])) for d in facts.drills(decision)]
+             mark(d["passed"], "passed" if d["passed"] else "failed"), ident(d["origin"]))
+            for d in facts.drills(decision)]
     if not rows:
         return ""
     return _section("Incident drills", table(
@@ -106,11 +109,13 @@ def training(decision: Any) -> str:
     width = 0 if coverage is None else max(0.0, min(coverage, 1.0)) * 100
     short = coverage is None or (least is not None and coverage < least)
     need = "" if least is None else f" (at least {least * 100:.0f}% required)"
-    bar = (f'<div class="meter" role="img" aria-label="{esc(share)} of the on-call rotation trained{esc(need)}">'
+    bar = (f'<div class="meter" role="img" aria-label="{esc(share)} of the on-call rotation '
+           f'trained{esc(need)}">'
            f'<span class="{"no" if short else "yes"}-fill" style="width:{width:.1f}%"></span>'
            + (f'<span class="tick" style="left:{least * 100:.1f}%"></span>' if least is not None else "")
            + "</div>")
-    text = (f"<p>{'✗' if short else '✓'} <strong>{esc(share)}</strong> of the on-call rotation trained{esc(need)}; "
+    text = (f"<p>{'✗' if short else '✓'} <strong>{esc(share)}</strong> of the on-call rotation "
+            f"trained{esc(need)}; "
             f"{t['sessions']} sessions, {t['showing_model_wrong']} showing the model being wrong "
             f"(<code>{esc(t['origin'])}</code>).</p>")
     return _section("Training coverage", bar, text)
@@ -119,7 +124,11 @@ def training(decision: Any) -> str:
 def accountability(decision: Any) -> str:
     rows = []
     for r in facts.reviews(decision):
-        overdue = r["days_since"] is not None and r["cadence_days"] is not None and r["days_since"] > r["cadence_days"]
+        overdue = (
+            r["days_since"] is not None
+            and r["cadence_days"] is not None
+            and r["days_since"] > r["cadence_days"]
+        )
         since = "—" if r["days_since"] is None else f"{r['days_since']:.0f} days"
         rows.append((esc(r["decision_type"]), esc(r["accountable"] or "nobody named"),
                      esc(" → ".join(r["escalation_path"])) if r["escalation_path"] else mark(False, "none"),

@@ -117,7 +117,8 @@ def _gap_sections(decision, limit: int | None) -> tuple[list[str], int]:
         out.append("")
         items = "".join(_finding_item(f) for f in shown)
         if len(shown) > COLLAPSE_AFTER:
-            out += [f"<details><summary>{_plural(len(shown), 'finding')}</summary>", "", items, "</details>", ""]
+            out += [f"<details><summary>{_plural(len(shown), 'finding')}</summary>", "", items, "</details>",
+                    ""]
         else:
             out.append(items)
         if len(shown) < len(found):
@@ -143,7 +144,8 @@ def _skipped(decision, limit: int | None) -> list[str]:
              for s in decision.skipped[: limit if limit is not None else None]]
     out = [f"### ⛔ Evidence gate could not use ({len(decision.skipped)})", ""]
     if len(items) > COLLAPSE_AFTER:
-        out += [f"<details><summary>{_plural(len(items), 'item')}</summary>", "", "".join(items), "</details>", ""]
+        out += [f"<details><summary>{_plural(len(items), 'item')}</summary>", "", "".join(items),
+                "</details>", ""]
     else:
         out.append("".join(items))
     if len(items) < len(decision.skipped):

@@ -1,4 +1,5 @@
-"""The HTML report's plots, drawn by matplotlib as inline SVG: no script, no font or file fetched to view them.
+"""The HTML report's plots, drawn by matplotlib as inline SVG: no script, no font or file fetched to view
+them.
 
 Each plot comes with its data (embedded in the page, so a reader or a test can check the numbers against
 the evidence) and a text alternative. Text from evidence is drawn as text, never parsed as mathtext.
@@ -20,10 +21,12 @@ from gate.render.facts import Run
 
 EXTRA = "pip install 'deployment-gate[report]'"
 # Okabe-Ito: told apart with every common colour-vision deficiency; marks and line styles differ too
-BLUE, ORANGE, RED, GREEN, SKY, PURPLE, GREY = ("#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9", "#CC79A7",
+BLUE, ORANGE, RED, GREEN, SKY, PURPLE, GREY = ("#0072B2", "#E69F00", "#D55E00", "#009E73", "#56B4E9",
+                                               "#CC79A7",
                                               "#6b6b6b")
 LIMIT = "#1d232b"
-LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85}  # legible over grid and limits
+# legible over grid and limits
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85}
 HATCH = "////"  # a failing bar is hatched as well as red
 STYLE = {
     "svg.fonttype": "none",          # text stays text: smaller, selectable, read by screen readers
@@ -102,7 +105,8 @@ def _limit(ax: Any, at: float | None, label: str, horizontal: bool = True) -> No
 
 def _bars(ax: Any, y: list[int], values: list[float], bad: list[bool], height: float) -> None:
     """Horizontal bars: green within the limit, red and hatched outside it."""
-    for bar, out in zip(ax.barh(y, values, color=[RED if b else GREEN for b in bad], height=height, zorder=3), bad):
+    for bar, out in zip(ax.barh(y, values, color=[RED if b else GREEN for b in bad], height=height, zorder=3),
+                        bad):
         if out:
             bar.set_hatch(HATCH)
             bar.set_edgecolor("white")
@@ -152,7 +156,8 @@ def load_latency(decision: Any) -> Plot | None:
         ramp_xy = [(r.request_rate, value(r)) for r in runs if r.scenario != "fault" and value(r) is not None]
         if ramp_xy:
             ax.plot(*zip(*ramp_xy), marker=marker, linestyle=style, color=colour, label=label, zorder=3)
-        fault_xy = [(r.request_rate, value(r)) for r in runs if r.scenario == "fault" and value(r) is not None]
+        fault_xy = [(r.request_rate, value(r)) for r in runs if r.scenario == "fault"
+                    and value(r) is not None]
         if fault_xy:
             ax.plot(*zip(*fault_xy), marker=marker, linestyle="none", markerfacecolor="white", color=colour,
                     zorder=3, label=None if ramp_xy else label)
@@ -165,8 +170,8 @@ def load_latency(decision: Any) -> Plot | None:
         for r in ordered:
             top = r.p99 if r.p99 is not None else r.p95
             if top is not None:
-                left.annotate(r.scenario + (" run (hollow)" if r.scenario == "fault" else ""), (r.request_rate, top),
-                              xytext=(5, 3), textcoords="offset points", fontsize=7.5)
+                left.annotate(r.scenario + (" run (hollow)" if r.scenario == "fault" else ""),
+                              (r.request_rate, top), xytext=(5, 3), textcoords="offset points", fontsize=7.5)
         _limit(left, p95_limit, f"p95 limit {_fmt(p95_limit)} ms")
         _limit(left, p99_limit, f"p99 limit {_fmt(p99_limit)} ms")
         left.set_ylabel("latency (ms)")
@@ -182,7 +187,9 @@ def load_latency(decision: Any) -> Plot | None:
                                textcoords="offset points", fontsize=7.5)
         _limit(right, None if max_error is None else max_error * 100, f"limit {_pct(max_error)}")
         right.set_ylabel("error rate (%)")
-        right.set_ylim(0, max([(r.error_rate or 0) * 100 for r in ordered] + [(max_error or 0) * 100]) * 1.15 or 1)
+        right.set_ylim(0,
+                       max([(r.error_rate or 0) * 100 for r in ordered] + [(max_error or 0) * 100]) * 1.15
+                       or 1)
         marks(right)
 
     rows = tuple((r.scenario, r.origin, _fmt(r.request_rate), _fmt(r.p50), _fmt(r.p95), _fmt(r.p99),
@@ -190,14 +197,16 @@ def load_latency(decision: Any) -> Plot | None:
     top = max(ordered, key=lambda r: r.request_rate)
     alt = (f"Latency and error rate of {len(ordered)} load-test runs against request rate. The highest load, "
            f"{_fmt(top.request_rate)} req/s ({top.scenario}), had p95 {_fmt(top.p95, ' ms')} and error rate "
-           f"{_pct(top.error_rate)}; expected peak {_fmt(peak, ' req/s')}, required {_fmt(target, ' req/s')}; "
-           f"p95 limit {_fmt(p95_limit, ' ms')}, p99 limit {_fmt(p99_limit, ' ms')}, error limit {_pct(max_error)}.")
-    data = {"runs": [{"scenario": r.scenario, "origin": r.origin, "request_rate": r.request_rate, "p50": r.p50,
-                      "p95": r.p95, "p99": r.p99, "error_rate": r.error_rate} for r in ordered],
+           f"{_pct(top.error_rate)}; expected peak {_fmt(peak, ' req/s')}, required "
+           f"{_fmt(target, ' req/s')}; "
+           f"p95 limit {_fmt(p95_limit, ' ms')}, p99 limit {_fmt(p99_limit, ' ms')}, error limit "
+           f"{_pct(max_error)}.")
+    data = {"runs": [{"scenario": r.scenario, "origin": r.origin, "request_rate": r.request_rate,
+                      "p50": r.p50, "p95": r.p95, "p99": r.p99, "error_rate": r.error_rate} for r in ordered],
             "expected_peak_rps": peak, "required_rps": target, "p95_limit_ms": p95_limit,
             "p99_limit_ms": p99_limit, "max_error_rate": max_error}
-    return Plot("load-latency", "Latency and errors as load rose", _figure("load-latency", (9, 3.4), draw), alt,
-                data, (("run", "file", "req/s", "p50 ms", "p95 ms", "p99 ms", "error rate"), rows))
+    return Plot("load-latency", "Latency and errors as load rose", _figure("load-latency", (9, 3.4), draw),
+                alt, data, (("run", "file", "req/s", "p50 ms", "p95 ms", "p99 ms", "error rate"), rows))
 
 
 def fault_timeline(decision: Any, run: Run) -> Plot | None:
@@ -213,11 +222,13 @@ def fault_timeline(decision: Any, run: Run) -> Plot | None:
     def draw(fig: Any) -> None:
         axes = fig.subplots(3, 1, sharex=True)
         for ax, key, label, colour, marker, scale in (
-                (axes[0], "request_rate", "req/s", BLUE, "o", 1), (axes[1], "error_rate", "error rate (%)", ORANGE, "D", 100),
+                (axes[0], "request_rate", "req/s", BLUE, "o", 1),
+                (axes[1], "error_rate", "error rate (%)", ORANGE, "D", 100),
                 (axes[2], "p95", "p95 (ms)", PURPLE, "s", 1)):
             xy = [(p["t"], p[key] * scale) for p in points if p[key] is not None]
             if xy:
-                ax.plot(*zip(*xy), color=colour, marker=marker, markersize=3 if len(xy) > 40 else 5, linewidth=1.3)
+                ax.plot(*zip(*xy), color=colour, marker=marker, markersize=3 if len(xy) > 40 else 5,
+                        linewidth=1.3)
             ax.set_ylabel(label)
             ax.set_ylim(bottom=0)
             if rec.fault_start is not None and rec.fault_end is not None:
@@ -240,14 +251,17 @@ def fault_timeline(decision: Any, run: Run) -> Plot | None:
             "series": f"{_fmt(rec.seconds)} s after the fault ended",
             "never": "never: the series does not return within the limits",
             "unknown": "not known (no fault window or no limits to read it against)"}[rec.how]
-    alt = (f"Fault run {run.origin} over {len(points)} intervals: request rate, error rate and p95 latency, with "
+    alt = (f"Fault run {run.origin} over {len(points)} intervals: request rate, error rate and p95 latency, "
+           "with "
            f"the fault window {_fmt(rec.fault_start)}–{_fmt(rec.fault_end)} s shaded. Recovery: {said}.")
-    data = {"origin": run.origin, "series": points, "fault": {"start_s": rec.fault_start, "end_s": rec.fault_end},
+    data = {"origin": run.origin, "series": points,
+            "fault": {"start_s": rec.fault_start, "end_s": rec.fault_end},
             "recovery_s": rec.seconds, "recovery_from": rec.how, "max_error_rate": max_error,
             "p95_limit_ms": p95_limit}
-    rows = tuple((_fmt(p["t"]), _fmt(p["request_rate"]), _pct(p["error_rate"]), _fmt(p["p95"])) for p in points)
-    return Plot("fault-timeline", "Recovery after the fault", _figure("fault-timeline", (9, 4.6), draw), alt, data,
-                (("t (s)", "req/s", "error rate", "p95 ms"), rows))
+    rows = tuple((_fmt(p["t"]), _fmt(p["request_rate"]), _pct(p["error_rate"]), _fmt(p["p95"]))
+                 for p in points)
+    return Plot("fault-timeline", "Recovery after the fault", _figure("fault-timeline", (9, 4.6), draw), alt,
+                data, (("t (s)", "req/s", "error rate", "p95 ms"), rows))
 
 
 def degradation(decision: Any) -> Plot | None:
@@ -281,9 +295,11 @@ def degradation(decision: Any) -> Plot | None:
         ax.set_xlim(0, max([b[1] for b in bars] + [allowed or 0]) * 1.3)
         ax.set_xlabel("stress p95 ÷ baseline p95")
 
-    alt = "Latency degradation under stress: " + "; ".join(f"{ratio:.2f}x {label}" for label, ratio, _ in bars) + (
+    alt = "Latency degradation under stress: " + "; ".join(f"{ratio:.2f}x {label}"
+                                                           for label, ratio, _ in bars) + (
         f"; at most {_fmt(allowed)}x is allowed." if allowed is not None else ".")
-    data = {"stress_p95": stress.p95, "ratios": [{"against": label, "ratio": round(ratio, 4), "origin": origin}
+    data = {"stress_p95": stress.p95,
+            "ratios": [{"against": label, "ratio": round(ratio, 4), "origin": origin}
                                                  for label, ratio, origin in bars], "allowed": allowed}
     return Plot("degradation", "Degradation against the baseline",
                 _figure("degradation", (9, 0.9 + 0.45 * len(bars)), draw), alt, data,
@@ -304,9 +320,11 @@ def data_quality(decision: Any) -> Plot | None:
         left, right = fig.subplots(1, 2, sharey=True)
         y = list(range(len(rows)))
         for ax, key, bound, below_is_bad, title in ((left, "success_ratio", least, True, "checks passed (%)"),
-                                                    (right, "malformed_rate", most, False, "malformed records (%)")):
+                                                    (right, "malformed_rate", most, False,
+                                                     "malformed records (%)")):
             values = [(r[key] or 0) * 100 for r in rows]
-            bad = [r[key] is None or (bound is not None and (r[key] < bound if below_is_bad else r[key] > bound))
+            bad = [r[key] is None
+                   or (bound is not None and (r[key] < bound if below_is_bad else r[key] > bound))
                    for r in rows]
             _bars(ax, y, values, bad, 0.55)
             for i, r in enumerate(rows):
@@ -325,7 +343,8 @@ def data_quality(decision: Any) -> Plot | None:
     return Plot("data-quality", "Measured quality against the SLA",
                 _figure("data-quality", (9, 1.0 + 0.42 * len(rows)), draw), alt, data,
                 (("source", "tool", "checks passed", "malformed"),
-                 tuple((r["source"], r["tool"], _pct(r["success_ratio"]), _pct(r["malformed_rate"])) for r in rows)))
+                 tuple((r["source"], r["tool"], _pct(r["success_ratio"]), _pct(r["malformed_rate"]))
+                       for r in rows)))
 
 
 # --- operations -----------------------------------------------------------------------------------------
@@ -338,7 +357,8 @@ def drill_timeline(decision: Any) -> Plot | None:
     ops = facts.limits(decision, "operations")
     window = facts.number(ops.get("max_drill_age_days"))
     now = decision.context.now
-    scenarios = sorted({d["scenario"] for d in rows} | {str(s) for s in ops.get("required_drill_scenarios") or []})
+    scenarios = sorted({d["scenario"] for d in rows} | {str(s) for s in ops.get("required_drill_scenarios")
+                                                        or []})
 
     def draw(fig: Any) -> None:
         ax = fig.subplots()
@@ -366,8 +386,8 @@ def drill_timeline(decision: Any) -> Plot | None:
     alt = "Incident drills: " + "; ".join(
         f"{d['scenario']} on {d['date']}, {'passed' if d['passed'] else 'failed'}" for d in rows) + "."
     data = {"drills": [{**d, "date": str(d["date"])} for d in rows], "window_days": window}
-    return Plot("drills", "Incident drills by scenario", _figure("drills", (9, 0.9 + 0.42 * len(scenarios)), draw),
-                alt, data)
+    return Plot("drills", "Incident drills by scenario",
+                _figure("drills", (9, 0.9 + 0.42 * len(scenarios)), draw), alt, data)
 
 
 # --- governance -----------------------------------------------------------------------------------------
@@ -387,8 +407,10 @@ def review_age(decision: Any) -> Plot | None:
         for i, r in enumerate(rows):
             if r["cadence_days"] is not None:
                 ax.plot([r["cadence_days"]] * 2, [i - 0.35, i + 0.35], color="black", linewidth=2, zorder=4)
-            note = f"{r['days_since']:.0f} d" + (f" (due every {r['cadence_days']:.0f} d)" if r["cadence_days"] else "")
-            ax.annotate(note + (" overdue ✗" if overdue[i] else " ✓"), (max(r["days_since"], r["cadence_days"] or 0), i),
+            note = f"{r['days_since']:.0f} d" + (f" (due every {r['cadence_days']:.0f} d)"
+                                                 if r["cadence_days"] else "")
+            ax.annotate(note + (" overdue ✗" if overdue[i] else " ✓"),
+                        (max(r["days_since"], r["cadence_days"] or 0), i),
                         xytext=(6, 0), textcoords="offset points", va="center", fontsize=8, bbox=LABEL_BOX)
         _limit(ax, cap, f"at most {_fmt(cap)} d", horizontal=False)
         ax.set_yticks(y, [r["decision_type"] for r in rows])
@@ -396,11 +418,12 @@ def review_age(decision: Any) -> Plot | None:
         ax.set_xlabel("days since the last review (black tick: its cadence)")
 
     alt = "Days since each decision type was last reviewed: " + "; ".join(
-        f"{r['decision_type']} {r['days_since']:.0f} days, due every {_fmt(r['cadence_days'])}" for r in rows) + "."
+        f"{r['decision_type']} {r['days_since']:.0f} days, due every {_fmt(r['cadence_days'])}"
+        for r in rows) + "."
     data = {"reviews": [{k: r[k] for k in ("decision_type", "days_since", "cadence_days", "last_review")}
                         for r in rows], "max_review_interval_days": cap}
-    return Plot("reviews", "Reviews against their cadence", _figure("reviews", (9, 0.9 + 0.42 * len(rows)), draw),
-                alt, data)
+    return Plot("reviews", "Reviews against their cadence",
+                _figure("reviews", (9, 0.9 + 0.42 * len(rows)), draw), alt, data)
 
 
 def for_gap(decision: Any, gap: str) -> Iterator[Plot]:

@@ -40,11 +40,13 @@ SUPERVISE_EVERY_S = 0.5
 class Server:
     """Everything one `gate serve` holds: the App, the engine, the workers, the deliveries seen."""
 
-    def __init__(self, config: ServerConfig, engine: WarmEngine | None = None, log: TextIO | None = None) -> None:
+    def __init__(self, config: ServerConfig, engine: WarmEngine | None = None,
+                 log: TextIO | None = None) -> None:
         self.config = config
         self.metrics = Metrics()
         self.github = GitHubApp(config.app_id, config.private_key, config.api_url,
-                                timeout_s=config.limits.github_timeout_s, retries=config.limits.github_retries,
+                                timeout_s=config.limits.github_timeout_s,
+                                retries=config.limits.github_retries,
                                 budget_s=config.limits.retry_budget_s, on_error=self.metrics.github_error)
         self.engine = engine or WarmEngine(config.engine)
         self.decider = Decider(config, self.github, self.engine)  # here it answers; the workers decide
@@ -90,11 +92,13 @@ class Server:
 
     async def listen(self) -> int:
         """Serve on the configured host and port (0: a free one); returns the port."""
-        self.runner = web.AppRunner(self.application(), access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        self.runner = web.AppRunner(self.application(), access_log=None, handle_signals=False,
+                                    shutdown_timeout=5.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()
-        sockets = [s for s in (getattr(site, "_server", None).sockets or [])] if getattr(site, "_server", None) else []
+        server = getattr(site, "_server", None)
+        sockets = list(server.sockets or []) if server else []
         self.port = sockets[0].getsockname()[1] if sockets else self.config.port
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
         return self.port
@@ -125,7 +129,8 @@ class Server:
         if running:
             await asyncio.wait([asyncio.wrap_future(f) for _, f in running], timeout=grace)
         late = [(job, future) for job, future in running if not future.done()]
-        reason = f"gate serve was stopped and this decision did not finish within {grace:g} s; re-run the deployment"
+        reason = (f"gate serve was stopped and this decision did not finish within {grace:g} s; re-run the "
+                  "deployment")
         await asyncio.gather(*(self._reject(job, reason) for job, _ in late))
         counts["rejected"] += len(late)
         counts["finished"] = len(running) - len(late)
@@ -212,7 +217,8 @@ class Server:
         duration = time.monotonic() - job.received
         self.metrics.delivered(outcome, duration)
         req = job.request
-        self._line({"event": "delivery", "delivery": delivery, "repository": req.repository, "run": req.run_id,
+        self._line({"event": "delivery", "delivery": delivery, "repository": req.repository,
+                    "run": req.run_id,
                     "environment": req.environment, "outcome": outcome, "state": job.answered,
                     "decision_id": verdict.decision_id if verdict else None,
                     "rules": list(verdict.rules[:20]) if verdict else [],

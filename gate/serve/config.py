@@ -88,7 +88,8 @@ def load_server_config(path: Path, environ: Mapping[str, str] | None = None) -> 
     secret = env.get(secret_env, "")
     if len(secret) < 16:  # GitHub lets any secret through; a short one is guessable offline from one delivery
         raise ConfigError(f"{path}: field 'github.webhook_secret_env': the environment variable {secret_env}"
-                          f" {'is not set' if not secret else 'holds fewer than 16 characters'}; set it to the"
+                          f" {'is not set' if not secret else 'holds fewer than 16 characters'}; set it to "
+                          "the"
                           " App's webhook secret (a random string of 32 characters or more)")
     from gate.secrets import register
 
@@ -144,9 +145,11 @@ def read_private_key(key_path: Path, config_path: Path) -> bytes:
     try:
         info = key_path.stat()
     except OSError as exc:
-        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path}: {exc.strerror}") from None
+        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path}: "
+                          f"{exc.strerror}") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is readable by group or"
+        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is readable by group "
+                          "or"
                           f" others (mode {stat.S_IMODE(info.st_mode):o}); chmod 600 it")
     raw = key_path.read_bytes()
     try:
@@ -155,8 +158,10 @@ def read_private_key(key_path: Path, config_path: Path) -> bytes:
 
         key = load_pem_private_key(raw, password=None)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is not an unencrypted PEM"
-                          f" private key ({type(exc).__name__}); download it again from the App's settings") from None
+        raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is not an unencrypted "
+                          "PEM"
+                          f" private key ({type(exc).__name__}); download it again from the App's "
+                          "settings") from None
     if not isinstance(key, RSAPrivateKey):
         raise ConfigError(f"{config_path}: field 'github.private_key_file': {key_path} is not an RSA key;"
                           " GitHub Apps sign with RS256")
@@ -167,6 +172,7 @@ def _repo_path(value: str, config_path: Path, field_name: str) -> str:
     """A path inside a repository: relative, normalised, never climbing out of it."""
     parts = [p for p in value.replace("\\", "/").split("/") if p not in ("", ".")]
     if value.startswith("/") or ".." in parts or not parts:
-        raise ConfigError(f"{config_path}: field {field_name!r}: {value!r} must be a path inside the repository"
+        raise ConfigError(f"{config_path}: field {field_name!r}: {value!r} must be a path inside the "
+                          "repository"
                           " (relative, without '..')")
     return "/".join(parts)

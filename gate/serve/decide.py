@@ -72,7 +72,8 @@ class Decider:
                  on_evaluating: Callable[[int], None] | None = None) -> None:
         self.config, self.app, self.engine = config, app, engine
         limits = config.limits
-        self.caps = Caps(limits.artifact_bytes, limits.extracted_bytes, limits.artifact_files, limits.repo_file_bytes)
+        self.caps = Caps(limits.artifact_bytes, limits.extracted_bytes, limits.artifact_files,
+                         limits.repo_file_bytes)
         self._on_evaluating = on_evaluating or (lambda delta: None)
         # server.yaml signing.key: every decision is signed (gate.attest) before it is recorded; a signing
         # failure rejects, as an unsigned approval would mislead whoever verifies before deploying
@@ -112,13 +113,15 @@ class Decider:
         reason = mask(" ".join(reason.split()))
         comment = fit(f"gate could not decide, so this deployment to {req.environment} is rejected: {reason}",
                       self.config.limits.comment_chars)
-        logged = reason if public else "the repository's gate configuration or evidence is invalid (see the review comment)"
+        logged = reason if public else ("the repository's gate configuration or evidence is invalid (see the "
+                                        "review comment)")
         return Verdict(REJECTED, "error", comment, reason=logged[:300])
 
     # --- the decision proper ---------------------------------------------------------------------------
 
     def _decide(self, req: Request) -> Verdict:
-        run = self.app.request(req.installation_id, "GET", f"/repos/{req.owner}/{req.repo}/actions/runs/{req.run_id}",
+        run = self.app.request(req.installation_id, "GET",
+                               f"/repos/{req.owner}/{req.repo}/actions/runs/{req.run_id}",
                                "actions.get-workflow-run")
         head_sha = run.get("head_sha") if isinstance(run, dict) else None
         if not isinstance(head_sha, str) or len(head_sha) < 7:
@@ -138,10 +141,12 @@ class Decider:
 
         branch = req.default_branch
         config_path = self.config.config_path
-        self._write(workspace, config_path, repo_file(self.app, req, config_path, branch, self.caps.repo_file_bytes))
+        self._write(workspace, config_path,
+                    repo_file(self.app, req, config_path, branch, self.caps.repo_file_bytes))
         config = load_config(workspace / config_path)
         if config.allow_outside:
-            raise Refused(f"{config_path} on {branch} sets workspace.allow_outside, which gate serve does not allow")
+            raise Refused(f"{config_path} on {branch} sets workspace.allow_outside, which gate serve does "
+                          "not allow")
         named = [config.threshold_path] + ([config.waivers_path] if config.waivers_path else [])
         for path in named:
             if path.is_relative_to(workspace.resolve()):
@@ -164,14 +169,16 @@ class Decider:
         target.write_bytes(content)
 
     def _evidence(self, req: Request, head_sha: str, root: Path) -> str:
-        """Unpack the run's evidence artifact into root; returns the zip's sha256 (the attestation's subject)."""
+        """Unpack the run's evidence artifact into root; returns the zip's sha256 (the attestation's
+        subject)."""
         import hashlib
 
         archive = evidence_artifact(self.app, req, head_sha, self.config.artifact, self.caps)
         extract(archive, root, self.caps)
         about = manifest_commit(root)
         if about != head_sha:
-            raise Refused(f"the evidence artifact is about commit {about[:12]}, the run deploys {head_sha[:12]}")
+            raise Refused(f"the evidence artifact is about commit {about[:12]}, the run deploys "
+                          f"{head_sha[:12]}")
         return hashlib.sha256(archive).hexdigest()
 
     def _evaluate(self, req: Request, config: Any, head_sha: str, run: dict[str, Any],
@@ -198,7 +205,8 @@ class Decider:
         for item in evidence:  # evidence that names a commit must name this one
             commit = item.subject.get("commit") if isinstance(item.subject, dict) else None
             if commit is not None and commit != head_sha:
-                raise Refused(f"{item.kind} evidence {item.origin} is about commit {str(commit)[:12]}, the run"
+                raise Refused(f"{item.kind} evidence {item.origin} is about commit {str(commit)[:12]}, the "
+                              "run"
                               f" deploys {head_sha[:12]}")
         self._on_evaluating(1)
         try:
@@ -236,7 +244,8 @@ class Decider:
         def lend(service: str) -> Credential | None:
             if service != "github":
                 return None
-            return Credential(self.app.api_url, self.app.installation_token(req.installation_id), req.repository)
+            return Credential(self.app.api_url, self.app.installation_token(req.installation_id),
+                              req.repository)
 
         return lend
 
@@ -271,7 +280,8 @@ class Decider:
     def _verdict(self, req: Request, decision: Any, where: str) -> Verdict:
         ctx = decision.context
         what = f"{ctx.service} {ctx.version or ''} at {(ctx.commit or '')[:12]}".replace("  ", " ")
-        report = (self.config.report_url.replace("{decision_id}", decision.decision_id) if self.config.report_url
+        report = (self.config.report_url.replace("{decision_id}", decision.decision_id)
+                  if self.config.report_url
                   else f"decision {decision.decision_id} in gate's decision log")
         limit = self.config.limits.comment_chars
         if decision.outcome == "approve":
@@ -280,7 +290,8 @@ class Decider:
                        f" {warnings} warning{'s' if warnings != 1 else ''}). Full report: {report}")
             return Verdict(APPROVED, "approve", fit(comment, limit), decision.decision_id)
         rules = tuple(dict.fromkeys(f.rule for f in decision.findings if f.blocks))
-        head = f"gate rejected {what} for {req.environment}: blocked by {len(rules)} rule{'s' if len(rules) != 1 else ''}: "
+        head = (f"gate rejected {what} for {req.environment}: blocked by {len(rules)} "
+                f"rule{'s' if len(rules) != 1 else ''}: ")
         tail = f". Full report: {report}"
         listed = list_within(rules, limit - len(head) - len(tail))
         if not rules:

@@ -107,11 +107,13 @@ class WarmEngine:
             server = OpaServer(self.url or "", token=self._token, timeout_s=self.timeout_s)
             try:
                 if not server.health():
-                    raise EngineError(f"the central OPA at {server.display} is not healthy ({server.last_health})")
+                    raise EngineError(f"the central OPA at {server.display} is not healthy "
+                                      f"({server.last_health})")
             finally:
                 server.close()
             return f"engine opa: the central OPA at {server.display}"
-        return ("engine embedded: regopy in-process (no engine.opa_url and no opa binary in OPA_BIN or on PATH);"
+        return ("engine embedded: regopy in-process (no engine.opa_url and no opa binary in OPA_BIN or "
+                "on PATH);"
                 " slower than OPA and it refuses some policies: install OPA, see docs/engines.md")
 
     def _start_local(self) -> None:
@@ -165,7 +167,8 @@ class WarmEngine:
 
     # --- evaluating -----------------------------------------------------------------------------------
 
-    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str,
+                                                                                                       Any]:
         key = policies.digest + ":" + hashlib.sha256(jsonsafe.dumps(data).encode()).hexdigest()
         with self._sets.holding(key):
             generation = self._generation
@@ -198,7 +201,8 @@ class WarmEngine:
             if self._generation != generation and self.alive():
                 return
             time.sleep(0.05)
-        raise EngineError(f"the local opa died during the decision and was not back within {RESTART_WAIT_S:g} s")
+        raise EngineError("the local opa died during the decision and was not back within "
+                          f"{RESTART_WAIT_S:g} s")
 
     def _engine(self) -> Any:
         """This thread's engine client, rebuilt when the local OPA was restarted."""

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,7 +65,8 @@ class GitHubApp:
     """One App, many installations; thread-safe (every decision worker shares it)."""
 
     def __init__(self, app_id: int, private_key: bytes, api_url: str, *, timeout_s: float = 10.0,
-                 retries: int = 3, budget_s: float = 30.0, on_error: Callable[[str], None] | None = None) -> None:
+                 retries: int = 3, budget_s: float = 30.0,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self.app_id, self._key = app_id, private_key
         self.api_url = api_url.rstrip("/")
         self.timeout_s, self.retries, self.budget_s = timeout_s, retries, budget_s
@@ -82,7 +83,8 @@ class GitHubApp:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.trust_env = False  # no proxy or netrc credentials from the environment for the App's calls
+            # no proxy or netrc credentials from the environment for the App's calls
+            session.trust_env = False
             session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/vnd.github+json",
                                     "X-GitHub-Api-Version": API_VERSION})
             self._local.session = session
@@ -98,7 +100,8 @@ class GitHubApp:
             if cached and not renew and cached.expires - TOKEN_MARGIN_S > time.time():
                 return cached.value
             body = self._call("POST", f"/app/installations/{installation_id}/access_tokens",
-                              "apps.create-installation-access-token", auth=f"Bearer {self._jwt()}", expect=(201,))
+                              "apps.create-installation-access-token", auth=f"Bearer {self._jwt()}",
+                              expect=(201,))
             token, expires = body.get("token") if isinstance(body, dict) else None, None
             if isinstance(body, dict) and isinstance(body.get("expires_at"), str):
                 try:
@@ -164,21 +167,26 @@ class GitHubApp:
         return self._call(method, path, operation, auth=f"token {token}", params=params, json=json,
                           expect=expect, raw=raw, accept=accept)
 
-    def _call(self, method: str, path: str, operation: str, *, auth: str, params: Mapping[str, Any] | None = None,
-              json: Any = None, expect: tuple[int, ...] = (200,), raw: bool = False, accept: str | None = None) -> Any:
+    def _call(self, method: str, path: str, operation: str, *, auth: str,
+              params: Mapping[str, Any] | None = None,
+              json: Any = None, expect: tuple[int, ...] = (200,), raw: bool = False,
+              accept: str | None = None) -> Any:
         url = self.api_url + path
         headers = {"Authorization": auth, **({"Accept": accept} if accept else {})}
         deadline = time.monotonic() + self.budget_s
         attempt = 0
         while True:
             try:
-                response = self._session().request(method, url, params=params, json=json, allow_redirects=False,
+                response = self._session().request(method, url, params=params, json=json,
+                                                   allow_redirects=False,
                                                     timeout=self.timeout_s, headers=headers)
             except requests.exceptions.Timeout:
-                failure = GitHubAppError(f"{operation}: {_host(url)} did not answer within {self.timeout_s:g} s",
+                failure = GitHubAppError(f"{operation}: {_host(url)} did not answer within "
+                                         f"{self.timeout_s:g} s",
                                          retryable=True)
             except requests.exceptions.ConnectionError as exc:
-                failure = GitHubAppError(f"{operation}: cannot reach {_host(url)} ({_cause(exc)})", retryable=True)
+                failure = GitHubAppError(f"{operation}: cannot reach {_host(url)} ({_cause(exc)})",
+                                         retryable=True)
             except requests.exceptions.RequestException as exc:
                 raise GitHubAppError(f"{operation}: {_cause(exc)}") from None
             else:
@@ -236,7 +244,8 @@ class GitHubApp:
                                          retryable=response.status_code in RETRY_STATUSES)
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
-                    raise TooLarge(f"{operation}: the artifact is {int(declared):,} bytes, over the cap of {cap:,}")
+                    raise TooLarge(f"{operation}: the artifact is {int(declared):,} bytes, over the cap of "
+                                   f"{cap:,}")
                 chunks, size = [], 0
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
@@ -248,7 +257,8 @@ class GitHubApp:
             raise GitHubAppError(f"{operation}: the download did not answer within {self.timeout_s:g} s",
                                  retryable=True) from None
         except requests.exceptions.RequestException as exc:
-            raise GitHubAppError(f"{operation}: the download failed ({_cause(exc)})", retryable=True) from None
+            raise GitHubAppError(f"{operation}: the download failed ({_cause(exc)})",
+                                 retryable=True) from None
         finally:
             blob.close()
 
@@ -272,7 +282,3 @@ def _message(response: requests.Response) -> str:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
     return f"({str(message)[:200]})" if message else ""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -15,18 +15,25 @@ ACK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.deliveries = Counter("gate_serve_deliveries", "Webhook deliveries by outcome (approve, block, error,"
-                                  " unanswered, ignored, duplicate, unauthorized, too_large, overloaded, bad_payload,"
+        self.deliveries = Counter("gate_serve_deliveries",
+                                  "Webhook deliveries by outcome (approve, block, error,"
+                                  " unanswered, ignored, duplicate, unauthorized, too_large, overloaded, "
+                                  "bad_payload,"
                                   " closing)", ["outcome"], registry=self.registry)
-        self.decision_seconds = Histogram("gate_serve_decision_seconds", "From the delivery's arrival to GitHub"
-                                          " taking the answer", buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.ack_seconds = Histogram("gate_serve_ack_seconds", "From the delivery's arrival to its acknowledgement",
+        self.decision_seconds = Histogram("gate_serve_decision_seconds",
+                                          "From the delivery's arrival to GitHub"
+                                          " taking the answer", buckets=LATENCY_BUCKETS,
+                                          registry=self.registry)
+        self.ack_seconds = Histogram("gate_serve_ack_seconds",
+                                     "From the delivery's arrival to its acknowledgement",
                                      buckets=ACK_BUCKETS, registry=self.registry)
-        self.github_errors = Counter("gate_serve_github_api_errors", "GitHub API calls that failed (each attempt)",
+        self.github_errors = Counter("gate_serve_github_api_errors",
+                                     "GitHub API calls that failed (each attempt)",
                                      ["operation"], registry=self.registry)
         self.in_flight = Gauge("gate_serve_evaluations_in_flight", "Policy evaluations running now",
                                registry=self.registry)
-        self.pending = Gauge("gate_serve_deliveries_pending", "Accepted deliveries not answered yet (running and"
+        self.pending = Gauge("gate_serve_deliveries_pending",
+                             "Accepted deliveries not answered yet (running and"
                              " queued)", registry=self.registry)
         self.restarts = Counter("gate_serve_opa_restarts", "Times the supervised OPA was started again",
                                 registry=self.registry)

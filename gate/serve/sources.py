@@ -45,7 +45,8 @@ class Caps:
 def repo_file(app: GitHubApp, req: Request, path: str, ref: str, cap: int) -> bytes | list[dict[str, Any]]:
     """A file's bytes, or a directory's entries, at ref. A missing file is Refused, naming it."""
     try:  # the object media type: a folder is {"type": "dir", "entries": [...]}, as the description documents
-        body = app.request(req.installation_id, "GET", f"/repos/{req.owner}/{req.repo}/contents/{quote(path)}",
+        body = app.request(req.installation_id, "GET",
+                           f"/repos/{req.owner}/{req.repo}/contents/{quote(path)}",
                            "repos.get-content", params={"ref": ref}, accept="application/vnd.github.object")
     except GitHubAppError as exc:
         if exc.status == 404:
@@ -99,14 +100,16 @@ def inside_repo(path: str) -> bool:
 
 def evidence_artifact(app: GitHubApp, req: Request, head_sha: str, name: str, caps: Caps) -> bytes:
     """The zip of the run's artifact called name, after GitHub confirms it is this run's, about head_sha."""
-    body = app.request(req.installation_id, "GET", f"/repos/{req.owner}/{req.repo}/actions/runs/{req.run_id}/artifacts",
+    body = app.request(req.installation_id, "GET",
+                       f"/repos/{req.owner}/{req.repo}/actions/runs/{req.run_id}/artifacts",
                        "actions.list-workflow-run-artifacts", params={"name": name, "per_page": 100})
     artifacts = body.get("artifacts") if isinstance(body, dict) else None
     if not isinstance(artifacts, list):
         raise GitHubAppError("actions.list-workflow-run-artifacts: GitHub's answer has no artifacts list")
     named = [a for a in artifacts if isinstance(a, dict) and a.get("name") == name]
     if not named:
-        raise Refused(f"the run has no artifact named {name!r}: add the evidence upload step (gate init --server)")
+        raise Refused(f"the run has no artifact named {name!r}: add the evidence upload step (gate init "
+                      "--server)")
     if len(named) > 1:
         raise Refused(f"the run has {len(named)} artifacts named {name!r}; gate decides on exactly one")
     artifact = named[0]
@@ -142,7 +145,8 @@ def extract(archive: bytes, dest: Path, caps: Caps) -> list[str]:
     with zf:
         members = zf.infolist()
         if len(members) > caps.artifact_files:
-            raise Refused(f"the evidence artifact holds {len(members)} entries, over the cap of {caps.artifact_files}"
+            raise Refused(f"the evidence artifact holds {len(members)} entries, over the cap of "
+                          f"{caps.artifact_files}"
                           " (limits.artifact_files)")
         for info in members:
             name = info.filename
@@ -150,11 +154,13 @@ def extract(archive: bytes, dest: Path, caps: Caps) -> list[str]:
             if stat.S_ISLNK(mode):
                 raise Refused(f"the evidence artifact holds a link, {name!r}; gate extracts files only")
             if not _safe_member(name):
-                raise Refused(f"the evidence artifact's entry {name!r} would be written outside the extraction"
+                raise Refused(f"the evidence artifact's entry {name!r} would be written outside the "
+                              "extraction"
                               " folder")
             target = (root / name).resolve()
             if not (target == root or root in target.parents):
-                raise Refused(f"the evidence artifact's entry {name!r} would be written outside the extraction"
+                raise Refused(f"the evidence artifact's entry {name!r} would be written outside the "
+                              "extraction"
                               " folder")
             if info.is_dir():
                 try:
@@ -196,7 +202,8 @@ def manifest_commit(folder: Path) -> str:
     """The commit the artifact says it is about (gate-evidence.json at its root)."""
     path = folder / MANIFEST
     if not path.is_file():
-        raise Refused(f"the evidence artifact has no {MANIFEST} naming its commit (the step gate init --server"
+        raise Refused(f"the evidence artifact has no {MANIFEST} naming its commit (the step gate init "
+                      "--server"
                       " adds writes it)")
     try:
         data = json.loads(path.read_bytes()[:65536])

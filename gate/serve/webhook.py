@@ -20,7 +20,8 @@ from typing import Any
 EVENT = "deployment_protection_rule"
 ACTION = "requested"
 SIGNATURE_PREFIX = "sha256="
-# the callback GitHub names in the payload: .../repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule
+# the callback GitHub names in the payload:
+# .../repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule
 _CALLBACK = re.compile(r"/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/deployment_protection_rule$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -30,7 +31,8 @@ def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith(SIGNATURE_PREFIX):
         return False
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode("ascii"), header[len(SIGNATURE_PREFIX):].strip().encode("utf-8", "replace"))
+    return hmac.compare_digest(expected.encode("ascii"),
+                               header[len(SIGNATURE_PREFIX):].strip().encode("utf-8", "replace"))
 
 
 def sign(secret: bytes, body: bytes) -> str:

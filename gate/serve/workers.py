@@ -150,7 +150,8 @@ def ping() -> int:
 
 def decide_in_worker(req: Request, token: CachedToken | None, engine: EngineRef) -> Outcome:
     """One decision in a worker process (never raises: Decider.decide turns every failure into a verdict)."""
-    app, worker_engine, decider, errors = _worker["app"], _worker["engine"], _worker["decider"], _worker["errors"]
+    app, worker_engine = _worker["app"], _worker["engine"]
+    decider, errors = _worker["decider"], _worker["errors"]
     errors.clear()
     if token is not None:
         app.seed(req.installation_id, token)
@@ -208,7 +209,8 @@ class WorkerEngine:
         else:
             from gate.engine.opa import OpaEngine, OpaServer
 
-            self._engine = OpaEngine(OpaServer(ref.url or "", token=ref.token, timeout_s=ref.timeout_s), name=ref.kind)
+            self._engine = OpaEngine(OpaServer(ref.url or "", token=ref.token, timeout_s=ref.timeout_s),
+                                     name=ref.kind)
         self._built = ref
         return self._engine
 
@@ -240,8 +242,9 @@ class DecisionPool:
             if self._closed:
                 raise BrokenProcessPool("gate serve is stopping")
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(max_workers=self.config.limits.workers, mp_context=self._ctx,
-                                                     initializer=_start_worker, initargs=(self.config, self.sets))
+                self._executor = ProcessPoolExecutor(max_workers=self.config.limits.workers,
+                                                     mp_context=self._ctx, initializer=_start_worker,
+                                                     initargs=(self.config, self.sets))
             return self._executor
 
     def _broken(self, executor: ProcessPoolExecutor) -> None:
@@ -274,7 +277,11 @@ class DecisionPool:
                 self._on_error(operation)
             if outcome.token is not None:
                 self.app.adopt(req.installation_id, outcome.token)
-            if outcome.engine_failed is None or attempt == 2 or not self.engine.died_since(outcome.engine_failed):
+            if (
+                outcome.engine_failed is None
+                or attempt == 2
+                or not self.engine.died_since(outcome.engine_failed)
+            ):
                 return outcome.verdict
             try:  # the local OPA died during the decision: once it is back, decide again, once
                 self.engine.wait_for_restart(outcome.engine_failed)

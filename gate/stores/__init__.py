@@ -37,7 +37,8 @@ DEFAULT_STORE = "file"
 class DecisionStore(Protocol):
     where: str
 
-    def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str, Any]: ...
+    def append(self, record: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> dict[str,
+                                                                                                  Any]: ...
 
     def verify(self) -> Verification: ...
 
@@ -58,7 +59,8 @@ def open_store(config: Config, manager: Any = None, name: str | None = None,
     factory = registry.get(wanted)
     if factory is None:
         known = ", ".join(registry.names()) or "none (is gate.stores.builtin loaded? see GATE_LOAD_PLUGINS)"
-        raise ConfigError(f"{config.path}: field 'decision_log.store': unknown store {wanted!r}; known: {known}")
+        raise ConfigError(f"{config.path}: field 'decision_log.store': unknown store {wanted!r}; known: "
+                          f"{known}")
     return factory.open(config, options)
 
 

@@ -63,7 +63,8 @@ class FileStore:
         from gate.stores import local_path
 
         path = local_path(config, str(options.get("path") or DEFAULT_PATH), "path")
-        return cls(path, display_path(path, config.root), float(options.get("lock_timeout_s", LOCK_TIMEOUT_S)))
+        return cls(path, display_path(path, config.root),
+                   float(options.get("lock_timeout_s", LOCK_TIMEOUT_S)))
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -104,7 +105,8 @@ class FileStore:
             stat = os.stat(self.path)
         except FileNotFoundError:
             stat = None
-        known = verified is not None and isinstance(verified.get("lines"), int) and isinstance(verified.get("digest"), str)
+        known = verified is not None and isinstance(verified.get("lines"),
+                                                    int) and isinstance(verified.get("digest"), str)
         if head is not None and stat is not None and known and \
                 {k: verified.get(k) for k in FINGERPRINT} == fingerprint(stat):
             last, size = self._last()  # untouched since gate verified it: its last line is the head's
@@ -122,7 +124,8 @@ class FileStore:
         data = self.read_bytes()
         lines, torn = split_lines(data)
         if head is None and lines:
-            raise AuditError(f"{self.where}: its head file {self.head_path.name} is missing, so truncation cannot"
+            raise AuditError(f"{self.where}: its head file {self.head_path.name} is missing, so truncation "
+                             "cannot"
                              " be ruled out; run `gate log verify`, then `gate log repair`")
         start, done, digest = Head.empty(), 0, ""
         count = verified["lines"] if verified is not None else 0
@@ -132,17 +135,21 @@ class FileStore:
                 start, done, digest = head, count, prefix
         check = verify_lines(lines[done:], b"", head, keep=False, start=start, first_line=done + 1)
         if check.problems:
-            raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does not"
+            raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does "
+                             "not"
                              " verify: run `gate log verify`")
         tail = Tail(check.head, len(data) - len(torn), len(lines), line_chain(digest, lines[done:]))
         if torn:
             why = why_not_a_killed_write(torn)
             if why:
-                raise AuditError(f"{self.where}: line {len(lines) + 1} is an incomplete last line of {len(torn)}"
-                                 f" bytes that gate does not cut by itself ({why}); run `gate log verify`, then"
+                raise AuditError(f"{self.where}: line {len(lines) + 1} is an incomplete last line of "
+                                 f"{len(torn)}"
+                                 f" bytes that gate does not cut by itself ({why}); run `gate log verify`, "
+                                 "then"
                                  " `gate log repair`")
             aside = self._cut(data, torn)
-            tail = self._append_sealed(repair_record(torn, check.head, aside.name, "append (automatic)"), tail)[1]
+            tail = self._append_sealed(repair_record(torn, check.head, aside.name, "append (automatic)"),
+                                       tail)[1]
         return tail
 
     def _cut(self, data: bytes, torn: bytes) -> Path:
@@ -240,7 +247,8 @@ class FileStore:
             return result
         result = verify_lines(lines, torn, head, keep)
         if head is None and lines:
-            result.problems.insert(0, _problem(f"{self.head_path.name} is missing: whole records cut off the end"
+            result.problems.insert(0,
+                                   _problem(f"{self.head_path.name} is missing: whole records cut off the end"
                                                " could not be detected; `gate log repair` writes a new one"))
         if not lines and not torn and head is None:
             result.warnings.append(f"no decisions recorded yet in {self.where}")
@@ -276,12 +284,15 @@ class FileStore:
                 done.append(f"head was {was}; now names record {check.head.seq} ({check.head.hash})")
             if torn:
                 aside = self._cut(data, torn)
-                sealed, _ = self._append_sealed(repair_record(torn, check.head, aside.name, "gate log repair"), tail)
+                sealed, _ = self._append_sealed(repair_record(torn, check.head, aside.name,
+                                                              "gate log repair"), tail)
                 done.append(f"cut a torn last line of {len(torn)} bytes (kept in {aside.name});"
-                            f" {len(lines)} complete records kept; the cut is recorded as record {sealed['seq']}")
+                            f" {len(lines)} complete records kept; the cut is recorded as record "
+                            f"{sealed['seq']}")
             stale = self._remove_stale_temps()
             if stale:
-                done.append(f"removed {len(stale)} temp file(s) of an interrupted head update: {', '.join(stale)}")
+                done.append(f"removed {len(stale)} temp file(s) of an interrupted head update: "
+                            f"{', '.join(stale)}")
         return done
 
 

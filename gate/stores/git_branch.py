@@ -48,7 +48,8 @@ class GitError(AuditError):
 
 # how a host says the credentials may read but not write: GitHub ("Permission to o/r.git denied to
 # github-actions[bot]", then HTTP 403), GitLab and others ("You are not allowed to push", "403")
-_NO_WRITE = ("permission to", "returned error: 403", "not allowed to push", "write access to repository not granted")
+_NO_WRITE = ("permission to", "returned error: 403", "not allowed to push",
+             "write access to repository not granted")
 
 
 def _missing_permission(said: str) -> str:
@@ -57,7 +58,8 @@ def _missing_permission(said: str) -> str:
     if not any(sign in text for sign in _NO_WRITE):
         return ""
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        return ("; the workflow's token lacks contents: write (grant `permissions: contents: write` to the job"
+        return ("; the workflow's token lacks contents: write (grant `permissions: contents: write` to the "
+                "job"
                 " that runs gate)")
     return "; the git credentials in use may not push to this repository"
 
@@ -147,8 +149,10 @@ class GitBranchStore:
         done = self.git("cat-file", "blob", f"{commit}:{self.file}", check=False)
         return done.stdout if done.returncode == 0 else b""
 
-    def _commit(self, parent: str | None, content: bytes, blobs: Mapping[str, bytes] | None, message: str) -> str:
-        entries = [(self.file, self.git("hash-object", "-w", "--stdin", input=content).stdout.decode().strip())]
+    def _commit(self, parent: str | None, content: bytes, blobs: Mapping[str, bytes] | None,
+                message: str) -> str:
+        entries = [(self.file,
+                    self.git("hash-object", "-w", "--stdin", input=content).stdout.decode().strip())]
         for digest, data in (blobs or {}).items():
             oid = self.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
             entries.append((f"archive/{blob_path(digest)}", oid))
@@ -185,7 +189,9 @@ class GitBranchStore:
         if "[remote rejected]" in status and any(r in status + self._stderr(done) for r in raced):
             return False
         why = status.split("\t")[-1] if status else ""
-        said = f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace("  ", " ").strip()
+        said = f"push to {display_url(self.remote)} refused: {mask(why)} {self._stderr(done)}".replace(
+            "  ", " "
+        ).strip()
         raise GitError(said + _missing_permission(out + (done.stderr or b"").decode("utf-8", "replace")))
 
     # --- witness: the last tip this clone pushed or verified ----------------------------------------
@@ -212,7 +218,9 @@ class GitBranchStore:
             return []
         seen, seq = witness["commit"], int(witness["seq"])
         if tip is None:
-            return [Problem(None, f"branch {self.branch} is gone from {display_url(self.remote)}, though this clone saw it at"
+            return [Problem(None,
+                            f"branch {self.branch} is gone from {display_url(self.remote)}, though this "
+                            "clone saw it at"
                                   f" record {seq} (commit {seen[:12]}): deleted")]
         if tip == seen:
             return []
@@ -221,9 +229,12 @@ class GitBranchStore:
             return []
         old = self.read_at(seen) if ancestor == 1 else b""
         first = first_difference(old, content) if old else None
-        where = f"record {first} and after differ" if first else f"record {seq} (hash {witness['hash']}) is gone"
-        return [Problem(first or seq, f"branch {self.branch} was rewritten (force-pushed): commit {seen[:12]}, which"
-                                      f" this clone saw with {seq} records, is no longer in its history; {where}")]
+        where = f"record {first} and after differ" if first else (f"record {seq} (hash {witness['hash']}) is "
+                                                                  "gone")
+        return [Problem(first or seq,
+                        f"branch {self.branch} was rewritten (force-pushed): commit {seen[:12]}, which"
+                                      f" this clone saw with {seq} records, is no longer in its history; "
+                                      f"{where}")]
 
     # --- the store ---------------------------------------------------------------------------------
 
@@ -264,7 +275,8 @@ class GitBranchStore:
         if witness is not None and tip is not None and tip != witness["commit"]:
             old = self.read_at(witness["commit"])
             if content.startswith(old):
-                start, first, base = Head(int(witness["seq"]), str(witness["hash"])), old.count(b"\n") + 1, witness["commit"]
+                start, first, base = Head(int(witness["seq"]),
+                                          str(witness["hash"])), old.count(b"\n") + 1, witness["commit"]
         elif witness is not None and tip == witness["commit"]:
             return last_complete(content)[0]  # the very commit this clone pushed or verified
         check = verify_lines(lines[first - 1:], torn, None, keep=False, start=start, first_line=first)
@@ -273,7 +285,8 @@ class GitBranchStore:
             records = [json.loads(line) for line in lines[first - 1:] if _is_json(line)]
             problems = problems + self.history_problems(tip, records, since=base)
         if problems:
-            raise AuditError(f"{self.where}: {min(problems, key=lambda p: (p.record is None, p.record or 0))}; no record is"
+            raise AuditError(f"{self.where}: "
+                             f"{min(problems, key=lambda p: (p.record is None, p.record or 0))}; no record is"
                              " appended to a log that does not verify: run `gate log verify`")
         return check.head
 
@@ -294,10 +307,13 @@ class GitBranchStore:
             result.records = []
         return result
 
-    def history_problems(self, tip: str, records: list[dict[str, Any]], since: str | None = None) -> list[Problem]:
-        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in the log."""
+    def history_problems(self, tip: str, records: list[dict[str, Any]],
+                         since: str | None = None) -> list[Problem]:
+        """Every commit on the branch (after ``since``) is gate's, and the record it added is still the one in
+        the log."""
         span = f"{since}..{tip}" if since else tip
-        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", span).stdout.decode("utf-8", "replace")
+        out = self.git("log", "--first-parent", "--format=%H%x1f%B%x1e", span).stdout.decode("utf-8",
+                                                                                             "replace")
         by_seq = {r.get("seq"): r.get("hash") for r in records}
         problems = []
         for entry in filter(None, (e.strip() for e in out.split("\x1e"))):
@@ -305,15 +321,22 @@ class GitBranchStore:
             fields = dict(line.split(" ", 1) for line in body.splitlines()[1:] if " " in line)
             subject = body.splitlines()[0] if body else ""
             words = subject.split()
-            if len(words) < 3 or words[:2] != ["gate:", "record"] or not words[2].isdigit() or "record-hash" not in fields:
+            if (
+                len(words) < 3
+                or words[:2] != ["gate:", "record"]
+                or not words[2].isdigit()
+                or "record-hash" not in fields
+            ):
                 problems.append(Problem(None, f"commit {commit[:12]} on {self.branch} was not written by gate"
-                                              f" ({subject[:60]!r}): the log branch takes gate's records only"))
+                                              f" ({subject[:60]!r}): the log branch takes gate's "
+                                              "records only"))
                 continue
             seq = int(words[2])
             if by_seq.get(seq) != fields["record-hash"].strip():
                 what = "is missing" if seq not in by_seq else "differs"
                 problems.append(Problem(seq, f"commit {commit[:12]} added record {seq} with hash"
-                                             f" {fields['record-hash'].strip()[:19]}…, but that record {what} in the"
+                                             f" {fields['record-hash'].strip()[:19]}…, but that record "
+                                             f"{what} in the"
                                              " log now: history was rewritten"))
         return problems
 
@@ -328,8 +351,10 @@ class GitArchive:
         self.store = store
 
     def get(self, digest: str) -> bytes:
-        tip = self.store.git("rev-parse", "--verify", "--quiet", self.store.tracking, check=False).stdout.decode().strip()
-        done = self.store.git("cat-file", "blob", f"{tip}:archive/{blob_path(digest)}", check=False) if tip else None
+        tip = self.store.git("rev-parse", "--verify", "--quiet", self.store.tracking,
+                             check=False).stdout.decode().strip()
+        done = self.store.git("cat-file", "blob", f"{tip}:archive/{blob_path(digest)}",
+                              check=False) if tip else None
         if done is None or done.returncode != 0:
             raise GateError(f"{self.store.where}: no archived blob {digest}")
         if digest_of(done.stdout) != digest:

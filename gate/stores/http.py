@@ -56,7 +56,8 @@ class HttpStore:
     def from_config(cls, config: Any, options: Mapping[str, Any]) -> HttpStore:
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"{config.path}: field 'decision_log.url': the http store needs an http(s) URL to"
+            raise ConfigError(f"{config.path}: field 'decision_log.url': the http store needs an http(s) URL "
+                              "to"
                               f" POST records to, got {display_url(url) if isinstance(url, str) else url!r}")
         token = None
         if options.get("token_env"):
@@ -85,11 +86,14 @@ class HttpStore:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = requests.get(self.read_url, headers=headers, timeout=self.timeout_s,
-                                    verify=self.ca_cert or True, hooks={"response": [body_deadline(self.timeout_s)]})
+                                    verify=self.ca_cert or True,
+                                    hooks={"response": [body_deadline(self.timeout_s)]})
         except requests.exceptions.RequestException as exc:
-            raise AuditError(mask(f"cannot read the decision log from {self.shown_read_url}: {type(exc).__name__}")) from None
+            raise AuditError(mask(f"cannot read the decision log from {self.shown_read_url}: "
+                                  f"{type(exc).__name__}")) from None
         if response.status_code != 200:
-            raise AuditError(f"cannot read the decision log from {self.shown_read_url}: HTTP {response.status_code}")
+            raise AuditError(f"cannot read the decision log from {self.shown_read_url}: HTTP "
+                             f"{response.status_code}")
         text = response.text.strip()
         try:
             if text.startswith("["):
@@ -124,7 +128,8 @@ class HttpStore:
         if self.read_url:
             check = verify_lines([canonical(r) for r in self.fetch()], b"", self.read_head(), keep=False)
             if check.problems:
-                raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that does"
+                raise AuditError(f"{self.where}: {check.problems[0]}; no record is appended to a log that "
+                                 "does"
                                  " not verify: run `gate log verify`")
             return check.head
         return self.read_head() or Head.empty()
@@ -147,6 +152,7 @@ class HttpStore:
                         time.sleep(random.uniform(0, 0.02) * min(attempt, 5))
                         continue
                     raise AuditError(str(exc)) from None
-                write_atomically(self.head_path, json.dumps(Head(sealed["seq"], sealed["hash"]).to_dict()).encode())
+                write_atomically(self.head_path,
+                                 json.dumps(Head(sealed["seq"], sealed["hash"]).to_dict()).encode())
                 return sealed
         raise AuditError(f"{self.where}: {MAX_ATTEMPTS} records in a row were refused as out of order (409)")

@@ -55,11 +55,13 @@ def parse(text: str, shown: str) -> CodeOwners:
             continue
         pattern, owners = parts[0], tuple(parts[1:])
         if pattern.startswith("!") or "[" in pattern:
-            raise EvidenceError(f"{shown}:{number}: pattern {pattern!r}: GitHub does not support `!` or `[...]`"
+            raise EvidenceError(f"{shown}:{number}: pattern {pattern!r}: GitHub does not support `!` or "
+                                "`[...]`"
                                 " in CODEOWNERS")
         for owner in owners:
             if not _OWNER.match(owner):
-                raise EvidenceError(f"{shown}:{number}: owner {owner!r}: expected @user, @org/team or an e-mail")
+                raise EvidenceError(f"{shown}:{number}: owner {owner!r}: expected @user, @org/team or an "
+                                    "e-mail")
         rules.append(Rule(pattern, owners, number, re.compile(to_regex(pattern))))
     return CodeOwners(shown, tuple(rules))
 

@@ -81,7 +81,8 @@ class _Lookup:
 
     def _with_owners(self, decision: dict[str, Any], doc: Loaded, where: tuple) -> dict[str, Any]:
         paths = decision.pop("paths")
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p.strip() for p in paths):
+        if not isinstance(paths,
+                          list) or not paths or not all(isinstance(p, str) and p.strip() for p in paths):
             raise EvidenceError(at(doc, where + ("paths",), "expected a non-empty list of repository paths"))
         try:
             table = self.owners()

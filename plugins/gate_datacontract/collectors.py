@@ -32,7 +32,8 @@ OPTION_SCHEMAS: dict[str, dict[str, Any]] = {
     "sources": {"type": "object"}, "manifest": {"type": "string"}, "produced_at": {"type": "string"},
     "contract": {"type": "string"}, "format": {"type": "string"}, "timestamp_field": {"type": "string"},
     "max_examples": {"type": "integer", "minimum": 0}, "max_records": {"type": "integer", "minimum": 1},
-    "allow_extra_fields": {"type": "boolean"}, "taken_at": {"type": "string"}, "delimiter": {"type": "string"},
+    "allow_extra_fields": {"type": "boolean"}, "taken_at": {"type": "string"},
+    "delimiter": {"type": "string"},
 }
 
 
@@ -117,12 +118,14 @@ class DataContractCollector:
             data = build_inventory(loaded, upstream, downstream, "gate.yaml")
             raw = json.dumps({"inventory": data, "contracts": [c.doc.digest for c in loaded]},
                              sort_keys=True).encode()
-            yield make_evidence(kind="data_inventory", source=self.name, data=data, origin=spec.path or "gate.yaml",
+            yield make_evidence(kind="data_inventory", source=self.name, data=data,
+                                origin=spec.path or "gate.yaml",
                                 digest="sha256:" + hashlib.sha256(raw).hexdigest(), produced_at=context.now,
                                 subject=_subject(context))
 
 
-# --- tool results ---------------------------------------------------------------------------------------------
+# --- tool results
+# ---------------------------------------------------------------------------------------------
 
 class QualityResultCollector:
     """A data-quality tool's result file → data_quality evidence, one per source it checked."""
@@ -147,7 +150,8 @@ class QualityResultCollector:
             try:
                 yield from list(self._one(stored, spec, options, context))  # a file never counts half
             except EvidenceError as exc:
-                yield Skipped(kind=self.kind, source=self.name, origin=stored.shown, reason=printable(str(exc)))
+                yield Skipped(kind=self.kind, source=self.name, origin=stored.shown,
+                              reason=printable(str(exc)))
 
     def _files_to_judge(self, paths: list[Path], spec: EvidenceSpec) -> list:
         from gate_datacontract.gxstore import StoredResult, latest_per_suite
@@ -187,10 +191,13 @@ class QualityResultCollector:
                 "checks_run": tally.run,
                 "checks_passed": tally.passed,
                 "checks_failed": tally.failed,
+                "checks_warned": tally.warned,
                 "checks_not_evaluated": tally.not_evaluated,
                 "success_ratio": round(tally.passed / tally.run, 6) if tally.run else 0.0,
                 "examples": tally.examples,
             }
+            if tally.build_failures:
+                data["build_failures"] = tally.build_failures
             if stored.note:
                 data["notes"] = stored.note
             validate_kind(self.kind, data, doc)
@@ -199,7 +206,8 @@ class QualityResultCollector:
         return evidence
 
 
-# --- sample validation ------------------------------------------------------------------------------------------
+# --- sample validation
+# ------------------------------------------------------------------------------------------
 
 class SampleCollector:
     """gate's own check: a sample of recent records validated against the contract's schema."""
@@ -215,7 +223,8 @@ class SampleCollector:
     def collect(self, spec: EvidenceSpec, context: Context) -> Iterable[Evidence | Skipped]:
         options = _options(spec, self.allowed)
         if "contract" not in options:
-            raise entry_error(spec, "options.contract", "required (the contract whose schema the sample must follow)")
+            raise entry_error(spec, "options.contract",
+                              "required (the contract whose schema the sample must follow)")
         yield from for_each_file(spec, self.kind, self.name, _printably(
             lambda path, shown: self._one(path, shown, spec, options, context)))
 
@@ -227,7 +236,8 @@ class SampleCollector:
 
         found = spec.resolve(options["contract"])
         if len(found) != 1:
-            raise EvidenceError(f"{shown}: options.contract {options['contract']!r} matches {len(found)} files;"
+            raise EvidenceError(f"{shown}: options.contract {options['contract']!r} matches "
+                                f"{len(found)} files;"
                                 " expected one contract")
         contract = load_contract(found[0], display_path(found[0], spec.root))
         dataset = contract.dataset(options.get("source"))
@@ -237,7 +247,8 @@ class SampleCollector:
         delimiter = options.get("delimiter", ",")
         if len(delimiter) != 1:
             raise EvidenceError(f"{shown}: options.delimiter: expected one character, got {delimiter!r}")
-        result = validate_sample(path, schema, fmt, max_examples=options.get("max_examples", DEFAULT_EXAMPLES),
+        result = validate_sample(path, schema, fmt,
+                                 max_examples=options.get("max_examples", DEFAULT_EXAMPLES),
                                  timestamp_field=column, max_records=options.get("max_records"),
                                  delimiter=delimiter)
         if result.records == 0:
@@ -263,7 +274,8 @@ class SampleCollector:
             data["timestamp_field"] = column
             if result.newest is not None:
                 reference = taken or context.now
-                data["freshness_hours"] = round(max(0.0, (reference - result.newest).total_seconds()) / 3600, 4)
+                data["freshness_hours"] = round(max(0.0, (reference - result.newest).total_seconds()) / 3600,
+                                                4)
                 data["newest_record_at"] = result.newest.isoformat()
         with path.open("rb") as fh:
             digest = "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()

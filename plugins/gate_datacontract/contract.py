@@ -70,7 +70,8 @@ class Contract:
         for candidate in self.datasets:
             if _same(name, candidate.name) or _same(name, candidate.physical_name):
                 return candidate
-        raise EvidenceError(f"{self.origin}: no dataset {name!r} in the contract; it has {_names(self.datasets)}")
+        raise EvidenceError(f"{self.origin}: no dataset {name!r} in the contract; it has "
+                            f"{_names(self.datasets)}")
 
 
 @cache
@@ -103,7 +104,8 @@ def role_of(value: Any, doc: Loaded) -> str:
     if value is None:
         return "upstream"
     if value not in ROLES:
-        raise EvidenceError(f"{doc.path}: extension 'contractRole': expected one of {', '.join(ROLES)}, got {value!r}")
+        raise EvidenceError(f"{doc.path}: extension 'contractRole': expected one of {', '.join(ROLES)}, got "
+                            f"{value!r}")
     return value
 
 
@@ -114,17 +116,20 @@ def consumers_of(value: Any, doc: Loaded, where: tuple, output_format: str | Non
         return ()
     label = "customProperties[consumers].value" if where[0] == "customProperties" else "x-consumers"
     if not isinstance(value, list):
-        raise EvidenceError(f"{located(doc, where)}: field '{label}': expected a list of consumers, got {kind_of(value)}")
+        raise EvidenceError(f"{located(doc, where)}: field '{label}': expected a list of consumers, got "
+                            f"{kind_of(value)}")
     out = []
     for index, item in enumerate(value):
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or not text_of(item.get("name")):
-            raise EvidenceError(f"{located(doc, where)}: field '{label}[{index}]': expected a name or a mapping"
+            raise EvidenceError(f"{located(doc, where)}: field '{label}[{index}]': expected a name or "
+                                "a mapping"
                                 " with 'name'")
         unknown = sorted(str(k) for k in item if k not in CONSUMER_KEYS)
         if unknown:
-            raise EvidenceError(f"{located(doc, where)}: field '{label}[{index}].{unknown[0]}': unknown consumer"
+            raise EvidenceError(f"{located(doc, where)}: field '{label}[{index}].{unknown[0]}': unknown "
+                                "consumer"
                                 f" field; expected {', '.join(CONSUMER_KEYS)}")
         for key in CONSUMER_KEYS[1:]:
             if item.get(key) is not None and not isinstance(item[key], (str, int, float)):

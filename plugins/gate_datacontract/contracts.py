@@ -21,7 +21,8 @@ __all__ = ["EXTENSION_KEYS", "Contract", "Dataset", "load_contract", "printable"
 
 
 def load_contract(path: Path, shown: str) -> Contract:
-    """Read, check and map one contract file; EvidenceError names the file, the field and what was expected."""
+    """Read, check and map one contract file; EvidenceError names the file, the field and what was
+    expected."""
     doc = read_document(path, shown)
     data = doc.data
     if not isinstance(data, dict):

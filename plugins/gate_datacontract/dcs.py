@@ -27,8 +27,10 @@ from gate_datacontract.contract import (
 )
 from gate_datacontract.durations import to_hours
 
-SCHEMA = "datacontract-specification-1.2.1.schema.json"
-# DCS 0.9.x kept quality and examples at the top level.
+# The specification's newest published schema: package datacontract-specification 1.2.3, which still
+# describes specification version 1.2.1 (no 1.2.2 or 1.2.3 of the specification exists). DCS 0.9.x kept
+# quality and examples at the top level.
+SCHEMA = "datacontract-specification-1.2.3.schema.json"
 VERSIONS = ("1.1.0", "1.2.0", "1.2.1")
 
 
@@ -36,7 +38,7 @@ def read(doc: Loaded) -> Contract:
     """A Data Contract Specification document, validated against its JSON Schema, as gate's Contract."""
     data = doc.data
     version = check_version(doc, "dataContractSpecification", VERSIONS, "Data Contract Specification")
-    validate(doc, SCHEMA, "Data Contract Specification 1.2.1")
+    validate(doc, SCHEMA, "Data Contract Specification schema of datacontract-specification 1.2.3")
     _dcs_unknown_fields(doc)
     info = data.get("info") or {}
     levels = data.get("servicelevels") or {}
@@ -48,7 +50,8 @@ def read(doc: Loaded) -> Contract:
         hours = to_hours(freshness["threshold"])
         if hours is None:
             raise EvidenceError(f"{located(doc, ('servicelevels', 'freshness', 'threshold'))}: field"
-                                " 'servicelevels.freshness.threshold': expected a duration such as 25h, PT24H or"
+                                " 'servicelevels.freshness.threshold': expected a duration such as 25h, "
+                                "PT24H or"
                                 f" '24 hours', got {freshness['threshold']!r}")
     ts = freshness.get("timestampField")
     datasets = []
@@ -61,24 +64,29 @@ def read(doc: Loaded) -> Contract:
         source = {
             "name": name,
             "schema": bool(model.get("fields")),
-            "owner": first_of(_xtext(doc, model, "owner", where), text_of(info.get("owner")), _xtext(doc, data, "owner")),
+            "owner": first_of(_xtext(doc, model, "owner", where), text_of(info.get("owner")),
+                              _xtext(doc, data, "owner")),
             "update_frequency": first_of(_xtext(doc, model, "updateFrequency", where),
                                        _dcs_frequency(levels.get("frequency")),
                                        _xtext(doc, data, "updateFrequency")),
             "quality_sla": first_of(_xtext(doc, model, "qualitySla", where), _dcs_quality_sla(model, levels),
                                   _xtext(doc, data, "qualitySla")),
             "fallback": first_of(_xtext(doc, model, "fallback", where),
-                               _xtext(doc, levels, "fallback", ("servicelevels",)), _xtext(doc, data, "fallback")),
+                               _xtext(doc, levels, "fallback", ("servicelevels",)),
+                                 _xtext(doc, data, "fallback")),
         }
         datasets.append(Dataset(name=name, physical_name=None, source=source, definition=model,
-                                freshness_sla_hours=hours, freshness_sla_field="servicelevels.freshness.threshold",
+                                freshness_sla_hours=hours,
+                                freshness_sla_field="servicelevels.freshness.threshold",
                                 timestamp_field=column))
-    formats = unique(text_of(s.get("format")) for s in (data.get("servers") or {}).values() if isinstance(s, dict))
+    formats = unique(text_of(s.get("format")) for s in (data.get("servers") or {}).values()
+                     if isinstance(s, dict))
     latency = text_of((levels.get("latency") or {}).get("threshold"))
-    consumers = consumers_of(_x(data, "consumers"), doc, ("x-consumers",), ", ".join(formats) or None, latency)
+    consumers = consumers_of(_x(data, "consumers"), doc, ("x-consumers",), ", ".join(formats) or None,
+                             latency)
     lineage = unique([*_dcs_lineage(models), *names_list(_x(data, "upstreams"), doc, "x-upstreams")])
-    return Contract(standard="dcs", version=version, name=text_of(info.get("title")) or str(data["id"]), role=role,
-                    datasets=tuple(datasets), consumers=consumers, lineage=tuple(lineage),
+    return Contract(standard="dcs", version=version, name=text_of(info.get("title")) or str(data["id"]),
+                    role=role, datasets=tuple(datasets), consumers=consumers, lineage=tuple(lineage),
                     reviewed_at=_x(data, "reviewedAt"), doc=doc, definitions=data.get("definitions") or {})
 
 
@@ -157,7 +165,8 @@ def _dcs_unknown_fields(doc: Loaded) -> None:
             _refuse_unknown_fields(doc, model, field_props, ("models", name))
 
 
-def _refuse_unknown_fields(doc: Loaded, node: Mapping[str, Any], known: Mapping[str, Any], where: tuple) -> None:
+def _refuse_unknown_fields(doc: Loaded, node: Mapping[str, Any], known: Mapping[str, Any],
+                           where: tuple) -> None:
     for name, fld in (node.get("fields") or {}).items():
         if isinstance(fld, dict):
             _refuse_unknown(doc, fld, known, (*where, "fields", name))
@@ -173,4 +182,5 @@ def _refuse_unknown(doc: Loaded, obj: Mapping[str, Any], known: Mapping[str, Any
         if key not in known and not str(key).startswith("x-"):
             path = (*where, key)
             raise EvidenceError(f"{located(doc, path)}: field '{dotted(path)}': unknown field; the Data"
-                                " Contract Specification has no such field and extension fields start with 'x-'")
+                                " Contract Specification has no such field and extension fields start "
+                                "with 'x-'")

@@ -26,9 +26,15 @@ from gate_datacontract.contract import (
 )
 from gate_datacontract.durations import to_hours, unit_hours
 
-SCHEMA = "odcs-json-schema-v3.1.0.json"
-# ODCS 2.x has another layout.
-VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0")
+# The published JSON Schema each version is validated against. v3.0.x documents are valid v3.1.0 ones
+# (3.1.0 only added fields); v3.2.0 makes `status` optional and adds `context`, object `enum` values,
+# `deprecated`, and a `vendor` on custom properties. ODCS 2.x has another layout.
+SCHEMAS = {"v3.0.0": "odcs-json-schema-v3.1.0.json", "v3.0.1": "odcs-json-schema-v3.1.0.json",
+           "v3.0.2": "odcs-json-schema-v3.1.0.json", "v3.1.0": "odcs-json-schema-v3.1.0.json",
+           "v3.2.0": "odcs-json-schema-v3.2.0.json"}
+VERSIONS = tuple(SCHEMAS)
+# A custom property carrying another vendor (ODCS v3.2.0 `vendor`) belongs to that tool, not to gate.
+GATE_VENDORS = (None, "gate")
 # ODCS SLA properties that say how often data arrives, or how long it lives: not a quality level.
 NOT_QUALITY_SLA = {"frequency", "retention", "generalavailability", "endofsupport", "endoflife"}
 FRESHNESS_SLA = ("freshness", "latency")
@@ -38,7 +44,8 @@ def read(doc: Loaded) -> Contract:
     """An ODCS v3 document, validated against the standard's JSON Schema, as gate's Contract."""
     data = doc.data
     version = check_version(doc, "apiVersion", VERSIONS, "ODCS")
-    validate(doc, SCHEMA, "ODCS v3.1.0")
+    schema = SCHEMAS[version]
+    validate(doc, schema, f"ODCS {schema.removeprefix('odcs-json-schema-').removesuffix('.json')}")
     ext = _OdcsExtensions(doc)
     name = text_of(data.get("name")) or text_of(data.get("dataProduct")) or str(data["id"])
     role = role_of(ext.get(data, "contractRole"), doc)
@@ -60,12 +67,13 @@ def read(doc: Loaded) -> Contract:
                                   ext.text(data, "qualitySla")),
             "fallback": first_of(ext.text(obj, "fallback", where), ext.text(data, "fallback")),
         }
-        datasets.append(Dataset(name=obj["name"], physical_name=text_of(obj.get("physicalName")), source=source,
-                                definition=obj, freshness_sla_hours=freshness, freshness_sla_field=freshness_field,
-                                timestamp_field=ts_field))
+        datasets.append(Dataset(name=obj["name"], physical_name=text_of(obj.get("physicalName")),
+                                source=source, definition=obj, freshness_sla_hours=freshness,
+                                freshness_sla_field=freshness_field, timestamp_field=ts_field))
     formats = unique(text_of(s.get("format")) for s in data.get("servers") or [] if isinstance(s, dict))
     latency = next((_odcs_sla_text(p) for p in sla if str(p.get("property", "")).lower() == "latency"), None)
-    consumers = consumers_of(ext.get(data, "consumers"), doc, ("customProperties",), ", ".join(formats) or None,
+    consumers = consumers_of(ext.get(data, "consumers"), doc, ("customProperties",),
+                             ", ".join(formats) or None,
                            latency)
     lineage = unique([*_odcs_lineage(objects), *names_list(ext.get(data, "upstreams"), doc, "upstreams")])
     reviewed = first_of(ext.get(data, "reviewedAt"), data.get("contractCreatedTs"))
@@ -81,7 +89,7 @@ class _OdcsExtensions:
 
     def get(self, obj: Mapping[str, Any], key: str) -> Any:
         for item in obj.get("customProperties") or []:
-            if isinstance(item, dict) and item.get("property") == key:
+            if isinstance(item, dict) and item.get("property") == key and item.get("vendor") in GATE_VENDORS:
                 return item.get("value")
         return None
 
@@ -167,9 +175,11 @@ def _odcs_freshness(doc: Loaded, applies: list, sla: list) -> tuple[float | None
             where = f"slaProperties[{index}]"
             if hours is None:
                 raise EvidenceError(f"{located(doc, ('slaProperties', index))}: field '{where}': expected a"
-                                    f" duration (value with a unit such as h or d), got {value!r} {unit or ''}".rstrip())
+                                    f" duration (value with a unit such as h or d), got {value!r} "
+                                    f"{unit or ''}".rstrip())
             element = prop.get("element")
-            column = element.split(",")[0].strip().split(".")[-1] if isinstance(element, str) and element else None
+            column = element.split(",")[0].strip().split(".")[-1] if isinstance(element,
+                                                                                str) and element else None
             return hours, where, column
     return None, "", None
 

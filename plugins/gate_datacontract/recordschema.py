@@ -20,7 +20,8 @@ from urllib.parse import urlparse
 
 from gate import EvidenceError
 
-ODCS_TYPES = {"string": "string", "date": "string", "timestamp": "string", "time": "string", "number": "number",
+ODCS_TYPES = {"string": "string", "date": "string", "timestamp": "string", "time": "string",
+              "number": "number",
               "integer": "integer", "object": "object", "array": "array", "boolean": "boolean"}
 ODCS_FORMATS = {"date": "date", "timestamp": "date-time", "time": "time"}
 DCS_TYPES = {
@@ -90,7 +91,10 @@ def _odcs_property(prop: Mapping[str, Any], allow_extra: bool, origin: str) -> d
 
 
 def _odcs_valid_values(prop: Mapping[str, Any]) -> list | None:
-    """ODCS has no enum: a library rule `invalidValues` with arguments.validValues and mustBe 0 is one."""
+    """ODCS v3.2.0 `enum` (objects with a `value`); before it, a library rule `invalidValues` with
+    arguments.validValues and mustBe 0 is one."""
+    if isinstance(prop.get("enum"), list):
+        return [item["value"] for item in prop["enum"] if isinstance(item, dict) and "value" in item]
     for rule in prop.get("quality") or []:
         if (isinstance(rule, dict) and rule.get("metric") == "invalidValues" and rule.get("mustBe") == 0
                 and isinstance((rule.get("arguments") or {}).get("validValues"), list)):
@@ -110,7 +114,8 @@ def _dcs_object(fields: Mapping[str, Any], allow_extra: bool, contract: Any) -> 
         properties[name] = _dcs_field(fld, allow_extra, contract)
         if fld.get("required") is True:
             required.append(name)
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": allow_extra}
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": allow_extra}
 
 
 def _dcs_resolve(fld: Mapping[str, Any], contract: Any, name: str) -> Mapping[str, Any]:
@@ -275,7 +280,8 @@ def format_checker(schema: Mapping[str, Any]):
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    for name, func in (("date", _is_date), ("date-time", _is_datetime), ("time", _is_time), ("email", _is_email),
+    for name, func in (("date", _is_date), ("date-time", _is_datetime), ("time", _is_time),
+                       ("email", _is_email),
                        ("uuid", _is_uuid), ("uri", _is_uri), ("ipv4", _is_ip(4)), ("ipv6", _is_ip(6))):
         checker.checks(name)(func)
     for fmt in _formats_in(schema):

@@ -1,8 +1,11 @@
 """Data-quality tools' result files → checks passed, failed and not evaluated, per source.
 
 A check that was not evaluated (no result, skipped, an error, an exception) is never a pass. A
-warning is a check that found a problem: it counts as failed. A file written by a tool version whose
-format gate does not know is refused with the version named, never guessed at.
+warning (dbt `warn`, Soda `warn`, datacontract-cli `warning`) is a check that found a problem the team
+marked as a warning: it is counted apart (checks_warned), never as a pass, and the threshold decides
+whether it blocks (data.warnings_block). A dbt model, seed or snapshot that failed to build is a failed
+check of that node (build_failed, with dbt's message). A file written by a tool version whose format gate
+does not know is refused with the version named, never guessed at.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ class Tally:
     source: str
     passed: int = 0
     failed: int = 0
+    warned: int = 0
     not_evaluated: int = 0
     examples: list[dict[str, Any]] = field(default_factory=list)
+    build_failures: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, outcome: str, check: str) -> None:
         if outcome == "passed":
@@ -33,14 +38,25 @@ class Tally:
             return
         if outcome == "failed":
             self.failed += 1
+        elif outcome == "warning":
+            self.warned += 1
         else:
             self.not_evaluated += 1
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append({"check": check[:200], "problem": outcome})
 
+    def build_failed(self, node: str, resource_type: str, message: str) -> None:
+        """A model, seed or snapshot dbt could not build: a failed check, kept with dbt's message."""
+        self.failed += 1
+        if len(self.build_failures) < MAX_EXAMPLES:
+            self.build_failures.append({"node": node[:200], "resource_type": resource_type,
+                                        "message": message[:500]})
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append({"check": f"build {node}"[:200], "problem": "build_failed"})
+
     @property
     def run(self) -> int:
-        return self.passed + self.failed + self.not_evaluated
+        return self.passed + self.failed + self.warned + self.not_evaluated
 
 
 @dataclass
@@ -51,6 +67,9 @@ class ToolRun:
 
     def add(self, source: str, outcome: str, check: str) -> None:
         self.tallies.setdefault(source, Tally(source)).add(outcome, check)
+
+    def build_failed(self, source: str, node: str, resource_type: str, message: str) -> None:
+        self.tallies.setdefault(source, Tally(source)).build_failed(node, resource_type, message)
 
 
 class Naming:
@@ -64,14 +83,16 @@ class Naming:
         if self.one is not None and (not isinstance(self.one, str) or not self.one.strip()):
             raise EvidenceError(f"{doc.path}: options.source: expected a source name, got {self.one!r}")
         if not isinstance(self.renames, dict):
-            raise EvidenceError(f"{doc.path}: options.sources: expected a mapping of the tool's dataset names to"
+            raise EvidenceError(f"{doc.path}: options.sources: expected a mapping of the tool's dataset "
+                                "names to"
                                 " the contract's source names")
 
     def __call__(self, tool_name: Any, what: str) -> str:
         if self.one:
             return self.one.strip()
         if not isinstance(tool_name, str) or not tool_name:
-            raise EvidenceError(f"{self.doc.path}: {what} does not say which dataset it checks; set options.source")
+            raise EvidenceError(f"{self.doc.path}: {what} does not say which dataset it checks; set "
+                                "options.source")
         return str(self.renames.get(tool_name, tool_name))
 
 
@@ -135,7 +156,8 @@ def _gx_checkpoint(doc: Loaded, data: dict, name: Naming) -> ToolRun:
             kind = _require(doc, item, "expectation_type", str, where + ".")
             kwargs = item.get("kwargs") if isinstance(item.get("kwargs"), dict) else {}
             source = name(kwargs.get("batch_id"), f"{where} (kwargs.batch_id)")
-            out.add(source, _gx_outcome(item.get("success"), item.get("exception_info")), _gx_check_name(kind, kwargs))
+            out.add(source, _gx_outcome(item.get("success"), item.get("exception_info")),
+                    _gx_check_name(kind, kwargs))
         if not expectations:
             source = name(None, f"validation_results[{v_index}] (no expectations)")
             out.tallies.setdefault(source, Tally(source))
@@ -164,8 +186,14 @@ def _raised(info: Any) -> bool:
 
 # --- dbt ----------------------------------------------------------------------------------------------------
 
-DBT_OUTCOMES = {"pass": "passed", "fail": "failed", "warn": "failed", "error": "not evaluated",
+DBT_OUTCOMES = {"pass": "passed", "fail": "failed", "warn": "warning", "error": "not evaluated",
                 "skipped": "not evaluated"}
+# What dbt build writes for a model, seed or snapshot (dbt's RunStatus). `partial success` (a microbatch
+# model some of whose batches failed) leaves the table incomplete: failed. `no-op` and `reused` say the
+# node was not built by this run: no evidence either way, so not counted.
+DBT_BUILT = ("model.", "seed.", "snapshot.")
+DBT_BUILD_OUTCOMES = {"success": "passed", "error": "build_failed", "partial success": "build_failed",
+                      "skipped": "not evaluated", "no-op": None, "reused": None}
 
 
 def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None) -> ToolRun:
@@ -182,6 +210,9 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
     out = ToolRun("dbt", meta.get("generated_at"))
     for index, result in enumerate(_require(doc, data, "results", list)):
         uid = _require(doc, result, "unique_id", str, f"results[{index}].")
+        if uid.startswith(DBT_BUILT):
+            _dbt_build_result(doc, out, index, result, uid, name, nodes, manifest)
+            continue
         if not uid.startswith(("test.", "unit_test.")):
             continue
         status = result.get("status")
@@ -192,26 +223,55 @@ def dbt(doc: Loaded, options: Mapping[str, Any], manifest: Loaded | None = None)
             source = name(None, "")
         else:
             if uid not in nodes:
-                raise EvidenceError(f"{doc.path}: test {uid!r} is not in the manifest {manifest.path}; give the"
+                raise EvidenceError(f"{doc.path}: test {uid!r} is not in the manifest {manifest.path}; "
+                                    "give the"
                                     " manifest.json written by the same dbt run")
             source = name(nodes[uid], f"test {uid}")
         out.add(source, DBT_OUTCOMES[status], uid.split(".")[2] if uid.count(".") >= 2 else uid)
     if not out.tallies:
-        raise EvidenceError(f"{doc.path}: dbt's run_results.json holds no test results (was it `dbt run`"
-                            " rather than `dbt build` or `dbt test`?)")
+        raise EvidenceError(f"{doc.path}: dbt's run_results.json holds no test or build results")
     return out
+
+
+def _dbt_build_result(doc: Loaded, out: ToolRun, index: int, result: Mapping[str, Any], uid: str,
+                      name: Naming, nodes: dict[str, str] | None, manifest: Loaded | None) -> None:
+    status = result.get("status")
+    if not isinstance(status, str) or status not in DBT_BUILD_OUTCOMES:
+        raise _bad(doc, f"results[{index}].status", f"unknown status {status!r} of {uid} (expected one of"
+                   f" {', '.join(DBT_BUILD_OUTCOMES)}); written by a dbt version gate does not know?")
+    outcome = DBT_BUILD_OUTCOMES[status]
+    if outcome is None:
+        return
+    node = uid.split(".", 2)[-1] if uid.count(".") >= 2 else uid
+    if name.one:
+        source = name(None, "")
+    else:
+        if uid not in nodes:
+            raise EvidenceError(f"{doc.path}: {uid!r} is not in the manifest {manifest.path}; give the"
+                                " manifest.json written by the same dbt run")
+        node = nodes[uid] or node
+        source = name(nodes[uid], uid)
+    if outcome == "build_failed":
+        message = result.get("message")
+        text = " ".join(message.split()) if isinstance(message,
+                                                       str) and message.strip() else f"status {status}"
+        out.build_failed(source, node, uid.split(".", 1)[0], text)
+    else:
+        out.add(source, outcome, f"build {node}")
 
 
 def _dbt_version(doc: Loaded, meta: Mapping[str, Any], artefact: str, supported: tuple[str, ...]) -> None:
     url = meta.get("dbt_schema_version")
     version = url.rsplit("/", 1)[-1].removesuffix(".json") if isinstance(url, str) else None
     if not isinstance(url, str) or f"/{artefact}/" not in url or version not in supported:
-        raise _bad(doc, "metadata.dbt_schema_version", f"{url!r} (dbt {meta.get('dbt_version')!r}); gate reads"
+        raise _bad(doc, "metadata.dbt_schema_version",
+                   f"{url!r} (dbt {meta.get('dbt_version')!r}); gate reads"
                    f" dbt {artefact} {', '.join(supported)}")
 
 
 def _dbt_manifest(manifest: Loaded) -> dict[str, str]:
-    """test unique_id → the name of the model, seed, snapshot or source it checks."""
+    """test unique_id → the name of the model, seed, snapshot or source it checks; a model, seed or
+    snapshot's unique_id → its own name."""
     data = manifest.data
     if not isinstance(data, dict):
         raise EvidenceError(f"{manifest.path}: expected dbt's manifest.json (a JSON object)")
@@ -227,6 +287,8 @@ def _dbt_manifest(manifest: Loaded) -> dict[str, str]:
 
     out = {}
     for uid, node in nodes.items():
+        if isinstance(node, dict) and str(uid).startswith(DBT_BUILT):
+            out[uid] = name_of(uid)
         if isinstance(node, dict) and str(uid).startswith("test."):
             target = node.get("attached_node") or next(iter(sorted(_strings(node.get("depends_on")))), None)
             out[uid] = name_of(target)
@@ -243,7 +305,7 @@ def _strings(depends_on: Any) -> list[str]:
 
 # --- datacontract-cli ---------------------------------------------------------------------------------------
 
-DCC_OUTCOMES = {"passed": "passed", "failed": "failed", "warning": "failed", "error": "not evaluated",
+DCC_OUTCOMES = {"passed": "passed", "failed": "failed", "warning": "warning", "error": "not evaluated",
                 "skipped": "not evaluated", "unknown": "not evaluated", None: "not evaluated"}
 
 
@@ -253,11 +315,14 @@ def datacontract_cli(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
         raise EvidenceError(f"{doc.path}: expected datacontract-cli test results (a JSON object)")
     version = data.get("datacontractCliVersion")
     if not isinstance(version, str) or not version.startswith("1."):
-        raise _bad(doc, "datacontractCliVersion", f"written by datacontract-cli {version!r}; gate reads the JSON"
-                   " test results of datacontract-cli 1.x (`datacontract test --output F --output-format json`)")
+        raise _bad(doc, "datacontractCliVersion",
+                   f"written by datacontract-cli {version!r}; gate reads the JSON"
+                   " test results of datacontract-cli 1.x (`datacontract test --output F "
+                   "--output-format json`)")
     name = Naming(options, doc)
     checks = _require(doc, data, "checks", list)
-    models = {c["model"] for c in checks if isinstance(c, dict) and isinstance(c.get("model"), str) and c["model"]}
+    models = {c["model"] for c in checks if isinstance(c, dict) and isinstance(c.get("model"), str)
+              and c["model"]}
     fallback = next(iter(models)) if len(models) == 1 else data.get("dataContractId")
     out = ToolRun("datacontract-cli", data.get("timestampEnd") or data.get("timestampStart"))
     for index, check in enumerate(checks):
@@ -279,13 +344,14 @@ def datacontract_cli(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
 
 # --- Soda Core 3.x ------------------------------------------------------------------------------------------
 
-SODA_OUTCOMES = {"pass": "passed", "fail": "failed", "warn": "failed", None: "not evaluated"}
+SODA_OUTCOMES = {"pass": "passed", "fail": "failed", "warn": "warning", None: "not evaluated"}
 
 
 def soda(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list) or "hasErrors" not in data:
-        raise EvidenceError(f"{doc.path}: not a Soda Core 3.x scan results file (`soda scan ... -srf F`): expected"
+        raise EvidenceError(f"{doc.path}: not a Soda Core 3.x scan results file (`soda scan ... -srf F`): "
+                            "expected"
                             " the fields 'checks' and 'hasErrors'")
     if data["hasErrors"] is not False:
         raise _bad(doc, "hasErrors", f"the Soda scan reported errors ({len(data['checks'])} checks recorded);"
@@ -297,7 +363,8 @@ def soda(doc: Loaded, options: Mapping[str, Any]) -> ToolRun:
             raise _bad(doc, f"checks[{index}]", "expected a check object")
         outcome = check.get("outcome")
         if not (outcome is None or isinstance(outcome, str)) or outcome not in SODA_OUTCOMES:
-            raise _bad(doc, f"checks[{index}].outcome", f"unknown outcome {outcome!r}; expected pass, fail, warn"
+            raise _bad(doc, f"checks[{index}].outcome",
+                       f"unknown outcome {outcome!r}; expected pass, fail, warn"
                        " or null (written by a Soda version gate does not know?)")
         source = name(check.get("table"), f"checks[{index}] (table)")
         out.add(source, SODA_OUTCOMES[outcome], str(check.get("name") or f"check {index}"))

@@ -21,7 +21,8 @@ from typing import Any
 
 from gate import EvidenceError
 
-MAX_LINE_BYTES = 1024 * 1024          # a record longer than 1 MiB is malformed, and skipped without loading it
+# a record longer than 1 MiB is malformed, and skipped without loading it
+MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_EXAMPLES = 5
 
 
@@ -248,7 +249,8 @@ def _csv(path: Path, coercers: Mapping[str, Any], delimiter: str,
         number += 1
         if len(row) != len(header):
             cells = f"{len(row)} cell{'s' if len(row) != 1 else ''}"
-            yield number, line, None, {"field": None, "problem": f"{cells} where the header has {len(header)}"}
+            yield number, line, None, {"field": None,
+                                       "problem": f"{cells} where the header has {len(header)}"}
             continue
         yield number, line, {name: coercers.get(name, _keep)(cell) for name, cell in zip(header, row)}, None
 
@@ -265,7 +267,8 @@ def _header(reader: Any, path: Path) -> list[str]:
     except csv.Error as exc:
         raise EvidenceError(f"{path}: line 1: the CSV header is not valid CSV ({exc})") from None
     if not header or len(set(header)) != len(header) or any(not h.strip() for h in header):
-        raise EvidenceError(f"{path}: line 1: the CSV header must name each column once, got {len(header)} cells"
+        raise EvidenceError(f"{path}: line 1: the CSV header must name each column once, got "
+                            f"{len(header)} cells"
                             f" with {len(set(header))} distinct names")
     return header
 

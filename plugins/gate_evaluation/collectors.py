@@ -74,9 +74,12 @@ class PredictionsCollector:
             raise opt.fail(spec, self.name, "format", f"expected csv or jsonl, got {fmt!r}")
 
         def read(path: Path, shown: str) -> Evidence:
-            kind_of_file = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv")
-            result = read_predictions(path, shown, columns, Tally(bins, thresholds, columns.slices), kind_of_file)
-            covered = ", ".join(([columns.identity] if columns.identity else []) + [columns.label, *columns.slices])
+            kind_of_file = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json")
+                                   else "csv")
+            result = read_predictions(path, shown, columns, Tally(bins, thresholds, columns.slices),
+                                      kind_of_file)
+            covered = ", ".join(([columns.identity] if columns.identity else []) + [columns.label,
+                                                                                    *columns.slices])
             dataset = {**common.dataset, "digest": result.dataset_digest, "size": result.tally.n,
                        "digest_of": f"the {covered} column(s) of every row, in order"}
             data = {"dataset": dataset, **result.tally.figures()}
@@ -86,7 +89,8 @@ class PredictionsCollector:
         return each_file(spec, self.name, read)
 
     def how_to_produce(self, spec: EvidenceSpec) -> str:
-        return (f"write the model's predictions on a labelled dataset to {spec.path} (CSV or JSON Lines: label,"
+        return (f"write the model's predictions on a labelled dataset to {spec.path} (CSV or JSON "
+                "Lines: label,"
                 " prediction, confidence and the slice columns; docs/collectors/evaluation.md)")
 
 
@@ -123,7 +127,8 @@ class SklearnReportCollector:
         return each_file(spec, self.name, read)
 
     def how_to_produce(self, spec: EvidenceSpec) -> str:
-        return (f"json.dump(classification_report(y_true, y_pred, output_dict=True), open({spec.path!r}, 'w'))"
+        return ("json.dump(classification_report(y_true, y_pred, output_dict=True), "
+                f"open({spec.path!r}, 'w'))"
                 " after evaluating the model on a labelled dataset")
 
 
@@ -133,7 +138,8 @@ def _slice_reports(spec: EvidenceSpec, collector: str) -> list[Mapping[str, str]
     if not isinstance(value, list) or not all(
             isinstance(v, Mapping) and set(v) == keys and all(isinstance(v[k], str) and v[k] for k in keys)
             for v in value):
-        raise opt.fail(spec, collector, "slice_reports", "expected a list of {column, value, path}: one report"
+        raise opt.fail(spec, collector, "slice_reports",
+                       "expected a list of {column, value, path}: one report"
                        " per slice (e.g. column input_type, value scanned_pdf)")
     return value
 
@@ -159,7 +165,8 @@ class MlflowCollector:
         common = opt.common(spec, self.name, digest_required=False)
         renames = opts.get("metrics", {})
         if not isinstance(renames, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) and k[:1].isalpha() and k == k.lower() for k, v in renames.items()):
+                isinstance(k, str) and isinstance(v, str) and k[:1].isalpha() and k == k.lower()
+                for k, v in renames.items()):
             raise opt.fail(spec, self.name, "metrics", "expected {gate_name: mlflow_metric_key}, e.g."
                            " {accuracy: accuracy_score}")
         context_name = opts.get("dataset_context")
@@ -170,7 +177,8 @@ class MlflowCollector:
         if opts.get("token_env") is not None:
             token = os.environ.get(str(opts["token_env"]))
             if not token:
-                raise opt.fail(spec, self.name, "token_env", f"the environment variable {opts['token_env']!r} is"
+                raise opt.fail(spec, self.name, "token_env",
+                               f"the environment variable {opts['token_env']!r} is"
                                " not set")
             register_secret(token)  # masked wherever it could surface (an error echoing the header)
         server = display_url(spec.url)
@@ -193,9 +201,11 @@ def _mlflow_dataset(logged: Mapping[str, Any] | None, common: opt.Common, shown:
     """The dataset as the options describe it, its identity (name, digest, rows) from the run's input."""
     dataset = dict(common.dataset)
     if logged is None:
-        raise EvidenceError(f"{shown}: the run logs no dataset input (mlflow.log_input); gate needs the evaluated"
+        raise EvidenceError(f"{shown}: the run logs no dataset input (mlflow.log_input); gate needs the "
+                            "evaluated"
                             " dataset's digest to tell the pilot's set from a production sample")
-    if not isinstance(logged.get("digest"), str) or not logged["digest"] or not isinstance(logged.get("rows"), int):
+    if not isinstance(logged.get("digest"), str) or not logged["digest"] or not isinstance(logged.get("rows"),
+                                                                                           int):
         raise EvidenceError(f"{shown}: the run's dataset input has no digest or no profile num_rows")
     dataset.setdefault("name", str(logged.get("name") or "unnamed"))
     if "digest" in dataset and dataset["digest"] != f"mlflow:{logged['digest']}":

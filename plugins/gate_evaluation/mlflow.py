@@ -24,7 +24,8 @@ RUN_FIGURES = ("review_share", "unreviewed_error_rate", "reviewed", "unreviewed"
 COUNTS = ("reviewed", "unreviewed", "unreviewed_errors")
 
 
-def fetch_run(base: str, shown: str, run_id: str, *, timeout_s: float, token: str | None) -> tuple[dict, bytes]:
+def fetch_run(base: str, shown: str, run_id: str, *, timeout_s: float, token: str | None) -> tuple[dict,
+                                                                                                   bytes]:
     """The run object and the raw answer; EvidenceError (one line) when the server cannot give it."""
     import requests
 
@@ -39,12 +40,14 @@ def fetch_run(base: str, shown: str, run_id: str, *, timeout_s: float, token: st
     try:
         response = session.get(url, params={"run_id": run_id}, timeout=timeout_s)
     except requests.Timeout:
-        raise EvidenceError(f"{shown}: the MLflow tracking server did not answer within {timeout_s:g} s") from None
+        raise EvidenceError(f"{shown}: the MLflow tracking server did not answer within "
+                            f"{timeout_s:g} s") from None
     except requests.ConnectionError as exc:
         reason = "connection refused" if "refused" in str(exc) else "cannot connect"
         raise EvidenceError(f"{shown}: the MLflow tracking server did not answer: {reason}") from None
     except requests.RequestException as exc:
-        raise EvidenceError(f"{shown}: the MLflow tracking server did not answer: {type(exc).__name__}") from None
+        raise EvidenceError(f"{shown}: the MLflow tracking server did not answer: "
+                            f"{type(exc).__name__}") from None
     finally:
         session.close()
     raw = response.content
@@ -82,7 +85,8 @@ def figures(run: Mapping[str, Any], shown: str, renames: Mapping[str, str]) -> d
     for key, value in values.items():
         parts = key.split("/")
         if parts[0] == "slice" and len(parts) == 4:
-            entry = slices.setdefault((parts[1], parts[2]), {"column": parts[1], "value": parts[2], "metrics": {}})
+            entry = slices.setdefault((parts[1], parts[2]),
+                                      {"column": parts[1], "value": parts[2], "metrics": {}})
             if parts[3] == "count":
                 entry["count"] = _whole(value, shown, key)
             else:
@@ -90,20 +94,23 @@ def figures(run: Mapping[str, Any], shown: str, renames: Mapping[str, str]) -> d
         elif parts[0] == "calibration" and len(parts) == 2 and parts[1] in ("ece", "bins"):
             calibration[parts[1]] = _whole(value, shown, key) if parts[1] == "bins" else value
         elif parts[0] == "review" and len(parts) == 3 and parts[2] in RUN_FIGURES:
-            review.setdefault(parts[1], {})[parts[2]] = _whole(value, shown, key) if parts[2] in COUNTS else value
+            review.setdefault(parts[1], {})[parts[2]] = _whole(value, shown,
+                                                               key) if parts[2] in COUNTS else value
         else:
             metrics[by_key.get(key) or _name(key)] = value
     out: dict[str, Any] = {"metrics": metrics}
     for (column, value), entry in sorted(slices.items()):
         if "count" not in entry:
-            raise EvidenceError(f"{shown}: metric 'slice/{column}/{value}/count' is missing; a slice needs its"
+            raise EvidenceError(f"{shown}: metric 'slice/{column}/{value}/count' is missing; a slice "
+                                "needs its"
                                 " number of examples to be judged")
     if slices:
         out["slices"] = [slices[k] for k in sorted(slices)]
     if calibration:
         out["calibration"] = calibration
     if review:
-        out["review_points"] = [_point(threshold, figures_, shown) for threshold, figures_ in sorted(review.items())]
+        out["review_points"] = [_point(threshold, figures_, shown)
+                                for threshold, figures_ in sorted(review.items())]
     return out
 
 
@@ -113,7 +120,8 @@ def _point(threshold: str, given: dict[str, Any], shown: str) -> dict[str, Any]:
     except ValueError:
         value = math.nan
     if not 0 <= value <= 1:
-        raise EvidenceError(f"{shown}: metric 'review/{threshold}/...': the threshold is not a number in [0, 1]")
+        raise EvidenceError(f"{shown}: metric 'review/{threshold}/...': the threshold is not a number "
+                            "in [0, 1]")
     return {"threshold": value, **given}
 
 
@@ -132,7 +140,8 @@ def dataset_input(run: Mapping[str, Any], shown: str, context: str | None) -> di
         return None
     if len(chosen) > 1:
         contexts = sorted({str(context_of(i)) for i in chosen})
-        raise EvidenceError(f"{shown}: the run logs {len(chosen)} datasets (contexts {', '.join(contexts)}); name"
+        raise EvidenceError(f"{shown}: the run logs {len(chosen)} datasets (contexts "
+                            f"{', '.join(contexts)}); name"
                             " the evaluated one with options.dataset_context")
     dataset = _object(chosen[0], "dataset", shown)
     profile = _json(str(dataset.get("profile") or "").encode()) or {}
@@ -188,7 +197,8 @@ def _pairs(items: Any, shown: str, field: str, *, number: bool) -> dict[str, Any
         value = item.get("value")
         if number:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise EvidenceError(f"{shown}: metric {item['key']!r}: expected a finite number, got {value!r}")
+                raise EvidenceError(f"{shown}: metric {item['key']!r}: expected a finite number, got "
+                                    f"{value!r}")
         else:
             value = str(value)
         out[item["key"]] = value

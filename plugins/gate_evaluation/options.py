@@ -49,9 +49,11 @@ def common(spec: EvidenceSpec, collector: str, *, digest_required: bool) -> Comm
                    " which labelled data the evaluation ran on")
     unknown = sorted(set(dataset) - set(DATASET_FIELDS))
     if unknown:
-        raise fail(spec, collector, f"dataset.{unknown[0]}", f"unknown field; known: {', '.join(DATASET_FIELDS)}")
+        raise fail(spec, collector, f"dataset.{unknown[0]}",
+                   f"unknown field; known: {', '.join(DATASET_FIELDS)}")
     if dataset.get("role") not in ROLES:
-        raise fail(spec, collector, "dataset.role", f"expected one of {', '.join(ROLES)}, got {dataset.get('role')!r}")
+        raise fail(spec, collector, "dataset.role",
+                   f"expected one of {', '.join(ROLES)}, got {dataset.get('role')!r}")
     for key in DATASET_FIELDS:
         if key in dataset and key != "role" and not (isinstance(dataset[key], str) and dataset[key].strip()):
             raise fail(spec, collector, f"dataset.{key}", f"expected text, got {dataset[key]!r}")
@@ -61,7 +63,8 @@ def common(spec: EvidenceSpec, collector: str, *, digest_required: bool) -> Comm
                    " production sample")
     model = opts.get("model")
     if model is not None:
-        if not isinstance(model, Mapping) or not isinstance(model.get("name"), str) or set(model) - set(MODEL_FIELDS):
+        if not isinstance(model, Mapping) or not isinstance(model.get("name"),
+                                                            str) or set(model) - set(MODEL_FIELDS):
             raise fail(spec, collector, "model", "expected {name: ..., version: ...}")
         model = {k: str(v) for k, v in model.items()}
     return Common(dataset=dict(dataset), model=model, evaluated_at=opts.get("evaluated_at"),
@@ -81,7 +84,8 @@ def _text_or_none(spec: EvidenceSpec, collector: str, opts: Mapping[str, Any], k
 def rate_list(spec: EvidenceSpec, collector: str, key: str) -> list[float]:
     value = (spec.options or {}).get(key, [])
     ok = isinstance(value, list) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1 for v in value)
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1
+        for v in value)
     if not ok:
         raise fail(spec, collector, key, f"expected a list of numbers in [0, 1], got {value!r}")
     return [float(v) for v in value]

@@ -73,7 +73,8 @@ def read_predictions(path: Path, shown: str, columns: Columns, tally: Tally, fmt
             rows = _csv_rows(text, shown, columns) if fmt == "csv" else _jsonl_rows(text, shown, columns)
             _tally_rows(rows, shown, columns, tally, "column" if fmt == "csv" else "field")
         except UnicodeDecodeError as exc:
-            raise EvidenceError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start} of a block)") from None
+            raise EvidenceError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start} of "
+                                "a block)") from None
         except csv.Error as exc:
             raise EvidenceError(f"{shown}: not readable as CSV: {exc}") from None
         while hashing.readinto(bytearray(1 << 16)):  # digest any bytes the reader did not need
@@ -88,7 +89,7 @@ def _tally_rows(rows: Iterator[tuple[int, Sequence[Any]]], shown: str, columns: 
                noun: str) -> None:
     line = 0
     try:
-        for line, (label, prediction, confidence, slices, identity) in rows:
+        for line, (label, prediction, confidence, slices, identity) in rows:  # noqa: B007 - line: for the error
             if not label:
                 raise _Bad(columns.label, "missing label; every prediction needs its label (the truth) to be"
                            " evaluated")
@@ -142,7 +143,8 @@ def _csv_rows(text: io.TextIOBase, shown: str, columns: Columns) -> Iterator[tup
         if len(row) < width:
             if not row:
                 continue  # a blank line holds no example
-            raise EvidenceError(f"{shown}:{reader.line_num}: {len(row)} fields where the header has {len(header)}")
+            raise EvidenceError(f"{shown}:{reader.line_num}: {len(row)} fields where the header has "
+                                f"{len(header)}")
         label = row[li].strip()
         slices = [row[j].strip() for j in si]
         try:
@@ -178,14 +180,16 @@ def _jsonl_rows(text: io.TextIOBase, shown: str, columns: Columns) -> Iterator[t
             return
         line += 1
         if len(raw) >= MAX_LINE_BYTES and not raw.endswith("\n"):
-            raise EvidenceError(f"{shown}:{line}: a line longer than {MAX_LINE_BYTES} characters; expected one"
+            raise EvidenceError(f"{shown}:{line}: a line longer than {MAX_LINE_BYTES} characters; "
+                                "expected one"
                                 " JSON object per prediction")
         if not raw.strip():
             continue
         try:
             record = json.loads(raw)
         except ValueError as exc:
-            raise EvidenceError(f"{shown}:{line}: not JSON ({exc}); expected one JSON object per line") from None
+            raise EvidenceError(f"{shown}:{line}: not JSON ({exc}); expected one JSON object "
+                                "per line") from None
         if not isinstance(record, dict):
             raise EvidenceError(f"{shown}:{line}: expected a JSON object, got {type(record).__name__}")
         try:
@@ -198,7 +202,8 @@ def _jsonl_rows(text: io.TextIOBase, shown: str, columns: Columns) -> Iterator[t
             identity = _text(record, columns.identity, "id_column") if columns.identity else ""
         except _Bad as bad:
             raise EvidenceError(f"{shown}:{line}: field {bad.column!r}: {bad.message}") from None
-        yield line, (label, prediction, confidence, slices, SEPARATOR.join([identity, label, *slices]) + "\x1e")
+        yield line, (label, prediction, confidence, slices,
+                     SEPARATOR.join([identity, label, *slices]) + "\x1e")
 
 
 def _text(record: dict[str, Any], name: str, option: str | None = None) -> str:

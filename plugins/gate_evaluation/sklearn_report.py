@@ -42,7 +42,8 @@ def read_report(path: Path, shown: str) -> tuple[dict[str, Any], str]:
             metrics[f"{prefix}_recall"] = figures["recall"]
             metrics[f"{prefix}_f1"] = figures["f1-score"]
         else:
-            classes.append({"label": str(key), "support": figures["support"], "precision": figures["precision"],
+            classes.append({"label": str(key), "support": figures["support"],
+                            "precision": figures["precision"],
                             "recall": figures["recall"], "f1": figures["f1-score"]})
     size = _entry(report["macro avg"], shown, "macro avg")["support"]
     return {"metrics": metrics, "classes": classes, "size": size}, doc.digest
@@ -55,7 +56,8 @@ def _entry(entry: Any, shown: str, key: str) -> dict[str, Any]:
     support = entry["support"]
     if isinstance(support, bool) or not isinstance(support, (int, float)) or not math.isfinite(support) \
             or support < 0 or support != int(support):
-        raise EvidenceError(f"{shown}: field '{key}.support': expected a whole number of examples, got {support!r}")
+        raise EvidenceError(f"{shown}: field '{key}.support': expected a whole number of examples, got "
+                            f"{support!r}")
     out["support"] = int(support)
     return out
 

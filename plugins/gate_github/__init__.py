@@ -7,8 +7,8 @@ Collectors (docs/collectors/github.md):
 - ``github_drills``: incident drills recorded as closed issues with a label -> kind ``drill``.
 
 The token is GITHUB_TOKEN, or, under gate serve, the App's installation token the decision lends
-(``context.credentials("github")``); it is registered for masking and never printed. Every GitHub failure (401,
-403, 404, 5xx, rate limit, timeout) becomes a Skipped with one clear line: never an approval.
+(``context.credentials("github")``); it is registered for masking and never printed. Every GitHub failure
+(401, 403, 404, 5xx, rate limit, timeout) becomes a Skipped with one clear line: never an approval.
 github3.py and requests are imported only when a collector runs (gate's start-up time is benchmarked).
 """
 
@@ -43,7 +43,8 @@ class ReviewsCollector:
         except (GitHubError, EvidenceError) as exc:
             yield Skipped(kind=self.kind, source=self.name, origin=origin, reason=str(exc))
             return
-        validate_kind(self.kind, data, Loaded(data, "", {}, origin))  # a bug here is a Skipped, never evidence
+        # a bug here is a Skipped, never evidence
+        validate_kind(self.kind, data, Loaded(data, "", {}, origin))
         subject = {"service": context.service, "commit": data["commit"]}
         if context.version is not None:
             subject["version"] = context.version

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 
 from gate.collector import display_url
 
-
 PUBLIC_API = "https://api.github.com"
 DEFAULTS = {"timeout_s": 10.0, "retries": 2, "backoff_s": 1.0, "max_wait_s": 60.0, "max_pages": 100}
 SECONDARY_LIMIT_WAIT_S = 60.0  # GitHub: without retry-after or a reset time, wait at least a minute
@@ -106,11 +105,13 @@ class Settings:
             configured = _text(configured, "api_url").rstrip("/")
         from_env = (env.get("GITHUB_API_URL") or "").rstrip("/") or None
         if configured and from_env and configured != from_env:
-            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from GITHUB_API_URL {display_url(from_env)};"
+            raise ConfigError(f"evidence option 'api_url': {display_url(configured)} differs from "
+                              f"GITHUB_API_URL {display_url(from_env)};"
                               " gate sends GITHUB_TOKEN only to the API the CI environment names")
         api_url = configured or from_env or PUBLIC_API
         if urlsplit(api_url).scheme not in ("https", "http") or not urlsplit(api_url).netloc:
-            raise ConfigError(f"evidence option 'api_url': expected an http(s) URL, got {display_url(api_url)!r}")
+            raise ConfigError("evidence option 'api_url': expected an http(s) URL, got "
+                              f"{display_url(api_url)!r}")
         values: dict[str, Any] = {}
         for key, default in DEFAULTS.items():
             value = options.get(key, default)
@@ -144,7 +145,6 @@ class GitHubClient:
     clock: Callable[[], float] = time.time
     rate: RateStatus = field(default_factory=RateStatus)
     waited_s: float = 0.0
-    requests_made: int = 0
     _digest: Any = field(default_factory=hashlib.sha256)
     _session: Any = None
 
@@ -157,11 +157,13 @@ class GitHubClient:
             if self.settings.api_url == PUBLIC_API:
                 gh = github3.GitHub(token=self.settings.token or "")
             else:
-                gh = github3.GitHubEnterprise(_host_of(self.settings.api_url), token=self.settings.token or "")
+                gh = github3.GitHubEnterprise(_host_of(self.settings.api_url),
+                                              token=self.settings.token or "")
             gh.session.base_url = self.settings.api_url
             from gate.collector import body_deadline
 
-            gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))  # a trickle is a timeout
+            # a trickle is a timeout
+            gh.session.hooks["response"].append(body_deadline(self.settings.timeout_s))
             self._session = gh.session
         return self._session
 
@@ -186,20 +188,22 @@ class GitHubClient:
 
         json = mask_deep(json) if json is not None else None  # a report posted to GitHub is output too
 
-        retries = self.settings.retries if (retry if retry is not None else method.upper() in IDEMPOTENT) else 0
+        retries = self.settings.retries if (retry if retry is not None
+                                            else method.upper() in IDEMPOTENT) else 0
         url = self.url(path)
         what = f"{method} {_shown(url, self.settings.api_url)}"
         failures = 0
         while True:
             try:
-                self.requests_made += 1
                 response = self.session.request(method, url, params=params, json=json,
-                                                timeout=(min(self.settings.timeout_s, 10.0), self.settings.timeout_s),
+                                                timeout=(min(self.settings.timeout_s, 10.0),
+                                                         self.settings.timeout_s),
                                                 allow_redirects=True)
             except requests.Timeout:
                 problem = f"GitHub did not answer {what} within {self.settings.timeout_s:g} s"
             except requests.ConnectionError as exc:
-                problem = f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: {_reason(exc)}"
+                problem = (f"cannot reach GitHub at {display_url(self.settings.api_url)} for {what}: "
+                           f"{_reason(exc)}")
             except requests.RequestException as exc:
                 raise GitHubError(f"{what} failed: {type(exc).__name__}") from None
             else:
@@ -283,9 +287,12 @@ class GitHubClient:
             reset = self.rate.reset
             when = (f"; it resets at {datetime.fromtimestamp(reset, UTC).isoformat()}"
                     if reset and response.headers.get("X-RateLimit-Remaining", "").strip() == "0" else "")
-            raise RateLimited(f"GitHub rate limit reached on {what} ({response.status_code}{_limit_text(self.rate)})"
-                              f"{when}; waiting {wait:.0f} s would exceed the {self.settings.max_wait_s:g} s gate"
-                              " waits (evidence option 'max_wait_s'); nothing was verified", response.status_code)
+            raise RateLimited(f"GitHub rate limit reached on {what} "
+                              f"({response.status_code}{_limit_text(self.rate)})"
+                              f"{when}; waiting {wait:.0f} s would exceed the {self.settings.max_wait_s:g} s "
+                              "gate"
+                              " waits (evidence option 'max_wait_s'); nothing was verified",
+                              response.status_code)
         self.waited_s += wait
         self.sleep(wait)
 
@@ -343,6 +350,7 @@ def _error_for(response: Any, what: str) -> GitHubError:
         return Forbidden(f"GitHub forbids {what} (403 {message}); the token lacks the permission"
                          " (pull requests: read; members: read for team membership)", status)
     if status == 404:
-        return NotFound(f"GitHub has no {what} (404 {message}): it does not exist, or the token cannot see it",
+        return NotFound(f"GitHub has no {what} (404 {message}): it does not exist, or the token "
+                        "cannot see it",
                         status)
     return GitHubError(f"GitHub answered {status} {message} to {what}", status)

@@ -35,7 +35,8 @@ _BLOCK = re.compile(r"^```+\s*ya?ml[^\n]*\n(.*?)^```+\s*$", re.MULTILINE | re.DO
 def parse_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     repository = options.get("repository") or environ.get("GITHUB_REPOSITORY")
     if not isinstance(repository, str) or repository.count("/") != 1:
-        raise ConfigError(f"evidence option 'repository': expected owner/name (or GITHUB_REPOSITORY), got {repository!r}")
+        raise ConfigError("evidence option 'repository': expected owner/name (or GITHUB_REPOSITORY), got "
+                          f"{repository!r}")
     label = options.get("label", "incident-drill")
     prefix = options.get("scenario_label_prefix", "drill:")
     if not isinstance(label, str) or not label.strip() or "," in label:
@@ -48,14 +49,16 @@ def parse_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> dic
 def collect(client: GitHubClient, opts: Mapping[str, Any], context: Context, source: str
             ) -> Iterable[Evidence | Skipped]:
     issues = client.paginate(f"/repos/{opts['repository']}/issues",
-                             {"state": "closed", "labels": opts["label"], "sort": "created", "direction": "asc"})
+                             {"state": "closed", "labels": opts["label"], "sort": "created",
+                              "direction": "asc"})
     drills = [i for i in issues if isinstance(i, Mapping) and "pull_request" not in i]
     if not drills:
         yield Skipped(kind="drill", source=source, origin=client.url(f"/repos/{opts['repository']}/issues"),
                       reason=f"no closed issue labelled {opts['label']!r} in {opts['repository']}")
         return
     for issue in drills:
-        origin = " ".join(str(issue.get("html_url") or issue.get("url") or f"issue #{issue.get('number')}").split())
+        origin = " ".join(str(issue.get("html_url") or issue.get("url")
+                              or f"issue #{issue.get('number')}").split())
         try:
             yield _drill(issue, origin, opts, context, source)
         except EvidenceError as exc:
@@ -90,5 +93,5 @@ def _drill(issue: Mapping[str, Any], origin: str, opts: Mapping[str, Any], conte
     validate_kind("drill", record, Loaded(record, "", lines, where), prefix=())
     raw = json.dumps(issue, sort_keys=True).encode("utf-8")
     return make_evidence(kind="drill", source=source, data=record, origin=origin,
-                         digest="sha256:" + hashlib.sha256(raw).hexdigest(), produced_at=closed or record["date"],
-                         subject={"service": context.service})
+                         digest="sha256:" + hashlib.sha256(raw).hexdigest(),
+                         produced_at=closed or record["date"], subject={"service": context.service})

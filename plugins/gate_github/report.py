@@ -42,7 +42,8 @@ def _title(decision) -> str:
     denies = sum(1 for f in decision.findings if f.blocks)
     warnings = len(decision.findings) - denies
     if decision.outcome == "approve":
-        return f"approved {release}" + (f" with {warnings} warning{'s' * (warnings != 1)}" if warnings else "")
+        return f"approved {release}" + (f" with {warnings} warning{'s' * (warnings != 1)}" if warnings
+                                        else "")
     return f"blocked {release}: {denies} blocking finding{'s' * (denies != 1)}"
 
 
@@ -83,7 +84,8 @@ def post_check(client, repo: str, sha: str, decision, summary: str, config=None)
     body: dict[str, Any] = {
         "name": f"gate: {ctx.service} ({ctx.environment})", "head_sha": sha, "status": "completed",
         "conclusion": "success" if decision.outcome == "approve" else "failure",
-        "completed_at": decision.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "external_id": decision.decision_id,
+        "completed_at": decision.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "external_id": decision.decision_id,
         "output": {**output, "annotations": annotations[:CHECK_ANNOTATIONS_PER_REQUEST]},
     }
     if ctx.run_url:
@@ -115,7 +117,8 @@ def post_comment(client, repo: str, number: int, decision, report: str) -> dict[
     if ours:
         return client.request("PATCH", f"repos/{repo}/issues/comments/{ours[-1]['id']}", json={"body": body},
                               ok=(200,)).json()
-    return client.request("POST", f"repos/{repo}/issues/{number}/comments", json={"body": body}, ok=(201,)).json()
+    return client.request("POST", f"repos/{repo}/issues/{number}/comments", json={"body": body},
+                          ok=(201,)).json()
 
 
 def report(decision, config, environ: Mapping[str, str]) -> list[str]:

@@ -17,7 +17,6 @@ from gate import ConfigError, Context, EvidenceError
 from gate.collector import parse_timestamp
 from gate_github.client import GitHubClient, GitHubError
 
-DECISIVE = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
@@ -57,7 +56,8 @@ def parse_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> Rev
     repository = options.get("repository") or environ.get("GITHUB_REPOSITORY")
     if not isinstance(repository, str) or repository.count("/") != 1 or not all(
             _NAME.match(p) for p in repository.split("/")):
-        raise ConfigError(f"evidence option 'repository': expected owner/name (or GITHUB_REPOSITORY), got {repository!r}")
+        raise ConfigError("evidence option 'repository': expected owner/name (or GITHUB_REPOSITORY), got "
+                          f"{repository!r}")
     owner, repo = repository.split("/")
     org = options.get("org", owner)
     if not isinstance(org, str) or not _NAME.match(org):
@@ -67,25 +67,29 @@ def parse_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> Rev
         raise ConfigError(f"evidence option 'pull_request': expected a pull request number, got {number!r}")
     teams = options.get("signoff_teams")
     if not isinstance(teams, Mapping) or not teams:
-        raise ConfigError("evidence option 'signoff_teams': expected a mapping of sign-off role to GitHub team,"
+        raise ConfigError("evidence option 'signoff_teams': expected a mapping of sign-off role to GitHub "
+                          "team,"
                           " e.g. {operations: claims-operations, risk: acme/model-risk}")
     role_teams = {str(role): _team(value, org, f"signoff_teams.{role}") for role, value in teams.items()}
     people = options.get("people") or {}
     if not isinstance(people, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and _NAME.match(v)
                                                    for k, v in people.items()):
-        raise ConfigError("evidence option 'people': expected a mapping of the names in the hand-off record to"
+        raise ConfigError("evidence option 'people': expected a mapping of the names in the hand-off record "
+                          "to"
                           " GitHub logins, e.g. {Priya Raman: priya-r}")
     ownership = options.get("ownership")
     owner_login = owner_team = build_team = None
     if ownership is not None:
-        if not isinstance(ownership, Mapping) or set(ownership) - {"owner", "owner_team", "build_team"} or not all(
+        if not isinstance(ownership, Mapping) or set(ownership) - {"owner", "owner_team",
+                                                                   "build_team"} or not all(
                 k in ownership for k in ("owner", "owner_team", "build_team")):
             raise ConfigError("evidence option 'ownership': expected {owner: <login or name in people>,"
                               " owner_team: <team>, build_team: <team>}")
         named = str(ownership["owner"])
         owner_login = people.get(named, named)
         if not _NAME.match(owner_login):
-            raise ConfigError(f"evidence option 'ownership.owner': {named!r} is not a GitHub login; map it in 'people'")
+            raise ConfigError(f"evidence option 'ownership.owner': {named!r} is not a GitHub login; map it "
+                              "in 'people'")
         owner_team = _team(ownership["owner_team"], org, "ownership.owner_team")
         build_team = _team(ownership["build_team"], org, "ownership.build_team")
     merge = options.get("count_merge_commit", False)
@@ -111,7 +115,8 @@ def verify(client: GitHubClient, opts: ReviewOptions, context: Context) -> tuple
     """The review evidence data for the released commit, and its origin (the pull request's API URL)."""
     commit = (context.commit or "").strip()
     if not _SHA.match(commit):
-        raise NotVerifiable("no commit being released is known (pass --commit or set GITHUB_SHA), so sign-offs"
+        raise NotVerifiable("no commit being released is known (pass --commit or set GITHUB_SHA), so "
+                            "sign-offs"
                             " cannot be tied to what is shipped")
     pull = _pull_request(client, opts, commit)
     number = pull["number"]
@@ -180,9 +185,11 @@ def _pull_request(client: GitHubClient, opts: ReviewOptions, commit: str) -> Map
     if opts.pull_request is not None:
         pull = client.get(f"/repos/{opts.owner}/{opts.repo}/pulls/{opts.pull_request}")
         return _checked_pull(pull)
-    pulls = [_checked_pull(p) for p in client.paginate(f"/repos/{opts.owner}/{opts.repo}/commits/{commit}/pulls")]
+    pulls = [_checked_pull(p)
+             for p in client.paginate(f"/repos/{opts.owner}/{opts.repo}/commits/{commit}/pulls")]
     if not pulls:
-        raise NotVerifiable(f"GitHub lists no pull request for commit {commit[:12]} in {opts.repository}; sign-offs"
+        raise NotVerifiable(f"GitHub lists no pull request for commit {commit[:12]} in {opts.repository}; "
+                            "sign-offs"
                             " are approving reviews on the release pull request (or set evidence option"
                             " 'pull_request')")
     for key in ("head", "merge"):
@@ -195,7 +202,8 @@ def _pull_request(client: GitHubClient, opts: ReviewOptions, commit: str) -> Map
     if len(pulls) == 1:
         return pulls[0]
     numbers = ", ".join(f"#{p['number']}" for p in pulls)
-    raise NotVerifiable(f"commit {commit[:12]} belongs to several pull requests ({numbers}); name the release pull"
+    raise NotVerifiable(f"commit {commit[:12]} belongs to several pull requests ({numbers}); name the "
+                        "release pull"
                         " request in evidence option 'pull_request'")
 
 
@@ -207,15 +215,19 @@ def _sha_of(pull: Mapping[str, Any], key: str) -> str:
 
 
 def _checked_pull(pull: Any) -> Mapping[str, Any]:
-    """A pull request as GitHub's API documents it, as far as gate reads it; anything else is GitHub's error."""
+    """A pull request as GitHub's API documents it, as far as gate reads it; anything else is GitHub's
+    error."""
     if not isinstance(pull, Mapping) or type(pull.get("number")) is not int:
         raise GitHubError("GitHub answered with a pull request that has no number")
     head = pull.get("head")
-    if head is not None and not (isinstance(head, Mapping) and isinstance(head.get("sha"), (str, type(None)))):
-        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'head' that is not an object with"
+    if head is not None and not (isinstance(head, Mapping)
+                                 and isinstance(head.get("sha"), (str, type(None)))):
+        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'head' that is not an "
+                          "object with"
                           " a commit 'sha'")
     if not isinstance(pull.get("merge_commit_sha"), (str, type(None))):
-        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'merge_commit_sha' that is not text")
+        raise GitHubError(f"GitHub answered pull request #{pull['number']} with a 'merge_commit_sha' that is "
+                          "not text")
     return pull
 
 
@@ -242,9 +254,11 @@ def _approvals(reviews: list[Any], reviewed_commit: str):
         approved = [(i, r) for i, r in enumerate(items) if r[1].get("state") == "APPROVED"]
         if not approved:
             continue
-        on_commit = [(i, r) for i, r in approved if _sha_text(r[1].get("commit_id")) == reviewed_commit.lower()]
+        on_commit = [(i, r) for i, r in approved
+                     if _sha_text(r[1].get("commit_id")) == reviewed_commit.lower()]
         index, (_, approval) = (on_commit or approved)[-1]
-        later = [r.get("state") for _, r in items[index + 1:] if r.get("state") in ("CHANGES_REQUESTED", "DISMISSED")]
+        later = [r.get("state") for _, r in items[index + 1:]
+                 if r.get("state") in ("CHANGES_REQUESTED", "DISMISSED")]
         yield logins[key], approval, (later[-1] if later else None)
 
 

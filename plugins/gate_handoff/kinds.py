@@ -20,7 +20,8 @@ def refine_handoff(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) -
         for index, signoff in enumerate(signoffs):
             if isinstance(signoff, Mapping) and "verified" in signoff:
                 raise EvidenceError(at(doc, prefix + ("signoffs", index, "verified"),
-                                       "a hand-off file cannot mark a sign-off verified; gate verifies sign-offs"
+                                       "a hand-off file cannot mark a sign-off verified; gate verifies "
+                                       "sign-offs"
                                        " against approving reviews on GitHub (collector github_reviews)"))
     return data
 
@@ -44,7 +45,8 @@ def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) 
                 session = dict(session)
                 people = session.pop("attendees")
                 if not isinstance(people, list) or not all(isinstance(p, str) and p.strip() for p in people):
-                    raise EvidenceError(at(doc, prefix + ("sessions", index, "attendees"), "expected a list of names"))
+                    raise EvidenceError(at(doc, prefix + ("sessions", index, "attendees"),
+                                           "expected a list of names"))
                 if session.get("showed_model_wrong") is True:
                     attended.update(_person(p) for p in people)
             cleaned.append(session)
@@ -54,8 +56,10 @@ def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) 
             raise EvidenceError(at(doc, prefix + ("sessions",), "attendees are listed but the record has no"
                                    " 'on_call' rotation to compute on_call_coverage against"))
         return data
-    if not isinstance(on_call, list) or not on_call or not all(isinstance(p, str) and p.strip() for p in on_call):
-        raise EvidenceError(at(doc, prefix + ("on_call",), "expected a non-empty list of the names on the rotation"))
+    if not isinstance(on_call,
+                      list) or not on_call or not all(isinstance(p, str) and p.strip() for p in on_call):
+        raise EvidenceError(at(doc, prefix + ("on_call",),
+                               "expected a non-empty list of the names on the rotation"))
     if not listed:
         return data
     rotation = {_person(p) for p in on_call}

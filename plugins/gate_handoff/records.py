@@ -44,7 +44,8 @@ Refine = Callable[[dict[str, Any], Loaded, tuple[str, ...]], dict[str, Any]]
 def record_files(spec: EvidenceSpec) -> list[Path]:
     """The files a spec names: a file, a glob, or a directory (every record file directly inside it)."""
     if not spec.path:
-        raise ConfigError("an evidence entry of a record collector needs `path` (a file, a glob or a directory)")
+        raise ConfigError("an evidence entry of a record collector needs `path` (a file, a glob or a "
+                          "directory)")
     folder = spec.root / spec.path
     if folder.is_dir():
         pattern = spec.path.rstrip("/") + "/*"
@@ -55,7 +56,8 @@ def record_files(spec: EvidenceSpec) -> list[Path]:
 def collect_records(spec: EvidenceSpec, context: Context, *, kind: str, source: str,
                     refine: Refine | None = None, dated_by: Callable[[Mapping[str, Any]], Any] | None = None
                     ) -> Iterable[Evidence | Skipped]:
-    """One Evidence per readable record file; one Skipped (naming file, field, expected) per unreadable one."""
+    """One Evidence per readable record file; one Skipped (naming file, field, expected) per unreadable
+    one."""
 
     def read(path: Path, shown: str) -> Evidence:
         return read_record(path, shown, kind=kind, source=source, refine=refine, dated_by=dated_by)
@@ -75,7 +77,8 @@ def read_record(path: Path, shown: str, *, kind: str, source: str, refine: Refin
     data = {key: value for key, value in doc.data.items() if key not in META_FIELDS}
     service = meta.get("service")
     if not isinstance(service, str) or not service.strip():
-        raise EvidenceError(at(doc, ("service",), "missing required field 'service' (the service this record is about)"))
+        raise EvidenceError(at(doc, ("service",),
+                               "missing required field 'service' (the service this record is about)"))
     if refine is not None:
         data = refine(data, doc, ())
     validate_kind(kind, data, doc, prefix=())

@@ -83,7 +83,8 @@ def read_report(path: Path, shown: str) -> tuple[Run, str]:
     first = number(shown, "aggregate.firstCounterAt", aggregate.get("firstCounterAt"))
     last = number(shown, "aggregate.lastCounterAt", aggregate.get("lastCounterAt"))
     if last < first:
-        raise EvidenceError(f"{shown}: field 'aggregate.lastCounterAt': before firstCounterAt; expected the end"
+        raise EvidenceError(f"{shown}: field 'aggregate.lastCounterAt': before firstCounterAt; expected the "
+                            "end"
                             " of the run after its start")
     duration = (last - first) / 1000
     # Achieved rate = requests over the run's span, as k6 and Locust compute theirs. Artillery's own

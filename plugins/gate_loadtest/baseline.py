@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-HISTORY_FIELDS = ("p95", "error_rate", "request_rate")
-
 
 def history(data: Mapping[str, Any], *, source: str, origin: str, produced_at: Any) -> dict[str, Any]:
     """The history_baseline object made from an earlier run's load_test data."""

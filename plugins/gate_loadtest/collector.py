@@ -78,14 +78,18 @@ def parse_options(spec: EvidenceSpec, tool: str) -> Options:
 
     scenario = opts.get("scenario")
     if scenario not in SCENARIOS:
-        raise fail("scenario", f"expected one of {', '.join(SCENARIOS)} (which run this is), got {scenario!r}")
+        raise fail("scenario",
+                   f"expected one of {', '.join(SCENARIOS)} (which run this is), got {scenario!r}")
     fault = opts.get("fault")
     if fault is not None:
         if not isinstance(fault, Mapping) or set(fault) != {"start_s", "end_s"}:
-            raise fail("fault", f"expected {{start_s: N, end_s: N}} (seconds since the run start), got {fault!r}")
+            raise fail("fault",
+                       f"expected {{start_s: N, end_s: N}} (seconds since the run start), got {fault!r}")
         values = {k: fault[k] for k in ("start_s", "end_s")}
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if isinstance(value, bool) or not isinstance(value,
+                                                         (int,
+                                                          float)) or not math.isfinite(value) or value < 0:
                 raise fail(f"fault.{key}", f"expected a number of seconds >= 0, got {value!r}")
         if values["end_s"] <= values["start_s"]:
             raise fail("fault.end_s", f"{values['end_s']!r} is not after start_s {values['start_s']!r};"
@@ -190,7 +194,8 @@ def primary_files(tool: str, paths: list[Path]) -> list[Path]:
             continue
         stats = path.with_name(path.name[: -len(suffix)] + "_stats.csv")
         if suffix == "_exceptions.csv" or stats.is_file():
-            continue  # read with its stats file (exceptions are Python errors in the locustfile: not requests)
+            # read with its stats file (exceptions are Python errors in the locustfile: not requests)
+            continue
         out.append(path)
     return out
 
@@ -213,7 +218,8 @@ def collect_runs(tool: str, spec: EvidenceSpec, context: Context) -> Iterable[Ev
 def read_one(tool: str, path: Path, shown: str, options: Options, spec: EvidenceSpec, context: Context,
              display: Callable[[Path], str]) -> Evidence:
     if tool == "locust" and path.name.endswith(LOCUST_SIBLINGS):
-        raise EvidenceError(f"{shown}: a Locust {path.name.rsplit('_', 1)[-1]} file without its PREFIX_stats.csv;"
+        raise EvidenceError(f"{shown}: a Locust {path.name.rsplit('_', 1)[-1]} file without its "
+                            "PREFIX_stats.csv;"
                             " expected the stats CSV of the run (its siblings are read with it)")
     options = with_verdict_file(options, spec, display)
     run, digest = READERS[tool](path, shown, options, display)
@@ -231,8 +237,8 @@ def read_one(tool: str, path: Path, shown: str, options: Options, spec: Evidence
     if options.release is not None:
         subject["version"] = options.release
     produced_at = run.produced_at if run.produced_at is not None else options.produced_at
-    return make_evidence(kind=KIND, source=tool, data=data, origin=shown, digest=digest, produced_at=produced_at,
-                         subject=subject)
+    return make_evidence(kind=KIND, source=tool, data=data, origin=shown, digest=digest,
+                         produced_at=produced_at, subject=subject)
 
 
 def with_verdict_file(options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> Options:
@@ -243,7 +249,8 @@ def with_verdict_file(options: Options, spec: EvidenceSpec, display: Callable[[P
     key = "thresholds" if options.thresholds else "script"
     matches = spec.resolve(name)
     if len(matches) != 1:
-        raise EvidenceError(f"{name}: options.{key} matches {len(matches)} files; expected exactly one file with"
+        raise EvidenceError(f"{name}: options.{key} matches {len(matches)} files; expected exactly one file "
+                            "with"
                             " the tool's pass/fail conditions")
     return dataclasses.replace(options, verdict_file=matches[0], verdict_shown=display(matches[0]))
 
@@ -253,7 +260,8 @@ def _locust_fault_needs_history(run: Run, shown: str) -> None:
     rather than let the policy report a service that never recovered."""
     if not any("p95" in point for point in run.series):
         raise EvidenceError(f"{shown}: a Locust fault run without per-interval latency (no p95 per row of"
-                            " PREFIX_stats_history.csv; the --json document has none): recovery cannot be shown;"
+                            " PREFIX_stats_history.csv; the --json document has none): recovery cannot be "
+                            "shown;"
                             " expected the --csv files of a run with --csv-full-history")
 
 
@@ -281,18 +289,21 @@ def history_from_log(context: Context, shown: str) -> dict[str, Any]:
                             + ("no approved decision for this service and profile in the decision log"
                                if not record else f"the last approved decision ({record.get('decision_id')})"
                                " holds no usable baseline load_test run")
-                            + "; expected an earlier approved release (name a baseline file for the first one)")
+                            + "; expected an earlier approved release (name a baseline file for the first "
+                              "one)")
     return found
 
 
-def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> dict[str, Any]:
+def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Callable[[Path], str]) -> dict[str,
+                                                                                                          Any]:
     """options.baseline: an earlier run of the same tool, or a load_test evidence envelope."""
     from gate_loadtest.baseline import history
 
     assert options.baseline is not None
     matches = spec.resolve(options.baseline)
     if len(matches) != 1:
-        raise EvidenceError(f"{options.baseline}: options.baseline matches {len(matches)} files; expected exactly"
+        raise EvidenceError(f"{options.baseline}: options.baseline matches {len(matches)} files; expected "
+                            "exactly"
                             " one earlier run to compare against")
     path = matches[0]
     shown = display(path)
@@ -301,7 +312,8 @@ def read_history(tool: str, options: Options, spec: EvidenceSpec, display: Calla
         item = doc.data
         if isinstance(item, dict) and "kind" in item and "data" in item:
             if item["kind"] != KIND:
-                raise EvidenceError(f"{shown}: field 'kind': {item['kind']!r}; expected a load_test envelope as"
+                raise EvidenceError(f"{shown}: field 'kind': {item['kind']!r}; expected a load_test envelope "
+                                    "as"
                                     " the baseline")
             validate_kind(KIND, item["data"], doc)
             return history(_adds_up(item["data"], shown), source="baseline_file", origin=shown,

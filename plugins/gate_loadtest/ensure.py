@@ -30,7 +30,8 @@ from gate import EvidenceError
 LEGACY = ("min", "max", "median", "p95", "p99")
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|(<=|>=|==|!=|<|>|\(|\)|\+|-|\*|/|%)|([A-Za-z_$][A-Za-z0-9_$.]*))")
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+    "!=": operator.ne}
 _ARITH: dict[str, Callable[[float, float], float]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": math.fmod}
 
@@ -181,7 +182,8 @@ def conditions(ensure: Mapping[str, Any], shown: str) -> list[Condition]:
     out: list[Condition] = []
     for index, item in enumerate(ensure.get("thresholds") or []):
         if not isinstance(item, Mapping) or len(item) != 1:
-            raise EvidenceError(f"{shown}: field 'config.ensure.thresholds[{index}]': expected {{metric: limit}}")
+            raise EvidenceError(f"{shown}: field 'config.ensure.thresholds[{index}]': expected "
+                                f"{{metric: limit}}")
         (metric, limit), = item.items()
         out.append((f"{metric} < {limit}", f"{metric} < {limit}", True, str(metric)))
     for index, item in enumerate(ensure.get("conditions") or []):
@@ -189,18 +191,21 @@ def conditions(ensure: Mapping[str, Any], shown: str) -> list[Condition]:
             raise EvidenceError(f"{shown}: field 'config.ensure.conditions[{index}].expression': expected an"
                                 " expression text")
         strict = item.get("strict")
-        out.append((item["expression"], item["expression"], strict if isinstance(strict, bool) else True, None))
+        out.append((item["expression"], item["expression"], strict if isinstance(strict, bool) else True,
+                    None))
     for key in LEGACY:
         if key in ensure:
             try:
                 limit = int(float(ensure[key]))
             except (TypeError, ValueError):
-                raise EvidenceError(f"{shown}: field 'config.ensure.{key}': expected a number of ms") from None
-            out.append((f"{key} < {limit}", f"http.response_time.{key} < {limit}", True, f"http.response_time.{key}"))
+                raise EvidenceError(f"{shown}: field 'config.ensure.{key}': expected a "
+                                    "number of ms") from None
+            out.append((f"{key} < {limit}", f"http.response_time.{key} < {limit}", True,
+                        f"http.response_time.{key}"))
     if "maxErrorRate" in ensure:
         limit = ensure["maxErrorRate"]
-        out.append((f"maxErrorRate < {limit}", f"((vusers.created - vusers.completed)/vusers.created * 100) <= {limit}",
-                    True, None))
+        out.append((f"maxErrorRate < {limit}",
+                    f"((vusers.created - vusers.completed)/vusers.created * 100) <= {limit}", True, None))
     return out
 
 
@@ -211,18 +216,21 @@ def ensure_results(script: Any, shown: str, values: Mapping[str, float]) -> list
         raise EvidenceError(f"{shown}: field 'config': missing; expected the Artillery test script")
     ensure = config.get("ensure") or (config.get("plugins") or {}).get("ensure")
     if not isinstance(ensure, Mapping) or not ensure:
-        raise EvidenceError(f"{shown}: field 'config.ensure': missing; expected the script's ensure conditions"
+        raise EvidenceError(f"{shown}: field 'config.ensure': missing; expected the script's ensure "
+                            "conditions"
                             " (options.script names the script whose conditions gate evaluates)")
     out = []
     for printed, expression, strict, metric in conditions(ensure, shown):
         try:
             holds, used = evaluate(expression, values)
         except Unsupported as exc:
-            raise EvidenceError(f"{shown}: field 'config.ensure': gate cannot evaluate {expression!r} ({exc});"
-                                " expected numbers, metric names, + - * / %, comparisons, and/or/not") from None
+            raise EvidenceError(f"{shown}: field 'config.ensure': gate cannot evaluate {expression!r} "
+                                f"({exc});"
+                                " expected numbers, metric names, + - * / %, comparisons, "
+                                "and/or/not") from None
         observed_name = metric or (used[0] if len(set(used)) == 1 else None)
         observed = values.get(observed_name) if observed_name else None
         out.append({"metric": observed_name, "expression": printed, "crossed": not holds,
-                    "observed": None if observed is None else round(float(observed), 4), "verdict_from": "gate",
-                    "strict": strict})
+                    "observed": None if observed is None else round(float(observed), 4),
+                    "verdict_from": "gate", "strict": strict})
     return out

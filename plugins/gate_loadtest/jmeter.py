@@ -53,7 +53,8 @@ def read_jtl(path: Path, shown: str, interval_s: float = 1.0) -> tuple[Run, str]
     except FileNotFoundError:
         raise EvidenceError(f"{shown}: file not found") from None
     except UnicodeDecodeError as exc:
-        raise EvidenceError(f"{shown}: not UTF-8 text (byte {exc.start}); expected a JMeter JTL CSV") from None
+        raise EvidenceError(f"{shown}: not UTF-8 text (byte {exc.start}); expected a "
+                            "JMeter JTL CSV") from None
     except csv.Error as exc:
         raise EvidenceError(f"{shown}: not a readable CSV: {exc}; expected a JMeter JTL CSV") from None
     return run, "sha256:" + hasher.hexdigest()
@@ -64,14 +65,17 @@ def _read(reader, shown: str, interval_s: float) -> Run:
     if not header:
         raise EvidenceError(f"{shown}: the file is empty; expected a JMeter JTL CSV with a header row")
     if header[0].strip().lstrip("<").startswith("?xml") or header[0].startswith("<"):
-        raise EvidenceError(f"{shown}: an XML JTL; expected the CSV form (jmeter.save.saveservice.output_format=csv)")
+        raise EvidenceError(f"{shown}: an XML JTL; expected the CSV form "
+                            "(jmeter.save.saveservice.output_format=csv)")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         other = guess_tool(header)
         hint = f"; this looks like {other}" if other and "JMeter" not in other else ""
         first = header_text(header)
-        raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected a JMeter JTL CSV with a"
-                            f" header row (print_field_names=true) and columns {', '.join(REQUIRED)}; the header"
+        raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected a JMeter JTL CSV "
+                            "with a"
+                            f" header row (print_field_names=true) and columns {', '.join(REQUIRED)}; the "
+                            "header"
                             f" is {first}{hint}")
     width = len(header)
     i_ts, i_el, i_ok = header.index("timeStamp"), header.index("elapsed"), header.index("success")
@@ -92,7 +96,8 @@ def _read(reader, shown: str, interval_s: float) -> Run:
             ts = float(row[i_ts])
             elapsed = float(row[i_el])
             ok = row[i_ok].strip().lower()
-            if not (math.isfinite(ts) and math.isfinite(elapsed)) or elapsed < 0 or ts < 0 or ok not in ("true", "false"):
+            if not (math.isfinite(ts)
+                    and math.isfinite(elapsed)) or elapsed < 0 or ts < 0 or ok not in ("true", "false"):
                 raise ValueError("value")
             if i_threads is not None:
                 threads = max(threads, int(row[i_threads]))
@@ -100,7 +105,8 @@ def _read(reader, shown: str, interval_s: float) -> Run:
             malformed += 1
             continue
         if requests >= MAX_SAMPLES:
-            raise EvidenceError(f"{shown}: more than {MAX_SAMPLES} samples; gate keeps every latency to give exact"
+            raise EvidenceError(f"{shown}: more than {MAX_SAMPLES} samples; gate keeps every latency to give "
+                                "exact"
                                 " percentiles: split the results file")
         if t0 is None:
             t0 = ts

@@ -9,8 +9,8 @@ Summary fields (k6 docs, "End-of-test summary" and "JSON output"):
 - The stream: one JSON object per line, ``{"type": "Metric", ...}`` once per metric, then
   ``{"metric": NAME, "type": "Point", "data": {"time": RFC3339, "value": N, "tags": {...}}}`` per sample.
 
-Percentiles are k6's own (linear interpolation, see percentiles.linear); the p99 is only in a summary
-when the run asked for it (``--summary-trend-stats`` or ``summaryTrendStats`` with ``p(99)``).
+Percentiles are k6's own (linear interpolation, see percentiles.Samples.percentiles); the p99 is only in a
+summary when the run asked for it (``--summary-trend-stats`` or ``summaryTrendStats`` with ``p(99)``).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def read_summary(path: Path, shown: str) -> tuple[Run, str]:
         duration_s = requests / rate if rate > 0 else 0.0
     run = Run(where=shown, tool="k6", requests=requests, failures=failures, latency_ms=latency,
               duration_s=duration_s, request_rate=rate, vus=vus, error_rate=error_rate,
-              thresholds=summary_thresholds(metrics, nested, shown), checks=summary_checks(data, nested, shown))
+              thresholds=summary_thresholds(metrics, nested, shown),
+              checks=summary_checks(data, nested, shown))
     return run, doc.digest
 
 
@@ -154,7 +155,8 @@ class StreamReader:
         self.total_lines = 0
         self.malformed_lines = 0
         self.marker = marker.encode()
-        self.wanted = {b"http_req_duration", b"http_req_failed", b"http_reqs", b"vus", b"vus_max", self.marker}
+        self.wanted = {b"http_req_duration", b"http_req_failed", b"http_reqs", b"vus", b"vus_max",
+                       self.marker}
         self.decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
         self.tags_seen: set[bytes] = set()
         self.seconds: dict[bytes, float] = {}
@@ -170,7 +172,8 @@ class StreamReader:
         total = bad = 0
         for line in lines:
             m = frame(line)
-            if m is not None and line.endswith(b"}}") and (line[m.end():-2] in seen or self.tags_ok(line[m.end():-2])):
+            if m is not None and line.endswith(b"}}") and (line[m.end():-2] in seen
+                                                           or self.tags_ok(line[m.end():-2])):
                 total += 1
                 if m[1] in wanted:
                     try:
@@ -253,7 +256,8 @@ class StreamReader:
             key = secs + zone
             base = self.seconds.get(key)
             if base is None:
-                base = datetime.fromisoformat((secs + (b"+00:00" if zone == b"Z" else zone)).decode()).timestamp()
+                base = datetime.fromisoformat((secs + (b"+00:00" if zone == b"Z"
+                                                       else zone)).decode()).timestamp()
                 if len(self.seconds) > 100_000:
                     self.seconds.clear()
                 self.seconds[key] = base
@@ -270,8 +274,10 @@ class StreamReader:
             if value < 0:
                 raise ValueError("negative latency")
             if self.durations >= MAX_REQUESTS:
-                raise EvidenceError(f"{self.where}: more than {MAX_REQUESTS} requests in one k6 stream; gate keeps"
-                                    " every latency to give exact percentiles: split the run, or give gate the"
+                raise EvidenceError(f"{self.where}: more than {MAX_REQUESTS} requests in one k6 stream; gate "
+                                    "keeps"
+                                    " every latency to give exact percentiles: split the run, or give gate "
+                                    "the"
                                     " --summary-export of it")
             self.durations += 1
             samples = intervals.latency.get(index)
@@ -302,19 +308,23 @@ class StreamReader:
         if self.total_lines == 0:
             raise EvidenceError(f"{where}: the k6 stream is empty; expected k6 --out json points")
         if self.durations == 0 or self.requests == 0:
-            raise EvidenceError(f"{where}: field 'http_req_duration': no readable points in {self.total_lines} lines"
+            raise EvidenceError(f"{where}: field 'http_req_duration': no readable points in "
+                                f"{self.total_lines} lines"
                                 f" ({self.malformed_lines} malformed); expected a k6 --out json stream of an"
                                 " HTTP test")
         if self.outcomes == 0:
-            raise EvidenceError(f"{where}: field 'http_req_failed': no points; expected k6 >= 0.31, which writes"
+            raise EvidenceError(f"{where}: field 'http_req_failed': no points; expected k6 >= 0.31, which "
+                                "writes"
                                 " one per request")
         duration = self.last - self.first
         if duration <= 0:
-            raise EvidenceError(f"{where}: the points span {duration:g} s; expected a run over a period of time")
+            raise EvidenceError(f"{where}: the points span {duration:g} s; expected a run over a period of "
+                                "time")
         series = self.intervals.series(self.first, where=where)
         samples = self.intervals.whole()
         pcts = samples.percentiles([0.5, 0.9, 0.95, 0.99])
-        latency = {"p50": pcts[0.5], "p90": pcts[0.9], "p95": pcts[0.95], "p99": pcts[0.99], "max": samples.max()}
+        latency = {"p50": pcts[0.5], "p90": pcts[0.9], "p95": pcts[0.95], "p99": pcts[0.99],
+                   "max": samples.max()}
         fault = None
         if self.fault_first <= self.fault_last:
             fault = {"start_s": self.fault_first - self.first, "end_s": self.fault_last - self.first}

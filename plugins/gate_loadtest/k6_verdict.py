@@ -1,4 +1,5 @@
-"""k6's own verdict: its thresholds (read where k6 wrote the result, computed where it did not) and its checks.
+"""k6's own verdict: its thresholds (read where k6 wrote the result, computed where it did not) and its
+checks.
 
 Where k6 writes threshold results (k6 docs, "Thresholds", and the two summary formats):
 - ``--summary-export``: ``metrics.<name>.thresholds`` = ``{"p(99)<300": true}``, where **true means the
@@ -43,7 +44,8 @@ def parse_expression(text: str) -> tuple[str, str, float] | None:
 
 
 def split_metric(name: str) -> tuple[str, dict[str, str]] | None:
-    """'http_req_duration{name:slow,status:200}' -> ('http_req_duration', {'name': 'slow', 'status': '200'})."""
+    """'http_req_duration{name:slow,status:200}' -> ('http_req_duration', {'name': 'slow', 'status':
+    '200'})."""
     m = _SELECTOR.match(name.strip())
     if m is None:
         return None
@@ -69,7 +71,8 @@ def threshold_texts(spec: Any) -> list[str]:
     return out
 
 
-def entry(metric: str, expression: str, crossed: bool | None, observed: float | None, by: str) -> dict[str, Any]:
+def entry(metric: str, expression: str, crossed: bool | None, observed: float | None, by: str) -> dict[str,
+                                                                                                       Any]:
     return {"metric": metric, "expression": expression, "crossed": crossed,
             "observed": None if observed is None else round(float(observed), 4), "verdict_from": by}
 
@@ -94,7 +97,8 @@ def summary_thresholds(metrics: Mapping[str, Any], nested: bool, shown: str) -> 
             continue
         results = metric["thresholds"]
         if not isinstance(results, Mapping):
-            raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds': expected an object of k6 threshold"
+            raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds': expected an object of k6 "
+                                "threshold"
                                 f" results, got {type(results).__name__}")
         values = metric.get("values", {}) if nested else metric
         for expression in sorted(results):
@@ -102,16 +106,19 @@ def summary_thresholds(metrics: Mapping[str, Any], nested: bool, shown: str) -> 
             if nested:
                 ok = result.get("ok") if isinstance(result, Mapping) else None
                 if not isinstance(ok, bool):
-                    raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds.{expression}.ok': expected"
+                    raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds.{expression}.ok': "
+                                        "expected"
                                         f" true or false (handleSummary data), got {result!r}")
                 crossed = not ok
             else:
                 if not isinstance(result, bool):
-                    raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds.{expression}': expected true"
+                    raise EvidenceError(f"{shown}: field 'metrics.{name}.thresholds.{expression}': expected "
+                                        "true"
                                         f" (crossed) or false (--summary-export), got {result!r}")
                 crossed = result  # --summary-export: true = the threshold was crossed
             parsed = parse_expression(expression)
-            observed = _observed(values, parsed[0], nested) if parsed and isinstance(values, Mapping) else None
+            observed = _observed(values, parsed[0], nested) if parsed and isinstance(values,
+                                                                                     Mapping) else None
             out.append(entry(name, expression, crossed, observed, "k6"))
     return out
 
@@ -188,14 +195,16 @@ class Tracker:
         if self.count == 0 or kind is None:
             return None
         if kind == "counter":
-            return {"count": self.total, "rate": self.total / duration_s if duration_s > 0 else None}.get(aggregation)
+            return {"count": self.total,
+                    "rate": self.total / duration_s if duration_s > 0 else None}.get(aggregation)
         if kind == "rate":
             return self.nonzero / self.count if aggregation == "rate" else None
         if kind == "gauge":
             return {"value": self.last, "min": self.low, "max": self.high}.get(aggregation)
         if kind == "trend":
             if aggregation.startswith("p("):
-                return self.samples.percentiles([float(aggregation[2:-1]) / 100])[float(aggregation[2:-1]) / 100]
+                p = float(aggregation[2:-1]) / 100
+                return self.samples.percentiles([p])[p]
             if aggregation == "med":
                 return self.samples.percentiles([0.5])[0.5]
             return {"avg": self.total / self.count, "min": self.low, "max": self.high}.get(aggregation)
@@ -289,7 +298,8 @@ def declared_thresholds(doc: Any, shown: str) -> dict[str, list[str]]:
     for metric, spec in found.items():
         texts = threshold_texts(spec)
         if split_metric(str(metric)) is None or not texts:
-            raise EvidenceError(f"{shown}: field 'thresholds.{metric}': expected a k6 metric name with a list of"
+            raise EvidenceError(f"{shown}: field 'thresholds.{metric}': expected a k6 metric name with a "
+                                "list of"
                                 f" threshold expressions, got {spec!r}")
         out[str(metric)] = texts
     return out

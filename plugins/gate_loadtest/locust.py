@@ -6,7 +6,8 @@
   taken from that histogram, so the CSV's percentiles are rounded; gate reports them as written.
 - ``PREFIX_stats_history.csv`` (sibling, optional): a row per second with cumulative Total Request
   Count and Total Failure Count (gate takes per-interval rates from their differences), User Count, and,
-  with ``--csv-full-history``, percentiles of the last ~10 s (Locust's CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW).
+  with ``--csv-full-history``, percentiles of the last ~10 s (Locust's
+  CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW).
 - ``PREFIX_failures.csv`` (sibling, optional): failures by error; their sum must equal the Aggregated
   Failure Count, or the files are from different runs.
 - ``--json``: a list of endpoint entries with the rounded ``response_times`` histogram, ``num_requests``,
@@ -79,7 +80,8 @@ def _check_failures(path: Path, shown: str, failures: int) -> bytes:
     _, rows = tables.read_csv(raw, shown, FAILURES_COLUMNS, tool="a Locust failures CSV")
     total = sum(whole(f"{shown}:{row['__line__']}", "Occurrences", row["Occurrences"]) for row in rows)
     if total != failures:
-        raise EvidenceError(f"{shown}: field 'Occurrences': the failures add up to {total}, the stats CSV says"
+        raise EvidenceError(f"{shown}: field 'Occurrences': the failures add up to {total}, the stats CSV "
+                            "says"
                             f" {failures}; expected the files of one run (same --csv prefix, same run)")
     return raw
 
@@ -95,7 +97,8 @@ def _history(path: Path, shown: str, run: Run) -> bytes:
         where = f"{shown}:{row['__line__']}"
         p95_text = (row.get("95%") or "").strip()
         p95 = None if p95_text in ("", "N/A") or not full_history else number(where, "95%", p95_text)
-        points.append((number(where, "Timestamp", row["Timestamp"]), whole(where, "User Count", row["User Count"]),
+        points.append((number(where, "Timestamp", row["Timestamp"]),
+                       whole(where, "User Count", row["User Count"]),
                        whole(where, "Total Request Count", row["Total Request Count"]),
                        whole(where, "Total Failure Count", row["Total Failure Count"]), p95))
     if not points:
@@ -126,7 +129,8 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
     doc = read_document(path, shown)
     entries = doc.data
     if not isinstance(entries, list):
-        raise EvidenceError(f"{shown}: field '(top level)': expected the list of stats entries `locust --json`"
+        raise EvidenceError(f"{shown}: field '(top level)': expected the list of stats entries `locust "
+                            "--json`"
                             f" prints, got {type(entries).__name__}")
     requests = failures = 0
     histogram: dict[int, int] = {}
@@ -141,7 +145,8 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
         for key in ("num_requests", "num_failures", "response_times", "start_time", "last_request_timestamp",
                     "max_response_time"):
             if key not in entry:
-                raise EvidenceError(f"{shown}: field '[{index}].{key}': missing; expected a Locust stats entry")
+                raise EvidenceError(f"{shown}: field '[{index}].{key}': missing; expected a Locust stats "
+                                    "entry")
         requests += whole(where, "num_requests", entry["num_requests"])
         failures += whole(where, "num_failures", entry["num_failures"])
         _merge(histogram, entry["response_times"], shown, f"[{index}].response_times")
@@ -165,9 +170,12 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
         seconds = sorted(set(per_sec) | set(fail_per_sec))
         # Per-second counts are keyed by the second of each request: within the run. A key outside it
         # (another run's, or damage) would also make a series of every second in between.
-        if seconds and (seconds[0] < base - 2 or seconds[-1] > end + 2 or seconds[-1] - seconds[0] > MAX_SERIES_S):
-            raise EvidenceError(f"{shown}: field 'num_reqs_per_sec': seconds {seconds[0]}..{seconds[-1]} outside the"
-                                f" run ({start:g}..{end:g}) or longer than {MAX_SERIES_S} s; expected the per-second"
+        if seconds and (seconds[0] < base - 2 or seconds[-1] > end + 2
+                        or seconds[-1] - seconds[0] > MAX_SERIES_S):
+            raise EvidenceError(f"{shown}: field 'num_reqs_per_sec': seconds {seconds[0]}..{seconds[-1]} "
+                                "outside the"
+                                f" run ({start:g}..{end:g}) or longer than {MAX_SERIES_S} s; expected the "
+                                "per-second"
                                 " counts of this run")
         run.series = [
             {"t": float(s - base), "request_rate": float(per_sec.get(s, 0)),
@@ -179,7 +187,8 @@ def read_json(path: Path, shown: str) -> tuple[Run, str]:
 
 def _merge(into: dict[int, int], items: Any, shown: str, field: str) -> None:
     if not isinstance(items, dict):
-        raise EvidenceError(f"{shown}: field {field!r}: expected an object of counts, got {type(items).__name__}")
+        raise EvidenceError(f"{shown}: field {field!r}: expected an object of counts, got "
+                            f"{type(items).__name__}")
     for key, count in items.items():
         try:
             bucket = int(float(key))
@@ -188,7 +197,3 @@ def _merge(into: dict[int, int], items: Any, shown: str, field: str) -> None:
         if bucket < 0:
             raise EvidenceError(f"{shown}: field '{field}.{key}': {bucket}; expected a number >= 0")
         into[bucket] = into.get(bucket, 0) + whole(shown, f"{field}.{key}", count)
-
-
-def is_stats_csv(path: Path) -> bool:
-    return path.name.endswith("_stats.csv")

@@ -16,31 +16,6 @@ from collections.abc import Iterable, Sequence
 CHUNK = 1_000_000
 
 
-def linear(values: Sequence[float], p: float) -> float:
-    """k6's Trend percentile: linear interpolation between closest ranks of the sorted values
-    (k6 ``TrendSink.P``: i = p * (n - 1), then values[floor(i)] + (values[ceil(i)] - values[floor(i)]) * frac(i))."""
-    n = len(values)
-    if n == 0:
-        return 0.0
-    if n == 1:
-        return values[0]
-    i = p * (n - 1)
-    lo, hi = values[math.floor(i)], values[math.ceil(i)]
-    return lo + (hi - lo) * (i - math.floor(i))
-
-
-def nearest_rank_round(values: Sequence[float], p: float) -> float:
-    """JMeter's StatCalculator.getPercentPoint (Aggregate and Summary reports): the first sorted value at
-    which the running count reaches Math.round(count * p); p >= 1 gives the max."""
-    n = len(values)
-    if n == 0:
-        return 0.0
-    if p >= 1:
-        return values[-1]
-    target = math.floor(n * p + 0.5)  # Java Math.round
-    return values[max(target, 1) - 1]
-
-
 def locust(response_times: dict[int, int], num_requests: int, p: float) -> int:
     """Locust's calculate_response_time_percentile over its rounded response-time histogram."""
     num_of_request = int(num_requests * p)
@@ -89,10 +64,14 @@ class Samples:
         return out
 
     def percentiles(self, ps: Sequence[float], method: str = "linear") -> dict[float, float]:
-        """Percentiles (0..1) of everything added, exact, by k6's or JMeter's definition."""
+        """Percentiles (0..1) of everything added, exact, by k6's or JMeter's definition.
+
+        "linear" is k6's Trend percentile (``TrendSink.P``): i = p * (n - 1), interpolated between the
+        values at floor(i) and ceil(i). "nearest" is JMeter's StatCalculator.getPercentPoint: the first
+        sorted value at which the running count reaches Math.round(n * p); p >= 1 gives the max."""
         n = self.count
         if n == 0:
-            return {p: 0.0 for p in ps}
+            return dict.fromkeys(ps, 0.0)
         self.sort()
         ranks: dict[float, tuple[int, int, float]] = {}
         for p in ps:
@@ -145,7 +124,8 @@ class Intervals:
     def whole(self) -> Samples:
         """All latencies as one Samples (the chunks are shared, not copied)."""
         out = Samples()
-        out.chunks = [chunk for s in self.latency.values() for chunk in s.chunks if len(chunk)] or [array("d")]
+        out.chunks = [chunk for s in self.latency.values() for chunk in s.chunks
+                      if len(chunk)] or [array("d")]
         out.count = sum(s.count for s in self.latency.values())
         return out
 
@@ -158,7 +138,8 @@ class Intervals:
         keys = set(self.latency) | set(self.requests) | set(self.outcomes)
         if not keys:
             return []
-        if max(keys) - min(keys) >= MAX_INTERVALS:  # one point per interval: a damaged time would make billions
+        # one point per interval: a damaged time would make billions
+        if max(keys) - min(keys) >= MAX_INTERVALS:
             from gate import EvidenceError
 
             span = (max(keys) - min(keys)) * self.interval_s

@@ -45,14 +45,17 @@ class Run:
         _count(self, "requests", self.requests)
         _count(self, "failures", self.failures)
         if self.requests == 0:
-            raise EvidenceError(f"{self.where}: field 'requests': the run has no requests; expected a run that sent"
+            raise EvidenceError(f"{self.where}: field 'requests': the run has no requests; expected a run "
+                                "that sent"
                                 " traffic (an empty run proves nothing)")
         if self.failures > self.requests:
-            raise EvidenceError(f"{self.where}: field 'failures': {self.failures} failures out of {self.requests}"
+            raise EvidenceError(f"{self.where}: field 'failures': {self.failures} failures out of "
+                                f"{self.requests}"
                                 " requests; expected at most as many failures as requests")
         for key in LATENCY_KEYS:
             if key not in self.latency_ms:
-                raise EvidenceError(f"{self.where}: field 'latency_ms.{key}': missing; expected the {key} latency")
+                raise EvidenceError(f"{self.where}: field 'latency_ms.{key}': missing; expected the {key} "
+                                    "latency")
             _number(self, f"latency_ms.{key}", self.latency_ms[key])
         # max is left out: a tool that rounds its percentiles (Locust) may print a p99 above the exact max.
         ordered = [self.latency_ms[k] for k in LATENCY_KEYS[:-1]]
@@ -65,7 +68,8 @@ class Run:
         if self.error_rate is not None:
             _number(self, "error_rate", self.error_rate)
             if self.error_rate > 1:
-                raise EvidenceError(f"{self.where}: field 'error_rate': {_fmt(self.error_rate)}; expected 0..1")
+                raise EvidenceError(f"{self.where}: field 'error_rate': {_fmt(self.error_rate)}; expected "
+                                    "0..1")
         for point in self.series:
             for key, value in point.items():
                 _number(self, f"series[t={_fmt(point.get('t', 0))}].{key}", value)

@@ -12,10 +12,13 @@ from gate import EvidenceError
 # The first columns each tool writes, to recognise a CSV handed to the wrong collector.
 KNOWN_HEADERS = {
     ("Type", "Name", "Request Count"): "a Locust stats CSV (use the locust collector)",
-    ("Timestamp", "User Count", "Type"): "a Locust stats_history CSV (point the locust collector at PREFIX_stats.csv)",
-    ("Method", "Name", "Error", "Occurrences"): "a Locust failures CSV (point the locust collector at PREFIX_stats.csv)",
+    ("Timestamp", "User Count",
+     "Type"): "a Locust stats_history CSV (point the locust collector at PREFIX_stats.csv)",
+    ("Method", "Name", "Error",
+     "Occurrences"): "a Locust failures CSV (point the locust collector at PREFIX_stats.csv)",
     ("timeStamp", "elapsed"): "a JMeter JTL (use the jmeter collector)",
-    ("metric_name", "timestamp", "metric_value"): "k6 CSV output (give gate the --summary-export or --out json)",
+    ("metric_name", "timestamp",
+     "metric_value"): "k6 CSV output (give gate the --summary-export or --out json)",
 }
 
 
@@ -33,7 +36,8 @@ def guess_tool(header: Iterable[str]) -> str | None:
     return None
 
 
-def read_csv(raw: bytes, shown: str, required: Iterable[str], tool: str) -> tuple[list[str], list[dict[str, str]]]:
+def read_csv(raw: bytes, shown: str, required: Iterable[str], tool: str) -> tuple[list[str],
+                                                                                  list[dict[str, str]]]:
     """Rows of a small CSV as dicts (plus ``__line__``); EvidenceError names the file, line and problem."""
     try:
         text = raw.decode("utf-8-sig")
@@ -49,7 +53,8 @@ def read_csv(raw: bytes, shown: str, required: Iterable[str], tool: str) -> tupl
             other = guess_tool(header)
             seen = header_text(header)
             hint = f"; this looks like {other}" if other and other.split(" (")[0] not in tool else ""
-            raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected {tool} with columns"
+            raise EvidenceError(f"{shown}:1: field {missing[0]!r}: missing column; expected {tool} with "
+                                "columns"
                                 f" {', '.join(required)}; the header is {seen}{hint}")
         rows = []
         for values in reader:
@@ -57,7 +62,8 @@ def read_csv(raw: bytes, shown: str, required: Iterable[str], tool: str) -> tupl
             if not values or values == [""]:
                 continue
             if len(values) != len(header):
-                raise EvidenceError(f"{shown}:{line}: {len(values)} fields where the header has {len(header)};"
+                raise EvidenceError(f"{shown}:{line}: {len(values)} fields where the header has "
+                                    f"{len(header)};"
                                     " the file is truncated or not one CSV")
             row = dict(zip(header, values))
             row["__line__"] = str(line)

@@ -35,7 +35,8 @@ class Answer:
 
 
 def safe_url(url: str) -> str:
-    """The URL as messages and origins show it: gate's one display function (no userinfo, no query secrets)."""
+    """The URL as messages and origins show it: gate's one display function (no userinfo, no query
+    secrets)."""
     from gate.collector import display_url
 
     return display_url(url)

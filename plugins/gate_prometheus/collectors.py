@@ -6,8 +6,10 @@ evidence:
     url: http://prometheus.internal:9090
     options:
       queries:                       # signal name -> PromQL (instant query)
-        latency_percentiles: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))
-        error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type) (rate(requests_total[5m]))
+        latency_percentiles: histogram_quantile(0.95, sum by (le)
+        (rate(http_request_duration_seconds_bucket[5m])))
+        error_rate_by_input_type: sum by (input_type) (rate(errors_total[5m])) / sum by (input_type)
+        (rate(requests_total[5m]))
         confidence_distribution: histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[5m])))
         drift: max(feature_drift_score)
       units:                         # signal name -> s|ms|ratio|percent, when the metric names do not say it
@@ -44,22 +46,24 @@ from gate import ConfigError, Context, Evidence, EvidenceError, Skipped
 from gate.collector import EvidenceSpec, Loaded, for_each_file, make_evidence, read_document, validate_kind
 
 KIND = "observability"
-PROMETHEUS_OPTIONS = ("queries", "units", "drift_signal", "drift_feature_limit", "timeout_s", "retries", "backoff_s",
-                      "token_env", "service", "release")
+PROMETHEUS_OPTIONS = ("queries", "units", "drift_signal", "drift_feature_limit", "timeout_s", "retries",
+                      "backoff_s", "token_env", "service", "release")
 MAX_RETRIES = 5
 MAX_TIMEOUT_S = 60
 
 
 def _where(spec: EvidenceSpec, tool: str) -> str:
     target = spec.url or spec.path
-    return f"gate.yaml evidence entry (collector {tool!r}, {target!r}" + (f", line {spec.line})" if spec.line else ")")
+    return f"gate.yaml evidence entry (collector {tool!r}, {target!r}" + (f", line {spec.line})" if spec.line
+                                                                          else ")")
 
 
 def _number_option(spec: EvidenceSpec, name: str, default: float, low: float, high: float) -> float:
     value = (spec.options or {}).get(name, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not low <= value <= high:
-        raise ConfigError(f"{_where(spec, 'prometheus')}: field 'options.{name}': expected a number from {low:g}"
+        raise ConfigError(f"{_where(spec, 'prometheus')}: field 'options.{name}': expected a number from "
+                          f"{low:g}"
                           f" to {high:g}, got {value!r}")
     return float(value)
 
@@ -126,12 +130,14 @@ class PrometheusCollector:
         if drift_score is not None:
             data["drift_score"] = drift_score
         digest = "sha256:" + hasher.hexdigest()
-        validate_kind(KIND, data, Loaded(data, digest, {}, origin))  # type: ignore[arg-type] # a URL, printed as is
+        validate_kind(KIND, data,
+                      Loaded(data, digest, {}, origin))  # type: ignore[arg-type] # a URL, printed as is
         try:
             when = datetime.fromtimestamp(max(evaluated), UTC) if evaluated else datetime.now(UTC)
         except (OverflowError, OSError, ValueError):
             yield Skipped(kind=KIND, source=self.name, origin=origin,
-                          reason=f"{origin}: the answers' evaluation time {max(evaluated)!r} is not a unix time;"
+                          reason=f"{origin}: the answers' evaluation time {max(evaluated)!r} is not a unix "
+                                 "time;"
                           " expected the time Prometheus evaluated the queries at")
             return
         yield make_evidence(kind=KIND, source=self.name, data=data, origin=origin, digest=digest,
@@ -154,7 +160,8 @@ class _Signals:
     """Each query's answer as a signal, in gate's units; what cannot be read is refused, naming the query."""
 
     def __init__(self, origin: str, units: dict[str, str], drift_signal: str, drift_limit: float) -> None:
-        self.origin, self.units, self.drift_signal, self.drift_limit = origin, units, drift_signal, drift_limit
+        self.origin, self.units = origin, units
+        self.drift_signal, self.drift_limit = drift_signal, drift_limit
         self.signals: dict[str, dict[str, Any]] = {}
         self.problems: list[Skipped] = []
         self.drift_score: float | None = None
@@ -229,7 +236,8 @@ class EvidentlyCollector:
         yield from for_each_file(spec, KIND, self.name,
                                  lambda path, shown: self.read(path, shown, opts, spec, context))
 
-    def read(self, path, shown: str, opts: Mapping[str, Any], spec: EvidenceSpec, context: Context) -> Evidence:
+    def read(self, path, shown: str, opts: Mapping[str, Any], spec: EvidenceSpec,
+             context: Context) -> Evidence:
         doc = read_document(path, shown)
         tests = tool_tests(doc.data, shown)
         data: dict[str, Any] = {"signals": {}}
@@ -266,8 +274,10 @@ def tool_tests(report: Any, shown: str) -> list[dict[str, Any]]:
                                 f" {', '.join(EVIDENTLY_STATUSES)}, got {str(status)[:40]!r}")
         name = test.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise EvidenceError(f"{shown}: field 'tests[{index}].name': expected the test's name, got {name!r}")
-        params = (test.get("metric_config") or {}).get("params") if isinstance(test.get("metric_config"), dict) \
+            raise EvidenceError(f"{shown}: field 'tests[{index}].name': expected the test's name, got "
+                                f"{name!r}")
+        params = (test.get("metric_config") or {}).get("params") if isinstance(test.get("metric_config"),
+                                                                               dict) \
             else None
         column = params.get("column") if isinstance(params, dict) else None
         description = test.get("description")
@@ -288,8 +298,10 @@ def drift_share(report: Any, shown: str, required: bool = True) -> tuple[float, 
             continue
         name = str(metric.get("metric_name") or metric.get("metric") or "")
         if name == "DatasetDriftMetric":
-            raise EvidenceError(f"{shown}: field 'metrics[{index}].metric': a legacy Evidently (< 0.7) report;"
-                                " expected one written by Evidently 0.7 (DataDriftPreset, DriftedColumnsCount)")
+            raise EvidenceError(f"{shown}: field 'metrics[{index}].metric': a legacy Evidently (< 0.7) "
+                                "report;"
+                                " expected one written by Evidently 0.7 (DataDriftPreset, "
+                                "DriftedColumnsCount)")
         if not name.startswith("DriftedColumnsCount"):
             continue
         value = metric.get("value")

@@ -19,7 +19,9 @@ NOW = "2026-11-26T12:00:00Z"
 
 def write_keypair(folder: Path, kind: str) -> tuple[Path, Path]:
     """(private.pem, public.pem) of a fresh Ed25519 or ECDSA P-256 key, PKCS#8 / SubjectPublicKeyInfo."""
-    key = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+    key = (
+        ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+    )
     private, public = folder / f"{kind}.key", folder / f"{kind}.pub"
     private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))

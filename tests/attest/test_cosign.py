@@ -61,5 +61,6 @@ def test_cosign_refuses_it_for_another_artifact_or_an_altered_signature(gate_wor
     env = envelope(attestation)
     sig = env["signatures"][0]["sig"]
     flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
-    altered = write(tmp_path / "altered.json", {**env, "signatures": [{**env["signatures"][0], "sig": flipped}]})
+    altered = write(tmp_path / "altered.json",
+                    {**env, "signatures": [{**env["signatures"][0], "sig": flipped}]})
     assert cosign_verify(public, altered, artifact, tmp_path).returncode != 0

@@ -21,14 +21,15 @@ json_format = pytest.importorskip("google.protobuf.json_format",
                                   reason="needs in-toto-attestation (pip install -e '.[test]')")
 statement_pb2 = pytest.importorskip("in_toto_attestation.v1.statement_pb2",
                                     reason="needs in-toto-attestation (pip install -e '.[test]')")
-from in_toto_attestation.predicates.vsa.v1 import vsa_pb2
-from in_toto_attestation.v1.statement import Statement
+from in_toto_attestation.predicates.vsa.v1 import vsa_pb2  # noqa: E402 - after the importorskip above
+from in_toto_attestation.v1.statement import Statement  # noqa: E402
 
 
 @pytest.mark.parametrize("p95", [500, 950], ids=["passed", "failed"])
 def test_the_statement_is_valid_for_the_in_toto_reference_implementation(gate_workspace, tmp_path, p95):
     private, _ = write_keypair(tmp_path, "ed25519")
-    _, _, attestation, _ = signed_release(gate_workspace, private, p95, "--subject", "image=sha256:" + "c" * 64)
+    _, _, attestation, _ = signed_release(gate_workspace, private, p95, "--subject",
+                                          "image=sha256:" + "c" * 64)
     doc = statement(attestation)
 
     message = json_format.Parse(json.dumps(doc), statement_pb2.Statement())  # unknown fields raise
@@ -54,6 +55,7 @@ def test_the_reference_rejects_what_gate_would_not_sign(gate_workspace, tmp_path
     _, _, attestation, _ = signed_release(gate_workspace, private)
     doc = statement(attestation)
     with pytest.raises(ValueError, match="subject"):
-        Statement.copy_from_pb(json_format.Parse(json.dumps({**doc, "subject": []}), statement_pb2.Statement())).validate()
+        Statement.copy_from_pb(json_format.Parse(json.dumps({**doc, "subject": []}),
+                                                 statement_pb2.Statement())).validate()
     with pytest.raises(json_format.ParseError):
         json_format.Parse(json.dumps({**doc["predicate"], "timeVerifed": "x"}), vsa_pb2.VerificationSummary())

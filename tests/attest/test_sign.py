@@ -15,11 +15,11 @@ from gate import auditlog
 from gate.attest import GATE_FIELD, pae, policy_digest
 from gate.cli import main
 from gate.stores.file import FileStore
+from tests.conftest import said
 
 from ..conftest import requires_opa
 from ..core.helpers import release
 from .helpers import NOW, envelope, signed_release, statement, write_keypair
-from tests.conftest import said
 
 
 @pytest.fixture(params=["ed25519", "ecdsa-p256"])
@@ -61,7 +61,8 @@ def test_an_approved_release_is_signed_as_a_passed_verification_summary(gate_wor
     assert predicate["verifiedLevels"] == ["GATE_THRESHOLD_PRODUCTION"]
     evidence = gate_workspace.root / "evidence" / "load.yaml"
     assert predicate["inputAttestations"] == [
-        {"uri": "evidence/load.yaml", "digest": {"sha256": hashlib.sha256(evidence.read_bytes()).hexdigest()}}]
+        {"uri": "evidence/load.yaml",
+         "digest": {"sha256": hashlib.sha256(evidence.read_bytes()).hexdigest()}}]
     gate = predicate[GATE_FIELD]
     assert gate["outcome"] == "approve" and gate["service"] == "svc" and gate["profile"] == "production"
     assert predicate["policy"]["digest"] == {
@@ -144,7 +145,8 @@ def test_keys_other_than_ed25519_and_p256_are_refused(gate_workspace, tmp_path, 
     path.write_bytes(make().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
     config = release(gate_workspace)
-    code = main(["evaluate", "-c", str(config), "--now", NOW, "--sign", str(path), "--subject", "a=sha256:" + "a" * 64])
+    code = main(["evaluate", "-c", str(config), "--now", NOW, "--sign", str(path), "--subject",
+                 "a=sha256:" + "a" * 64])
     assert code == 2
     assert "Ed25519 or ECDSA P-256 only" in capsys.readouterr().err
 
@@ -153,29 +155,32 @@ def test_a_file_that_is_no_key_is_exit_2_naming_it(gate_workspace, tmp_path, cap
     path = tmp_path / "not-a-key.pem"
     path.write_text("hello\n")
     config = release(gate_workspace)
-    code = main(["evaluate", "-c", str(config), "--now", NOW, "--sign", str(path), "--subject", "a=sha256:" + "a" * 64])
+    code = main(["evaluate", "-c", str(config), "--now", NOW, "--sign", str(path), "--subject",
+                 "a=sha256:" + "a" * 64])
     assert code == 2
     assert f"--sign {path}: not a usable private key" in capsys.readouterr().err
 
 
-def test_a_key_from_the_environment_signs_and_never_reaches_output_or_log(gate_workspace, tmp_path, monkeypatch,
-                                                                          capsys):
+def test_a_key_from_the_environment_signs_and_never_reaches_output_or_log(gate_workspace, tmp_path,
+                                                                          monkeypatch, capsys):
     private, public = write_keypair(tmp_path, "ecdsa-p256")
     pem = private.read_text()
     monkeypatch.setenv("RELEASE_SIGNING_KEY", pem)
-    config, artifact, attestation, code = signed_release(gate_workspace, "env:RELEASE_SIGNING_KEY", 500, "-f", "json")
+    config, artifact, attestation, code = signed_release(gate_workspace, "env:RELEASE_SIGNING_KEY", 500, "-f",
+                                                         "json")
     assert code == 0
     out, err = capsys.readouterr()
     body = pem.split("-----")[2].strip().splitlines()[0]  # a line of the key's base64
     log = (config.parent / ".gate" / "decisions.jsonl").read_text()
     assert body not in out + err + log + attestation.read_text()
-    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key", str(public),
-                 "--config", str(config)]) == 0
+    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key",
+                 str(public), "--config", str(config)]) == 0
 
 
 def test_an_unset_key_variable_is_exit_2_naming_it(gate_workspace, capsys):
     config = release(gate_workspace)
-    code = main(["evaluate", "-c", str(config), "--sign", "env:NO_SUCH_KEY_VAR", "--subject", "a=sha256:" + "a" * 64])
+    code = main(["evaluate", "-c", str(config), "--sign", "env:NO_SUCH_KEY_VAR", "--subject",
+                 "a=sha256:" + "a" * 64])
     assert code == 2
     assert "NO_SUCH_KEY_VAR is not set" in capsys.readouterr().err
 
@@ -193,11 +198,14 @@ def test_the_attestation_goes_beside_the_report_and_is_a_step_output(gate_worksp
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     config = release(gate_workspace)
     report = tmp_path / "reports" / "decision.json"
-    code = main(["evaluate", "-c", str(config), "--now", NOW, "--engine", "embedded", "-f", "json", "-o", str(report),
-                 "--sign", str(private), "--subject", "a=sha256:" + "a" * 64])
+    code = main(["evaluate", "-c", str(config), "--now", NOW, "--engine", "embedded", "-f", "json", "-o",
+                 str(report), "--sign", str(private), "--subject", "a=sha256:" + "a" * 64])
     assert code == 0
     beside = tmp_path / "reports" / "decision.intoto.json"
-    assert statement(beside)["predicate"][GATE_FIELD]["decisionId"] == json.loads(report.read_text())["decision_id"]
+    assert (
+        statement(beside)["predicate"][GATE_FIELD]["decisionId"]
+        == json.loads(report.read_text())["decision_id"]
+    )
     lines = outputs.read_text().splitlines()
     assert lines[0].startswith("attestation<<") and lines[1] == str(beside.resolve())
 

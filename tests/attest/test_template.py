@@ -17,7 +17,8 @@ def test_the_deploy_job_verifies_the_attestation_the_gate_job_signed(tmp_path, c
     workflow = yaml.safe_load((tmp_path / "svc/.github/workflows/release-gate.yml").read_text())
     gate_job, deploy = workflow["jobs"]["gate"], workflow["jobs"]["deploy"]
     gate_step = next(s for s in gate_job["steps"] if s.get("id") == "gate")
-    upload = next(s for s in gate_job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    upload = next(s for s in gate_job["steps"]
+                  if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert gate_step["with"]["signing-key"] == "${{ secrets.GATE_SIGNING_KEY }}"
 
     verify = next(s for s in deploy["steps"] if " verify " in s.get("run", ""))
@@ -25,12 +26,16 @@ def test_the_deploy_job_verifies_the_attestation_the_gate_job_signed(tmp_path, c
     args = dict(zip(argv[2::2], argv[3::2], strict=False))
     assert argv[1] == "verify"
     assert args["--artifact"] == gate_step["with"]["subjects"]  # the file the gate job signed for
-    download = next(s for s in deploy["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@"))
+    download = next(s for s in deploy["steps"]
+                    if str(s.get("uses", "")).startswith("actions/download-artifact@"))
     assert download["with"]["name"] == upload["with"]["name"]
     # the action writes the attestation into the report folder under this name
     signed_as = default_output(None, {"GATE_REPORT_DIR": download["with"]["path"]})
     assert Path(args["--attestation"]) == signed_as
-    assert args["--key"] == "env:GATE_VERIFY_KEY" and verify["env"]["GATE_VERIFY_KEY"] == "${{ vars.GATE_VERIFY_KEY }}"
+    assert (
+        args["--key"] == "env:GATE_VERIFY_KEY"
+        and verify["env"]["GATE_VERIFY_KEY"] == "${{ vars.GATE_VERIFY_KEY }}"
+    )
     assert args["--config"] == "gate.yaml" and args["--max-age"] == "24h"
     checkout = next(s for s in deploy["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"

@@ -84,7 +84,8 @@ def test_writers_killed_with_sigkill_lose_no_acknowledged_record(tmp_path):
 
 
 def test_a_torn_last_line_is_cut_by_the_next_append_and_the_cut_is_recorded(tmp_path):
-    """Changed by issue 27: a torn line of a killed writer no longer blocks appends until `gate log repair`."""
+    """Changed by issue 27: a torn line of a killed writer no longer blocks appends until `gate log
+    repair`."""
     store = FileStore(tmp_path / "d.jsonl")
     for i in range(3):
         store.append({"decision_id": f"d{i}"})
@@ -123,7 +124,8 @@ def test_a_tail_gate_did_not_write_is_not_cut_by_an_append(tmp_path):
     store = FileStore(tmp_path / "d.jsonl")
     store.append({"decision_id": "d0"})
     complete = store.read_bytes()
-    for tail in (b"appended by hand", b'{"decision_id":"x\n"'[:-2] + "\u00e9".encode(), b'{"seq":2' + b"\x00"):
+    for tail in (b"appended by hand", b'{"decision_id":"x\n"'[:-2] + "\u00e9".encode(),
+                 b'{"seq":2' + b"\x00"):
         store.path.write_bytes(complete + tail)
         with pytest.raises(AuditError, match="gate does not cut by itself.*gate log repair"):
             store.append({"decision_id": "refused"})

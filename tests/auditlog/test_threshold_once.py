@@ -1,4 +1,5 @@
-"""One evaluation reads threshold.yaml once: the log keeps a decision as the threshold it was made with says."""
+"""One evaluation reads threshold.yaml once: the log keeps a decision as the threshold it was made with
+says."""
 
 from __future__ import annotations
 

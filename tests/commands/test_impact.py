@@ -9,9 +9,9 @@ import yaml
 
 from gate.cli import main
 from gate.config import library_dir
+from tests.conftest import opa_binary, said
 
 from ..core.helpers import load_test, release
-from tests.conftest import opa_binary, said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 PAST_P95 = [500, 640, 690, 700, 710, 750, 790, 800, 950]
@@ -119,7 +119,8 @@ def test_outside_a_git_repository_it_says_so(gate_workspace, capsys):
     assert "git" in capsys.readouterr().err
 
 
-def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_through(history, gate_workspace, capsys):
+def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_through(history, gate_workspace,
+                                                                                  capsys):
     doc = yaml.safe_load((gate_workspace.root / "threshold.yaml").read_text())
     doc["rules"] = {"technical.p95_latency": {"advisory": True}}
     gate_workspace.write("threshold.yaml", doc)
@@ -127,12 +128,14 @@ def test_making_a_rule_advisory_shows_which_blocked_releases_it_would_let_throug
     assert flipped_p95s(capsys.readouterr().out) == [950]
 
 
-def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time(history, gate_workspace, capsys):
+def test_a_waiver_added_in_the_working_tree_is_judged_at_each_decisions_own_time(history, gate_workspace,
+                                                                                 capsys):
     doc = yaml.safe_load((gate_workspace.root / "threshold.yaml").read_text())
     doc["defaults"]["waivers"]["waiver_approvers"] = ["Dana Ruiz"]  # production accepts named approvers only
     gate_workspace.write("threshold.yaml", doc)
     gate_workspace.write("waivers.yaml", {"version": 1, "waivers": [{
-        "rule": "technical.p95_latency", "subject": {"service": "svc"}, "reason": "edge migration in progress",
+        "rule": "technical.p95_latency", "subject": {"service": "svc"},
+        "reason": "edge migration in progress",
         "approved_by": "Dana Ruiz", "expires": "2026-12-01"}]})  # valid at the decisions' time (2026-11-26)
     config = yaml.safe_load(history.read_text())
     config["waivers"] = "waivers.yaml"
@@ -152,13 +155,15 @@ def test_with_no_decision_log_it_says_nothing_could_be_replayed_exit_3(gate_work
     captured = capsys.readouterr()
     assert captured.out == ""  # never "0 decision(s) would flip"
     assert len(said(captured.err)) == 1
-    assert "gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no decisions" in captured.err
+    assert ("gate: error: nothing to replay: the decision log (.gate/decisions.jsonl) holds no "
+            "decisions") in captured.err
 
 
 def test_when_no_decision_matches_the_filter_it_says_so_exit_3(history, capsys):
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--service", "someone-else"]) == 3
     err = capsys.readouterr().err
-    assert f"nothing to replay: none of the {len(PAST_P95)} decision(s) in" in err and "service someone-else" in err
+    assert (f"nothing to replay: none of the {len(PAST_P95)} "
+            "decision(s) in") in err and "service someone-else" in err
 
 
 # --- one engine per side, and what happens when it dies mid-replay ---------------------------------
@@ -183,7 +188,8 @@ def _kill_on(calls_to_kill: set[int], monkeypatch) -> list[int]:
     return seen
 
 
-def test_a_worker_killed_mid_replay_is_started_again_and_the_report_is_unchanged(history, gate_workspace, capsys,
+def test_a_worker_killed_mid_replay_is_started_again_and_the_report_is_unchanged(history, gate_workspace,
+                                                                                 capsys,
                                                                                    monkeypatch):
     set_p95_limit(gate_workspace, 700)
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 0
@@ -196,8 +202,8 @@ def test_a_worker_killed_mid_replay_is_started_again_and_the_report_is_unchanged
     assert len(seen) == 2 * len(PAST_P95) + 2  # the two killed questions asked again
 
 
-def test_an_engine_that_keeps_failing_on_a_record_reports_it_and_invents_no_flip(history, gate_workspace, capsys,
-                                                                                  monkeypatch):
+def test_an_engine_that_keeps_failing_on_a_record_reports_it_and_invents_no_flip(history, gate_workspace,
+                                                                                 capsys, monkeypatch):
     set_p95_limit(gate_workspace, 700)
     _kill_on(set(range(1, 1000)), monkeypatch)  # every answer dies
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 3
@@ -247,5 +253,6 @@ def test_progress_is_drawn_on_a_terminal_only():
     progress = Progress.on_terminal(3, shown)
     for _ in range(3):
         progress.step()
-    assert shown.getvalue().endswith("] 3/3 (" + shown.getvalue().rsplit("(", 1)[1]) and "\n" in shown.getvalue()
+    assert shown.getvalue().endswith("] 3/3 (" + shown.getvalue().rsplit("(",
+                                                                         1)[1]) and "\n" in shown.getvalue()
     assert "gate impact: [" in shown.getvalue()

@@ -11,9 +11,9 @@ import yaml
 from gate.cli import main
 from gate.commands.init import PLACEHOLDER_TYPE
 from gate.config import library_dir
+from tests.conftest import said
 
 from ..conftest import REPO
-from tests.conftest import said
 
 FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml")
 
@@ -24,7 +24,8 @@ def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
     for name in FILES:
         assert (tmp_path / name).is_file(), name
     config = yaml.safe_load((tmp_path / "gate.yaml").read_text())
-    assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40, "build_team": "ml-platform"}
+    assert config["service"] == {"name": "claims-triage", "expected_peak_rps": 40,
+                                 "build_team": "ml-platform"}
     # gate's threshold, but for its bundled example's decision types: no map here, so the placeholder
     written = yaml.safe_load((tmp_path / "threshold.yaml").read_text())
     library = yaml.safe_load((library_dir() / "threshold.yaml").read_text())
@@ -71,7 +72,8 @@ def test_an_existing_file_is_never_overwritten_and_nothing_is_written(tmp_path, 
     err = capsys.readouterr().err
     assert len(said(err)) == 1 and str(tmp_path / existing) in err and "never overwrites" in err
     assert (tmp_path / existing).read_text() == "mine\n"
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [existing]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file()) == [existing]
 
 
 def test_bad_answers_are_one_line_errors(tmp_path, capsys):
@@ -105,7 +107,9 @@ def test_the_workflow_builds_gates_and_deploys_only_if_approved(tmp_path, capsys
 
 def test_action_ref_pins_the_action_and_the_placeholder_is_named(tmp_path, capsys):
     assert main(["init", str(tmp_path / "a"), "--yes", "--action-ref", "acme/gate@0123456789abcdef"]) == 0
-    assert "uses: acme/gate@0123456789abcdef" in (tmp_path / "a/.github/workflows/release-gate.yml").read_text()
+    assert (
+        "uses: acme/gate@0123456789abcdef" in (tmp_path / "a/.github/workflows/release-gate.yml").read_text()
+    )
     assert "replace `uses:" not in capsys.readouterr().err
     assert main(["init", str(tmp_path / "b"), "--yes"]) == 0
     assert "replace `uses: OWNER/gate@v0.1.0` with your gate action ref" in capsys.readouterr().err

@@ -15,9 +15,9 @@ import yaml
 from gate import hookimpl
 from gate.cli import main
 from gate.commands.init import PLACEHOLDER_TYPE, TEMPLATES, known_tools
+from tests.conftest import said
 
 from ..conftest import REPO
-from tests.conftest import said
 
 # gate's own check of an exported sample: it needs no tool, and is documented with the contracts
 NOT_A_TOOL = {"file", "data_sample"}

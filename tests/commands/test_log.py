@@ -9,7 +9,6 @@ import pytest
 from gate import auditlog
 from gate.cli import main
 from gate.stores.file import FileStore
-
 from tests.conftest import said
 
 from ..core.helpers import release
@@ -95,7 +94,8 @@ def test_show_filters_by_outcome_service_and_date(logged, capsys):
     assert capsys.readouterr().out == ""
     assert main(["log", "show", "-c", str(logged), "--until", "2020-01-01"]) == 0
     assert capsys.readouterr().out == ""
-    assert main(["log", "show", "-c", str(logged), "--since", "2020-01-01", "--limit", "2", "-f", "json"]) == 0
+    assert main(["log", "show", "-c", str(logged), "--since", "2020-01-01", "--limit", "2", "-f",
+                 "json"]) == 0
     seqs = [json.loads(line)["seq"] for line in capsys.readouterr().out.splitlines()]
     assert seqs == [2, 3]
 

@@ -147,10 +147,12 @@ def test_gate_test_passes_out_of_the_box_with_the_clock_years_ahead():
     import subprocess
     import sys
 
-    year = subprocess.run([sys.executable, "-c", LATER + "from datetime import datetime; print(datetime.now().year)"],
+    year = subprocess.run([sys.executable, "-c",
+                           LATER + "from datetime import datetime; print(datetime.now().year)"],
                           capture_output=True, text=True, check=True)
     assert int(year.stdout) >= 2029  # the clock really is years ahead, for gate's own `from datetime import`
-    run = subprocess.run([sys.executable, "-c", LATER + "from gate.cli import main; sys.exit(main(sys.argv[1:]))",
+    run = subprocess.run([sys.executable, "-c",
+                          LATER + "from gate.cli import main; sys.exit(main(sys.argv[1:]))",
                           "test", "-f", "json"], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     scenarios = [r for r in json.loads(run.stdout)["results"] if r["kind"] == "scenario"]

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gate.attest import GATE_FIELD, envelope_for
 from gate.cli import main
+from tests.conftest import said
 
 from ..attest.helpers import envelope, signed_release, statement, with_statement, write, write_keypair
-from tests.conftest import said
 
 
 @pytest.fixture
@@ -65,10 +65,12 @@ def test_the_policy_digest_may_be_given_instead_of_the_config(signed):
     digest = "sha256:" + statement(attestation)["predicate"]["policy"]["digest"]["sha256"]
     common = ["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key", str(public)]
     assert main([*common, "--policy-digest", digest, "--service", "svc", "--profile", "production"]) == 0
-    assert main([*common, "--policy-digest", "sha256:" + "0" * 64, "--service", "svc", "--profile", "production"]) == 1
+    assert main([*common, "--policy-digest", "sha256:" + "0" * 64, "--service", "svc", "--profile",
+                 "production"]) == 1
 
 
-# --- single-field tampers: each is named, and the signature no longer matches --------------------------------
+# --- single-field tampers: each is named, and the signature no longer matches
+# --------------------------------
 
 
 def _tamper_statement(change):
@@ -110,7 +112,8 @@ TAMPERS = {
                       ["predicate.policy.digest", "signatures[0]"]),
     "timestamp": (_tamper_statement(_set(("predicate", "timeVerified"), "2020-01-01T00:00:00Z")),
                   ["predicate.timeVerified", "signatures[0]"]),
-    "payloadType": (lambda env, _: {**env, "payloadType": "application/json"}, ["payloadType:", "signatures[0]"]),
+    "payloadType": (lambda env, _: {**env, "payloadType": "application/json"},
+                    ["payloadType:", "signatures[0]"]),
     "signature": (_flip_signature, ["signatures[0]: signature does not verify"]),
     "added untrusted signature": (_add_untrusted_signature, ["signatures[1]", "not a trusted key"]),
     "service": (_tamper_statement(_set(("predicate", GATE_FIELD, "service"), "other")),
@@ -169,14 +172,16 @@ def test_an_expired_decision_made_fresh_fails_on_the_signature(signed, tmp_path,
     later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     assert verify(config, artifact, attestation, public, "--now", later) == 1
     assert "older than --max-age 24h" in failure_line(capsys)
-    fresh = _set(("predicate", "timeVerified"), (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    fresh = _set(("predicate", "timeVerified"),
+                 (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     altered = write(tmp_path / "fresh.json", _tamper_statement(fresh)(envelope(attestation), None))
     assert verify(config, artifact, altered, public, "--now", later) == 1
     line = reasons(capsys)
     assert "signatures[0]: signature does not verify" in line and "timeVerified" not in line
 
 
-# --- the deploy job's other expectations ------------------------------------------------------------------------
+# --- the deploy job's other expectations
+# ------------------------------------------------------------------------
 
 
 def test_another_artifact_is_exit_1(signed, tmp_path, capsys):
@@ -198,7 +203,8 @@ def test_an_expired_decision_is_exit_1(signed, capsys):
 
 def test_a_decision_from_the_future_is_exit_1(signed, capsys):
     config, artifact, attestation, public = signed
-    assert verify(config, artifact, attestation, public, "--now", (datetime.now(UTC) - timedelta(hours=1)).isoformat()) == 1
+    assert verify(config, artifact, attestation, public, "--now",
+                  (datetime.now(UTC) - timedelta(hours=1)).isoformat()) == 1
     assert "is in the future" in failure_line(capsys)
 
 
@@ -254,7 +260,8 @@ def test_an_envelope_with_no_signature_is_exit_1(signed, tmp_path, capsys):
     assert "signatures: none" in failure_line(capsys)
 
 
-# --- exit 2: the attestation cannot be read, or the command line is incomplete ------------------------------------
+# --- exit 2: the attestation cannot be read, or the command line is incomplete
+# ------------------------------------
 
 
 def _drop(*path):
@@ -271,10 +278,12 @@ MALFORMED = {
     "a list": (lambda env, _: [env], "expected a DSSE envelope"),
     "no payload": (lambda env, _: {k: v for k, v in env.items() if k != "payload"}, "field 'payload'"),
     "payload not base64": (lambda env, _: {**env, "payload": "***"}, "field 'payload'"),
-    "payload not a statement": (lambda env, _: {**env, "payload": base64.b64encode(b"[1]").decode()}, "field 'payload'"),
+    "payload not a statement": (lambda env, _: {**env, "payload": base64.b64encode(b"[1]").decode()},
+                                "field 'payload'"),
     "signatures not a list": (lambda env, _: {**env, "signatures": "x"}, "field 'signatures'"),
     "sig not base64": (lambda env, _: {**env, "signatures": [{"sig": "%%%"}]}, "field 'signatures[0].sig'"),
-    "no verificationResult": (_drop("predicate", "verificationResult"), "field 'payload.predicate.verificationResult'"),
+    "no verificationResult": (_drop("predicate", "verificationResult"),
+                              "field 'payload.predicate.verificationResult'"),
     "timeVerified not a time": (_tamper_statement(_set(("predicate", "timeVerified"), "yesterday")),
                                 "field 'payload.predicate.timeVerified'"),
     "no gate fields": (_drop("predicate", GATE_FIELD), f"field 'payload.predicate.{GATE_FIELD}'"),
@@ -303,8 +312,8 @@ def test_a_missing_attestation_is_exit_2(signed, tmp_path, capsys):
 
 def test_without_an_expected_policy_it_is_exit_2(signed, capsys):
     _, artifact, attestation, public = signed
-    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key", str(public),
-                 "--service", "svc", "--profile", "production"]) == 2
+    assert main(["verify", "--artifact", str(artifact), "--attestation", str(attestation), "--key",
+                 str(public), "--service", "svc", "--profile", "production"]) == 2
     assert "--policy-digest sha256:HEX or --config" in failure_line(capsys)
 
 
@@ -328,5 +337,6 @@ def test_unaltered_copies_still_verify(signed, tmp_path):
     config, artifact, attestation, public = signed
     same = write(tmp_path / "same.json", copy.deepcopy(envelope(attestation)))
     assert verify(config, artifact, same, public) == 0
-    reencoded = write(tmp_path / "reencoded.json", with_statement(envelope(attestation), statement(attestation)))
+    reencoded = write(tmp_path / "reencoded.json",
+                      with_statement(envelope(attestation), statement(attestation)))
     assert verify(config, artifact, reencoded, public) == 0

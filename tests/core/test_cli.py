@@ -6,9 +6,9 @@ import json
 import re
 
 from gate.cli import main
+from tests.conftest import said
 
 from .helpers import POLICY, release
-from tests.conftest import said
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
 
@@ -41,8 +41,10 @@ def test_policy_that_does_not_compile_exits_3(gate_workspace, capsys):
     config = release(gate_workspace, policy="package gate.technical\n\ndeny contains {\"id\": \"x\" if {\n")
     assert main(["evaluate", "-c", str(config), *NOW]) == 3
     # one line for the error (beside `auto`'s line saying which engine it chose)
-    err = "".join(line for line in capsys.readouterr().err.splitlines(True) if not line.startswith("gate: engine "))
-    assert len(said(err)) == 1 and "Traceback" not in err and re.search(r"technical.rego:\d+: does not compile", err)
+    err = "".join(line for line in capsys.readouterr().err.splitlines(True)
+                  if not line.startswith("gate: engine "))
+    assert len(said(err)) == 1 and "Traceback" not in err and re.search(r"technical.rego:\d+: does not "
+                                                                        r"compile", err)
 
 
 def test_policy_calling_unknown_function_exits_3(gate_workspace, capsys):
@@ -170,11 +172,13 @@ def test_running_a_command_imports_only_that_command(gate_workspace):
     assert out.strip().splitlines()[-1] == "['gate.commands.check']"
 
 
-def test_findings_beyond_the_limit_are_counted_not_listed_and_still_block(gate_workspace, capsys, monkeypatch):
+def test_findings_beyond_the_limit_are_counted_not_listed_and_still_block(gate_workspace, capsys,
+                                                                          monkeypatch):
     from gate import evaluate
 
     monkeypatch.setattr(evaluate, "MAX_FINDINGS", 3)
-    many = POLICY + '\ndeny contains {"id": "technical.row", "msg": sprintf("row %d", [i])} if { some i in numbers.range(1, 10) }\n'
+    many = POLICY + ('\ndeny contains {"id": "technical.row", "msg": sprintf("row %d", [i])} if { some i in '
+                     'numbers.range(1, 10) }\n')
     config = release(gate_workspace, p95=100, policy=many)
     assert main(["evaluate", "-c", str(config), "-f", "json", *NOW]) == 1
     doc = json.loads(capsys.readouterr().out)

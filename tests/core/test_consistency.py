@@ -85,7 +85,8 @@ def test_error_rate_that_is_not_failures_over_requests_is_refused():
     (23760, 5, 0.0002, True), (113760, 341, 0.003, True), (28872, 1184, 0.041, True), (113760, 0, 0, True),
     (20000, 5, 0.0003, True), (20000, 5, 0.0004, False), (28872, 1184, 0.04, False)])
 def test_an_error_rate_written_to_four_decimals_adds_up(requests, failures, rate, ok):
-    data = {**STRESS, "requests": requests, "failures": failures, "error_rate": rate, "request_rate": requests / 900}
+    data = {**STRESS, "requests": requests, "failures": failures, "error_rate": rate,
+            "request_rate": requests / 900}
     assert (found("load_test", data) == []) is ok
 
 
@@ -99,7 +100,8 @@ def test_request_rate_that_is_not_requests_over_duration_is_refused():
     assert "'request_rate' is 126.4" in message and "9000 / 900 = 10" in message
 
 
-@pytest.mark.parametrize(("rate", "ok"), [(126.4, True), (124.0, True), (128.9, True), (122.0, False), (131.0, False)])
+@pytest.mark.parametrize(("rate", "ok"),
+                         [(126.4, True), (124.0, True), (128.9, True), (122.0, False), (131.0, False)])
 def test_request_rate_tolerance_is_two_percent(rate, ok):
     assert (found("load_test", changed(STRESS, "request_rate", rate)) == []) is ok
 
@@ -138,7 +140,8 @@ def test_a_request_slower_than_the_run_is_refused():
 
 
 def test_a_fault_that_ends_before_it_starts_is_refused():
-    assert "'fault.start_s' (420)" in only("load_test", changed(FAULT, "fault", {"start_s": 420, "end_s": 300}))
+    assert "'fault.start_s' (420)" in only("load_test",
+                                           changed(FAULT, "fault", {"start_s": 420, "end_s": 300}))
 
 
 def test_a_fault_after_the_run_is_refused():
@@ -159,7 +162,8 @@ def test_a_series_point_stamped_at_the_end_of_the_last_interval_adds_up():
     # Locust stamps whole seconds: a 13.06 s run has a point at t=14
     points = [{"t": float(t), "request_rate": 10.0} for t in range(15)]
     data = {**changed(STRESS, "duration_s", 13.062), "requests": 131, "failures": 0, "error_rate": 0,
-            "request_rate": 10.03, "series": points, "latency_ms": {"p50": 5, "p90": 6, "p95": 7, "p99": 9, "max": 12}}
+            "request_rate": 10.03, "series": points,
+            "latency_ms": {"p50": 5, "p90": 6, "p95": 7, "p99": 9, "max": 12}}
     assert found("load_test", data) == []
     data["series"].append({"t": 60.0})
     assert "'series[15].t' (60)" in only("load_test", data)
@@ -220,7 +224,8 @@ def test_a_date_inside_the_data_may_not_be_after_produced_at(date, ok):
 
 def test_nested_dates_are_named_with_their_path():
     training = {"sessions": [{"who": "a", "date": "2026-11-01", "showed_model_wrong": True},
-                             {"who": "b", "date": "2027-01-01", "showed_model_wrong": True}], "on_call_coverage": 1}
+                             {"who": "b", "date": "2027-01-01", "showed_model_wrong": True}],
+                "on_call_coverage": 1}
     assert "'sessions[1].date' is 2027-01-01" in only("training", training)
     quality = {**QUALITY, "newest_record_at": "2026-12-01T00:00:00+00:00"}
     assert "'newest_record_at'" in only("data_quality", quality)
@@ -259,7 +264,8 @@ def test_a_baseline_slower_than_every_stress_request_is_refused_naming_both_runs
 
 def test_a_baseline_from_another_system_a_little_slower_than_the_stress_run_is_allowed():
     """A real k6 stress run against a laptop's service (max 210 ms) beside a 338 ms staging baseline."""
-    base = {**STRESS, "scenario": "baseline", "latency_ms": {"p50": 5000, "p90": 5000, "p95": 5000, "p99": 5000,
+    base = {**STRESS, "scenario": "baseline",
+            "latency_ms": {"p50": 5000, "p90": 5000, "p95": 5000, "p99": 5000,
                                                              "max": 5000}}
     assert across_runs([evidence(STRESS, "stress.yaml"), evidence(base, "base.yaml")]) == {}
 
@@ -327,8 +333,10 @@ REPRODUCTIONS = {
                            "field 'data.latency_ms.p95': expected a number from -9007199254740992"),
     "baseline-all-1e308": ("load-baseline.yaml", [(f"latency_ms.{k}", 1e308) for k in ("p95", "p99", "max")],
                            ": expected a number from -9007199254740992 to 9007199254740992"),
-    "baseline-slower-than-stress": ("load-baseline.yaml", [(f"latency_ms.{k}", 600000) for k in ("p95", "p99", "max")],
-                                    ("'latency_ms.p95' is 600000 ms, more than 10x 'latency_ms.max' 2381 ms of the stress run"
+    "baseline-slower-than-stress": ("load-baseline.yaml",
+                                    [(f"latency_ms.{k}", 600000) for k in ("p95", "p99", "max")],
+                                    ("'latency_ms.p95' is 600000 ms, more than 10x 'latency_ms.max' 2381 ms "
+                                     "of the stress run"
                                     " evidence/load-stress.yaml")),
 }
 
@@ -344,7 +352,8 @@ def test_each_reproduction_blocks_naming_file_fields_and_values(tmp_path, capsys
     for field, value in edits:
         doc["data"] = changed(doc["data"], field, value)
     path.write_text(yaml.safe_dump(doc))
-    code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "--now", EXAMPLE_NOW, "--engine", engine])
+    code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "--now", EXAMPLE_NOW, "--engine",
+                 engine])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     decision = json.loads(captured.out)

@@ -23,7 +23,10 @@ from_data if data.threshold.x == 0.0000001
 
 
 def test_dumps_writes_plain_decimals_and_refuses_nan():
-    assert jsonsafe.dumps({"a": 1e-7, "b": 1e16, "c": 2**64 + 1}) == '{"a":0.0000001,"b":10000000000000000.0,"c":18446744073709551617}'
+    assert (
+        jsonsafe.dumps({"a": 1e-7, "b": 1e16, "c": 2**64 + 1})
+        == '{"a":0.0000001,"b":10000000000000000.0,"c":18446744073709551617}'
+    )
     assert json.loads(jsonsafe.dumps({"s": 'q"\\é'})) == {"s": 'q"\\é'}
     with pytest.raises(ValueError):
         jsonsafe.dumps({"x": math.nan})
@@ -40,8 +43,9 @@ def test_tricky_values_reach_regopy_intact():
 
 def test_for_engines_maps_exactly_the_text_regopy_cannot_lower():
     doc = {"context": {"now": "2026-11-26T12:00:00Z"},
-           "evidence": {"handoff": [{"data": {"team": "Ärzte-Team", "same": "Ärzte-Team", "ascii": "ML-Platform",
-                                              "lower": "ärzte", "sharp": "straße", "list": ["ÉQUIPE", 3, None]}}]}}
+           "evidence": {"handoff": [{"data": {"team": "Ärzte-Team", "same": "Ärzte-Team",
+                                              "ascii": "ML-Platform", "lower": "ärzte", "sharp": "straße",
+                                              "list": ["ÉQUIPE", 3, None]}}]}}
     out = jsonsafe.for_engines(doc)
     assert out["casefolded"] == {"Ärzte-Team": "ärzte-team", "ÉQUIPE": "équipe", "straße": "strasse"}
     assert out["context"]["now"] == "2026-11-26T12:00:00+00:00"   # and timestamps normalised, as before

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from gate.cli import main
+from tests.conftest import said
 
 from ..conftest import EXAMPLE_NOW, REPO, requires_opa
 from .helpers import POLICY, release
-from tests.conftest import said
 
 NOW = ["--now", EXAMPLE_NOW]
 READY = REPO / "examples" / "claims-triage" / "ready"
@@ -83,12 +83,14 @@ def ready_copy(tmp_path, extra_policy: str | None = None):
 # regopy 1.5.2 holds `null > 800` true (OPA: false, null orders before numbers), so there the deny-only
 # rule blocks a null p95 and approves only an absent one: each engine is linted for what it decides.
 @pytest.mark.parametrize(("engine", "when"), [("embedded", "missing"),
-                                              pytest.param("opa-local", "missing or null", marks=requires_opa)])
+                                              pytest.param("opa-local", "missing or null",
+                                                           marks=requires_opa)])
 def test_deny_only_policy_is_flagged_naming_the_field(gate_workspace, capsys, engine, when):
     config = release(gate_workspace, p95=500)  # helpers.POLICY denies only when p95 is over the limit
     assert main(["lint", "-c", str(config), "--engine", engine, *NOW]) == 1
     captured = capsys.readouterr()
-    assert captured.out.splitlines() == [(f"policy approves when load_test evidence/load.yaml data.latency_ms.p95 is {when}"
+    assert captured.out.splitlines() == [("policy approves when load_test evidence/load.yaml "
+                                          f"data.latency_ms.p95 is {when}"
                                           " (a bad value blocks: rule technical.p95_latency)")]
     assert "1 finding(s)" in captured.err
 
@@ -117,7 +119,8 @@ def test_optional_flag_moves_a_finding_to_the_optional_list(gate_workspace, caps
     config = release(gate_workspace, p95=500)
     args = ["lint", "-c", str(config), "--engine", "embedded", "--optional", "load_test.latency_ms.p95", *NOW]
     assert main(args) == 0
-    assert "optional (--optional): load_test evidence/load.yaml data.latency_ms.p95 may be missing" in capsys.readouterr().out
+    assert ("optional (--optional): load_test evidence/load.yaml data.latency_ms.p95 may "
+            "be missing") in capsys.readouterr().out
 
 
 def test_optional_declared_in_the_policy_is_honoured(gate_workspace, capsys):
@@ -167,7 +170,8 @@ def test_a_library_fix_removed_is_found_again(tmp_path, capsys):
     config = ready_copy(tmp_path)
     technical = config.parent / "policies" / "technical.rego"
     source = technical.read_text(encoding="utf-8")
-    start = source.index('deny contains lib.finding(\n\t"technical.error_rate",\n\tsprintf("%s run %s reports no error_rate')
+    start = source.index('deny contains lib.finding(\n\t"technical.error_rate",\n\tsprintf("%s run %s '
+                         'reports no error_rate')
     end = source.index("# Degradation:")
     technical.write_text(source[:start] + source[end:], encoding="utf-8")
     assert main(["lint", "-c", str(config), "--engine", "opa-local", *NOW]) == 1
@@ -204,7 +208,8 @@ def test_a_vacuity_only_one_engine_has_is_found_on_that_engine(gate_workspace, c
     capsys.readouterr()
     assert main(["lint", "-c", str(config), "--engine", "opa-local", *NOW]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "policy approves when load_test evidence/load.yaml data is missing or null (a bad value blocks: rule technical.p95_latency)"]
+        "policy approves when load_test evidence/load.yaml data is missing or null (a bad value blocks: rule "
+        "technical.p95_latency)"]
 
 
 def test_a_trailing_star_covers_the_keys_of_one_mapping_and_no_deeper():

@@ -1,4 +1,5 @@
-"""YAML without surprises: a key given twice is refused naming both lines (the last would win, where a reviewer
+"""YAML without surprises: a key given twice is refused naming both lines (the last would win, where a
+reviewer
 reads the first), and the node, depth and alias limits hold while the file is read, so a hostile file is
 refused before its node graph is built. Peak memory is measured in benchmarks/yaml_limits.py, not here."""
 
@@ -30,7 +31,8 @@ ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
 
 @pytest.fixture(params=["libyaml", "python"], autouse=True)
 def parser(request, monkeypatch):
-    """Every test on both readers: libyaml's parser and PyYAML's own (where PyYAML is built without libyaml)."""
+    """Every test on both readers: libyaml's parser and PyYAML's own (where PyYAML is built without
+    libyaml)."""
     if request.param == "python":
         monkeypatch.setattr(loader, "_Loader", loader._PyLoader)
     return request.param
@@ -48,8 +50,8 @@ def refusal(text: str | bytes, error: type[Exception] = ConfigError) -> str:
 @pytest.mark.parametrize(("text", "field", "lines"), [
     ("kind: load_test\nsource: k6\nkind: drill\n", "kind", (1, 3)),
     ("data:\n  latency_ms:\n    p95: 950\n    p50: 264\n    p95: 612\n", "data.latency_ms.p95", (3, 5)),
-    ("data:\n  runs:\n    - name: a\n      p95: 1\n    - name: b\n      p95: 2\n      p95: 3\n", "data.runs.1.p95",
-     (6, 7)),
+    ("data:\n  runs:\n    - name: a\n      p95: 1\n    - name: b\n      p95: 2\n      p95: 3\n",
+     "data.runs.1.p95", (6, 7)),
     ("data: {latency_ms: {p95: 950,\n  p95: 612}}\n", "data.latency_ms.p95", (1, 2)),
     ("a:\n b:\n  c:\n   d:\n    e:\n     f: 1\n     g: 2\n     f: 3\n", "a.b.c.d.e.f", (6, 8)),
     ('"p95": 1\np95: 2\n', "p95", (1, 2)),
@@ -83,23 +85,29 @@ def test_every_yaml_gate_reads_refuses_a_duplicate_key(tmp_path):
     config.write_text(text + "profile: staging\n")
     first = text.splitlines().index("profile: production") + 1
     last = len(text.splitlines()) + 1
-    with pytest.raises(ConfigError, match=rf"gate.yaml: key 'profile' appears twice \(lines {first} and {last}\)"):
+    with pytest.raises(ConfigError,
+                       match=rf"gate.yaml: key 'profile' appears twice \(lines {first} and {last}\)"):
         load_config(config)
 
     threshold = tmp_path / "threshold.yaml"
     text = (REPO / "policies" / "threshold.yaml").read_text()
     threshold.write_text(text.replace("\nprofiles:\n", "\nprofiles:\n  production: {}\n", 1))
-    with pytest.raises(ConfigError, match=r"threshold.yaml: key 'profiles.production' appears twice \(lines \d+ and"):
+    with pytest.raises(ConfigError,
+                       match=r"threshold.yaml: key 'profiles.production' appears twice \(lines \d+ and"):
         load_threshold(threshold, "production")
 
     waivers = tmp_path / "waivers.yaml"
-    waivers.write_text("waivers:\n  - rule: technical.p95_latency\n    reason: known\n    rule: main.skipped\n")
-    with pytest.raises(ConfigError, match=r"waivers.yaml: key 'waivers.0.rule' appears twice \(lines 2 and 4\)"):
+    waivers.write_text("waivers:\n  - rule: technical.p95_latency\n    reason: known\n    rule: "
+                       "main.skipped\n")
+    with pytest.raises(ConfigError,
+                       match=r"waivers.yaml: key 'waivers.0.rule' appears twice \(lines 2 and 4\)"):
         load_waivers(waivers, {})
 
 
 def test_duplicate_evidence_keys_become_a_skip_naming_the_file_and_lines(tmp_path):
-    (tmp_path / "run.yaml").write_text((READY / "evidence" / "load-stress.yaml").read_text() + "source: locust\n")
+    (tmp_path / "run.yaml").write_text(
+        (READY / "evidence" / "load-stress.yaml").read_text() + "source: locust\n"
+    )
     (tmp_path / "gate.yaml").write_text("service: {name: claims-triage}\nevidence:\n"
                                         "  - collector: file\n    path: run.yaml\n")
     spec = load_config(tmp_path / "gate.yaml").evidence[0]
@@ -110,7 +118,8 @@ def test_duplicate_evidence_keys_become_a_skip_naming_the_file_and_lines(tmp_pat
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('{"kind": "load_test", "kind": "drill"}', "key 'kind' appears twice (lines 1 and 1)"),
-    ('{"data": {"runs": [{"p95": 1},\n {"p95": 2,\n  "p95": 3}]}}', "key 'data.runs.1.p95' appears twice (lines 2 and 3)"),
+    ('{"data": {"runs": [{"p95": 1},\n {"p95": 2,\n  "p95": 3}]}}',
+     "key 'data.runs.1.p95' appears twice (lines 2 and 3)"),
     ('{"p\\u0039\\u0035": 1,\n "p95": 2}', "key 'p95' appears twice (lines 1 and 2)"),
     ('{"a": "}{\\"", "b": {"a": 1}, "a": 2}', "key 'a' appears twice (lines 1 and 1)"),
 ])
@@ -134,11 +143,13 @@ def test_an_alias_bomb_is_refused_as_it_is_read_not_after():
     # the bomb comes before a syntax error: the parser never reaches it, since the expansion is counted
     # at each alias (before, the whole graph was composed first, then walked)
     message = refusal(alias_bomb() + "broken: [\n")
-    assert f"line 6: YAML expands to more than {MAX_YAML_NODES} nodes through aliases (alias bomb?)" in message
+    assert (f"line 6: YAML expands to more than {MAX_YAML_NODES} nodes through aliases "
+            "(alias bomb?)") in message
 
 
 def test_an_alias_used_inside_the_node_it_names_is_refused():
-    assert refusal("data: &loop {next: *loop}\n").endswith("line 1: alias *loop is used inside the node it names")
+    assert refusal("data: &loop {next: *loop}\n").endswith("line 1: alias *loop is used inside the node it "
+                                                           "names")
 
 
 def test_modest_aliases_are_read():
@@ -184,7 +195,11 @@ def test_a_document_within_the_limits_is_digested_as_its_bytes(tmp_path):
     path.write_bytes(raw.encode())
     doc = load_yaml(path)
     assert doc.digest == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    assert doc.data["kind"] == "load_test" and len(doc.data["note"]) == 100_000 and len(doc.data["data"]) == 50_000
+    assert (
+        doc.data["kind"] == "load_test"
+        and len(doc.data["note"]) == 100_000
+        and len(doc.data["data"]) == 50_000
+    )
     assert doc.line_of(("data", 7)) == 3 and doc.line_of(("note",)) == 2
 
 
@@ -204,7 +219,8 @@ def ready(tmp_path: Path) -> Path:
 STRESS_TWICE = {
     # the first value is the one a reviewer reads; before, the last one silently won
     "p95": ("  latency_ms: {p50: 264, p90: 478, p95: 612, p99: 1124, max: 2381}\n",
-            "  latency_ms:\n    p95: 950\n    p50: 264\n    p90: 478\n    p95: 612\n    p99: 1124\n    max: 2381\n",
+            "  latency_ms:\n    p95: 950\n    p50: 264\n    p90: 478\n    p95: 612\n    p99: 1124\n    max: "
+            "2381\n",
             "data.latency_ms.p95", (16, 19)),
     "subject": ("data:\n", "subject: {service: claims-triage, version: '2.3.9'}\ndata:\n", "subject", (5, 6)),
     "kind": ("source: k6\n", "source: k6\nkind: load_test\n", "kind", (2, 4)),
@@ -214,8 +230,8 @@ STRESS_TWICE = {
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("key", sorted(STRESS_TWICE))
-def test_the_ready_example_with_a_stress_key_given_twice_blocks_naming_both_lines(tmp_path, capsys, engine, key,
-                                                                                  parser):
+def test_the_ready_example_with_a_stress_key_given_twice_blocks_naming_both_lines(tmp_path, capsys, engine,
+                                                                                  key, parser):
     if parser == "python" and engine != "embedded":
         pytest.skip("the reader is the same on every engine: one engine is enough for the pure-Python one")
     root = ready(tmp_path)

@@ -23,8 +23,8 @@ from ..conftest import REPO
 from .helpers import load_test, release
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-BEYOND = [EXACT + 1, -EXACT - 1, 2**64 - 1, -(2**63) - 1, 1e300, 5e-324, -1e-300, TINY / 2, math.nan, math.inf,
-          -math.inf]
+BEYOND = [EXACT + 1, -EXACT - 1, 2**64 - 1, -(2**63) - 1, 1e300, 5e-324, -1e-300, TINY / 2, math.nan,
+          math.inf, -math.inf]
 
 
 def numeric_leaves(node, path=()):
@@ -48,7 +48,7 @@ GATE_SCHEMAS = sorted(str(p.relative_to(SCHEMAS)) for p in SCHEMAS.rglob("*.json
 def test_every_number_in_every_schema_gate_loads_is_bounded_to_two_to_the_53(name):
     leaves = list(numeric_leaves(schema(name)))
     for path, leaf in leaves:
-        assert -EXACT <= leaf["minimum"] and leaf["maximum"] <= EXACT, (name, path, leaf)
+        assert leaf["minimum"] >= -EXACT and leaf["maximum"] <= EXACT, (name, path, leaf)
 
 
 def test_the_schemas_have_numbers_and_the_files_themselves_lack_the_bound():
@@ -63,13 +63,15 @@ def test_a_field_keeps_its_own_stricter_range():
     loaded = schema("evidence/load_test.schema.json")["properties"]
     assert (loaded["error_rate"]["minimum"], loaded["error_rate"]["maximum"]) == (0, 1)
     assert (loaded["requests"]["minimum"], loaded["requests"]["maximum"]) == (0, EXACT)
-    assert bounded({"type": ["number", "null"]}) == {"type": ["number", "null"], "minimum": -EXACT, "maximum": EXACT}
+    assert bounded({"type": ["number", "null"]}) == {"type": ["number", "null"], "minimum": -EXACT,
+                                                     "maximum": EXACT}
     assert bounded({"enum": [2**70]}) == {"enum": [2**70]}
     examples = schema("evidence/data_quality.schema.json")["properties"]["examples"]["items"]["properties"]
     assert examples["record"]["maximum"] == EXACT   # a property named like a keyword is a field all the same
 
 
-@pytest.mark.parametrize("value", [0, -0.0, EXACT, -EXACT, float(EXACT), TINY, -TINY, 1e-6, 0.1, True, "NaN", None])
+@pytest.mark.parametrize("value",
+                         [0, -0.0, EXACT, -EXACT, float(EXACT), TINY, -TINY, 1e-6, 0.1, True, "NaN", None])
 def test_numbers_within_two_to_the_53_and_non_numbers_are_fine(value):
     assert problem(value) is None
 
@@ -147,7 +149,8 @@ def test_gate_yaml_with_nan_is_a_config_error_naming_the_field(gate_workspace):
     path = gate_workspace.root / "gate.yaml"
     path.write_text(path.read_text().replace("expected_peak_rps: 40", "expected_peak_rps: .nan", 1))
     assert "expected_peak_rps: .nan" in path.read_text()
-    with pytest.raises(ConfigError, match=r"gate\.yaml:\d+: field 'service\.expected_peak_rps': expected a finite"):
+    with pytest.raises(ConfigError,
+                       match=r"gate\.yaml:\d+: field 'service\.expected_peak_rps': expected a finite"):
         load_config(path)
 
 
@@ -156,7 +159,8 @@ def test_threshold_beyond_the_bound_is_a_config_error_naming_the_field(tmp_path)
     assert "p95_latency_ms: 800" in text
     path = tmp_path / "threshold.yaml"
     path.write_text(text.replace("p95_latency_ms: 800", "p95_latency_ms: 18446744073709551615", 1))
-    with pytest.raises(ConfigError, match=r"threshold\.yaml:\d+: field '[\w.]*p95_latency_ms': expected a number"):
+    with pytest.raises(ConfigError,
+                       match=r"threshold\.yaml:\d+: field '[\w.]*p95_latency_ms': expected a number"):
         load_threshold(path, "production")
 
 

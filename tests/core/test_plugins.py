@@ -102,7 +102,8 @@ def test_a_crashing_collector_becomes_skipped_never_a_crash(register_plugin, gat
     assert "disk on fire" in doc["skipped"][0]["reason"]
 
 
-def test_decision_hook_failure_is_a_warning_and_never_changes_the_decision(register_plugin, gate_workspace, capsys):
+def test_decision_hook_failure_is_a_warning_and_never_changes_the_decision(register_plugin, gate_workspace,
+                                                                           capsys):
     seen = []
 
     class Plugin:
@@ -157,7 +158,8 @@ def test_a_broken_entry_point_is_named(monkeypatch):
 
     real = metadata.entry_points
     monkeypatch.setattr(metadata, "entry_points", lambda **kw: [
-        metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="gate")] if kw.get("group") == "gate" else real(**kw))
+        metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="gate")]
+                        if kw.get("group") == "gate" else real(**kw))
     with pytest.raises(GateError, match="plugin 'broken'"):
         plugins.build_manager(None)
 
@@ -177,7 +179,8 @@ def test_trace_shows_every_hook_of_an_evaluation_gate_decision_made_included(mon
     from tests.conftest import REPO
 
     work = tmp_path / "ready"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", work, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", work,
+                    ignore=shutil.ignore_patterns(".gate"))
     monkeypatch.setenv("GATE_TRACE_PLUGINS", "1")
     plugins.reset_manager(None)
     main(["evaluate", "-c", str(work / "gate.yaml"), "--now", "2026-11-26T12:00:00Z", "--engine", "embedded"])
@@ -185,4 +188,5 @@ def test_trace_shows_every_hook_of_an_evaluation_gate_decision_made_included(mon
     hooks = {line.split()[2] for line in traced}
     assert {"gate_policy_engine", "gate_register_collectors", "gate_policy_paths",
             "gate_decision_made"} <= hooks
-    assert any(line.startswith("gate: hook gate_decision_made -> ") and "gate_github" in line for line in traced)
+    assert any(line.startswith("gate: hook gate_decision_made -> ") and "gate_github" in line
+               for line in traced)

@@ -62,7 +62,8 @@ def test_a_plugin_module_imports_only_what_gate_exports(path):
     importlib.import_module(module_name(path))
     wrong = non_public(path.read_text(encoding="utf-8"))
     assert not wrong, (f"{path.relative_to(REPO)} imports gate internals "
-                       f"{', '.join(f'{m} (line {n})' for n, m in wrong)}; use only {', '.join(sorted(PUBLIC))}")
+                       f"{', '.join(f'{m} (line {n})' for n, m in wrong)}; use only "
+                       f"{', '.join(sorted(PUBLIC))}")
 
 
 @pytest.mark.parametrize("source, module", [

@@ -37,7 +37,8 @@ def test_rule_ids_are_the_literal_ids_a_module_gives_its_findings_at_the_line_gi
 
 
 def test_a_test_names_every_id_literal_it_holds_outside_comments():
-    body = 'test_x if {\n\tf := data.gate.technical.deny with input as {}\n\tf["technical.p95_latency"]\n}\n# "technical.soak"\n'
+    body = ('test_x if {\n\tf := data.gate.technical.deny with input as '
+            '{}\n\tf["technical.p95_latency"]\n}\n# "technical.soak"\n')
     assert rego.ids_named(body) == {"technical.p95_latency"}
 
 
@@ -57,7 +58,8 @@ def test_files_under_leaves_out_tests_unless_asked_and_names_a_missing_path(tmp_
     for name in ("b.rego", "a.rego", "a_test.rego", "notes.txt"):
         (tmp_path / "p" / name).write_text("package gate.x\n")
     assert [p.name for p in rego.files_under(tmp_path / "p")] == ["a.rego", "b.rego"]
-    assert [p.name for p in rego.files_under(tmp_path / "p", include_tests=True)] == ["a.rego", "a_test.rego", "b.rego"]
+    assert [p.name for p in rego.files_under(tmp_path / "p", include_tests=True)] == ["a.rego", "a_test.rego",
+                                                                                      "b.rego"]
     with pytest.raises(PolicyError, match=r"gone: policy path not found"):
         rego.files_under(tmp_path / "gone")
 

@@ -116,7 +116,8 @@ def test_the_decision_log_records_the_version_and_its_source(tmp_path, monkeypat
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GATE_VERSION", raising=False)
     code = main(["evaluate", "--now", EXAMPLE_NOW, "--engine", "embedded", "--format", "json"])
-    assert code == 0, capsys.readouterr().err  # the evidence was recorded for 2.4.0: judged as 2.4.0, it passes
+    # the evidence was recorded for 2.4.0: judged as 2.4.0, it passes
+    assert code == 0, capsys.readouterr().err
     [record] = [json.loads(line) for line in (service / ".gate" / "decisions.jsonl").read_text().splitlines()]
     assert record["context"]["version"] == "2.4.0"
     assert record["context"]["version_source"] == "tag v2.4.0"

@@ -26,8 +26,8 @@ def loaded_after(code: str, env: dict[str, str] | None = None) -> list[str]:
     """The heavy modules in sys.modules after running `code` in a fresh interpreter."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=environ,
-                          timeout=120, check=False)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO,
+                          env=environ, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 

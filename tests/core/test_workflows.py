@@ -26,7 +26,8 @@ def repo_with(tmp_path: Path, workflow: dict, gate_yaml: str = GATE_YAML, name: 
 
 def action_job(permissions=None, **inputs) -> dict:
     job = {"runs-on": "ubuntu-latest",
-           "steps": [{"uses": "actions/checkout@v4"}, {"uses": "acme/gate@v1", "with": {"config": "gate.yaml", **inputs}}]}
+           "steps": [{"uses": "actions/checkout@v4"},
+                     {"uses": "acme/gate@v1", "with": {"config": "gate.yaml", **inputs}}]}
     if permissions is not None:
         job["permissions"] = permissions
     return job
@@ -35,12 +36,14 @@ def action_job(permissions=None, **inputs) -> dict:
 def test_contents_read_with_the_git_branch_store_is_named(tmp_path):
     config = repo_with(tmp_path, {"on": "push", "jobs": {"gate": action_job({"contents": "read"})}})
     assert workflow_problems(config) == [
-        ("release.yml: job 'gate' grants contents: read, but decision_log: git-branch pushes the decision log to"
+        ("release.yml: job 'gate' grants contents: read, but decision_log: git-branch pushes the decision "
+         "log to"
          " origin; grant contents: write")]
 
 
 @pytest.mark.parametrize(("permissions", "problems"), [
-    ({"contents": "write"}, 0), ("write-all", 0), ("read-all", 1), ({}, 1), ({"checks": "write"}, 1), (None, 0)])
+    ({"contents": "write"}, 0), ("write-all", 0), ("read-all", 1), ({}, 1), ({"checks": "write"}, 1),
+    (None, 0)])
 def test_every_form_of_permissions_is_read(tmp_path, permissions, problems):
     config = repo_with(tmp_path, {"on": "push", "jobs": {"gate": action_job(permissions)}})
     assert len(workflow_problems(config)) == problems
@@ -49,12 +52,14 @@ def test_every_form_of_permissions_is_read(tmp_path, permissions, problems):
 def test_the_job_overrides_the_workflow_and_a_job_without_permissions_inherits_them(tmp_path):
     workflow = {"on": "push", "permissions": {"contents": "read"},
                 "jobs": {"a": action_job({"contents": "write"}), "b": action_job()}}
-    assert [p.split(" grants")[0] for p in workflow_problems(repo_with(tmp_path, workflow))] == ["release.yml: job 'b'"]
+    assert [p.split(" grants")[0]
+            for p in workflow_problems(repo_with(tmp_path, workflow))] == ["release.yml: job 'b'"]
 
 
 def test_the_store_follows_gate_yaml_then_the_action_input(tmp_path):
     file_store = GATE_YAML + "decision_log:\n  store: file\n"
-    assert workflow_problems(repo_with(tmp_path / "a", {"on": "push", "jobs": {"g": action_job({})}}, file_store)) == []
+    assert workflow_problems(repo_with(tmp_path / "a", {"on": "push", "jobs": {"g": action_job({})}},
+                                       file_store)) == []
     none_input = {"on": "push", "jobs": {"g": action_job({}, **{"decision-log": "none"})}}
     assert workflow_problems(repo_with(tmp_path / "b", none_input)) == []
     no_checkout = action_job({})
@@ -68,8 +73,10 @@ def test_reports_need_checks_and_on_pull_requests_the_comment_needs_pull_request
     problems = workflow_problems(repo_with(tmp_path / "a", workflow))
     assert [p.split(", but ")[0] for p in problems] == ["release.yml: job 'g' grants checks: none",
                                                          "release.yml: job 'g' grants pull-requests: none"]
-    workflow["jobs"]["g"]["permissions"] = {"contents": "write", "statuses": "write", "pull-requests": "write"}
-    assert workflow_problems(repo_with(tmp_path / "b", workflow)) == []  # a commit status stands in for the check
+    workflow["jobs"]["g"]["permissions"] = {"contents": "write", "statuses": "write",
+                                            "pull-requests": "write"}
+    # a commit status stands in for the check
+    assert workflow_problems(repo_with(tmp_path / "b", workflow)) == []
     workflow["on"] = "push"
     workflow["jobs"]["g"]["permissions"] = {"contents": "write", "checks": "write"}
     assert workflow_problems(repo_with(tmp_path / "c", workflow)) == []  # no pull request, no comment
@@ -78,7 +85,8 @@ def test_reports_need_checks_and_on_pull_requests_the_comment_needs_pull_request
 def test_a_run_step_is_held_to_its_store_and_another_gate_yaml_is_not_this_one(tmp_path):
     run_step = {"run": "pip install gate\ngate evaluate --config gate.yaml --format github",
                 "env": {"GATE_DECISION_LOG_STORE": "git-branch"}}
-    other = {"run": "gate evaluate -c services/other/gate.yaml", "env": {"GATE_DECISION_LOG_STORE": "git-branch"}}
+    other = {"run": "gate evaluate -c services/other/gate.yaml",
+             "env": {"GATE_DECISION_LOG_STORE": "git-branch"}}
     workflow = {"on": "push", "permissions": {"contents": "read"},
                 "jobs": {"mine": {"steps": [run_step]}, "theirs": {"steps": [other]}, "echo": {"steps": [
                     {"run": "echo the gate evaluated nothing"}]}}}
@@ -105,6 +113,8 @@ def test_in_actions_evaluate_holds_the_running_job_to_the_store_it_will_write(tm
     # a gate.yaml outside the job's checkout (gate's own test suite run in CI) is not held to its workflow
     elsewhere = repo_with(tmp_path.parent / f"{tmp_path.name}-elsewhere", workflow)
     assert running_job_problems(elsewhere, env, "git-branch") == ([], [])
-    _, reports = running_job_problems(config, {**env, "GITHUB_TOKEN": "t", "GITHUB_EVENT_NAME": "pull_request"}, "file")
+    _, reports = running_job_problems(config,
+                                      {**env, "GITHUB_TOKEN": "t", "GITHUB_EVENT_NAME": "pull_request"},
+                                      "file")
     assert [r.split(", but")[0] for r in reports] == ["release.yml: job 'gate' grants checks: none",
                                                        "release.yml: job 'gate' grants pull-requests: none"]

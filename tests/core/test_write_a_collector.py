@@ -21,7 +21,8 @@ from ..conftest import REPO
 from .helpers import release
 
 NOW = ["--now", "2026-11-26T12:00:00Z"]
-CARD = "model: claims-triage-v7\nintended_use: route claims\nlimitations: [no fraud scoring]\nupdated: 2026-11-20\n"
+CARD = ("model: claims-triage-v7\nintended_use: route claims\nlimitations: [no fraud scoring]\nupdated: "
+        "2026-11-20\n")
 
 
 def walkthrough() -> str:

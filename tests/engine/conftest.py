@@ -62,7 +62,8 @@ def local_opa(opa_bin, request) -> Iterator:
 
     engine = LocalOpaEngine(opa_bin)
     if getattr(request, "param", PATHS[0]) == "opa eval":
-        engine.expect_one(findings_only=False)  # these tests read data.gate whole (tests/engine/test_findings_query.py: the sets)
+        # these tests read data.gate whole; tests/engine/test_findings_query.py asks for the sets
+        engine.expect_one(findings_only=False)
     yield engine
     engine.close()
 

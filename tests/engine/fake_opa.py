@@ -84,7 +84,8 @@ class FakeOpa:
                 body = self.rfile.read(length) if length else b""
                 fake.requests.append(Recorded(method, self.path, dict(self.headers), body))
                 if fake.token and self.headers.get("Authorization") != f"Bearer {fake.token}":
-                    return self._answer(401, {"code": "unauthorized", "message": "the request is unauthorized"})
+                    return self._answer(401,
+                                        {"code": "unauthorized", "message": "the request is unauthorized"})
                 if fake.script:
                     step = fake.script.pop(0)
                     time.sleep(step.delay_s)
@@ -94,24 +95,29 @@ class FakeOpa:
                 if path == "/health":
                     return self._answer(200, {})
                 if path == "/v1/policies" and method == "GET":
-                    return self._answer(200, {"result": [{"id": k, "raw": v} for k, v in fake.policies.items()]})
+                    return self._answer(200,
+                                        {"result": [{"id": k, "raw": v} for k, v in fake.policies.items()]})
                 if path.startswith("/v1/policies/"):
                     pid = path[len("/v1/policies/"):]
                     if method == "PUT":
                         source = body.decode()
-                        code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+                        code = "\n".join(line for line in source.splitlines()
+                                         if not line.lstrip().startswith("#"))
                         if not code.lstrip().startswith("package"):
                             return self._answer(400, {"code": "invalid_parameter",
-                                                      "message": "error(s) occurred while compiling module(s)",
+                                                      "message": "error(s) occurred while compiling "
+                                                                 "module(s)",
                                                       "errors": [{"code": "rego_parse_error",
                                                                   "message": "package expected",
-                                                                  "location": {"file": pid, "row": 1, "col": 1}}]})
+                                                                  "location": {"file": pid, "row": 1,
+                                                                               "col": 1}}]})
                         fake.policies[pid] = source
                         return self._answer(200, {})
                     if method == "DELETE":
                         if pid not in fake.policies:
                             return self._answer(404, {"code": "resource_not_found",
-                                                      "message": f"storage_not_found_error: policy id {pid!r}"})
+                                                      "message": "storage_not_found_error: policy "
+                                                                 f"id {pid!r}"})
                         del fake.policies[pid]
                         return self._answer(200, {})
                 if path.startswith("/v1/data/"):
@@ -123,7 +129,9 @@ class FakeOpa:
                         try:
                             doc = json.loads(body) if body else {}
                         except ValueError:
-                            return self._answer(400, {"code": "invalid_parameter", "message": "body contains malformed input document"})
+                            return self._answer(400,
+                                                {"code": "invalid_parameter",
+                                                 "message": "body contains malformed input document"})
                         if fake.result is None:
                             return self._answer(200, {})
                         answer = {"result": fake.with_marks(fake.result(doc.get("input")), doc.get("input"))}
@@ -204,8 +212,10 @@ def _canary_rules(source: str, input: Any) -> dict[str, Any]:
     """The constants and the canary of a gate.gate_canary module, as OPA evaluates them for this input."""
     import hashlib
 
-    values = {name: json.loads(value) for name, value in re.findall(r'^(\w+) := ("[^"\n]*")$', source, re.MULTILINE)}
-    rule = re.search(r'^canary := crypto\.sha256\(concat\("\|", \[input\.(\w+), ("[^"\n]*")\]\)\)$', source, re.MULTILINE)
+    values = {name: json.loads(value)
+              for name, value in re.findall(r'^(\w+) := ("[^"\n]*")$', source, re.MULTILINE)}
+    rule = re.search(r'^canary := crypto\.sha256\(concat\("\|", \[input\.(\w+), ("[^"\n]*")\]\)\)$', source,
+                     re.MULTILINE)
     nonce = input.get(rule[1]) if rule and isinstance(input, dict) else None
     if isinstance(nonce, str):  # OPA leaves the rule undefined when the nonce is missing or not text
         values["canary"] = hashlib.sha256(f"{nonce}|{json.loads(rule[2])}".encode()).hexdigest()

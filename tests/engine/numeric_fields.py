@@ -123,7 +123,8 @@ def minimal(node: Any, root: dict) -> Any:
 
 @cache
 def _ready_evidence() -> tuple[tuple[str, dict], ...]:
-    return tuple((path.name, yaml.safe_load(path.read_text())) for path in sorted((READY / "evidence").glob("*.yaml")))
+    return tuple((path.name, yaml.safe_load(path.read_text()))
+                 for path in sorted((READY / "evidence").glob("*.yaml")))
 
 
 def examples_of(field: Field) -> list[tuple[str, dict]]:
@@ -134,7 +135,8 @@ def examples_of(field: Field) -> list[tuple[str, dict]]:
     if having or found:
         return having or found
     root = schema(f"evidence/{field.kind}.schema.json")
-    return [(f"zz-{field.kind}.yaml", {"kind": field.kind, "source": "test", "produced_at": "2026-11-20T10:00:00Z",
+    return [(f"zz-{field.kind}.yaml",
+             {"kind": field.kind, "source": "test", "produced_at": "2026-11-20T10:00:00Z",
                                       "subject": {"service": "claims-triage", "version": "2.4.0"},
                                       "data": minimal(root, root)})]
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import opa_binary, requires_opa
-
-from gate.engine.session import open_engine
 from gate.config import load_config
+from gate.engine.session import open_engine
+from tests.conftest import opa_binary, requires_opa
 
 
 @pytest.fixture
 def config(tmp_path):
     def make(engine: str = ""):
-        (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\n" + engine)
+        (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: "
+                                            "production\nevidence: []\n" + engine)
         return load_config(tmp_path / "gate.yaml")
 
     return make
@@ -33,11 +33,14 @@ def choose(config, capsys, name=None) -> tuple[object, str]:
         return engine.engine, capsys.readouterr().err
 
 
-def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa, capsys):
+def test_without_opa_auto_says_it_fell_back_to_the_embedded_engine_and_what_that_costs(config, no_opa,
+                                                                                       capsys):
     engine, err = choose(config(), capsys)
     assert engine.name == "embedded"
-    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or on PATH);"
-                   " gate lint is much slower on it and it refuses some policies: install OPA, see docs/engines.md\n")
+    assert err == ("gate: engine embedded regopy (no OPA server configured, no opa binary in OPA_BIN or "
+                   "on PATH);"
+                   " gate lint is much slower on it and it refuses some policies: install OPA, see "
+                   "docs/engines.md\n")
 
 
 @requires_opa

@@ -62,9 +62,9 @@ def test_a_crash_in_the_engine_is_an_engine_error_and_gate_survives():
     def crash():
         os.kill(os.getpid(), signal.SIGSEGV)
 
-    call = bounded.ForkedCall(lambda: (lambda request: crash() or ""), "the test engine")
+    call = bounded.ForkedWorker(lambda: (lambda request: crash() or ""), "the test engine")
     with pytest.raises(EngineError, match=r"the test engine crashed \(SIGSEGV\) before answering"):
-        call.finish(b"{}", 10)
+        call.ask(b"{}", 10)
     assert _engine_children() == []
 
 

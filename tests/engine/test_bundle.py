@@ -17,9 +17,8 @@ import pytest
 
 from gate.cli import main
 from gate.commands.bundle import bundle_files, canonical_json, file_hash, signatures, write_bundle
-from tests.conftest import EXAMPLE_NOW
+from tests.conftest import EXAMPLE_NOW, said
 from tests.engine.conftest import REPO
-from tests.conftest import said
 
 EXAMPLE = REPO / "examples" / "claims-triage"
 
@@ -54,14 +53,16 @@ def test_bundle_holds_policies_threshold_and_a_manifest_with_the_commit(project,
     out = project / "bundle.tar.gz"
     assert main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(out)]) == 0
     files = members(out)
-    shipped = sorted(f"policies/{p.name}" for p in (REPO / "policies").glob("*.rego") if not p.stem.endswith("_test"))
+    shipped = sorted(f"policies/{p.name}" for p in (REPO / "policies").glob("*.rego")
+                     if not p.stem.endswith("_test"))
     assert sorted(files) == [".manifest", "gate/canary.rego", *shipped, "threshold/data.json"]
     assert "policies/technical.rego" in shipped
     manifest = json.loads(files[".manifest"])
     assert manifest["revision"] == head(project)
     # the canary every answer must carry names the revision and is bound to these policies and this data
     assert f'revision := "{head(project)}"' in files["gate/canary.rego"].decode()
-    assert f'policy_digest := "{manifest["metadata"]["gate"]["policy_digest"]}"' in files["gate/canary.rego"].decode()
+    assert ('policy_digest := '
+            f'"{manifest["metadata"]["gate"]["policy_digest"]}"') in files["gate/canary.rego"].decode()
     assert manifest["roots"] == ["gate", "threshold"]
     assert manifest["metadata"]["gate"]["profile"] == "production"
     assert files["policies/lib.rego"] == (project / "policies" / "lib.rego").read_bytes()
@@ -108,7 +109,8 @@ def test_a_signed_bundle_carries_a_jws_over_every_file(project, rsa_keys):
 
     private, public = rsa_keys
     out = project / "signed.tar.gz"
-    assert main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(out), "--signing-key", str(private)]) == 0
+    assert main(["bundle", "build", "-c", str(project / "gate.yaml"), "-o", str(out), "--signing-key",
+                 str(private)]) == 0
     files = members(out)
     [token] = json.loads(files.pop(".signatures.json"))["signatures"]
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
@@ -121,8 +123,10 @@ def test_a_signed_bundle_carries_a_jws_over_every_file(project, rsa_keys):
 
 def _opa_verifies(opa_bin: str, bundle: Path, key: str, alg: str = "RS256") -> subprocess.CompletedProcess:
     """`opa build -b` verifies the bundle's signatures before it writes anything (message on stdout)."""
-    return subprocess.run([opa_bin, "build", "-b", str(bundle), "--verification-key", key, "--signing-alg", alg,
-                           "-o", str(bundle.with_suffix(".checked.tar.gz"))], capture_output=True, text=True, check=False)
+    return subprocess.run([opa_bin, "build", "-b", str(bundle), "--verification-key", key, "--signing-alg",
+                           alg,
+                           "-o", str(bundle.with_suffix(".checked.tar.gz"))], capture_output=True, text=True,
+                          check=False)
 
 
 def test_real_opa_verifies_the_signature_and_catches_tampering(project, rsa_keys, opa_bin):
@@ -132,20 +136,25 @@ def test_real_opa_verifies_the_signature_and_catches_tampering(project, rsa_keys
     verified = _opa_verifies(opa_bin, out, str(public))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     files = members(out)
-    files["threshold/data.json"] = files["threshold/data.json"].replace(b'"p95_latency_ms":800', b'"p95_latency_ms":9999')
+    files["threshold/data.json"] = files["threshold/data.json"].replace(b'"p95_latency_ms":800',
+                                                                        b'"p95_latency_ms":9999')
     tampered = project / "tampered.tar.gz"
     write_bundle(files, tampered)
     refused = _opa_verifies(opa_bin, tampered, str(public))
-    assert refused.returncode != 0 and "threshold/data.json: digest mismatch" in refused.stdout + refused.stderr
+    assert refused.returncode != 0 and ("threshold/data.json: digest "
+                                        "mismatch") in refused.stdout + refused.stderr
 
 
 def test_hmac_signatures_and_odd_json_hash_as_opa_hashes_them(tmp_path, opa_bin):
     """HS256, and data whose canonical JSON needs care: <, >, &, non-ASCII, big and tiny numbers."""
     prepared = SimpleNamespace(
-        policies=SimpleNamespace(modules=[SimpleNamespace(path=tmp_path / "p.rego", source="package gate.p\n\nx := 1\n")],
+        policies=SimpleNamespace(modules=[SimpleNamespace(path=tmp_path / "p.rego",
+                                                          source="package gate.p\n\nx := 1\n")],
                                  digest="sha256:0"),
-        threshold=SimpleNamespace(data={"note": "a < b && c > d", "name": "Zürich ✓", "big": 2**64 + 1, "tiny": 1e-7,
-                                        "separator": "\u2028", "nested": {"b": [1, 2.5], "a": None}}, profile="production", digest="sha256:1"))
+        threshold=SimpleNamespace(data={"note": "a < b && c > d", "name": "Zürich ✓", "big": 2**64 + 1,
+                                        "tiny": 1e-7,
+                                        "separator": "\u2028", "nested": {"b": [1, 2.5], "a": None}},
+                                  profile="production", digest="sha256:1"))
     files = bundle_files(prepared, revision="test")
     secret = tmp_path / "secret"
     secret.write_bytes(b"a-shared-secret-of-enough-length")
@@ -171,7 +180,8 @@ def test_a_bad_signing_key_is_one_line_naming_the_file(project, capsys, tmp_path
 
 
 def _serve_bundle(opa_bin: str, bundle: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
+    process = subprocess.Popen([opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}",
+                                "--skip-version-check",
                                 "--log-level", "error", "-b", str(bundle)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     import urllib.request
@@ -196,7 +206,8 @@ def test_opa_serving_the_bundle_decides_like_the_embedded_engine(project, opa_bi
     server = _serve_bundle(opa_bin, out, port)
     try:
         args = ["evaluate", "-c", str(project / "gate.yaml"), "-f", "json", "--now", EXAMPLE_NOW]
-        code_opa = main([*args, "--engine", "opa", "--opa-url", f"http://127.0.0.1:{port}", "--opa-preloaded"])
+        code_opa = main([*args, "--engine", "opa", "--opa-url", f"http://127.0.0.1:{port}",
+                         "--opa-preloaded"])
         from_opa = json.loads(capsys.readouterr().out)
     finally:
         server.kill()
@@ -236,7 +247,8 @@ def test_in_a_repository_using_the_shipped_policies_the_revision_pins_both(tmp_p
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "gate init"], check=True)
     out = tmp_path / "bundle.tar.gz"
-    assert main(["bundle", "build", "-c", str(root / "gate.yaml"), "-o", str(out)]) == 0, capsys.readouterr().err
+    assert main(["bundle", "build", "-c", str(root / "gate.yaml"), "-o",
+                 str(out)]) == 0, capsys.readouterr().err
     files = members(out)
     assert json.loads(files[".manifest"])["revision"] == f"{head(root)}+gate-{gate_version()}"
     assert "policies/main.rego" in files

@@ -27,7 +27,8 @@ def test_a_policy_that_does_not_compile_is_named_with_file_and_line(tmp_path, ca
     (tmp_path / "policies" / "ok.rego").write_text(HEAD.replace("probe", "ok") + "deny contains 1 if false\n")
     probe = tmp_path / "policies" / "more" / "probe.rego"
     probe.write_text(HEAD + BROKEN[broken])  # the broken line is line 6
-    (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\npolicies: policies\n")
+    (tmp_path / "gate.yaml").write_text("service:\n  name: svc\nprofile: production\nevidence: []\npolicies: "
+                                        "policies\n")
     assert main(["check", "-c", str(tmp_path / "gate.yaml"), "--engine", engine]) == 3
     err = capsys.readouterr().err
     assert len(said(err)) == 1

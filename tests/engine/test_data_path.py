@@ -34,7 +34,8 @@ arrived := {"quote": quote, "backslash": backslash, "big": big, "tiny": tiny, "u
 '''
 
 # n: the largest integer gate accepts (gate.numbers), which both engines hold exactly
-SERVICE = {"name": "svc", "q": 'say "hi"', "b": "C:\\temp\\new", "n": 2**53 - 1, "f": 1e-7, "u": "Zürich ✓ 東京"}
+SERVICE = {"name": "svc", "q": 'say "hi"', "b": "C:\\temp\\new", "n": 2**53 - 1, "f": 1e-7,
+           "u": "Zürich ✓ 東京"}
 
 FRESHNESS = """package gate.fresh
 
@@ -84,15 +85,16 @@ def test_z_timestamps_let_a_freshness_rule_deny_stale_evidence(engine):
     now = "2026-11-26T12:00:00+00:00"
     stale = engine.evaluate({"context": {"now": now}, "service": {"last_load_test": "2026-09-01T08:00:00Z"}},
                             policies, {})
-    fresh = engine.evaluate({"context": {"now": now}, "service": {"last_load_test": "2026-11-20T08:00:00.250Z"}},
-                            policies, {})
+    fresh = engine.evaluate({"context": {"now": now},
+                             "service": {"last_load_test": "2026-11-20T08:00:00.250Z"}}, policies, {})
     assert stale["fresh"]["deny"] == ["the load test is older than 30 days"]
     assert fresh["fresh"]["deny"] == []
 
 
 def test_without_normalisation_regopy_would_pass_stale_evidence():
     """Why gate normalises: raw "Z" input makes regopy's parse undefined and the deny never fires."""
-    raw = {"context": {"now": "2026-11-26T12:00:00+00:00"}, "service": {"last_load_test": "2026-09-01T08:00:00Z"}}
+    raw = {"context": {"now": "2026-11-26T12:00:00+00:00"},
+           "service": {"last_load_test": "2026-09-01T08:00:00Z"}}
     result = json.loads(evaluate_text([("fresh.rego", FRESHNESS)], "{}", jsonsafe.dumps(raw)))
     assert result["fresh"].get("deny", []) == []
 
@@ -126,7 +128,8 @@ def test_cli_values_from_gate_yaml_reach_the_policy_intact(engine_name, gate_wor
 
 
 @pytest.mark.parametrize("engine_name", ["embedded", "opa-local"])
-def test_cli_freshness_rule_on_z_timestamps_blocks_stale_evidence(engine_name, gate_workspace, capsys, request):
+def test_cli_freshness_rule_on_z_timestamps_blocks_stale_evidence(engine_name, gate_workspace, capsys,
+                                                                  request):
     if engine_name == "opa-local":
         request.getfixturevalue("opa_bin")
     ws = gate_workspace
@@ -134,8 +137,9 @@ def test_cli_freshness_rule_on_z_timestamps_blocks_stale_evidence(engine_name, g
     shutil.copy(REPO / "examples" / "claims-triage" / "ready" / "evidence" / "load-stress.yaml",
                 ws.root / "evidence.yaml")
     shutil.copy(REPO / "policies" / "threshold.yaml", ws.root / "threshold.yaml")
-    config = ws.config({"service": {"name": "svc", "last_load_test": "2026-09-01T08:00:00Z"}, "policies": "policies",
-                        "threshold": "threshold.yaml", "evidence": [{"collector": "file", "path": "evidence.yaml"}]})
+    config = ws.config({"service": {"name": "svc", "last_load_test": "2026-09-01T08:00:00Z"},
+                        "policies": "policies", "threshold": "threshold.yaml",
+                        "evidence": [{"collector": "file", "path": "evidence.yaml"}]})
     code = main(["evaluate", "--config", str(config), "--engine", engine_name, "--format", "json",
                  "--now", "2026-11-26T12:00:00Z"])
     out, err = capsys.readouterr()

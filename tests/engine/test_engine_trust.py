@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -27,11 +27,10 @@ from gate.engine import canary, trust
 from gate.engine.opa import free_port
 from gate.errors import ConfigError
 from gate.policyset import load_policies
-from tests.conftest import EXAMPLE_NOW
+from tests.conftest import EXAMPLE_NOW, said
 from tests.engine.conftest import REPO
 from tests.engine.fake_opa import FakeOpa
 from tests.engine.test_bundle import _serve_bundle
-from tests.conftest import said
 
 EXAMPLES = REPO / "examples" / "claims-triage"
 TOKEN = "ghp_enginetrustPLANTED0123456789abcdefAB"
@@ -73,13 +72,15 @@ def evaluate(config: Path, capsys, *extra: str) -> tuple[int, str, str]:
 # --- the canary ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("preloaded", [False, True], ids=["pushed", "preloaded"])
-def test_a_stub_answering_empty_sets_never_approves_the_blocked_example(impostor, tmp_path, capsys, preloaded):
+def test_a_stub_answering_empty_sets_never_approves_the_blocked_example(impostor, tmp_path, capsys,
+                                                                        preloaded):
     engine = {"opa_url": impostor.url, **({"opa_preloaded": True} if preloaded else {})}
     code, out, err = evaluate(example(tmp_path, "blocked", engine), capsys)
     assert code == 3, err
     assert out == ""
     assert "canary" in err and len(said(err)) == 1
-    assert any(r.path.startswith("/v1/data/gate") for r in impostor.requests)  # it was asked, and not believed
+    # it was asked, and not believed
+    assert any(r.path.startswith("/v1/data/gate") for r in impostor.requests)
 
 
 def test_the_same_stub_computing_the_canary_is_what_the_check_tells_apart(impostor, tmp_path, capsys):
@@ -216,7 +217,8 @@ def test_an_opa_binary_inside_the_workspace_is_refused_and_never_run(tmp_path, t
     assert not marker.exists()
 
 
-def test_opa_bin_inside_the_workspace_is_refused(tmp_path, tmp_path_factory, capsys, no_opa_around, monkeypatch):
+def test_opa_bin_inside_the_workspace_is_refused(tmp_path, tmp_path_factory, capsys, no_opa_around,
+                                                 monkeypatch):
     marker = tmp_path_factory.mktemp("marks") / "ran"
     config = example(tmp_path, "ready")
     monkeypatch.setenv("OPA_BIN", str(_script(config.parent / "bin" / "opa", trust.OPA_VERSION, marker)))
@@ -225,8 +227,8 @@ def test_opa_bin_inside_the_workspace_is_refused(tmp_path, tmp_path_factory, cap
     assert not marker.exists()
 
 
-def test_auto_passes_over_an_opa_on_path_inside_the_workspace(tmp_path, tmp_path_factory, capsys, no_opa_around,
-                                                              monkeypatch):
+def test_auto_passes_over_an_opa_on_path_inside_the_workspace(tmp_path, tmp_path_factory, capsys,
+                                                              no_opa_around, monkeypatch):
     marker = tmp_path_factory.mktemp("marks") / "ran"
     config = example(tmp_path, "ready")
     tools = _script(config.parent / "tools" / "opa", trust.OPA_VERSION, marker).parent
@@ -261,7 +263,8 @@ def test_gate_yaml_cannot_accept_another_version_but_the_environment_can(tmp_pat
     monkeypatch.setenv(trust.VERSION_ENV, "1.19.0")
     code, out, err = evaluate(config, capsys)
     assert code == 0, err
-    assert json.loads(out)["engine"] == f"opa-local (OPA 1.19.0, not the pinned {trust.OPA_VERSION}: GATE_OPA_VERSION)"
+    assert json.loads(out)["engine"] == (f"opa-local (OPA 1.19.0, not the pinned {trust.OPA_VERSION}: "
+                                         "GATE_OPA_VERSION)")
 
 
 def test_the_real_opa_outside_the_workspace_decides_both_examples(tmp_path, capsys, no_opa_around, opa_bin):
@@ -287,7 +290,8 @@ def ci_clock(monkeypatch):
 
 
 @pytest.mark.parametrize("field,value", [("opa_url", "http://127.0.0.1:9"), ("opa_preloaded", True),
-                                         ("opa_binary", "/usr/local/bin/opa"), ("opa_token_env", "GITHUB_TOKEN")])
+                                         ("opa_binary", "/usr/local/bin/opa"),
+                                         ("opa_token_env", "GITHUB_TOKEN")])
 def test_in_ci_with_production_gate_yaml_cannot_pick_the_engine(tmp_path, capsys, ci_clock, field, value):
     code, out, err = evaluate(example(tmp_path, "blocked", {field: value}), capsys)
     assert code == 2 and out == ""
@@ -319,7 +323,8 @@ def test_the_protected_configuration_overrides_gate_yaml(tmp_path, monkeypatch):
     environ = {"CI": "true"}
     with pytest.raises(ConfigError, match=r"engine\.opa_url: refused"):
         trust.engine_settings(config, environ=environ)
-    settings = trust.engine_settings(config, protected={"opa_url": "https://opa.internal:8181"}, environ=environ)
+    settings = trust.engine_settings(config, protected={"opa_url": "https://opa.internal:8181"},
+                                     environ=environ)
     assert settings["opa_url"] == "https://opa.internal:8181"
 
 

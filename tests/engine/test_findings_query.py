@@ -61,7 +61,8 @@ def test_helper_rules_are_not_asked_for():
 @pytest.mark.parametrize("source,levels", [
     ("deny contains \"x\" if true\nwarn contains \"y\" if true\n", {"deny", "warn"}),
     ("default deny := set()\n", {"deny"}),
-    ("deny contains x if {\n\tx := \"a\"\n\tcount(warn) == 0\n}\n", {"deny"}),  # warn only referenced: not asked
+    # warn only referenced, not defined: not asked for
+    ("deny contains x if {\n\tx := \"a\"\n\tcount(warn) == 0\n}\n", {"deny"}),
     ("helper := 1\n", set()),
 ])
 def test_recognised_heads_are_asked_for(source, levels):
@@ -79,7 +80,8 @@ def test_recognised_heads_are_asked_for(source, levels):
     "sub[\"deny\"] contains \"x\" if true\n",
 ])
 def test_an_unrecognised_form_asks_for_the_whole_tree(source):
-    policies = in_memory({"probe.rego": HEAD + source, "other.rego": "package gate.other\n\ndeny contains 1 if false\n"})
+    other = "package gate.other\n\ndeny contains 1 if false\n"
+    policies = in_memory({"probe.rego": HEAD + source, "other.rego": other})
     assert findings_query(policies) is None
     engine = narrowed(EmbeddedEngine())  # and the engine then asks for data.gate, as before
     try:

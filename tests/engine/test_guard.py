@@ -13,8 +13,8 @@ from gate.cli import main
 from gate.engine import bounded
 from gate.engine.embedded import EmbeddedEngine
 from gate.errors import PolicyError
-from tests.engine.conftest import REPO, in_memory
 from tests.conftest import said
+from tests.engine.conftest import REPO, in_memory
 
 HEAD = "package gate.probe\n\n"
 
@@ -45,7 +45,7 @@ def test_embedded_engine_refuses_what_regopy_gets_wrong_with_file_and_line(body,
     def never(*args, **kwargs):
         raise AssertionError("the engine was started: the guard must refuse before any evaluation")
 
-    monkeypatch.setattr(bounded, "ForkedCall", never)
+    monkeypatch.setattr(bounded, "ForkedWorker", never)
     monkeypatch.setattr(bounded, "run_subprocess", never)
     policies = in_memory({"policies/probe.rego": HEAD + body})
     with pytest.raises(PolicyError) as refused:
@@ -82,7 +82,8 @@ def test_a_function_defined_in_another_file_of_the_package_is_not_a_builtin():
 
 
 def test_guard_lists_builtins_and_constructs_per_module():
-    source = HEAD + 'a := count([1])\n\nb := object.get({}, "k", 0)\n\nc if f(1) with input.x as 2\n\nf(x) := x\n'
+    source = HEAD + ('a := count([1])\n\nb := object.get({}, "k", 0)\n\nc if f(1) with input.x as 2\n\nf(x) '
+                     ':= x\n')
     [usage] = guard.analyse_all(in_memory({"p.rego": source}).modules)
     assert usage.builtins() == {"count": [3], "object.get": [5]}
     assert usage.constructs() == {"with input.x": [7]}

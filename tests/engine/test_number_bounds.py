@@ -32,9 +32,11 @@ PAIRS = [(field, name) for field in FIELDS for name, _ in examples_of(field)]
 # with the files where they are judged so: at their bound these must block. Every other field at its bound
 # must be decided alike on both engines, whatever they decide (many approve: the numbers need not add up
 # there, which is checked elsewhere).
-MORE_IS_WORSE = {"load_test.latency_ms.p95": ("load-stress.yaml",), "load_test.latency_ms.p99": ("load-stress.yaml",),
+MORE_IS_WORSE = {"load_test.latency_ms.p95": ("load-stress.yaml",),
+                 "load_test.latency_ms.p99": ("load-stress.yaml",),
                  "load_test.recovery_s": ("load-fault.yaml",), "data_quality.checks_failed": ("quality-",),
-                 "data_quality.checks_not_evaluated": ("quality-",), "data_quality.malformed_rate": ("quality-",),
+                 "data_quality.checks_not_evaluated": ("quality-",),
+                 "data_quality.malformed_rate": ("quality-",),
                  "accountability.decisions.[].review_cadence_days": ("accountability.yaml",),
                  "load_test.error_rate": ("load-stress.yaml", "load-baseline.yaml"),
                  "drill.time_to_diagnose_min": ("drill-",)}
@@ -105,7 +107,8 @@ def test_a_field_beyond_its_bound_is_refused_naming_file_line_and_field(tmp_path
     reason = str(refused.value)
     match = re.match(rf"evidence/{re.escape(name)}:(\d+): field '{re.escape(shown)}': expected ", reason)
     assert match, reason
-    line = text.splitlines()[int(match.group(1)) - 1]   # the line named is the field's own (or its list item's)
+    # the line named is the field's own (or its list item's)
+    line = text.splitlines()[int(match.group(1)) - 1]
     assert re.search(rf"\b{re.escape(shown.rsplit('.', 1)[-1])}:|^\s*- ", line), (line, reason)
 
 
@@ -140,7 +143,8 @@ ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("p95", ["18446744073709551615", ".nan", ".inf"])
-def test_the_issue_reproduction_blocks_on_both_engines_naming_file_line_and_field(tmp_path, capsys, engine, p95):
+def test_the_issue_reproduction_blocks_on_both_engines_naming_file_line_and_field(tmp_path, capsys, engine,
+                                                                                  p95):
     root = tmp_path / "ready"
     shutil.copytree(READY, root, ignore=shutil.ignore_patterns(".gate"))
     stress = root / "evidence" / "load-stress.yaml"

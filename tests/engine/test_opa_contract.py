@@ -17,9 +17,9 @@ import pytest
 from gate.cli import main
 from gate.engine.opa import OpaEngine, OpaServer, PreloadedOpaEngine
 from gate.errors import ConfigError, EngineError, PolicyError
+from tests.conftest import said
 from tests.engine.conftest import REPO, in_memory
 from tests.engine.fake_opa import FakeOpa, Scripted
-from tests.conftest import said
 
 LIB = "package gate.lib\n\nhelper(x) := x\n"
 MAIN = "package gate.main\n\nimport data.gate.lib\n\ndeny contains lib.helper(\"no\") if input.bad\n"
@@ -48,20 +48,23 @@ def engine_for(fake: FakeOpa, **kwargs) -> OpaEngine | PreloadedOpaEngine:
 def test_push_then_query_speaks_the_documented_api(fake):
     result = engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert result == RESULT
-    assert fake.calls() == ["GET /v1/policies", "PUT /v1/policies/gate/lib.rego", "PUT /v1/policies/gate/.canary",
+    assert fake.calls() == ["GET /v1/policies", "PUT /v1/policies/gate/lib.rego",
+                            "PUT /v1/policies/gate/.canary",
                             "PUT /v1/policies/gate/main.rego", "PUT /v1/data/threshold",
                             "PUT /v1/policies/gate/.pushed-data-check", "POST /v1/data/gate"]
     put_lib, put_canary, put_main, put_data, put_check, post = fake.requests[1:]
     # each module as written, then the rule that shows in the answer that this very module was evaluated
     assert put_lib.headers["Content-Type"] == "text/plain"
-    assert re.fullmatch(re.escape(LIB) + r"\n# added by gate .*\ngate_pushed_[0-9a-f]{24} := true\n", put_lib.body.decode())
+    assert re.fullmatch(re.escape(LIB) + r"\n# added by gate .*\ngate_pushed_[0-9a-f]{24} := true\n",
+                        put_lib.body.decode())
     assert put_main.body.decode().startswith(MAIN)  # the module that imports another goes in after it
     assert put_data.headers["Content-Type"] == "application/json" and put_data.json() == DATA["threshold"]
     assert "data[\"threshold\"] == " + put_data.body.decode() in put_check.body.decode()  # the same JSON text
     assert post.headers["Content-Type"] == "application/json"
     sent = post.json()
     assert set(sent) == {"input"}
-    assert re.fullmatch(r"[0-9a-f]{32}", sent["input"]["gate_nonce"])  # the canary's nonce, fresh per evaluation
+    # the canary's nonce, fresh per evaluation
+    assert re.fullmatch(r"[0-9a-f]{32}", sent["input"]["gate_nonce"])
     assert f'"{POLICIES.digest}"' in put_canary.body.decode()  # the canary is bound to this policy set
     assert sent["input"]["q"] == INPUT["q"] and sent["input"]["bad"] is True
     assert sent["input"]["context"]["now"] == "2026-11-26T12:00:00+00:00"  # normalised as for every engine
@@ -81,8 +84,8 @@ def test_stale_gate_policies_are_removed_and_others_left_alone(fake):
     fake.policies.update({"gate/old.rego": "package gate.old\n", "team/authz.rego": "package authz\n"})
     engine_for(fake).evaluate(INPUT, POLICIES, DATA)
     assert "DELETE /v1/policies/gate/old.rego" in fake.calls()
-    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "gate/.canary", "gate/.pushed-data-check",
-                                  "team/authz.rego"}
+    assert set(fake.policies) == {"gate/lib.rego", "gate/main.rego", "gate/.canary",
+                                  "gate/.pushed-data-check", "team/authz.rego"}
 
 
 def test_undefined_result_is_never_an_approval(fake):
@@ -99,13 +102,15 @@ def test_undefined_result_is_never_an_approval(fake):
 ], ids=["unrelated", "warn-only", "deny-not-a-set", "only-test-package"])
 def test_a_preloaded_answer_with_no_deny_set_is_not_an_approval(fake, answer):
     """Preloaded, gate cannot know which modules the bundle holds; an answer with no deny set anywhere
-    is not a gate policy set (another team's policies, a proxy's canned answer) and read as "nothing denies"."""
+    is not a gate policy set (another team's policies, a proxy's canned answer) and read as "nothing
+    denies"."""
     fake.result = lambda doc: answer
     with pytest.raises(EngineError, match=r"no deny set anywhere under it") as failed:
         engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA)
     assert failed.value.exit_code == 3
     fake.result = lambda doc: {"main": {"deny": []}, "lib": {}}  # a gate policy set that denies nothing
-    assert engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA) == {"main": {"deny": []}, "lib": {}}
+    assert engine_for(fake, preloaded=True).evaluate(INPUT, POLICIES, DATA) == {"main": {"deny": []},
+                                                                                "lib": {}}
 
 
 def test_a_policy_that_does_not_compile_names_opas_error(fake, monkeypatch):
@@ -121,7 +126,9 @@ def test_a_policy_that_does_not_compile_names_opas_error(fake, monkeypatch):
 
 
 @pytest.mark.parametrize("status,body,expected", [
-    (500, {"code": "internal_error", "message": "eval_conflict_error: complete rules must not produce multiple outputs"},
+    (500,
+     {"code": "internal_error",
+      "message": "eval_conflict_error: complete rules must not produce multiple outputs"},
      r"HTTP 500: internal_error: eval_conflict_error"),
     (400, {"code": "invalid_parameter", "message": "body contains malformed input document"},
      r"HTTP 400: invalid_parameter: body contains malformed input document"),
@@ -166,7 +173,9 @@ def test_a_server_that_is_down_is_named_after_bounded_retries():
     fake = FakeOpa().start()
     url = fake.url
     fake.stop()
-    with pytest.raises(EngineError, match=r"cannot connect to OPA at http://127\.0\.0\.1:\d+ \(Connection refused\) after 3 attempts"):
+    with pytest.raises(EngineError,
+                       match=r"cannot connect to OPA at http://127\.0\.0\.1:\d+ \(Connection refused\) after "
+                             r"3 attempts"):
         PreloadedOpaEngine(OpaServer(url, timeout_s=1, retries=2)).evaluate(INPUT, POLICIES, DATA)
 
 
@@ -208,7 +217,8 @@ def tls_files(tmp_path):
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
             .sign(key, hashes.SHA256()))
     cert_path, key_path = tmp_path / "server.pem", tmp_path / "server.key"
@@ -244,7 +254,8 @@ def test_mutual_tls_presents_the_client_certificate(tls_files):
     context.verify_mode = ssl.CERT_REQUIRED
     fake = FakeOpa(result=lambda doc: RESULT).start(ssl_context=context).load_bundle(POLICIES, DATA, "r1")
     try:
-        with_cert = OpaServer(fake.url, ca_cert=str(cert), client_cert=str(cert), client_key=str(key), timeout_s=2)
+        with_cert = OpaServer(fake.url, ca_cert=str(cert), client_cert=str(cert), client_key=str(key),
+                              timeout_s=2)
         assert PreloadedOpaEngine(with_cert).evaluate(INPUT, POLICIES, DATA) == RESULT
         without = OpaServer(fake.url, ca_cert=str(cert), timeout_s=2, retries=0)
         with pytest.raises(EngineError):
@@ -278,7 +289,8 @@ def _release(ws, extra: dict | None = None):
     ("error", r"answered POST /v1/data/gate with HTTP 500: internal_error: boom"),
     ("undefined", r"answered undefined for data\.gate"),
 ])
-def test_cli_opa_down_slow_or_failing_exits_3_with_one_line(failure, expected, gate_workspace, capsys, monkeypatch):
+def test_cli_opa_down_slow_or_failing_exits_3_with_one_line(failure, expected, gate_workspace, capsys,
+                                                            monkeypatch):
     fake = FakeOpa(result=None if failure == "undefined" else (lambda doc: {"main": {"deny": []}})).start()
     url = fake.url
     if failure == "down":
@@ -290,7 +302,8 @@ def test_cli_opa_down_slow_or_failing_exits_3_with_one_line(failure, expected, g
     monkeypatch.setenv("GATE_OPA_TOKEN", "tok-0123456789")
     config = _release(gate_workspace, {"engine": {"timeout_s": 1}})
     try:
-        code = main(["evaluate", "--config", str(config), "--engine", "opa", "--opa-url", url, "--opa-preloaded"])
+        code = main(["evaluate", "--config", str(config), "--engine", "opa", "--opa-url", url,
+                     "--opa-preloaded"])
     finally:
         if failure != "down":
             fake.stop()

@@ -33,7 +33,8 @@ def test_one_decision_is_one_opa_eval_process_and_no_server(tmp_path, opa_bin):
         waiting = engine.oneshot._state["process"]  # started by prepare, waiting for its input
         assert Path(f"/proc/{waiting.pid}/cmdline").read_bytes().split(b"\0")[1] == b"eval"
         assert session.evaluate({"p95": 812}) == {"probe": {"deny": ["slow"], "warn": ["close"]}}
-        assert session.evaluate({"p95": 10}) == {"probe": {"deny": [], "warn": []}}  # a second answer: a new process
+        # a second answer: a new process
+        assert session.evaluate({"p95": 10}) == {"probe": {"deny": [], "warn": []}}
         assert engine.local.process is None and engine.server is None  # no `opa run --server`, no HTTP client
 
 
@@ -76,8 +77,8 @@ def _unscreened(tmp_path: Path, source: str):
 
     (tmp_path / "probe.rego").write_text(source)
     policies = in_memory({"probe.rego": source})
-    return type(policies)(files=tuple(type(f)(tmp_path / "probe.rego", f.source, f.package) for f in policies.files),
-                          digest=policies.digest)
+    files = tuple(type(f)(tmp_path / "probe.rego", f.source, f.package) for f in policies.files)
+    return type(policies)(files=files, digest=policies.digest)
 
 
 def test_a_policy_that_does_not_compile_is_named_with_its_file_and_line(tmp_path, opa_bin):

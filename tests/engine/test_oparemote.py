@@ -51,7 +51,8 @@ def decision() -> Decision:
 
 def test_event_has_opas_decision_log_fields():
     event = decision_log_event(decision(), labels={"id": "ci-runner-7"}, bundle_revision="abc123")
-    assert set(event) == {"labels", "decision_id", "path", "input", "result", "requested_by", "timestamp", "bundles"}
+    assert set(event) == {"labels", "decision_id", "path", "input", "result", "requested_by", "timestamp",
+                          "bundles"}
     assert event["labels"]["id"] == "ci-runner-7" and event["labels"]["app"] == "gate"
     assert event["decision_id"] == "4ca636c1-55e4-417a-b1d8-4aceb67960d1"
     assert event["path"] == "gate" and event["requested_by"] == "octocat"
@@ -82,8 +83,8 @@ def test_a_refusal_is_one_line_after_bounded_retries_and_never_shows_the_token(r
     url, got, statuses = receiver
     statuses.extend([503, 503, 503])
     with pytest.raises(GateError) as failed:
-        post_decision_logs(url + "?token=tok-0123456789", [decision_log_event(decision())], token="tok-0123456789",
-                           retries=2)
+        post_decision_logs(url + "?token=tok-0123456789", [decision_log_event(decision())],
+                           token="tok-0123456789", retries=2)
     assert "HTTP 503" in str(failed.value) and "after 3 attempts" in str(failed.value)
     assert "tok-0123456789" not in str(failed.value)
     assert len(got) == 3

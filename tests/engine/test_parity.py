@@ -44,7 +44,8 @@ def decide_on(scenario: Path, engines: list) -> list:
     manager = plugins.get_manager()
     prepared = runner.prepare(config, manager)
     evidence, skipped = runner.gather(config, context, manager)
-    return [decide(config=config, context=context, evidence=evidence, skipped=skipped, policies=prepared.policies,
+    return [decide(config=config, context=context, evidence=evidence, skipped=skipped,
+                   policies=prepared.policies,
                    threshold=prepared.threshold, engine=engine) for engine in engines]
 
 

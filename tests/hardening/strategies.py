@@ -1,7 +1,8 @@
 """Hypothesis strategies for hostile input: arbitrary bytes, truncation, deep nesting, huge numbers,
 NaN and Infinity, wrong types, unicode, BOMs and CRLF.
 
-GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz_report.py: large).
+GATE_FUZZ_EXAMPLES sets how many inputs each property tries (CI: a small count; scripts/fuzz_report.py:
+large).
 GATE_FUZZ_TALLY, when set, names a file where every tried input appends one JSON line (its group, subject and
 outcome); scripts/fuzz_report.py sums those lines into the table of the hardening note.
 """
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("GATE_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+                derandomize=False)
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
@@ -26,13 +28,15 @@ scalars = st.one_of(
     st.sampled_from(["NaN", "-Infinity", "1e400", "0x10", "2026-13-45", "", "\ufeff", "☃", "\x00"]),
 )
 json_values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),
-                                                          st.dictionaries(st.text(max_size=10), kids, max_size=4)),
+                                                          st.dictionaries(st.text(max_size=10), kids,
+                                                                          max_size=4)),
                            max_leaves=25)
 
 
 TALLY = os.environ.get("GATE_FUZZ_TALLY")
 
-# The outcomes a hostile input may end in ("accepted": a config or threshold that was still valid). "approved", "crash" and "hung" are failures; the tests assert
+# The outcomes a hostile input may end in ("accepted": a config or threshold that was still valid).
+# "approved", "crash" and "hung" are failures; the tests assert
 # they never happen, and the report counts them so that a zero is a measured zero.
 OUTCOMES = ("accepted", "evidence", "skipped", "config-error", "blocked", "exit-3", "refused", "repaired",
             "approved", "crash", "hung")
@@ -75,7 +79,8 @@ def mutate(raw: bytes, data) -> bytes:
     if how == "crlf":
         return raw.replace(b"\n", b"\r\n")
     if how == "insert":
-        junk = data.draw(st.sampled_from([b"NaN", b"1e999", b"&a", b"*a", b"{", b"\x00", deep(300).encode(), b"!!python/object:os.system"]))
+        junk = data.draw(st.sampled_from([b"NaN", b"1e999", b"&a", b"*a", b"{", b"\x00", deep(300).encode(),
+                                          b"!!python/object:os.system"]))
         i = data.draw(st.integers(0, len(raw)))
         return raw[:i] + junk + raw[i:]
     return raw

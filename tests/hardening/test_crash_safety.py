@@ -55,17 +55,19 @@ config = load_config(Path(sys.argv[1]))
 count, pad = int(sys.argv[2]), int(sys.argv[3])
 now = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
 origins = [f"evidence/load-{k:04d}.yaml" for k in range(count)]
-findings = tuple(Finding("deny", f"technical.rule_{k}", "technical", f"finding {k}: " + "p95 over the limit " * pad,
+findings = tuple(Finding("deny", f"technical.rule_{k}", "technical",
+                         f"finding {k}: " + "p95 over the limit " * pad,
                          observed=k, expected=0, evidence=(origins[k],)) for k in range(count))
-evidence = tuple(Evidence("load_test", "k6", {"service": "svc", "version": "1.0.0"}, {"p95": k}, now, origins[k],
-                          "sha256:%064x" % k) for k in range(count))
+evidence = tuple(Evidence("load_test", "k6", {"service": "svc", "version": "1.0.0"}, {"p95": k}, now,
+                          origins[k], "sha256:%064x" % k) for k in range(count))
 context = Context("svc", "1.0.0", environment=config.profile, now=now)
 print("ready", flush=True)
 while True:
     decision = Decision(outcome="block", context=context, findings=findings, evidence=evidence, skipped=(),
-                        engine="embedded", policy_digest="sha256:" + "1" * 64, threshold_digest="sha256:" + "2" * 64,
-                        decision_id=str(uuid.uuid4()), timestamp=now,
-                        input={"evidence": {"load_test": [{"origin": o, "data": {"p95": k}} for k, o in enumerate(origins)]}})
+                        engine="embedded", policy_digest="sha256:" + "1" * 64,
+                        threshold_digest="sha256:" + "2" * 64, decision_id=str(uuid.uuid4()), timestamp=now,
+                        input={"evidence": {"load_test": [{"origin": o, "data": {"p95": k}}
+                                                          for k, o in enumerate(origins)]}})
     done = auditlog.persist(decision, config)
     if not done.retained:
         print("refused", done.reason, flush=True)
@@ -124,14 +126,16 @@ def diagnose_and_repair(capsys, config: Path, log: Path, by_append: bool = False
         assert f"{last.seq} record(s), chain valid; last record {last.seq} {last.hash}" in out
     elif state == "head-lag":
         assert code == 0, out  # the records are all there: a warning, not a failure
-        assert err.strip() == (f"gate: warning: the head names record {last.seq - 1} but the log holds {last.seq}:"
+        assert err.strip() == (f"gate: warning: the head names record {last.seq - 1} but the log holds "
+                               f"{last.seq}:"
                                " a writer stopped between append and head update"), err
     elif state == "head-missing":
         assert code == 1 and f"decision log {where} does not verify: 1 problem(s)" in out, out
         assert "decisions.jsonl.head is missing" in out, out
     else:
         number = len(lines) + 1
-        assert code == 1 and out.startswith(f"gate: decision log {where} does not verify: 1 problem(s)\n"), out
+        assert code == 1 and out.startswith(f"gate: decision log {where} does not verify: 1 "
+                                            "problem(s)\n"), out
         problem = out.splitlines()[1].strip()
         assert problem.startswith(f"record {number}: line {number} is torn ({len(torn)} bytes"), problem
         assert "a write was interrupted" in problem and "gate log repair" in problem, problem
@@ -164,7 +168,8 @@ def diagnose_and_repair(capsys, config: Path, log: Path, by_append: bool = False
     assert (code, err) == (0, nothing_yet), (code, out, err)
 
     # the next append chains onto the last complete record, and changes nothing before it
-    sealed = open_store(load_config(config)).append({"decision_id": f"after-{state}", "result": {"outcome": "block"}})
+    sealed = open_store(load_config(config)).append({"decision_id": f"after-{state}",
+                                                     "result": {"outcome": "block"}})
     assert (sealed["seq"], sealed["prev_hash"]) == (last.seq + 1, last.hash)
     after = log.read_bytes()
     assert after.startswith(complete) and after.count(b"\n") == complete.count(b"\n") + 1
@@ -176,7 +181,8 @@ def heal_by_append(capsys, config: Path, log: Path, state: str, complete: bytes,
                    before: dict[Path, bytes]) -> None:
     """No `gate log repair`: the next append (as the next evaluate makes it) heals what the kill left."""
     last = verify_lines(split_lines(complete)[0], b"", None).head
-    sealed = open_store(load_config(config)).append({"decision_id": f"healed-{state}", "result": {"outcome": "block"}})
+    sealed = open_store(load_config(config)).append({"decision_id": f"healed-{state}",
+                                                     "result": {"outcome": "block"}})
     after = log.read_bytes()
     assert after.startswith(complete), "the append changed or dropped a complete record"
     new = {p: b for p, b in side_files(log).items() if p not in before}
@@ -184,7 +190,8 @@ def heal_by_append(capsys, config: Path, log: Path, state: str, complete: bytes,
     if state == "torn":
         repair = records[-2]
         assert list(new.values()) == [torn], "the torn bytes were not kept aside exactly"
-        assert (repair["seq"], repair["prev_hash"], repair["repair"]["bytes"]) == (last.seq + 1, last.hash, len(torn))
+        assert (repair["seq"], repair["prev_hash"], repair["repair"]["bytes"]) == (last.seq + 1, last.hash,
+                                                                                   len(torn))
         assert (sealed["seq"], sealed["prev_hash"]) == (last.seq + 2, repair["hash"])
     else:
         assert not new and (sealed["seq"], sealed["prev_hash"]) == (last.seq + 1, last.hash)
@@ -194,8 +201,10 @@ def heal_by_append(capsys, config: Path, log: Path, state: str, complete: bytes,
     assert out.count("removed a torn line") == len(list(log.parent.glob(log.name + ".torn-*"))), out
 
 
-def kill_one(config: Path, log: Path, mode: str, rng: random.Random, size: tuple[int, int]) -> tuple[float, list]:
-    """Start a writer, kill -9 it as the mode says; the seconds from ready to kill and its acknowledged appends."""
+def kill_one(config: Path, log: Path, mode: str, rng: random.Random, size: tuple[int, int]) -> tuple[float,
+                                                                                                     list]:
+    """Start a writer, kill -9 it as the mode says; the seconds from ready to kill and its acknowledged
+    appends."""
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(config), str(size[0]), str(size[1])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -248,7 +257,8 @@ def test_kill_9_during_appends_leaves_a_log_verify_names_and_repair_fixes_losing
             acknowledged.clear()
         # records of about 0.4 to 7 MB; 9 to 14 MB when aiming at the write itself, which must last long
         # enough (a few ms) for a poller on a busy 2-core machine to see it begin and kill inside it
-        size = (300, rng.randint(1500, 2500)) if mode == "mid-write" else (rng.randint(100, 300), rng.randint(200, 1200))
+        size = (300, rng.randint(1500, 2500)) if mode == "mid-write" else (rng.randint(100, 300),
+                                                                           rng.randint(200, 1200))
         killed_at = None
         try:
             killed_at, acked = kill_one(config, log, mode, rng, size)
@@ -265,7 +275,8 @@ def test_kill_9_during_appends_leaves_a_log_verify_names_and_repair_fixes_losing
         tally("crash", "decision-log.file", "accepted" if state == "clean" else "repaired",
               killed_at_s=round(killed_at, 4), mode=mode, state=state, round=n)
     with capsys.disabled():
-        print(f"\ncrash safety: {ROUNDS} kill -9 rounds in {time.monotonic() - started:.1f} s: {states}; by mode {by_mode}")
+        print(f"\ncrash safety: {ROUNDS} kill -9 rounds in {time.monotonic() - started:.1f} s: {states}; by "
+              f"mode {by_mode}")
     assert sum(states.values()) == ROUNDS
     assert states.get("torn", 0) > 0, "no kill landed in the middle of a write: the test did not test that"
 
@@ -315,7 +326,8 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
             code, out, err = cli(capsys, "log", "verify", "--file", shown)
             if k < len(last):
                 state = "torn"
-                assert code == 1 and out.startswith(f"gate: decision log {shown} does not verify: 1 problem(s)\n")
+                assert code == 1 and out.startswith(f"gate: decision log {shown} does not verify: 1 "
+                                                    "problem(s)\n")
                 n = records_before + 1
                 assert out.splitlines()[1].strip().startswith(f"record {n}: line {n} is torn ({k} bytes"), out
             elif records_before:
@@ -338,7 +350,8 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
                 expect = repaired
             assert repaired == expect
             code, out, err = cli(capsys, "log", "verify", "--file", shown)
-            assert code == 0 and err == ("" if expect else f"gate: warning: no decisions recorded yet in {shown}\n"), err
+            assert code == 0 and err == ("" if expect
+                                         else f"gate: warning: no decisions recorded yet in {shown}\n"), err
             sealed = store.append({"decision_id": "next"})
             kept = verify_lines(*split_lines(expect)).head
             assert (sealed["seq"], sealed["prev_hash"]) == (kept.seq + 1, kept.hash)
@@ -350,7 +363,8 @@ def test_a_write_torn_at_every_byte_of_the_last_record_is_named_and_repaired(scr
 
 
 def heal_torn_by_append(store: FileStore, prefix: bytes, last: bytes, k: int) -> str | None:
-    """The next append on a copy of the torn log: heals it, or (a whole record without its newline) refuses."""
+    """The next append on a copy of the torn log: heals it, or (a whole record without its newline)
+    refuses."""
     from gate.auditlog import AuditError
 
     copy = FileStore(store.path.with_name("copy.jsonl"))

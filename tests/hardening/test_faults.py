@@ -9,7 +9,8 @@ approval. The run happens in a thread joined with a timeout: a hang is recorded 
 
 Clients and where the fault lands:
 - prometheus: every request (gate_prometheus client, the prometheus collector);
-- github-reviews, github-drills: every request (gate_github client, the github_reviews / github_drills collectors);
+- github-reviews, github-drills: every request (gate_github client, the github_reviews / github_drills
+collectors);
 - github-report: every request (the check run / status / PR comment posted after the decision; a side
   effect: on the blocked example the decision stays a block, with one warning line);
 - opa: the query ``POST /v1/data/gate`` (the policy and data pushes before it succeed);
@@ -41,8 +42,8 @@ NOW = "2026-11-26T12:00:00Z"
 GITHUB_TOKEN = "ghp_faultTestToken0123456789abcdefFAULTS"
 TOKENS = {"GITHUB_TOKEN": GITHUB_TOKEN, "GATE_OPA_TOKEN": "opa-faults-token-5f2a9c41e7",
           "GATE_LOG_TOKEN": "log-faults-token-8d1b7e03aa", "PROM_TOKEN": "prom-faults-token-c41e7d9b20"}
-CI_ENV = ("GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_REF", "GITHUB_EVENT_PATH", "GITHUB_ACTIONS",
-          "GITHUB_TOKEN", "GATE_OPA_TOKEN", "GATE_LOG_TOKEN", "PROM_TOKEN", "OPA_URL")
+CI_ENV = ("GITHUB_API_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_REF", "GITHUB_EVENT_PATH",
+          "GITHUB_ACTIONS", "GITHUB_TOKEN", "GATE_OPA_TOKEN", "GATE_LOG_TOKEN", "PROM_TOKEN", "OPA_URL")
 RELEASE = "9f1c2ab4e0d7c3b5a6f8091e2d3c4b5a6f708192"
 EVIDENCE_AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC).timestamp()
 SIGNALS = ("latency_percentiles", "error_rate_by_input_type", "confidence_distribution", "drift")
@@ -88,7 +89,8 @@ def _evaluate(config: Path, *more: str) -> list[str]:
     return ["evaluate", "-c", str(config), "--now", NOW, "--format", "json", *more]
 
 
-GITHUB_OPTIONS = {"timeout_s": TIMEOUT_S, "retries": RETRIES, "backoff_s": BACKOFF_S, "max_wait_s": MAX_WAIT_S}
+GITHUB_OPTIONS = {"timeout_s": TIMEOUT_S, "retries": RETRIES, "backoff_s": BACKOFF_S,
+                  "max_wait_s": MAX_WAIT_S}
 
 
 def prometheus_workspace(root: Path, url: str):
@@ -109,7 +111,8 @@ def reviews_workspace(root: Path, url: str):
     shutil.rmtree(root / ".gate", ignore_errors=True)
     config = yaml.safe_load(path.read_text())
     config["evidence"][-1]["options"].update(GITHUB_OPTIONS)
-    return _evaluate(_write(root, config), "--commit", RELEASE), {"GITHUB_TOKEN": GITHUB_TOKEN, "GITHUB_API_URL": url}
+    return _evaluate(_write(root, config), "--commit", RELEASE), {"GITHUB_TOKEN": GITHUB_TOKEN,
+                                                                  "GITHUB_API_URL": url}
 
 
 def drills_workspace(root: Path, url: str):
@@ -174,7 +177,8 @@ GITHUB_NETWORK_S = (RETRIES + 1) * (TIMEOUT_S + BACKOFF_S * 2) + MAX_WAIT_S
 POST_ONLY = "the decision-log API ignores the answer's body: any 2xx is a record accepted (OPA's protocol)"
 CLIENTS = {c.name: c for c in (
     Client("prometheus", (RETRIES + 1) * (TIMEOUT_S + BACKOFF_S), "blocked", prometheus_workspace,
-           nan=json.dumps({"status": "success", "data": {"resultType": "scalar", "result": [math.nan, "0.05"]}}).encode()),
+           nan=json.dumps({"status": "success",
+                           "data": {"resultType": "scalar", "result": [math.nan, "0.05"]}}).encode()),
     Client("github-reviews", GITHUB_NETWORK_S, "blocked", reviews_workspace,
            nan=b'[{"number": NaN, "head": {"sha": NaN}, "state": "open", "user": {"login": NaN}}]'),
     Client("github-drills", GITHUB_NETWORK_S, "blocked", drills_workspace,
@@ -184,17 +188,18 @@ CLIENTS = {c.name: c for c in (
            nan=b'{"id": NaN, "html_url": NaN}'),
     # gate's OPA retry backoff is 0.1 s, then 0.2 s, capped at 1 s
     Client("opa", (RETRIES + 1) * (TIMEOUT_S + 0.2), "exit-3", opa_workspace,
-           targets=lambda method, path: method == "POST" and path.startswith("/v1/data/gate"), normal=opa_normal,
-           nan=b'{"result": NaN}'),
+           targets=lambda method, path: method == "POST" and path.startswith("/v1/data/gate"),
+           normal=opa_normal, nan=b'{"result": NaN}'),
     # gate.oparemote: 3 attempts (2 retries, fixed), backoff 0.2 s then 0.4 s
     Client("store-post", 3 * TIMEOUT_S + 0.6, "exit-3", store_post_workspace,
            targets=lambda method, path: method == "POST", normal=log_normal,
-           not_faults={f: POST_ONLY for f in ("truncated-json", "html-page", "wrong-shape", "nan",
-                                              "wrong-content-type", "empty-200")}),
+           not_faults=dict.fromkeys(("truncated-json", "html-page", "wrong-shape", "nan",
+                                     "wrong-content-type", "empty-200"), POST_ONLY)),
     Client("store-read", TIMEOUT_S, "exit-3", store_read_workspace,
            targets=lambda method, path: method == "GET", normal=log_normal,
            nan=b'[{"seq": NaN, "hash": NaN, "prev_hash": NaN}]',
-           not_faults={"empty-200": "an empty log is a log with no record yet: the chain starts at record 1"}),
+           not_faults={"empty-200": "an empty log is a log with no record yet: the chain starts at "
+                                    "record 1"}),
 )}
 
 CASES = [pytest.param(client, fault, id=f"{client}-{fault}") for client in CLIENTS for fault in FAULTS
@@ -288,7 +293,8 @@ def test_a_misbehaving_server_never_approves_and_never_hangs(client, fault, tmp_
 
     assert outcome != "hung", f"{client} x {fault}: still running after {bound:.1f} s"
     assert run.error is None, f"{client} x {fault}: main raised {run.error!r}"
-    assert outcome == spec.expect, f"{client} x {fault}: exit {run.code}\nstdout: {run.out[-2000:]}\nstderr: {run.err}"
+    assert outcome == spec.expect, (f"{client} x {fault}: exit {run.code}\nstdout: "
+                                    f"{run.out[-2000:]}\nstderr: {run.err}")
     assert run.elapsed < bound
     assert leaked(run, tmp_path) == []
     if fault != "refused":
@@ -310,7 +316,8 @@ def check_outcome(client: str, fault: str, run: Run) -> None:
         assert denies
     elif client == "github-report":
         assert decision is not None and decision["outcome"] == "block"
-        warnings = [ln for ln in (run.out + run.err).splitlines() if "could not report the decision on GitHub" in ln]
+        warnings = [ln for ln in (run.out + run.err).splitlines()
+                    if "could not report the decision on GitHub" in ln]
         assert len(warnings) == 1, run.err
     else:  # opa, the decision-log store: exit 3 with one line on stderr
         lines = [ln for ln in run.err.splitlines() if ln.startswith("gate: error:")]
@@ -372,10 +379,13 @@ def test_control_github_reviews_approve_when_github_answers(tmp_path, clean_env,
 def test_control_github_drills_approve_when_github_answers(tmp_path, clean_env, capsys):
     fake = _fake_github()
     try:
-        for number, path in enumerate(sorted((REPO / "examples/claims-triage/ready/evidence").glob("drill-*.yaml")), 11):
+        for number, path in enumerate(
+            sorted((REPO / "examples/claims-triage/ready/evidence").glob("drill-*.yaml")), 11
+        ):
             record = yaml.safe_load(path.read_text())["data"]
             body = "```yaml\n" + yaml.safe_dump(record) + "```\n"
-            fake.add_issue(number, body=body, labels=["incident-drill"], closed_at=f"{record['date']}T17:00:00Z")
+            fake.add_issue(number, body=body, labels=["incident-drill"],
+                           closed_at=f"{record['date']}T17:00:00Z")
         argv, env = drills_workspace(tmp_path / "ws", fake.base_url)
         for name, value in env.items():
             clean_env.setenv(name, value)
@@ -451,7 +461,8 @@ def test_the_deadline_hook_keeps_whole_bodies_and_streams_intact():
     def answer(method, path, body):
         return 200, {"Content-Type": "application/json"}, json.dumps({"n": list(range(20000))}).encode()
 
-    with Misbehaving("http-500", targets=lambda m, p: False, normal=answer) as server, requests.Session() as session:
+    with Misbehaving("http-500", targets=lambda m, p: False,
+                     normal=answer) as server, requests.Session() as session:
         session.hooks["response"].append(body_deadline(5))
         assert session.get(server.url, timeout=5).json()["n"][-1] == 19999
 
@@ -472,7 +483,8 @@ def test_github_retry_after_zero_forever_ends_within_max_wait():
 def test_a_prometheus_sample_at_no_known_time_is_refused_not_dated_1970():
     from gate_prometheus.client import Client, QueryFailed
 
-    body = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": ["NaN", "0.05"]}]}}
+    body = {"status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": ["NaN", "0.05"]}]}}
     with pytest.raises(QueryFailed, match="a sample is not"):
         Client("http://127.0.0.1:9").parse(200, json.dumps(body).encode())
 

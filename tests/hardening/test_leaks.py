@@ -57,12 +57,14 @@ def test_display_url_strips_userinfo_and_secret_query_values():
     signed = "https://b.s3.amazonaws.com/k?X-Amz-Signature=abc123&X-Amz-Credential=AKIA%2F1&versionId=7"
     assert display_url(signed) == "https://b.s3.amazonaws.com/k?X-Amz-Signature=***&X-Amz-Credential=***&versionId=7"
     assert display_url("http://opa.internal:8181/v1") == "http://opa.internal:8181/v1"  # untouched
-    assert display_url(f"https://x:{PASSWORD}@[::1/p?sig={QUERY_TOKEN}") == "https://[::1/p?***"  # unparseable
+    # unparseable
+    assert display_url(f"https://x:{PASSWORD}@[::1/p?sig={QUERY_TOKEN}") == "https://[::1/p?***"
     assert mask(f"see http://a:{PASSWORD}@h/x?password={QUERY_TOKEN}.") == "see http://h/x?password=***."
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_credentialed_decision_log_url_is_in_no_report_on_stdout_or_in_a_file(receiver, tmp_path, capsys, fmt):
+def test_a_credentialed_decision_log_url_is_in_no_report_on_stdout_or_in_a_file(receiver, tmp_path, capsys,
+                                                                                fmt):
     config = ready_with_log_url(tmp_path, credentialed(receiver, "logs"), credentialed(receiver, "gate"))
     assert main(["evaluate", "-c", str(config), "-f", fmt, "--now", EXAMPLE_NOW]) == 0
     out, err = capsys.readouterr()
@@ -70,14 +72,18 @@ def test_a_credentialed_decision_log_url_is_in_no_report_on_stdout_or_in_a_file(
     assert main(["evaluate", "-c", str(config), "-f", fmt, "-o", str(report), "--now", EXAMPLE_NOW]) == 0
     out2, err2 = capsys.readouterr()
     assert not leaked(out, err, out2, err2, report.read_text())
-    if fmt in ("text", "json", "markdown"):  # the formats that carry the notes: the URL is there, shown safely
+    # the formats that carry the notes: the URL is there, shown safely
+    if fmt in ("text", "json", "markdown"):
         shown = f"{receiver.url}/logs?token=***&tenant=claims"
-        assert f"decision recorded in the decision-log endpoint {shown}" in out.replace("\\", "").replace("&amp;", "&")
+        assert f"decision recorded in the decision-log endpoint {shown}" in out.replace("\\",
+                                                                                        "").replace("&amp;",
+                                                                                                    "&")
     assert not leaked(str(receiver.events)), "the record sent to the log carries the credentials"
     assert len(receiver.events) == 2
 
 
-def test_the_github_job_summary_report_files_and_outputs_carry_no_credential(receiver, tmp_path, capsys, monkeypatch):
+def test_the_github_job_summary_report_files_and_outputs_carry_no_credential(receiver, tmp_path, capsys,
+                                                                             monkeypatch):
     config = ready_with_log_url(tmp_path, credentialed(receiver, "logs"))
     summary, outputs, reports = tmp_path / "summary.md", tmp_path / "outputs", tmp_path / "reports"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))

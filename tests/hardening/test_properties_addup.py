@@ -54,12 +54,16 @@ def error_rate_not_failures(d: dict, draw) -> None:
 
 def request_rate_not_requests(d: dict, draw) -> None:
     exact = d["requests"] / d["duration_s"]
-    d["request_rate"] = draw(st.floats(0, 1e7).filter(lambda v: abs(v - exact) > exact * REQUEST_RATE_REL * 1.5))
+    d["request_rate"] = draw(st.floats(0,
+                                       1e7).filter(lambda v: abs(v - exact) > exact * REQUEST_RATE_REL * 1.5))
 
 
 def requests_not_request_rate(d: dict, draw) -> None:
     requests = draw(st.integers(max(d["failures"], 1), 2**40))
-    assume(abs(d["request_rate"] - requests / d["duration_s"]) > requests / d["duration_s"] * REQUEST_RATE_REL * 1.5)
+    assume(
+        abs(d["request_rate"] - requests / d["duration_s"])
+        > requests / d["duration_s"] * REQUEST_RATE_REL * 1.5
+    )
     d["requests"] = requests
     d["error_rate"] = round(d["failures"] / requests, 6)
 
@@ -81,13 +85,13 @@ def max_below_percentiles(d: dict, draw) -> None:
 
 def slower_than_the_run(d: dict, draw) -> None:
     slow = draw(st.floats(d["duration_s"] * 1000 * 1.02 + 1, 2**53))
-    d["latency_ms"].update({key: slow for key in LATENCY})
+    d["latency_ms"].update(dict.fromkeys(LATENCY, slow))
 
 
 def baseline_slower_than_stress(d: dict, draw) -> None:
     # more than BASELINE_OVER_MAX (10) x the stress run's max, and within the run
     slow = draw(st.floats(2381 * 10.01, d["duration_s"] * 1000))
-    d["latency_ms"].update({key: slow for key in LATENCY})
+    d["latency_ms"].update(dict.fromkeys(LATENCY, slow))
 
 
 def fault_backwards(d: dict, draw) -> None:
@@ -151,7 +155,9 @@ def malformed_rate_off(d: dict, draw) -> None:
 
 
 def newest_record_after_produced(d: dict, draw) -> None:
-    d["newest_record_at"] = f"2026-11-{draw(st.integers(25, 26)):02d}T{draw(st.integers(8, 11)):02d}:00:00+00:00"
+    d["newest_record_at"] = (
+        f"2026-11-{draw(st.integers(25, 26)):02d}T{draw(st.integers(8, 11)):02d}:00:00+00:00"
+    )
 
 
 QUALITY_BREAKS: dict[str, Callable[[dict, Any], None]] = {
@@ -173,7 +179,8 @@ def evaluate_broken(root, filename: str, subject: str, rule: str) -> None:
     reasons = [s["reason"] for s in decision["skipped"] if s["origin"] == f"evidence/{filename}"]
     # refused as not adding up, or (a drawn number nearer 0 than 2^-53) by gate.numbers first: either blocks
     said = reasons[0] if reasons else ""
-    assert ("evidence does not add up" in said or "at least 2^-53" in said) and "\n" not in said, (subject, reasons)
+    assert ("evidence does not add up" in said or "at least 2^-53" in said) and "\n" not in said, (subject,
+                                                                                                   reasons)
 
 
 def broken_copy(tmp_path_factory, filename: str, breaking: Callable[[dict, Any], None], draw):

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.cli import main
+from tests.conftest import said
 
 from ..attest.helpers import signed_release, write_keypair
 from .strategies import FUZZ, json_values, tally
-from tests.conftest import said
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-from pathlib import Path
 
 import yaml
 from hypothesis import given
@@ -79,7 +78,8 @@ def test_damaged_evidence_is_skipped_or_valid_never_a_crash(tmp_path_factory, da
     raw = mutate(dump(replace_leaf(copy.deepcopy(doc), data), as_json), data)
     target = root / ("item.json" if as_json else "item.yaml")
     target.write_bytes(raw)
-    (root / "gate.yaml").write_text("service: {name: claims-triage}\nevidence:\n  - collector: file\n    path: 'item.*'\n")
+    (root / "gate.yaml").write_text("service: {name: claims-triage}\nevidence:\n  - collector: file\n    "
+                                    "path: 'item.*'\n")
     spec = load_config(root / "gate.yaml").evidence[0]
     items = list(FileCollector().collect(spec, Context(service="claims-triage")))
     assert len(items) == 1 and isinstance(items[0], (Evidence, Skipped))
@@ -98,7 +98,8 @@ def test_a_damaged_evidence_file_never_turns_a_block_into_an_approval(tmp_path_f
     victim.write_bytes(mutate(victim.read_bytes(), data))
     code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(root / "out.json"),
                  "--now", EXAMPLE_NOW])
-    tally("parser", "core.end-to-end(blocked example)", {0: "approved", 1: "blocked", 2: "config-error", 3: "exit-3"}.get(code, "crash"))
+    tally("parser", "core.end-to-end(blocked example)",
+          {0: "approved", 1: "blocked", 2: "config-error", 3: "exit-3"}.get(code, "crash"))
     assert code == 1
 
 

@@ -25,13 +25,15 @@ from .strategies import FUZZ, tally, timed
 
 POLICIES = load_policies([REPO / "policies"])
 DATA = {"threshold": load_threshold(REPO / "policies" / "threshold.yaml", "production").data}
-PACKAGES = sorted({m.package.removeprefix("gate.") for m in POLICIES.modules if m.package.startswith("gate.")})
+PACKAGES = sorted({m.package.removeprefix("gate.") for m in POLICIES.modules
+                   if m.package.startswith("gate.")})
 INPUT = {"context": {"now": EXAMPLE_NOW}, "service": {}, "evidence": {}, "skipped": []}
 REVISION = "r1"
 KINDS = ("missing", "empty-package", "wrong-type", "random", "other-nonce", "other-binding", "previous")
 
 findings = st.one_of(st.text(max_size=20),
-                     st.fixed_dictionaries({"id": st.sampled_from(["technical.p95_latency", "main.missing", "x"]),
+                     st.fixed_dictionaries({"id": st.sampled_from(["technical.p95_latency", "main.missing",
+                                                                   "x"]),
                                             "msg": st.text(max_size=20)}))
 sets = st.one_of(st.just([]), st.lists(findings, max_size=3))
 
@@ -47,7 +49,8 @@ def server():
 @pytest.fixture(scope="module")
 def engines(server):
     """One engine per mode for the whole run, as one gate process would keep it: pushed once, then queried."""
-    made = {preloaded: (PreloadedOpaEngine if preloaded else OpaEngine)(OpaServer(server.url, timeout_s=5, retries=0))
+    made = {preloaded: (PreloadedOpaEngine if preloaded
+                        else OpaEngine)(OpaServer(server.url, timeout_s=5, retries=0))
             for preloaded in (False, True)}
     yield made
     for engine in made.values():
@@ -62,7 +65,8 @@ def _binding(preloaded: bool) -> str:
 
 def _draw_forgery(kind: str, preloaded: bool, data) -> tuple[dict, object]:
     """What the impostor will put in the gate_canary package, drawn before the request (the answer is
-    made in the server's thread, where nothing may be drawn): the bundle's facts copied or not, and a value."""
+    made in the server's thread, where nothing may be drawn): the bundle's facts copied or not, and a
+    value."""
     facts = ({"revision": REVISION, "policy_digest": POLICIES.digest, "data_digest": canary.data_digest(DATA)}
              if preloaded and data.draw(st.booleans()) else {})
     value: object = None
@@ -72,7 +76,8 @@ def _draw_forgery(kind: str, preloaded: bool, data) -> tuple[dict, object]:
     elif kind == "random":
         value = data.draw(st.one_of(st.text(max_size=70), st.binary(min_size=32, max_size=32).map(bytes.hex)))
     elif kind == "other-binding":
-        value = data.draw(st.sampled_from([POLICIES.digest if preloaded else _binding(True), "sha256:" + "0" * 64, ""]))
+        value = data.draw(st.sampled_from([POLICIES.digest if preloaded else _binding(True),
+                                           "sha256:" + "0" * 64, ""]))
     return facts, value
 
 

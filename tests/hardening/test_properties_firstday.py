@@ -41,10 +41,12 @@ def test_any_tag_is_a_release_version_or_refused_naming_it(tag, configured, thro
 
 WORKFLOW_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
-              st.sampled_from(["write", "read", "none", "read-all", "write-all", "acme/gate@v1", "gate evaluate"])),
+              st.sampled_from(["write", "read", "none", "read-all", "write-all", "acme/gate@v1",
+                               "gate evaluate"])),
     lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.sampled_from(["jobs", "steps", "permissions", "uses", "run", "with",
-                                                             "contents", "on", "env", "config", "decision-log"]),
+                            st.dictionaries(st.sampled_from(["jobs", "steps", "permissions", "uses", "run",
+                                                             "with", "contents", "on", "env", "config",
+                                                             "decision-log"]),
                                             inner, max_size=5)),
     max_leaves=20,
 )
@@ -64,16 +66,21 @@ def test_any_workflow_file_is_judged_or_ignored_never_a_crash(tmp_path_factory, 
 
 
 ANY = st.one_of(WORKFLOW_VALUES, st.text(max_size=30))
-PERMISSIONS = st.one_of(st.sampled_from(["read-all", "write-all", {"contents": "read"}, {"contents": "write"}, {}]), ANY)
+PERMISSIONS = st.one_of(st.sampled_from(["read-all", "write-all", {"contents": "read"}, {"contents": "write"},
+                                         {}]), ANY)
 STEP = st.fixed_dictionaries({
-    "uses": st.one_of(st.sampled_from(["acme/gate@v1", "./", "actions/checkout@v4", "x/deployment-gate@1"]), ANY),
+    "uses": st.one_of(st.sampled_from(["acme/gate@v1", "./", "actions/checkout@v4", "x/deployment-gate@1"]),
+                      ANY),
 }, optional={
-    "run": st.one_of(st.sampled_from(["gate evaluate", "gate evaluate -c 'a b.yaml", "gate evaluate --config=\0"]), ANY),
+    "run": st.one_of(st.sampled_from(["gate evaluate", "gate evaluate -c 'a b.yaml",
+                                      "gate evaluate --config=\0"]), ANY),
     "with": st.one_of(st.fixed_dictionaries({}, optional={
-        "config": st.one_of(st.just("gate.yaml"), ANY), "decision-log": st.one_of(st.sampled_from(["git-branch", "auto"]), ANY),
+        "config": st.one_of(st.just("gate.yaml"), ANY),
+        "decision-log": st.one_of(st.sampled_from(["git-branch", "auto"]), ANY),
         "github-token": ANY, "working-directory": ANY}), ANY),
     "env": ANY, "working-directory": ANY})
-CHECKOUT_THEN = st.tuples(st.booleans(), STEP).map(lambda t: [{"uses": "actions/checkout@v4"}] * t[0] + [t[1]])
+CHECKOUT_THEN = st.tuples(st.booleans(),
+                          STEP).map(lambda t: [{"uses": "actions/checkout@v4"}] * t[0] + [t[1]])
 STEPS = st.one_of(CHECKOUT_THEN, st.lists(st.one_of(STEP, STEP, STEP, ANY), max_size=4))
 JOBS = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(ANY, st.fixed_dictionaries(
     {"steps": STEPS}, optional={"permissions": PERMISSIONS, "env": ANY})), min_size=1, max_size=3)

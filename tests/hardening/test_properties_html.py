@@ -24,9 +24,11 @@ hostile = st.one_of(st.text(max_size=40), st.sampled_from(['<script>x</script>',
 
 
 @FUZZ
-@given(kind=st.sampled_from(KINDS), data=json_values, text=hostile, outcome=st.sampled_from(["approve", "block", "x"]))
+@given(kind=st.sampled_from(KINDS), data=json_values, text=hostile,
+       outcome=st.sampled_from(["approve", "block", "x"]))
 def test_tables_and_headline_render_any_evidence_inert(kind, data, text, outcome):
-    evidence = Evidence(kind=kind, source=text, subject={}, data=data if isinstance(data, dict) else {"v": data},
+    evidence = Evidence(kind=kind, source=text, subject={},
+                        data=data if isinstance(data, dict) else {"v": data},
                         produced_at=NOW, origin=text, digest="sha256:" + "ab" * 32)
     decision = replace(make_decision([finding(message=text, observed=data, expected=text)]), outcome=outcome,
                        evidence=(evidence,))

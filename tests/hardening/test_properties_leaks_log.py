@@ -41,7 +41,8 @@ def build_log(folder, count: int) -> FileStore:
 def edit(raw: bytes, how: str, data) -> bytes:
     lines = raw.splitlines(keepends=True)
     if how == "flip":
-        i = data.draw(st.integers(0, len(raw) - 2))  # never the final newline: that is a torn line, not an edit
+        # never the final newline: that is a torn line, not an edit
+        i = data.draw(st.integers(0, len(raw) - 2))
         new = data.draw(st.integers(0, 255).filter(lambda b: b != raw[i]))
         return raw[:i] + bytes([new]) + raw[i + 1:]
     i = data.draw(st.integers(0, len(lines) - 2))  # before the head: the last record stays where it was
@@ -75,7 +76,8 @@ def test_an_append_after_any_edit_before_the_head_is_refused_and_nothing_is_appe
 
 
 SECRET_ALPHABET = string.ascii_letters + string.digits + "-_."
-secret_values = st.text(SECRET_ALPHABET, min_size=12, max_size=30).map(lambda s: "Zq" + s)  # never a common word
+# never a common word
+secret_values = st.text(SECRET_ALPHABET, min_size=12, max_size=30).map(lambda s: "Zq" + s)
 query_names = st.sampled_from(["token", "access_token", "api_key", "key", "sig", "signature", "password",
                                "secret", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
                                "client_secret", "auth", "sessionid"])

@@ -2,7 +2,8 @@
 beyond (2^53 and its neighbours, int64 and 2^64 edges, doubles near their limits, 2^-53 and nearer 0,
 NaN and ±Infinity), in the ready example.
 
-A number gate accepts (finite, within the field's range and ±2^53, 0 or at least 2^-53 from it) is decided, alike on both engines
+A number gate accepts (finite, within the field's range and ±2^53, 0 or at least 2^-53 from it) is decided,
+alike on both engines
 (OPA is the reference); any other is refused at collection, naming the file and field, and blocks. Never an
 exit 3, never a crash, never an approval of a number gate should have refused.
 """
@@ -28,13 +29,15 @@ from tests.engine.numeric_fields import READY, Field, examples_of, numeric_field
 
 from .strategies import FUZZ, tally
 
-REQUIRED = set(load_threshold(REPO / "policies" / "threshold.yaml", "production").data["evidence"]["required_kinds"])
+REQUIRED = set(load_threshold(REPO / "policies" / "threshold.yaml",
+                              "production").data["evidence"]["required_kinds"])
 # Fields of the kinds a production release must have: a refused file of an optional kind is a warning by
 # design (main.skipped_optional_evidence), so only these can show that a refusal blocks.
 FIELDS = [field for field in numeric_fields() if field.kind in REQUIRED]
 
 EDGES = [EXACT, EXACT - 1, EXACT + 1, -EXACT, -EXACT - 1, float(EXACT), float(EXACT) * 2, 2**63 - 1, 2**63,
-         -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 2**70, 10**30, 1.7976931348623157e308, -1.7976931348623157e308,
+         -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 2**70, 10**30, 1.7976931348623157e308,
+         -1.7976931348623157e308,
          1e300, 5e-324, 1e-300, 2.2250738585072014e-308, TINY, TINY / 2, -TINY, 1e-17, 0, -0.0, 1, -1, 0.5,
          math.nan, math.inf, -math.inf]
 
@@ -53,7 +56,8 @@ def values(field: Field) -> st.SearchStrategy:
 
 
 def accepted(field: Field, value) -> bool:
-    """Whether gate should take the value: a finite number within the field's range (and whole for an integer)."""
+    """Whether gate should take the value: a finite number within the field's range (and whole for an
+    integer)."""
     if isinstance(value, float) and not math.isfinite(value):
         return False
     if not field.minimum <= value <= field.maximum or (value and abs(value) < TINY):
@@ -76,13 +80,15 @@ def engines():
 
 
 def _decide(root, engines):
-    args = argparse.Namespace(config=root / "gate.yaml", profile=None, version=None, commit=None, now=EXAMPLE_NOW)
+    args = argparse.Namespace(config=root / "gate.yaml", profile=None, version=None, commit=None,
+                              now=EXAMPLE_NOW)
     config = runner.load(args)
     context = runner.make_context(config, args, environ={})
     manager = plugins.get_manager()
     prepared = runner.prepare(config, manager)
     evidence, skipped = runner.gather(config, context, manager)
-    return [decide(config=config, context=context, evidence=evidence, skipped=skipped, policies=prepared.policies,
+    return [decide(config=config, context=context, evidence=evidence, skipped=skipped,
+                   policies=prepared.policies,
                    threshold=prepared.threshold, engine=engine) for engine in engines]
 
 

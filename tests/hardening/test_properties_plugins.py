@@ -102,7 +102,8 @@ def damage(raw: bytes, data, as_json: bool) -> bytes:
 
 
 def spec(collector: str, root: Path, path: str | None, **options) -> EvidenceSpec:
-    return EvidenceSpec(collector=collector, path=path, url=None, kind=None, options=options, root=root, line=7)
+    return EvidenceSpec(collector=collector, path=path, url=None, kind=None, options=options, root=root,
+                        line=7)
 
 
 def registered(module) -> dict:
@@ -211,7 +212,8 @@ def test_jmeter_jtl(tmp_path_factory, data):
             row = data.draw(st.integers(0, len(rows) - 1))
             col = data.draw(st.integers(0, len(rows[row]) - 1))
             rows[row][col] = data.draw(st.sampled_from(
-                [b"", b"NaN", b"-1", b"1e999", b"99999999999999999999", b'"a\nb"', b"true", b"\xff", b"\"", b"0"]))
+                [b"", b"NaN", b"-1", b"1e999", b"99999999999999999999", b'"a\nb"', b"true", b"\xff", b"\"",
+                 b"0"]))
             raw = b"\n".join(b",".join(r) for r in rows)
         raw = mutate(raw, data)
     (root / "results.jtl").write_bytes(raw)
@@ -224,7 +226,8 @@ def test_jmeter_jtl(tmp_path_factory, data):
 def test_artillery_report(tmp_path_factory, data):
     root = tmp_path_factory.mktemp("art")
     run = data.draw(st.sampled_from(RUNS))
-    (root / "report.json").write_bytes(damage((LOAD / "artillery" / run / "report.json").read_bytes(), data, True))
+    (root / "report.json").write_bytes(damage((LOAD / "artillery" / run / "report.json").read_bytes(), data,
+                                              True))
     judge("gate_loadtest.artillery-json", lambda: _loadtest("artillery").collect(
         spec("artillery", root, "report.json", scenario=run), CONTEXT), ("report.json",))
 
@@ -248,10 +251,12 @@ def _load_workspace(root: Path) -> list[Path]:
     shutil.copytree(BLOCKED, root, dirs_exist_ok=True)
     for old in (root / "evidence").glob("load-*.yaml"):
         old.unlink()
-    shutil.copytree(LOAD, root / "load", ignore=shutil.ignore_patterns("*.py", "*.md", "*.txt", "*.js", "*.yml"))
+    shutil.copytree(LOAD, root / "load",
+                    ignore=shutil.ignore_patterns("*.py", "*.md", "*.txt", "*.js", "*.yml"))
     config = yaml.safe_load((root / "gate.yaml").read_text())
     for scenario, (tool, path, options) in LOAD_RUNS.items():
-        config["evidence"].append({"collector": tool, "path": f"load/{path}", "options": {"scenario": scenario,
+        config["evidence"].append({"collector": tool, "path": f"load/{path}",
+                                   "options": {"scenario": scenario,
                                                                                            **options}})
     (root / "gate.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return [root / "load" / p for _, p, _ in LOAD_RUNS.values()] + [
@@ -325,8 +330,8 @@ def hostile():
 
 # The answers of Prometheus's query API, in the shapes its documentation gives (no Prometheus answer is
 # committed as a file: tests/plugins/gate_prometheus runs a real Prometheus instead).
-PROM_QUERIES = {"latency_percentiles": "histogram_quantile(0.95, x)", "error_rate_by_input_type": "sum by (t) (e)",
-                "drift": "max(feature_drift_score)"}
+PROM_QUERIES = {"latency_percentiles": "histogram_quantile(0.95, x)",
+                "error_rate_by_input_type": "sum by (t) (e)", "drift": "max(feature_drift_score)"}
 PROM_ANSWERS = {
     "latency_percentiles": {"status": "success", "data": {"resultType": "vector", "result": [
         {"metric": {}, "value": [1795716000.5, "0.412"]}]}},
@@ -353,7 +358,8 @@ def test_prometheus_answers(hostile, data):
         body = damage(json.dumps(PROM_ANSWERS[victim]).encode(), data, True)
         status = data.draw(st.sampled_from([200, 200, 200, 400, 422, 503]))
     hostile.answers[f"/api/v1/query?{PROM_QUERIES[victim]}"] = (status, {}, body)
-    collector_spec = EvidenceSpec(collector="prometheus", path=None, url=hostile.url, kind=None, root=Path("."),
+    collector_spec = EvidenceSpec(collector="prometheus", path=None, url=hostile.url, kind=None,
+                                  root=Path("."),
                                   options={"queries": PROM_QUERIES, "retries": 0, "timeout_s": 5,
                                            "units": {"error_rate_by_input_type": "ratio", "drift": "ratio"}})
     judge("gate_prometheus.query-api", lambda: PrometheusCollector().collect(collector_spec, CONTEXT),
@@ -365,7 +371,8 @@ def test_prometheus_parse_takes_any_body():
     from gate_prometheus.client import Answer, Client, QueryFailed
 
     client = Client("http://127.0.0.1:9")
-    for body in (deep(100_000).encode(), b'{"status": "success", "data": {"resultType": "scalar", "result": [1, '
+    for body in (deep(100_000).encode(),
+                 b'{"status": "success", "data": {"resultType": "scalar", "result": [1, '
                  + b"9" * 400 + b"]}}", b"\xff", b'{"status": "error", "error": "line\\nbreak"}'):
         try:
             got = client.parse(200, body)
@@ -385,7 +392,8 @@ def test_evidently_report(tmp_path_factory, data):
     source = data.draw(st.sampled_from(["drift-none.json", "drift-shifted.json"]))
     (root / "report.json").write_bytes(damage((PROM / source).read_bytes(), data, True))
     judge("gate_prometheus.evidently", lambda: EvidentlyCollector().collect(
-        spec("evidently", root, "report.json", produced_at="2026-11-26T10:00:00Z"), CONTEXT), ("report.json",))
+        spec("evidently", root, "report.json", produced_at="2026-11-26T10:00:00Z"), CONTEXT),
+          ("report.json",))
 
 
 # --- gate_datacontract ------------------------------------------------------------------------------
@@ -447,7 +455,8 @@ def test_samples_and_record_schemas(tmp_path_factory, sample, data):
     victim = root / sample if data.draw(st.booleans()) else contract
     victim.write_bytes(damage(victim.read_bytes(), data, False) if victim == contract
                        else mutate(victim.read_bytes(), data))
-    judge("gate_datacontract.sample-" + sample.rsplit(".", 1)[-1], lambda: _datacontract("data_sample").collect(
+    judge("gate_datacontract.sample-" + sample.rsplit(".", 1)[-1],
+          lambda: _datacontract("data_sample").collect(
         spec("data_sample", root, sample, contract=contract.name, taken_at="2026-11-26T10:00:00Z"), CONTEXT),
         (sample, contract.name))
 
@@ -496,7 +505,8 @@ def test_a_damaged_contract_or_sample_never_approves_a_blocked_release(tmp_path_
 
 # --- gate_handoff and gate_accountability -----------------------------------------------------------
 
-RECORDS = {"handoff": ("handoff.yaml",), "drill": ("drill-anomalous_output.yaml", "drill-data_quality_failure.yaml",
+RECORDS = {"handoff": ("handoff.yaml",),
+           "drill": ("drill-anomalous_output.yaml", "drill-data_quality_failure.yaml",
                                                    "drill-performance_degradation.yaml"),
            "training": ("training.yaml",), "human_review": ("human-review.yaml",),
            "accountability": ("accountability.yaml",)}
@@ -527,8 +537,8 @@ def test_handoff_records(tmp_path_factory, kind, data):
     if as_json:
         raw = json.dumps(yaml.safe_load(raw)).encode()
     (root / name).write_bytes(damage(raw, data, as_json))
-    judge(f"gate_handoff.{kind}", lambda: registered(gate_handoff)[kind].collect(spec(kind, root, name), CONTEXT),
-          (name,))
+    judge(f"gate_handoff.{kind}",
+          lambda: registered(gate_handoff)[kind].collect(spec(kind, root, name), CONTEXT), (name,))
 
 
 CODEOWNERS = (REPO / "tests" / "plugins" / "gate_accountability" / "test_accountability.py")
@@ -602,7 +612,8 @@ def github_answers():
         fake.add_issue(11, body=RECORD, labels=["incident-drill"], closed_at="2026-10-14T17:00:00Z")
         fake.add_issue(12, body=MINIMAL, labels=["incident-drill", "drill:performance_degradation"],
                        closed_at="2026-11-02T10:00:00Z", assignees=["priya-r", "tnowak"])
-        paths = [f"/repos/acme/claims-triage/commits/{RELEASE}/pulls", "/repos/acme/claims-triage/pulls/42/reviews",
+        paths = [f"/repos/acme/claims-triage/commits/{RELEASE}/pulls",
+                 "/repos/acme/claims-triage/pulls/42/reviews",
                  "/orgs/acme/teams/ml-platform/members", "/orgs/acme/teams/claims-operations/members",
                  "/orgs/acme/teams/model-risk/members", ISSUES]
         answers = {}
@@ -629,8 +640,10 @@ def _github_round(hostile, answers: dict[str, bytes], data, paths: list[str]) ->
         hostile.answers[path] = (200, {}, body)
     victim = data.draw(st.sampled_from(paths))
     status = data.draw(st.sampled_from([200, 200, 200, 200, 401, 403, 404, 422, 429, 500]))
-    headers = data.draw(st.sampled_from([{}, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999"},
-                                         {"Retry-After": "3600"}, {"Link": '<http://elsewhere.example/x>; rel="next"'}]))
+    headers = data.draw(st.sampled_from([{},
+                                         {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99999999999"},
+                                         {"Retry-After": "3600"},
+                                         {"Link": '<http://elsewhere.example/x>; rel="next"'}]))
     hostile.answers[victim] = (status, headers, damage(answers[victim], data, True))
 
 
@@ -647,8 +660,10 @@ def test_github_reviews_answers(hostile, github_answers, monkeypatch, data):
     _github_env(monkeypatch, hostile)
     _github_round(hostile, github_answers, data, [p for p in github_answers if p != ISSUES])
     options = {"repository": "acme/claims-triage", "signoff_teams": TEAMS, "people": PEOPLE, **GITHUB_OPTIONS,
-               "ownership": {"owner": "Priya Raman", "owner_team": "claims-operations", "build_team": "ml-platform"}}
-    context = Context(service="claims-triage", version="2.4.0", commit=RELEASE, now=CONTEXT.now, now_pinned=True)
+               "ownership": {"owner": "Priya Raman", "owner_team": "claims-operations",
+                             "build_team": "ml-platform"}}
+    context = Context(service="claims-triage", version="2.4.0", commit=RELEASE, now=CONTEXT.now,
+                      now_pinned=True)
     outcome = judge("gate_github.reviews", lambda: ReviewsCollector().collect(
         spec("github_reviews", Path("."), None, **options), context), ("GitHub",), must_name=False)
     assert outcome in ("evidence", "skipped")
@@ -707,7 +722,9 @@ def test_damaged_waivers_are_a_config_error_or_valid(tmp_path_factory, data):
 
 # --- the bugs these properties found, pinned ----------------------------------------------------------
 
-@pytest.mark.parametrize("value", [1e20, 10**30, float("inf"), "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+@pytest.mark.parametrize("value",
+                         [1e20, 10**30, float("inf"), "0001-01-01T00:00:00+05:00",
+                          "9999-12-31T23:00:00-05:00"])
 def test_a_time_no_date_can_hold_is_a_value_error(value):
     """parse_timestamp raised OverflowError, which no caller catches (they expect ValueError)."""
     with pytest.raises(ValueError):
@@ -725,7 +742,8 @@ def test_yaml_nested_past_libyamls_stack_is_an_error_not_a_segfault():
 
 def test_a_jtl_header_with_a_quoted_newline_is_named_on_one_line(tmp_path):
     raw = (LOAD / "jmeter" / "results.jtl").read_bytes()
-    (tmp_path / "results.jtl").write_bytes(b'"\n' + raw.replace(b"timeStamp", b"ts", 1).replace(b"\n", b"\r\n"))
+    (tmp_path / "results.jtl").write_bytes(b'"\n' + raw.replace(b"timeStamp", b"ts", 1).replace(b"\n",
+                                                                                                b"\r\n"))
     assert judge("gate_loadtest.jmeter-jtl", lambda: _loadtest("jmeter").collect(
         spec("jmeter", tmp_path, "results.jtl", scenario="stress"), CONTEXT), ("results.jtl",)) == "skipped"
 
@@ -738,12 +756,15 @@ def test_one_far_time_does_not_make_a_series_of_billions(tmp_path, tool):
         lines[5] = b"9" + lines[5][1:]
         (tmp_path / "points").write_bytes(b"\n".join(lines))
     else:
-        lines = gzip.decompress((LOAD / "k6" / "stress" / "points.ndjson.gz").read_bytes()).split(b"\n")[:STREAM_LINES]
+        lines = gzip.decompress((LOAD / "k6" / "stress" / "points.ndjson.gz").read_bytes()).split(b"\n")[
+            :STREAM_LINES
+        ]
         i = next(i for i, line in enumerate(lines) if b'"http_req_duration","type":"Point"' in line)
         lines[i] = lines[i].replace(b'"time":"2026', b'"time":"9026', 1)
         (tmp_path / "points").write_bytes(b"\n".join(lines))
     options = {"scenario": "stress"} if tool == "jmeter" else {"scenario": "stress", "format": "stream"}
-    assert judge(f"gate_loadtest.{tool}-{'jtl' if tool == 'jmeter' else 'stream'}", lambda: _loadtest(tool).collect(
+    assert judge(f"gate_loadtest.{tool}-{'jtl' if tool == 'jmeter' else 'stream'}",
+                 lambda: _loadtest(tool).collect(
         spec(tool, tmp_path, "points", **options), CONTEXT), ("points",)) == "skipped"
 
 
@@ -782,5 +803,5 @@ def test_a_contract_pattern_that_is_not_a_regex_is_the_contracts_error(tmp_path,
     (tmp_path / "c.odcs.yaml").write_text(yaml.safe_dump(doc))
     shutil.copyfile(DATA / "samples" / "claims_intake.csv", tmp_path / "s.csv")
     assert judge("gate_datacontract.sample-csv", lambda: _datacontract("data_sample").collect(
-        spec("data_sample", tmp_path, "s.csv", contract="c.odcs.yaml", taken_at="2026-11-26T10:00:00Z"), CONTEXT),
-        ("c.odcs.yaml",)) == "skipped"
+        spec("data_sample", tmp_path, "s.csv", contract="c.odcs.yaml", taken_at="2026-11-26T10:00:00Z"),
+        CONTEXT), ("c.odcs.yaml",)) == "skipped"

@@ -47,7 +47,8 @@ def test_no_zip_member_lands_outside_the_folder(tmp_path_factory, names):
 
 
 @FUZZ
-@given(body=st.binary(max_size=300), header=st.one_of(st.none(), st.text(max_size=80), st.binary(max_size=40).map(
+@given(body=st.binary(max_size=300),
+       header=st.one_of(st.none(), st.text(max_size=80), st.binary(max_size=40).map(
     lambda b: "sha256=" + b.hex())))
 def test_only_the_hmac_of_the_exact_body_validates(body, header):
     secret = b"a-webhook-secret-of-some-length"

@@ -23,7 +23,7 @@ def test_any_deliveries_file_loads_and_yields_only_whole_finished_lines(tmp_path
     loaded = Deliveries(1000, path)
     lines = content.decode("utf-8", "replace").split("\n")[:-1]
     finished = {line[2:] for line in lines if line.startswith("d ")}
-    kept = [d for d in loaded._seen]
+    kept = list(loaded._seen)
     assert set(kept) <= finished
     assert all(d and " " not in d and d.isprintable() for d in kept)
     loaded.close()

@@ -21,8 +21,8 @@ NAMES = st.sampled_from(["http_request_duration_seconds_bucket", "errors_total",
 OPS = st.sampled_from([" / ", " * ", " + ", " - "])
 promql = st.one_of(
     st.text(max_size=80),
-    st.builds(lambda f, n, op, m: f"{f}({n}[5m]){op}{m}", st.sampled_from(["rate", "max", "sum", "avg"]), NAMES, OPS,
-              st.one_of(NAMES, st.sampled_from(["1000", "0.001", "100", "(2)"]))),
+    st.builds(lambda f, n, op, m: f"{f}({n}[5m]){op}{m}", st.sampled_from(["rate", "max", "sum", "avg"]),
+              NAMES, OPS, st.one_of(NAMES, st.sampled_from(["1000", "0.001", "100", "(2)"]))),
     st.builds(lambda q, n: f"histogram_quantile({q}, sum by (le) (rate({n}[5m])))",
               st.sampled_from(["0.95", "0.5", "1", ".99", "0.999"]), NAMES),
 )
@@ -38,7 +38,8 @@ def test_a_unit_is_inferred_only_from_unscaled_agreeing_names(query):
     assert unit in (None, *units.UNITS)
     assert key is None or key.startswith("p")
     if unit is not None:
-        assert not units._SCALED.search(query.replace("[5m]", "")) or '"' in query or "'" in query or "`" in query
+        assert not units._SCALED.search(query.replace("[5m]",
+                                                      "")) or '"' in query or "'" in query or "`" in query
     tally("parser", "gate_prometheus.units", "evidence" if unit else "refused")
 
 
@@ -64,14 +65,16 @@ def test_a_converted_ratio_is_kept_only_within_0_1(value, unit):
 @FUZZ
 @given(tests=st.one_of(json_values, st.lists(st.one_of(json_values, st.fixed_dictionaries({
     "name": st.one_of(st.text(max_size=20), json_values),
-    "status": st.one_of(st.sampled_from(["SUCCESS", "FAIL", "ERROR", "WARNING", "SKIPPED", "fail"]), json_values),
+    "status": st.one_of(st.sampled_from(["SUCCESS", "FAIL", "ERROR", "WARNING", "SKIPPED", "fail"]),
+                        json_values),
     "metric_config": st.one_of(json_values, st.fixed_dictionaries({"params": json_values}))})), max_size=5)))
 def test_evidently_test_lists_of_any_shape(tmp_path_factory, tests):
     from gate_prometheus.collectors import EvidentlyCollector
 
     root: Path = tmp_path_factory.mktemp("ev")
     (root / "r.json").write_text(json.dumps({"metrics": [], "tests": tests}))
-    spec = EvidenceSpec(collector="evidently", path="r.json", url=None, kind="observability", options={}, root=root)
+    spec = EvidenceSpec(collector="evidently", path="r.json", url=None, kind="observability", options={},
+                        root=root)
     items = list(EvidentlyCollector().collect(spec, Context(service="claims-triage")))
     assert len(items) == 1
     item = items[0]

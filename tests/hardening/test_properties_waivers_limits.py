@@ -39,7 +39,9 @@ END_TO_END = settings(FUZZ, max_examples=max(10, EXAMPLES // 10))
 FAR_FUTURE = st.one_of(
     st.sampled_from(["9999-12-31", "9998-12-31", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.999999+00:00",
                      "9999-12-30T12:00:00+05:00", "5000-01-01", "2100-02-28", "2400-02-29"]),
-    st.integers(91, 2_900_000).map(lambda d: (TODAY + timedelta(days=min(d, (date.max - TODAY).days))).isoformat()),
+    st.integers(91,
+                2_900_000).map(lambda d: (TODAY + timedelta(days=min(d,
+                                                                     (date.max - TODAY).days))).isoformat()),
 )
 UNPARSABLE = st.sampled_from([
     "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "2026-02-30", "2026-13-01", "2027-02-29",
@@ -57,7 +59,8 @@ def _a_stranger(text: str) -> bool:
 
 
 STRANGERS = st.one_of(
-    st.sampled_from(["Mallory", "Mallory (Dana Ruiz)", "Dana Ruiz Jr", "Dana Ruíz", "Dana\u200bRuiz", "DanaRuiz",
+    st.sampled_from(["Mallory", "Mallory (Dana Ruiz)", "Dana Ruiz Jr", "Dana Ruíz", "Dana\u200bRuiz",
+                     "DanaRuiz",
                      "@dana-ruiz", "Dana Ruiz, on behalf of Mallory", "acme/release-leads-2", "anyone"]),
     st.text(min_size=1, max_size=30).filter(_a_stranger),
 )
@@ -101,12 +104,12 @@ def waiver_sets(draw, blocking: list[str]) -> tuple[list[dict], set[str], bool]:
         # an unparsable date refuses the whole file (exit 2): one waiver in about ten, so most sets are judged
         how = draw(st.sampled_from(["far-future", "past", "stranger", "evidence-rule", "future-approval",
                                     "no-approved-on-far", "valid"] * 3 + ["unparsable"]))
-        rule = draw(st.one_of(st.sampled_from(blocking), st.sampled_from(sorted(EVIDENCE_RULES | MEASURED_RULES)),
-                              RANDOM_RULES))
+        rule = draw(st.one_of(st.sampled_from(blocking),
+                              st.sampled_from(sorted(EVIDENCE_RULES | MEASURED_RULES)), RANDOM_RULES))
         approved_on = TODAY - timedelta(days=draw(st.integers(0, 30)))
         item = {"rule": rule, "subject": {"service": "claims-triage"}, "reason": "fuzz",
-                "approved_by": draw(st.sampled_from([APPROVER, "Dana Ruiz (head of operations)", "@acme/release-leads",
-                                                     " dana  RUIZ "])),
+                "approved_by": draw(st.sampled_from([APPROVER, "Dana Ruiz (head of operations)",
+                                                     "@acme/release-leads", " dana  RUIZ "])),
                 "approved_on": approved_on.isoformat(),
                 "expires": (approved_on + timedelta(days=draw(st.integers(31, 90)))).isoformat()}
         if how == "far-future":
@@ -154,7 +157,8 @@ def test_defective_waivers_never_lift_a_deny_of_the_blocked_example(tmp_path_fac
     except BaseException:
         tally("waivers", "waivers.limits(judge, blocked example)", "crash")
         raise
-    tally("waivers", "waivers.limits(judge, blocked example)", "approved" if outcome == "approve" else "blocked")
+    tally("waivers", "waivers.limits(judge, blocked example)",
+          "approved" if outcome == "approve" else "blocked")
     assert outcome == "block", waivers
     assert {f.rule for f, _ in waived} <= valid, (waived, waivers)  # no defective waiver was applied
     assert all("\n" not in n for n in notes)

@@ -76,10 +76,11 @@ def as_node(value: Any, styles, data) -> Any:
     flow = data.draw(st.booleans(), label="flow") if isinstance(value, (dict, list)) else None
     if isinstance(value, dict):
         return MappingNode("tag:yaml.org,2002:map", [
-            (ScalarNode(STR, str(k), style=data.draw(styles)), as_node(v, styles, data)) for k, v in value.items()],
-            flow_style=flow)
+            (ScalarNode(STR, str(k), style=data.draw(styles)), as_node(v, styles, data))
+            for k, v in value.items()], flow_style=flow)
     if isinstance(value, list):
-        return SequenceNode("tag:yaml.org,2002:seq", [as_node(v, styles, data) for v in value], flow_style=flow)
+        return SequenceNode("tag:yaml.org,2002:seq", [as_node(v, styles, data) for v in value],
+                            flow_style=flow)
     return SafeRepresenter().represent_data(value)
 
 
@@ -90,13 +91,18 @@ def yaml_with_duplicate(doc, where, key, value, position, data) -> tuple[str, tu
     for part in where:
         target = next(v for k, v in target.value if k.value == part) if isinstance(target, MappingNode) \
             else target.value[part]
-    target.value.insert(position, (ScalarNode(STR, key, style=data.draw(styles)), as_node(value, styles, data)))
+    target.value.insert(position,
+                        (ScalarNode(STR, key, style=data.draw(styles)), as_node(value, styles, data)))
     text = yaml.serialize(root, Dumper=yaml.SafeDumper, allow_unicode=True,
                           width=data.draw(st.sampled_from([80, 10_000])))
     # the oracle: PyYAML's own composer keeps both pairs; find the mapping again and the lines of its two keys
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     for part in where:
-        node = next(v for k, v in node.value if k.value == part) if isinstance(node, MappingNode) else node.value[part]
+        node = (
+            next(v for k, v in node.value if k.value == part)
+            if isinstance(node, MappingNode)
+            else node.value[part]
+        )
     lines = [k.start_mark.line + 1 for k, _ in node.value if k.value == key]
     assert len(lines) == 2
     return text, (lines[0], lines[1])
@@ -171,18 +177,20 @@ def test_the_ready_example_with_any_key_given_twice_never_approves(tmp_path_fact
     shutil.copytree(READY, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".gate"))
     (root / "evidence" / source.name).write_text(text, encoding="utf-8")
     out = root / "decision.json"
-    code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(out), "--now", EXAMPLE_NOW,
-                 "--engine", "embedded"])
+    code = main(["evaluate", "-c", str(root / "gate.yaml"), "-f", "json", "-o", str(out), "--now",
+                 EXAMPLE_NOW, "--engine", "embedded"])
     tally("yaml", "yaml.duplicate-key(end-to-end, ready example)",
           {0: "approved", 1: "blocked", 2: "config-error", 3: "exit-3"}.get(code, "crash"))
     assert code == 1
     field = ".".join(str(p) for p in (*where, key))
     reasons = [s["reason"] for s in json.loads(out.read_text())["skipped"]]
-    assert reasons == [f"evidence/{source.name}: key {field!r} appears twice (lines {lines[0]} and {lines[1]})"]
+    assert reasons == [f"evidence/{source.name}: key {field!r} appears twice (lines {lines[0]} and "
+                       f"{lines[1]})"]
 
 
 def reference_size(node: Any, memo: dict) -> tuple[int, int]:
-    """(nodes, levels) of PyYAML's graph with aliases expanded; each shared node is sized once, so a bomb is cheap."""
+    """(nodes, levels) of PyYAML's graph with aliases expanded; each shared node is sized once, so a bomb is
+    cheap."""
     if id(node) not in memo:
         children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else \
             node.value if isinstance(node, SequenceNode) else []
@@ -200,7 +208,8 @@ def hostile_document(data) -> tuple[str, str, tuple[int, int] | None]:
         n = MAX_YAML_NODES + 1 if big else data.draw(st.integers(0, 3000), label="nodes")
         if shape == "dense-flow":
             return shape, "data: [" + ",".join(["1"] * n) + "]\n", (3 + n, 3 if n else 2)
-        return shape, "data:\n" + "".join(f"  k{i}: {i}\n" for i in range(n)) + ("  {}\n" if n == 0 else ""), \
+        return shape, "data:\n" + "".join(f"  k{i}: {i}\n" for i in range(n)) + ("  {}\n" if n == 0
+                                                                                 else ""), \
             (3 + 2 * n, 3 if n else 2)
     if shape == "aliases":
         width = data.draw(st.integers(1, 12), label="width")

@@ -38,7 +38,8 @@ def test_token_in_evidence_is_masked_on_stdout_and_stderr(leaky, capsys, fmt):
 @pytest.mark.parametrize("fmt", ["json", "markdown", "junit", "sarif"])
 def test_token_is_masked_in_report_files(leaky, tmp_path, capsys, fmt):
     report = tmp_path / f"report.{fmt}"
-    assert main(["evaluate", "-c", str(leaky / "gate.yaml"), "-f", fmt, "-o", str(report), "--now", EXAMPLE_NOW]) == 1
+    assert main(["evaluate", "-c", str(leaky / "gate.yaml"), "-f", fmt, "-o", str(report), "--now",
+                 EXAMPLE_NOW]) == 1
     text = report.read_text()
     assert "***" in text and TOKEN not in text
 

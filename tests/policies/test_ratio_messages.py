@@ -33,11 +33,13 @@ def opa_bin() -> str:
 
 def test_a_stress_run_at_2_9999x_reads_2_9999x_against_3x(tmp_path, capsys, engine):
     service = tmp_path / "service"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", service, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", service,
+                    ignore=shutil.ignore_patterns(".gate"))
     stress = service / "evidence" / "load-stress.yaml"
     # 119.996 req/s over 900 s, with the counts that give it (the evidence must add up: gate.consistency)
     stress.write_text(stress.read_text().replace("request_rate: 126.4 ", "request_rate: 119.996")
-                      .replace("requests: 113760", "requests: 107996").replace("error_rate: 0.003", "error_rate: 0.00316"))
+                      .replace("requests: 113760", "requests: 107996").replace("error_rate: 0.003",
+                                                                               "error_rate: 0.00316"))
     config = str(service / "gate.yaml")
     args = ["evaluate", "-c", config, "--now", EXAMPLE_NOW, "--engine", engine]
     assert main([*args, "--format", "text"]) == 1
@@ -45,5 +47,6 @@ def test_a_stress_run_at_2_9999x_reads_2_9999x_against_3x(tmp_path, capsys, engi
     assert "reached 2.9999x the expected peak" in text and "at least 3x (120 req/s) is required" in text
     assert "observed 2.9999; expected 3" in text
     assert main([*args, "--format", "json"]) == 1
-    [finding] = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["rule"] == "technical.load_multiplier"]
+    [finding] = [f for f in json.loads(capsys.readouterr().out)["findings"]
+                 if f["rule"] == "technical.load_multiplier"]
     assert finding["observed"] == 2.9999 and finding["expected"] == 3

@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ json.dump(out, sys.stdout)
 """
 
 
-@lru_cache(maxsize=None)
+@cache
 def regopy_package(package: str) -> Any:
     pytest.importorskip("regopy")
     modules = [(path.name, path.read_text(encoding="utf-8")) for path in sorted(POLICIES.glob("*.rego"))]
@@ -170,7 +170,8 @@ def opa_results(tmp: str) -> dict[tuple[str, str], dict[str, Any]]:
 @pytest.fixture(scope="module")
 def opa_report(tmp_path_factory):
     if opa_binary() is None:
-        pytest.skip("no OPA binary: set OPA_BIN or put `opa` on PATH (CI does) to run the policy tests on OPA")
+        pytest.skip("no OPA binary: set OPA_BIN or put `opa` on PATH (CI does) to run the policy "
+                    "tests on OPA")
     return opa_results(str(tmp_path_factory.mktemp("opa")))
 
 

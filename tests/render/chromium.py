@@ -41,7 +41,8 @@ class Page:
     height: int = 0
 
 
-TRAMPOLINE = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); os.execv(sys.argv[3], sys.argv[3:])"
+TRAMPOLINE = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+              "os.execv(sys.argv[3], sys.argv[3:])")
 
 
 def _above_4(fd: int) -> int:
@@ -62,8 +63,8 @@ class _Pipe:
         # Chromium reads commands on fd 3 and writes answers on fd 4: a small trampoline puts the pipes there
         self.proc = subprocess.Popen(
             [sys.executable, "-c", TRAMPOLINE, str(to_chrome_r), str(from_chrome_w), binary, *FLAGS,
-             f"--user-data-dir={profile}", "about:blank"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, pass_fds=(to_chrome_r, from_chrome_w))
+             f"--user-data-dir={profile}", "about:blank"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(to_chrome_r, from_chrome_w))
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
@@ -149,7 +150,8 @@ def _visit(pipe: _Pipe, url: str, width: int, height: int | None) -> Page:
     full = pipe.send("Runtime.evaluate", {"expression": "document.documentElement.scrollHeight",
                                           "returnByValue": True}, session=session)["result"]["value"]
     shot_height = min(int(full), height or int(full))
-    pipe.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": shot_height, "deviceScaleFactor": 1,
+    pipe.send("Emulation.setDeviceMetricsOverride",
+              {"width": width, "height": shot_height, "deviceScaleFactor": 1,
                                                      "mobile": False}, session=session)
     png = base64.b64decode(pipe.send("Page.captureScreenshot", {"format": "png"}, session=session,
                                      timeout=60)["data"])

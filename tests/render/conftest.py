@@ -42,7 +42,8 @@ def ready_decision(gate_manager) -> Decision:
 def finding(rule: str = "technical.p95_latency", level: str = "deny", message: str = "p95 934 ms over 800 ms",
             evidence: tuple[str, ...] = ("evidence/load-stress.yaml",), **kw) -> Finding:
     return Finding(level=level, rule=rule, dimension=rule.split(".")[0], message=message,
-                   observed=kw.pop("observed", 934), expected=kw.pop("expected", 800), evidence=evidence, **kw)
+                   observed=kw.pop("observed", 934), expected=kw.pop("expected", 800), evidence=evidence,
+                   **kw)
 
 
 def make_decision(findings=(), waived=(), skipped=(), outcome: str | None = None, notes=()) -> Decision:
@@ -63,8 +64,8 @@ def make_decision(findings=(), waived=(), skipped=(), outcome: str | None = None
 
 
 def waiver(rule: str = "technical.p95_latency") -> Waiver:
-    return Waiver(rule=rule, subject={"service": "svc"}, reason="peak moved to Q1", approved_by="cto@example.com",
-                  expires=datetime(2026, 12, 31, tzinfo=UTC))
+    return Waiver(rule=rule, subject={"service": "svc"}, reason="peak moved to Q1",
+                  approved_by="cto@example.com", expires=datetime(2026, 12, 31, tzinfo=UTC))
 
 
 def skipped(origin: str = "evidence/load-stress.yaml", line: int = 7) -> Skipped:

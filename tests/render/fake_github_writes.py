@@ -39,8 +39,10 @@ class Call:
 class FakeGitHubWrites:
     def __init__(self, shared: Path, token: str) -> None:
         self.token = token
-        self.ops = {name: json.loads((shared / "github-api" / f"{name}.json").read_text()) for name in OPERATIONS}
-        self.routes = [(name, op["method"], re.compile("^" + re.sub(r"\{\w+\}", r"([^/]+)", op["path"]) + "$"))
+        self.ops = {name: json.loads((shared / "github-api" / f"{name}.json").read_text())
+                    for name in OPERATIONS}
+        self.routes = [(name, op["method"],
+                        re.compile("^" + re.sub(r"\{\w+\}", r"([^/]+)", op["path"]) + "$"))
                        for name, op in self.ops.items()]
         self.calls: list[Call] = []
         self.errors: list[str] = []
@@ -76,7 +78,8 @@ class FakeGitHubWrites:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -98,7 +101,8 @@ class FakeGitHubWrites:
         examples = self.ops[op]["responses"][status]["examples"]
         return copy.deepcopy(next(iter(examples.values()))["value"])
 
-    def _send(self, handler, status: int, body: Any, op: str | None = None, headers: dict | None = None) -> None:
+    def _send(self, handler, status: int, body: Any, op: str | None = None,
+              headers: dict | None = None) -> None:
         if op is not None:
             schema = self.ops[op]["responses"][str(status)]["schema"]
             try:
@@ -127,16 +131,19 @@ class FakeGitHubWrites:
         raw = handler.rfile.read(length) if length else b""
         auth = handler.headers.get("Authorization", "")
         if auth not in (f"token {self.token}", f"Bearer {self.token}"):
-            return self._send(handler, 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com"})
-        for op, op_method, pattern in self.routes:
+            return self._send(handler, 401,
+                              {"message": "Bad credentials", "documentation_url": "https://docs.github.com"})
+        for op, op_method, pattern in self.routes:  # noqa: B007 - the matching route's op is used below
             match = pattern.match(url.path)
             if match and op_method == method:
                 break
         else:
-            return self._send(handler, 404, {"message": "Not Found", "documentation_url": "https://docs.github.com"})
+            return self._send(handler, 404,
+                              {"message": "Not Found", "documentation_url": "https://docs.github.com"})
         body = json.loads(raw) if raw else None
         self.calls.append(Call(op, method, url.path, body))
-        request_schema = self.ops[op].get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        request_schema = self.ops[op].get("requestBody", {}).get("content", {}).get("application/json",
+                                                                                    {}).get("schema")
         if request_schema is not None:
             try:
                 jsonschema.Draft4Validator(openapi_to_jsonschema(request_schema)).validate(body)
@@ -144,8 +151,10 @@ class FakeGitHubWrites:
                 self.errors.append(f"{op} request: {exc.message}")
         if op in self.fail:
             status = self.fail[op]
-            return self._send(handler, status, {"message": f"fault {status}", "documentation_url": "https://docs.github.com"})
-        getattr(self, "_" + op.replace(".", "_").replace("-", "_"))(handler, match.groups(), body, parse_qs(url.query))
+            return self._send(handler, status,
+                              {"message": f"fault {status}", "documentation_url": "https://docs.github.com"})
+        getattr(self, "_" + op.replace(".", "_").replace("-", "_"))(handler, match.groups(), body,
+                                                                    parse_qs(url.query))
 
     def _checks_create(self, handler, groups, body, query) -> None:
         run = self._example("checks.create", "201")
@@ -180,7 +189,8 @@ class FakeGitHubWrites:
         chunk = items[(page - 1) * per_page: page * per_page]
         headers = {}
         if page * per_page < len(items):
-            headers["Link"] = f'<{self.base_url}{handler.path.split("?")[0]}?per_page={per_page}&page={page + 1}>; rel="next"'
+            path = handler.path.split("?")[0]
+            headers["Link"] = f'<{self.base_url}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
         self._send(handler, 200, chunk, "issues.list-comments", headers)
 
     def _issues_create_comment(self, handler, groups, body, query) -> None:

@@ -58,7 +58,9 @@ def test_blocked_example_annotates_each_finding_on_its_evidence_file(blocked_dec
     assert errors[-1] == (f"::error title=gate::… and {len(denies) - 9} more errors like these;"
                           " the job summary lists them all")
     malformed = next(e for e in errors if "title=gate data.malformed_rate::" in e)
-    assert malformed.startswith("::error file=examples/claims-triage/blocked/evidence/quality-claims-intake.yaml,")
+    assert malformed.startswith(
+        "::error file=examples/claims-triage/blocked/evidence/quality-claims-intake.yaml,"
+    )
     assert "3.40%25 of records" in malformed
     assert len(warnings) == len(blocked_decision.findings) - len(denies)
     assert any("file=examples/claims-triage/blocked/evidence/observability.yaml" in w for w in warnings)
@@ -96,7 +98,9 @@ def test_summary_outputs_and_report_files(blocked_decision, actions_env):
     outputs = read_outputs(Path(actions_env["GITHUB_OUTPUT"]))
     assert outputs["decision"] == "block"
     denies = sum(1 for f in blocked_decision.findings if f.blocks)
-    assert outputs["denies"] == str(denies) and outputs["warnings"] == str(len(blocked_decision.findings) - denies)
+    assert outputs["denies"] == str(denies) and outputs["warnings"] == str(
+        len(blocked_decision.findings) - denies
+    )
     assert outputs["decision-id"] == blocked_decision.decision_id
     report = json.loads(Path(outputs["report"]).read_text())
     assert report["decision_id"] == blocked_decision.decision_id and report["outcome"] == "block"

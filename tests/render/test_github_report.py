@@ -26,15 +26,18 @@ def github(tmp_path, monkeypatch):
     fake = FakeGitHubWrites(SHARED, TOKEN).start()
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 42}}))
-    for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": fake.base_url, "GITHUB_REPOSITORY": "acme/claims-triage",
-                        "GITHUB_SHA": SHA, "GITHUB_EVENT_PATH": str(event), "GITHUB_REF": "refs/pull/42/merge",
+    for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": fake.base_url,
+                        "GITHUB_REPOSITORY": "acme/claims-triage",
+                        "GITHUB_SHA": SHA, "GITHUB_EVENT_PATH": str(event),
+                        "GITHUB_REF": "refs/pull/42/merge",
                         "GITHUB_RUN_ID": "4242", "GITHUB_WORKSPACE": str(tmp_path)}.items():
         monkeypatch.setenv(name, value)
     try:
         yield fake
     finally:
         fake.stop()
-    assert fake.errors == [], "requests or responses that do not follow GitHub's description:\n" + "\n".join(fake.errors)
+    assert fake.errors == [], ("requests or responses that do not follow GitHub's "
+                               "description:\n") + "\n".join(fake.errors)
 
 
 @pytest.fixture
@@ -65,7 +68,8 @@ def test_a_blocked_release_gets_a_failed_check_run_and_a_comment(github, service
     assert "data.malformed_rate" in annotated
     assert all(a["path"].startswith("blocked/evidence/") for a in create.body["output"]["annotations"])
     (comment,) = github.comments[42]
-    assert comment["body"].startswith("<!-- gate:report service=claims-triage profile=production -->\n## ❌ gate blocked")
+    assert comment["body"].startswith("<!-- gate:report service=claims-triage profile=production -->\n## ❌ "
+                                      "gate blocked")
 
 
 def test_each_run_edits_the_same_comment_instead_of_posting_again(github, service, capsys):
@@ -81,7 +85,9 @@ def test_each_run_edits_the_same_comment_instead_of_posting_again(github, servic
 
 
 def test_a_human_comment_quoting_the_marker_mid_text_is_not_taken_over(github, service, capsys):
-    github.add_comment(42, "why does gate post <!-- gate:report service=claims-triage profile=production --> here?")
+    github.add_comment(42,
+                       "why does gate post <!-- gate:report service=claims-triage profile=production --> "
+                       "here?")
     evaluate(service, capsys)
     assert github.comments[42][0]["body"].startswith("why does gate")
     assert len(github.comments[42]) == 2
@@ -94,12 +100,16 @@ def test_a_token_that_may_not_create_check_runs_sets_a_commit_status(github, ser
     (status,) = github.statuses
     assert status["sha"] == SHA and status["state"] == "failure"
     assert status["context"] == "gate/claims-triage/production"
-    assert status["description"].startswith("blocked claims-triage 2.4.0: ") and len(status["description"]) <= 140
+    assert (
+        status["description"].startswith("blocked claims-triage 2.4.0: ")
+        and len(status["description"]) <= 140
+    )
 
 
 def test_status_mode_posts_only_a_status(github, service, capsys):
     service.write_text(service.read_text().replace("{retries: 0, backoff_s: 0}",
-                                                   "{retries: 0, backoff_s: 0, report: status, comment: false}"))
+                                                   "{retries: 0, backoff_s: 0, report: status, comment: "
+                                                   "false}"))
     evaluate(service, capsys)
     assert [c.op for c in github.calls] == ["repos.create-commit-status"]
 

@@ -1,5 +1,5 @@
-"""The HTML report: verdict first, the four gaps, plots whose numbers are the evidence's, escaped, self-contained,
-and small; then the same pages opened in real headless Chromium with the network cut."""
+"""The HTML report: verdict first, the four gaps, plots whose numbers are the evidence's, escaped,
+self-contained, and small; then the same pages opened in real headless Chromium with the network cut."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def evidence_of(decision, origin: str) -> Evidence:
 def evaluated(config_path, now: str):
     """The decision gate evaluate makes for a bundled example, without writing a decision log."""
     config = load_config(config_path)
-    context = runner.make_context(config, argparse.Namespace(version=None, commit="9f1c2d3e4b5a", now=now), environ={})
+    context = runner.make_context(config, argparse.Namespace(version=None, commit="9f1c2d3e4b5a", now=now),
+                                  environ={})
     return runner.evaluate(config, context, "embedded")
 
 
@@ -151,8 +152,8 @@ def test_real_tools_recovery_is_read_off_the_series_as_the_policy_reads_it():
 
 def test_recovery_is_the_first_interval_after_which_the_series_stays_within_limits():
     limits = {"max_error_rate": 0.01, "p95_latency_ms": 800}
-    points = [(0, 0.0, 300), (10, 0.4, 1600), (20, 0.0, 310), (30, 0.2, 900), (40, 0.0, 330), (50, None, None),
-              (60, 0.0, 320)]
+    points = [(0, 0.0, 300), (10, 0.4, 1600), (20, 0.0, 310), (30, 0.2, 900), (40, 0.0, 330),
+              (50, None, None), (60, 0.0, 320)]
     run = facts.Run("fault", "f.yaml", 40, 0.1, 1, 1, 1, {
         "fault": {"start_s": 5, "end_s": 15},
         "series": [{"t": t, "request_rate": 40, "error_rate": e, "p95": p} for t, e, p in points]})
@@ -273,7 +274,8 @@ needs_chromium = pytest.mark.skipif(chromium.executable() is None,
 @pytest.mark.parametrize("example, now, verdict", [
     (BLOCKED, "2026-11-26T12:00:00Z", "Blocked"), (READY, "2026-11-26T12:00:00Z", "Approved"),
     (REAL_TOOLS, "2026-11-26T18:30:00Z", "Blocked")], ids=["blocked", "ready", "real-tools"])
-def test_chromium_opens_the_report_offline_without_errors_or_requests(gate_manager, tmp_path, example, now, verdict):
+def test_chromium_opens_the_report_offline_without_errors_or_requests(gate_manager, tmp_path, example, now,
+                                                                      verdict):
     from PIL import Image
 
     report = tmp_path / "report.html"

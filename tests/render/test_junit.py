@@ -35,7 +35,8 @@ def test_edge_cases_validate_too():
     schema = lxml_etree.XMLSchema(lxml_etree.parse(str(SHARED / "schemas" / "junit-windyroad-JUnit.xsd")))
     decision = make_decision([finding(message="bell \x07 and <tags> & \"quotes\""),
                               finding(rule="ops.custom", level="warn", message="a plugin's own rule")],
-                             waived=[(finding(rule="technical.p99_latency"), waiver("technical.p99_latency"))])
+                             waived=[(finding(rule="technical.p99_latency"),
+                                      waiver("technical.p99_latency"))])
     assert schema.validate(lxml_etree.fromstring(render(decision))), schema.error_log
 
 

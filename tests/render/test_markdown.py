@@ -51,7 +51,8 @@ def test_a_long_list_of_findings_is_collapsed_and_a_short_one_is_not():
 
 
 def test_waivers_and_unusable_evidence_are_shown():
-    text = render_markdown(make_decision([finding(rule="main.skipped_evidence", message="load test unreadable")],
+    text = render_markdown(make_decision([finding(rule="main.skipped_evidence",
+                                                  message="load test unreadable")],
                                          waived=[(finding(), waiver())], skipped=[skipped()]))
     assert "### 🟡 Waived" in text and "cto@\u200bexample.com" in text and "2026-12-31" in text
     assert "### ⛔ Evidence gate could not use (1)" in text
@@ -76,5 +77,8 @@ def test_a_very_long_message_is_cut():
 
 def test_a_collapsed_list_is_closed_by_a_blank_line_so_the_next_heading_renders():
     many = [finding(rule=f"data.rule_{i:02d}", message=f"problem {i}") for i in range(COLLAPSE_AFTER + 1)]
-    text = render_markdown(make_decision([*many, finding(rule="main.skipped_evidence", message="unreadable")]))
-    assert "</details>\n\n### ❌ Evidence: present, fresh, readable" in text  # else GitHub shows "###" as text
+    text = render_markdown(make_decision([*many,
+                                          finding(rule="main.skipped_evidence", message="unreadable")]))
+    assert (
+        "</details>\n\n### ❌ Evidence: present, fresh, readable" in text
+    )  # else GitHub shows "###" as text

@@ -33,7 +33,8 @@ def test_output_validates_against_the_sarif_2_1_0_schema(which, request):
 def test_edge_cases_validate_too():
     decision = make_decision([finding(rule="main.skipped_evidence", message="unreadable", evidence=()),
                               finding(rule="technical.drift", level="warn", observed={"a": 1})],
-                             waived=[(finding(rule="technical.p99_latency"), waiver("technical.p99_latency"))],
+                             waived=[(finding(rule="technical.p99_latency"),
+                                      waiver("technical.p99_latency"))],
                              skipped=[skipped()])
     validate(render(decision))
 

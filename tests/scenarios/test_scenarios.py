@@ -1,7 +1,8 @@
 """Release stories, evidence in, decision out: every tests/scenarios/<name>/ is one release of
 claims-triage (gate.yaml, evidence/) with the decision the shipped policies and threshold must reach
 (expected.yaml: outcome and the sorted rule ids denied). Production stories declare in their threshold.yaml
-(extends: library) that they cannot reach GitHub nor a protected ref, as the bundled example does. Each story runs on the embedded engine, and on
+(extends: library) that they cannot reach GitHub nor a protected ref, as the bundled example does. Each story
+runs on the embedded engine, and on
 a private OPA (opa-local) when an OPA binary is found (OPA_BIN, else `opa` on PATH)."""
 
 from __future__ import annotations
@@ -35,18 +36,21 @@ ENGINES = [
 
 def test_there_are_enough_stories():
     assert len(SCENARIOS) >= 8
-    assert {yaml.safe_load((s / "expected.yaml").read_text())["outcome"] for s in SCENARIOS} == {"approve", "block"}
+    assert {yaml.safe_load((s / "expected.yaml").read_text())["outcome"] for s in SCENARIOS} == {"approve",
+                                                                                                 "block"}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_story(scenario: Path, engine: str, capsys):
     expected = yaml.safe_load((scenario / "expected.yaml").read_text(encoding="utf-8"))
-    code = main(["evaluate", "-c", str(scenario / "gate.yaml"), "-f", "json", "--now", NOW, "--engine", engine])
+    code = main(["evaluate", "-c", str(scenario / "gate.yaml"), "-f", "json", "--now", NOW, "--engine",
+                 engine])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     decision = json.loads(captured.out)
     denied = sorted({f["rule"] for f in decision["findings"] if f["level"] == "deny"})
-    assert (decision["outcome"], denied) == (expected["outcome"], sorted(expected["deny"] or [])), captured.err
+    assert (decision["outcome"], denied) == (expected["outcome"],
+                                             sorted(expected["deny"] or [])), captured.err
     assert code == {"approve": 0, "block": 1}[expected["outcome"]]
     assert decision["skipped"] == []

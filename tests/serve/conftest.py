@@ -1,4 +1,5 @@
-"""Fixtures for gate serve: an App key pair, a fake GitHub App (fake_github_app.py), a repository whose default
+"""Fixtures for gate serve: an App key pair, a fake GitHub App (fake_github_app.py), a repository whose
+default
 branch holds gate.yaml and the threshold, evidence artifacts made from the claims-triage example (dates moved
 to today, so that the evidence is fresh), and gate serve itself under its real aiohttp runner on a random
 loopback port, with a real OPA where one is installed."""
@@ -50,7 +51,8 @@ def app_key() -> tuple[bytes, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                 serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     return private, public
 
 
@@ -72,7 +74,8 @@ def example_evidence(variant: str = "ready") -> dict[str, bytes]:
 def evidence_zip(commit: str, variant: str = "ready", extra: dict[str, bytes] | None = None,
                  manifest: dict[str, Any] | None = None, links: dict[str, str] | None = None) -> bytes:
     files = example_evidence(variant)
-    files["gate-evidence.json"] = json.dumps(manifest if manifest is not None else {"commit": commit}).encode()
+    files["gate-evidence.json"] = json.dumps(manifest if manifest is not None
+                                             else {"commit": commit}).encode()
     files.update(extra or {})
     return zip_of(files, links)
 
@@ -89,8 +92,10 @@ def server_yaml(folder: Path, api_url: str, private_key: bytes, engine: str, **l
     key = folder / "app.pem"
     key.write_bytes(private_key)
     key.chmod(0o600)
-    limit_lines = "".join(f"  {k}: {v}\n" for k, v in {"workers": 3, "queue": 16, "artifact_bytes": 2 * 1024 * 1024,
-                                                        "extracted_bytes": 4 * 1024 * 1024, "github_timeout_s": 2,
+    limit_lines = "".join(f"  {k}: {v}\n"
+                          for k, v in {"workers": 3, "queue": 16, "artifact_bytes": 2 * 1024 * 1024,
+                                                        "extracted_bytes": 4 * 1024 * 1024,
+                                                       "github_timeout_s": 2,
                                                         "github_retries": 2, "retry_budget_s": 8,
                                                         "shutdown_grace_s": 10, **limits}.items())
     path = folder / "server.yaml"
@@ -233,6 +238,7 @@ def harness(fake_app, app_key, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _clear_faults(request):
     yield
-    fake = request.node.funcargs.get("fake_app") or getattr(request.node.funcargs.get("harness"), "fake", None)
+    fake = request.node.funcargs.get("fake_app") or getattr(request.node.funcargs.get("harness"), "fake",
+                                                            None)
     if fake is not None:
         fake.faults.clear()

@@ -5,8 +5,8 @@ bodies), adding: installation tokens (apps.create-installation-access-token, aut
 RS256 JWT, verified here with the App's public key), workflow runs, run artifacts and their 302 download
 to a blob URL that refuses credentials, repository content per ref (the object media type), and the
 review answer (actions.review-custom-gates-for-run, its request body validated). FakeGitHub's own
-operations (pull requests, reviews, team members, issues) answer an installation token, as GitHub does. Every response body is
-validated against the operation's schema for its status; a mismatch lands in ``errors``.
+operations (pull requests, reviews, team members, issues) answer an installation token, as GitHub does. Every
+response body is validated against the operation's schema for its status; a mismatch lands in ``errors``.
 
 Deliveries are counted here: ``answers`` lists every review GitHub took, so a test (and the load
 benchmark) can tell "answered exactly once" from "answered twice" or "never".
@@ -25,7 +25,7 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -82,11 +82,13 @@ class FakeGitHubApp(FakeGitHub):
         for name in APP_OPERATIONS:
             self.ops[name] = json.loads((shared / "github-api" / f"{name}.json").read_text())
         self.webhook_op = json.loads((shared / "github-api" / f"{WEBHOOK}.json").read_text())
-        self.app_routes = [(name, APP_OPERATIONS[name], _template(self.ops[name]["path"])) for name in APP_OPERATIONS]
+        self.app_routes = [(name, APP_OPERATIONS[name], _template(self.ops[name]["path"]))
+                           for name in APP_OPERATIONS]
         self.app_id, self.public_key, self.token_ttl_s = app_id, public_key, token_ttl_s
         self.tokens: dict[str, float] = {}           # installation token -> expiry (time.time())
         self.tokens_minted = 0
-        self.repos: dict[str, dict[str, Any]] = {}   # "owner/repo" -> {"default_branch", "files": {ref: {path: bytes}}}
+        # "owner/repo" -> {"default_branch", "files": {ref: {path: bytes}}}
+        self.repos: dict[str, dict[str, Any]] = {}
         self.runs: dict[int, Run] = {}
         self.blobs: dict[str, bytes] = {}
         self.answers: list[Answer] = []
@@ -108,15 +110,15 @@ class FakeGitHubApp(FakeGitHub):
         return run
 
     def add_artifact(self, run: Run, archive: bytes, name: str = "gate-evidence", **kw: Any) -> Artifact:
-        artifact = Artifact(next(self._next), name, archive, kw.pop("run_id", run.id), kw.pop("head_sha", run.head_sha),
-                            **kw)
+        artifact = Artifact(next(self._next), name, archive, kw.pop("run_id", run.id),
+                            kw.pop("head_sha", run.head_sha), **kw)
         run.artifacts.append(artifact)
         return artifact
 
     def expire_tokens(self) -> None:
         """Every installation token issued so far stops working (GitHub: 401 Bad credentials)."""
         with self._lock:
-            self.tokens = {token: 0.0 for token in self.tokens}
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
 
     def answers_for(self, run_id: int) -> list[Answer]:
         return [a for a in self.answers if a.run_id == run_id]
@@ -144,7 +146,8 @@ class FakeGitHubApp(FakeGitHub):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 256
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         return self
 
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -165,9 +168,11 @@ class FakeGitHubApp(FakeGitHub):
         if self.on_request is not None:
             self.on_request(method, parts.path)
         for fault in self.faults:
-            if re.search(fault.path, f"{method} {parts.path}") and (fault.times is None or fault.hits < fault.times):
+            if re.search(fault.path,
+                         f"{method} {parts.path}") and (fault.times is None or fault.hits < fault.times):
                 fault.hits += 1
-                if fault.kind == "slow":  # GitHub never acted: the answer comes after the client gave up, or never
+                # GitHub never acted: the answer comes after the client gave up, or never
+                if fault.kind == "slow":
                     self._stop.wait(fault.delay)
                     return None
                 if fault.kind == "expire":
@@ -185,7 +190,8 @@ class FakeGitHubApp(FakeGitHub):
                 if not self._token_ok(auth):
                     return self._send(handler, 401, self._basic_error("Bad credentials", "401"), None)
                 return getattr(self, "_" + name.split(".")[1].replace("-", "_"))(handler, params, query, raw)
-        if method == "GET":  # FakeGitHub's operations (pull requests, reviews, teams, issues), as the installation
+        # FakeGitHub's operations (pull requests, reviews, teams, issues), as the installation
+        if method == "GET":
             for name, pattern in self.routes:
                 match = pattern.fullmatch(parts.path)
                 if match:
@@ -201,14 +207,16 @@ class FakeGitHubApp(FakeGitHub):
 
         name = "apps.create-installation-access-token"
         if not auth or not auth.startswith("Bearer "):
-            return self._send(handler, 401, self._basic_error("A JSON web token could not be decoded", "401"), name)
+            return self._send(handler, 401, self._basic_error("A JSON web token could not be decoded", "401"),
+                              name)
         try:
             claims = jwt.decode(auth.removeprefix("Bearer "), self.public_key, algorithms=["RS256"],
                                 options={"require": ["iat", "exp", "iss"]}, leeway=5)
         except jwt.PyJWTError as exc:
             return self._send(handler, 401, self._basic_error(f"'{type(exc).__name__}' JWT", "401"), name)
         if str(claims["iss"]) != str(self.app_id) or claims["exp"] - claims["iat"] > 600:
-            return self._send(handler, 401, self._basic_error("'Expiration time' claim is too far in the future",
+            return self._send(handler, 401,
+                              self._basic_error("'Expiration time' claim is too far in the future",
                                                               "401"), name)
         token = "ghs_" + secrets.token_urlsafe(27)
         expires = time.time() + self.token_ttl_s
@@ -216,7 +224,8 @@ class FakeGitHubApp(FakeGitHub):
             self.tokens[token] = expires
             self.tokens_minted += 1
         body = self._example_of(name, "201")
-        body.update({"token": token, "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        body.update({"token": token,
+                     "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
         return self._send(handler, 201, body, name)
 
     def _token_ok(self, auth: str | None) -> bool:
@@ -250,11 +259,17 @@ class FakeGitHubApp(FakeGitHub):
             if wanted and artifact.name != wanted:
                 continue
             item = copy.deepcopy(template)
-            item.update({"id": artifact.id, "name": artifact.name, "expired": artifact.expired,
-                         "size_in_bytes": artifact.size if artifact.size is not None else len(artifact.archive),
-                         "archive_download_url": f"{self.base_url}/repos/{run.owner}/{run.repo}/actions/artifacts/"
-                                                 f"{artifact.id}/zip",
-                         "digest": "sha256:" + hashlib.sha256(artifact.archive).hexdigest()})
+            item.update(
+                {
+                    "id": artifact.id,
+                    "name": artifact.name,
+                    "expired": artifact.expired,
+                    "size_in_bytes": artifact.size if artifact.size is not None else len(artifact.archive),
+                    "archive_download_url": f"{self.base_url}/repos/{run.owner}/{run.repo}/actions/artifacts/"
+                    f"{artifact.id}/zip",
+                    "digest": "sha256:" + hashlib.sha256(artifact.archive).hexdigest(),
+                }
+            )
             item["workflow_run"].update({"id": artifact.run_id, "head_sha": artifact.head_sha,
                                          "head_branch": run.head_branch})
             items.append(item)
@@ -314,7 +329,9 @@ class FakeGitHubApp(FakeGitHub):
         return self._send(handler, 200, body, name)
 
     def _entry(self, name: str, path: str, kind: str, size: int) -> dict[str, Any]:
-        example = self.ops[name]["responses"]["200"]["examples"]["response-if-content-is-a-directory-github-object"]
+        example = self.ops[name]["responses"]["200"]["examples"][
+            "response-if-content-is-a-directory-github-object"
+        ]
         entry = copy.deepcopy(example["entries"][0])
         entry.update({"type": kind, "size": size, "name": path.rsplit("/", 1)[-1], "path": path})
         return entry
@@ -360,14 +377,16 @@ class FakeGitHubApp(FakeGitHub):
         payload["repository"]["owner"]["login"] = run.owner
         payload["installation"]["id"] = installation_id
         payload["sender"]["login"] = "release-bot"
-        payload["deployment"].update({"sha": sha or run.head_sha, "ref": run.head_branch, "environment": environment})
+        payload["deployment"].update({"sha": sha or run.head_sha, "ref": run.head_branch,
+                                      "environment": environment})
         payload.update({
             "action": "requested", "environment": environment, "event": "push", "sha": sha or run.head_sha,
             "ref": f"refs/heads/{run.head_branch}", "pull_requests": [],
             "deployment_callback_url": f"https://api.github.com/repos/{run.owner}/{run.repo}/actions/runs/{run.id}"
                                        "/deployment_protection_rule",
         })
-        errors = [e.message for e in jsonschema.Draft4Validator(openapi_to_jsonschema(schema)).iter_errors(payload)]
+        errors = [e.message
+                  for e in jsonschema.Draft4Validator(openapi_to_jsonschema(schema)).iter_errors(payload)]
         assert not errors, f"the delivery does not follow the documented payload: {errors[:3]}"
         self.pending.add((run.id, environment))
         return payload
@@ -400,7 +419,8 @@ def example_of(schema: Any) -> Any:
     if kind == "string":
         if "enum" in schema:
             return schema["enum"][0]
-        return {"uri": "https://api.github.com/x", "date-time": "2026-12-01T00:00:00Z"}.get(schema.get("format"), "x")
+        return {"uri": "https://api.github.com/x",
+                "date-time": "2026-12-01T00:00:00Z"}.get(schema.get("format"), "x")
     if kind in ("integer", "number"):
         return 1
     if kind == "boolean":
@@ -425,10 +445,6 @@ def _template(path: str) -> re.Pattern[str]:
     pattern = re.escape(path)
     pattern = pattern.replace(r"\{path\}", r"(?P<path>.+)")
     return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern))
-
-
-def in_an_hour() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1)
 
 
 __all__ = ["Answer", "Artifact", "FakeGitHubApp", "Fault", "Run", "example_of", "zip_of"]

@@ -1,4 +1,5 @@
-"""server.yaml: schema-validated, one line naming the file, field and line; the key and secret checked at start."""
+"""server.yaml: schema-validated, one line naming the file, field and line; the key and secret checked at
+start."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def test_an_unknown_field_names_file_line_and_field(tmp_path, app_key):
     with pytest.raises(ConfigError) as caught:
         load_server_config(path, ENV)
     message = str(caught.value)
-    assert message.startswith(f"{path}:") and "wokers" in message and "limits" in message and "\n" not in message
+    assert (
+        message.startswith(f"{path}:") and "wokers" in message and "limits" in message and "\n" not in message
+    )
 
 
 def test_a_wrong_type_is_refused(tmp_path, app_key):
@@ -48,7 +51,8 @@ def test_a_key_that_is_not_pem_is_refused(tmp_path, app_key):
         load_server_config(path, ENV)
 
 
-@pytest.mark.parametrize("environ, expected", [({}, "is not set"), ({"GATE_TEST_WEBHOOK_SECRET": "short"}, "fewer than 16")])
+@pytest.mark.parametrize("environ, expected",
+                         [({}, "is not set"), ({"GATE_TEST_WEBHOOK_SECRET": "short"}, "fewer than 16")])
 def test_a_missing_or_short_webhook_secret_is_refused(tmp_path, app_key, environ, expected):
     path = server_yaml(tmp_path, "https://api.github.com", app_key[0], "auto")
     with pytest.raises(ConfigError, match=expected):

@@ -1,4 +1,5 @@
-"""gate serve deciding deployments end to end: a signed delivery in, one review answer out, at the fake GitHub."""
+"""gate serve deciding deployments end to end: a signed delivery in, one review answer out, at the fake
+GitHub."""
 
 from __future__ import annotations
 

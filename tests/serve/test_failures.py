@@ -21,7 +21,8 @@ def rejected(harness, run, *fragments: str):
 def test_the_runs_branch_loosens_the_threshold_but_the_default_branchs_decides(harness):
     strict = THRESHOLD.replace("    load_multiplier: 3\n", "    load_multiplier: 4\n", 1)
     assert strict != THRESHOLD
-    harness.fake.add_repo("acme/loosened", "main", {"main": repo_files(strict), "loosen": repo_files(THRESHOLD)})
+    harness.fake.add_repo("acme/loosened", "main",
+                          {"main": repo_files(strict), "loosen": repo_files(THRESHOLD)})
     run = harness.run(repo="acme/loosened", branch="loosen")
     refs_before = len(harness.fake.content_refs)
     harness.deliver(run)
@@ -130,9 +131,11 @@ def test_evidence_item_naming_another_commit_is_rejected(harness):
 
     training = example_evidence()["evidence/training.yaml"].decode()
     assert "subject: {service: claims-triage}" in training
-    moved = training.replace("subject: {service: claims-triage}", f"subject: {{service: claims-triage, commit: {new_sha()}}}")
+    moved = training.replace("subject: {service: claims-triage}",
+                             f"subject: {{service: claims-triage, commit: {new_sha()}}}")
     run = harness.run(artifact=None)
-    harness.fake.add_artifact(run, evidence_zip(run.head_sha, extra={"evidence/training.yaml": moved.encode()}))
+    harness.fake.add_artifact(run,
+                              evidence_zip(run.head_sha, extra={"evidence/training.yaml": moved.encode()}))
     harness.deliver(run)
     rejected(harness, run, "training evidence", "is about commit")
 
@@ -142,8 +145,10 @@ def test_evidence_item_naming_the_deployed_commit_is_taken(harness):
 
     training = example_evidence()["evidence/training.yaml"].decode()
     run = harness.run(artifact=None)
-    same = training.replace("subject: {service: claims-triage}", f"subject: {{service: claims-triage, commit: {run.head_sha}}}")
-    harness.fake.add_artifact(run, evidence_zip(run.head_sha, extra={"evidence/training.yaml": same.encode()}))
+    same = training.replace("subject: {service: claims-triage}",
+                            f"subject: {{service: claims-triage, commit: {run.head_sha}}}")
+    harness.fake.add_artifact(run,
+                              evidence_zip(run.head_sha, extra={"evidence/training.yaml": same.encode()}))
     harness.deliver(run)
     assert harness.answer(run).state == "approved"
 
@@ -157,7 +162,8 @@ def test_artifact_without_a_manifest_is_rejected(harness):
     rejected(harness, run, "gate-evidence.json")
 
 
-# --- GitHub failing ------------------------------------------------------------------------------------------
+# --- GitHub failing
+# ------------------------------------------------------------------------------------------
 
 def test_a_500_on_the_artifact_list_is_retried(harness):
     fault = harness.fake.fail(r"GET .*/actions/runs/\d+/artifacts$", status=500, times=1)
@@ -244,7 +250,8 @@ def test_the_repositorys_own_policies_are_read_from_the_default_branch(harness):
 
     policies = {f"rules/{p.name}": p.read_bytes() for p in (REPO / "policies").glob("*.rego")
                 if not p.name.endswith("_test.rego")}
-    extra = (b"package gate.house\n\nimport rego.v1\n\ndeny contains {\"id\": \"house.freeze\", \"msg\": \"release"
+    extra = (b"package gate.house\n\nimport rego.v1\n\ndeny contains {\"id\": \"house.freeze\", \"msg\": "
+             b"\"release"
              b" freeze\"} if { input.context.service == \"claims-triage\" }\n")
     main = {**repo_files(gate_yaml=repo_files()["gate.yaml"].decode() + "policies: rules\n"), **policies,
             "rules/extra/house.rego": extra}

@@ -1,5 +1,5 @@
-"""Operating gate serve: the supervised OPA, /healthz, /metrics, log hygiene, SIGTERM with decisions in flight,
-and the engines (real OPA and embedded regopy decide the same deployments the same way)."""
+"""Operating gate serve: the supervised OPA, /healthz, /metrics, log hygiene, SIGTERM with decisions in
+flight, and the engines (real OPA and embedded regopy decide the same deployments the same way)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO, opa_binary
+from tests.conftest import REPO, opa_binary, said
 from tests.serve.conftest import SECRET, Harness, engines, post_delivery, server_yaml, start_served, wait_for
-from tests.conftest import said
 
 
 def _kill_opa_when(harness, path_fragment: str) -> list[int]:
@@ -78,7 +77,8 @@ def test_metrics_count_deliveries_and_latency(harness):
     harness.deliver(run)
     harness.answer(run)
     post_delivery(harness.url, b"{}", signature="sha256=" + "0" * 64)
-    assert wait_for(lambda: 'outcome="unauthorized"' in requests.get(f"{harness.url}/metrics", timeout=10).text)
+    assert wait_for(lambda: 'outcome="unauthorized"' in requests.get(f"{harness.url}/metrics",
+                                                                     timeout=10).text)
     text = requests.get(f"{harness.url}/metrics", timeout=10).text
     assert 'gate_serve_deliveries_total{outcome="approve"}' in text
     assert "gate_serve_decision_seconds_bucket" in text and "gate_serve_ack_seconds_count" in text
@@ -112,7 +112,9 @@ def test_both_engines_decide_the_same(fake_app, app_key, tmp_path, engine):
         assert harness.answer(ready).state == "approved"
         answer = harness.answer(blocked, timeout=180)
         assert answer.state == "rejected"
-        assert "technical.load_multiplier" in answer.comment and "operations.signoff_missing" in answer.comment
+        assert (
+            "technical.load_multiplier" in answer.comment and "operations.signoff_missing" in answer.comment
+        )
     finally:
         served.stop()
 
@@ -143,7 +145,8 @@ def _events(stderr: str) -> list[dict]:
 def test_sigterm_finishes_decisions_in_flight(fake_app, app_key, tmp_path):
     process, url = _spawn(tmp_path, fake_app, app_key[0], workers=2, shutdown_grace_s=30)
     harness = Harness(fake_app, None)  # type: ignore[arg-type]
-    fake_app.fail(r"GET .*/actions/runs/\d+/artifacts$", kind="slow", delay=1.0, times=4)  # slow, then retried
+    # slow, then retried
+    fake_app.fail(r"GET .*/actions/runs/\d+/artifacts$", kind="slow", delay=1.0, times=4)
     try:
         runs = [harness.run() for _ in range(4)]
         for run in runs:
@@ -189,7 +192,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, app_key):
     config = server_yaml(tmp_path, "http://127.0.0.1:9", app_key[0], "embedded")
     env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'plugins'}"}
     env.pop("GATE_TEST_WEBHOOK_SECRET", None)
-    done = subprocess.run([sys.executable, "-m", "gate", "serve", "--config", str(config)], check=False, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "gate", "serve", "--config", str(config)], check=False,
+                          env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert len(said(done.stderr)) == 1 and "GATE_TEST_WEBHOOK_SECRET is not set" in done.stderr

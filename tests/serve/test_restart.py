@@ -1,5 +1,5 @@
-"""Delivery ids survive a restart (state_dir/deliveries): a replay after a restart is answered once; a delivery
-accepted but never finished (the process was killed) is decided when GitHub delivers it again."""
+"""Delivery ids survive a restart (state_dir/deliveries): a replay after a restart is answered once; a
+delivery accepted but never finished (the process was killed) is decided when GitHub delivers it again."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Sign-offs under gate serve: the gate_github collectors verify them on GitHub with the App's installation
-token, lent to them for the decision (Context.credentials), never with a token from the server's environment."""
+token, lent to them for the decision (Context.credentials), never with a token from the server's
+environment."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def test_signoffs_are_verified_with_the_installation_token(harness):
     harness.deliver(run)
     answer = harness.answer(run)
     assert answer.state == "approved", answer.comment
-    reads = [r for r in harness.fake.requests[before:] if "/pulls/4101/reviews" in r.path or "/teams/" in r.path]
+    reads = [r for r in harness.fake.requests[before:] if "/pulls/4101/reviews" in r.path
+             or "/teams/" in r.path]
     assert reads, "the sign-offs were not read on GitHub"
     assert {(r.authorization or "").removeprefix("token ") for r in reads} <= set(harness.fake.tokens), \
         "sign-offs were read with something other than an installation token"

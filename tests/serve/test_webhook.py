@@ -62,7 +62,8 @@ def test_chunked_body_over_the_cap_is_413(harness):
             yield b"x" * 65536
 
     response = requests.post(f"{harness.url}/github/webhook", data=chunks(), timeout=10,
-                             headers={"X-GitHub-Event": "deployment_protection_rule", "X-GitHub-Delivery": "chunky",
+                             headers={"X-GitHub-Event": "deployment_protection_rule",
+                                      "X-GitHub-Delivery": "chunky",
                                       "X-Hub-Signature-256": "sha256=" + "0" * 64})
     assert response.status_code == 413
 
@@ -126,7 +127,8 @@ def test_beyond_the_queue_limit_is_503_and_a_redelivery_is_taken(fake_app, app_k
         for run in runs[:2]:
             harness.answer(run)
         again = post_delivery(harness.url, fake_app.delivery(runs[2]), delivery=f"q-{runs[2].id}")
-        assert again.status_code == 202, "a delivery refused with 503 must be taken when GitHub sends it again"
+        assert again.status_code == 202, ("a delivery refused with 503 must be taken when GitHub sends it "
+                                          "again")
         assert harness.answer(runs[2]).state == "approved"
     finally:
         fake_app.faults.clear()

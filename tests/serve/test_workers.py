@@ -137,5 +137,6 @@ def test_sigterm_to_the_whole_group_leaves_the_workers_to_the_server(fake_app, a
         answers = fake_app.answers_for(run.id)
         assert len(answers) == 1, f"run {run.id}: {answers}"
         assert "worker process died" not in answers[0].comment, answers[0].comment
-    stop = [json.loads(x) for x in process.stderr.read().splitlines() if x.startswith('{"ts"') and '"stop"' in x]
+    stop = [json.loads(x) for x in process.stderr.read().splitlines() if x.startswith('{"ts"')
+            and '"stop"' in x]
     assert stop and stop[0]["finished"] + stop[0]["rejected"] == 2

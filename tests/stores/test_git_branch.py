@@ -24,8 +24,8 @@ NOW = ["--now", "2026-11-26T12:00:00Z"]
 
 
 def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           *args], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
 
@@ -93,7 +93,8 @@ def test_two_runs_in_parallel_each_appending_50_leave_100_records_and_a_valid_ch
     # the service's own branches and the runners' working trees are untouched
     assert git(remote, "rev-list", "--count", "refs/heads/main") == "1"
     for repo in runners:
-        assert git(repo, "status", "--porcelain") == "" and git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+        assert git(repo, "status", "--porcelain") == "" and git(repo, "rev-parse", "--abbrev-ref",
+                                                                "HEAD") == "main"
 
 
 def test_processes_sharing_one_clone_serialise_on_its_lock(remote, tmp_path):
@@ -114,7 +115,8 @@ def gate_yaml(ws, extra: dict | None = None) -> Path:
     return release(ws, extra={"decision_log": {"store": "git-branch"}, **(extra or {})})
 
 
-def protect(remote: Path, message: str = "GH006: Protected branch update failed for refs/heads/gate-decisions") -> None:
+def protect(remote: Path,
+            message: str = "GH006: Protected branch update failed for refs/heads/gate-decisions") -> None:
     hook = remote / "hooks" / "pre-receive"
     hook.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
     hook.chmod(0o755)
@@ -124,7 +126,8 @@ def protect(remote: Path, message: str = "GH006: Protected branch update failed 
 def project(remote, gate_workspace):
     """A service repository cloned from the remote, with gate.yaml asking for the git-branch store."""
     ws = gate_workspace
-    subprocess.run(["git", "clone", "-q", str(remote), str(ws.root / "repo")], check=True, capture_output=True)
+    subprocess.run(["git", "clone", "-q", str(remote), str(ws.root / "repo")], check=True,
+                   capture_output=True)
     ws.root = ws.root / "repo"
     return ws
 
@@ -132,7 +135,8 @@ def project(remote, gate_workspace):
 def test_gate_evaluate_records_on_the_branch_and_says_so(project, capsys):
     config = gate_yaml(project)
     assert main(["evaluate", "-c", str(config), *NOW]) == 0
-    assert "decision recorded in branch gate-decisions of origin (decisions.jsonl) as record 1" in capsys.readouterr().out
+    assert ("decision recorded in branch gate-decisions of origin (decisions.jsonl) as "
+            "record 1") in capsys.readouterr().out
     assert main(["log", "verify", "-c", str(config)]) == 0
     assert "1 record(s), chain valid" in capsys.readouterr().out
 
@@ -181,7 +185,8 @@ def rewrite(remote: Path, tmp_path: Path, edit) -> None:
         head, content = Head(sealed["seq"], sealed["hash"]), content + line
         blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input=content,
                               capture_output=True, check=True).stdout.decode().strip()
-        tree = subprocess.run(["git", "-C", str(repo), "mktree"], input=f"100644 blob {blob}\tdecisions.jsonl\n",
+        tree = subprocess.run(["git", "-C", str(repo), "mktree"],
+                              input=f"100644 blob {blob}\tdecisions.jsonl\n",
                               capture_output=True, text=True, check=True).stdout.strip()
         message = f"gate: record {sealed['seq']} svc approve\n\nrecord-hash {sealed['hash']}\n"
         parent = git(repo, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message)
@@ -206,12 +211,15 @@ def test_verify_detects_a_force_pushed_rewrite_of_history(remote, tmp_path, caps
     config.write_text("service: {name: svc}\nevidence: []\ndecision_log: {store: git-branch}\n")
     assert main(["log", "verify", "-c", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "was rewritten (force-pushed)" in out and "record 3: " in out and "record 3 and after differ" in out
+    assert (
+        "was rewritten (force-pushed)" in out and "record 3: " in out and "record 3 and after differ" in out
+    )
     # and the runner refuses to add records on top of the rewritten branch
     with pytest.raises(Exception, match="rewritten"):
         runner.append(record(99))
     # a fresh runner with the hash of record 3 from an earlier job summary sees it too
-    old_hash = json.loads(git(tmp_path / "runner", "show", f"{runner.read_witness()['commit']}:decisions.jsonl")
+    old_hash = json.loads(git(tmp_path / "runner", "show",
+                              f"{runner.read_witness()['commit']}:decisions.jsonl")
                           .splitlines()[2])["hash"]
     config2 = tmp_path / "fresh" / "gate.yaml"
     config2.write_text(config.read_text())
@@ -259,7 +267,9 @@ def test_the_baseline_is_read_from_the_branch(project, capsys):
     capsys.readouterr()
     config = runner.load(type("A", (), {"config": config_path, "profile": None})())
     found = auditlog.last_approved(config, "svc", "production")
-    assert found["seq"] == 1 and found["input"]["evidence"]["load_test"][0]["data"]["latency_ms"]["p95"] == 500
+    assert (
+        found["seq"] == 1 and found["input"]["evidence"]["load_test"][0]["data"]["latency_ms"]["p95"] == 500
+    )
     assert auditlog.last_approved(config, "svc", "staging") is None
 
 
@@ -302,7 +312,8 @@ def test_an_append_after_a_mid_log_edit_pushed_as_an_ordinary_commit_is_refused(
     git(repo, "push", "-q", "origin", "gate-decisions")
     tip = git(repo, "rev-parse", "HEAD")
     store = runner if who == "runner" else GitBranchStore(clone(remote, tmp_path / "fresh"))
-    with pytest.raises(AuditError, match=r"^branch gate-decisions of origin \(decisions.jsonl\): record 1: line 1"):
+    with pytest.raises(AuditError,
+                       match=r"^branch gate-decisions of origin \(decisions.jsonl\): record 1: line 1"):
         store.append(record(99))
     assert git(repo, "ls-remote", "origin", "refs/heads/gate-decisions").split()[0] == tip  # nothing pushed
 

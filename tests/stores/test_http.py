@@ -80,7 +80,8 @@ def test_each_decision_is_posted_as_an_opa_decision_log_event(gate_workspace, re
     monkeypatch.setenv("GATE_LOG_TOKEN", TOKEN)
     config = config_for(gate_workspace, receiver, token_env="GATE_LOG_TOKEN")
     assert main(["evaluate", "-c", str(config), *NOW]) == 0
-    assert f"decision recorded in the decision-log endpoint {receiver.url}/logs as record 1" in capsys.readouterr().out
+    assert (f"decision recorded in the decision-log endpoint {receiver.url}/logs as "
+            "record 1") in capsys.readouterr().out
     [request] = receiver.requests
     assert request["path"] == "/logs"
     assert request["headers"]["Content-Encoding"] == "gzip"
@@ -118,7 +119,8 @@ def test_a_conflict_is_resealed_after_the_other_writers_record(gate_workspace, r
     assert main(["log", "verify", "-c", str(config)]) == 0
 
 
-def test_an_unreachable_endpoint_is_exit_3_when_required_and_a_warning_otherwise(gate_workspace, capsys, monkeypatch):
+def test_an_unreachable_endpoint_is_exit_3_when_required_and_a_warning_otherwise(gate_workspace, capsys,
+                                                                                 monkeypatch):
     dead = Receiver()
     dead.close()
     monkeypatch.setenv("GATE_LOG_TOKEN", TOKEN)
@@ -134,7 +136,8 @@ def test_an_unreachable_endpoint_is_exit_3_when_required_and_a_warning_otherwise
 def test_without_read_url_the_chain_continues_from_a_local_head(gate_workspace, capsys):
     receiver = Receiver(enforce_chain=True)
     try:
-        config = release(gate_workspace, extra={"decision_log": {"store": "http", "url": f"{receiver.url}/logs"}})
+        config = release(gate_workspace,
+                         extra={"decision_log": {"store": "http", "url": f"{receiver.url}/logs"}})
         assert main(["evaluate", "-c", str(config), *NOW]) == 0
         assert main(["evaluate", "-c", str(config), *NOW]) == 0
         assert [e["seq"] for e in receiver.events] == [1, 2]

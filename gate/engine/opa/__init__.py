@@ -30,7 +30,8 @@ from gate.engine.opa.settings import (
 from gate.errors import ConfigError, EngineError
 
 __all__ = [
-    "DEFAULT_RETRIES", "DEFAULT_TIMEOUT_S", "DEFAULT_TOKEN_ENV", "POLICY_PREFIX", "LocalOpa", "LocalOpaEngine",
+    "DEFAULT_RETRIES", "DEFAULT_TIMEOUT_S", "DEFAULT_TOKEN_ENV", "POLICY_PREFIX", "LocalOpa",
+    "LocalOpaEngine",
     "OpaEngine", "OpaServer", "OpaSettings", "PreloadedOpaEngine", "ServerEngine", "choose_opa",
     "compile_check", "compile_failure", "find_opa", "free_port", "is_loopback", "local_engine", "policy_id",
     "remote_engine",
@@ -39,7 +40,8 @@ __all__ = [
 
 def remote_engine(settings: OpaSettings) -> OpaEngine | PreloadedOpaEngine:
     if not settings.url:
-        raise ConfigError("--engine opa needs an OPA server: pass --opa-url URL or set engine.opa_url in gate.yaml")
+        raise ConfigError("--engine opa needs an OPA server: pass --opa-url URL or set engine.opa_url in "
+                          "gate.yaml")
     server = OpaServer(settings.url, token=settings.token(), ca_cert=settings.ca_cert,
                        client_cert=settings.client_cert, client_key=settings.client_key,
                        timeout_s=settings.timeout_s, retries=settings.retries)
@@ -53,5 +55,6 @@ def local_engine(settings: OpaSettings) -> LocalOpaEngine:
                           f" opa on PATH (go install github.com/open-policy-agent/opa@v{trust.OPA_VERSION})")
     engine = LocalOpaEngine(binary.path, timeout_s=settings.timeout_s)
     if not binary.pinned:  # accepted through GATE_OPA_VERSION: the decision says so
-        engine.name = f"opa-local (OPA {binary.version}, not the pinned {trust.OPA_VERSION}: {trust.VERSION_ENV})"
+        engine.name = (f"opa-local (OPA {binary.version}, not the pinned {trust.OPA_VERSION}: "
+                       f"{trust.VERSION_ENV})")
     return engine

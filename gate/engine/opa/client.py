@@ -40,7 +40,8 @@ class OpaServer:
         if parts.query or parts.fragment:
             raise ConfigError(f"engine.opa_url: {display_url(url)!r} must not carry a query or fragment")
         if token and parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise ConfigError(f"engine.opa_url: refusing to send the OPA token over plain http to {parts.hostname};"
+            raise ConfigError("engine.opa_url: refusing to send the OPA token over plain http to "
+                              f"{parts.hostname};"
                               " use https")
         if (ca_cert or client_cert) and parts.scheme != "https":
             raise ConfigError("engine.ca_cert/client_cert: TLS options need an https:// opa_url")
@@ -48,7 +49,9 @@ class OpaServer:
             if value and not Path(value).is_file():
                 raise ConfigError(f"engine.{name}: {value}: file not found")
         self.url = url.rstrip("/")
-        self.display = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        self.display = (
+            f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        )
         self._scheme, self._host = parts.scheme, parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._prefix = parts.path.rstrip("/")
@@ -73,7 +76,8 @@ class OpaServer:
             _pin_ca_bundle(client._session, self._ca_cert)
         from gate.httpbody import body_deadline
 
-        client._session.hooks["response"].append(body_deadline(self.timeout_s))  # a trickled body is a timeout
+        # a trickled body is a timeout
+        client._session.hooks["response"].append(body_deadline(self.timeout_s))
         return client
 
     def client(self) -> Any:
@@ -109,7 +113,8 @@ class OpaServer:
                                   " (engine timeout)") from None
             except requests.exceptions.HTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else 0
-                reason = f"OPA at {self.display} answered {what} with HTTP {status}: {_error_body(exc.response)}"
+                reason = (f"OPA at {self.display} answered {what} with HTTP {status}: "
+                          f"{_error_body(exc.response)}")
                 retry = status in RETRY_STATUSES
             except _OpaClientError as exc:
                 reason = f"OPA at {self.display} answered {what} unexpectedly: {exc}"
@@ -164,7 +169,8 @@ class OpaServer:
 
     def delete_policy(self, policy_id: str) -> None:
         def op(client: Any) -> None:
-            response = client._session.delete(f"{client.root_url}/policies/{policy_id}", timeout=self.timeout_s)
+            response = client._session.delete(f"{client.root_url}/policies/{policy_id}",
+                                              timeout=self.timeout_s)
             if response.status_code not in (200, 404):
                 response.raise_for_status()
 
@@ -175,7 +181,8 @@ class OpaServer:
 
         def op(client: Any) -> None:
             response = client._session.put(f"{client.root_url}/data/{path}", data=body,
-                                           headers={"Content-Type": "application/json"}, timeout=self.timeout_s)
+                                           headers={"Content-Type": "application/json"},
+                                           timeout=self.timeout_s)
             if response.status_code != 204:
                 response.raise_for_status()
                 raise _OpaClientError(f"expected 204 No Content, got HTTP {response.status_code}")
@@ -188,7 +195,8 @@ class OpaServer:
             body = client.query_rule(input_data=input, package_path=path,
                                      query_params={"provenance": "true"} if provenance else None)
             if not isinstance(body, dict):
-                raise ValueError(f"expected a JSON object, got {type(body).__name__}")  # noqa: TRY004 - a bad answer
+                # a bad answer, not a wrong argument: a ValueError like every other unreadable answer
+                raise ValueError(f"expected a JSON object, got {type(body).__name__}")  # noqa: TRY004
             return body
 
         body = self.call(f"POST /v1/data/{path}", op)

@@ -59,7 +59,8 @@ class ServerEngine:
     def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         """Make the server hold what is to be evaluated."""
 
-    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str,
+                                                                                                       Any]:
         doc = _engine_input(input)
         nonce = doc[canary.NONCE_FIELD] = canary.new_nonce()  # the copy OPA gets; the recorded input has none
         defined, result, body = self._ask(doc, policies, data)
@@ -70,7 +71,8 @@ class ServerEngine:
         self._check(result, body, nonce, policies, data)
         return canary.without(result)
 
-    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any,
+                                                                                               dict]:
         self.sync(policies, data)
         return self.server.query("gate", doc)
 
@@ -107,7 +109,8 @@ class OpaEngine(ServerEngine):
     def sync(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         self.push(policies, data)
 
-    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any,
+                                                                                               dict]:
         """Push and query until the answer carries exactly the marks pushed (another client may change a
         shared server in between), PUSH_ATTEMPTS times at most."""
         for attempt in range(1, push.PUSH_ATTEMPTS + 1):
@@ -122,8 +125,10 @@ class OpaEngine(ServerEngine):
                 break
             if attempt == push.PUSH_ATTEMPTS:
                 raise EngineError(
-                    f"OPA at {self.server.display}: {changed} between gate's push and its query, {attempt} times"
-                    " running: another client is pushing other policies or data to this server. Give each run its"
+                    f"OPA at {self.server.display}: {changed} between gate's push and its query, {attempt} "
+                    "times"
+                    " running: another client is pushing other policies or data to this server. Give each "
+                    "run its"
                     " own server (--engine opa-local), or load one bundle and query it (--opa-preloaded)")
             self._pushed = None  # push again, after a pause that lets the other client finish
             time.sleep(random.uniform(0.05, 0.25) * attempt)
@@ -133,13 +138,15 @@ class OpaEngine(ServerEngine):
 class PreloadedOpaEngine(ServerEngine):
     """Queries the policies a server already holds from a bundle (`gate bundle build`); pushes nothing."""
 
-    undefined_hint = ("the server has no policies under data.gate: load the bundle (gate bundle build) or drop"
+    undefined_hint = ("the server has no policies under data.gate: load the bundle (gate bundle build) or "
+                      "drop"
                       " --opa-preloaded")
 
     def __init__(self, server: OpaServer, name: str = "opa") -> None:
         super().__init__(server, name)  # named after the bundle's revision once an answer shows it
 
-    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any,
+                                                                                               dict]:
         return self.server.query("gate", doc, provenance=True)
 
     def _check(self, result: dict[str, Any], body: dict, nonce: str, policies: PolicySet,
@@ -147,12 +154,16 @@ class PreloadedOpaEngine(ServerEngine):
         where = f"OPA at {self.server.display}"
         if not _has_deny_set(result):
             # gate cannot know which modules the bundle holds, but a gate policy set that can block has a
-            # deny set somewhere: an answer with none is not a gate evaluation, and would read as "nothing denies"
+            # deny set somewhere: an answer with none is not a gate evaluation, and would read as "nothing
+            # denies"
             raise EngineError(f"{where} answered data.gate with no deny set anywhere under it:"
-                              " the server's policies are not a gate policy set (load the bundle: gate bundle build)")
-        revisions = sorted({str(b.get("revision")) for b in (body.get("provenance") or {}).get("bundles", {}).values()
+                              " the server's policies are not a gate policy set (load the bundle: gate "
+                              "bundle build)")
+        revisions = sorted({str(b.get("revision"))
+                            for b in (body.get("provenance") or {}).get("bundles", {}).values()
                             if isinstance(b, dict) and b.get("revision")})
-        self.name = f"opa (preloaded, bundle revision {', '.join(revisions)})" if revisions else "opa (preloaded)"
+        self.name = ("opa (preloaded, bundle revision "
+                     f"{', '.join(revisions)})") if revisions else "opa (preloaded)"
         canary.check_bundle(result, nonce, policies.digest, data, revisions, where)
 
 
@@ -182,7 +193,7 @@ class LocalOpaEngine(ServerEngine):
         return f"the local opa ({self.local.binary})" if self.oneshot else super().where
 
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
-        if self.oneshot is not None:  # the process starts, and waits for its input, while gate collects evidence
+        if self.oneshot is not None:  # the process starts, and waits for its input, during collection
             self._load_oneshot(policies, data)
             self.oneshot.start(self._query(policies))
             return
@@ -195,10 +206,12 @@ class LocalOpaEngine(ServerEngine):
 
     def _load_oneshot(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         fingerprint, data_text = self._known(policies, data)
-        self.oneshot.load(hashlib.sha256(f"{fingerprint}\0{data_text}".encode()).hexdigest(), _modules(policies),
-                          data_text, _common_dir(policies), canary.module(policies.digest))
+        key = hashlib.sha256(f"{fingerprint}\0{data_text}".encode()).hexdigest()
+        self.oneshot.load(key, _modules(policies), data_text, _common_dir(policies),
+                          canary.module(policies.digest))
 
-    def _ask(self, doc: dict[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
+    def _ask(self, doc: dict[str, Any], policies: PolicySet,
+             data: Mapping[str, Any]) -> tuple[bool, Any, dict]:
         if self.oneshot is None:
             return super()._ask(doc, policies, data)
         self._load_oneshot(policies, data)
@@ -243,7 +256,8 @@ class LocalOpaEngine(ServerEngine):
         asks thousands of times with the same two (gate impact, gate lint), and resolving every module's
         path and serialising the threshold each time cost more than OPA's answer."""
         if self._memo is None or self._memo[0] is not policies or self._memo[1] is not data:
-            self._memo = (policies, data, _fingerprint(_modules(policies), policies.digest), jsonsafe.dumps(data))
+            self._memo = (policies, data, _fingerprint(_modules(policies), policies.digest),
+                          jsonsafe.dumps(data))
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
@@ -261,13 +275,15 @@ def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:
     except (ValueError, TypeError) as exc:
         raise EngineError(f"cannot hand the input to the engine: {exc}") from None
     if not isinstance(doc, dict):
-        raise EngineError(f"cannot hand the input to the engine: expected an object, got {type(doc).__name__}")
+        raise EngineError("cannot hand the input to the engine: expected an object, got "
+                          f"{type(doc).__name__}")
     return doc
 
 
 def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
     """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
-    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's policies."""
+    partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's
+    policies."""
     missing = []
     for module in policies.modules:
         parts = module.package.split(".")
@@ -295,12 +311,14 @@ def _has_deny_set(node: Any, depth: int = 0) -> bool:
         return False
     if isinstance(node.get("deny"), list):
         return True
-    return any(_has_deny_set(child, depth + 1) for key, child in node.items() if not str(key).endswith("_test"))
+    return any(_has_deny_set(child, depth + 1) for key, child in node.items()
+               if not str(key).endswith("_test"))
 
 
 def _modules(policies: PolicySet) -> dict[str, str]:
     """The modules as the local server loads them: files named by their policy id, without gate/."""
-    return {push.policy_id(p.path, policies).removeprefix(push.POLICY_PREFIX): p.source for p in policies.modules}
+    return {push.policy_id(p.path, policies).removeprefix(push.POLICY_PREFIX): p.source
+            for p in policies.modules}
 
 
 def _common_dir(policies: PolicySet) -> str:

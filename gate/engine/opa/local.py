@@ -57,7 +57,8 @@ class LocalOpa:
     def _log(self) -> Any:
         return self._state["log"]
 
-    def start(self, modules: Mapping[str, str], data_text: str, origin: str = "", canary_source: str = "") -> None:
+    def start(self, modules: Mapping[str, str], data_text: str, origin: str = "",
+              canary_source: str = "") -> None:
         """Start the process with the modules and data loaded from files (compiled once, at boot; no
         push). ready() waits for it, so starting early overlaps its boot with other work."""
         self.stop()
@@ -86,7 +87,8 @@ class LocalOpa:
                    "--log-level", "error", "--authentication=token", "--authorization=basic",
                    "--shutdown-grace-period", "1", *paths]
         try:
-            # gate's environment holds its tokens (GITHUB_TOKEN...): opa gets none of it, and runs in its own folder
+            # gate's environment holds its tokens (GITHUB_TOKEN...): opa gets none of it, and runs in its own
+            # folder
             self._state["process"] = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, cwd=root,
                 env=trust.minimal_environment(str(root)),
@@ -105,7 +107,8 @@ class LocalOpa:
             if server.health():
                 return
             time.sleep(0.01)
-        raise EngineError(f"the local opa ({self.binary}) did not become ready within {self.startup_timeout_s:g} s"
+        raise EngineError(f"the local opa ({self.binary}) did not become ready within "
+                          f"{self.startup_timeout_s:g} s"
                           f" (last health check: {server.last_health})")
 
     def _log_text(self) -> str:

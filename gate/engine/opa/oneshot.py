@@ -47,7 +47,8 @@ class OpaEval:
         self._loaded: str | None = None  # the key of the files in the folder
         self._rename = ("", "")
 
-    def load(self, key: str, modules: Mapping[str, str], data_text: str, origin: str, canary_source: str) -> None:
+    def load(self, key: str, modules: Mapping[str, str], data_text: str, origin: str,
+             canary_source: str) -> None:
         """Write the modules, data.json and the canary module to a private folder (unless they are there)."""
         if self._loaded == key and self._state["dir"] is not None:
             return
@@ -71,10 +72,12 @@ class OpaEval:
         if self._state["process"] is not None or self._state["dir"] is None:
             return
         root = self._state["dir"].name
-        command = [self.binary, "eval", "--stdin-input", "--format", "json", "--capabilities", str(CAPABILITIES),
-                   "--data", os.path.join(root, "load"), "--data", os.path.join(root, "canary"), query]
+        command = [self.binary, "eval", "--stdin-input", "--format", "json",
+                   "--capabilities", str(CAPABILITIES), "--data", os.path.join(root, "load"),
+                   "--data", os.path.join(root, "canary"), query]
         try:
-            # gate's environment holds its tokens (GITHUB_TOKEN...): opa gets none of it, and runs in its own folder
+            # gate's environment holds its tokens (GITHUB_TOKEN...): opa gets none of it, and runs in its own
+            # folder
             self._state["process"] = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root,
                 env=trust.minimal_environment(root), start_new_session=True,  # killed as a group (_kill)
@@ -111,7 +114,8 @@ class OpaEval:
         except (ValueError, TypeError, AttributeError, IndexError):
             return EngineError(f"the local opa ({self.binary}) exited {code}: {_one_line(err or out)}")
         where = first.get("location") or {}
-        path = str(where.get("file") or "").replace(self._rename[0], self._rename[1]) if self._rename[0] else ""
+        path = str(where.get("file") or "")
+        path = path.replace(self._rename[0], self._rename[1]) if self._rename[0] else ""
         place = f"{path}:{where.get('row')}: " if path else ""
         message = f"{first.get('message', 'error')} ({first.get('code', 'error')})"
         if first.get("code") in COMPILE_CODES:

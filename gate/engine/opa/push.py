@@ -26,8 +26,10 @@ from gate.policyset import PolicySet
 
 POLICY_PREFIX = "gate/"          # policy ids gate owns on a server it pushes to
 ROOTS = ("gate", "threshold")    # the data roots gate's policies and data live under
-PUSH_MARK = "gate_pushed_"       # the rule gate appends to every module it pushes: `gate_pushed_<digest> := true`
-CHECK_PACKAGE = "gate_pushed"    # data.gate.gate_pushed.data_matches: the server's data is the data gate pushed
+# the rule gate appends to every module it pushes: `gate_pushed_<digest> := true`
+PUSH_MARK = "gate_pushed_"
+# data.gate.gate_pushed.data_matches: the server's data is the data gate pushed
+CHECK_PACKAGE = "gate_pushed"
 CHECK_ID = POLICY_PREFIX + ".pushed-data-check"
 CHECK_MAX_BYTES = 256 * 1024    # data values compared literally up to this size (see data_check)
 PUSH_ATTEMPTS = 3                # push + query rounds when another client changes the server in between
@@ -106,7 +108,8 @@ def marked(pid: str, source: str) -> tuple[str, str]:
     """The module as gate pushes it, with the rule that shows, in an answer, that this very module was
     evaluated; appended, so that every line number in OPA's messages is still the file's own."""
     mark = PUSH_MARK + hashlib.sha256(f"{pid}\0{source}".encode()).hexdigest()[:24]
-    return f"{source.rstrip()}\n\n# added by gate when pushing: evaluate() checks this module was the one evaluated\n{mark} := true\n", mark
+    return (f"{source.rstrip()}\n\n# added by gate when pushing: evaluate() checks this module was the one "
+            f"evaluated\n{mark} := true\n"), mark
 
 
 def data_check(data: Mapping[str, Any]) -> str:
@@ -142,7 +145,8 @@ def unlike_pushed(result: Mapping[str, Any], found: set[tuple[str, str]], marks:
     added = {m for m in found - marks if m[0] != checks}
     if lost or added:
         modules = len([m for m in marks if m[0] != checks])
-        return f"{len(lost)} of gate's {modules} policy modules were replaced or removed and {len(added)} others added"
+        return (f"{len(lost)} of gate's {modules} policy modules were replaced or removed and {len(added)} "
+                "others added")
     if found != marks:
         return "the threshold data was changed"
     check = result.get(CHECK_PACKAGE)
@@ -156,4 +160,5 @@ def without_marks(node: Any, depth: int = 0) -> Any:
     if not isinstance(node, dict) or depth > 32:
         return node
     return {key: without_marks(child, depth + 1) for key, child in node.items()
-            if not (isinstance(key, str) and key.startswith(PUSH_MARK)) and not (depth == 0 and key == CHECK_PACKAGE)}
+            if not (isinstance(key, str) and key.startswith(PUSH_MARK))
+            and not (depth == 0 and key == CHECK_PACKAGE)}

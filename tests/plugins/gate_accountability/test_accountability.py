@@ -35,7 +35,8 @@ docs/                   jane@example.com
 
 
 def run(ws, path: str = "accountability.yaml", **options) -> list[Evidence | Skipped]:
-    spec = EvidenceSpec(collector="accountability", path=path, url=None, kind=None, options=options, root=ws.root)
+    spec = EvidenceSpec(collector="accountability", path=path, url=None, kind=None, options=options,
+                        root=ws.root)
     return list(AccountabilityCollector().collect(spec, Context(service="claims-triage")))
 
 
@@ -53,14 +54,17 @@ def test_a_decision_without_a_type_is_skipped_with_its_place(gate_workspace):
     gate_workspace.write("accountability.yaml", MAP + "  - accountable: Someone\n")
     [skipped] = run(gate_workspace)
     assert isinstance(skipped, Skipped)
-    assert skipped.reason == "accountability.yaml:11: field 'decisions.2': missing required field 'decision_type'"
+    assert skipped.reason == ("accountability.yaml:11: field 'decisions.2': missing required field "
+                              "'decision_type'")
 
 
 def test_codeowners_gives_the_owners_of_each_decisions_code(gate_workspace):
     gate_workspace.write(".github/CODEOWNERS", CODEOWNERS)
     gate_workspace.write("accountability.yaml", MAP.replace(
-        "    last_review: \"2026-09-30\"\n", "    last_review: \"2026-09-30\"\n    paths: [src/triage/routing.py]\n"
-    ).replace("  - decision_type: fraud_referral\n", "  - decision_type: fraud_referral\n    paths: [src/fraud/score.py]\n"))
+        "    last_review: \"2026-09-30\"\n",
+        "    last_review: \"2026-09-30\"\n    paths: [src/triage/routing.py]\n"
+    ).replace("  - decision_type: fraud_referral\n",
+              "  - decision_type: fraud_referral\n    paths: [src/fraud/score.py]\n"))
     [evidence] = run(gate_workspace)
     routing, fraud = evidence.data["decisions"]
     assert routing["code_owners"] == ["@acme/claims-operations"]
@@ -72,7 +76,8 @@ def test_codeowners_gives_the_owners_of_each_decisions_code(gate_workspace):
 def test_a_single_code_owner_is_the_default_accountable_party(gate_workspace):
     gate_workspace.write("CODEOWNERS", CODEOWNERS)
     gate_workspace.write("accountability.yaml", "service: claims-triage\ndecisions:\n"
-                         "  - {decision_type: claim_routing, accountable: null, paths: [src/triage/routing.py]}\n"
+                         "  - {decision_type: claim_routing, accountable: null, paths: "
+                         "[src/triage/routing.py]}\n"
                          "  - {decision_type: fast_track, paths: [src/generated/fast.py]}\n")
     [evidence] = run(gate_workspace)
     routing, fast = evidence.data["decisions"]
@@ -93,7 +98,8 @@ def test_paths_without_a_codeowners_file_are_skipped_with_the_reason(gate_worksp
                          "  - {decision_type: claim_routing, paths: [x.py]}\n")
     [skipped] = run(gate_workspace)
     assert isinstance(skipped, Skipped)
-    assert "accountability.yaml:3: field 'decisions.0.paths': no CODEOWNERS file at .github/CODEOWNERS" in skipped.reason
+    assert ("accountability.yaml:3: field 'decisions.0.paths': no CODEOWNERS file at "
+            ".github/CODEOWNERS") in skipped.reason
 
 
 def test_a_bad_codeowners_option_is_a_configuration_error(gate_workspace):

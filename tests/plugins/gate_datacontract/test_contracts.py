@@ -152,14 +152,18 @@ BAD = {
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8"),
     "a-list": ("- apiVersion: v3.1.0\n", "expected a data contract (a YAML mapping), got a list"),
     "empty": ("", "expected a data contract (a YAML mapping), got nothing"),
-    "neither-standard": ("name: orders\nversion: 1\n", "not an ODCS v3 or Data Contract Specification document"),
-    "odcs-v2": (ODCS_BARE.replace("v3.0.2", "v2.2.2"), "field 'apiVersion': ODCS version 'v2.2.2' is not one gate reads"),
+    "neither-standard": ("name: orders\nversion: 1\n",
+                         "not an ODCS v3 or Data Contract Specification document"),
+    "odcs-v2": (ODCS_BARE.replace("v3.0.2", "v2.2.2"),
+                "field 'apiVersion': ODCS version 'v2.2.2' is not one gate reads"),
     "odcs-v4": (ODCS_BARE.replace("v3.0.2", "v4.0.0"), "ODCS version 'v4.0.0' is not one gate reads"),
     "dcs-0.9": (DCS_BARE.replace("1.2.1", "0.9.3"),
-                "field 'dataContractSpecification': Data Contract Specification version '0.9.3' is not one gate reads"),
+                "field 'dataContractSpecification': Data Contract Specification version '0.9.3' is not one "
+                "gate reads"),
     "dcs-2": (DCS_BARE.replace("1.2.1", "2.0.0"), "version '2.0.0' is not one gate reads"),
     "odcs-unknown-top-field": (ODCS_BARE + "fallback: use yesterday's scores\n", "'fallback' was unexpected"),
-    "odcs-unknown-object-field": (ODCS_BARE.replace("  - name: vendor_feed", "  - name: vendor_feed\n    owner: x"),
+    "odcs-unknown-object-field": (ODCS_BARE.replace("  - name: vendor_feed",
+                                                    "  - name: vendor_feed\n    owner: x"),
                                   "'owner' was unexpected"),
     "odcs-missing-id": (ODCS_BARE.replace("id: urn:x\n", ""), "missing required field 'id'"),
     "odcs-wrong-type": (ODCS_BARE.replace("status: draft", "status: [draft]"), "field 'status'"),
@@ -167,15 +171,18 @@ BAD = {
                               "field 'servicelevel': unknown field"),
     "dcs-unknown-model-field": (DCS_BARE + "    fallback: previous snapshot\n",
                                 "field 'models.vendor_feed.fallback': unknown field"),
-    "dcs-unknown-field-field": (DCS_BARE.replace("claim_id: {type: string}", "claim_id: {type: string, nullable: true}"),
+    "dcs-unknown-field-field": (DCS_BARE.replace("claim_id: {type: string}",
+                                                 "claim_id: {type: string, nullable: true}"),
                                 "field 'models.fraud_scores.fields.claim_id.nullable': unknown field"),
-    "dcs-schema-violation": (DCS_BARE.replace("info: {title: fraud-signals, version: 0.1.0}", "info: {title: x}"),
+    "dcs-schema-violation": (DCS_BARE.replace("info: {title: fraud-signals, version: 0.1.0}",
+                                              "info: {title: x}"),
                              "missing required field 'version'"),
     "odcs-fallback-not-text": (ODCS_BARE + "customProperties:\n  - {property: fallback, value: [a, b]}\n",
                                "field 'customProperties[fallback].value': expected text, got a list"),
     "odcs-consumer-unknown-key": (ODCS_BARE + "customProperties:\n  - property: consumers\n    value:\n"
                                   "      - {name: ui, consequence: x}\n",
-                                  "field 'customProperties[consumers].value[0].consequence': unknown consumer field"),
+                                  "field 'customProperties[consumers].value[0].consequence': unknown "
+                                  "consumer field"),
     "dcs-consumers-not-list": (DCS_BARE + "x-consumers: claims-ui\n", "field 'x-consumers': expected a list"),
     "bad-role": (ODCS_BARE + "customProperties:\n  - {property: contractRole, value: downstream}\n",
                  "extension 'contractRole': expected one of upstream, output, got 'downstream'"),
@@ -211,7 +218,8 @@ def test_an_alias_bomb_is_refused_as_bad_evidence_not_a_crash(tmp_path):
 
 def test_no_contract_file_is_skipped_not_silent(tmp_path):
     items = run("datacontract", tmp_path, "contracts/*.yaml")
-    assert [(s.kind, s.reason) for s in skipped(items)] == [("data_contract", "no file matches 'contracts/*.yaml'")]
+    assert [(s.kind, s.reason)
+            for s in skipped(items)] == [("data_contract", "no file matches 'contracts/*.yaml'")]
     assert evidence(items) == []
 
 
@@ -223,12 +231,17 @@ def test_one_bad_contract_does_not_hide_the_good_ones(tmp_path):
     assert [s.origin for s in skipped(items)] == ["contracts/broken.yaml"]
 
 
-# --- the published schemas, as shipped -----------------------------------------------------------------------
+# --- the published schemas, as shipped
+# -----------------------------------------------------------------------
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "plugins" / "gate_datacontract" / "schemas"
 
 
-@pytest.mark.parametrize("name", ["odcs-json-schema-v3.1.0.json", "datacontract-specification-1.2.1.schema.json"])
+SHIPPED = ["odcs-json-schema-v3.1.0.json", "odcs-json-schema-v3.2.0.json",
+           "datacontract-specification-1.2.3.schema.json"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_schemas_are_verbatim_copies_with_their_licence_notice(name):
     assert (SCHEMAS / name).read_bytes() == (SHARED / "schemas" / name).read_bytes()
     notice = (SCHEMAS / "NOTICE").read_text()
@@ -238,8 +251,9 @@ def test_shipped_schemas_are_verbatim_copies_with_their_licence_notice(name):
 
 def test_licence_texts_sit_beside_the_schemas():
     assert "Apache License" in (SCHEMAS / "LICENSE-Apache-2.0.txt").read_text()
-    assert "Permission is hereby granted" in (SCHEMAS / "LICENSE-MIT-datacontract-specification.txt").read_text()
-    for name in ("odcs-json-schema-v3.1.0.json", "datacontract-specification-1.2.1.schema.json"):
+    licence = SCHEMAS / "LICENSE-MIT-datacontract-specification.txt"
+    assert "Permission is hereby granted" in licence.read_text()
+    for name in SHIPPED:
         json.loads((SCHEMAS / name).read_text())
 
 
@@ -247,7 +261,7 @@ def test_fixture_contracts_pass_the_published_schemas():
     import jsonschema
 
     for rel, schema in ((CLAIMS, "odcs-json-schema-v3.1.0.json"), (OUTPUT, "odcs-json-schema-v3.1.0.json"),
-                        (POLICY, "datacontract-specification-1.2.1.schema.json")):
+                        (POLICY, "datacontract-specification-1.2.3.schema.json")):
         doc = yaml.safe_load((FIXTURES / rel).read_text())
         spec = json.loads((SCHEMAS / schema).read_text())
         assert not list(jsonschema.validators.validator_for(spec)(spec).iter_errors(doc)), rel

@@ -55,12 +55,14 @@ def service(tmp_path) -> Path:
     (root / POLICY).write_text(yaml.safe_dump(policy, sort_keys=False))
     output = yaml.safe_load((FIXTURES / OUTPUT).read_text())
     output["schema"][0]["properties"][1]["transformSourceObjects"] = ["claims_intake", "policy_admin"]
-    output["customProperties"][2]["value"][1]["unexpectedValueConsequence"] = "the referral is dropped and logged"
+    output["customProperties"][2]["value"][1]["unexpectedValueConsequence"] = ("the referral is dropped "
+                                                                               "and logged")
     (root / OUTPUT).write_text(yaml.safe_dump(output, sort_keys=False))
     (root / "samples").mkdir()
     write_claims_sample(root / "samples" / "claims_intake.jsonl", 2000)
     rows = ["policy_id,holder_name,status,valid_from,sum_insured,updated_at"]
-    rows += [f"POL-{i:04d},Holder {i},active,2025-01-01,{1000 * i},2026-11-26T11:{i:02d}:00Z" for i in range(20)]
+    rows += [f"POL-{i:04d},Holder {i},active,2025-01-01,{1000 * i},2026-11-26T11:{i:02d}:00Z"
+             for i in range(20)]
     (root / "samples" / "policy_admin.csv").write_text("\n".join(rows) + "\n")
     for source in ("claims_intake", "policy_admin"):
         (root / "evidence" / f"quality-{source}.yaml").write_text(yaml.safe_dump({
@@ -117,7 +119,8 @@ def test_one_finding_per_missing_field_per_source_naming_contract_and_field(serv
     (service / POLICY).write_text(yaml.safe_dump(policy, sort_keys=False))
     code, doc = evaluate(service, capsys)
     assert_blocked(code, doc)
-    missing = sorted((f["evidence"][0], f["expected"]) for f in denies(doc) if f["rule"] == "data.source_field_missing")
+    missing = sorted((f["evidence"][0], f["expected"]) for f in denies(doc)
+                     if f["rule"] == "data.source_field_missing")
     assert missing == [(CLAIMS, "fallback"), (CLAIMS, "owner"),
                        (POLICY, "fallback"), (POLICY, "owner"), (POLICY, "update_frequency")]
     for f in denies(doc):
@@ -142,7 +145,8 @@ def test_a_dependency_without_a_contract_is_denied(service, capsys):
     code, doc = evaluate(service, capsys)
     assert_blocked(code, doc)
     (f,) = denies(doc)
-    assert f["rule"] == "data.dependency_without_contract" and "upstream dependency fraud_signals" in f["message"]
+    assert f["rule"] == "data.dependency_without_contract" and ("upstream dependency "
+                                                                "fraud_signals") in f["message"]
 
 
 def test_a_large_sample_just_over_the_limit_is_denied_with_the_exact_rate(service, capsys):
@@ -212,7 +216,8 @@ def test_the_real_tool_results_of_the_broken_dataset_block(service, capsys):
     shutil.copytree(FIXTURES / "results", service / "results")
     config = yaml.safe_load((service / "gate.yaml").read_text())
     config["evidence"] += [
-        {"collector": "dbt", "path": "results/dbt/run_results.json", "options": {"manifest": "results/dbt/manifest.json"}},
+        {"collector": "dbt", "path": "results/dbt/run_results.json",
+         "options": {"manifest": "results/dbt/manifest.json"}},
         {"collector": "great_expectations", "path": "results/gx/validation_result.json"},
         {"collector": "datacontract_test", "path": "results/datacontract/*.json"},
         {"collector": "soda", "path": "results/soda/scan_results.json"},
@@ -221,6 +226,7 @@ def test_the_real_tool_results_of_the_broken_dataset_block(service, capsys):
     code = main(["evaluate", "-c", str(service / "gate.yaml"), "-f", "json", "--now", "2026-11-27T12:00:00Z"])
     doc = json.loads(capsys.readouterr().out)
     assert_blocked(code, doc)
-    ratios = {(f["evidence"][0], f["observed"]) for f in denies(doc) if f["rule"] == "data.quality_success_ratio"}
+    ratios = {(f["evidence"][0], f["observed"]) for f in denies(doc)
+              if f["rule"] == "data.quality_success_ratio"}
     assert ("results/gx/validation_result.json", 0.5455) in ratios
     assert ("results/datacontract/claims-intake.json", 0) in ratios

@@ -40,7 +40,8 @@ def test_the_store_holds_a_run_a_day_named_as_gx_names_them(tmp_path):
                       "intake-claims_intake.json")
     real = json.loads(REAL.read_text())
     copy = json.loads(paths[-1].read_text())
-    assert copy["results"] == real["results"] and copy["meta"]["checkpoint_id"] == real["meta"]["checkpoint_id"]
+    assert copy["results"] == real["results"]
+    assert copy["meta"]["checkpoint_id"] == real["meta"]["checkpoint_id"]
     assert copy["meta"]["validation_time"] == "2026-10-17T06:00:00+00:00"
 
 
@@ -53,7 +54,8 @@ def test_only_the_latest_result_per_suite_and_checkpoint_is_judged_and_named(tmp
     assert item.produced_at == parse_timestamp("2026-11-25T06:00:00Z")
     assert item.data["notes"] == (
         "the latest of 40 results of suite 'claims_intake_contract' (checkpoint "
-        f"{json.loads(REAL.read_text())['meta']['checkpoint_id']}) in the store: run 2026-11-25T06:00:00+00:00;"
+        f"{json.loads(REAL.read_text())['meta']['checkpoint_id']}) in the store: run "
+        "2026-11-25T06:00:00+00:00;"
         " 39 older set aside, the oldest 2026-10-17T06:00:00+00:00")
     assert (item.data["checks_run"], item.data["checks_passed"]) == (11, 6)
 
@@ -82,7 +84,8 @@ def test_a_broken_file_in_the_store_is_refused_not_set_aside(tmp_path):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_store_of_40_days_is_judged_on_its_latest_result_not_blocked_as_stale(tmp_path, engine, capsys):
     root = tmp_path / "ready"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root,
+                    ignore=shutil.ignore_patterns(".gate"))
     (root / "evidence" / "quality-claims-intake.yaml").unlink()
     paths = store(root)
     config = yaml.safe_load((root / "gate.yaml").read_text())
@@ -96,8 +99,10 @@ def test_a_store_of_40_days_is_judged_on_its_latest_result_not_blocked_as_stale(
     doc = json.loads(out.read_text())
     deny = {f["rule"]: f for f in doc["findings"] if f["level"] == "deny"}
     # Not main.stale_evidence: the old runs are set aside. data.malformed_rate: a GX result says nothing
-    # about malformed records; that figure comes from gate's own data_sample (docs/collectors/datacontract.md).
+    # about malformed records; that figure comes from gate's own data_sample
+    # (docs/collectors/datacontract.md).
     assert set(deny) == {"data.quality_success_ratio", "data.malformed_rate"}
     latest = paths[0].relative_to(root).as_posix()
     assert latest in deny["data.quality_success_ratio"]["message"]
-    assert [e["origin"] for e in doc["evidence"] if e["kind"] == "data_quality" and "gx/" in e["origin"]] == [latest]
+    assert [e["origin"] for e in doc["evidence"] if e["kind"] == "data_quality"
+            and "gx/" in e["origin"]] == [latest]

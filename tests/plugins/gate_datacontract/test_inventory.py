@@ -53,7 +53,8 @@ def test_discovered_from_the_contracts_alone(tmp_path):
     assert covered(inv["upstream"]) == {
         "claims_intake": ["contracts/claims-intake.odcs.yaml"],
         "policy_admin": ["contracts/policy-admin.dcs.yaml"],
-        "fraud_signals": [],          # the output contract's transformSourceObjects name it; no contract has it
+        # the output contract's transformSourceObjects name it; no contract has it
+        "fraud_signals": [],
     }
     assert all(d["contracts"] for d in inv["downstream"])
 
@@ -61,7 +62,8 @@ def test_discovered_from_the_contracts_alone(tmp_path):
 def test_a_contract_that_cannot_be_read_covers_nothing(tmp_path):
     copy_fixture(tmp_path, *ALL)
     path = tmp_path / "contracts" / "policy-admin.dcs.yaml"
-    path.write_text(path.read_text().replace("dataContractSpecification: 1.2.1", "dataContractSpecification: 9"))
+    path.write_text(path.read_text().replace("dataContractSpecification: 1.2.1",
+                                             "dataContractSpecification: 9"))
     items = run("datacontract", tmp_path, "contracts/*.yaml", upstream=["policy_admin"])
     assert covered(inventory(items)["upstream"])["policy_admin"] == []
     assert [s.origin for s in skipped(items)] == ["contracts/policy-admin.dcs.yaml"]
@@ -81,10 +83,11 @@ def test_dcs_field_lineage_and_dotted_references(tmp_path):
     inv = inventory(run("datacontract", tmp_path, "contracts/*.yaml"))
     assert covered(inv["upstream"]) == {
         "claims_intake": ["contracts/claims-intake.odcs.yaml"],
-        "policy_admin": ["contracts/policy-admin.dcs.yaml"],     # warehouse.claims.policy_admin matched by its last part
+        # warehouse.claims.policy_admin matched by its last part
+        "policy_admin": ["contracts/policy-admin.dcs.yaml"],
         "vendor_scores": [],
     }
-    (out,) = [e for e in evidence(run("datacontract", tmp_path, "contracts/out.yaml"), "data_contract")]
+    (out,) = list(evidence(run("datacontract", tmp_path, "contracts/out.yaml"), "data_contract"))
     assert out.data["sources"] == []                             # x-contractRole: output
 
 

@@ -18,14 +18,18 @@ from .helpers import FIXTURES, copy_fixture, evidence, one_line, run, skipped
 RESULTS = "results"
 
 
-def counts(items: list) -> dict[str, tuple[int, int, int, int]]:
-    """source → (run, passed, failed, not evaluated)."""
+def counts(items: list) -> dict[str, tuple[int, ...]]:
+    """source → (run, passed, failed, not evaluated), with warned before not evaluated when there are any."""
     out = {}
     for e in evidence(items, "data_quality"):
         d = e.data
-        assert d["checks_run"] == d["checks_passed"] + d["checks_failed"] + d["checks_not_evaluated"]
-        assert d["success_ratio"] == pytest.approx(d["checks_passed"] / d["checks_run"] if d["checks_run"] else 0)
-        out[d["source"]] = (d["checks_run"], d["checks_passed"], d["checks_failed"], d["checks_not_evaluated"])
+        assert d["checks_run"] == (d["checks_passed"] + d["checks_failed"] + d["checks_warned"]
+                                   + d["checks_not_evaluated"])
+        assert d["success_ratio"] == pytest.approx(d["checks_passed"] / d["checks_run"] if d["checks_run"]
+                                                   else 0)
+        warned = (d["checks_warned"],) if d["checks_warned"] else ()
+        out[d["source"]] = (d["checks_run"], d["checks_passed"], d["checks_failed"], *warned,
+                            d["checks_not_evaluated"])
     return out
 
 
@@ -51,7 +55,8 @@ def test_great_expectations_validation_result(tmp_path):
     (item,) = evidence(items)
     assert item.data["tool"] == "great_expectations" and item.source == "great_expectations"
     assert item.produced_at == parse_timestamp(load("gx/validation_result.json")["meta"]["validation_time"])
-    assert {"check": "expect_column_values_to_be_between(loss_amount)", "problem": "not evaluated"} in item.data["examples"]
+    assert {"check": "expect_column_values_to_be_between(loss_amount)",
+            "problem": "not evaluated"} in item.data["examples"]
 
 
 def test_great_expectations_checkpoint_summary_counts_raised_expectations_as_failed(tmp_path):
@@ -74,11 +79,13 @@ def test_dbt_run_results_per_model_through_the_manifest(tmp_path):
     copy_fixture(tmp_path, "results/dbt/run_results.json", "results/dbt/manifest.json")
     items = run("dbt", tmp_path, "results/dbt/run_results.json", manifest="results/dbt/manifest.json")
     assert counts(items) == {
-        "claims_intake": (6, 2, 2, 2),     # 2 errors: loss_amount renamed (not_null, singular test)
-        "policy_admin": (4, 2, 2, 0),
-        "claims_enriched": (3, 0, 0, 3),   # skipped: its upstream tests failed
+        # the seed built; 2 errors: loss_amount renamed (not_null, singular test)
+        "claims_intake": (7, 3, 2, 2),
+        "policy_admin": (5, 3, 2, 0),      # the seed built
+        "claims_enriched": (4, 0, 0, 4),   # the model and its tests skipped: its upstream tests failed
     }
-    assert {e.produced_at for e in evidence(items)} == {parse_timestamp(load("dbt/run_results.json")["metadata"]["generated_at"])}
+    generated = parse_timestamp(load("dbt/run_results.json")["metadata"]["generated_at"])
+    assert {e.produced_at for e in evidence(items)} == {generated}
 
 
 def test_dbt_without_a_manifest_needs_a_source(tmp_path):
@@ -86,7 +93,7 @@ def test_dbt_without_a_manifest_needs_a_source(tmp_path):
     (skip,) = skipped(run("dbt", tmp_path, "results/dbt/run_results.json"))
     assert "options.manifest" in skip.reason and one_line(skip.reason)
     items = run("dbt", tmp_path, "results/dbt/run_results.json", source="claims_intake")
-    assert counts(items) == {"claims_intake": (13, 4, 4, 5)}
+    assert counts(items) == {"claims_intake": (16, 6, 4, 6)}
 
 
 def test_dbt_manifest_from_another_run_is_refused(tmp_path):
@@ -94,18 +101,20 @@ def test_dbt_manifest_from_another_run_is_refused(tmp_path):
     manifest = load("dbt/manifest.json")
     manifest["nodes"] = {k: v for k, v in manifest["nodes"].items() if "policy_admin" not in k}
     write_json(tmp_path, "results/dbt/manifest.json", manifest)
-    (skip,) = skipped(run("dbt", tmp_path, "results/dbt/run_results.json", manifest="results/dbt/manifest.json"))
+    (skip,) = skipped(run("dbt", tmp_path, "results/dbt/run_results.json",
+                          manifest="results/dbt/manifest.json"))
     assert "is not in the manifest" in skip.reason
 
 
 def test_datacontract_cli_results(tmp_path):
-    copy_fixture(tmp_path, "results/datacontract/claims-intake.json", "results/datacontract/policy-admin.json")
+    copy_fixture(tmp_path, "results/datacontract/claims-intake.json",
+                 "results/datacontract/policy-admin.json")
     # claims-intake: DuckDB could not read the CSV ("yesterday" in a timestamp column): 15 checks have no
     # result (null) and the run itself failed. policy-admin: 10 passed, duplicate policy_id and missing
-    # holder_name failed, and the "DCS is deprecated" warning counts as failed.
+    # holder_name failed, and the "DCS is deprecated" warning is counted apart.
     assert counts(run("datacontract_test", tmp_path, "results/datacontract/*.json")) == {
         "claims_intake": (16, 0, 1, 15),
-        "policy_admin": (13, 10, 3, 0),
+        "policy_admin": (13, 10, 2, 1, 0),
     }
 
 
@@ -128,13 +137,15 @@ def test_soda_scan_that_errored_is_skipped(tmp_path):
 
 def test_sources_option_renames_and_source_option_merges(tmp_path):
     copy_fixture(tmp_path, "results/soda/scan_results.json")
-    renamed = run("soda", tmp_path, "results/soda/scan_results.json", sources={"claims_intake": "claims-intake"})
+    renamed = run("soda", tmp_path, "results/soda/scan_results.json",
+                  sources={"claims_intake": "claims-intake"})
     assert set(counts(renamed)) == {"claims-intake", "policy_admin"}
     merged = run("soda", tmp_path, "results/soda/scan_results.json", source="claims-intake")
     assert counts(merged) == {"claims-intake": (11, 6, 5, 0)}
 
 
-# --- not evaluated is never a pass ---------------------------------------------------------------------------
+# --- not evaluated is never a pass
+# ---------------------------------------------------------------------------
 
 def _all_not_evaluated(tool: str) -> tuple[str, dict]:
     if tool == "great_expectations":
@@ -146,7 +157,7 @@ def _all_not_evaluated(tool: str) -> tuple[str, dict]:
     if tool == "dbt":
         doc = load("dbt/run_results.json")
         for r in doc["results"]:
-            r["status"] = "skipped" if r["unique_id"].startswith("test.") else r["status"]
+            r["status"] = "skipped"
         return "run_results.json", doc
     if tool == "datacontract_test":
         doc = load("datacontract/policy-admin.json")
@@ -171,7 +182,8 @@ def test_checks_not_evaluated_are_never_passes(tmp_path, tool):
         assert e.data["checks_not_evaluated"] == e.data["checks_run"] > 0
 
 
-# --- files from other tool versions, or from another tool ----------------------------------------------------
+# --- files from other tool versions, or from another tool
+# ----------------------------------------------------
 
 def _gx_0x() -> dict:
     doc = load("gx/validation_result.json")
@@ -180,7 +192,8 @@ def _gx_0x() -> dict:
 
 
 def _gx_0x_checkpoint() -> dict:
-    return {"run_id": {"run_name": "x"}, "run_results": {"ValidationResultIdentifier::a": {}}, "success": False}
+    return {"run_id": {"run_name": "x"}, "run_results": {"ValidationResultIdentifier::a": {}},
+            "success": False}
 
 
 def _gx_1x_without_type() -> dict:
@@ -198,7 +211,7 @@ def _dbt(version: str, artefact: str = "run-results") -> dict:
 
 def _dbt_status() -> dict:
     doc = load("dbt/run_results.json")
-    doc["results"][2]["status"] = "partial success"
+    doc["results"][2]["status"] = "runtime error"     # a test (a model's partial success is a failed build)
     return doc
 
 
@@ -222,12 +235,13 @@ def _soda_outcome() -> dict:
 
 OTHER_VERSIONS = {
     "gx-0.18": ("great_expectations", _gx_0x, "written by Great Expectations '0.18.12'"),
-    "gx-0.x-checkpoint": ("great_expectations", _gx_0x_checkpoint, "a Great Expectations 0.x checkpoint result"),
+    "gx-0.x-checkpoint": ("great_expectations", _gx_0x_checkpoint,
+                          "a Great Expectations 0.x checkpoint result"),
     "gx-expectation-type": ("great_expectations", _gx_1x_without_type, "expectation_config.type"),
     "dbt-run-results-v7": ("dbt", lambda: _dbt("v7"), "run-results/v7.json"),
     "dbt-run-results-v3": ("dbt", lambda: _dbt("v3"), "gate reads dbt run-results v4, v5, v6"),
     "dbt-manifest-as-results": ("dbt", lambda: _dbt("v12", "manifest"), "manifest/v12.json"),
-    "dbt-unknown-status": ("dbt", _dbt_status, "unknown test status 'partial success'"),
+    "dbt-unknown-status": ("dbt", _dbt_status, "unknown test status 'runtime error'"),
     "dcc-0.10": ("datacontract_test", lambda: _dcc("0.10.23"), "written by datacontract-cli '0.10.23'"),
     "dcc-2.0": ("datacontract_test", lambda: _dcc("2.0.0"), "written by datacontract-cli '2.0.0'"),
     "dcc-unknown-result": ("datacontract_test", _dcc_result, "unknown result 'flaky'"),
@@ -235,8 +249,10 @@ OTHER_VERSIONS = {
                                 "not a Soda Core 3.x scan results file"),
     "soda-unknown-outcome": ("soda", _soda_outcome, "unknown outcome 'error'"),
     "soda-file-to-dbt": ("dbt", lambda: load("soda/scan_results.json"), "field 'metadata'"),
-    "dbt-file-to-soda": ("soda", lambda: load("dbt/run_results.json"), "not a Soda Core 3.x scan results file"),
-    "gx-file-to-dcc": ("datacontract_test", lambda: load("gx/validation_result.json"), "datacontractCliVersion"),
+    "dbt-file-to-soda": ("soda", lambda: load("dbt/run_results.json"),
+                         "not a Soda Core 3.x scan results file"),
+    "gx-file-to-dcc": ("datacontract_test", lambda: load("gx/validation_result.json"),
+                       "datacontractCliVersion"),
     "json-array": ("great_expectations", lambda: [1, 2], "expected a Great Expectations result"),
 }
 
@@ -256,7 +272,8 @@ def test_a_result_file_gate_does_not_know_is_skipped_naming_why(tmp_path, name):
 
 
 @pytest.mark.parametrize("tool", ["great_expectations", "dbt", "datacontract_test", "soda"])
-@pytest.mark.parametrize("content", [b"not json at all {", b"\xff\xfe\x00garbage", b""], ids=["text", "binary", "empty"])
+@pytest.mark.parametrize("content", [b"not json at all {", b"\xff\xfe\x00garbage", b""],
+                         ids=["text", "binary", "empty"])
 def test_a_result_file_that_is_not_json_is_skipped(tmp_path, tool, content):
     (tmp_path / "result.json").write_bytes(content)
     (skip,) = skipped(run(tool, tmp_path, "result.json", source="x"))
@@ -266,7 +283,9 @@ def test_a_result_file_that_is_not_json_is_skipped(tmp_path, tool, content):
 def test_examples_name_checks_never_data(tmp_path):
     copy_fixture(tmp_path, "results/datacontract/policy-admin.json")
     (item,) = evidence(run("datacontract_test", tmp_path, "results/datacontract/policy-admin.json"))
-    assert [x["problem"] for x in item.data["examples"]] == ["failed", "failed", "failed"]
+    assert [x["problem"] for x in item.data["examples"]] == ["warning", "failed", "failed"]
     text = json.dumps(item.data)
-    assert "Actual duplicate_count" not in text      # the tool's reason can quote data; gate keeps the check name
-    assert copy.deepcopy(item.data)["examples"][1]["check"] == "Check that unique field policy_id has no duplicate values"
+    # the tool's reason can quote data; gate keeps the check name
+    assert "Actual duplicate_count" not in text
+    assert copy.deepcopy(item.data)["examples"][1]["check"] == ("Check that unique field policy_id has no "
+                                                                "duplicate values")

@@ -46,7 +46,8 @@ BREAKERS = {
     "bad timestamp": lambda r: json.dumps({**r, "reported_at": "yesterday"}),
     "extra field": lambda r: json.dumps({**r, "claim_amount": 3}),
     "not an object": lambda r: json.dumps([r]),
-    "number out of range": lambda r: json.dumps(r).replace(f'"loss_amount": {r["loss_amount"]}', '"loss_amount": 1e999'),
+    "number out of range": lambda r: json.dumps(r).replace(f'"loss_amount": {r["loss_amount"]}',
+                                                           '"loss_amount": 1e999'),
     "not utf-8": None,
 }
 
@@ -61,7 +62,8 @@ def write_sample(path: Path, total: int, bad: dict[int, str]) -> None:
             fh.write(text.encode() + b"\n")
 
 
-# --- exact rates ---------------------------------------------------------------------------------------------
+# --- exact rates
+# ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rel", ["samples/claims_intake.jsonl", "samples/claims_intake.csv"])
 def test_fixture_sample_has_exactly_50_malformed_of_1000(tmp_path, rel):
@@ -69,7 +71,8 @@ def test_fixture_sample_has_exactly_50_malformed_of_1000(tmp_path, rel):
     item = sample(tmp_path, rel, taken_at=TAKEN)
     d = item.data
     assert (d["records_checked"], d["malformed_records"], d["malformed_rate"]) == (1000, 50, 0.05)
-    assert (d["checks_run"], d["checks_passed"], d["checks_failed"], d["checks_not_evaluated"]) == (1000, 950, 50, 0)
+    assert (d["checks_run"], d["checks_passed"], d["checks_failed"], d["checks_not_evaluated"]) == (1000, 950,
+                                                                                                    50, 0)
     assert d["source"] == "claims_intake" and d["tool"] == "gate-sample" and item.source == "data_sample"
     assert len(d["examples"]) == 5
     assert [x["record"] for x in d["examples"]] == [8, 14, 54, 56, 78]
@@ -80,7 +83,7 @@ def test_fixture_sample_has_exactly_50_malformed_of_1000(tmp_path, rel):
 
 @pytest.mark.parametrize("kind", sorted(BREAKERS))
 def test_each_kind_of_bad_record_counts_once(tmp_path, kind):
-    bad = {i: kind for i in (3, 500, 997)}
+    bad = dict.fromkeys((3, 500, 997), kind)
     write_sample(tmp_path / "s.jsonl", 1000, bad)
     d = sample(tmp_path, "s.jsonl").data
     assert (d["records_checked"], d["malformed_records"]) == (1000, 3)
@@ -165,7 +168,8 @@ def test_gzip_sample(tmp_path):
     assert (d["records_checked"], d["malformed_records"]) == (1000, 50)
 
 
-# --- freshness ------------------------------------------------------------------------------------------------
+# --- freshness
+# ------------------------------------------------------------------------------------------------
 
 def test_freshness_of_the_newest_valid_record_against_the_contract_sla(tmp_path):
     copy_fixture(tmp_path, "samples/claims_intake.jsonl")
@@ -182,11 +186,12 @@ def test_undated_sample_is_dated_by_its_newest_record_and_aged_at_evaluation(tmp
     copy_fixture(tmp_path, "samples/claims_intake.jsonl")
     item = sample(tmp_path, "samples/claims_intake.jsonl")
     assert item.produced_at == parse_timestamp("2026-11-26T05:01:57Z")
-    assert item.data["freshness_hours"] == round((parse_timestamp("2026-11-27T12:00:00Z")
-                                                  - parse_timestamp("2026-11-26T05:01:57Z")).total_seconds() / 3600, 4)
+    age = parse_timestamp("2026-11-27T12:00:00Z") - parse_timestamp("2026-11-26T05:01:57Z")
+    assert item.data["freshness_hours"] == round(age.total_seconds() / 3600, 4)
 
 
-# --- huge and hostile samples: streamed, never a traceback ---------------------------------------------------
+# --- huge and hostile samples: streamed, never a traceback
+# ---------------------------------------------------
 
 PEAK_RSS = """
 import json, resource, sys
@@ -206,8 +211,8 @@ def _peak(root: Path, rel: str) -> dict:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(root), rel, CLAIMS], capture_output=True, text=True,
-                         check=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(root), rel, CLAIMS], capture_output=True,
+                         text=True, check=True, timeout=600)
     return json.loads(out.stdout)
 
 
@@ -215,7 +220,7 @@ def test_a_huge_sample_is_streamed_in_bounded_memory(tmp_path):
     # 60 000 records of ~330 bytes (20 MB): held in memory as parsed records they would take well over
     # 100 MB. The process validating it must peak within a few MB of one validating 10 records.
     copy_fixture(tmp_path, CLAIMS)
-    total, bad = 60_000, {i: "broken json" for i in range(0, 60_000, 997)}
+    total, bad = 60_000, dict.fromkeys(range(0, 60000, 997), "broken json")
     with (tmp_path / "big.jsonl").open("w") as fh:
         for i in range(total):
             rec = {**good_record(i), "policy_id": f"POL-{i:06d}-" + "x" * 200}
@@ -244,7 +249,8 @@ def test_an_endless_line_is_one_malformed_record_never_loaded_whole(tmp_path):
         tracemalloc.stop()
     (item,) = evidence(items)
     assert (item.data["records_checked"], item.data["malformed_records"]) == (4, 2)
-    assert item.data["examples"][0] == {"record": 2, "line": 2, "field": None, "problem": "longer than 1048576 bytes"}
+    assert item.data["examples"][0] == {"record": 2, "line": 2, "field": None,
+                                        "problem": "longer than 1048576 bytes"}
     assert item.data["examples"][1]["problem"].startswith("not JSON")
     assert peak < 8 * 1024 * 1024, peak
 

@@ -53,14 +53,16 @@ def mlflow_binary() -> str | None:
 def server(tmp_path_factory):
     binary = mlflow_binary()
     if binary is None:
-        pytest.skip("no mlflow: set MLFLOW_BIN or put `mlflow` on PATH (pip install mlflow) to test against a real"
+        pytest.skip("no mlflow: set MLFLOW_BIN or put `mlflow` on PATH (pip install mlflow) to test "
+                    "against a real"
                     " tracking server")
     work = tmp_path_factory.mktemp("mlflow")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [binary, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--default-artifact-root", str(work / "artifacts")],
+         "--backend-store-uri", f"sqlite:///{work}/mlflow.db", "--default-artifact-root",
+         str(work / "artifacts")],
         cwd=work, stdout=subprocess.DEVNULL, stderr=(work / "server.log").open("wb"), start_new_session=True)
     try:
         deadline = time.monotonic() + 240  # a cold start on a busy 2-core machine takes a minute or more
@@ -149,8 +151,11 @@ class _Broken(http.server.BaseHTTPRequestHandler):
 ANSWERS = {
     "error": (500, b'{"error_code": "INTERNAL_ERROR", "message": "database is locked"}'),
     "html": (200, b"<html>login</html>"),
-    "running": (200, json.dumps({"run": {"info": {"status": "RUNNING", "start_time": 1}, "data": {}}}).encode()),
-    "nan": (200, (b'{"run": {"info": {"status": "FINISHED", "end_time": 1}, "data": {"metrics": [{"key": "accuracy",'
+    "running": (200,
+                json.dumps({"run": {"info": {"status": "RUNNING", "start_time": 1}, "data": {}}}).encode()),
+    "nan": (200,
+            (b'{"run": {"info": {"status": "FINISHED", "end_time": 1}, "data": {"metrics": [{"key": '
+             b'"accuracy",'
                   b' "value": NaN}]}}}')),
 }
 
@@ -180,7 +185,8 @@ def test_a_broken_answer_is_one_skipped_line(broken, mode, expected):
 def test_a_token_from_the_environment_is_never_in_the_reason(broken, monkeypatch):
     broken.mode = "error"
     monkeypatch.setenv("EVAL_TOKEN", "s3cr3t-token-value")
-    (got,) = collect(f"http://user:pw@127.0.0.1:{broken.server_address[1]}", run_id="abc", token_env="EVAL_TOKEN")
+    (got,) = collect(f"http://user:pw@127.0.0.1:{broken.server_address[1]}", run_id="abc",
+                     token_env="EVAL_TOKEN")
     assert isinstance(got, Skipped)
     assert "s3cr3t" not in got.reason + (got.origin or "") and "pw@" not in got.reason + (got.origin or "")
 

@@ -27,7 +27,8 @@ def sample_rows(n: int = 3000, seed: int = 3) -> list[list]:
         confidence = rng.choice(EDGES) if i % 7 == 0 else round(rng.random(), rng.choice([2, 3, 6]))
         right = rng.random() < confidence
         prediction = label if right else rng.choice([r for r in ROUTES if r != label])
-        rows.append([f"C{i}", rng.choice(["web_form", "email", "scanned_pdf"]), label, prediction, confidence])
+        rows.append([f"C{i}", rng.choice(["web_form", "email", "scanned_pdf"]), label, prediction,
+                     confidence])
     return rows
 
 
@@ -36,7 +37,8 @@ def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("predictions")
     rows = sample_rows()
     write_csv(root / "predictions.csv", rows)
-    evidence = one(PredictionsCollector(), root, "predictions.csv", slices=["input_type"], id_column="claim_id")
+    evidence = one(PredictionsCollector(), root, "predictions.csv", slices=["input_type"],
+                   id_column="claim_id")
     assert isinstance(evidence, Evidence), evidence
     return rows, evidence
 
@@ -53,7 +55,8 @@ def test_metrics_equal_scikit_learns_on_the_same_file(sample):
     for average in ("macro", "weighted"):
         assert got[f"{average}_f1"] == pytest.approx(
             metrics.f1_score(y, p, average=average, zero_division=0), abs=1e-15)
-    assert got["macro_precision"] == pytest.approx(metrics.precision_score(y, p, average="macro", zero_division=0),
+    assert got["macro_precision"] == pytest.approx(metrics.precision_score(y, p, average="macro",
+                                                                           zero_division=0),
                                                    abs=1e-15)
     assert got["macro_recall"] == pytest.approx(metrics.recall_score(y, p, average="macro", zero_division=0),
                                                 abs=1e-15)
@@ -95,13 +98,15 @@ def test_review_figures_at_every_threshold_are_exact(sample):
         above = [r for r in rows if float(r[4]) >= threshold]
         errors = sum(r[2] != r[3] for r in above)
         point = points[threshold]
-        assert (point["reviewed"], point["unreviewed"], point["unreviewed_errors"]) == (len(below), len(above), errors)
+        assert (point["reviewed"], point["unreviewed"], point["unreviewed_errors"]) == (len(below),
+                                                                                        len(above), errors)
         assert point["review_share"] == len(below) / len(rows)
         assert point["unreviewed_error_rate"] == (errors / len(above) if above else 0.0)
 
 
 def test_a_threshold_the_options_name_is_counted_too(tmp_path):
-    write_csv(tmp_path / "p.csv", [["1", "web", "a", "a", 0.925], ["2", "web", "a", "b", 0.9251], ["3", "web", "a", "a", 0.99]])
+    write_csv(tmp_path / "p.csv",
+              [["1", "web", "a", "a", 0.925], ["2", "web", "a", "b", 0.9251], ["3", "web", "a", "a", 0.99]])
     evidence = one(PredictionsCollector(), tmp_path, "p.csv", review_thresholds=[0.9251])
     point = next(p for p in evidence.data["review_points"] if p["threshold"] == 0.9251)
     assert (point["reviewed"], point["unreviewed"], point["unreviewed_errors"]) == (1, 2, 1)
@@ -129,8 +134,8 @@ def test_the_dataset_digest_follows_the_labels_not_the_model(tmp_path):
 
 def test_the_evidence_is_a_valid_model_evaluation_with_the_options_dataset(tmp_path):
     write_csv(tmp_path / "p.csv", sample_rows(20))
-    evidence = one(PredictionsCollector(), tmp_path, "p.csv", dataset=PILOT, evaluated_at="2026-11-24T09:00:00Z",
-                   model={"name": "claims-router", "version": "2.4.0"})
+    evidence = one(PredictionsCollector(), tmp_path, "p.csv", dataset=PILOT,
+                   evaluated_at="2026-11-24T09:00:00Z", model={"name": "claims-router", "version": "2.4.0"})
     assert evidence.kind == "model_evaluation" and evidence.subject == {"service": "claims-triage"}
     assert evidence.data["dataset"]["role"] == "pilot" and evidence.data["dataset"]["size"] == 20
     assert evidence.data["model"] == {"name": "claims-router", "version": "2.4.0"}
@@ -143,10 +148,14 @@ def test_the_evidence_is_a_valid_model_evaluation_with_the_options_dataset(tmp_p
 @pytest.mark.parametrize(("row", "expected"), [
     (["9", "web_form", "", "adjuster", 0.8], "p.csv:4: column 'label': missing label"),
     (["9", "web_form", "adjuster", "", 0.8], "p.csv:4: column 'prediction': missing prediction"),
-    (["9", "web_form", "adjuster", "adjuster", 1.2], "p.csv:4: column 'confidence': expected a number in [0, 1], got 1.2"),
-    (["9", "web_form", "adjuster", "adjuster", -0.1], "p.csv:4: column 'confidence': expected a number in [0, 1], got -0.1"),
-    (["9", "web_form", "adjuster", "adjuster", "nan"], "p.csv:4: column 'confidence': expected a number in [0, 1], got NaN"),
-    (["9", "web_form", "adjuster", "adjuster", "high"], "p.csv:4: column 'confidence': expected a number in [0, 1], got 'high'"),
+    (["9", "web_form", "adjuster", "adjuster", 1.2],
+     "p.csv:4: column 'confidence': expected a number in [0, 1], got 1.2"),
+    (["9", "web_form", "adjuster", "adjuster", -0.1],
+     "p.csv:4: column 'confidence': expected a number in [0, 1], got -0.1"),
+    (["9", "web_form", "adjuster", "adjuster", "nan"],
+     "p.csv:4: column 'confidence': expected a number in [0, 1], got NaN"),
+    (["9", "web_form", "adjuster", "adjuster", "high"],
+     "p.csv:4: column 'confidence': expected a number in [0, 1], got 'high'"),
     (["9", "web_form", "adjuster"], "p.csv:4: 3 fields where the header has 5"),
 ])
 def test_a_bad_row_is_one_skipped_line_naming_file_line_and_column(tmp_path, row, expected):
@@ -160,9 +169,12 @@ def test_a_bad_row_is_one_skipped_line_naming_file_line_and_column(tmp_path, row
 @pytest.mark.parametrize(("line", "expected"), [
     ('{"label": "a", "prediction": "a"}', "p.jsonl:2: field 'confidence': missing field"),
     ('{"label": null, "prediction": "a", "confidence": 0.5}', "p.jsonl:2: field 'label': missing label"),
-    ('{"label": "a", "prediction": "a", "confidence": NaN}', "p.jsonl:2: field 'confidence': expected a number in [0, 1], got NaN"),
-    ('{"label": "a", "prediction": "a", "confidence": true}', "p.jsonl:2: field 'confidence': expected a number in [0, 1], got True"),
-    ('{"label": 1.5, "prediction": "a", "confidence": 0.5}', "p.jsonl:2: field 'label': expected text or an integer"),
+    ('{"label": "a", "prediction": "a", "confidence": NaN}',
+     "p.jsonl:2: field 'confidence': expected a number in [0, 1], got NaN"),
+    ('{"label": "a", "prediction": "a", "confidence": true}',
+     "p.jsonl:2: field 'confidence': expected a number in [0, 1], got True"),
+    ('{"label": 1.5, "prediction": "a", "confidence": 0.5}',
+     "p.jsonl:2: field 'label': expected text or an integer"),
     ('[1, 2]', "p.jsonl:2: expected a JSON object"),
     ('{"label": "a", ', "p.jsonl:2: not JSON"),
 ])
@@ -176,7 +188,8 @@ def test_an_unknown_slice_column_is_skipped_naming_the_columns(tmp_path):
     write_csv(tmp_path / "p.csv", sample_rows(5))
     got = one(PredictionsCollector(), tmp_path, "p.csv", slices=["channel"])
     assert isinstance(got, Skipped)
-    assert got.reason == ("p.csv:1: column 'channel' (options.slices) is not in the header; columns: claim_id,"
+    assert got.reason == ("p.csv:1: column 'channel' (options.slices) is not in the header; columns: "
+                          "claim_id,"
                           " input_type, label, prediction, confidence")
 
 
@@ -211,8 +224,8 @@ def test_a_blank_line_holds_no_example_and_is_passed_over(tmp_path):
 
 @pytest.mark.parametrize(("options", "field"), [
     ({"dataset": {"name": "x"}}, "options.dataset.role"),
-    ({"dataset": {"name": "x", "role": "production_sample", "digest": "sha256:00"}}, "options.dataset.digest"),
-    ({"dataset": PILOT, "calibration_bins": 0}, "options.calibration_bins"),
+    ({"dataset": {"name": "x", "role": "production_sample", "digest": "sha256:00"}},
+     "options.dataset.digest"), ({"dataset": PILOT, "calibration_bins": 0}, "options.calibration_bins"),
     ({"dataset": PILOT, "review_thresholds": [1.5]}, "options.review_thresholds"),
     ({"dataset": PILOT, "slice": ["input_type"]}, "options.slice"),
     ({"dataset": PILOT, "format": "parquet"}, "options.format"),

@@ -31,8 +31,8 @@ def root(tmp_path) -> Path:
 
 def test_the_report_gives_the_same_figures_as_gate_on_the_predictions(root):
     report = one(SklearnReportCollector(), root, "pilot-report.json", dataset=DATASET, slice_reports=SLICES)
-    mine = one(PredictionsCollector(), root, "pilot.csv", dataset={"name": "pilot-curated-2026-06", "role": "pilot"},
-               slices=["input_type"])
+    mine = one(PredictionsCollector(), root, "pilot.csv",
+               dataset={"name": "pilot-curated-2026-06", "role": "pilot"}, slices=["input_type"])
     assert isinstance(report, Evidence), report
     for key in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall"):
         assert report.data["metrics"][key] == pytest.approx(mine.data["metrics"][key], abs=1e-12), key
@@ -40,7 +40,8 @@ def test_the_report_gives_the_same_figures_as_gate_on_the_predictions(root):
     by_value = {s["value"]: s for s in report.data["slices"]}
     for s in mine.data["slices"]:
         assert by_value[s["value"]]["count"] == s["count"]
-        assert by_value[s["value"]]["metrics"]["accuracy"] == pytest.approx(s["metrics"]["accuracy"], abs=1e-12)
+        assert by_value[s["value"]]["metrics"]["accuracy"] == pytest.approx(s["metrics"]["accuracy"],
+                                                                            abs=1e-12)
     assert report.data["dataset"]["digest"] == DATASET["digest"]
     assert {c["label"] for c in report.data["classes"]} == {"adjuster", "fast_track", "fraud_investigation"}
 
@@ -56,8 +57,9 @@ def test_a_report_restricted_to_some_labels_has_no_accuracy(root):
 @pytest.mark.parametrize(("edit", "expected"), [
     (lambda d: {"rows": 3}, "not a classification_report(output_dict=True) JSON"),
     (lambda d: {**d, "accuracy": 1.5}, "field 'accuracy': expected a number in [0, 1], got 1.5"),
-    (lambda d: {**d, "adjuster": {**d["adjuster"], "support": 2.5}}, "field 'adjuster.support': expected a whole number"),
-    (lambda d: {**d, "adjuster": {"precision": 0.9}}, "field 'adjuster': expected {precision, recall, f1-score, support}"),
+    (lambda d: {**d, "adjuster": {**d["adjuster"], "support": 2.5}},
+     "field 'adjuster.support': expected a whole number"), (lambda d: {**d, "adjuster": {"precision": 0.9}},
+     "field 'adjuster': expected {precision, recall, f1-score, support}"),
 ])
 def test_a_file_that_is_not_a_sound_report_is_one_skipped_line(root, edit, expected):
     doc = json.loads((root / "pilot-report.json").read_text())
@@ -74,4 +76,5 @@ def test_the_dataset_digest_is_required_because_the_report_does_not_name_its_dat
 def test_a_slice_report_that_is_not_there_is_skipped(root):
     got = one(SklearnReportCollector(), root, "pilot-report.json", dataset=DATASET,
               slice_reports=[{"column": "input_type", "value": "fax", "path": "pilot-report-fax.json"}])
-    assert isinstance(got, Skipped) and "'pilot-report-fax.json' (input_type=fax) matches 0 files" in got.reason
+    assert isinstance(got,
+                      Skipped) and "'pilot-report-fax.json' (input_type=fax) matches 0 files" in got.reason

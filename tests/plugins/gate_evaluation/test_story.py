@@ -1,4 +1,5 @@
-"""The model-quality release stories, end to end through `gate evaluate`, read the way a reviewer reads them."""
+"""The model-quality release stories, end to end through `gate evaluate`, read the way a reviewer reads
+them."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def test_the_block_names_the_slice_both_figures_and_both_datasets(capsys):
     message = finding["message"]
     assert "slice input_type=scanned_pdf" in message
     assert "74.44%" in message and "97.78%" in message  # production and pilot figures of the slice
-    assert "claims-2026-11-production-sample (sha256:" in message and "pilot-curated-2026-06 (sha256:" in message
+    assert ("claims-2026-11-production-sample "
+            "(sha256:") in message and "pilot-curated-2026-06 (sha256:" in message
     assert finding["observed"] == 0.7444 and finding["expected"] == 0.85
 
 
@@ -46,7 +48,8 @@ def test_the_regenerated_predictions_are_the_committed_ones(tmp_path):
 
 
 @pytest.mark.parametrize(("replace", "reason"), [
-    ("claim_id,input_type,label,prediction,confidence\nC1,web_form,,adjuster,0.9\n", "column 'label': missing label"),
+    ("claim_id,input_type,label,prediction,confidence\nC1,web_form,,adjuster,0.9\n",
+     "column 'label': missing label"),
     ("claim_id,input_type,label,prediction,confidence\nC1,web_form,adjuster,adjuster,NaN\n", "got NaN"),
 ])
 def test_an_unreadable_production_sample_blocks_and_never_approves(tmp_path, capsys, replace, reason):

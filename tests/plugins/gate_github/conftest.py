@@ -18,7 +18,8 @@ def fake_github():
         yield fake
     finally:
         fake.stop()
-    assert fake.errors == [], "the fake sent responses that do not follow GitHub's description:\n" + "\n".join(fake.errors)
+    assert fake.errors == [], ("the fake sent responses that do not follow GitHub's "
+                               "description:\n") + "\n".join(fake.errors)
 
 
 @pytest.fixture

@@ -59,7 +59,8 @@ def openapi_to_jsonschema(node: Any) -> Any:
 
 @dataclass
 class Fault:
-    """What to answer instead, for requests whose path matches `path` (a regex), `times` times (None: always)."""
+    """What to answer instead, for requests whose path matches `path` (a regex), `times` times (None:
+    always)."""
 
     path: str
     status: int = 500
@@ -85,7 +86,8 @@ class FakeGitHub:
         self.shared = shared
         self.token = token
         self.prefix = prefix.rstrip("/")
-        self.ops = {name: json.loads((shared / "github-api" / f).read_text()) for name, f in OPERATIONS.items()}
+        self.ops = {name: json.loads((shared / "github-api" / f).read_text())
+                    for name, f in OPERATIONS.items()}
         self.error_responses = json.loads((shared / "github-api" / "error-responses.json").read_text())
         self.routes = [(name, _template(op["path"])) for name, op in self.ops.items()]
         self.pulls: dict[int, dict[str, Any]] = {}
@@ -112,7 +114,8 @@ class FakeGitHub:
         user.update({"login": login, "id": uid, "node_id": f"U_{uid}"})
         return user
 
-    def add_pull(self, number: int, head_sha: str, *, merged: bool = False, merge_commit_sha: str | None = None,
+    def add_pull(self, number: int, head_sha: str, *, merged: bool = False,
+                 merge_commit_sha: str | None = None,
                  state: str = "open", commits: tuple[str, ...] = ()) -> dict[str, Any]:
         pull = self._example("pulls.get")
         pull["requested_teams"] = []  # GitHub's own example lacks the required `type` here (a known quirk)
@@ -148,7 +151,8 @@ class FakeGitHub:
     def add_team(self, org: str, slug: str, logins: list[str]) -> None:
         self.teams[(org, slug.lower())] = list(logins)
 
-    def add_issue(self, number: int, *, body: str | None, labels: list[str], closed_at: str | None = "2026-10-14T17:00:00Z",
+    def add_issue(self, number: int, *, body: str | None, labels: list[str],
+                  closed_at: str | None = "2026-10-14T17:00:00Z",
                   assignees: list[str] = (), state: str = "closed", state_reason: str | None = "completed",
                   pull_request: bool = False) -> dict[str, Any]:
         issue = self._example("issues.list-for-repo")[0]
@@ -198,7 +202,8 @@ class FakeGitHub:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -240,7 +245,8 @@ class FakeGitHub:
                 return self._route(handler, name, match.groupdict(), query, path)
         return self._send(handler, 404, self._basic_error("Not Found", "404"), None)
 
-    def _route(self, handler, name: str, params: dict[str, str], query: dict[str, list[str]], path: str) -> None:
+    def _route(self, handler, name: str, params: dict[str, str], query: dict[str, list[str]],
+               path: str) -> None:
         if name == "pulls.get":
             pull = self.pulls.get(int(params["pull_number"]))
             if pull is None:
@@ -283,7 +289,9 @@ class FakeGitHub:
         return self._send(handler, 404, self._basic_error("Not Found", "404"), None)
 
     def _simple_pull(self, pull: dict[str, Any]) -> dict[str, Any]:
-        item_schema = self.ops["repos.list-pull-requests-associated-with-commit"]["responses"]["200"]["schema"]["items"]
+        item_schema = self.ops["repos.list-pull-requests-associated-with-commit"]["responses"]["200"][
+            "schema"
+        ]["items"]
         allowed = set(item_schema["properties"])
         return {k: v for k, v in pull.items() if k in allowed}
 
@@ -309,7 +317,8 @@ class FakeGitHub:
     def _fault(self, handler, fault: Fault) -> None:
         if fault.kind == "rate_limit":
             reset = int(time.time() + fault.reset_in)
-            body = self._basic_error("API rate limit exceeded for user ID 1. If you reach out to GitHub Support"
+            body = self._basic_error("API rate limit exceeded for user ID 1. If you reach out to GitHub "
+                                     "Support"
                                      " for help, please include the request ID.", str(fault.status))
             return self._send(handler, fault.status, body, None,
                               {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
@@ -326,7 +335,8 @@ class FakeGitHub:
     def _basic_error(self, message: str, status: str) -> dict[str, Any]:
         return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": status}
 
-    def _send(self, handler, status: int, body: Any, op: str | None, headers: dict[str, str] | None = None) -> None:
+    def _send(self, handler, status: int, body: Any, op: str | None,
+              headers: dict[str, str] | None = None) -> None:
         self._validate(status, body, op)
         raw = b"" if body is None else json.dumps(body).encode("utf-8")
         if self._stop.is_set():
@@ -335,7 +345,8 @@ class FakeGitHub:
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json; charset=utf-8")
             handler.send_header("Content-Length", str(len(raw)))
-            sent = {"X-RateLimit-Limit": str(self.rate["limit"]), "X-RateLimit-Remaining": str(self.rate["remaining"]),
+            sent = {"X-RateLimit-Limit": str(self.rate["limit"]),
+                    "X-RateLimit-Remaining": str(self.rate["remaining"]),
                     "X-RateLimit-Reset": str(self.rate["reset"]), **(headers or {})}
             for key, value in sent.items():
                 handler.send_header(key, value)
@@ -352,11 +363,13 @@ class FakeGitHub:
         else:
             schema = self.error_responses["schemas"]["basic-error"]
         if schema is None:
-            self.errors.append(f"{op} {status}: the description has no body for this status, the fake sent one")
+            self.errors.append(f"{op} {status}: the description has no body for this status, the fake sent "
+                               "one")
             return
         validator = jsonschema.Draft4Validator(openapi_to_jsonschema(schema))
         for error in validator.iter_errors(body):
-            self.errors.append(f"{op} {status}: {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}")
+            self.errors.append(f"{op} {status}: {'/'.join(map(str, error.absolute_path))}: "
+                               f"{error.message[:200]}")
 
 
 def _template(path: str) -> re.Pattern[str]:

@@ -69,7 +69,8 @@ def test_client_errors_are_one_line_and_never_retried(fake_github, status, error
 
 def test_a_wrong_token_is_401_from_github_itself(fake_github):
     fake_github.add_team("acme", "claims-operations", ["priya-r"])
-    settings = Settings.from_options({"api_url": fake_github.base_url}, {"GITHUB_TOKEN": "ghp_notTheRightOne123"})
+    settings = Settings.from_options({"api_url": fake_github.base_url},
+                                     {"GITHUB_TOKEN": "ghp_notTheRightOne123"})
     with pytest.raises(Unauthorized, match="401 Bad credentials") as caught:
         GitHubClient(settings).paginate(MEMBERS)
     assert "ghp_notTheRightOne123" not in str(caught.value)
@@ -80,7 +81,8 @@ def test_server_errors_are_retried_then_reported(fake_github, status):
     fake_github.add_team("acme", "claims-operations", ["priya-r"])
     fake_github.fail("/members$", status)
     sleeps: list[float] = []
-    with pytest.raises(Unavailable, match=f"GitHub answered {status} .* \\(3 attempts\\); gate cannot verify"):
+    with pytest.raises(Unavailable,
+                       match=f"GitHub answered {status} .* \\(3 attempts\\); gate cannot verify"):
         client_for(fake_github, sleeps=sleeps, retries=2, backoff_s=0.5).paginate(MEMBERS)
     assert len(fake_github.requests) == 3
     assert sleeps == [0.5, 1.0]
@@ -96,7 +98,8 @@ def test_a_passing_server_error_is_retried_and_the_answer_used(fake_github):
 def test_a_timeout_is_retried_then_reported(fake_github):
     fake_github.add_team("acme", "claims-operations", ["priya-r"])
     fake_github.fail("/members$", kind="slow", delay=3)
-    with pytest.raises(Unavailable, match=r"did not answer GET /orgs/acme/teams/claims-operations/members within"
+    with pytest.raises(Unavailable,
+                       match=r"did not answer GET /orgs/acme/teams/claims-operations/members within"
                                           r" 0.3 s \(2 attempts\)"):
         client_for(fake_github, timeout_s=0.3, retries=1).paginate(MEMBERS)
 
@@ -122,7 +125,8 @@ def test_a_rate_limit_that_resets_late_is_reported_not_waited(fake_github, statu
     fake_github.add_team("acme", "claims-operations", ["priya-r"])
     fake_github.fail("/members$", status, kind="rate_limit", reset_in=3600)
     sleeps: list[float] = []
-    with pytest.raises(RateLimited, match=r"rate limit reached on GET .*members .*0 of 5000 requests left.*resets at"
+    with pytest.raises(RateLimited,
+                       match=r"rate limit reached on GET .*members .*0 of 5000 requests left.*resets at"
                                           r" .*exceed the 60 s gate waits.*nothing was verified"):
         client_for(fake_github, sleeps=sleeps).paginate(MEMBERS)
     assert sleeps == [] and len(fake_github.requests) == 1

@@ -54,7 +54,8 @@ def test_each_closed_labelled_issue_is_one_drill(tmp_path, github_env):
 
 def test_open_issues_pull_requests_and_other_labels_are_not_drills(tmp_path, github_env):
     github_env.add_issue(11, body=RECORD, labels=["incident-drill"])
-    github_env.add_issue(12, body=RECORD, labels=["incident-drill"], state="open", closed_at=None, state_reason=None)
+    github_env.add_issue(12, body=RECORD, labels=["incident-drill"], state="open", closed_at=None,
+                         state_reason=None)
     github_env.add_issue(13, body=RECORD, labels=["incident-drill"], pull_request=True)
     github_env.add_issue(14, body=RECORD, labels=["bug"])
     assert [e.origin.rsplit("/", 1)[1] for e in collect(tmp_path)] == ["11"]
@@ -62,10 +63,13 @@ def test_open_issues_pull_requests_and_other_labels_are_not_drills(tmp_path, git
 
 def test_an_issue_without_a_readable_record_is_skipped_by_name(tmp_path, github_env):
     github_env.add_issue(11, body="we did the drill, it went fine", labels=["incident-drill"])
-    github_env.add_issue(12, body=RECORD.replace("diagnosed: true", "diagnosed: maybe"), labels=["incident-drill"])
+    github_env.add_issue(12, body=RECORD.replace("diagnosed: true", "diagnosed: maybe"),
+                         labels=["incident-drill"])
     github_env.add_issue(13, body=RECORD, labels=["incident-drill"], state_reason="not_planned")
     first, second, third = collect(tmp_path)
-    assert isinstance(first, Skipped) and "issues/11: field 'body': expected the drill record in a fenced" in first.reason
+    assert isinstance(first,
+                      Skipped) and ("issues/11: field 'body': expected the drill record in "
+                                    "a fenced") in first.reason
     assert isinstance(second, Skipped) and "field 'diagnosed'" in second.reason and "boolean" in second.reason
     assert isinstance(third, Skipped) and "not planned" in third.reason
 

@@ -50,7 +50,8 @@ def workspace(root: Path, api_url: str, *, require_verified: bool = True) -> Pat
         {"collector": "handoff", "path": "ops/handoff.yaml"},
         {"collector": "github_reviews", "options": {
             "repository": "acme/claims-triage", "signoff_teams": TEAMS, "people": PEOPLE,
-            "ownership": {"owner": "Priya Raman", "owner_team": "claims-operations", "build_team": "ml-platform"},
+            "ownership": {"owner": "Priya Raman", "owner_team": "claims-operations",
+                          "build_team": "ml-platform"},
             "timeout_s": 0.5, "retries": 1, "backoff_s": 0, "max_wait_s": 2}},
     ]
     (root / "gate.yaml").write_text(yaml.safe_dump(config))
@@ -96,17 +97,20 @@ def test_a_forged_signoff_is_a_deny_when_verified_signoffs_are_required(tmp_path
     assert code == 1 and decision["outcome"] == "block"
     forged = [f for f in decision["findings"] if f["rule"] == "operations.signoff_unverified"]
     assert len(forged) == 1 and forged[0]["level"] == "deny"
-    assert forged[0]["message"].startswith("operations sign-off by Priya Raman in ops/handoff.yaml is not confirmed"
+    assert forged[0]["message"].startswith("operations sign-off by Priya Raman in ops/handoff.yaml is not "
+                                           "confirmed"
                                            " on GitHub")
     assert rules(decision) == {"operations.signoff_unverified", "operations.signoff_missing"}
 
 
 def test_a_forged_signoff_by_a_non_member_is_a_deny(tmp_path, github_env):
     release_story(github_env)
-    github_env.add_team("acme", "model-risk", ["someone-else"])  # Grace Okafor approved, but is not in the team
+    # Grace Okafor approved, but is not in the team
+    github_env.add_team("acme", "model-risk", ["someone-else"])
     code, decision, _ = evaluate(workspace(tmp_path, github_env.base_url), github_env.base_url)
     assert code == 1
-    assert any(f["rule"] == "operations.signoff_unverified" and "risk sign-off by Grace Okafor" in f["message"]
+    assert any(f["rule"] == "operations.signoff_unverified"
+               and "risk sign-off by Grace Okafor" in f["message"]
                for f in decision["findings"])
 
 

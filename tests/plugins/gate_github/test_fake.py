@@ -36,15 +36,20 @@ def test_nullable_means_null_allowed():
 def test_routes_are_the_described_paths_and_lists_carry_link_headers(fake_github):
     for file in OPERATIONS.values():
         described = json.loads((SHARED / "github-api" / file).read_text())["path"]
-        assert any(pattern.pattern.startswith(re.escape(described.split("{")[0])) for _, pattern in fake_github.routes)
+        assert any(pattern.pattern.startswith(re.escape(described.split("{")[0]))
+                   for _, pattern in fake_github.routes)
     fake_github.add_team("acme", "sre", [f"p{i}" for i in range(65)])
-    first = requests.get(f"{fake_github.base_url}/orgs/acme/teams/sre/members?per_page=30", headers=AUTH, timeout=5)
+    first = requests.get(f"{fake_github.base_url}/orgs/acme/teams/sre/members?per_page=30", headers=AUTH,
+                         timeout=5)
     # the form of the description's own example: <url?page=2>; rel="next", <url?page=5>; rel="last"
-    assert re.fullmatch(r'<[^>]+page=2[^>]*>; rel="next", <[^>]+page=3[^>]*>; rel="last"', first.headers["Link"])
+    assert re.fullmatch(r'<[^>]+page=2[^>]*>; rel="next", <[^>]+page=3[^>]*>; rel="last"',
+                        first.headers["Link"])
     assert first.links["next"]["url"].startswith(fake_github.base_url)
     last = requests.get(first.links["last"]["url"], headers=AUTH, timeout=5)
     assert len(last.json()) == 5 and "next" not in last.links and "prev" in last.links
-    described = json.loads((SHARED / "github-api" / "rate-limit.get.json").read_text())["responses"]["200"]["headers"]
+    described = json.loads((SHARED / "github-api" / "rate-limit.get.json").read_text())["responses"]["200"][
+        "headers"
+    ]
     for header in described:
         assert last.headers[header].isdigit()
 

@@ -40,7 +40,8 @@ def test_live_signoff_verification_is_evidence_or_a_clear_skip(tmp_path, capsys)
     head = client.get(f"/repos/{REPO}/pulls/{PR}")["head"]["sha"]
     team = os.environ.get("GATE_GITHUB_LIVE_TEAM", f"{REPO.split('/')[0]}/maintainers")
     spec = EvidenceSpec(collector="github_reviews", path=None, url=None, kind=None, root=tmp_path,
-                        options={"repository": REPO, "pull_request": PR, "signoff_teams": {"engineering": team}})
+                        options={"repository": REPO, "pull_request": PR,
+                                 "signoff_teams": {"engineering": team}})
     [item] = list(ReviewsCollector().collect(spec, Context(service="live", commit=head)))
     assert isinstance(item, (Evidence, Skipped))
     if isinstance(item, Skipped):

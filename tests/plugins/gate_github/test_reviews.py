@@ -59,7 +59,8 @@ def test_approvals_by_team_members_on_the_release_commit_are_verified(tmp_path, 
     assert evidence.subject == {"service": "claims-triage", "commit": RELEASE, "version": "2.4.0"}
     assert evidence.data["pull_request"]["number"] == 42
     verified = {(a["role"], a["who"]) for a in evidence.data["approvals"] if a["verified"]}
-    assert verified == {("engineering", "Sven Karlsson"), ("operations", "Priya Raman"), ("risk", "Grace Okafor")}
+    assert verified == {("engineering", "Sven Karlsson"), ("operations", "Priya Raman"),
+                        ("risk", "Grace Okafor")}
     assert approvals(evidence, "risk")["priya-r"]["team_member"] is False
     assert {t["team"]: t["members"] for t in evidence.data["teams"]} == {
         "acme/ml-platform": 2, "acme/claims-operations": 2, "acme/model-risk": 1}
@@ -78,7 +79,8 @@ def test_an_approval_on_an_older_commit_does_not_count(tmp_path, github_env):
 
 
 @pytest.mark.parametrize("later", ["CHANGES_REQUESTED", "DISMISSED"])
-def test_a_later_change_request_or_dismissal_by_the_same_person_withdraws_the_approval(tmp_path, github_env, later):
+def test_a_later_change_request_or_dismissal_by_the_same_person_withdraws_the_approval(tmp_path, github_env,
+                                                                                       later):
     release_story(github_env)
     github_env.add_review(42, "priya-r", later, RELEASE, "2026-11-25T12:00:00Z")
     approval = approvals(only_evidence(collect(tmp_path)), "operations")["priya-r"]
@@ -178,7 +180,8 @@ def test_merge_commit_counts_the_heads_approvals_only_when_asked(tmp_path, githu
 def test_ownership_is_read_from_team_membership(tmp_path, github_env):
     release_story(github_env)
     github_env.add_team("acme", "ml-platform", ["skarlsson", "priya-r"])
-    evidence = only_evidence(collect(tmp_path, ownership={"owner": "Priya Raman", "owner_team": "claims-operations",
+    evidence = only_evidence(collect(tmp_path,
+                                     ownership={"owner": "Priya Raman", "owner_team": "claims-operations",
                                                           "build_team": "ml-platform"}))
     assert evidence.data["ownership"] == {
         "owner_login": "priya-r", "owner": "Priya Raman", "owner_team": "acme/claims-operations",
@@ -191,7 +194,8 @@ def test_ownership_is_read_from_team_membership(tmp_path, github_env):
     ("number", True),
 ])
 @pytest.mark.parametrize("pull_request", [None, 42], ids=["found-by-commit", "named"])
-def test_a_pull_request_not_shaped_as_documented_is_skipped_naming_the_field(tmp_path, github_env, field, value,
+def test_a_pull_request_not_shaped_as_documented_is_skipped_naming_the_field(tmp_path, github_env, field,
+                                                                             value,
                                                                                pull_request):
     """A proxy or an API change that answers a pull request gate cannot read is GitHub's error, one line,
     never a crash of the collector (an AttributeError before) and never evidence."""

@@ -49,7 +49,9 @@ def run(name: str, ws, path: str, **options) -> list[Evidence | Skipped]:
 def test_the_handoff_record_becomes_handoff_evidence(gate_workspace):
     gate_workspace.write("ops/handoff.yaml", HANDOFF)
     [evidence] = run("handoff", gate_workspace, "ops/handoff.yaml")
-    assert evidence.kind == "handoff" and evidence.source == "handoff" and evidence.origin == "ops/handoff.yaml"
+    assert (
+        evidence.kind == "handoff" and evidence.source == "handoff" and evidence.origin == "ops/handoff.yaml"
+    )
     assert evidence.subject == {"service": "claims-triage", "version": "2.4.0"}
     assert evidence.data["production_owner"] == {"name": "Priya Raman", "team": "claims-operations"}
     assert [s["role"] for s in evidence.data["signoffs"]] == ["engineering", "operations"]
@@ -66,11 +68,13 @@ def test_as_of_dates_a_record(gate_workspace):
 
 @pytest.mark.parametrize("value", ["true", "false"])
 def test_a_file_can_never_mark_a_signoff_verified(gate_workspace, value):
-    text = HANDOFF.replace('release: "2.4.0"}\n  - {who: Priya', f'release: "2.4.0", verified: {value}}}\n  - {{who: Priya')
+    text = HANDOFF.replace('release: "2.4.0"}\n  - {who: Priya',
+                           f'release: "2.4.0", verified: {value}}}\n  - {{who: Priya')
     gate_workspace.write("handoff.yaml", text)
     [skipped] = run("handoff", gate_workspace, "handoff.yaml")
     assert isinstance(skipped, Skipped) and skipped.kind == "handoff"
-    assert skipped.reason.startswith("handoff.yaml:9: field 'signoffs.0.verified': a hand-off file cannot mark"
+    assert skipped.reason.startswith("handoff.yaml:9: field 'signoffs.0.verified': a hand-off file cannot "
+                                     "mark"
                                      " a sign-off verified")
 
 
@@ -96,11 +100,14 @@ def test_the_example_envelopes_are_read_too(gate_workspace):
 
 
 @pytest.mark.parametrize("edit, words", [
-    (lambda t: t.replace("build_team: ml-platform\n", ""), "handoff.yaml:1: field '(top level)': missing required field 'build_team'"),
-    (lambda t: t.replace("service: claims-triage\n", ""), "field 'service': missing required field 'service'"),
-    (lambda t: t.replace("on_call: [Priya Raman, Tomasz Nowak]", "on_call: Priya Raman"), "handoff.yaml:5: field 'on_call': expected array, got string 'Priya Raman'"),
-    (lambda t: t.replace('date: "2026-11-24"', 'date: "last tuesday"'), "handoff.yaml:9: field 'signoffs.0.date'"),
-    (lambda t: t + "owner: nobody\n", "unknown field"),
+    (lambda t: t.replace("build_team: ml-platform\n", ""),
+     "handoff.yaml:1: field '(top level)': missing required field 'build_team'"),
+    (lambda t: t.replace("service: claims-triage\n", ""),
+     "field 'service': missing required field 'service'"),
+    (lambda t: t.replace("on_call: [Priya Raman, Tomasz Nowak]", "on_call: Priya Raman"),
+     "handoff.yaml:5: field 'on_call': expected array, got string 'Priya Raman'"),
+    (lambda t: t.replace('date: "2026-11-24"', 'date: "last tuesday"'),
+     "handoff.yaml:9: field 'signoffs.0.date'"), (lambda t: t + "owner: nobody\n", "unknown field"),
     (lambda t: "[1, 2]", "expected a mapping of handoff fields"),
 ])
 def test_a_bad_record_is_skipped_with_file_field_and_expectation(gate_workspace, edit, words):
@@ -111,14 +118,19 @@ def test_a_bad_record_is_skipped_with_file_field_and_expectation(gate_workspace,
 
 
 def test_a_drill_directory_holds_many_records_each_its_own_evidence(gate_workspace):
-    gate_workspace.write("drills/2026-10-14.yaml", DRILL.format(scenario="anomalous_output", date="2026-10-14"))
-    gate_workspace.write("drills/2026-11-02.yml", DRILL.format(scenario="performance_degradation", date="2026-11-02"))
+    gate_workspace.write("drills/2026-10-14.yaml",
+                         DRILL.format(scenario="anomalous_output", date="2026-10-14"))
+    gate_workspace.write("drills/2026-11-02.yml",
+                         DRILL.format(scenario="performance_degradation", date="2026-11-02"))
     gate_workspace.write("drills/broken.yaml", DRILL.format(scenario="data_quality_failure", date="soon"))
     gate_workspace.write("drills/README.md", "how we run drills")
     items = run("drill", gate_workspace, "drills")
     assert [type(i).__name__ for i in items] == ["Evidence", "Evidence", "Skipped"]
     first, second, broken = items
-    assert first.data["scenario"] == "anomalous_output" and first.produced_at.isoformat() == "2026-10-14T00:00:00+00:00"
+    assert (
+        first.data["scenario"] == "anomalous_output"
+        and first.produced_at.isoformat() == "2026-10-14T00:00:00+00:00"
+    )
     assert second.origin == "drills/2026-11-02.yml" and first.digest != second.digest
     assert broken.origin == "drills/broken.yaml" and "field 'date'" in broken.reason
     assert len(run("drill", gate_workspace, "drills/*.yaml")) == 2
@@ -158,7 +170,8 @@ def test_training_coverage_is_computed_from_attendance(gate_workspace):
     [evidence] = run("training", gate_workspace, "training.yaml")
     # Mei Lin attended only a session that did not show the model being wrong
     assert evidence.data["on_call_coverage"] == 0.6
-    assert evidence.data["sessions"][0] == {"who": "Sven Karlsson", "date": "2026-10-08", "showed_model_wrong": True}
+    assert evidence.data["sessions"][0] == {"who": "Sven Karlsson", "date": "2026-10-08",
+                                            "showed_model_wrong": True}
     assert evidence.produced_at.isoformat() == "2026-11-12T00:00:00+00:00"
 
 
@@ -166,7 +179,8 @@ def test_a_declared_coverage_the_attendance_does_not_show_is_refused(gate_worksp
     gate_workspace.write("training.yaml", TRAINING + "on_call_coverage: 0.8\n")
     [skipped] = run("training", gate_workspace, "training.yaml")
     assert isinstance(skipped, Skipped)
-    assert "field 'on_call_coverage': declares 0.8 but the attendance lists show 0.6 (3 of 5" in skipped.reason
+    assert ("field 'on_call_coverage': declares 0.8 but the attendance lists show "
+            "0.6 (3 of 5") in skipped.reason
 
 
 def test_a_declared_coverage_alone_is_taken(gate_workspace):
@@ -189,6 +203,7 @@ def test_human_review_thresholds_are_dated_by_their_newest_calibration(gate_work
 
 def test_a_threshold_without_calibrator_is_skipped_by_field(gate_workspace):
     gate_workspace.write("hitl.yaml", "service: claims-triage\nthresholds:\n"
-                         "  - {name: fast_track_min_confidence, value: 0.92, last_calibrated: '2026-10-30'}\n")
+                         "  - {name: fast_track_min_confidence, value: 0.92, last_calibrated: "
+                         "'2026-10-30'}\n")
     [skipped] = run("human_review", gate_workspace, "hitl.yaml")
     assert "hitl.yaml:3: field 'thresholds.0': missing required field 'calibrated_by'" in skipped.reason

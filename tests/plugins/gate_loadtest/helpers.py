@@ -17,7 +17,8 @@ CONTEXT = Context(service="claims-triage", version="2.4.0")
 
 
 def spec(root: Path, path: str, **options: Any) -> EvidenceSpec:
-    return EvidenceSpec(collector="k6", path=path, url=None, kind="load_test", options=options, root=root, line=7)
+    return EvidenceSpec(collector="k6", path=path, url=None, kind="load_test", options=options, root=root,
+                        line=7)
 
 
 def collect(tool: str, root: Path, path: str, **options: Any) -> list[Evidence | Skipped]:

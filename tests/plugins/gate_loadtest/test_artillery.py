@@ -61,7 +61,8 @@ def test_request_rate_is_requests_over_the_runs_span():
 
 @pytest.mark.parametrize("mutate, expected", [
     (lambda d: d.pop("aggregate"), "field 'aggregate': missing; expected an Artillery JSON report"),
-    (lambda d: d["aggregate"]["summaries"].pop("http.response_time"), "field 'aggregate.summaries.http.response_time'"),
+    (lambda d: d["aggregate"]["summaries"].pop("http.response_time"),
+     "field 'aggregate.summaries.http.response_time'"),
     (lambda d: d["aggregate"]["summaries"]["http.response_time"].update({"p95": None}),
      "field 'aggregate.summaries.http.response_time.p95': expected a number, got None"),
     (lambda d: d["aggregate"]["counters"].update({"http.requests": 0}), "the run has no requests"),

@@ -53,7 +53,9 @@ def test_the_last_approved_decision_gives_the_baseline(tmp_path, capsys):
     root = ready(tmp_path)
     code, first = evaluate(root, capsys)
     assert code == 0
-    recorded_p95 = yaml.safe_load((root / "evidence/load-baseline.yaml").read_text())["data"]["latency_ms"]["p95"]
+    recorded_p95 = yaml.safe_load((root / "evidence/load-baseline.yaml").read_text())["data"]["latency_ms"][
+        "p95"
+    ]
     add_stress_from_log(root)
     evaluate(root, capsys)
     carried = k6_stress(root)["data"]["history_baseline"]

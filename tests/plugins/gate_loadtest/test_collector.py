@@ -16,7 +16,8 @@ from tests.plugins.gate_loadtest.helpers import FIXTURES, collect, one
 @pytest.mark.parametrize("options, expected", [
     ({}, "field 'options.scenario': expected one of baseline, stress, fault"),
     ({"scenario": "soak"}, "got 'soak'"),
-    ({"scenario": "fault", "fault": {"start_s": 9, "end_s": 3}}, "field 'options.fault.end_s': 3 is not after"),
+    ({"scenario": "fault", "fault": {"start_s": 9, "end_s": 3}},
+     "field 'options.fault.end_s': 3 is not after"),
     ({"scenario": "fault", "fault": {"start": 1}}, "field 'options.fault': expected {start_s: N, end_s: N}"),
     ({"scenario": "fault", "fault": {"start_s": -1, "end_s": 3}}, "field 'options.fault.start_s'"),
     ({"scenario": "stress", "interval_s": 0}, "field 'options.interval_s': expected a number of seconds > 0"),
@@ -27,7 +28,8 @@ from tests.plugins.gate_loadtest.helpers import FIXTURES, collect, one
 def test_options_that_cannot_be_right_are_config_errors_naming_the_entry(options, expected):
     with pytest.raises(ConfigError) as err:
         collect("k6", FIXTURES, "k6/stress/summary-export.json", **options)
-    assert "gate.yaml:7: evidence entry (collector 'k6', path 'k6/stress/summary-export.json'): " in str(err.value)
+    assert ("gate.yaml:7: evidence entry (collector 'k6', path "
+            "'k6/stress/summary-export.json'): ") in str(err.value)
     assert expected in str(err.value)
 
 
@@ -55,7 +57,8 @@ def test_evidence_is_tied_to_the_service_and_dated_by_the_run():
 
 def test_a_summary_without_a_time_is_undated_unless_gate_yaml_dates_it():
     assert one("k6", FIXTURES, "k6/stress/summary-export.json", scenario="stress").produced_at is None
-    dated = one("k6", FIXTURES, "k6/stress/summary-export.json", scenario="stress", produced_at="2026-11-26T18:00:00Z")
+    dated = one("k6", FIXTURES, "k6/stress/summary-export.json", scenario="stress",
+                produced_at="2026-11-26T18:00:00Z")
     assert dated.produced_at.isoformat() == "2026-11-26T18:00:00+00:00"
 
 
@@ -68,7 +71,8 @@ def test_a_baseline_envelope_file_is_read_as_history(tmp_path):
     got = one("k6", tmp_path, "s.json", scenario="stress", baseline="h.json").data["history_baseline"]
     assert got == {"source": "baseline_file", "origin": "h.json", "produced_at": "2026-10-01T10:00:00Z",
                    "scenario": "baseline", "p95": envelope["data"]["latency_ms"]["p95"],
-                   "error_rate": envelope["data"]["error_rate"], "request_rate": envelope["data"]["request_rate"]}
+                   "error_rate": envelope["data"]["error_rate"],
+                   "request_rate": envelope["data"]["request_rate"]}
 
 
 def test_an_unreadable_baseline_file_skips_the_run_with_the_reason(tmp_path):
@@ -84,7 +88,8 @@ def _record(outcome: str, service: str, stamp: str, p95: float, scenario: str = 
     return {"decision_id": f"d-{stamp}", "timestamp": stamp, "result": {"outcome": outcome},
             "context": {"service": service},
             "input": {"evidence": {"load_test": [{"produced_at": stamp, "data": {
-                "scenario": scenario, "latency_ms": {"p95": p95}, "error_rate": 0.001, "request_rate": 20}}]}}}
+                "scenario": scenario, "latency_ms": {"p95": p95}, "error_rate": 0.001,
+                "request_rate": 20}}]}}}
 
 
 def test_decision_log_baseline_is_the_newest_approved_decision_of_the_service():
@@ -101,7 +106,8 @@ def test_decision_log_baseline_is_the_newest_approved_decision_of_the_service():
 def test_decision_log_without_an_approved_baseline_gives_none():
     assert from_decision_log([], "claims-triage") is None
     assert from_decision_log([_record("block", "claims-triage", "2026-11-01", 20)], "claims-triage") is None
-    assert from_decision_log([_record("approve", "claims-triage", "2026-11-01", 20, "stress")], "claims-triage") is None
+    assert from_decision_log([_record("approve", "claims-triage", "2026-11-01", 20, "stress")],
+                             "claims-triage") is None
     assert from_decision_log(["junk", {"result": "x"}], "claims-triage") is None
 
 

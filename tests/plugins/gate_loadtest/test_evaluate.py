@@ -97,7 +97,8 @@ def oracle_denies(runs: dict[str, dict], peak: float = 20, limits: dict | None =
         out.add("technical.latency_degradation")
     if round(stress["error_rate"] - base["error_rate"], 4) > t["max_error_rate_delta"]:
         out.add("technical.error_rate_delta")
-    recovery = oracle_recovery(fault["series"], fault["fault"]["end_s"], t["max_error_rate"], t["p95_latency_ms"])
+    recovery = oracle_recovery(fault["series"], fault["fault"]["end_s"], t["max_error_rate"],
+                               t["p95_latency_ms"])
     if recovery is None:
         out.add("technical.never_recovered")
     elif recovery > t["max_recovery_s"]:
@@ -112,7 +113,8 @@ def oracle_denies(runs: dict[str, dict], peak: float = 20, limits: dict | None =
 def collected(tool: str, files: dict[str, str], window: dict | None) -> dict[str, dict]:
     from tests.plugins.gate_loadtest.helpers import one
 
-    return {run: one(tool, FIXTURES, path, scenario=run, **({"fault": window} if window and run == "fault" else {}),
+    return {run: one(tool, FIXTURES, path, scenario=run,
+                     **({"fault": window} if window and run == "fault" else {}),
                      **({"produced_at": NOW} if tool == "k6" and not path.endswith(".gz") else {})).data
             for run, path in files.items()}
 
@@ -237,7 +239,8 @@ def test_a_baseline_file_from_history_stands_in_for_a_baseline_run(tmp_path, cap
 
 
 def test_without_any_baseline_the_policy_says_so(tmp_path, capsys):
-    code, doc = evaluate(workspace(tmp_path, trio("k6", {"stress": K6["stress"], "fault": K6["fault"]})), capsys)
+    code, doc = evaluate(workspace(tmp_path, trio("k6", {"stress": K6["stress"], "fault": K6["fault"]})),
+                         capsys)
     assert code == 1 and set(technical(doc)) == {"technical.baseline_run_missing"}
 
 

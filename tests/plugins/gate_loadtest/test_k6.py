@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import random
 
 import pytest
@@ -38,7 +39,8 @@ def test_stream_matches_k6s_own_summary_of_the_same_run(run):
 @pytest.mark.parametrize("run", RUNS)
 @pytest.mark.parametrize("name", ["summary-export.json", "summary.json"])
 def test_summaries_read_as_k6_wrote_them(run, name):
-    got = one("k6", FIXTURES, f"k6/{run}/{name}", scenario="baseline", produced_at="2026-11-26T18:00:00Z").data
+    got = one("k6", FIXTURES, f"k6/{run}/{name}", scenario="baseline",
+              produced_at="2026-11-26T18:00:00Z").data
     own = export(run)
     assert got["requests"] == own["http_reqs"]["count"]
     assert got["failures"] == own["http_req_failed"]["passes"]
@@ -65,7 +67,8 @@ def test_fault_window_comes_from_the_marker_metric_in_the_stream():
 
 
 def test_fault_window_from_gate_yaml_wins_over_markers():
-    got = one("k6", FIXTURES, "k6/fault/points.ndjson.gz", scenario="fault", fault={"start_s": 5, "end_s": 12}).data
+    got = one("k6", FIXTURES, "k6/fault/points.ndjson.gz", scenario="fault",
+              fault={"start_s": 5, "end_s": 12}).data
     assert got["fault"] == {"start_s": 5.0, "end_s": 12.0}
 
 
@@ -124,7 +127,9 @@ def test_nan_and_negative_latencies_are_malformed_points_not_numbers(tmp_path):
     (tmp_path / "points.ndjson").write_bytes(b"\n".join(lines))
     got = one("k6", tmp_path, "points.ndjson", scenario="stress").data
     assert got["malformed_lines"] == 3
-    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(v >= 0 for v in got["latency_ms"].values())
+    assert got["requests"] == export("baseline")["http_reqs"]["count"] and all(
+        v >= 0 for v in got["latency_ms"].values()
+    )
 
 
 def test_a_truncated_plain_stream_counts_its_cut_last_line(tmp_path):
@@ -146,7 +151,8 @@ def test_a_truncated_gzip_stream_is_skipped_with_the_reason(tmp_path):
     (b"\n\n", "the k6 stream is empty"),
     (b'{"type":"Metric","data":{"name":"vus","type":"gauge"},"metric":"vus"}\n',
      "field 'http_req_duration': no readable points"),
-    (b"not json at all\nstill not\n", "field 'http_req_duration': no readable points in 2 lines (2 malformed)"),
+    (b"not json at all\nstill not\n",
+     "field 'http_req_duration': no readable points in 2 lines (2 malformed)"),
 ])
 def test_empty_or_unreadable_streams_are_skipped(tmp_path, content, expected):
     (tmp_path / "points.ndjson").write_bytes(content)
@@ -158,7 +164,8 @@ def test_empty_or_unreadable_streams_are_skipped(tmp_path, content, expected):
 def test_a_stream_without_http_req_failed_is_refused(tmp_path):
     lines = [line for line in _lines() if b'"http_req_failed"' not in line]
     (tmp_path / "points.ndjson").write_bytes(b"\n".join(lines))
-    assert "field 'http_req_failed': no points" in skipped("k6", tmp_path, "points.ndjson", scenario="stress").reason
+    assert "field 'http_req_failed': no points" in skipped("k6", tmp_path, "points.ndjson",
+                                                           scenario="stress").reason
 
 
 def test_key_order_other_than_k6s_is_read_the_slow_way(tmp_path):
@@ -180,6 +187,15 @@ def test_percentiles_over_several_chunks_equal_one_sort(tmp_path, monkeypatch):
     assert small == whole
 
 
+def k6_trend_percentile(values: list[float], p: float) -> float:
+    """The oracle: k6 lib/metrics/sink.go TrendSink.P, i = p*(n-1), interpolate between floor and ceil."""
+    if len(values) == 1:
+        return values[0]
+    i = p * (len(values) - 1)
+    lo, hi = values[math.floor(i)], values[math.ceil(i)]
+    return lo + (hi - lo) * (i - math.floor(i))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=300),
        st.sampled_from([0.5, 0.9, 0.95, 0.99]), st.integers(min_value=1, max_value=50))
@@ -193,14 +209,20 @@ def test_chunked_percentiles_equal_k6s_definition(values, p, chunk):
         got = samples.percentiles([p])[p]
     finally:
         percentiles.CHUNK = old
-    assert got == pytest.approx(percentiles.linear(sorted(values), p), rel=1e-12, abs=1e-12)
+    assert got == pytest.approx(k6_trend_percentile(sorted(values), p), rel=1e-12, abs=1e-12)
 
 
 def test_linear_percentile_is_k6s_trend_sink():
+    def linear(values: list[float], p: float) -> float:
+        samples = percentiles.Samples()
+        for v in values:
+            samples.add(v)
+        return samples.percentiles([p])[p]
+
     # k6 lib/metrics/sink.go TrendSink.P: i = p*(n-1), interpolate between floor and ceil.
-    assert percentiles.linear([1, 2, 3, 4], 0.5) == 2.5
-    assert percentiles.linear([10], 0.99) == 10
-    assert percentiles.linear([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95) == pytest.approx(9.55)
+    assert linear([1, 2, 3, 4], 0.5) == 2.5
+    assert linear([10], 0.99) == 10
+    assert linear([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95) == pytest.approx(9.55)
 
 
 @pytest.mark.parametrize("mutate, expected", [

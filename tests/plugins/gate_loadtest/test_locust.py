@@ -71,7 +71,8 @@ def test_locust_percentile_is_locusts_calculate_response_time_percentile():
 
 
 def test_history_gives_a_series_from_the_running_totals():
-    got = one("locust", FIXTURES, "locust/fault/run_stats.csv", scenario="fault", fault={"start_s": 6, "end_s": 11})
+    got = one("locust", FIXTURES, "locust/fault/run_stats.csv", scenario="fault",
+              fault={"start_s": 6, "end_s": 11})
     series = got.data["series"]
     assert series and all(p["t"] > 0 for p in series)
     with open(FIXTURES / "locust/fault/run_stats_history.csv", newline="") as fh:

@@ -104,7 +104,9 @@ def test_the_k6_run_k6_failed_blocks_one_finding_per_crossed_threshold(tmp_path,
     assert set(crossed) == {"rate>0.99", "p(99)<300"}  # http_req_failed rate<0.01 held: no finding
     slow = crossed["p(99)<300"]
     assert slow["observed"] == pytest.approx(own[K6_SLOW]["p(99)"], abs=1e-3)
-    assert K6_SLOW in slow["message"] and "p(99)<300" in slow["message"] and "k6 stress run" in slow["message"]
+    assert (
+        K6_SLOW in slow["message"] and "p(99)<300" in slow["message"] and "k6 stress run" in slow["message"]
+    )
     assert f"observed {own[K6_SLOW]['p(99)']:.2f}" in slow["message"]
     assert crossed["rate>0.99"]["observed"] == pytest.approx(own["checks"]["value"], abs=1e-4)
     [rate] = denies["technical.check_failure_rate"]
@@ -130,7 +132,8 @@ def test_the_same_script_passing_approves(tmp_path, capsys, engine, name, extra)
 
 def test_a_stream_without_the_scripts_thresholds_cannot_approve(tmp_path, capsys):
     """The stream names the sub-metric a threshold created but not the threshold: unknown, never a pass."""
-    config = ready_with_stress(tmp_path, k6_entry("verdict-pass", "points.ndjson.gz"), k6_peak("verdict-pass"))
+    config = ready_with_stress(tmp_path, k6_entry("verdict-pass", "points.ndjson.gz"),
+                               k6_peak("verdict-pass"))
     code, doc = decide(config, "embedded", capsys)
     denies = findings(doc)
     assert code == 1 and set(denies) == {"technical.tool_threshold_unknown"}
@@ -206,7 +209,8 @@ def test_k6_verdict_as_gate_records_it_is_the_verdict_k6_printed(run, name):
     assert told["exit_code"] == (99 if crossed else 0)
     own = k6_export(run)
     assert {t["metric"] for t in data["thresholds"]} == {m for m, v in own.items() if "thresholds" in v}
-    assert (data["checks"]["passes"], data["checks"]["fails"]) == (own["checks"]["passes"], own["checks"]["fails"])
+    assert (data["checks"]["passes"], data["checks"]["fails"]) == (own["checks"]["passes"],
+                                                                   own["checks"]["fails"])
 
 
 @pytest.mark.parametrize("run", ["verdict-fail", "verdict-pass"])
@@ -216,7 +220,9 @@ def test_k6_thresholds_gate_evaluates_from_the_stream_match_k6s_own(run):
                  thresholds=f"k6/{run}/options.json").data["thresholds"]
     export = one("k6", FIXTURES, f"k6/{run}/summary-export.json", scenario="stress",
                  produced_at=NOW).data["thresholds"]
-    key = lambda t: (t["metric"], t["expression"])
+    def key(t):
+        return (t["metric"], t["expression"])
+
     assert sorted(map(key, stream)) == sorted(map(key, export))
     by_key = {key(t): t for t in export}
     for t in stream:

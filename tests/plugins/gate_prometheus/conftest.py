@@ -16,7 +16,8 @@ import requests
 PROMETHEUS = shutil.which("prometheus")
 requires_prometheus = pytest.mark.skipif(
     PROMETHEUS is None,
-    reason="needs the prometheus binary: apt-get install --no-install-recommends prometheus (.ci/run does this)")
+    reason="needs the prometheus binary: apt-get install --no-install-recommends prometheus (.ci/run does "
+           "this)")
 
 
 def free_port() -> int:
@@ -50,14 +51,15 @@ def prometheus(tmp_path_factory):
 def _serve(folder: Path, log, exporter):
     port = free_port()
     proc = subprocess.Popen([PROMETHEUS, f"--config.file={folder / 'prometheus.yml'}",
-                             f"--web.listen-address=127.0.0.1:{port}", f"--storage.tsdb.path={folder / 'tsdb'}"],
-                            stdout=log, stderr=subprocess.STDOUT)
+                             f"--web.listen-address=127.0.0.1:{port}",
+                             f"--storage.tsdb.path={folder / 'tsdb'}"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                pytest.fail(f"prometheus exited {proc.returncode}: {(folder / 'prometheus.log').read_text()[-2000:]}")
+                pytest.fail(f"prometheus exited {proc.returncode}: "
+                            f"{(folder / 'prometheus.log').read_text()[-2000:]}")
             try:
                 ready = query(url, "sum(rate(model_requests_total[5s]))")["data"]["result"]
                 if ready and float(ready[0]["value"][1]) > 0:

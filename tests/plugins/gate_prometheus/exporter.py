@@ -24,8 +24,10 @@ class Exporter:
         self.registry = CollectorRegistry()
         self.latency = Histogram("http_request_duration_seconds", "request latency", registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
-        self.requests = Counter("model_requests", "requests by input type", ["input_type"], registry=self.registry)
-        self.errors = Counter("model_errors", "failed requests by input type", ["input_type"], registry=self.registry)
+        self.requests = Counter("model_requests", "requests by input type", ["input_type"],
+                                registry=self.registry)
+        self.errors = Counter("model_errors", "failed requests by input type", ["input_type"],
+                              registry=self.registry)
         self.confidence = Histogram("model_confidence", "prediction confidence", registry=self.registry,
                                     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0))
         self.drift = Gauge("feature_drift_score", "share of drifted features", registry=self.registry)
@@ -37,8 +39,8 @@ class Exporter:
                                       registry=self.registry)
         for feature, score in DRIFT_BY_FEATURE.items():
             self.drift_by_feature.labels(feature).set(score)
-        self.slow = Histogram("slow_request_duration_seconds", "latency of the slow endpoint", registry=self.registry,
-                              buckets=(1.0, 2.0, 2.5, 5.0))
+        self.slow = Histogram("slow_request_duration_seconds", "latency of the slow endpoint",
+                              registry=self.registry, buckets=(1.0, 2.0, 2.5, 5.0))
         self.stop = threading.Event()
         self.server, self.thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
         self.worker = threading.Thread(target=self.traffic, daemon=True)

@@ -77,7 +77,7 @@ def collect(url, queries=None, **options):
     from gate_prometheus import collectors
 
     queries = queries or {"drift": "max(feature_drift_score)"}
-    options.setdefault("units", {name: "ratio" for name in queries})
+    options.setdefault("units", dict.fromkeys(queries, "ratio"))
     spec = EvidenceSpec(collector="prometheus", path=None, url=url, kind="observability",
                         options={"queries": queries, "backoff_s": 0, **options}, root=Path("."), line=12)
     return list(collectors.PrometheusCollector().collect(spec, CONTEXT))
@@ -120,7 +120,8 @@ def test_a_bad_query_is_not_retried(fake):
     items = collect(server.url, retries=3)
     assert len(server.requests) == 1
     assert items[0].data["signals"]["drift"] == {"present": False}
-    assert items[1].reason.endswith("query 'drift': Prometheus refused it: HTTP 400, bad_data: parse error at char 5")
+    assert items[1].reason.endswith("query 'drift': Prometheus refused it: HTTP 400, bad_data: parse error "
+                                    "at char 5")
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -176,7 +177,8 @@ def test_credentials_in_the_url_never_reach_the_origin_or_a_reason(fake):
 @pytest.mark.parametrize("options, url, expected", [
     ({"queries": {}}, "http://127.0.0.1:9", "field 'options.queries': expected a mapping"),
     ({"queries": {"a": "up"}}, None, "field 'url': expected the http(s) URL"),
-    ({"queries": {"a": "up"}, "retries": 50}, "http://127.0.0.1:9", "field 'options.retries': expected a number"),
+    ({"queries": {"a": "up"}, "retries": 50}, "http://127.0.0.1:9",
+     "field 'options.retries': expected a number"),
     ({"queries": {"a": "up"}, "timeout": 3}, "http://127.0.0.1:9", "field 'options.timeout': unknown option"),
     ({"queries": {"a": "up"}, "token_env": "GATE_TEST_UNSET_TOKEN"}, "http://127.0.0.1:9", "is not set"),
 ])
@@ -194,5 +196,6 @@ def test_a_negative_latency_is_refused_naming_the_query(fake):
     server = fake((200, vector(({}, "-0.2"))))
     item, refused = collect(server.url, {"latency_percentiles": "max(x)"}, units={"latency_percentiles": "s"})
     assert item.data["signals"]["latency_percentiles"] == {"present": True}
-    assert refused.reason == (f"{server.url}: query 'latency_percentiles': a negative value (-200.0); expected a"
+    assert refused.reason == (f"{server.url}: query 'latency_percentiles': a negative value (-200.0); "
+                              "expected a"
                               " latency of 0 or more")

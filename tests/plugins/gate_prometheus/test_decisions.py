@@ -25,7 +25,8 @@ ENGINES = ["embedded", pytest.param("opa-local", marks=pytest.mark.skipif(
 
 def ready(tmp_path: Path, *entries: dict, drop_observability: bool = False) -> Path:
     root = tmp_path / "ready"
-    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root, ignore=shutil.ignore_patterns(".gate"))
+    shutil.copytree(REPO / "examples" / "claims-triage" / "ready", root,
+                    ignore=shutil.ignore_patterns(".gate"))
     if drop_observability:
         (root / "evidence" / "observability.yaml").unlink()
     (root / "monitoring").mkdir()
@@ -69,7 +70,8 @@ def findings(doc: dict, level: str, rule: str) -> list[dict]:
 
 
 def evidently(name: str) -> dict:
-    return {"collector": "evidently", "path": f"monitoring/{name}", "options": {"produced_at": "2026-11-25T06:00:00Z"}}
+    return {"collector": "evidently", "path": f"monitoring/{name}",
+            "options": {"produced_at": "2026-11-25T06:00:00Z"}}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -77,11 +79,13 @@ def test_an_evidently_report_whose_tests_fail_blocks_naming_each_failed_test(tmp
     code, doc = decide(ready(tmp_path, evidently("tests-failing.json")), engine, capsys)
     assert code == 1
     failed = findings(doc, "deny", "data.tool_test_failed")
-    own = [t for t in json.loads((FIXTURES / "tests-failing.json").read_text())["tests"] if t["status"] == "FAIL"]
+    own = [t for t in json.loads((FIXTURES / "tests-failing.json").read_text())["tests"]
+           if t["status"] == "FAIL"]
     assert len(failed) == len(own) == 5
     messages = sorted(f["message"] for f in failed)
     assert ("evidently test \"Column 'policy_age_days' missing values: Less or Equal 0.050\" (column"
-            " policy_age_days) failed in monitoring/tests-failing.json: Column 'policy_age_days' missing values:"
+            " policy_age_days) failed in monitoring/tests-failing.json: Column 'policy_age_days' missing "
+            "values:"
             " Actual value 0.200 >= 0.050") in messages
     assert any(m.startswith("evidently test \"Mean value of 'claim_amount': Less or Equal 1600.000\" (column"
                             " claim_amount) failed") for m in messages)
@@ -97,8 +101,10 @@ def test_the_same_tests_passing_approve(tmp_path, engine, capsys):
 # --- a real Prometheus ----------------------------------------------------------------------------------
 
 LIVE = {
-    "latency_percentiles": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1h])))",
-    # claims' errors over all requests: about 0.7 %, under the 2 % ceiling (the exporter's per-type rates are not)
+    "latency_percentiles": "histogram_quantile(0.95, sum by (le) "
+                           "(rate(http_request_duration_seconds_bucket[1h])))",
+    # claims' errors over all requests: about 0.7 %, under the 2 % ceiling (the exporter's per-type rates are
+    # not)
     "error_rate_by_input_type": "sum(increase(model_errors_total{input_type=\"claim\"}[1h]))"
                                 " / sum(increase(model_requests_total[1h]))",
     "confidence_distribution": "histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[1h])))",
@@ -115,7 +121,8 @@ def prometheus_entry(url: str, queries: dict, units: dict) -> dict:
 @requires_prometheus
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_2_5_s_p95_from_prometheus_blocks_against_the_observed_ceiling(tmp_path, engine, capsys, prometheus):
+def test_a_2_5_s_p95_from_prometheus_blocks_against_the_observed_ceiling(tmp_path, engine, capsys,
+                                                                         prometheus):
     url, _ = prometheus
     queries = {**LIVE, "latency_percentiles": "histogram_quantile(0.95, sum by (le)"
                                               " (rate(slow_request_duration_seconds_bucket[1h])))"}
@@ -153,6 +160,7 @@ def test_a_value_of_unknown_unit_is_refused_naming_the_query_and_blocks(tmp_path
     code, doc = decide(config, engine, capsys, shifted_to_today(config))
     assert code == 1
     [skipped] = findings(doc, "deny", "main.skipped_evidence")
-    assert f"{url}: query 'confidence_distribution': the unit of its value cannot be known" in skipped["message"]
+    assert (f"{url}: query 'confidence_distribution': the unit of its value cannot "
+            "be known") in skipped["message"]
     [missing] = findings(doc, "deny", "technical.observed_value_missing")
     assert "confidence_distribution" in missing["message"]

@@ -18,11 +18,13 @@ CONTEXT = Context(service="claims-triage")
 def collect(root: Path, path: str, **options):
     from gate_prometheus import collectors
 
-    spec = EvidenceSpec(collector="evidently", path=path, url=None, kind="observability", options=options, root=root)
+    spec = EvidenceSpec(collector="evidently", path=path, url=None, kind="observability", options=options,
+                        root=root)
     return list(collectors.EvidentlyCollector().collect(spec, CONTEXT))
 
 
-@pytest.mark.parametrize("name, share, drifted", [("drift-none.json", 0.0, 0), ("drift-shifted.json", 0.666667, 2)])
+@pytest.mark.parametrize("name, share, drifted",
+                         [("drift-none.json", 0.0, 0), ("drift-shifted.json", 0.666667, 2)])
 def test_drift_share_is_evidentlys_drifted_columns_count(name, share, drifted):
     own = json.loads((FIXTURES / name).read_text())["metrics"][0]
     assert own["metric_name"].startswith("DriftedColumnsCount")
@@ -40,18 +42,22 @@ def test_drift_share_is_evidentlys_drifted_columns_count(name, share, drifted):
     ({"metrics": [], "tests": [{"name": "t", "status": "BROKEN"}]},
      "field 'tests[0].status': expected one of SUCCESS, FAIL, ERROR, WARNING, SKIPPED, got 'BROKEN'"),
     ({"metrics": [], "tests": [{"status": "FAIL"}]}, "field 'tests[0].name': expected the test's name"),
-    ({"metrics": [], "tests": [{"name": "t", "status": ["FAIL"]}]}, "field 'tests[0].status': expected one of"),
+    ({"metrics": [], "tests": [{"name": "t", "status": ["FAIL"]}]},
+     "field 'tests[0].status': expected one of"),
     ({"metrics": [], "tests": {"a": 1}}, "field 'tests': expected the list of Evidently test results"),
     ({"nothing": 1}, "field 'metrics': missing"),
-    ({"metrics": [{"metric_name": "DriftedColumnsCount(drift_share=0.5)", "value": {"count": 1, "share": 2}}]},
+    ({"metrics": [{"metric_name": "DriftedColumnsCount(drift_share=0.5)",
+                   "value": {"count": 1, "share": 2}}]},
      "expected 0..1"),
-    ({"metrics": [{"metric_name": "DriftedColumnsCount(drift_share=0.5)", "value": {"count": -1, "share": 0.1}}]},
+    ({"metrics": [{"metric_name": "DriftedColumnsCount(drift_share=0.5)",
+                   "value": {"count": -1, "share": 0.1}}]},
      "expected a number >= 0"),
 ])
 def test_reports_gate_cannot_read_are_skipped(tmp_path, content, expected):
     (tmp_path / "r.json").write_text(json.dumps(content))
     items = collect(tmp_path, "r.json")
-    assert isinstance(items[0], Skipped) and expected in items[0].reason and items[0].reason.startswith("r.json")
+    assert isinstance(items[0],
+                      Skipped) and expected in items[0].reason and items[0].reason.startswith("r.json")
 
 
 def test_a_truncated_report_is_skipped(tmp_path):
@@ -81,7 +87,8 @@ def test_a_report_whose_tests_all_pass_says_so():
 
 def test_a_report_of_tests_only_has_no_drift_signal(tmp_path):
     report = json.loads((FIXTURES / "tests-failing.json").read_text())
-    report["metrics"] = [m for m in report["metrics"] if not m["metric_name"].startswith("DriftedColumnsCount")]
+    report["metrics"] = [m for m in report["metrics"]
+                         if not m["metric_name"].startswith("DriftedColumnsCount")]
     (tmp_path / "r.json").write_text(json.dumps(report))
     item = collect(tmp_path, "r.json")[0]
     assert item.data["signals"] == {} and "drift_score" not in item.data and len(item.data["tool_tests"]) == 7

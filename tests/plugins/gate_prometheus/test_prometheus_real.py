@@ -14,7 +14,8 @@ pytestmark = [requires_prometheus, pytest.mark.slow]
 
 CONTEXT = Context(service="claims-triage", version="2.4.0")
 QUERIES = {
-    "latency_percentiles": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[30s])))",
+    "latency_percentiles": "histogram_quantile(0.95, sum by (le) "
+                           "(rate(http_request_duration_seconds_bucket[30s])))",
     "error_rate_by_input_type": "sum by (input_type) (increase(model_errors_total[1h]))"
                                 " / sum by (input_type) (increase(model_requests_total[1h]))",
     "confidence_distribution": "histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[30s])))",

@@ -62,16 +62,20 @@ def write(path: Path, table: list[list[str]]) -> None:
 
 
 def main() -> None:
-    pilot = rows(7, {"web_form": (720, confident), "email": (300, confident), "scanned_pdf": (180, confident)}, "P")
-    production = rows(11, {"web_form": (1680, confident), "email": (360, confident), "scanned_pdf": (360, unsure)},
-                      "C")
+    pilot = rows(7,
+                 {"web_form": (720, confident), "email": (300, confident), "scanned_pdf": (180, confident)},
+                 "P")
+    production = rows(11,
+                      {"web_form": (1680, confident), "email": (360, confident),
+                       "scanned_pdf": (360, unsure)}, "C")
     write(HERE / "predictions" / "pilot.csv", pilot)
     write(HERE / "predictions" / "production-sample.csv", production)
     write(HERE.parent / "evaluated-only-on-the-pilot" / "predictions" / "pilot.csv", pilot)
     example = HERE.parents[2] / "examples" / "claims-triage" / "real-tools" / "evaluation"
     if example.is_dir():
-        fair_sample = rows(13, {"web_form": (1680, confident), "email": (360, confident), "scanned_pdf": (360, fair)},
-                           "C")
+        fair_sample = rows(13,
+                           {"web_form": (1680, confident), "email": (360, confident),
+                            "scanned_pdf": (360, fair)}, "C")
         write(example / "pilot.csv", pilot)
         write(example / "production-sample.csv", fair_sample)
 
