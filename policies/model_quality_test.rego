@@ -258,6 +258,7 @@ test_review_figures_missing_at_the_threshold_are_denied if {
 	quality_ids([pilot_evaluation, no_errors], [review_record]) == {"technical.review_threshold_lets_errors_through"}
 	no_share := production_with([{"op": "remove", "path": "/data/review_points/1/review_share"}])
 	quality_ids([pilot_evaluation, no_share], [review_record]) == {"technical.review_load_over_capacity"}
+
 	# at another threshold than the documented one, a missing figure judges nothing
 	other := production_with([{"op": "remove", "path": "/data/review_points/0/review_share"}])
 	count(quality_ids([pilot_evaluation, other], [review_record])) == 0
