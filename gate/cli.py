@@ -29,7 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "impact": ("gate.commands.impact", "which past decisions a threshold or policy change would flip"),
     "test": ("gate.commands.test", "run the policies' Rego unit tests and scenario fixtures"),
     "verify": ("gate.commands.verify", "check a signed decision for an artifact before deploying it"),
-    "lint": ("gate.commands.lint", "find policies that approve when a field they judge is missing (needs an approving example)"),
+    "lint": ("gate.commands.lint",
+             "find policies that approve when a field they judge is missing (needs an approving example)"),
     "serve": ("gate.commands.serve", "answer GitHub deployment protection rules (a GitHub App server)"),
 }
 

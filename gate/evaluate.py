@@ -20,8 +20,8 @@ from gate.timeutil import days_between, parse_timestamp
 
 # Date fields inside evidence data, and the age in days gate adds beside each one, so that
 # policies never parse time (regopy cannot parse "Z" timestamps; see regopy-notes.md).
-DATE_FIELDS = {"date": "days_ago", "last_calibrated": "calibrated_days_ago", "last_review": "last_review_days_ago",
-               "sampled_at": "sampled_days_ago"}
+DATE_FIELDS = {"date": "days_ago", "last_calibrated": "calibrated_days_ago",
+               "last_review": "last_review_days_ago", "sampled_at": "sampled_days_ago"}
 
 
 def with_ages(value: Any, now: datetime) -> Any:
@@ -89,7 +89,8 @@ def _finding(level: str, item: Any, package: list[str], rules_meta: Mapping[str,
     if isinstance(item, str):
         item = {"msg": item}
     if not isinstance(item, Mapping):
-        raise PolicyError(f"data.gate.{'.'.join(package)}.{level} holds {item!r}; expected a string or an object")
+        raise PolicyError(f"data.gate.{'.'.join(package)}.{level} holds {item!r}; expected a string or "
+                          "an object")
     rule = str(item.get("id") or f"{'.'.join(package)}.{level}")
     evidence = item.get("evidence")
     if evidence is None:
@@ -129,12 +130,14 @@ def judge(result: Mapping[str, Any], rules: Mapping[str, Any], context: Context,
     if waivers is not None:
         findings, waived, notes = waivers.apply(findings, context)
     for rule in sorted({f.rule for f in findings if f.advisory}):
-        notes.append(f"advisory rule {rule} denied: reported, not enforced (threshold rules.{rule}.advisory: true);"
+        notes.append(f"advisory rule {rule} denied: reported, not enforced (threshold "
+                     f"rules.{rule}.advisory: true);"
                      " it would block once enforced")
     blocked = any(f.blocks for f in findings)
     outcome = "block" if blocked else "approve"
     if len(findings) > MAX_FINDINGS:  # decided on all of them; only the listing is cut
-        notes.append(f"{len(findings) - MAX_FINDINGS} more findings not listed (gate lists at most {MAX_FINDINGS});"
+        notes.append(f"{len(findings) - MAX_FINDINGS} more findings not listed (gate lists at most "
+                     f"{MAX_FINDINGS});"
                      f" {sum(f.blocks for f in findings[MAX_FINDINGS:])} of them block")
         findings = findings[:MAX_FINDINGS]
     if not blocked and not has_evidence:
@@ -174,7 +177,8 @@ def decide(
     input_doc = build_input(context, config.service, evidence, skipped)
     result = engine.evaluate(input_doc, policies, {"threshold": threshold.data})
     if not isinstance(result, Mapping) or not result:
-        raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set decides nothing")
+        raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set "
+                          "decides nothing")
     outcome, findings, waived, notes = judge(result, threshold.rules, context, bool(evidence), waivers)
     findings = located(findings, evidence, skipped)
     waived = [(finding, waiver) for finding, (_, waiver) in

@@ -23,7 +23,8 @@ from gate.timeutil import parse_timestamp
 
 
 def add_common_arguments(parser) -> None:
-    parser.add_argument("--config", "-c", default="gate.yaml", type=Path, help="gate.yaml (default: ./gate.yaml)")
+    parser.add_argument("--config", "-c", default="gate.yaml", type=Path,
+                        help="gate.yaml (default: ./gate.yaml)")
     parser.add_argument("--profile", help="threshold profile, e.g. staging or production")
     parser.add_argument("--service-version", "--release", dest="version", help="version being released")
     parser.add_argument("--commit", help="commit being released (default: GITHUB_SHA)")
@@ -32,11 +33,14 @@ def add_common_arguments(parser) -> None:
 
 def add_engine_arguments(parser) -> None:
     parser.add_argument("--engine", choices=("auto", "embedded", "opa", "opa-local"),
-                        help="auto (default: a configured OPA server, else a local opa binary, else embedded),"
+                        help="auto (default: a configured OPA server, else a local opa binary, else "
+                             "embedded),"
                              " embedded (regopy), opa (an OPA server), opa-local (the local opa binary)")
-    parser.add_argument("--opa-url", help="OPA server for --engine opa (or auto), e.g. https://opa.internal:8181")
+    parser.add_argument("--opa-url",
+                        help="OPA server for --engine opa (or auto), e.g. https://opa.internal:8181")
     parser.add_argument("--opa-preloaded", action="store_true", default=None,
-                        help="query policies the OPA server already has (from a bundle) instead of pushing them")
+                        help="query policies the OPA server already has (from a bundle) instead of "
+                             "pushing them")
     parser.add_argument("--opa-token-env", metavar="NAME",
                         help="environment variable holding the OPA bearer token (default GATE_OPA_TOKEN)")
     parser.add_argument("--engine-timeout", type=float, metavar="SECONDS",
@@ -56,7 +60,8 @@ def apply_engine_arguments(config: Config, args) -> Config:
             engine[key] = value
             given.add(key)  # gate.engine.trust tells what the workflow chose from what the release chose
     if engine.get("timeout_s") is not None and not engine["timeout_s"] > 0:
-        raise ConfigError(f"--engine-timeout: expected a positive number of seconds, got {engine['timeout_s']}")
+        raise ConfigError("--engine-timeout: expected a positive number of seconds, got "
+                          f"{engine['timeout_s']}")
     return dataclasses.replace(config, engine=engine, engine_from_command_line=frozenset(given))
 
 
@@ -71,7 +76,8 @@ def make_context(config: Config, args, environ: dict[str, str] | None = None) ->
     env = os.environ if environ is None else environ
     from gate.release import release_version
 
-    version, version_source = release_version(getattr(args, "version", None), config.service.get("version"), env)
+    version, version_source = release_version(getattr(args, "version", None), config.service.get("version"),
+                                              env)
     commit = getattr(args, "commit", None) or config.service.get("commit") or env.get("GITHUB_SHA")
     run_url = None
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
@@ -119,7 +125,8 @@ def refuse_pinned_clock(config: Config, context: Context, environ: Mapping[str, 
         return
     skew = abs(context.now - datetime.now(UTC))
     if skew > NOW_SKEW_ALLOWANCE:
-        raise ConfigError(f"--now: {context.now.isoformat()} is {_span(skew)} from the clock; under CI=true the"
+        raise ConfigError(f"--now: {context.now.isoformat()} is {_span(skew)} from the clock; under "
+                          "CI=true the"
                           f" {STRICT_PROFILE} profile decides at the time of the run (allowed skew:"
                           f" {NOW_SKEW_ALLOWANCE.total_seconds():g} s); drop --now, or evaluate outside CI"
                           " or with another profile")

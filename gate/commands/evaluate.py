@@ -22,19 +22,23 @@ if TYPE_CHECKING:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="collect evidence, evaluate the threshold, approve or block")
     runner.add_common_arguments(p)
-    p.add_argument("--format", "-f", default="text", help="output format (see `gate plugins`): text, json, markdown, ...")
+    p.add_argument("--format", "-f", default="text",
+                   help="output format (see `gate plugins`): text, json, markdown, ...")
     p.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
     p.add_argument("--policy-ref", metavar="REF",
-                   help="read threshold, policies, waivers and profile from this git ref (a protected branch or"
+                   help="read threshold, policies, waivers and profile from this git ref (a protected "
+                        "branch or"
                         " tag, e.g. main), never from the working tree; overrides gate.yaml policy_source")
     runner.add_engine_arguments(p)
     p.add_argument("--sign", "--sign-key", dest="sign", metavar="KEY",
-                   help="sign the decision as an in-toto attestation with this private key: a PEM file or env:NAME"
+                   help="sign the decision as an in-toto attestation with this private key: a PEM file or "
+                        "env:NAME"
                         " (Ed25519 or ECDSA P-256; docs/attestations.md)")
     p.add_argument("--subject", action="append", default=[], metavar="FILE|NAME=sha256:HEX",
                    help="an artifact of the release, named in the attestation; repeat for several")
     p.add_argument("--attestation-output", type=Path, metavar="FILE",
-                   help="where the signed attestation goes (default: beside --output, else gate-attestation.intoto.json)")
+                   help="where the signed attestation goes (default: beside --output, else "
+                        "gate-attestation.intoto.json)")
     p.set_defaults(run=run)
 
 
@@ -42,7 +46,8 @@ def run(args) -> int:
     config = runner.apply_engine_arguments(runner.load(args), args)
     renderer = plugins.renderers().get(args.format)
     if renderer is None:
-        raise ConfigError(f"--format: unknown format {args.format!r}; known: {', '.join(plugins.renderers().names())}")
+        raise ConfigError(f"--format: unknown format {args.format!r}; known: "
+                          f"{', '.join(plugins.renderers().names())}")
     if hasattr(renderer, "ready"):  # a renderer needing an optional extra says so before anything is decided
         renderer.ready()
     attest = _attest() if args.sign or args.subject or args.attestation_output else None
@@ -88,7 +93,8 @@ def check_workflow(config) -> None:
     from gate.stores import DEFAULT_STORE
     from gate.workflows import running_job_problems
 
-    store = str(config.decision_log.get("store") or os.environ.get("GATE_DECISION_LOG_STORE") or DEFAULT_STORE)
+    store = str(config.decision_log.get("store") or os.environ.get("GATE_DECISION_LOG_STORE")
+                or DEFAULT_STORE)
     blocking, reports = running_job_problems(config, os.environ, store)
     for line in reports:
         print(f"gate: warning: {line}", file=sys.stderr)

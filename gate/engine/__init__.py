@@ -11,6 +11,7 @@ from gate.policyset import PolicySet
 class PolicyEngine(Protocol):
     name: str
 
-    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str,
+                                                                                                       Any]:
         """Evaluate data.gate; raise PolicyError (bad policy) or EngineError (could not answer)."""
         ...

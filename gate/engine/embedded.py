@@ -56,7 +56,8 @@ class EmbeddedEngine:
         if bounded.fork_available():
             self._worker(policies, _data_text(data))
 
-    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str, Any]:
+    def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str,
+                                                                                                       Any]:
         refuse_unsafe(policies)
         data_text = _data_text(data)
         try:
@@ -158,10 +159,13 @@ def refuse_data_dependent(policies: PolicySet, text: str) -> None:
     for name, (path, line) in sorted(used.items(), key=lambda kv: (str(kv[1][0]), kv[1][1])):
         changed = sorted(c for c in letters if (c.lower() if name == "lower" else c.upper()) != c)
         if name in guard.CASE_SENSITIVE and changed:
-            raise PolicyError(f"{path}:{line}: uses {name} and the input holds {''.join(changed[:5])}, whose case "
-                              "regopy does not change (ASCII only); run with --engine opa or --engine opa-local")
+            raise PolicyError(f"{path}:{line}: uses {name} and the input holds {''.join(changed[:5])}, "
+                              "whose case "
+                              "regopy does not change (ASCII only); run with --engine opa or --engine "
+                              "opa-local")
         if name in guard.ESCAPE_SENSITIVE and "\\" in text:
-            raise PolicyError(f"{path}:{line}: uses {name} and the input holds strings with quotes, backslashes "
+            raise PolicyError(f"{path}:{line}: uses {name} and the input holds strings with quotes, "
+                              "backslashes "
                               "or control characters, which regopy counts wrong; run with --engine opa")
 
 
