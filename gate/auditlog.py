@@ -13,7 +13,7 @@ from here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -110,14 +110,18 @@ class Persisted:
     record: Mapping[str, Any] | None = None
 
 
-def persist(decision: Decision, config: Config, manager: Any = None) -> Persisted:
-    """Append the decision to the configured store, with its evidence in the archive if asked."""
+def persist(decision: Decision, config: Config, manager: Any = None,
+            shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Persisted:
+    """Append the decision to the configured store, with its evidence in the archive if asked. ``shape``
+    turns the decision's record into another kind of record before it is chained (gate watch's)."""
     where = str(config.decision_log.get("store", "file"))
     try:
         store = open_store(config, manager)
         where = store.where
         blobs = None
         record = record_for(decision, config)
+        if shape is not None:
+            record = shape(record)
         if config.decision_log.get("archive_evidence"):
             blobs, files, notes = evidence_blobs(decision, config)
             record["archive"] = {"files": files, "notes": notes}
@@ -133,14 +137,15 @@ def persist(decision: Decision, config: Config, manager: Any = None) -> Persiste
     return Persisted(True, where, None, sealed)
 
 
-def retain(decision: Decision, config: Config, manager: Any = None) -> Decision:
+def retain(decision: Decision, config: Config, manager: Any = None,
+           shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Decision:
     """Persist a decision as the threshold demands (``decision.record_required``, from the threshold
     the decision was made with: it is not read again).
 
     Required (``audit.record_required``) and not persisted: AuditError, exit 3, with the reason.
     Not required and not persisted: the report says plainly that the decision was not retained.
     """
-    done = persist(decision, config, manager)
+    done = persist(decision, config, manager, shape)
     if done.retained:
         assert done.record is not None
         note = f"decision recorded in {done.where} as record {done.record['seq']} ({done.record['hash']})"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from gate.config import Config
     from gate.model import Context, Decision
     from gate.registry import EvidenceKinds, Registry
+    from gate.watch import Watch
 
 hookspec = pluggy.HookspecMarker("gate")
 hookimpl = pluggy.HookimplMarker("gate")
@@ -88,6 +89,21 @@ def gate_decision_made(decision: Decision, context: Context, config: Config) -> 
     :param context: what was released.
     :param config: the loaded gate.yaml.
     :returns: None.
+    """
+
+
+@hookspec
+def gate_watch_made(watch: Watch, config: Config) -> list[str] | None:
+    """Report a ``gate watch`` run where people look: an issue per service and environment, a status.
+
+    Called once per run, after the watch record is kept. ``watch.changed`` says whether the findings
+    differ from the previous run's; ``watch.digest`` names them without their figures, so a reporter
+    can write once per change. Raise GateError when the report could not be made: gate watch says so
+    in one line and exits 3, as a scheduled job that reports nowhere must fail visibly.
+
+    :param watch: the run (gate.watch.Watch): the release, the live decision, status, findings.
+    :param config: the loaded gate.yaml.
+    :returns: what was reported, in words (e.g. "issue #12 updated"), or None when nothing applies.
     """
 
 

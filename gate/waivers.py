@@ -148,6 +148,7 @@ class Limits:
     max_days: float
     approvers: tuple[str, ...]
     threshold: str = "threshold"  # the file name, for messages
+    notice_days: float | None = None  # warn (waivers.expiring) when a waiver in use ends within this
 
     @property
     def strict(self) -> bool:
@@ -162,7 +163,8 @@ class Limits:
         return cls(profile=getattr(threshold, "profile", STRICT_PROFILE),
                    max_days=section.get("max_waiver_days", DEFAULT_MAX_WAIVER_DAYS),
                    approvers=tuple(section.get("waiver_approvers") or ()),
-                   threshold=path.name if path is not None else "threshold")
+                   threshold=path.name if path is not None else "threshold",
+                   notice_days=section.get("notice_days"))
 
     def approves(self, approved_by: str) -> bool:
         """May this person approve a waiver? An empty list: anyone, except in production (no one)."""
@@ -317,11 +319,34 @@ class Waivers:
             else:
                 waived.append((finding, entry.waiver))
                 used.add(id(entry))
+        kept.extend(self._expiring(waived, context))
         for entry in usable:
             if id(entry) not in used:
                 w = entry.waiver
                 notes.append(f"waiver of {w.rule} ({w.origin}) matched no deny in this decision")
         return kept, waived, notes
+
+
+    def _expiring(self, waived: list[tuple[Finding, Waiver]], context: Context) -> list[Finding]:
+        """A warning per waiver in use that ends within the profile's notice period (waivers.notice_days):
+        the deny it holds back returns on that day, and the people who must close the gap should know."""
+        if self.limits.notice_days is None:
+            return []
+        now = self._clock(context)[1]
+        out: dict[str, Finding] = {}
+        for finding, waiver in waived:
+            days = (waiver.expires - now).total_seconds() / 86400
+            if days <= self.limits.notice_days and waiver.origin not in out:
+                out[waiver.origin] = Finding(
+                    level="warn", rule="waivers.expiring", dimension="waivers",
+                    message=(f"the waiver of {waiver.rule} ({waiver.origin}, approved by {waiver.approved_by})"
+                             f" expires {waiver.expires.isoformat()}, in {days:,.1f} days; {finding.rule}"
+                             f" denies again then unless the gap is closed (notice period"
+                             f" {self.limits.notice_days:g} days, {self.limits.threshold}:"
+                             " waivers.notice_days)"),
+                    observed=round(days, 2), expected=self.limits.notice_days,
+                    evidence=(waiver.origin.rsplit(":", 1)[0],) if waiver.origin else ())
+        return list(out.values())
 
 
 def load_waivers(path: Path, threshold: Any, wall_clock: bool = True) -> Waivers:

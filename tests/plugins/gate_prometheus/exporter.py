@@ -41,6 +41,7 @@ class Exporter:
             self.drift_by_feature.labels(feature).set(score)
         self.slow = Histogram("slow_request_duration_seconds", "latency of the slow endpoint",
                               registry=self.registry, buckets=(1.0, 2.0, 2.5, 5.0))
+        self.error_rates = dict(ERROR_RATES)  # a test may change them while the exporter runs
         self.stop = threading.Event()
         self.server, self.thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
         self.worker = threading.Thread(target=self.traffic, daemon=True)
@@ -49,7 +50,7 @@ class Exporter:
     def traffic(self) -> None:
         rng = random.Random(5)
         while not self.stop.is_set():
-            for kind, rate in ERROR_RATES.items():
+            for kind, rate in list(self.error_rates.items()):
                 for _ in range(20):
                     self.requests.labels(kind).inc()
                     if rng.random() < rate:
