@@ -8,6 +8,8 @@ import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
 from gate.cli import main
 from tests.conftest import REPO
 
@@ -44,16 +46,35 @@ def gate_yaml(url: str, queries: dict[str, str] | None = None, extra: str = "") 
     return "\n".join(lines) + "\n" + extra
 
 
-def released(root: Path, url: str, waivers: str = "waivers: []\n", threshold_extra: str = "") -> Path:
-    """The workspace, with its release approved now (exit 0 asserted); returns gate.yaml."""
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def workspace(root: Path, url: str, queries: dict[str, str] | None = None) -> Path:
+    """The example, its dates moved to today, its observability read from Prometheus at url."""
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".gate", "observability.yaml"))
     days = (datetime.now(UTC).date() - EXAMPLE_DAY).days
     for path in (root / "evidence").glob("*.yaml"):
         path.write_text(shift_dates(path.read_text(), days))
-    (root / "threshold.yaml").write_text((root / "threshold.yaml").read_text() + threshold_extra)
-    (root / "waivers.yaml").write_text(waivers)
+    (root / "waivers.yaml").write_text("waivers: []\n")
     config = root / "gate.yaml"
-    config.write_text(gate_yaml(url))
+    config.write_text(gate_yaml(url, queries))
+    return config
+
+
+def edit_yaml(path: Path, change) -> None:
+    """Load a YAML file, let change(data) edit it in place, write it back."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def released(root: Path, url: str, prepare=None) -> Path:
+    """The workspace, with its release approved now (exit 0 asserted); returns gate.yaml. prepare(root)
+    may change the evidence, threshold or waivers first."""
+    config = workspace(root, url)
+    if prepare is not None:
+        prepare(root)
     code = main(["evaluate", "--config", str(config), "--output", str(root / "release.txt")])
     assert code == 0, (root / "release.txt").read_text()
     return config

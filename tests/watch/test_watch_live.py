@@ -1,23 +1,38 @@
-"""gate watch through the CLI, against a real Prometheus scraping an exporter the test changes."""
+"""gate watch through the CLI, against a real Prometheus scraping an exporter the test changes: a release
+that was approved goes to findings when what is true now changes, and back to clear; a live source that
+does not answer is never all clear."""
 
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from gate.cli import main
-from tests.plugins.gate_prometheus.conftest import requires_prometheus
+from tests.conftest import said
+from tests.plugins.gate_prometheus.conftest import free_port, requires_prometheus
 from tests.watch.conftest import settle
-from tests.watch.helpers import QUERIES, released
+from tests.watch.helpers import QUERIES, edit_yaml, iso, released
 
 pytestmark = [requires_prometheus, pytest.mark.slow]
 
 
 def watch(config, *extra) -> tuple[int, dict]:
     out = config.parent / "watch.json"
+    if out.exists():
+        out.unlink()
     code = main(["watch", "--config", str(config), "--format", "json", "--output", str(out), *extra])
-    return code, json.loads(out.read_text())
+    return code, (json.loads(out.read_text()) if out.exists() else {})
+
+
+def rules(report: dict) -> dict[str, dict]:
+    return {f["rule"]: f for f in report["findings"]}
+
+
+def records(config) -> list[dict]:
+    return [json.loads(line) for line in (config.parent / ".gate" / "decisions.jsonl").read_text().splitlines()]
 
 
 def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_all_clear(live, tmp_path):
@@ -25,9 +40,121 @@ def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_al
     config = released(tmp_path / "ws", url)
     code, first = watch(config)
     assert (code, first["status"]) == (0, "clear"), first
+    assert first["release"]["version"] == "2.4.0" and first["release"]["environment"] == "production"
+
     exporter.error_rates["photo"] = 0.3
     settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) > 0.2)
     code, second = watch(config)
     assert (code, second["status"]) == (1, "findings"), second
-    rules = {f["rule"]: f for f in second["findings"]}
-    print(rules)
+    rising = rules(second)["technical.observed_error_rate"]
+    assert rising["at_release"] == "passed" and rising["level"] == "deny"
+    assert 'input_type=\\"photo\\"' in rising["key"] or 'input_type="photo"' in rising["key"]
+    since = rising["since"]
+
+    code, third = watch(config)  # still rising: the same finding, the same streak, no change
+    assert code == 1 and rules(third)["technical.observed_error_rate"]["since"] == since
+    assert third["digest"] == second["digest"] and third["changed"] is False and second["changed"] is True
+
+    exporter.error_rates["photo"] = 0.004
+    settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) < 0.01)
+    code, fourth = watch(config)
+    assert (code, fourth["status"]) == (0, "clear"), fourth
+    assert "technical.observed_error_rate" not in rules(fourth) and fourth["changed"] is True
+
+    kept = [r for r in records(config) if r.get("path") == "gate/watch"]
+    assert [r["result"]["outcome"] for r in kept] == ["clear", "findings", "findings", "clear"]
+    assert all(r["watch"]["release"]["decision_id"] == first["release"]["decision_id"] for r in kept)
+    assert main(["log", "verify", "--config", str(config)]) == 0
+
+
+def test_an_accountability_review_crossing_its_cadence_is_a_finding(live, tmp_path):
+    url, _ = live
+    now = datetime.now(UTC)
+
+    def due_soon(root):  # claim_routing is reviewed every 90 days: its last review is 89 d 18 h old
+        edit_yaml(root / "evidence" / "accountability.yaml", lambda d: d["data"]["decisions"][0].update(
+            last_review=iso(now - timedelta(days=90) + timedelta(hours=6))))
+
+    config = released(tmp_path / "ws", url, due_soon)
+    assert watch(config)[0] == 0
+    code, later = watch(config, "--now", iso(now + timedelta(hours=12)))
+    assert (code, later["status"]) == (1, "findings"), later
+    overdue = [f for f in later["findings"] if f["rule"].startswith("governance.")]
+    assert overdue and all(f["at_release"] == "passed" for f in overdue), later["findings"]
+
+
+def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, tmp_path):
+    url, _ = live
+    now = datetime.now(UTC)
+
+    def waived(root):  # on-call coverage below 80%, waived until six hours from now by a named approver
+        edit_yaml(root / "evidence" / "training.yaml", lambda d: d["data"].update(on_call_coverage=0.6))
+        edit_yaml(root / "threshold.yaml", lambda d: d["profiles"]["production"].update(
+            waivers={"waiver_approvers": ["Grace Okafor"]}))
+        (root / "waivers.yaml").write_text(
+            "waivers:\n  - rule: operations.on_call_coverage\n    subject: {service: claims-triage}\n"
+            "    reason: two new on-call engineers are trained on the 14th\n"
+            f"    approved_by: Grace Okafor\n    approved_on: '{iso(now - timedelta(days=1))}'\n"
+            f"    expires: '{iso(now + timedelta(hours=6))}'\n")
+
+    config = released(tmp_path / "ws", url, waived)
+    code, soon = watch(config)  # the waiver holds, but ends within the live profile's 14-day notice
+    assert (code, soon["status"]) == (0, "findings"), soon
+    assert rules(soon)["waivers.expiring"]["level"] == "warn"
+    assert "operations.on_call_coverage" not in rules(soon)
+
+    code, after = watch(config, "--now", iso(now + timedelta(hours=12)))
+    assert (code, after["status"]) == (1, "findings"), after
+    back = rules(after)["operations.on_call_coverage"]
+    assert back["at_release"] == "waived" and back["level"] == "deny"
+
+
+def test_a_drill_that_ages_out_is_a_finding(live, tmp_path):
+    url, _ = live
+    now = datetime.now(UTC)
+
+    def old_drill(root):  # the only performance-degradation drill is 179 d 18 h old
+        edit_yaml(root / "evidence" / "drill-performance_degradation.yaml",
+                  lambda d: d["data"].update(date=iso(now - timedelta(days=180) + timedelta(hours=6))))
+
+    config = released(tmp_path / "ws", url, old_drill)
+    assert watch(config)[0] == 0
+    code, later = watch(config, "--now", iso(now + timedelta(hours=12)))
+    assert code == 1, later
+    assert "operations.drill_scenario_uncovered" in rules(later), later["findings"]
+
+
+@pytest.mark.parametrize("how", ["unreachable", "empty", "nan"])
+def test_a_live_source_that_does_not_answer_is_could_not_decide_never_all_clear(live, tmp_path, capsys,
+                                                                                how):
+    url, exporter = live
+    config = released(tmp_path / "ws", url)
+    text = config.read_text()
+    if how == "unreachable":
+        config.write_text(text.replace(url, f"http://127.0.0.1:{free_port()}"))
+    elif how == "empty":
+        config.write_text(text.replace("max(feature_drift_score)", "max(no_such_metric_anywhere)"))
+    else:
+        exporter.drift.set(math.nan)
+        settle(url, "count(feature_drift_score != feature_drift_score)", lambda v: v[0] >= 1)
+    try:
+        code, report = watch(config)
+    finally:
+        exporter.drift.set(0.1)
+    assert code == 3, report
+    assert report["status"] == "undecided" and report["reasons"], report
+    assert report["title"].endswith("could not decide")
+    kept = records(config)[-1]
+    assert kept["path"] == "gate/watch" and kept["result"]["outcome"] == "undecided"
+    if how != "unreachable":
+        assert any("drift" in reason for reason in report["reasons"]), report["reasons"]
+
+
+def test_no_approved_release_is_one_line_and_exit_2(live, tmp_path, capsys):
+    from tests.watch.helpers import workspace
+
+    config = workspace(tmp_path / "ws", live[0])
+    capsys.readouterr()
+    assert main(["watch", "--config", str(config)]) == 2
+    line = said(capsys.readouterr().err)
+    assert len(line) == 1 and "no approved decision for claims-triage under profile production" in line[0]
