@@ -31,7 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("gate.commands.verify", "check a signed decision for an artifact before deploying it"),
     "lint": ("gate.commands.lint",
              "find policies that approve when a field they judge is missing (needs an approving example)"),
-    "watch": ("gate.commands.watch", "after go-live: judge the running release again, report where people look"),
+    "watch": ("gate.commands.watch",
+              "after go-live: judge the running release again, report where people look"),
     "serve": ("gate.commands.serve", "answer GitHub deployment protection rules (a GitHub App server)"),
 }
 

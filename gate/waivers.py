@@ -339,7 +339,8 @@ class Waivers:
             if days <= self.limits.notice_days and waiver.origin not in out:
                 out[waiver.origin] = Finding(
                     level="warn", rule="waivers.expiring", dimension="waivers",
-                    message=(f"the waiver of {waiver.rule} ({waiver.origin}, approved by {waiver.approved_by})"
+                    message=(f"the waiver of {waiver.rule} ({waiver.origin}, approved by "
+                             f"{waiver.approved_by})"
                              f" expires {waiver.expires.isoformat()}, in {days:,.1f} days; {finding.rule}"
                              f" denies again then unless the gap is closed (notice period"
                              f" {self.limits.notice_days:g} days, {self.limits.threshold}:"

@@ -97,7 +97,8 @@ def last_watch(records: Iterable[Mapping[str, Any]], release: Release) -> Mappin
     found = None
     for record in records:
         watch = record.get("watch") if is_watch(record) else None
-        if (isinstance(watch, Mapping) and (watch.get("release") or {}).get("decision_id") == release.decision_id
+        if (isinstance(watch, Mapping)
+            and (watch.get("release") or {}).get("decision_id") == release.decision_id
                 and (record.get("labels") or {}).get("service") == release.service):
             found = record
     return found
@@ -277,12 +278,16 @@ def issue_body(watch: Watch) -> str:
     """The GitHub issue's Markdown (gate_github adds its markers)."""
     release = watch.release
     head = [f"**{watch.title}**", "",
-            f"Release: {release.service} {release.version or ''} (commit {(release.commit or 'unknown')[:12]}),"
-            f" approved for {release.environment} at {release.approved_at}, decision `{release.decision_id}`.",
-            f"Judged against profile `{watch.decision.context.environment}` at {utc_iso(watch.decision.context.now)}"
-            f" (decision `{watch.decision.decision_id}`); figures are as of the last change of this issue.", ""]
+            f"Release: {release.service} {release.version or ''} (commit "
+            f"{(release.commit or 'unknown')[:12]}),"
+            f" approved for {release.environment} at {release.approved_at}, decision "
+            f"`{release.decision_id}`.",
+            f"Judged against profile `{watch.decision.context.environment}` at "
+            f"{utc_iso(watch.decision.context.now)}"
+            f" (decision `{watch.decision.decision_id}`); figures are as of the last change of this issue.",
+            ""]
     if watch.status == "clear":
-        return "\n".join(head + ["All clear: every rule of the live profile passes again."])
+        return "\n".join(head + ["All clear: nothing blocks and nothing is new since the release decision."])
     if watch.status == "undecided":
         head += ["### gate watch could not decide", "",
                  "This is not an all clear: a live source did not answer, so the running release's state is"

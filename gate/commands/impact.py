@@ -139,7 +139,10 @@ def run(args) -> int:
 
         store = open_store(config, manager)
     check = store.verify()
-    records = [r for r in check.records if not auditlog.is_repair(r)
+    from gate.watch import is_watch
+
+    # release decisions only: a watch run re-judges a release already decided (gate watch, docs/watch.md)
+    records = [r for r in check.records if not auditlog.is_repair(r) and not is_watch(r)
                and (not args.service or (r.get("labels") or {}).get("service") == args.service)
                and (not args.profile or (r.get("labels") or {}).get("profile") == args.profile)]
     with tempfile.TemporaryDirectory(prefix="gate-impact-") as tmp:

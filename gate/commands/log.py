@@ -38,7 +38,8 @@ def add_parser(subparsers) -> None:
     common(s)
     s.add_argument("--service")
     s.add_argument("--profile")
-    s.add_argument("--outcome", choices=("approve", "block"))
+    s.add_argument("--outcome", choices=("approve", "block", "clear", "findings", "undecided"),
+                   help="approve or block (decisions); clear, findings or undecided (gate watch runs)")
     s.add_argument("--since", help="on or after this date or RFC 3339 time")
     s.add_argument("--until", help="on or before this date (the whole day) or RFC 3339 time")
     s.add_argument("--decision", help="one decision id")

@@ -44,12 +44,14 @@ def run(args) -> int:
     store = open_store(config)
     check = store.verify()
     if not check.ok:
-        raise AuditError(f"the decision log in {store.where} does not verify ({check.problems[0]}); gate watch"
+        raise AuditError(f"the decision log in {store.where} does not verify ({check.problems[0]}); "
+                         "gate watch"
                          " does not read which release runs from a log that may have been rewritten")
     release = find_release(check.records, config.service_name, environment, args.version)
     if release is None:
         which = f" version {args.version}" if args.version else ""
-        raise ConfigError(f"{store.where}: no approved decision for {config.service_name}{which} under profile"
+        raise ConfigError(f"{store.where}: no approved decision for {config.service_name}{which} "
+                          "under profile"
                           f" {environment}; gate watch watches a release gate approved (run gate evaluate"
                           " first, or name the release's profile with --environment)")
     context = dataclasses.replace(

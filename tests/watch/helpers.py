@@ -18,7 +18,8 @@ EXAMPLE_DAY = date(2026, 11, 26)  # the day the example is written for (its READ
 _QUOTED_DATE = re.compile(r'"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}:\d{2}Z)?"')
 
 QUERIES = {
-    "latency_percentiles": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[30s])))",
+    "latency_percentiles": "histogram_quantile(0.95, sum by (le) "
+                           "(rate(http_request_duration_seconds_bucket[30s])))",
     "error_rate_by_input_type": "sum by (input_type) (rate(model_errors_total[5s]))"
                                 " / sum by (input_type) (rate(model_requests_total[5s]))",
     "confidence_distribution": "histogram_quantile(0.1, sum by (le) (rate(model_confidence_bucket[30s])))",

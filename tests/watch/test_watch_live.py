@@ -32,7 +32,8 @@ def rules(report: dict) -> dict[str, dict]:
 
 
 def records(config) -> list[dict]:
-    return [json.loads(line) for line in (config.parent / ".gate" / "decisions.jsonl").read_text().splitlines()]
+    return [json.loads(line)
+            for line in (config.parent / ".gate" / "decisions.jsonl").read_text().splitlines()]
 
 
 def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_all_clear(live, tmp_path):
