@@ -73,6 +73,30 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(body)).hexdigest()
 
 
+def _hash_of_canonical_line(raw: bytes, stored: Any) -> str | None:
+    """record_hash of a record whose line is already its canonical form, without encoding it again.
+
+    The canonical body (the record less ``hash``) is the line less its top-level ``"hash":"…"`` member:
+    sorted keys stay sorted when one is taken out. The member is found by its exact bytes; the hash
+    cannot occur inside the body it is the hash of, so exactly one occurrence is the top-level member.
+    Anything else (no string hash, not exactly one occurrence) answers None: hash the record instead.
+    """
+    if not isinstance(stored, str):
+        return None
+    member = b'"hash":' + json.dumps(stored, ensure_ascii=True).encode()
+    at = raw.find(member)
+    if at < 1 or raw.find(member, at + 1) != -1:
+        return None
+    end = at + len(member)
+    if raw[at - 1:at] == b",":
+        body = raw[:at - 1] + raw[end:]
+    elif raw[end:end + 1] == b",":
+        body = raw[:at] + raw[end + 1:]
+    else:
+        body = raw[:at] + raw[end:]
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def seal(record: Mapping[str, Any], head: Head) -> tuple[bytes, dict[str, Any]]:
     """Chain a record after ``head``: returns the line (with its newline) and the sealed record."""
     try:
@@ -138,10 +162,11 @@ def verify_lines(lines: Iterable[bytes], torn: bytes = b"", head: Head | None = 
             result.head = Head(prev_seq, "")
             continue
         seq, stored, prev = record.get("seq"), record.get("hash"), record.get("prev_hash")
-        actual = record_hash(record)
-        if canonical(record) != raw or actual != stored:
+        as_written = canonical(record) == raw
+        actual = (as_written and _hash_of_canonical_line(raw, stored)) or record_hash(record)
+        if not as_written or actual != stored:
             # its own fields cannot be trusted, seq included: it stands where the chain says it should
-            what = "bytes differ from the record as gate wrote it" if canonical(record) != raw else \
+            what = "bytes differ from the record as gate wrote it" if not as_written else \
                 "content does not match its hash"
             seq = prev_seq + 1
             result.problems.append(Problem(seq, f"line {number}: its {what}: edited"))
