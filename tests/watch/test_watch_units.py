@@ -157,3 +157,16 @@ def test_impact_replays_releases_not_watch_runs(example, capsys):
     capsys.readouterr()
     assert main(["impact", "--config", str(example), "--base", "HEAD"]) == 0
     assert "1 recorded decision(s) replayed" in capsys.readouterr().out
+
+
+def test_a_run_that_changes_nothing_names_the_record_holding_its_input_instead_of_repeating_it():
+    first = judge(decision(finding()), RELEASE, None)
+    kept_first = {**record_of(first, {"input": {"big": 1}}), "seq": 7}
+    second = judge(decision(finding(message="photo error rate 9% over 2%")), RELEASE, kept_first)
+    kept_second = {**record_of(second, {"input": {"big": 2}}), "seq": 8}
+    third = judge(decision(finding()), RELEASE, kept_second)
+    assert kept_first["input"] == {"big": 1}
+    assert kept_second["input"]["input_seq"] == 7 and "big" not in kept_second["input"]
+    assert record_of(third, {"input": {"big": 3}})["input"]["input_seq"] == 7
+    changed = judge(decision(finding(rule="technical.drift")), RELEASE, kept_second)
+    assert record_of(changed, {"input": {"big": 4}})["input"] == {"big": 4}
