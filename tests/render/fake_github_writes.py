@@ -1,11 +1,14 @@
-"""A local GitHub for the report gate posts: check runs, commit statuses, issue comments.
+"""A local GitHub for what gate posts: check runs, commit statuses, issue comments, and the issues
+gate watch keeps.
 
 Routes come from the operation files in shared/github-api/ (checks.create, checks.update,
-repos.create-commit-status, issues.list-comments, issues.create-comment, issues.update-comment).
+repos.create-commit-status, issues.list-comments, issues.create-comment, issues.update-comment,
+issues.list-for-repo, issues.create, issues.update).
 Request bodies are validated against each operation's requestBody schema, response bodies are
 GitHub's own examples with the fields a test cares about replaced, validated against the response
 schema; any mismatch lands in ``errors`` and fails the test. Lists page with per_page/page and a Link
-header, as GitHub does.
+header, as GitHub does; the issue list honours the ``state`` and ``labels`` filters as GitHub does, and
+holds pull requests too (with their ``pull_request`` key).
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jsonschema
 
 from tests.plugins.gate_github.fake_github import openapi_to_jsonschema
 
 OPERATIONS = ("checks.create", "checks.update", "repos.create-commit-status", "issues.list-comments",
-              "issues.create-comment", "issues.update-comment")
+              "issues.create-comment", "issues.update-comment", "issues.list-for-repo", "issues.create",
+              "issues.update")
 
 
 @dataclass
@@ -49,7 +53,9 @@ class FakeGitHubWrites:
         self.check_runs: dict[int, dict[str, Any]] = {}
         self.statuses: list[dict[str, Any]] = []
         self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.issues: dict[int, dict[str, Any]] = {}  # number -> issue or pull request, as GitHub lists it
         self.fail: dict[str, int] = {}  # operation -> status to answer instead
+        self.fail_message: str | None = None  # the message of those answers, when a test needs a given one
         self._next_id = 5000
         self.server: ThreadingHTTPServer | None = None
 
@@ -95,11 +101,43 @@ class FakeGitHubWrites:
         self.comments.setdefault(number, []).append(comment)
         return comment
 
+    def add_issue(self, title: str, body: str | None, labels: tuple[str, ...] = (), *, state: str = "open",
+                  login: str = "reviewer", pull_request: bool = False) -> dict[str, Any]:
+        """An issue (or, with pull_request, a pull request) someone else made; numbers are shared, as on
+        GitHub."""
+        issue = self._example("issues.create", "201")
+        self._next_id += 1
+        number = max(self.issues, default=0) + 1
+        url = f"https://api.github.com/repos/acme/claims-triage/issues/{number}"
+        issue.update({"id": self._next_id, "number": number, "title": title, "body": body, "state": state,
+                      "state_reason": "completed" if state == "closed" else None,
+                      "closed_at": "2026-11-20T09:00:00Z" if state == "closed" else None,
+                      "closed_by": None, "locked": False, "active_lock_reason": None, "assignee": None,
+                      "assignees": [], "milestone": None, "url": url,
+                      "html_url": f"https://github.com/acme/claims-triage/issues/{number}",
+                      "labels": [self._label(name) for name in labels]})
+        issue["user"]["login"] = login
+        links = issue.pop("pull_request")
+        if pull_request:
+            issue["pull_request"] = {key: value.replace("octocat/Hello-World", "acme/claims-triage")
+                                     .replace("1347", str(number)) if isinstance(value, str) else value
+                                     for key, value in links.items()}
+        self.issues[number] = issue
+        return issue
+
+    def _label(self, name: str) -> dict[str, Any]:
+        label = self._example("issues.create", "201")["labels"][0]
+        label.update({"id": 208045000 + sum(name.encode()), "name": name, "description": None,
+                      "url": f"https://api.github.com/repos/acme/claims-triage/labels/{name}",
+                      "default": False})
+        return label
+
     # --- serving ------------------------------------------------------------------------------------
 
     def _example(self, op: str, status: str) -> Any:
-        examples = self.ops[op]["responses"][status]["examples"]
-        return copy.deepcopy(next(iter(examples.values()))["value"])
+        example = next(iter(self.ops[op]["responses"][status]["examples"].values()))
+        # most operation files wrap the example in {"value": ...}; issues.create and issues.update do not
+        return copy.deepcopy(example.get("value", example))
 
     def _send(self, handler, status: int, body: Any, op: str | None = None,
               headers: dict | None = None) -> None:
@@ -151,8 +189,8 @@ class FakeGitHubWrites:
                 self.errors.append(f"{op} request: {exc.message}")
         if op in self.fail:
             status = self.fail[op]
-            return self._send(handler, status,
-                              {"message": f"fault {status}", "documentation_url": "https://docs.github.com"})
+            return self._send(handler, status, {"message": self.fail_message or f"fault {status}",
+                                                "documentation_url": "https://docs.github.com"})
         getattr(self, "_" + op.replace(".", "_").replace("-", "_"))(handler, match.groups(), body,
                                                                     parse_qs(url.query))
 
@@ -183,15 +221,7 @@ class FakeGitHubWrites:
         self._send(handler, 201, status, "repos.create-commit-status")
 
     def _issues_list_comments(self, handler, groups, body, query) -> None:
-        items = self.comments.get(int(groups[2]), [])
-        per_page = min(int(query.get("per_page", ["30"])[0]), 100)
-        page = int(query.get("page", ["1"])[0])
-        chunk = items[(page - 1) * per_page: page * per_page]
-        headers = {}
-        if page * per_page < len(items):
-            path = handler.path.split("?")[0]
-            headers["Link"] = f'<{self.base_url}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
-        self._send(handler, 200, chunk, "issues.list-comments", headers)
+        self._page(handler, self.comments.get(int(groups[2]), []), query, "issues.list-comments")
 
     def _issues_create_comment(self, handler, groups, body, query) -> None:
         comment = self.add_comment(int(groups[2]), body["body"], login="github-actions[bot]")
@@ -204,3 +234,57 @@ class FakeGitHubWrites:
                     comment["body"] = body["body"]
                     return self._send(handler, 200, comment, "issues.update-comment")
         self._send(handler, 404, {"message": "Not Found"})
+
+    def _page(self, handler, items: list, query: dict, op: str) -> None:
+        per_page = min(int(query.get("per_page", ["30"])[0]), 100)
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            kept = "".join(f"&{name}={quote(values[0])}" for name, values in query.items()
+                           if name not in ("per_page", "page"))
+            path = handler.path.split("?")[0]
+            headers["Link"] = f'<{self.base_url}{path}?per_page={per_page}&page={page + 1}{kept}>; rel="next"'
+        self._send(handler, 200, chunk, op, headers)
+
+    def _issues_list_for_repo(self, handler, groups, body, query) -> None:
+        state = query.get("state", ["open"])[0]
+        if state not in ("open", "closed", "all"):
+            return self._send(handler, 422, {"message": "Validation Failed",
+                                             "documentation_url": "https://docs.github.com"})
+        wanted = [name.strip() for name in query.get("labels", [""])[0].split(",") if name.strip()]
+        items = [issue for issue in self.issues.values()
+                 if state in ("all", issue["state"])
+                 and all(name in {label["name"] for label in issue["labels"]} for name in wanted)]
+        newest_first = query.get("direction", ["desc"])[0] != "asc"
+        items.sort(key=lambda issue: issue["number"], reverse=newest_first)
+        self._page(handler, items, query, "issues.list-for-repo")
+
+    def _issues_create(self, handler, groups, body, query) -> None:
+        names = [label if isinstance(label, str) else label["name"] for label in body.get("labels", [])]
+        issue = self.add_issue(str(body["title"]), body.get("body"), tuple(names),
+                               login="github-actions[bot]")
+        self._send(handler, 201, issue, "issues.create",
+                   {"Location": f"{self.base_url}/repos/{groups[0]}/{groups[1]}/issues/{issue['number']}"})
+
+    def _issues_update(self, handler, groups, body, query) -> None:
+        issue = self.issues.get(int(groups[2]))
+        if issue is None:
+            return self._send(handler, 404, {"message": "Not Found"})
+        if body.get("title") is not None:
+            issue["title"] = str(body["title"])
+        if "body" in body:
+            issue["body"] = body["body"]
+        if "labels" in body:
+            issue["labels"] = [self._label(label if isinstance(label, str) else label["name"])
+                               for label in body["labels"]]
+        state = body.get("state")
+        if state is not None and state != issue["state"]:  # state_reason is ignored unless the state changes
+            issue["state"] = state
+            if state == "closed":
+                issue["state_reason"] = body.get("state_reason") or "completed"
+                issue["closed_at"] = "2026-11-27T12:00:00Z"
+            else:
+                issue["state_reason"] = "reopened"
+                issue["closed_at"] = None
+        self._send(handler, 200, issue, "issues.update")
