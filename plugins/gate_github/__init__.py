@@ -93,3 +93,10 @@ def _environ(credential) -> dict[str, str]:
 def gate_register_collectors(register) -> None:
     register.add(ReviewsCollector())
     register.add(DrillsCollector())
+
+
+@hookimpl
+def gate_watch_made(watch, config) -> list[str]:
+    from gate_github.watch import report_watch
+
+    return report_watch(watch, config, os.environ)

@@ -220,3 +220,46 @@ def _check_labelled(created: Any, label: str) -> None:
         raise GitHubError(f"GitHub opened issue #{number} without the label {label!r} (GitHub drops the"
                           " labels of a token without push access): the next watch run cannot find that"
                           " issue and would open another; give the token push access to the repository")
+
+
+def report_of(watch: Any) -> WatchReport:
+    """A gate.watch.Watch as this module shows it."""
+    from gate.watch import issue_body
+
+    return WatchReport(service=watch.release.service, environment=watch.release.environment,
+                       status=watch.status, title=watch.title, body=issue_body(watch), digest=watch.digest,
+                       commit=watch.release.commit, summary=watch.summary())
+
+
+def report_watch(watch: Any, config: Any, environ: Any) -> list[str]:
+    """gate_watch_made: the issue (unless ``watch_issue: false``) and, with ``watch_status: true``, the
+    commit status, with GITHUB_TOKEN and GITHUB_REPOSITORY; nothing without them. Raises GateError."""
+    from gate_github.client import GitHubClient, GitHubError, Settings
+
+    options = dict(config.plugin_options("gate_github")) if config is not None else {}
+    for name in ("report", "comment"):  # the release report's options, not the watch's
+        options.pop(name, None)
+    issue = options.pop("watch_issue", True)
+    status = options.pop("watch_status", False)
+    label = options.pop("watch_label", LABEL)
+    if not isinstance(issue, bool) or not isinstance(status, bool) or not isinstance(label, str) \
+            or not label.strip():
+        raise GateError("gate.yaml plugins.gate_github: 'watch_issue' and 'watch_status' must be true "
+                        "or false"
+                        " and 'watch_label' a label name")
+    repo = environ.get("GITHUB_REPOSITORY", "")
+    if not environ.get("GITHUB_TOKEN") or not repo:
+        return []  # not on GitHub, or no token given: nothing to post, by design
+    client = GitHubClient(Settings.from_options(options, environ))
+    report = report_of(watch)
+    said: list[str] = []
+    try:
+        if issue:
+            said.append(f"GitHub issue ({label}): {sync_issue(client, repo, report, label=label)}")
+        if status and post_watch_status(client, repo, report):
+            said.append(f"commit status gate-watch/{report.service}/{report.environment} on"
+                        f" {report.commit[:12] if report.commit else ''}")
+    except GitHubError as exc:
+        done = f" ({'; '.join(said)})" if said else ""
+        raise GateError(f"could not report the watch on GitHub: {exc}{done}") from None
+    return said

@@ -34,3 +34,30 @@ def live(prometheus):  # noqa: F811 - the module-scoped real Prometheus, importe
     settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) < 0.01)
     settle(url, QUERIES["drift"], lambda v: max(v) < 0.2)
     return url, exporter
+
+
+TOKEN = "ghp_gateWatchToken0123456789abcdefABCDEF"
+
+
+@pytest.fixture
+def github(monkeypatch):
+    """A local GitHub following shared/github-api/ (issues list, create, update; commit statuses), with
+    the environment gate watch reads in a scheduled workflow."""
+    from tests.conftest import SHARED
+    from tests.render.fake_github_writes import FakeGitHubWrites
+
+    fake = FakeGitHubWrites(SHARED, TOKEN).start()
+    for name, value in {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": fake.base_url,
+                        "GITHUB_REPOSITORY": "acme/claims-triage"}.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    assert fake.errors == [], "requests or responses that do not follow GitHub's description:\n" + \
+        "\n".join(fake.errors)
+
+
+def writes(fake) -> list[str]:
+    """The issue writes gate made, in order: issues.create / issues.update."""
+    return [call.op for call in fake.calls if call.op in ("issues.create", "issues.update")]

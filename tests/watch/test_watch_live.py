@@ -13,7 +13,7 @@ import pytest
 from gate.cli import main
 from tests.conftest import said
 from tests.plugins.gate_prometheus.conftest import free_port, requires_prometheus
-from tests.watch.conftest import settle
+from tests.watch.conftest import TOKEN, settle, writes
 from tests.watch.helpers import QUERIES, edit_yaml, iso, released
 
 pytestmark = [requires_prometheus, pytest.mark.slow]
@@ -36,11 +36,18 @@ def records(config) -> list[dict]:
             for line in (config.parent / ".gate" / "decisions.jsonl").read_text().splitlines()]
 
 
-def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_all_clear(live, tmp_path):
+def issue(fake) -> dict:
+    (only,) = fake.issues.values()
+    return only
+
+
+def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_all_clear(live, github,
+                                                                                         tmp_path):
     url, exporter = live
     config = released(tmp_path / "ws", url)
     code, first = watch(config)
     assert (code, first["status"]) == (0, "clear"), first
+    assert writes(github) == [] and github.issues == {}  # clear, no issue: nothing to write
     assert first["release"]["version"] == "2.4.0" and first["release"]["environment"] == "production"
 
     exporter.error_rates["photo"] = 0.3
@@ -51,16 +58,26 @@ def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_al
     assert rising["at_release"] == "passed" and rising["level"] == "deny"
     assert 'input_type=\\"photo\\"' in rising["key"] or 'input_type="photo"' in rising["key"]
     since = rising["since"]
+    assert writes(github) == ["issues.create"] and second["reported"] == ["GitHub issue (gate-watch): opened"]
+    opened = issue(github)
+    assert opened["state"] == "open" and opened["labels"][0]["name"] == "gate-watch"
+    assert "technical.observed_error_rate" in opened["body"] and "| passed |" in opened["body"]
 
     code, third = watch(config)  # still rising: the same finding, the same streak, no change
     assert code == 1 and rules(third)["technical.observed_error_rate"]["since"] == since
     assert third["digest"] == second["digest"] and third["changed"] is False and second["changed"] is True
+    assert writes(github) == ["issues.create"] and third["reported"] == ["GitHub issue (gate-watch): "
+                                                                         "unchanged"]
 
     exporter.error_rates["photo"] = 0.004
     settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) < 0.01)
     code, fourth = watch(config)
     assert (code, fourth["status"]) == (0, "clear"), fourth
     assert "technical.observed_error_rate" not in rules(fourth) and fourth["changed"] is True
+    assert writes(github) == ["issues.create", "issues.update"]
+    closed = issue(github)
+    assert closed["state"] == "closed" and closed["body"].count("technical.observed_error_rate") >= 1
+    assert "All clear" in closed["body"]
 
     kept = [r for r in records(config) if r.get("path") == "gate/watch"]
     assert [r["result"]["outcome"] for r in kept] == ["clear", "findings", "findings", "clear"]
@@ -126,7 +143,7 @@ def test_a_drill_that_ages_out_is_a_finding(live, tmp_path):
 
 
 @pytest.mark.parametrize("how", ["unreachable", "empty", "nan"])
-def test_a_live_source_that_does_not_answer_is_could_not_decide_never_all_clear(live, tmp_path, capsys,
+def test_a_live_source_that_does_not_answer_is_could_not_decide_never_all_clear(live, github, tmp_path,
                                                                                 how):
     url, exporter = live
     config = released(tmp_path / "ws", url)
@@ -144,6 +161,8 @@ def test_a_live_source_that_does_not_answer_is_could_not_decide_never_all_clear(
         exporter.drift.set(0.1)
     assert code == 3, report
     assert report["status"] == "undecided" and report["reasons"], report
+    body = issue(github)["body"]  # the issue says the watch could not decide, never all clear
+    assert "could not decide" in body and "All clear" not in body and issue(github)["state"] == "open"
     assert report["title"].endswith("could not decide")
     kept = records(config)[-1]
     assert kept["path"] == "gate/watch" and kept["result"]["outcome"] == "undecided"
@@ -159,3 +178,64 @@ def test_no_approved_release_is_one_line_and_exit_2(live, tmp_path, capsys):
     assert main(["watch", "--config", str(config)]) == 2
     line = said(capsys.readouterr().err)
     assert len(line) == 1 and "no approved decision for claims-triage under profile production" in line[0]
+
+
+def test_github_refusing_is_one_line_without_the_token_and_exit_3_the_run_still_kept(live, github, tmp_path,
+                                                                                    capsys):
+    url, exporter = live
+    config = released(tmp_path / "ws", url)
+    exporter.error_rates["photo"] = 0.3
+    settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) > 0.2)
+    github.fail["issues.create"] = 500
+    capsys.readouterr()
+    try:
+        code, report = watch(config)
+    finally:
+        exporter.error_rates["photo"] = 0.004
+    err = said(capsys.readouterr().err)
+    assert code == 3 and report["status"] == "findings"
+    assert len(err) == 1 and err[0].startswith("gate: watch: gate_github: could not report the watch "
+                                               "on GitHub")
+    assert TOKEN not in err[0]
+    assert records(config)[-1]["path"] == "gate/watch"  # kept before it was reported
+
+
+def test_fifty_scheduled_runs_one_chain_fifty_records_and_an_issue_write_only_per_change(live, github,
+                                                                                         tmp_path):
+    """Every 10 minutes for 8 h 10 min (by --now): a waiver expires at 3 h, an error rate rises at run 30
+    and falls at run 40. The issue is opened once and edited once per change, never on a quiet run."""
+    url, exporter = live
+    now = datetime.now(UTC)
+
+    def waived(root):
+        edit_yaml(root / "evidence" / "training.yaml", lambda d: d["data"].update(on_call_coverage=0.6))
+        edit_yaml(root / "threshold.yaml", lambda d: d["profiles"]["production"].update(
+            waivers={"waiver_approvers": ["Grace Okafor"]}))
+        (root / "waivers.yaml").write_text(
+            "waivers:\n  - rule: operations.on_call_coverage\n    subject: {service: claims-triage}\n"
+            "    reason: two new on-call engineers are trained this week\n"
+            f"    approved_by: Grace Okafor\n    approved_on: '{iso(now - timedelta(days=1))}'\n"
+            f"    expires: '{iso(now + timedelta(hours=3, minutes=5))}'\n")
+
+    config = released(tmp_path / "ws", url, waived)
+    statuses, digests = [], []
+    for run in range(50):
+        if run == 30:
+            exporter.error_rates["photo"] = 0.3
+            settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) > 0.2)
+        if run == 40:
+            exporter.error_rates["photo"] = 0.004
+            settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) < 0.01)
+        code, report = watch(config, "--now", iso(now + timedelta(minutes=10 * run)))
+        assert code in (0, 1), report
+        statuses.append(report["status"])
+        digests.append(report["digest"])
+    changes = 1 + sum(1 for a, b in zip(digests, digests[1:]) if a != b)
+    assert changes == 4, digests  # expiring warning; deny back at 3 h; error rate up; error rate down
+    assert writes(github) == ["issues.create"] + ["issues.update"] * 3
+    assert set(statuses) == {"findings"} and issue(github)["state"] == "open"
+    kept = [r for r in records(config) if r.get("path") == "gate/watch"]
+    assert len(kept) == 50 and sum(r["watch"]["changed"] for r in kept) == 4
+    assert main(["log", "verify", "--config", str(config)]) == 0
+    quiet = [r for r in kept if not r["watch"]["changed"]]
+    assert all("omitted" in r["input"] for r in quiet)  # a quiet run does not repeat the input
