@@ -256,7 +256,9 @@ def report_watch(watch: Any, config: Any, environ: Any) -> list[str]:
     try:
         if issue:
             said.append(f"GitHub issue ({label}): {sync_issue(client, repo, report, label=label)}")
-        if status and post_watch_status(client, repo, report):
+        # on a change only: GitHub keeps at most 1,000 statuses per commit and context, and an hourly
+        # schedule would reach that in six weeks with the same state every time
+        if status and watch.changed and post_watch_status(client, repo, report):
             said.append(f"commit status gate-watch/{report.service}/{report.environment} on"
                         f" {report.commit[:12] if report.commit else ''}")
     except GitHubError as exc:

@@ -239,3 +239,21 @@ def test_fifty_scheduled_runs_one_chain_fifty_records_and_an_issue_write_only_pe
     assert main(["log", "verify", "--config", str(config)]) == 0
     quiet = [r for r in kept if not r["watch"]["changed"]]
     assert all("omitted" in r["input"] for r in quiet)  # a quiet run does not repeat the input
+
+
+def test_a_commit_status_on_the_released_commit_when_asked(live, github, tmp_path, monkeypatch):
+    url, exporter = live
+    sha = "9f1c2d3e4b5a69788796a5b4c3d2e1f001122334"
+    monkeypatch.setenv("GITHUB_SHA", sha)
+    config = released(tmp_path / "ws", url)
+    config.write_text(config.read_text() + "plugins:\n  gate_github: {watch_status: true}\n")
+    assert watch(config)[0] == 0
+    exporter.error_rates["photo"] = 0.3
+    settle(url, QUERIES["error_rate_by_input_type"], lambda v: max(v) > 0.2)
+    try:
+        assert watch(config)[0] == 1
+        assert watch(config)[0] == 1  # the same findings: no second failure status
+    finally:
+        exporter.error_rates["photo"] = 0.004
+    ours = [s for s in github.statuses if s["context"] == "gate-watch/claims-triage/production"]
+    assert [(s["state"], s["sha"]) for s in ours] == [("success", sha), ("failure", sha)]
