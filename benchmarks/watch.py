@@ -1,8 +1,8 @@
 """What a `gate watch` run costs against a `gate evaluate` of the same release, as the log grows.
 
-Copies the bundled example (claims-triage, 18 evidence files), approves its release with `gate evaluate`,
-then for each log size in --sizes appends quiet watch records (a run that
-changed nothing, its input omitted, as an hourly schedule leaves them) through the file store (the real path: lock,
+Copies the bundled example (claims-triage, 18 evidence files), approves its release with `gate
+evaluate`, then for each log size in --sizes appends quiet watch records (a run that changed nothing,
+its input omitted, as an hourly schedule leaves them) through the file store (the real path: lock,
 seal, fsync, head) until the log holds that many, and times, in this one process and alternating so a
 busy machine hits both alike:
 
