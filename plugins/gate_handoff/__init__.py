@@ -36,6 +36,27 @@ class RecordCollector:
         return record_advice(self.kind, spec.path)
 
 
+class TrainingCollector(RecordCollector):
+    """Training records; ``options.rotation`` names the on-call rotation as it is now (a YAML file with
+    ``on_call: [names]``, or the list itself), and coverage is computed against it: when people join
+    the rotation after go-live, coverage drops until they are trained, and gate watch sees it."""
+
+    def collect(self, spec, context: Context) -> Iterable[Evidence | Skipped]:
+        from gate.collector import check_options
+        from gate_handoff import kinds
+        from gate_handoff.records import collect_records
+
+        options = check_options(spec, {"type": "object", "additionalProperties": False,
+                                       "properties": {"rotation": {"type": "string", "minLength": 1}}})
+        if "rotation" not in options:
+            return super().collect(spec, context)
+        rotation = kinds.read_rotation(spec, options["rotation"])
+        return collect_records(spec, context, kind=self.kind, source=self.name,
+                               refine=lambda data, doc, prefix: kinds.refine_training(data, doc, prefix,
+                                                                                      rotation),
+                               dated_by=self._dated_by)
+
+
 def record_advice(kind: str, path: str) -> str:
     """No tool writes these records: the team writes them, in the format the docs give."""
     where = f"one file per drill in {path}" if kind == "drill" else f"at {path}"
@@ -48,7 +69,7 @@ def collectors() -> list[RecordCollector]:
     return [
         RecordCollector("handoff", "handoff", kinds.refine_handoff, kinds.handoff_date),
         RecordCollector("drill", "drill", None, kinds.drill_date),
-        RecordCollector("training", "training", kinds.refine_training, kinds.training_date),
+        TrainingCollector("training", "training", kinds.refine_training, kinds.training_date),
         RecordCollector("human_review", "human_review", None, kinds.human_review_date),
     ]
 

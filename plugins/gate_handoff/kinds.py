@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gate import EvidenceError
@@ -26,14 +27,44 @@ def refine_handoff(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) -
     return data
 
 
-def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rotation:
+    """The on-call rotation as its own file says it is now (the training collector's ``rotation``)."""
+
+    names: tuple[str, ...]
+    origin: str
+
+
+def read_rotation(spec: Any, value: str) -> Rotation:
+    """``options.rotation``: a YAML file inside the workspace holding ``on_call: [names]`` or the list."""
+    from gate.collector import entry_error, read_document
+
+    found = spec.resolve(value)
+    if len(found) != 1:
+        raise entry_error(spec, "options.rotation", f"{value!r} names {len(found)} files; expected the one"
+                                                    " file that lists the on-call rotation")
+    doc = read_document(found[0], value)
+    names = doc.data.get("on_call") if isinstance(doc.data, Mapping) else doc.data
+    if not isinstance(names, list) or not names or not all(isinstance(p, str) and p.strip() for p in names):
+        raise EvidenceError(f"{value}: field 'on_call': expected a non-empty list of the names on the"
+                            " rotation")
+    return Rotation(tuple(names), value)
+
+
+def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...],
+                    rotation: Rotation | None = None) -> dict[str, Any]:
     """Coverage from attendance: `on_call` (the rotation) and each session's `attendees`.
 
     When the record lists both, gate computes on_call_coverage itself (share of the rotation that attended
-    a session showing the model being wrong); a declared on_call_coverage must agree with it.
+    a session showing the model being wrong); a declared on_call_coverage must agree with it. With a
+    rotation file (``rotation``), the rotation is that file's, as it is now: a declared coverage was
+    about an earlier rotation, so the computed one replaces it, and attendance must be listed.
     """
     data = dict(data)
     on_call = data.pop("on_call", None)
+    if rotation is not None:
+        on_call = list(rotation.names)
+        data.pop("on_call_coverage", None)
     sessions = data.get("sessions")
     attended: set[str] = set()
     listed = False
@@ -51,6 +82,10 @@ def refine_training(data: dict[str, Any], doc: Loaded, prefix: tuple[str, ...]) 
                     attended.update(_person(p) for p in people)
             cleaned.append(session)
         data["sessions"] = cleaned
+    if rotation is not None and not listed:
+        raise EvidenceError(at(doc, prefix + ("sessions",), f"the on-call rotation is read from"
+                               f" {rotation.origin} (options.rotation), so coverage is computed against it:"
+                               " each session needs its 'attendees'"))
     if on_call is None:
         if listed and "on_call_coverage" not in data:
             raise EvidenceError(at(doc, prefix + ("sessions",), "attendees are listed but the record has no"

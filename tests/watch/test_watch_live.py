@@ -9,6 +9,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 from gate.cli import main
 from tests.conftest import said
@@ -257,3 +258,30 @@ def test_a_commit_status_on_the_released_commit_when_asked(live, github, tmp_pat
         exporter.error_rates["photo"] = 0.004
     ours = [s for s in github.statuses if s["context"] == "gate-watch/claims-triage/production"]
     assert [(s["state"], s["sha"]) for s in ours] == [("success", sha), ("failure", sha)]
+
+
+def test_people_joining_the_on_call_rotation_untrained_is_a_finding(live, tmp_path):
+    """The training collector reads the rotation from its own file (options.rotation): two engineers
+    join after go-live, untrained, and coverage against the rotation as it is now drops under 80%."""
+    url, _ = live
+    rotation = ["Priya Raman", "Tomasz Nowak", "Aisha Bello", "Daniel Ortiz", "Mei Lin"]
+
+    def attended(root):
+        edit_yaml(root / "evidence" / "training.yaml", lambda d: d["data"]["sessions"][0].update(
+            attendees=rotation[:4]))
+        (root / "oncall.yaml").write_text(yaml.safe_dump({"on_call": rotation}))
+        config = root / "gate.yaml"
+        config.write_text(config.read_text().replace(
+            "  - collector: file\n    path: evidence/*.yaml\n",
+            "  - collector: file\n    path: evidence/[!t]*.yaml\n"
+            "  - collector: training\n    path: evidence/training.yaml\n    options: {rotation: "
+            "oncall.yaml}\n"))
+
+    config = released(tmp_path / "ws", url, attended)
+    assert watch(config)[0] == 0
+    (config.parent / "oncall.yaml").write_text(yaml.safe_dump({"on_call": [*rotation, "Noor Haddad",
+                                                                           "Li Wei"]}))
+    code, later = watch(config)
+    assert code == 1, later
+    coverage = rules(later)["operations.on_call_coverage"]
+    assert coverage["at_release"] == "passed" and coverage["level"] == "deny"

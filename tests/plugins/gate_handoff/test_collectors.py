@@ -8,7 +8,7 @@ import pytest
 from gate_handoff import collectors
 
 from gate.config import EvidenceSpec
-from gate.errors import ConfigError
+from gate.errors import ConfigError, EvidenceError
 from gate.model import Context, Evidence, Skipped
 
 CONTEXT = Context(service="claims-triage", version="2.4.0")
@@ -188,6 +188,33 @@ def test_a_declared_coverage_alone_is_taken(gate_workspace):
                          "  - {who: Sven, date: '2026-10-08', showed_model_wrong: true}\n")
     [evidence] = run("training", gate_workspace, "training.yaml")
     assert evidence.data["on_call_coverage"] == 0.8
+
+
+def test_a_rotation_file_is_the_rotation_coverage_is_computed_against(gate_workspace):
+    gate_workspace.write("training.yaml", TRAINING + "on_call_coverage: 0.6\n")
+    gate_workspace.write("oncall.yaml", "on_call: [Priya Raman, Tomasz Nowak, Aisha Bello, Daniel Ortiz,"
+                                        " Mei Lin, Noor Haddad]\n")
+    [evidence] = run("training", gate_workspace, "training.yaml", rotation="oncall.yaml")
+    assert evidence.data["on_call_coverage"] == 0.5  # 3 of the 6 on the rotation now; 0.6 was of 5
+    gate_workspace.write("oncall.yaml", "- Priya Raman\n- Tomasz Nowak\n")
+    [evidence] = run("training", gate_workspace, "training.yaml", rotation="oncall.yaml")
+    assert evidence.data["on_call_coverage"] == 1.0
+
+
+def test_a_rotation_file_needs_attendance_and_names(gate_workspace):
+    gate_workspace.write("training.yaml", "service: claims-triage\non_call_coverage: 0.8\nsessions:\n"
+                         "  - {who: Sven, date: '2026-10-08', showed_model_wrong: true}\n")
+    gate_workspace.write("oncall.yaml", "on_call: [Priya Raman]\n")
+    [skipped] = run("training", gate_workspace, "training.yaml", rotation="oncall.yaml")
+    assert isinstance(skipped, Skipped) and "each session needs its 'attendees'" in skipped.reason
+    assert "oncall.yaml (options.rotation)" in skipped.reason
+    gate_workspace.write("oncall.yaml", "on_call: []\n")
+    with pytest.raises(EvidenceError, match="oncall.yaml: field 'on_call': expected a non-empty list"):
+        run("training", gate_workspace, "training.yaml", rotation="oncall.yaml")
+    with pytest.raises(ConfigError, match="options.rotation.*names 0 files"):
+        run("training", gate_workspace, "training.yaml", rotation="absent.yaml")
+    with pytest.raises(ConfigError, match="options.rota.*unknown option; known: rotation"):
+        run("training", gate_workspace, "training.yaml", rota="oncall.yaml")
 
 
 def test_human_review_thresholds_are_dated_by_their_newest_calibration(gate_workspace):
