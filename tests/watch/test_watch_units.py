@@ -170,3 +170,16 @@ def test_a_run_that_changes_nothing_names_the_record_holding_its_input_instead_o
     assert record_of(third, {"input": {"big": 3}})["input"]["input_seq"] == 7
     changed = judge(decision(finding(rule="technical.drift")), RELEASE, kept_second)
     assert record_of(changed, {"input": {"big": 4}})["input"] == {"big": 4}
+
+
+def test_the_issue_never_carries_a_secret_value(monkeypatch):
+    from gate_github.watch import report_of
+
+    from gate.secrets import register
+
+    secret = "prom-token-0123456789abcdef"
+    register(secret)
+    leaky = finding(message=f"Prometheus answered 401 for bearer {secret}")
+    report = report_of(judge(decision(leaky), RELEASE, None, ["drift"]))
+    assert secret not in report.body and secret not in report.title and secret not in report.summary
+    assert "Prometheus answered 401 for bearer" in report.body
