@@ -175,6 +175,10 @@ class Watch:
         return (f"{len(self.watched)} finding{'s' * (len(self.watched) != 1)}, {new} new since the release"
                 " decision")
 
+    def markdown(self) -> str:
+        """The run in Markdown, as an issue or a chat message shows it (issue_body)."""
+        return issue_body(self)
+
     def watch_section(self) -> dict[str, Any]:
         """What the watch record adds to a decision's record."""
         return {"release": self.release.to_dict(), "status": self.status, "digest": self.digest,

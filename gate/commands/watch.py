@@ -20,7 +20,8 @@ LIVE_PROFILE = "live"
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("watch", help="after go-live: judge the running release again, report it")
+    p = subparsers.add_parser("watch",
+                              help="after go-live: judge the running release again, report where people look")
     runner.add_common_arguments(p)
     p.set_defaults(profile=LIVE_PROFILE)
     p.add_argument("--environment", metavar="PROFILE",

@@ -225,10 +225,9 @@ def _check_labelled(created: Any, label: str) -> None:
 def report_of(watch: Any) -> WatchReport:
     """A gate.watch.Watch as this module shows it, secrets masked: an issue is output too."""
     from gate.collector import mask
-    from gate.watch import issue_body
 
     return WatchReport(service=watch.release.service, environment=watch.release.environment,
-                       status=watch.status, title=mask(watch.title), body=mask(issue_body(watch)),
+                       status=watch.status, title=mask(watch.title), body=mask(watch.markdown()),
                        digest=watch.digest, commit=watch.release.commit, summary=mask(watch.summary()))
 
 
