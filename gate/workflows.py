@@ -5,12 +5,15 @@ A job's ``permissions:`` (else the workflow's) bound what its GITHUB_TOKEN may d
 - ``contents: write`` when the decision log is the ``git-branch`` store (it pushes to origin);
 - ``checks: write`` (or ``statuses: write``) when gate_github reports the decision as a check run
   (or a commit status), and ``pull-requests: write`` for its pull-request comment, when a token is
-  given to gate.
+  given to gate;
+- for `gate watch`, with a token: ``issues: write`` for gate_github's watch issue (unless
+  ``watch_issue: false``) and ``statuses: write`` for its commit status (with ``watch_status: true``).
 
 A workflow that grants less can never keep its record or post its report: production runs would end
 in "could not decide" on GitHub every time. `gate check` reads every workflow under .github/workflows
-that uses gate's action or runs `gate evaluate`; `gate evaluate` inside GitHub Actions reads the job
-it runs in (GITHUB_WORKFLOW_REF, GITHUB_JOB) before evaluating. Each finds problems as one line each.
+that uses gate's action or runs `gate evaluate` or `gate watch`; `gate evaluate` inside GitHub Actions
+reads the job it runs in (GITHUB_WORKFLOW_REF, GITHUB_JOB) before evaluating. Each finds problems as one
+line each.
 A job that sets no permissions gets the repository's default token permissions, which cannot be read
 from the repository: nothing is said about it.
 """
@@ -30,7 +33,8 @@ from gate.config import Config
 # `uses: OWNER/gate@v1`, `OWNER/deployment-gate/…@sha`, `./` (this repository's own action.yml)
 _ACTION = re.compile(r"^(?:\./?|[^/@\s]+/(?:[^/@\s]*[-_.])?gate(?:[-_.][^/@\s]*)?(?:/[^@\s]*)?@\S+)$",
                      re.IGNORECASE)
-_RUNS_GATE = re.compile(r"(?:^|[\s;&|(])gate\s+evaluate\b")
+# `gate evaluate`, `gate watch`, also as a path to the executable ("$RUNNER_TEMP/gate/bin/gate" watch)
+_RUNS_GATE = re.compile(r"(?:^|[\s;&|(/])gate[\"']?\s+(evaluate|watch)\b")
 PR_EVENTS = ("pull_request", "pull_request_target")
 
 
@@ -43,6 +47,9 @@ class Needs:
     pull_request: bool          # it may run for a pull request (the comment)
     report: str = "check"       # gate_github's report: check | status | none
     comment: bool = True        # gate_github's pull-request comment
+    command: str = "evaluate"   # evaluate | watch
+    watch_issue: bool = True    # gate watch: gate_github's issue
+    watch_status: bool = False  # gate watch: gate_github's commit status on the released commit
 
 
 def granted(permissions: Any, scope: str) -> str | None:
@@ -74,6 +81,8 @@ def report_problems(where: str, permissions: Any, needs: Needs) -> list[str]:
     """gate_github's check run, commit status or comment cannot be posted: one line each."""
     if not needs.token:
         return []
+    if needs.command == "watch":
+        return _watch_report_problems(where, permissions, needs)
     found: list[str] = []
     check, status = _lacks(permissions, "checks"), _lacks(permissions, "statuses")
     if needs.report == "status" and status:
@@ -86,6 +95,17 @@ def report_problems(where: str, permissions: Any, needs: Needs) -> list[str]:
         found.append(f"{where} grants pull-requests: {level}, but gate_github comments the decision on the "
                      "pull"
                      " request; grant pull-requests: write")
+    return found
+
+
+def _watch_report_problems(where: str, permissions: Any, needs: Needs) -> list[str]:
+    found: list[str] = []
+    if needs.watch_issue and (level := _lacks(permissions, "issues")):
+        found.append(f"{where} grants issues: {level}, but gate watch keeps its GitHub issue up to date "
+                     "(gate_github); grant issues: write")
+    if needs.watch_status and (level := _lacks(permissions, "statuses")):
+        found.append(f"{where} grants statuses: {level}, but gate watch sets a commit status on the released"
+                     " commit (gate_github watch_status: true); grant statuses: write")
     return found
 
 
@@ -102,9 +122,13 @@ def _events(workflow: Mapping[str, Any]) -> set[str]:
     return set()
 
 
-def _gate_options(config: Config) -> tuple[str, bool]:
+def _gate_options(config: Config) -> dict[str, Any]:
+    """Needs' fields that follow gate.yaml's plugins.gate_github."""
     options = config.plugin_options("gate_github") or {}
-    return str(options.get("report", "check")), options.get("comment", True) is not False
+    return {"report": str(options.get("report", "check")),
+            "comment": options.get("comment", True) is not False,
+            "watch_issue": options.get("watch_issue", True) is not False,
+            "watch_status": options.get("watch_status", False) is True}
 
 
 def _steps(job: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -138,7 +162,7 @@ def _runs_this_config(step: Mapping[str, Any], config: Config, repo: Path, named
 def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mapping[str, Any],
                config: Config, repo: Path) -> Needs | None:
     """What a step that runs gate on this gate.yaml needs of the token; None for any other step."""
-    report, comment = _gate_options(config)
+    options = _gate_options(config)
     pull_request = bool(_events(workflow) & set(PR_EVENTS))
     configured = config.decision_log.get("store")
     uses = str(step.get("uses") or "")
@@ -151,9 +175,10 @@ def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mappin
         store = configured or (("git-branch" if checkout else "file") if asked == "auto" else asked)
         token = bool(str(inputs.get("github-token") or "").strip()) or "GITHUB_TOKEN" in _env(workflow, job,
                                                                                               step)
-        return Needs(str(store), token, pull_request, report, comment)
+        return Needs(str(store), token, pull_request, **options)
     script = str(step.get("run") or "")
-    if not _RUNS_GATE.search(script):
+    command = _RUNS_GATE.search(script)
+    if not command:
         return None
     found = re.search(r"(?:--config|-c)[ =](\S+)", script)
     named = found.group(1).strip("'\"") if found else "gate.yaml"
@@ -161,7 +186,7 @@ def step_needs(workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mappin
         return None
     env = _env(workflow, job, step)
     store = configured or env.get("GATE_DECISION_LOG_STORE") or "file"
-    return Needs(str(store), "GITHUB_TOKEN" in env, pull_request, report, comment)
+    return Needs(str(store), "GITHUB_TOKEN" in env, pull_request, command=command.group(1), **options)
 
 
 def repository_root(config: Config) -> Path | None:
@@ -221,8 +246,7 @@ def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> 
     job = (workflow or {}).get("jobs", {}).get(job_id)
     if not isinstance(job, Mapping):
         return [], []
-    report, comment = _gate_options(config)
-    needs = Needs(store, bool(env.get("GITHUB_TOKEN")), env.get("GITHUB_EVENT_NAME") in PR_EVENTS, report,
-                  comment)
+    needs = Needs(store, bool(env.get("GITHUB_TOKEN")), env.get("GITHUB_EVENT_NAME") in PR_EVENTS,
+                  **_gate_options(config))
     where, permissions = f"{path.name}: job '{job_id}'", _job_permissions(workflow, job)
     return store_problems(where, permissions, needs), report_problems(where, permissions, needs)

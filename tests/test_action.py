@@ -549,6 +549,35 @@ def test_a_push_refused_for_want_of_contents_write_says_so_in_the_report(action)
     assert decision_branch(bare) == []
 
 
+
+def test_the_scaffolded_watch_job_keeps_its_record_after_the_release_on_the_same_branch(action, installed):
+    """After the release job approved 2.4.0, the watch job's own step, as `gate init` wrote it, with the
+    token the job's permissions give: a watch record of that release lands on branch gate-decisions."""
+    run = action(None, job="watch")
+    bare, workflow = scaffold_repository(run, "ready")
+    assert run_scaffolded_job(run, bare, workflow) == 0, run.logs
+    [release] = decision_branch(bare)
+
+    watch = yaml.safe_load((run.workspace / ".github" / "workflows" / "gate-watch.yml").read_text())
+    job = watch["jobs"]["watch"]
+    (bare / "token-contents").write_text(job["permissions"]["contents"])
+    (run.root / "runner-temp" / "gate").symlink_to(installed)  # what the job's install step makes
+    step = job["steps"][-1]
+    run.environ = {"GITHUB_EVENT_NAME": "schedule", "GITHUB_REF": "refs/heads/main",
+                   "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main", "GITHUB_JOB": "watch",
+                   "GITHUB_WORKFLOW_REF":
+                       "acme/claims-triage/.github/workflows/gate-watch.yml@refs/heads/main"}
+    # a run step without `shell:` is bash -e; its one command exits the same under -eo pipefail
+    code = run_step(run, 99, {**step, "shell": "bash",
+                              "env": {k: workflow_value(v, SCAFFOLD_GITHUB) for k, v in step["env"].items()}})
+
+    _, kept = decision_branch(bare)
+    assert kept["path"] == "gate/watch" and kept["prev_hash"] == release["hash"], run.logs[-1][2]
+    assert (kept["watch"]["release"]["version"], kept["watch"]["release"]["decision_id"]) == (
+        "2.4.0", release["decision_id"])
+    blocking = any(f["level"] == "deny" for f in kept["watch"]["findings"])
+    assert code == (1 if blocking else 0), run.logs[-1][2]  # the job fails exactly when a finding blocks
+
 # --- the threshold from the protected ref (issue #17) --------------------------------------------------
 
 def release_branch_loosening_everything(run: Run) -> tuple[Path, dict[str, str]]:

@@ -1,5 +1,6 @@
 """`gate init`: scaffold a repository for gate: gate.yaml, a copy of the threshold, an example
-waivers.yaml and a GitHub release workflow. Asks only on a terminal; never overwrites a file.
+waivers.yaml, a GitHub release workflow and the scheduled workflow that runs `gate watch` after go-live.
+Asks only on a terminal; never overwrites a file.
 
 `--tools k6,odcs,...` writes a collector entry for each tool the team runs, with the command line that
 produces what gate reads (gate/templates/tools/). The threshold's required decision types come from the
@@ -22,6 +23,7 @@ from gate.errors import ConfigError, GateError
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_ACTION = "OWNER/gate@v0.1.0"
 WORKFLOW = Path(".github") / "workflows" / "release-gate.yml"
+WATCH_WORKFLOW = Path(".github") / "workflows" / "gate-watch.yml"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 TOOLS_DIR = TEMPLATES / "tools"
 # Written where no accountability map was found; policies/governance.rego denies on it by this prefix.
@@ -35,7 +37,8 @@ _MAX_DEPTH = 4
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("init",
-                              help="scaffold gate.yaml, threshold.yaml, waivers.yaml and a release workflow")
+                              help="scaffold gate.yaml, threshold.yaml, waivers.yaml, a release workflow"
+                                   " and a gate watch workflow")
     p.add_argument("directory", nargs="?", default=".", type=Path, help="repository to scaffold (default: .)")
     p.add_argument("--service", help="service name (default: the directory's name)")
     p.add_argument("--peak-rps", type=float, help="expected production peak, requests per second")
@@ -191,7 +194,8 @@ def _ask(question: str, default: str) -> str:
 
 def _targets(root: Path) -> dict[Path, str]:
     return {root / "gate.yaml": "gate.yaml", root / "threshold.yaml": "threshold",
-            root / "waivers.yaml": "waivers.yaml", root / WORKFLOW: "release-gate.yml"}
+            root / "waivers.yaml": "waivers.yaml", root / WORKFLOW: "release-gate.yml",
+            root / WATCH_WORKFLOW: "gate-watch.yml"}
 
 
 def answers(args, interactive: bool) -> dict[str, str]:
@@ -238,10 +242,16 @@ def answers(args, interactive: bool) -> dict[str, str]:
 
 def render(values: dict[str, str], types: list[str] | None = None) -> dict[str, str]:
     values = {"server_step": "", **values}
-    out = {name: Template((TEMPLATES / name).read_text(encoding="utf-8")).substitute(values)
-           for name in ("gate.yaml", "waivers.yaml", "release-gate.yml")}
+    # one install step, in the release workflow's deploy job and in the watch job: the same gate, pinned
+    values["install_gate"] = _template("install-gate-step.yml", values).rstrip("\n")
+    out = {name: _template(name, values)
+           for name in ("gate.yaml", "waivers.yaml", "release-gate.yml", "gate-watch.yml")}
     out["threshold"] = threshold_text(types or [])
     return out
+
+
+def _template(name: str, values: dict[str, str]) -> str:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8")).substitute(values)
 
 
 def ignore_gate_dir(root: Path) -> bool:
@@ -272,8 +282,7 @@ def run(args) -> int:
     types, maps = decision_types(root)
     values = answers(args, interactive)
     if getattr(args, "server", False):  # the step gate serve's decision reads its evidence from
-        values["server_step"] = Template((TEMPLATES / "server-evidence-step.yml").read_text(encoding="utf-8")
-                                         ).substitute(values)
+        values["server_step"] = _template("server-evidence-step.yml", values)
     texts = render(values, types)
     written: list[Path] = []
     try:
@@ -300,8 +309,9 @@ def run(args) -> int:
         print(f"added .gate/ to {root / '.gitignore'} (gate's local decision log and caches)",
               file=sys.stderr)
     print(("next: run `gate evaluate`: its findings name the evidence still missing and how to produce it;"
-           " then commit the workflow" if values["tools"] else
-           "next: put evidence under evidence/, run `gate evaluate`, and commit the workflow")
-          + (f"; in {root / WORKFLOW}, replace `uses: {DEFAULT_ACTION}` with your gate action ref"
-             if args.action == DEFAULT_ACTION else ""), file=sys.stderr)
+           " then commit the workflows" if values["tools"] else
+           "next: put evidence under evidence/, run `gate evaluate`, and commit the workflows")
+          + f" ({root / WATCH_WORKFLOW} runs `gate watch` hourly once a release is approved)"
+          + (f"; in {root / WORKFLOW} and {root / WATCH_WORKFLOW}, replace {DEFAULT_ACTION} with your gate"
+             " action ref" if args.action == DEFAULT_ACTION else ""), file=sys.stderr)
     return 0

@@ -15,10 +15,11 @@ from tests.conftest import said
 
 from ..conftest import REPO
 
-FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml")
+FILES = ("gate.yaml", "threshold.yaml", "waivers.yaml", ".github/workflows/release-gate.yml",
+         ".github/workflows/gate-watch.yml")
 
 
-def test_scaffold_writes_the_four_files_and_gate_accepts_them(tmp_path, capsys):
+def test_scaffold_writes_every_file_and_gate_accepts_them(tmp_path, capsys):
     assert main(["init", str(tmp_path), "--service", "claims-triage", "--peak-rps", "40",
                  "--build-team", "ml-platform", "--yes"]) == 0
     for name in FILES:
@@ -112,7 +113,10 @@ def test_action_ref_pins_the_action_and_the_placeholder_is_named(tmp_path, capsy
     )
     assert "replace `uses:" not in capsys.readouterr().err
     assert main(["init", str(tmp_path / "b"), "--yes"]) == 0
-    assert "replace `uses: OWNER/gate@v0.1.0` with your gate action ref" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert (f"in {tmp_path / 'b/.github/workflows/release-gate.yml'} and"
+            f" {tmp_path / 'b/.github/workflows/gate-watch.yml'}, replace OWNER/gate@v0.1.0 with your gate"
+            " action ref") in err
 
 
 def test_gate_dir_is_added_to_gitignore_created_or_appended_never_rewritten(tmp_path, capsys):

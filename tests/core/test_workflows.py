@@ -118,3 +118,44 @@ def test_in_actions_evaluate_holds_the_running_job_to_the_store_it_will_write(tm
                                       "file")
     assert [r.split(", but")[0] for r in reports] == ["release.yml: job 'gate' grants checks: none",
                                                        "release.yml: job 'gate' grants pull-requests: none"]
+
+
+def watch_job(permissions, run='"$RUNNER_TEMP/gate/bin/gate" watch --config gate.yaml', **env) -> dict:
+    return {"permissions": permissions, "steps": [
+        {"run": run, "env": {"GATE_DECISION_LOG_STORE": "git-branch", "GITHUB_TOKEN": "${{ github.token }}",
+                             **env}}]}
+
+
+def test_a_gate_watch_job_needs_contents_for_its_record_and_issues_for_its_issue(tmp_path):
+    workflow = {"on": {"schedule": [{"cron": "17 * * * *"}]},
+                "jobs": {"watch": watch_job({"contents": "read", "issues": "read"})}}
+    problems = workflow_problems(repo_with(tmp_path, workflow, name="watch.yml"))
+    assert [p.split(", but ")[0] for p in problems] == ["watch.yml: job 'watch' grants contents: read",
+                                                        "watch.yml: job 'watch' grants issues: read"]
+    workflow["jobs"]["watch"]["permissions"] = {"contents": "write", "issues": "write"}
+    assert workflow_problems(repo_with(tmp_path / "ok", workflow)) == []  # no checks, no pull-requests
+
+
+def test_without_a_token_gate_watch_reports_nowhere_and_needs_no_issues(tmp_path):
+    job = watch_job({"contents": "write"})
+    del job["steps"][0]["env"]["GITHUB_TOKEN"]
+    assert workflow_problems(repo_with(tmp_path, {"on": "schedule", "jobs": {"watch": job}})) == []
+
+
+@pytest.mark.parametrize(("options", "problems"), [
+    ("", ["issues"]),
+    ("plugins:\n  gate_github:\n    watch_status: true\n", ["issues", "statuses"]),
+    ("plugins:\n  gate_github:\n    watch_issue: false\n    watch_status: true\n", ["statuses"]),
+    ("plugins:\n  gate_github:\n    watch_issue: false\n", []),
+])
+def test_gate_watch_needs_follow_gate_githubs_watch_options(tmp_path, options, problems):
+    workflow = {"on": "schedule", "jobs": {"watch": watch_job({"contents": "write"})}}
+    found = workflow_problems(repo_with(tmp_path, workflow, GATE_YAML + options))
+    assert [p.split(" grants ")[1].split(":")[0] for p in found] == problems
+
+
+@pytest.mark.parametrize("run", ["gate watch", "python -m gate watch --config gate.yaml",
+                                 "set -e\n'/opt/venv/bin/gate' watch"])
+def test_gate_watch_is_found_however_gate_is_called(tmp_path, run):
+    workflow = {"on": "schedule", "jobs": {"watch": watch_job({"contents": "write"}, run=run)}}
+    assert len(workflow_problems(repo_with(tmp_path, workflow))) == 1
