@@ -230,9 +230,10 @@ def workflow_problems(config: Config) -> list[str]:
     return found
 
 
-def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> tuple[list[str], list[str]]:
-    """`gate evaluate` in GitHub Actions: the job it runs in, held to what this run will do.
-    Returns (store problems, report problems)."""
+def running_job_problems(config: Config, env: Mapping[str, str], store: str, command: str = "evaluate"
+                         ) -> tuple[list[str], list[str]]:
+    """`gate evaluate` or `gate watch` (command) in GitHub Actions: the job it runs in, held to what this
+    run will do. Returns (store problems, report problems)."""
     ref, job_id, workspace = env.get("GITHUB_WORKFLOW_REF", ""), env.get("GITHUB_JOB",
                                                                          ""), env.get("GITHUB_WORKSPACE")
     repository = env.get("GITHUB_REPOSITORY", "")
@@ -247,6 +248,6 @@ def running_job_problems(config: Config, env: Mapping[str, str], store: str) -> 
     if not isinstance(job, Mapping):
         return [], []
     needs = Needs(store, bool(env.get("GITHUB_TOKEN")), env.get("GITHUB_EVENT_NAME") in PR_EVENTS,
-                  **_gate_options(config))
+                  command=command, **_gate_options(config))
     where, permissions = f"{path.name}: job '{job_id}'", _job_permissions(workflow, job)
     return store_problems(where, permissions, needs), report_problems(where, permissions, needs)

@@ -87,7 +87,7 @@ def _attest():
     return attest
 
 
-def check_workflow(config) -> None:
+def check_workflow(config, command: str = "evaluate") -> None:
     """In GitHub Actions, before evaluating: the job's token must be able to keep the record (exit 2
     naming the permission); a report it cannot post is a warning, as posting it is a side effect."""
     from gate.stores import DEFAULT_STORE
@@ -95,7 +95,7 @@ def check_workflow(config) -> None:
 
     store = str(config.decision_log.get("store") or os.environ.get("GATE_DECISION_LOG_STORE")
                 or DEFAULT_STORE)
-    blocking, reports = running_job_problems(config, os.environ, store)
+    blocking, reports = running_job_problems(config, os.environ, store, command)
     for line in reports:
         print(f"gate: warning: {line}", file=sys.stderr)
     if blocking:

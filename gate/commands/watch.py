@@ -42,6 +42,9 @@ def run(args) -> int:
     released = load_config(args.config)  # the profile gate.yaml releases under
     environment = args.environment or released.profile
     config = runner.apply_engine_arguments(dataclasses.replace(released, profile=args.profile), args)
+    from gate.commands.evaluate import check_workflow, write_report
+
+    check_workflow(config, "watch")  # in GitHub Actions: a job that cannot keep the record is exit 2, first
     store = open_store(config)
     check = store.verify()
     if not check.ok:
@@ -72,8 +75,6 @@ def run(args) -> int:
                            "decision": decision.to_dict()}, indent=2, sort_keys=True) + "\n"
     else:
         body = text(watch) + "".join(f"  reported {line}\n" for line in reported)
-    from gate.commands.evaluate import write_report
-
     write_report(body, args.output, protected={config.path.resolve(), config.threshold_path.resolve()})
     for problem in problems:
         print(f"gate: watch: {problem}", file=sys.stderr)

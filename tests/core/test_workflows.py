@@ -159,3 +159,16 @@ def test_gate_watch_needs_follow_gate_githubs_watch_options(tmp_path, options, p
 def test_gate_watch_is_found_however_gate_is_called(tmp_path, run):
     workflow = {"on": "schedule", "jobs": {"watch": watch_job({"contents": "write"}, run=run)}}
     assert len(workflow_problems(repo_with(tmp_path, workflow))) == 1
+
+
+def test_in_actions_watch_holds_the_running_job_to_what_a_watch_does(tmp_path, capsys):
+    workflow = {"on": "schedule", "jobs": {"watch": watch_job({"contents": "write", "issues": "read"})}}
+    config = repo_with(tmp_path, workflow)
+    env = {"GITHUB_REPOSITORY": "acme/svc", "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_JOB": "watch",
+           "GITHUB_TOKEN": "t",
+           "GITHUB_WORKFLOW_REF": "acme/svc/.github/workflows/release.yml@refs/heads/main"}
+    blocking, reports = running_job_problems(config, env, "git-branch", "watch")
+    assert blocking == [] and len(reports) == 1 and "grants issues: read, but gate watch" in reports[0]
+    # the same job judged as an evaluate would ask for checks and no issues: the command decides
+    _, as_evaluate = running_job_problems(config, env, "git-branch")
+    assert not any("issues" in r for r in as_evaluate)
