@@ -23,7 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("gate.commands.check", "validate config, threshold and policies; evaluate nothing"),
     "collect": ("gate.commands.collect", "collect evidence and print it, normalised"),
     "plugins": ("gate.commands.plugins", "list loaded plugins, their hooks, collectors and formats, as JSON"),
-    "init": ("gate.commands.init", "scaffold gate.yaml, threshold.yaml, waivers.yaml and a release workflow"),
+    "init": ("gate.commands.init",
+             "scaffold gate.yaml, threshold.yaml, waivers.yaml, a release workflow and a gate watch "
+             "workflow"),
     "bundle": ("gate.commands.bundle", "build an OPA bundle of the policies and threshold; inspect policies"),
     "log": ("gate.commands.log", "verify, show or repair the decision log"),
     "impact": ("gate.commands.impact", "which past decisions a threshold or policy change would flip"),
