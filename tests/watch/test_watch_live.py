@@ -86,7 +86,7 @@ def test_an_error_rate_rising_after_release_is_a_finding_and_falling_again_is_al
     assert main(["log", "verify", "--config", str(config)]) == 0
 
 
-def test_an_accountability_review_crossing_its_cadence_is_a_finding(live, tmp_path):
+def test_an_accountability_review_crossing_its_cadence_is_a_finding(live, github, tmp_path):
     url, _ = live
     now = datetime.now(UTC)
 
@@ -100,9 +100,12 @@ def test_an_accountability_review_crossing_its_cadence_is_a_finding(live, tmp_pa
     assert (code, later["status"]) == (1, "findings"), later
     overdue = [f for f in later["findings"] if f["rule"].startswith("governance.")]
     assert overdue and all(f["at_release"] == "passed" for f in overdue), later["findings"]
+    assert writes(github) == ["issues.create"] and "governance." in issue(github)["body"]
+    assert watch(config, "--now", iso(now + timedelta(hours=13)))[0] == 1
+    assert writes(github) == ["issues.create"]  # still overdue: nothing to write
 
 
-def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, tmp_path):
+def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, github, tmp_path):
     url, _ = live
     now = datetime.now(UTC)
 
@@ -126,9 +129,11 @@ def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, tmp_p
     assert (code, after["status"]) == (1, "findings"), after
     back = rules(after)["operations.on_call_coverage"]
     assert back["at_release"] == "waived" and back["level"] == "deny"
+    assert writes(github) == ["issues.create", "issues.update"]  # the notice, then the deny back
+    assert "operations.on_call_coverage" in issue(github)["body"] and "| waived |" in issue(github)["body"]
 
 
-def test_a_drill_that_ages_out_is_a_finding(live, tmp_path):
+def test_a_drill_that_ages_out_is_a_finding(live, github, tmp_path):
     url, _ = live
     now = datetime.now(UTC)
 
@@ -141,6 +146,7 @@ def test_a_drill_that_ages_out_is_a_finding(live, tmp_path):
     code, later = watch(config, "--now", iso(now + timedelta(hours=12)))
     assert code == 1, later
     assert "operations.drill_scenario_uncovered" in rules(later), later["findings"]
+    assert writes(github) == ["issues.create"] and "drill" in issue(github)["body"]
 
 
 @pytest.mark.parametrize("how", ["unreachable", "empty", "nan"])
@@ -260,7 +266,7 @@ def test_a_commit_status_on_the_released_commit_when_asked(live, github, tmp_pat
     assert [(s["state"], s["sha"]) for s in ours] == [("success", sha), ("failure", sha)]
 
 
-def test_people_joining_the_on_call_rotation_untrained_is_a_finding(live, tmp_path):
+def test_people_joining_the_on_call_rotation_untrained_is_a_finding(live, github, tmp_path):
     """The training collector reads the rotation from its own file (options.rotation): two engineers
     join after go-live, untrained, and coverage against the rotation as it is now drops under 80%."""
     url, _ = live
@@ -285,3 +291,7 @@ def test_people_joining_the_on_call_rotation_untrained_is_a_finding(live, tmp_pa
     assert code == 1, later
     coverage = rules(later)["operations.on_call_coverage"]
     assert coverage["at_release"] == "passed" and coverage["level"] == "deny"
+    assert writes(github) == ["issues.create"]
+    (config.parent / "oncall.yaml").write_text(yaml.safe_dump({"on_call": rotation}))  # they left again
+    assert watch(config)[0] == 0
+    assert writes(github) == ["issues.create", "issues.update"] and issue(github)["state"] == "closed"
