@@ -214,7 +214,11 @@ def ensure_results(script: Any, shown: str, values: Mapping[str, float]) -> list
     config = script.get("config") if isinstance(script, Mapping) else None
     if not isinstance(config, Mapping):
         raise EvidenceError(f"{shown}: field 'config': missing; expected the Artillery test script")
-    ensure = config.get("ensure") or (config.get("plugins") or {}).get("ensure")
+    plugins = config.get("plugins") or {}
+    if not isinstance(plugins, Mapping):
+        raise EvidenceError(f"{shown}: field 'config.plugins': expected a mapping of Artillery plugins, got "
+                            f"{type(plugins).__name__}")
+    ensure = config.get("ensure") or plugins.get("ensure")
     if not isinstance(ensure, Mapping) or not ensure:
         raise EvidenceError(f"{shown}: field 'config.ensure': missing; expected the script's ensure "
                             "conditions"
