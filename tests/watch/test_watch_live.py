@@ -105,21 +105,26 @@ def test_an_accountability_review_crossing_its_cadence_is_a_finding(live, github
     assert writes(github) == ["issues.create"]  # still overdue: nothing to write
 
 
-def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, github, tmp_path):
-    url, _ = live
-    now = datetime.now(UTC)
-
-    def waived(root):  # on-call coverage below 80%, waived until six hours from now by a named approver
+def waived_until(expires: datetime):
+    """prepare(root): on-call coverage 60%, under 80%, waived until expires by an approver the
+    production profile names."""
+    def prepare(root):
         edit_yaml(root / "evidence" / "training.yaml", lambda d: d["data"].update(on_call_coverage=0.6))
         edit_yaml(root / "threshold.yaml", lambda d: d["profiles"]["production"].update(
             waivers={"waiver_approvers": ["Grace Okafor"]}))
         (root / "waivers.yaml").write_text(
             "waivers:\n  - rule: operations.on_call_coverage\n    subject: {service: claims-triage}\n"
-            "    reason: two new on-call engineers are trained on the 14th\n"
-            f"    approved_by: Grace Okafor\n    approved_on: '{iso(now - timedelta(days=1))}'\n"
-            f"    expires: '{iso(now + timedelta(hours=6))}'\n")
+            "    reason: two new on-call engineers are trained this week\n"
+            f"    approved_by: Grace Okafor\n    approved_on: '{iso(expires - timedelta(days=1, hours=6))}'\n"
+            f"    expires: '{iso(expires)}'\n")
+    return prepare
 
-    config = released(tmp_path / "ws", url, waived)
+
+def test_a_waiver_that_expires_brings_its_deny_back_and_warns_before(live, github, tmp_path):
+    url, _ = live
+    now = datetime.now(UTC)
+
+    config = released(tmp_path / "ws", url, waived_until(now + timedelta(hours=6)))
     code, soon = watch(config)  # the waiver holds, but ends within the live profile's 14-day notice
     assert (code, soon["status"]) == (0, "findings"), soon
     assert rules(soon)["waivers.expiring"]["level"] == "warn"
@@ -214,17 +219,7 @@ def test_fifty_scheduled_runs_one_chain_fifty_records_and_an_issue_write_only_pe
     url, exporter = live
     now = datetime.now(UTC)
 
-    def waived(root):
-        edit_yaml(root / "evidence" / "training.yaml", lambda d: d["data"].update(on_call_coverage=0.6))
-        edit_yaml(root / "threshold.yaml", lambda d: d["profiles"]["production"].update(
-            waivers={"waiver_approvers": ["Grace Okafor"]}))
-        (root / "waivers.yaml").write_text(
-            "waivers:\n  - rule: operations.on_call_coverage\n    subject: {service: claims-triage}\n"
-            "    reason: two new on-call engineers are trained this week\n"
-            f"    approved_by: Grace Okafor\n    approved_on: '{iso(now - timedelta(days=1))}'\n"
-            f"    expires: '{iso(now + timedelta(hours=3, minutes=5))}'\n")
-
-    config = released(tmp_path / "ws", url, waived)
+    config = released(tmp_path / "ws", url, waived_until(now + timedelta(hours=3, minutes=5)))
     statuses, digests = [], []
     for run in range(50):
         if run == 30:
