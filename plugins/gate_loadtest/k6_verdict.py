@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gate import EvidenceError
@@ -133,24 +133,34 @@ def summary_checks(data: Mapping[str, Any], nested: bool, shown: str) -> dict[st
     passes, fails = _count(values.get("passes"), shown, "metrics.checks.passes"), \
         _count(values.get("fails"), shown, "metrics.checks.fails")
     by_name: dict[str, list[int]] = {}
-    _walk_group(data.get("root_group"), by_name, shown)
+    _walk_group(data.get("root_group"), by_name, shown, "root_group")
     return checks(passes, fails, by_name)
 
 
-def _walk_group(group: Any, by_name: dict[str, list[int]], shown: str) -> None:
+def _walk_group(group: Any, by_name: dict[str, list[int]], shown: str, field: str) -> None:
     if not isinstance(group, Mapping):
         return
-    items = group.get("checks") or []
-    for check in items.values() if isinstance(items, Mapping) else items:
+    for check in _members(group.get("checks"), shown, f"{field}.checks"):
         if not isinstance(check, Mapping):
             continue
         name = str(check.get("path") or check.get("name") or "").removeprefix("::")
         counts = by_name.setdefault(name, [0, 0])
         counts[0] += _count(check.get("passes"), shown, f"root_group check {name!r} passes")
         counts[1] += _count(check.get("fails"), shown, f"root_group check {name!r} fails")
-    groups = group.get("groups") or []
-    for child in groups.values() if isinstance(groups, Mapping) else groups:
-        _walk_group(child, by_name, shown)
+    for child in _members(group.get("groups"), shown, f"{field}.groups"):
+        _walk_group(child, by_name, shown, f"{field}.groups")
+
+
+def _members(value: Any, shown: str, field: str) -> Iterable[Any]:
+    """k6 writes a group's checks and groups as a list (older releases: a mapping by name)."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return value.values()
+    if isinstance(value, list):
+        return value
+    raise EvidenceError(f"{shown}: field {field!r}: expected a list of k6 checks or groups, "
+                        f"got {type(value).__name__}")
 
 
 def _count(value: Any, shown: str, field: str) -> int:

@@ -326,6 +326,17 @@ def test_a_threshold_result_that_is_not_true_or_false_is_refused_naming_the_fiel
     assert "metrics.checks.thresholds.rate>0.99" in reason and "true" in reason
 
 
+@pytest.mark.parametrize("field", ["checks", "groups"])
+@pytest.mark.parametrize("name", ["summary-export.json", "summary.json"])
+def test_a_root_group_whose_checks_or_groups_are_not_a_list_is_refused_naming_it(tmp_path, field, name):
+    """Found by the property test: `root_group.checks: true` crashed the reader."""
+    doc = json.loads((FIXTURES / "k6/verdict-fail" / name).read_text())
+    doc["root_group"][field] = True
+    (tmp_path / name).write_text(json.dumps(doc))
+    reason = skipped("k6", tmp_path, name, scenario="stress").reason
+    assert f"root_group.{field}" in reason and "expected a list" in reason and "bool" in reason
+
+
 def test_handle_summary_ok_false_is_crossed_and_export_true_is_crossed():
     """The two polarities of the same run give the same verdict."""
     export = one("k6", FIXTURES, "k6/verdict-fail/summary-export.json", scenario="stress", produced_at=NOW)
