@@ -164,7 +164,8 @@ def _members(value: Any, shown: str, field: str) -> Iterable[Any]:
 
 
 def _count(value: Any, shown: str, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value < 0 or value != int(value)):
         raise EvidenceError(f"{shown}: field {field!r}: expected a count, got {value!r}")
     return int(value)
 

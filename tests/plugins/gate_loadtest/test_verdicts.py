@@ -337,6 +337,16 @@ def test_a_root_group_whose_checks_or_groups_are_not_a_list_is_refused_naming_it
     assert f"root_group.{field}" in reason and "expected a list" in reason and "bool" in reason
 
 
+@pytest.mark.parametrize("count", ["1e400", "-1", "2.5"])
+def test_a_check_count_that_is_not_a_count_is_refused_naming_the_check(tmp_path, count):
+    """Found by the property test: 1e400 (read as Infinity) as a check's fails crashed the reader."""
+    doc = json.loads((FIXTURES / "k6/verdict-fail/summary.json").read_text())
+    doc["root_group"]["checks"][0]["fails"] = "COUNT"
+    (tmp_path / "summary.json").write_text(json.dumps(doc).replace('"COUNT"', count))
+    reason = skipped("k6", tmp_path, "summary.json", scenario="stress").reason
+    assert "fails" in reason and "expected a count" in reason
+
+
 def test_handle_summary_ok_false_is_crossed_and_export_true_is_crossed():
     """The two polarities of the same run give the same verdict."""
     export = one("k6", FIXTURES, "k6/verdict-fail/summary-export.json", scenario="stress", produced_at=NOW)
