@@ -17,10 +17,12 @@ shared machine hits both alike; gate's reading and verifying of the whole log is
 added to gate. Prints wall and CPU seconds, ms per decision, and gate / bare; the target is <= 1.5x.
 gate replays on one engine for the whole run (--engine, default embedded: a forked worker that compiled
 the policies once, each answer bounded by the engine timeout); gate's CPU is its own process's, the
-worker's is in the wall time.
+worker's is in the wall time. On opa-local gate replays a chunk of records at once (gate.replay.compare
+does, REPLAY_CHUNK), which the engine asks in batches (--batch-size inputs per query, --lanes queries in
+flight at once: gate.engine.opa.batch); --batch-size 1 --lanes 1 is the one-query-per-decision loop.
 Also checks that every replayed outcome equals the outcome recorded.
 
-    python benchmarks/replay.py [--count 10000] [--chunk 250] [--keep DIR]
+    python benchmarks/replay.py [--count 10000] [--chunk 200] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -70,20 +72,25 @@ def variant(base: dict, i: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--chunk", type=int, default=250)
+    parser.add_argument("--chunk", type=int, default=200)  # gate.replay.REPLAY_CHUNK
     parser.add_argument("--keep", type=Path, help="keep the decision log in this folder")
     parser.add_argument("--engine", default="embedded",
                         help="the engine gate replays on (embedded, opa-local)")
+    parser.add_argument("--batch-size", type=int, help="opa-local: inputs per query (default: gate's)")
+    parser.add_argument("--lanes", type=int, help="opa-local: batches in flight at once (default: gate's)")
     args = parser.parse_args()
 
     import regopy
 
     from gate import auditlog, jsonsafe
+    from gate.engine.opa import batch
     from gate.engine.session import open_engine
     from gate.evaluate import judge
     from gate.replay import Side, context_of
     from gate.stores.file import FileStore
 
+    batch.BATCH_SIZE = args.batch_size or batch.BATCH_SIZE
+    batch.LANES = args.lanes or batch.LANES
     config, prepared, base = example_input()
     work = Path(tempfile.mkdtemp(prefix="gate-replay-"))
     store = FileStore(work / "decisions.jsonl")
@@ -150,14 +157,15 @@ def main() -> int:
                            "notes": notes}}))
             append_s += time.perf_counter() - t
 
-    # gate: what `gate impact` does for one side, per record, on the engine held for the whole run
+    # gate: what `gate impact` does for one side, a chunk of records at once, on the engine held for the
+    # whole run
     side = Side("working tree", config.threshold_path, prepared.policies, engine=engine)
     mismatches = 0
 
     def gate(records: list[dict]) -> None:
         nonlocal mismatches
-        for rec in records:
-            mismatches += side.replay(rec).outcome != auditlog.outcome(rec)
+        for rec, replay in zip(records, side.replay_many(records)):
+            mismatches += replay.outcome != auditlog.outcome(rec)
 
     record(0, bare(0, min(20, args.count)))  # warm both paths
     gate(sealed[:20])
@@ -198,8 +206,9 @@ def main() -> int:
           f" (appended at {append_s / n * 1000:.2f} ms each, fsync'd)")
     print(f"bare loop ({'regopy' if args.engine == 'embedded' else 'OPA HTTP':<9})   : {bw:8.1f} s wall "
           f"{bc:8.1f} s CPU   {bw / n * 1000:6.1f} ms/decision")
+    how = f", batches of {batch.BATCH_SIZE} on {batch.LANES} lanes" if args.engine != "embedded" else ""
     print(f"gate replay ({args.engine:<9}): {gw:8.1f} s wall {gc:8.1f} s CPU   {gw / n * 1000:6.1f} "
-          "ms/decision"
+          f"ms/decision{how}"
           f"   (reading + verifying the log: {read_wall:.2f} s)")
     print(f"gate / bare             : {gw / bw:.3f}x wall, {gc / bc:.3f}x CPU   (target <= 1.5x)")
     print(f"replayed outcome = recorded outcome: {n - mismatches} of {n}")

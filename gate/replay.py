@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gate import auditlog
-from gate.errors import ConfigError, EngineError, GateError
+from gate.errors import ConfigError, EngineError, GateError, PolicyError
 from gate.evaluate import judge
 from gate.model import Context, Finding
 from gate.policyset import PolicySet
@@ -34,8 +34,8 @@ class Side:
     waivers_path: Path | None = None
     engine: Any = None
     _thresholds: dict[str, Threshold | None] = field(default_factory=dict)
-    _answer: dict[str, Callable[[Mapping[str, Any]], Mapping[str, Any]]] = field(default_factory=dict)
     _waivers: dict[str, Any] = field(default_factory=dict)
+    _data: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def threshold(self, profile: str) -> Threshold | None:
         if profile not in self._thresholds:
@@ -57,52 +57,76 @@ class Side:
                                                   wall_clock=False)
         return self._waivers[profile]
 
-    def evaluator(self, profile: str, threshold: Threshold) -> Callable[[Mapping[str, Any]],
-                                                                        Mapping[str, Any]]:
-        """input → data.gate on the side's engine (an EngineSession: compiled once per policy set and
-        profile, every answer bounded by the engine timeout)."""
-        answer = self._answer.get(profile)
-        if answer is None:
-            if self.engine is None:
-                raise GateError(f"{self.label}: no engine to replay on")
-            engine, policies, data = self.engine, self.policies, {"threshold": threshold.data}
-            answer = self._answer[profile] = lambda doc: engine.evaluate(doc, policies, data)
-        return answer
-
     def replay(self, record: Mapping[str, Any]) -> Replay:
+        return self.replay_many([record])[0]
+
+    def replay_many(self, records: Sequence[Mapping[str, Any]]) -> list[Replay]:
+        """Each record judged again with this side; the engine is asked for all of them at once (in
+        batches where it can: gate.engine.opa.batch), profile by profile."""
+        replays: list[Replay | None] = [None] * len(records)
+        asks: dict[str, list[int]] = {}
+        for i, record in enumerate(records):
+            profile = _profile_of(record)
+            replays[i] = self._unreplayable(record, profile)
+            if replays[i] is None:
+                asks.setdefault(profile, []).append(i)
+        for profile, indices in asks.items():
+            threshold = self.threshold(profile)
+            assert threshold is not None  # _unreplayable said so
+            docs = [records[i]["input"] for i in indices]
+            for i, answer in zip(indices, self._answers_of(profile, threshold, docs)):
+                replays[i] = self._judged(records[i], profile, threshold, answer)
+        return replays  # type: ignore[return-value]
+
+    def _unreplayable(self, record: Mapping[str, Any], profile: str) -> Replay | None:
         doc = record.get("input")
-        profile = str((record.get("labels") or {}).get("profile")
-                      or (doc or {}).get("context", {}).get("environment"))
         if not isinstance(doc, Mapping) or not doc:
             return Replay(None, [], [], [f"record {record.get('seq')} holds no input to replay"])
         problem = auditlog.unreadable(record)
         if problem:
             return Replay(None, [], [], [problem])
-        threshold = self.threshold(profile)
-        if threshold is None:
+        if self.threshold(profile) is None:
             return Replay(None, [], [], [f"{self.label} has no profile {profile!r}"])
-        try:
-            result = self._answer_of(profile, threshold, doc)
-        except EngineError as exc:  # reported for this record: never a flip it did not compute
+        return None
+
+    def _answers_of(self, profile: str, threshold: Threshold, docs: list[Mapping[str, Any]]) -> list[Any]:
+        """The engine's answers (or the EngineError an input ended in). An input whose answer failed on
+        the engine is asked once more (a worker or a local OPA that was killed is started again on the
+        next question), since a crash is not the policy's verdict; a PolicyError is the policy's own
+        failure and stops the replay, as it stops `gate evaluate`."""
+        if self.engine is None:
+            raise GateError(f"{self.label}: no engine to replay on")
+        # one data object per profile: an engine recognises what it already holds by identity
+        data = self._data.setdefault(profile, {"threshold": threshold.data})
+        answers = self.engine.evaluate_many(docs, self.policies, data)
+        for i, answer in enumerate(answers):
+            if isinstance(answer, EngineError):
+                try:
+                    answers[i] = self.engine.evaluate(docs[i], self.policies, data)
+                except EngineError as exc:
+                    answers[i] = exc
+            if isinstance(answers[i], PolicyError):
+                raise answers[i]
+        return answers
+
+    def _judged(self, record: Mapping[str, Any], profile: str, threshold: Threshold, answer: Any) -> Replay:
+        if isinstance(answer, EngineError):  # reported for this record: never a flip it did not compute
             return Replay(None, [], [],
-                          [f"record {record.get('seq')} could not be replayed with {self.label}: {exc}"])
-        if not isinstance(result, Mapping) or not result:
+                          [f"record {record.get('seq')} could not be replayed with {self.label}: {answer}"])
+        if not isinstance(answer, Mapping) or not answer:
             raise GateError(f"{self.label}: the policies decide nothing (no rules under data.gate)")
+        doc = record["input"]
         context = context_of(doc)
         has_evidence = any(items for items in (doc.get("evidence") or {}).values())
-        outcome, findings, waived, notes = judge(result, threshold.rules, context, has_evidence,
+        outcome, findings, waived, notes = judge(answer, threshold.rules, context, has_evidence,
                                                  self.waivers(profile))
         return Replay(outcome, findings, [f for f, _ in waived], notes)
 
 
-    def _answer_of(self, profile: str, threshold: Threshold, doc: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The engine's answer; asked once more when the engine failed (a worker or a local OPA that was
-        killed is started again on the next question), since a crash is not the policy's verdict."""
-        evaluate = self.evaluator(profile, threshold)
-        try:
-            return evaluate(doc)
-        except EngineError:
-            return evaluate(doc)
+def _profile_of(record: Mapping[str, Any]) -> str:
+    doc = record.get("input")
+    return str((record.get("labels") or {}).get("profile")
+               or (doc if isinstance(doc, Mapping) else {}).get("context", {}).get("environment"))
 
 
 def context_of(doc: Mapping[str, Any]) -> Context:
@@ -212,24 +236,41 @@ class Progress:
         self.stream.flush()
 
 
+REPLAY_CHUNK = 200  # records read ahead: what each side's engine is asked for at once
+
+
 def compare(records: Iterable[Mapping[str, Any]], base: Side, head: Side, where: str = "",
             progress: Progress | None = None) -> Impact:
     impact = Impact(base.label, head.label, where)
     cache: dict[str, tuple[Replay, Replay]] = {}
-    for record in records:
-        if progress is not None:
-            progress.step()
-        impact.replayed += 1
-        key = input_key(record)
-        if key not in cache:
-            cache[key] = (base.replay(record), head.replay(record))
-        before, after = cache[key]
-        if before.outcome is None or after.outcome is None:
-            impact.notes.extend(n for n in before.notes + after.notes if n not in impact.notes)
-            continue
-        impact.compared += 1
-        change = Change(record, before, after)
-        if change.flipped or change.added or change.removed:
-            impact.changes.append(change)
+    for chunk in _chunks(records, REPLAY_CHUNK):
+        keys = [input_key(record) for record in chunk]
+        new = {key: record for key, record in zip(keys, chunk) if key not in cache}  # first of each input
+        if new:
+            todo = list(new.values())
+            cache.update(zip(new, zip(base.replay_many(todo), head.replay_many(todo))))
+        for record, key in zip(chunk, keys):
+            if progress is not None:
+                progress.step()
+            impact.replayed += 1
+            before, after = cache[key]
+            if before.outcome is None or after.outcome is None:
+                impact.notes.extend(n for n in before.notes + after.notes if n not in impact.notes)
+                continue
+            impact.compared += 1
+            change = Change(record, before, after)
+            if change.flipped or change.added or change.removed:
+                impact.changes.append(change)
     impact.distinct = len(cache)
     return impact
+
+
+def _chunks(records: Iterable[Mapping[str, Any]], size: int) -> Iterable[list[Mapping[str, Any]]]:
+    chunk: list[Mapping[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

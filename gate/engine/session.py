@@ -3,11 +3,12 @@ the policies and data, asked as many times as the command needs, closed once.
 
     with open_engine(config, policies, data, name) as engine:
         engine.evaluate(input)                  # one decision (gate evaluate, gate check)
-        engine.evaluate(other_input)            # or hundreds (gate lint's variants, gate impact's replays)
+        engine.evaluate(other_input)            # or hundreds (gate lint's variants, gate check)
+        engine.evaluate_many(inputs)            # thousands (gate impact's replays): batched where it can
 
 What an engine does on prepare and close is its own (the embedded engine forks a worker that compiles
 the policies once and bounds every answer by the engine timeout; opa-local starts `opa run --server` and
-pushes the policies; a plugin's engine may do neither): the two optional methods are the typed protocols
+pushes the policies; a plugin's engine may do neither): the optional methods are the typed protocols
 below, not attributes probed at each call site. The sandbox guard runs before any engine sees a policy:
 gate.policyset.load_policies refuses a module that reaches outside it.
 """
@@ -15,11 +16,11 @@ gate.policyset.load_policies refuses a module that reaches outside it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
-from gate.errors import EngineError
+from gate.errors import EngineError, GateError, PolicyError
 from gate.policyset import PolicySet
 
 
@@ -37,6 +38,13 @@ class OneDecision(Protocol):
         with findings_only, the command reads nothing but the findings, and the engine may ask for the
         deny and warn sets only (gate.engine.findings). Called before prepare; every evaluate is still
         answered, and still checked, whatever the path."""
+
+
+@runtime_checkable
+class ManyDecisions(Protocol):
+    def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet,
+                      data: Mapping[str, Any]) -> list[dict[str, Any] | GateError]:
+        """data.gate for each input, or the EngineError or PolicyError it ended in, in order."""
 
 
 @runtime_checkable
@@ -63,6 +71,23 @@ class EngineSession:
         if policies is None or data is None:
             raise EngineError("the engine session was opened without policies: give them with the input")
         return self.engine.evaluate(input, policies, data)
+
+    def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet | None = None,
+                      data: Mapping[str, Any] | None = None) -> list[dict[str, Any] | GateError]:
+        """data.gate for each input, or the EngineError or PolicyError it ended in, in order: in batches
+        where the engine can (opa-local: gate.engine.opa.batch), else one by one."""
+        policies, data = policies or self.policies, self.data if data is None else data
+        if policies is None or data is None:
+            raise EngineError("the engine session was opened without policies: give them with the input")
+        if isinstance(self.engine, ManyDecisions):
+            return self.engine.evaluate_many(list(inputs), policies, data)
+        out: list[dict[str, Any] | GateError] = []
+        for doc in inputs:
+            try:
+                out.append(self.engine.evaluate(doc, policies, data))
+            except (EngineError, PolicyError) as exc:
+                out.append(exc)
+        return out
 
 
 @contextmanager

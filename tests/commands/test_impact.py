@@ -218,25 +218,34 @@ def test_a_local_opa_killed_mid_replay_is_started_again_and_the_report_is_unchan
     import signal
 
     from gate.engine.opa import LocalOpaEngine
+    from gate.engine.opa.client import OpaServer
 
     set_p95_limit(gate_workspace, 700)
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "opa-local"]) == 0
     expected = capsys.readouterr().out
-    real, calls, servers = LocalOpaEngine.evaluate, [], set()
+    real_many, real_ad_hoc = LocalOpaEngine.evaluate_many, OpaServer.ad_hoc
+    batches, servers, killed = [], set(), []
 
-    def evaluate(self, input, policies, data):
-        calls.append(1)
-        if len(calls) == 5:
-            os.kill(self.local.process.pid, signal.SIGKILL)
+    def evaluate_many(self, inputs, policies, data):
+        if len(inputs) > 1 and not batches:  # the first batch goes to a server killed as it is sent
+            self.sync(policies, data)
+            killed.append(self.local.process.pid)
+            os.kill(killed[0], signal.SIGKILL)
             self.local.process.wait()
-        result = real(self, input, policies, data)
+        result = real_many(self, inputs, policies, data)
         servers.add(self.local.process.pid)
         return result
 
-    monkeypatch.setattr(LocalOpaEngine, "evaluate", evaluate)
+    def ad_hoc(self, body, what="POST /v1/query"):
+        batches.append(body.count(b'"gate_nonce"'))
+        return real_ad_hoc(self, body, what)
+
+    monkeypatch.setattr(LocalOpaEngine, "evaluate_many", evaluate_many)
+    monkeypatch.setattr(OpaServer, "ad_hoc", ad_hoc)
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "opa-local"]) == 0
     assert capsys.readouterr().out == expected
-    assert len(servers) == 3  # one per side, and the one started after the kill
+    assert batches and all(size == len(PAST_P95) for size in batches)  # the replay asked in batches
+    assert killed and killed[0] not in servers and len(servers) == 2  # the killed one was started again
 
 
 def test_progress_is_drawn_on_a_terminal_only():

@@ -202,6 +202,20 @@ class OpaServer:
         body = self.call(f"POST /v1/data/{path}", op)
         return "result" in body, body.get("result"), body
 
+    def ad_hoc(self, body: bytes, what: str = "POST /v1/query") -> Any:
+        """POST /v1/query with a request body gate serialised itself (a batch of inputs is sent as the
+        text it already is, not parsed and dumped again) -> the body's `result` (a list of bindings)."""
+        def op(client: Any) -> Any:
+            response = client._session.post(f"{client.root_url}/query", data=body, timeout=self.timeout_s,
+                                            headers={"Content-Type": "application/json"})
+            response.raise_for_status()
+            answer = response.json()
+            if not isinstance(answer, dict):
+                raise ValueError(f"expected a JSON object, got {type(answer).__name__}")  # noqa: TRY004
+            return answer.get("result")
+
+        return self.call(what, op)
+
 
 def _pin_ca_bundle(session: Any, ca_cert: str) -> None:
     """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override Session.verify (psf/requests#4650,

@@ -19,18 +19,18 @@ import json
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gate import jsonsafe, rego
 from gate.engine import canary
 from gate.engine.findings import findings_query
-from gate.engine.opa import push
+from gate.engine.opa import batch, push
 from gate.engine.opa.client import OpaServer
 from gate.engine.opa.local import LocalOpa
 from gate.engine.opa.oneshot import CompileFailed, OpaEval
 from gate.engine.opa.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S
-from gate.errors import EngineError, PolicyError
+from gate.errors import EngineError, GateError, PolicyError
 from gate.policyset import PolicySet
 
 QUERY = "data.gate"
@@ -180,6 +180,8 @@ class LocalOpaEngine(ServerEngine):
         self._ready = False
         self.oneshot: OpaEval | None = None
         self.findings_only = False
+        self._extra_lanes: list[OpaServer] = []
+        self._lane_url: str | None = None
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
     def expect_one(self, findings_only: bool = True) -> None:
@@ -223,6 +225,73 @@ class LocalOpaEngine(ServerEngine):
             raise PolicyError(str(failed)) from None
         return defined, result, {}
 
+    def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet,
+                      data: Mapping[str, Any]) -> list[dict[str, Any] | GateError]:
+        """data.gate for each input, or the EngineError or PolicyError that input ends in, asked in
+        batches on a few connections at once (gate.engine.opa.batch). A batch the server does not answer
+        is asked again input by input, on the path that starts a server that died."""
+        if self.oneshot is not None or len(inputs) < 2:
+            return [self._each(doc, policies, data) for doc in inputs]
+        self.sync(policies, data)
+        query = batch.query(findings_query(policies, f"{canary.PACKAGE}.canary") or QUERY)
+        nonces = [canary.new_nonce() for _ in inputs]
+        results: list[Any] = [None] * len(inputs)
+        texts: list[str] = [""] * len(inputs)
+        for i, doc in enumerate(inputs):
+            try:
+                texts[i] = batch.input_text(doc, nonces[i])
+            except EngineError as exc:
+                results[i] = exc
+        todo = [i for i in range(len(inputs)) if results[i] is None]
+        chunks = [todo[lo:lo + batch.BATCH_SIZE] for lo in range(0, len(todo), batch.BATCH_SIZE)]
+        lanes = self._lanes()
+
+        def ask(lane: int, chunk: Sequence[int]) -> list[Any]:
+            bindings = lanes[lane].ad_hoc(batch.body(query, (texts[i] for i in chunk)), "a batch query")
+            return batch.answers(bindings, len(chunk), self.where)
+
+        for chunk, got in zip(chunks, batch.run(chunks, ask, len(lanes))):
+            for i, answer in zip(chunk, got if isinstance(got, list) else [None] * len(chunk)):
+                results[i] = (self._each(inputs[i], policies, data) if isinstance(got, EngineError)
+                              else self._answer(answer, nonces[i], policies, data))
+        return results
+
+    def _each(self, doc: Mapping[str, Any], policies: PolicySet,
+              data: Mapping[str, Any]) -> dict[str, Any] | GateError:
+        try:
+            return self.evaluate(doc, policies, data)
+        except (EngineError, PolicyError) as exc:
+            return exc
+
+    def _answer(self, answer: Any, nonce: str, policies: PolicySet,
+                data: Mapping[str, Any]) -> dict[str, Any] | GateError:
+        """One input's answer from a batch, held to every check evaluate() makes."""
+        if answer is None:
+            return EngineError(f"{self.where} answered undefined for data.gate: {self.undefined_hint}")
+        if not isinstance(answer, dict):
+            return PolicyError(f"{self.where}: data.gate is {type(answer).__name__}, expected an object")
+        try:
+            self._check(answer, {}, nonce, policies, data)
+        except (EngineError, PolicyError) as exc:
+            return exc
+        return canary.without(answer)
+
+    def _lanes(self) -> list[OpaServer]:
+        """The connections batches go out on: the engine's own, and LANES - 1 more to the same server
+        (made again when the server was started again)."""
+        if self._lane_url != self.local.url:
+            self._close_lanes()
+            self._extra_lanes = [OpaServer(self.local.url or "", token=self.local.token,
+                                           timeout_s=self._timeout_s, retries=DEFAULT_RETRIES)
+                                 for _ in range(batch.LANES - 1)]
+            self._lane_url = self.local.url
+        return [self.server, *self._extra_lanes]
+
+    def _close_lanes(self) -> None:
+        for lane in self._extra_lanes:
+            lane.close()
+        self._extra_lanes, self._lane_url = [], None
+
     def _start(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         push.compile_check(policies, self.local.binary)
         modules = _modules(policies)
@@ -261,6 +330,7 @@ class LocalOpaEngine(ServerEngine):
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
+        self._close_lanes()
         if self.oneshot is not None:
             self.oneshot.stop()
         if self.server is not None:
