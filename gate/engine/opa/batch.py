@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import queue
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gate import jsonsafe
@@ -93,5 +92,7 @@ def run(chunks: Sequence[Sequence[int]], ask: Callable[[int, Sequence[int]], lis
 
     if lanes <= 1 or len(chunks) <= 1:
         return [one(chunk) for chunk in chunks]
+    from concurrent.futures import ThreadPoolExecutor  # not on gate evaluate's start-up path
+
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="gate-opa-batch") as pool:
         return list(pool.map(one, chunks))
