@@ -325,6 +325,19 @@ class _Evaluator:
         return outcome, {f.rule for f in findings if f.blocks}
 
 
+def batch_size(engine: Any, one_s: float) -> int:
+    """Variants per engine call: BATCH on OPA, BATCH_EMBEDDED on regopy, and fewer where one evaluation
+    took so long (a loaded machine, a large release) that a call would come near the engine timeout: a
+    call is sized to take about a quarter of it, judged by the time the reference evaluation took."""
+    from gate.engine.embedded import EmbeddedEngine
+
+    most = BATCH_EMBEDDED if isinstance(engine, EmbeddedEngine) else BATCH
+    timeout = getattr(engine, "timeout_s", None) or getattr(engine, "_timeout_s", None)
+    if not isinstance(timeout, (int, float)) or timeout <= 0 or one_s <= 0:
+        return most
+    return max(1, min(most, int(timeout / 4 / one_s)))
+
+
 def parallel_workers(engine: Any) -> int:
     """The embedded engine evaluates in a process of its own: the lint runs one per core at once."""
     from gate.engine.embedded import EmbeddedEngine
@@ -350,7 +363,9 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
     base_input = build_input(ref.context, ref.config.service, ref.evidence, ref.skipped)
     # the reference: exactly what `gate evaluate` decides
     data = {"threshold": ref.threshold.data}
+    took = time.perf_counter()
     result = engine.evaluate(base_input, ref.policies, data)
+    took = time.perf_counter() - took
     if not isinstance(result, Mapping) or not result:
         raise EngineError(f"engine {engine.name} returned no rules under data.gate: the policy set decides "
                           "nothing")
@@ -371,9 +386,7 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
                        for i, item in enumerate(items)]
                 for kind, items in raw.items()}
     if batch is None:
-        from gate.engine.embedded import EmbeddedEngine
-
-        batch = BATCH_EMBEDDED if isinstance(engine, EmbeddedEngine) else BATCH
+        batch = batch_size(engine, took)
     evaluator = _Evaluator(ref, engine, base_input, raw_docs, deny_packages(result), batch)
     fields: list[tuple[str, int, Path_, Any]] = []
     for kind in sorted(raw_docs):

@@ -220,3 +220,16 @@ def test_a_trailing_star_covers_the_keys_of_one_mapping_and_no_deeper():
     assert not _optional("observability.signals.error_rate_by_input_type.value.claim.deeper", wanted)
     assert not _optional("observability.signals.error_rate_by_input_type.value", wanted)
     assert not _optional("observability.signals.confidence_distribution.value.p10", wanted)
+
+
+def test_a_slow_engine_gets_batches_sized_to_a_quarter_of_its_timeout():
+    """On a loaded machine one regopy evaluation of a large release can take seconds: 40 variants in
+    one call would pass the engine timeout and end the lint in exit 3."""
+    from gate.engine.embedded import EmbeddedEngine
+    from gate.lint import BATCH, BATCH_EMBEDDED, batch_size
+
+    engine = EmbeddedEngine(timeout_s=60)
+    assert batch_size(engine, 0.01) == BATCH_EMBEDDED
+    assert batch_size(engine, 1.5) == 10           # 10 x 1.5 s = 15 s, a quarter of 60
+    assert batch_size(engine, 90) == 1             # never zero
+    assert batch_size(object(), 0.01) == BATCH     # OPA, a plugin's engine without a timeout
