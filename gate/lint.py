@@ -329,21 +329,30 @@ def batch_size(engine: Any, one_s: float) -> int:
     """Variants per engine call: BATCH on OPA, BATCH_EMBEDDED on regopy, and fewer where one evaluation
     took so long (a loaded machine, a large release) that a call would come near the engine timeout: a
     call is sized to take about a quarter of it, judged by the time the reference evaluation took."""
-    from gate.engine.embedded import EmbeddedEngine
-
-    most = BATCH_EMBEDDED if isinstance(engine, EmbeddedEngine) else BATCH
+    most = _most_per_call(engine)
     timeout = getattr(engine, "timeout_s", None) or getattr(engine, "_timeout_s", None)
     if not isinstance(timeout, (int, float)) or timeout <= 0 or one_s <= 0:
         return most
     return max(1, min(most, int(timeout / 4 / one_s)))
 
 
-def parallel_workers(engine: Any) -> int:
-    """The embedded engine evaluates in a process of its own: the lint runs one per core at once."""
+def _most_per_call(engine: Any) -> int:
     from gate.engine.embedded import EmbeddedEngine
+
+    return BATCH_EMBEDDED if isinstance(engine, EmbeddedEngine) else BATCH
+
+
+def parallel_workers(engine: Any) -> int:
+    """The embedded engine evaluates in a process of its own, and opa-local in a private server: the
+    lint runs one per core at once (a batch of variants is a data document, which one server holds one
+    of at a time). A configured OPA server is shared: one batch at a time."""
+    from gate.engine.embedded import EmbeddedEngine
+    from gate.engine.opa import LocalOpaEngine
 
     if isinstance(engine, EmbeddedEngine):
         return max(1, min(os.cpu_count() or 1, 8))
+    if isinstance(engine, LocalOpaEngine) and engine.oneshot is None:
+        return max(1, min(os.cpu_count() or 1, 4))
     return 1
 
 
@@ -387,6 +396,12 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
                 for kind, items in raw.items()}
     if batch is None:
         batch = batch_size(engine, took)
+        if batch < _most_per_call(engine):
+            # the first answer may include the engine's start (a server booting, a worker compiling):
+            # timed again, warm, before the lint's calls are sized by it
+            took = time.perf_counter()
+            engine.evaluate(base_input, ref.policies, data)
+            batch = batch_size(engine, time.perf_counter() - took)
     evaluator = _Evaluator(ref, engine, base_input, raw_docs, deny_packages(result), batch)
     fields: list[tuple[str, int, Path_, Any]] = []
     for kind in sorted(raw_docs):

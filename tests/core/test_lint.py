@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -233,3 +234,25 @@ def test_a_slow_engine_gets_batches_sized_to_a_quarter_of_its_timeout():
     assert batch_size(engine, 1.5) == 10           # 10 x 1.5 s = 15 s, a quarter of 60
     assert batch_size(engine, 90) == 1             # never zero
     assert batch_size(object(), 0.01) == BATCH     # OPA, a plugin's engine without a timeout
+
+
+@requires_opa
+def test_on_opa_local_batches_run_on_one_private_server_per_core_with_the_same_report(gate_workspace, capsys,
+                                                                                     monkeypatch):
+    """Batches of variants are data documents, one per server at a time: two servers side by side give
+    the report one gives, call for call."""
+    from gate import lint
+
+    monkeypatch.setattr(lint, "BATCH", 4)  # several waves of batches on this small release
+    config = release(gate_workspace, p95=500, policy=TINY_FAIL_CLOSED)
+    reports, servers = [], []
+    real = lint.parallel_workers
+    for workers in (1, 2):
+        monkeypatch.setattr(lint, "parallel_workers",
+                            lambda engine, n=workers: servers.append(real(engine)) or n)
+        assert main(["lint", "-c", str(config), "--engine", "opa-local", "--format", "json", *NOW]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        keys = ("findings", "errors", "judged", "variants", "engine_calls")
+        reports.append({key: doc[key] for key in keys})
+    assert reports[0] == reports[1] and reports[0]["engine_calls"] > 2
+    assert set(servers) == {min(os.cpu_count() or 1, 4)}  # what gate lint would run on this machine

@@ -181,6 +181,7 @@ class LocalOpaEngine(ServerEngine):
         self.oneshot: OpaEval | None = None
         self.findings_only = False
         self._extra_lanes: list[OpaServer] = []
+        self._siblings: list[LocalOpaEngine] = []  # gate lint's other servers (evaluate_each)
         self._lane_url: str | None = None
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
@@ -256,6 +257,31 @@ class LocalOpaEngine(ServerEngine):
                               else self._answer(answer, nonces[i], policies, data))
         return results
 
+    def evaluate_each(self, input: Mapping[str, Any], policies: PolicySet,
+                      datas: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | PolicyError]:
+        """evaluate() for several data documents at once (gate lint's batches of variants, which are
+        data): one private server each, this engine's and siblings started on first use, side by side;
+        a PolicyError is that document's answer, any other error ends the call."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        while len(self._siblings) < len(datas) - 1:
+            self._siblings.append(LocalOpaEngine(self.local.binary, self._timeout_s, self._persistent))
+        engines = [self, *self._siblings]
+        for engine, data in zip(engines, datas):
+            # each server made to hold its policies and data from this thread: a server (re)started
+            # from a pool thread would get the kernel's parent-death signal when the thread ends
+            engine.sync(policies, data)
+
+        def one(job: tuple[LocalOpaEngine, Mapping[str, Any]]) -> dict[str, Any] | PolicyError:
+            engine, data = job
+            try:
+                return engine.evaluate(input, policies, data)
+            except PolicyError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, len(datas))) as pool:
+            return list(pool.map(one, zip(engines, datas)))
+
     def _each(self, doc: Mapping[str, Any], policies: PolicySet,
               data: Mapping[str, Any]) -> dict[str, Any] | GateError:
         try:
@@ -330,6 +356,9 @@ class LocalOpaEngine(ServerEngine):
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
+        for sibling in self._siblings:
+            sibling.close()
+        self._siblings = []
         self._close_lanes()
         if self.oneshot is not None:
             self.oneshot.stop()

@@ -170,8 +170,10 @@ def free_port() -> int:
 
 def _parent_death_signal() -> Callable[[], None] | None:
     """On Linux, a function for Popen's preexec_fn that has the kernel send SIGTERM to the child when
-    gate dies. ctypes is loaded here, in the parent: between fork and exec the child must not import
-    (another thread may hold the import lock at the fork, and the child would wait for it forever)."""
+    gate dies (strictly: when the thread that started it ends, so start servers from a thread that
+    lives as long as they should). ctypes is loaded here, in the parent: between fork and exec the child
+    must not import (another thread may hold the import lock at the fork, and the child would wait for it
+    forever)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
