@@ -47,6 +47,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--now", help="evaluate scenarios as of this RFC 3339 time unless expected.yaml sets now")
     p.add_argument("-k", dest="keyword", help="only tests whose name contains this text")
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    p.add_argument("--engine", choices=("auto", "embedded", "opa", "opa-local"),
+                   help="engine for the scenarios (default: gate.yaml's, else auto: the reference engine, "
+                        "OPA, where one is at hand); one engine for every scenario. The Rego unit tests "
+                        "run on the embedded engine")
     p.set_defaults(run=run)
 
 
@@ -283,8 +287,10 @@ def run(args) -> int:
     subject_ = subject(args)
     results = rego_tests(subject_, args.keyword)
     folders = scenario_dirs(subject_, args.scenarios, args.keyword)
+    scenarios_on = None
     if folders:  # one engine for every scenario: each threshold's data compiles once
-        with open_engine(subject_.base_config, None, None, "embedded", announce=False) as engine:
+        with open_engine(subject_.base_config, None, None, args.engine, announce=False) as engine:
+            scenarios_on = engine.name
             results.extend(run_scenario(subject_, folder, args.now, engine) for folder in folders)
     declared = declared_rules(subject_.policies)
     exercised = set().union(*(r.exercised for r in results)) if results else set()
@@ -293,7 +299,8 @@ def run(args) -> int:
     if args.format == "json":
         doc = {"results": [{"kind": r.kind, "name": r.name, "status": r.status, "detail": r.detail}
                            for r in results],
-               "counts": counts, "rules": sorted(declared), "not_exercised": untested}
+               "counts": counts, "rules": sorted(declared), "not_exercised": untested,
+               "engines": {"rego": "embedded", "scenarios": scenarios_on}}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         out = sys.stdout
@@ -302,7 +309,8 @@ def run(args) -> int:
                                                                        else "") + "\n")
         out.write(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors"
                   f" ({sum(1 for r in results if r.kind == 'rego')} Rego unit tests,"
-                  f" {sum(1 for r in results if r.kind == 'scenario')} scenarios)\n")
+                  f" {sum(1 for r in results if r.kind == 'scenario')} scenarios"
+                  + (f" on {scenarios_on}" if scenarios_on else "") + ")\n")
         out.write(f"{len(declared) - len(untested)} of {len(declared)} rules exercised")
         out.write(f"; not exercised by any test: {', '.join(untested)}\n" if untested else "\n")
     if not results:

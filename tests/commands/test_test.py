@@ -8,7 +8,7 @@ import pytest
 
 from gate.cli import main
 
-from ..conftest import REPO
+from ..conftest import REPO, requires_opa
 from ..core.helpers import POLICY, load_test
 
 NOW = "2026-11-26T12:00:00Z"
@@ -157,3 +157,18 @@ def test_gate_test_passes_out_of_the_box_with_the_clock_years_ahead():
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     scenarios = [r for r in json.loads(run.stdout)["results"] if r["kind"] == "scenario"]
     assert len(scenarios) >= 11 and all(r["status"] == "pass" for r in scenarios), scenarios
+
+
+@requires_opa
+def test_the_shipped_scenarios_give_the_same_results_on_opa_local_as_on_the_embedded_engine(capsys,
+                                                                                           monkeypatch):
+    monkeypatch.chdir(REPO)  # the shipped policies, threshold and scenarios are under test
+    docs = {}
+    for engine in ("embedded", "opa-local"):
+        assert main(["test", "-f", "json", "--engine", engine, "-k", "-"]) == 0
+        docs[engine] = json.loads(capsys.readouterr().out)
+    scenarios = {e: [(r["name"], r["status"]) for r in d["results"] if r["kind"] == "scenario"]
+                 for e, d in docs.items()}
+    assert scenarios["embedded"] == scenarios["opa-local"] and len(scenarios["embedded"]) >= 5
+    assert all(status == "pass" for _, status in scenarios["opa-local"])
+    assert [d["engines"]["scenarios"] for d in docs.values()] == ["embedded", "opa-local"]
