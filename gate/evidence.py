@@ -57,9 +57,14 @@ def read_document(path: Path, display: str | None = None) -> Loaded:
     return load_yaml(path, EvidenceError, MAX_EVIDENCE_BYTES, shown)
 
 
-def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
+def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",), *,
+                  numbers_checked: bool = False) -> None:
     """Validate a kind's data against the schema its plugin registered (gate's own:
-    gate/schemas/evidence/)."""
+    gate/schemas/evidence/).
+
+    Its numbers are checked first (jsonschema lets NaN through every bound), unless the caller says it
+    has just checked the document data stands in (``validate_envelope`` checks the whole file).
+    """
     from gate.plugins import evidence_kinds
 
     kinds = evidence_kinds()
@@ -69,7 +74,8 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
         known = ", ".join(kinds.names()) or ("none (is gate.builtins.evidence_kinds loaded? see "
                                              "GATE_LOAD_PLUGINS)")
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
-    refuse_inexact_numbers(doc, data, EvidenceError, prefix)
+    if not numbers_checked:
+        refuse_inexact_numbers(doc, data, EvidenceError, prefix)
     validator = _validator(registered)
     errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:
@@ -87,10 +93,16 @@ def make_evidence(
     digest: str,
     produced_at: Any,
     subject: Mapping[str, Any],
+    numbers_checked: bool = False,
 ) -> Evidence:
+    """An Evidence item; produced_at parsed (EvidenceError names the field when it is not a timestamp).
+
+    ``numbers_checked``: the caller checked the numbers of this subject and data (``validate_envelope``
+    does, for the whole file), so collection need not walk them again. Left False, it does.
+    """
     try:
         when = parse_timestamp(produced_at) if produced_at is not None else None
     except ValueError as exc:
         raise EvidenceError(f"{origin}: field 'produced_at': {exc}") from None
     return Evidence(kind=kind, source=source, subject=subject, data=data, produced_at=when,
-                    origin=origin, digest=digest)
+                    origin=origin, digest=digest, numbers_checked=(subject, data) if numbers_checked else ())
