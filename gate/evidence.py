@@ -15,6 +15,7 @@ from gate.errors import EvidenceError
 from gate.loader import Loaded, load_yaml, parse_json, read_bytes, schema_error, sha256_digest
 from gate.model import Evidence
 from gate.numbers import bounded
+from gate.quickschema import Check, compile_schema, passes
 from gate.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
 MAX_CACHED_VALIDATORS = 256
 # A kind's validator, per registered schema object (kept here so its id stays its own).
-_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+# With it, its quick check (gate.quickschema): jsonschema is asked only about data that fails.
+_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator, Check | None]] = {}
 
 
 def known_kinds() -> tuple[str, ...]:
@@ -35,7 +37,7 @@ def known_kinds() -> tuple[str, ...]:
     return tuple(evidence_kinds().names())
 
 
-def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+def _validator(registered: Mapping[str, Any]) -> tuple[jsonschema.Draft202012Validator, Check | None]:
     cached = _validators.get(id(registered))
     if cached is None or cached[0] is not registered:
         if len(_validators) >= MAX_CACHED_VALIDATORS:
@@ -43,9 +45,10 @@ def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator
         # every number bounded to what both engines hold exactly (gate.numbers), as for gate's own schemas
         import jsonschema  # loaded on first use, not at start-up
 
-        cached = (registered, jsonschema.Draft202012Validator(bounded(registered)))
+        checked = bounded(registered)
+        cached = (registered, jsonschema.Draft202012Validator(checked), compile_schema(checked))
         _validators[id(registered)] = cached
-    return cached[1]
+    return cached[1], cached[2]
 
 
 def read_document(path: Path, display: str | None = None) -> Loaded:
@@ -76,7 +79,9 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
     if not numbers_checked:
         refuse_inexact_numbers(doc, data, EvidenceError, prefix)
-    validator = _validator(registered)
+    validator, quick = _validator(registered)
+    if passes(quick, data):
+        return
     errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:
         err = errors[0]

@@ -38,6 +38,13 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 200_000  # nodes, with aliases counted expanded: stops "billion laughs"
 MAX_YAML_DEPTH = 64  # the deepest gate's own formats go is under 10; the composer recurses once per level
 _CHUNK = 64 * 1024
+# A file this small, with this few characters that can open a level ([, {, -, :, ?), is composed whole by
+# libyaml's C composer (_parse_small): nothing in it can take much memory, and the composer, which recurses
+# in C once per level, stays far inside any thread's stack (700 levels fit in 256 KiB). Anything larger
+# goes through the streaming composer below.
+SMALL_FILE_BYTES = 64 * 1024
+SMALL_FILE_OPENERS = 512
+_OPENERS = "[{-:?"
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
 
@@ -139,6 +146,16 @@ class _Source:
         if self.failure is not None:
             raise self.failure
         return "sha256:" + self.sha.hexdigest()
+
+
+class _Rejoined:
+    """The bytes already read from a stream, then the rest of it: the stream as if unread."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = io.BytesIO(head), rest
+
+    def read(self, size: int = -1) -> bytes:
+        return self.head.read(size) or self.rest.read(size)
 
 
 class _Composer(Composer):
@@ -314,6 +331,89 @@ for _cls in {_Loader, _PyLoader}:
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
 
 
+class _SlowPath(Exception):
+    """A small file the quick path does not answer for: the streaming composer reads it again, and gives
+    its own message for what is wrong (or the same data and lines, for an alias, a merge key or a
+    complex key, whose lines it records where they are written)."""
+
+
+if _Events is not None:
+    class _SmallLoader(_Events, SafeConstructor, Resolver):
+        """libyaml composes the whole (small) file in C; the checks walk the finished graph."""
+
+        def __init__(self, text: str) -> None:
+            _Events.__init__(self, text)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _SmallLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
+
+
+def _parse_small(raw: bytes) -> tuple[Any, dict] | None:
+    """(data, lines) of a small file, exactly as parse_stream gives them, or None when only parse_stream
+    can say (an error, an alias, a limit reached: the streaming composer then words the refusal).
+
+    A small evidence file is read several times faster this way: the composing is libyaml's, in C.
+    """
+    if _Events is None or len(raw) > SMALL_FILE_BYTES:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if sum(text.count(opener) for opener in _OPENERS) > SMALL_FILE_OPENERS:
+        return None  # could nest deeper than the C composer's recursion should go
+    text = text[1:] if text.startswith("\ufeff") else text
+    try:
+        loader = _SmallLoader(text)
+        try:
+            node = loader.get_single_node()
+            lines: dict[tuple[str | int, ...], int] = {}
+            if node is not None:
+                _Walk(loader, lines).node(node, ())
+            return (None if node is None else loader.construct_document(node)), lines
+        finally:
+            loader.dispose()
+    except Exception:  # noqa: BLE001 - whatever it is, parse_stream reads the file again and names it
+        return None
+
+
+class _Walk:
+    """The checks _Composer makes as events arrive, made on libyaml's finished node graph, in the same
+    order: depth, node count, keys given twice (as YAML resolves them), and the line of every field."""
+
+    def __init__(self, loader: Any, lines: dict[tuple[str | int, ...], int]) -> None:
+        self.loader, self.lines = loader, lines
+        self.seen: set[int] = set()
+
+    def node(self, node: Node, here: tuple[str | int, ...]) -> None:
+        self.lines.setdefault(here, node.start_mark.line + 1)
+        if id(node) in self.seen or len(here) >= MAX_YAML_DEPTH:
+            raise _SlowPath  # an alias (recorded at its own line there), or too deep
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_YAML_NODES:
+            raise _SlowPath
+        if type(node) is SequenceNode:
+            for index, item in enumerate(node.value):
+                self.node(item, (*here, index))
+        elif type(node) is MappingNode:
+            self.mapping(node, here)
+
+    def mapping(self, node: MappingNode, here: tuple[str | int, ...]) -> None:
+        keys: set[Any] = set()
+        for key_node, value_node in node.value:
+            if type(key_node) is not ScalarNode or key_node.tag == _MERGE or id(key_node) in self.seen:
+                raise _SlowPath  # a complex key, a merge, an alias as a key
+            self.seen.add(id(key_node))
+            key = key_node.value if key_node.tag == _STR else self.loader.construct_object(key_node)
+            if key in keys:
+                raise _SlowPath  # a key given twice: the streaming composer names both lines
+            keys.add(key)
+            path = (*here, key_node.value)
+            self.lines.setdefault(path, key_node.start_mark.line + 1)
+            self.node(value_node, path)
+
+
 def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
     """Parse one YAML document from source with the limits above; returns (data, lines)."""
     try:
@@ -342,6 +442,9 @@ def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigEr
 
 def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
     """Parse one YAML document held in memory; returns (data, lines)."""
+    quick = _parse_small(raw)
+    if quick is not None:
+        return quick
     source = _Source(io.BytesIO(raw), where, error, len(raw))
     data, lines = parse_stream(source, where, error)
     source.digest()  # raises a failure (not UTF-8) the parser did not reach
@@ -353,7 +456,12 @@ def load_yaml(path: Path, error: type[Exception] = ConfigError, limit: int = MAX
     """Read and parse a YAML file as a stream: memory stays bounded by the limits, not by the file's size."""
     where = shown or path
     with _opened(path, error, limit) as stream:
-        source = _Source(stream, where, error, limit)
+        head = stream.read(min(SMALL_FILE_BYTES, limit) + 1)
+        if len(head) <= min(SMALL_FILE_BYTES, limit):
+            quick = _parse_small(head)
+            if quick is not None:
+                return Loaded(quick[0], sha256_digest(head), quick[1], where)
+        source = _Source(_Rejoined(head, stream), where, error, limit)
         data, lines = parse_stream(source, where, error)
         digest = source.digest()
     return Loaded(data, digest, lines, where)
