@@ -47,6 +47,8 @@ SMALL_FILE_OPENERS = 512
 _OPENERS = "[{-:?"
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 
 
 @dataclass(frozen=True)
@@ -345,8 +347,39 @@ if _Events is not None:
             _Events.__init__(self, text)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
+            # the implicit resolvers by first character, wildcards included (resolve runs once a node);
+            # taken per file, as Resolver.resolve reads them
+            known = self.yaml_implicit_resolvers
+            self._wildcard = tuple(known.get(None, []))
+            self._by_first = {first: (*found, *self._wildcard) for first, found in known.items()
+                              if first is not None}
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            """Resolver.resolve, for a resolver with no path resolvers (gate adds none)."""
+            if kind is ScalarNode:
+                if implicit[0]:
+                    for tag, regexp in self._by_first.get(value[:1], self._wildcard):
+                        if regexp.match(value):
+                            return tag
+                return self.DEFAULT_SCALAR_TAG
+            return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            """No path resolvers: nothing to track (the C composer calls this once a node)."""
+
+        def ascend_resolver(self) -> None:
+            """As descend_resolver."""
 
     _SmallLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
+
+# the scalars _Build makes itself, with SafeConstructor's own functions (timestamps kept as text)
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:timestamp": _keep_timestamp_text,
+}
 
 
 def _parse_small(raw: bytes) -> tuple[Any, dict] | None:
@@ -363,55 +396,78 @@ def _parse_small(raw: bytes) -> tuple[Any, dict] | None:
         return None
     if sum(text.count(opener) for opener in _OPENERS) > SMALL_FILE_OPENERS:
         return None  # could nest deeper than the C composer's recursion should go
+    if "&" in text:
+        return None  # an anchor: the streaming composer records each alias's line where it is written
     text = text[1:] if text.startswith("\ufeff") else text
     try:
         loader = _SmallLoader(text)
         try:
             node = loader.get_single_node()
-            lines: dict[tuple[str | int, ...], int] = {}
-            if node is not None:
-                _Walk(loader, lines).node(node, ())
-            return (None if node is None else loader.construct_document(node)), lines
+            if node is None:
+                return None, {}
+            build = _Build(loader, {})
+            data = build.node(node, ())
+            return None if build.count > MAX_YAML_NODES else (data, build.lines)
         finally:
             loader.dispose()
     except Exception:  # noqa: BLE001 - whatever it is, parse_stream reads the file again and names it
         return None
 
 
-class _Walk:
-    """The checks _Composer makes as events arrive, made on libyaml's finished node graph, in the same
-    order: depth, node count, keys given twice (as YAML resolves them), and the line of every field."""
+class _Build:
+    """The checks _Composer makes as events arrive, made on libyaml's finished node graph in the same order
+    (depth, node count, keys given twice as YAML resolves them, the line of every field), building the
+    data as it goes: what SafeConstructor would build, for the tags gate's files use. Anything else (a
+    merge, a complex key, a set, binary) is left to the streaming composer; so is any text with an anchor
+    (_parse_small), so no node here is reached twice."""
 
     def __init__(self, loader: Any, lines: dict[tuple[str | int, ...], int]) -> None:
         self.loader, self.lines = loader, lines
-        self.seen: set[int] = set()
+        self.count = 0
 
-    def node(self, node: Node, here: tuple[str | int, ...]) -> None:
+    def node(self, node: Node, here: tuple[str | int, ...]) -> Any:
         self.lines.setdefault(here, node.start_mark.line + 1)
-        if id(node) in self.seen or len(here) >= MAX_YAML_DEPTH:
-            raise _SlowPath  # an alias (recorded at its own line there), or too deep
-        self.seen.add(id(node))
-        if len(self.seen) > MAX_YAML_NODES:
-            raise _SlowPath
-        if type(node) is SequenceNode:
-            for index, item in enumerate(node.value):
-                self.node(item, (*here, index))
-        elif type(node) is MappingNode:
-            self.mapping(node, here)
+        self.count += 1
+        kind = type(node)
+        if kind is ScalarNode:
+            return node.value if node.tag == _STR else self.scalar(node)
+        if self.count > MAX_YAML_NODES or (node.value and len(here) + 1 >= MAX_YAML_DEPTH):
+            raise _SlowPath  # the streaming composer words the refusal
+        if kind is SequenceNode and node.tag == _SEQ:
+            return [self.item(item, (*here, index)) for index, item in enumerate(node.value)]
+        if kind is MappingNode and node.tag == _MAP:
+            return self.mapping(node, here)
+        raise _SlowPath
 
-    def mapping(self, node: MappingNode, here: tuple[str | int, ...]) -> None:
-        keys: set[Any] = set()
+    def item(self, node: Node, here: tuple[str | int, ...]) -> Any:
+        """A member of a collection already checked for depth: a scalar is built here (most are), the rest
+        by node()."""
+        if type(node) is ScalarNode:
+            self.lines.setdefault(here, node.start_mark.line + 1)
+            self.count += 1
+            return node.value if node.tag == _STR else self.scalar(node)
+        return self.node(node, here)
+
+    def scalar(self, node: ScalarNode) -> Any:
+        make = _SCALAR_TAGS.get(node.tag)
+        if make is None:
+            raise _SlowPath
+        return make(self.loader, node)
+
+    def mapping(self, node: MappingNode, here: tuple[str | int, ...]) -> dict[Any, Any]:
+        built: dict[Any, Any] = {}
+        lines = self.lines
         for key_node, value_node in node.value:
-            if type(key_node) is not ScalarNode or key_node.tag == _MERGE or id(key_node) in self.seen:
-                raise _SlowPath  # a complex key, a merge, an alias as a key
-            self.seen.add(id(key_node))
-            key = key_node.value if key_node.tag == _STR else self.loader.construct_object(key_node)
-            if key in keys:
+            if type(key_node) is not ScalarNode:
+                raise _SlowPath  # a complex key
+            self.count += 1
+            key = key_node.value if key_node.tag == _STR else self.scalar(key_node)  # a merge: no scalar
+            if key in built:
                 raise _SlowPath  # a key given twice: the streaming composer names both lines
-            keys.add(key)
             path = (*here, key_node.value)
-            self.lines.setdefault(path, key_node.start_mark.line + 1)
-            self.node(value_node, path)
+            lines.setdefault(path, key_node.start_mark.line + 1)
+            built[key] = self.item(value_node, path)
+        return built
 
 
 def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:

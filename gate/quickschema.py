@@ -32,17 +32,12 @@ _ACTING = frozenset({
     "propertyNames", "required", "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems"})
 # keys that change how a $ref resolves: a schema that has them below its root is left to jsonschema
 _RESOLVING = ("$id", "$anchor", "$dynamicAnchor")
-_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
+_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 _SCALARS = (str, int, float, bool, type(None))
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda x: type(x) is dict,
-    "array": lambda x: type(x) is list,
-    "string": lambda x: type(x) is str,
-    "boolean": lambda x: type(x) is bool,
-    "null": lambda x: x is None,
-    "number": lambda x: type(x) is int or type(x) is float,
-    "integer": lambda x: type(x) is int or (type(x) is float and x.is_integer()),
-}
+# the Python types of each JSON type; an "integer" is also a float with no fraction (1.0), as in jsonschema
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,), "null": (type(None),),
+    "number": (int, float), "integer": (int,)}
 
 
 class Unsupported(Exception):
@@ -107,21 +102,25 @@ class _Compiler:
                 raise Unsupported(key)
         return _node(typed, {kind: checks for kind, checks in groups.items() if checks}, general)
 
-    def _types(self, declared: Any) -> Check | None:
+    def _types(self, declared: Any) -> tuple[frozenset[type] | None, bool]:
+        """The Python types the schema's type admits (None: any), and whether a whole float is an integer."""
         if declared is None:
-            return None
+            return None, False
         names = [declared] if isinstance(declared, str) else declared
         if not isinstance(names, list) or not all(name in _TYPES for name in names):
             raise Unsupported(f"type {declared!r}")
-        tests = [_TYPES[name] for name in names]
-        return lambda x: any(test(x) for test in tests)
+        return frozenset(kind for name in names for kind in _TYPES[name]), "integer" in names
 
     def _object(self, schema: dict) -> list[Check]:
         checks: list[Check] = []
         properties = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
         patterns = [(re.compile(pattern), self.compile(sub))
                     for pattern, sub in schema.get("patternProperties", {}).items()]
-        if properties:
+        if not patterns:  # one pass over the value's fields: each checked by its property or as additional
+            extra = self.compile(schema["additionalProperties"]) if "additionalProperties" in schema else None
+            if properties or extra is not None:
+                checks.append(_fields(properties, extra))
+        elif properties:
             checks.append(lambda x: all(check(x[name]) for name, check in properties.items() if name in x))
         if patterns:
             checks.append(lambda x: all(check(value) for key, value in x.items()
@@ -129,7 +128,7 @@ class _Compiler:
         if "required" in schema:
             required = list(schema["required"])
             checks.append(lambda x: all(name in x for name in required))
-        if "additionalProperties" in schema:
+        if patterns and "additionalProperties" in schema:
             checks.append(self._additional(schema, properties, patterns))
         if "propertyNames" in schema:
             names = self.compile(schema["propertyNames"])
@@ -256,13 +255,30 @@ _DONE = frozenset({
     "required", "type", "uniqueItems"})
 
 
-def _node(typed: Check | None, groups: dict[type, list[Check]], general: list[Check]) -> Check:
+def _fields(properties: dict[str, Check], extra: Check | None) -> Check:
+    def fields(x: dict) -> bool:
+        for key, value in x.items():
+            check = properties.get(key) if type(key) is str else None
+            if check is None:
+                if extra is not None and not extra(value):
+                    return False
+            elif not check(value):
+                return False
+        return True
+    return fields
+
+
+def _node(typed: tuple[frozenset[type] | None, bool], groups: dict[type, list[Check]],
+          general: list[Check]) -> Check:
     """One subschema's function: the type first, then the checks for the value's type, then the rest."""
+    admitted, whole_floats = typed
+
     def check(x: Any) -> bool:
         kind = type(x)
         if kind not in _JSON_TYPES:
             raise Unsure  # a subclass or a type JSON does not have: jsonschema's own type rules apply
-        if typed is not None and not typed(x):
+        if admitted is not None and kind not in admitted and not (
+                whole_floats and kind is float and x.is_integer()):
             return False
         for each in groups.get(kind, ()):
             if not each(x):

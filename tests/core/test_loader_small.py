@@ -76,6 +76,8 @@ ODD = [
     "\ufeffa: 1\n",                                      # a byte-order mark
     "",                                                  # empty: None
     "# only a comment\n",
+    "a:\nb: ''\nc: \"\"\n- x\n",                   # empty values: null, and text
+    "a:\nb: ''\n",
     "- 1\n- - 2\n  - 3\n- {a: [x, y]}\n",
     "a: .nan\nb: .inf\nc: 0x10\nd: 1_000\ne: ~\nf: yes\ng: '1'\n",
     "1: a\n2: b\ntrue: c\n",                             # keys that are not text
