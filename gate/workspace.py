@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import os
+import stat
 from pathlib import Path
 
 from gate.errors import ConfigError
@@ -39,16 +41,32 @@ def resolve_glob(root: Path, pattern: str, allow_outside: bool = False) -> list[
     full = pattern if Path(pattern).is_absolute() else str(root / pattern)
     matches = sorted(Path(p) for p in glob.glob(full, recursive=True))
     real_root = root.resolve()
+    folders: dict[Path, Path] = {}
     out = []
     for match in matches:
-        real = match.resolve()
+        real, is_file = _real(match, folders)
         if not allow_outside and not real.is_relative_to(real_root):
             raise ConfigError(f"{match}: outside the workspace {root} (a '..' or a symlink leads out);"
                               " set workspace.allow_outside: true to allow it")
-        if match.is_file():
+        if is_file:
             out.append(match)
             _remember(match, real)
     return out
+
+
+def _real(path: Path, folders: dict[Path, Path]) -> tuple[Path, bool]:
+    """path.resolve() and path.is_file(), from one lstat of a path that is not itself a symlink: its
+    folder is resolved once for all the files in it (a glob's matches mostly share one), not once each."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return path.resolve(), path.is_file()
+    if stat.S_ISLNK(info.st_mode) or path.name in ("", ".", ".."):
+        return path.resolve(), path.is_file()
+    folder = folders.get(path.parent)
+    if folder is None:
+        folder = folders[path.parent] = path.parent.resolve()
+    return folder / path.name, stat.S_ISREG(info.st_mode)
 
 
 def _remember(path: Path, real: Path) -> None:
