@@ -283,7 +283,7 @@ def _node(typed: tuple[frozenset[type] | None, bool], groups: dict[type, list[Ch
         for each in groups.get(kind, ()):
             if not each(x):
                 return False
-        return all(each(x) for each in general)
+        return not general or all(each(x) for each in general)
     return check
 
 
