@@ -12,14 +12,16 @@ from gate.config import Config, EvidenceSpec
 from gate.errors import ConfigError, EvidenceError, GateError
 from gate.model import Context, Evidence, Skipped
 from gate.registry import Registry
+from gate.workspace import resolved
 
 FUTURE_SKEW_S = 3600
 
 
 def display_path(path: Path, root: Path) -> str:
-    """A path as the user would write it: relative to the workspace where possible."""
+    """A path as the user would write it: relative to the workspace where possible (a file the entry's
+    glob just matched is not resolved again: gate.workspace.resolved)."""
     try:
-        return str(path.resolve().relative_to(root))
+        return str(resolved(path).relative_to(root))
     except ValueError:
         return os.path.relpath(path, root)
 
@@ -114,6 +116,10 @@ def _screen(evidence: list[Evidence], skipped: list[Skipped], context: Context):
 
 
 def _inexact(item: Evidence) -> str | None:
+    """The first inexact number of the item's subject or data, unless its reader checked these very ones
+    (Evidence.numbers_checked): the safety net for every other collector, third-party ones included."""
+    if item.numbers_known_exact():
+        return None
     inexact = numbers.first_problem({"subject": item.subject, "data": item.data})
     if inexact:
         field = ".".join(str(part) for part in inexact[0])

@@ -134,5 +134,8 @@ def check_options(spec: EvidenceSpec, schema: Mapping[str, Any]) -> dict[str, An
 
 def validate_envelope(doc: Loaded) -> None:
     """A document in gate's evidence form (kind, source, produced_at, subject, data: docs/input-document.md);
-    EvidenceError names the file, line and field. The kind's data is then for ``validate_kind``."""
+    EvidenceError names the file, line and field. The kind's data is then for ``validate_kind``.
+
+    Every number in the file is checked here (gate.numbers), so ``validate_kind(...,
+    numbers_checked=True)`` and ``make_evidence(..., numbers_checked=True)`` need not check them again."""
     validate(doc, "evidence-envelope.schema.json", EvidenceError)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gate.errors import ConfigError
 from gate.loader import Loaded, field_error, load_document, schema_error
 from gate.numbers import bounded, first_problem
+from gate.quickschema import compile_schema, passes
 
 if TYPE_CHECKING:
     from gate.threshold import Threshold
@@ -41,6 +42,12 @@ def _validator(schema_name: str) -> Any:
     return jsonschema.Draft202012Validator(schema(schema_name))
 
 
+@cache
+def _quick(schema_name: str) -> Any:
+    """The quick check of one of gate's schemas (gate.quickschema), compiled once per run."""
+    return compile_schema(schema(schema_name))
+
+
 def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception],
                            prefix: tuple[str, ...] = ()) -> None:
     """NaN, ±Infinity or a number beyond ±2^53 anywhere in data: one line naming the file, line and field.
@@ -55,6 +62,8 @@ def refuse_inexact_numbers(doc: Loaded, data: Any, error: type[Exception],
 def validate(doc: Loaded, schema_name: str, error: type[Exception] = ConfigError) -> None:
     """Validate a loaded document; raise one line naming the first (shallowest) problem."""
     refuse_inexact_numbers(doc, doc.data, error)
+    if passes(_quick(schema_name), doc.data):
+        return  # jsonschema is asked only about a document that fails, for its message
     validator = _validator(schema_name)
     errors = sorted(validator.iter_errors(doc.data),
                     key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))

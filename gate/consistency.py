@@ -268,21 +268,24 @@ def _at_most(data: Mapping[str, Any], part: str, whole: str) -> Iterator[str]:
 
 
 def _dates_after(value: Any, produced_at: datetime, path: tuple[str, ...]) -> Iterator[str]:
-    """Dates inside the data (date, last_calibrated, last_review, *_at) may not be after produced_at."""
+    """Dates inside the data (date, last_calibrated, last_review, *_at) may not be after produced_at.
+
+    Only mappings and lists are descended into (a scalar holds no date field): this walks every item."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            here = (*path, str(key))
-            if isinstance(item, str) and (key in DATE_KEYS or str(key).endswith("_at")):
-                found = _date_after(item, produced_at, ".".join(here))
-                if found:
-                    yield found
-                    return
-            else:
-                yield from _dates_after(item, produced_at, here)
+            if isinstance(item, str):
+                if key in DATE_KEYS or str(key).endswith("_at"):
+                    found = _date_after(item, produced_at, ".".join((*path, str(key))))
+                    if found:
+                        yield found
+                        return
+            elif isinstance(item, (Mapping, list)):
+                yield from _dates_after(item, produced_at, (*path, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            where = (*path[:-1], f"{path[-1]}[{index}]") if path else (f"[{index}]",)
-            yield from _dates_after(item, produced_at, where)
+            if isinstance(item, (Mapping, list)):
+                where = (*path[:-1], f"{path[-1]}[{index}]") if path else (f"[{index}]",)
+                yield from _dates_after(item, produced_at, where)
 
 
 def _date_after(text: str, produced_at: datetime, field: str) -> str | None:

@@ -15,6 +15,7 @@ from gate.errors import EvidenceError
 from gate.loader import Loaded, load_yaml, parse_json, read_bytes, schema_error, sha256_digest
 from gate.model import Evidence
 from gate.numbers import bounded
+from gate.quickschema import Check, compile_schema, passes
 from gate.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 
 MAX_CACHED_VALIDATORS = 256
 # A kind's validator, per registered schema object (kept here so its id stays its own).
-_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+# With it, its quick check (gate.quickschema): jsonschema is asked only about data that fails.
+_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator, Check | None]] = {}
 
 
 def known_kinds() -> tuple[str, ...]:
@@ -35,7 +37,7 @@ def known_kinds() -> tuple[str, ...]:
     return tuple(evidence_kinds().names())
 
 
-def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+def _validator(registered: Mapping[str, Any]) -> tuple[jsonschema.Draft202012Validator, Check | None]:
     cached = _validators.get(id(registered))
     if cached is None or cached[0] is not registered:
         if len(_validators) >= MAX_CACHED_VALIDATORS:
@@ -43,9 +45,10 @@ def _validator(registered: Mapping[str, Any]) -> jsonschema.Draft202012Validator
         # every number bounded to what both engines hold exactly (gate.numbers), as for gate's own schemas
         import jsonschema  # loaded on first use, not at start-up
 
-        cached = (registered, jsonschema.Draft202012Validator(bounded(registered)))
+        checked = bounded(registered)
+        cached = (registered, jsonschema.Draft202012Validator(checked), compile_schema(checked))
         _validators[id(registered)] = cached
-    return cached[1]
+    return cached[1], cached[2]
 
 
 def read_document(path: Path, display: str | None = None) -> Loaded:
@@ -57,9 +60,14 @@ def read_document(path: Path, display: str | None = None) -> Loaded:
     return load_yaml(path, EvidenceError, MAX_EVIDENCE_BYTES, shown)
 
 
-def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",)) -> None:
+def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = ("data",), *,
+                  numbers_checked: bool = False) -> None:
     """Validate a kind's data against the schema its plugin registered (gate's own:
-    gate/schemas/evidence/)."""
+    gate/schemas/evidence/).
+
+    Its numbers are checked first (jsonschema lets NaN through every bound), unless the caller says it
+    has just checked the document data stands in (``validate_envelope`` checks the whole file).
+    """
     from gate.plugins import evidence_kinds
 
     kinds = evidence_kinds()
@@ -69,8 +77,11 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
         known = ", ".join(kinds.names()) or ("none (is gate.builtins.evidence_kinds loaded? see "
                                              "GATE_LOAD_PLUGINS)")
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
-    refuse_inexact_numbers(doc, data, EvidenceError, prefix)
-    validator = _validator(registered)
+    if not numbers_checked:
+        refuse_inexact_numbers(doc, data, EvidenceError, prefix)
+    validator, quick = _validator(registered)
+    if passes(quick, data):
+        return
     errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:
         err = errors[0]
@@ -87,10 +98,16 @@ def make_evidence(
     digest: str,
     produced_at: Any,
     subject: Mapping[str, Any],
+    numbers_checked: bool = False,
 ) -> Evidence:
+    """An Evidence item; produced_at parsed (EvidenceError names the field when it is not a timestamp).
+
+    ``numbers_checked``: the caller checked the numbers of this subject and data (``validate_envelope``
+    does, for the whole file), so collection need not walk them again. Left False, it does.
+    """
     try:
         when = parse_timestamp(produced_at) if produced_at is not None else None
     except ValueError as exc:
         raise EvidenceError(f"{origin}: field 'produced_at': {exc}") from None
     return Evidence(kind=kind, source=source, subject=subject, data=data, produced_at=when,
-                    origin=origin, digest=digest)
+                    origin=origin, digest=digest, numbers_checked=(subject, data) if numbers_checked else ())

@@ -38,8 +38,17 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_YAML_NODES = 200_000  # nodes, with aliases counted expanded: stops "billion laughs"
 MAX_YAML_DEPTH = 64  # the deepest gate's own formats go is under 10; the composer recurses once per level
 _CHUNK = 64 * 1024
+# A file this small, with this few characters that can open a level ([, {, -, :, ?), is composed whole by
+# libyaml's C composer (_parse_small): nothing in it can take much memory, and the composer, which recurses
+# in C once per level, stays far inside any thread's stack (700 levels fit in 256 KiB). Anything larger
+# goes through the streaming composer below.
+SMALL_FILE_BYTES = 64 * 1024
+SMALL_FILE_OPENERS = 512
+_OPENERS = "[{-:?"
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,16 @@ class _Source:
         if self.failure is not None:
             raise self.failure
         return "sha256:" + self.sha.hexdigest()
+
+
+class _Rejoined:
+    """The bytes already read from a stream, then the rest of it: the stream as if unread."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = io.BytesIO(head), rest
+
+    def read(self, size: int = -1) -> bytes:
+        return self.head.read(size) or self.rest.read(size)
 
 
 class _Composer(Composer):
@@ -314,6 +333,143 @@ for _cls in {_Loader, _PyLoader}:
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
 
 
+class _SlowPath(Exception):
+    """A small file the quick path does not answer for: the streaming composer reads it again, and gives
+    its own message for what is wrong (or the same data and lines, for an alias, a merge key or a
+    complex key, whose lines it records where they are written)."""
+
+
+if _Events is not None:
+    class _SmallLoader(_Events, SafeConstructor, Resolver):
+        """libyaml composes the whole (small) file in C; the checks walk the finished graph."""
+
+        def __init__(self, text: str) -> None:
+            _Events.__init__(self, text)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            # the implicit resolvers by first character, wildcards included (resolve runs once a node);
+            # taken per file, as Resolver.resolve reads them
+            known = self.yaml_implicit_resolvers
+            self._wildcard = tuple(known.get(None, []))
+            self._by_first = {first: (*found, *self._wildcard) for first, found in known.items()
+                              if first is not None}
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            """Resolver.resolve, for a resolver with no path resolvers (gate adds none)."""
+            if kind is ScalarNode:
+                if implicit[0]:
+                    for tag, regexp in self._by_first.get(value[:1], self._wildcard):
+                        if regexp.match(value):
+                            return tag
+                return self.DEFAULT_SCALAR_TAG
+            return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            """No path resolvers: nothing to track (the C composer calls this once a node)."""
+
+        def ascend_resolver(self) -> None:
+            """As descend_resolver."""
+
+    _SmallLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_timestamp_text)
+
+# the scalars _Build makes itself, with SafeConstructor's own functions (timestamps kept as text)
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+    "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:timestamp": _keep_timestamp_text,
+}
+
+
+def _parse_small(raw: bytes) -> tuple[Any, dict] | None:
+    """(data, lines) of a small file, exactly as parse_stream gives them, or None when only parse_stream
+    can say (an error, an alias, a limit reached: the streaming composer then words the refusal).
+
+    A small evidence file is read several times faster this way: the composing is libyaml's, in C.
+    """
+    if _Events is None or len(raw) > SMALL_FILE_BYTES:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if sum(text.count(opener) for opener in _OPENERS) > SMALL_FILE_OPENERS:
+        return None  # could nest deeper than the C composer's recursion should go
+    if "&" in text:
+        return None  # an anchor: the streaming composer records each alias's line where it is written
+    text = text[1:] if text.startswith("\ufeff") else text
+    try:
+        loader = _SmallLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, {}
+            build = _Build(loader, {})
+            data = build.node(node, ())
+            return None if build.count > MAX_YAML_NODES else (data, build.lines)
+        finally:
+            loader.dispose()
+    except Exception:  # noqa: BLE001 - whatever it is, parse_stream reads the file again and names it
+        return None
+
+
+class _Build:
+    """The checks _Composer makes as events arrive, made on libyaml's finished node graph in the same order
+    (depth, node count, keys given twice as YAML resolves them, the line of every field), building the
+    data as it goes: what SafeConstructor would build, for the tags gate's files use. Anything else (a
+    merge, a complex key, a set, binary) is left to the streaming composer; so is any text with an anchor
+    (_parse_small), so no node here is reached twice."""
+
+    def __init__(self, loader: Any, lines: dict[tuple[str | int, ...], int]) -> None:
+        self.loader, self.lines = loader, lines
+        self.count = 0
+
+    def node(self, node: Node, here: tuple[str | int, ...]) -> Any:
+        self.lines.setdefault(here, node.start_mark.line + 1)
+        self.count += 1
+        kind = type(node)
+        if kind is ScalarNode:
+            return node.value if node.tag == _STR else self.scalar(node)
+        if self.count > MAX_YAML_NODES or (node.value and len(here) + 1 >= MAX_YAML_DEPTH):
+            raise _SlowPath  # the streaming composer words the refusal
+        if kind is SequenceNode and node.tag == _SEQ:
+            return [self.item(item, (*here, index)) for index, item in enumerate(node.value)]
+        if kind is MappingNode and node.tag == _MAP:
+            return self.mapping(node, here)
+        raise _SlowPath
+
+    def item(self, node: Node, here: tuple[str | int, ...]) -> Any:
+        """A member of a collection already checked for depth: a scalar is built here (most are), the rest
+        by node()."""
+        if type(node) is ScalarNode:
+            self.lines.setdefault(here, node.start_mark.line + 1)
+            self.count += 1
+            return node.value if node.tag == _STR else self.scalar(node)
+        return self.node(node, here)
+
+    def scalar(self, node: ScalarNode) -> Any:
+        make = _SCALAR_TAGS.get(node.tag)
+        if make is None:
+            raise _SlowPath
+        return make(self.loader, node)
+
+    def mapping(self, node: MappingNode, here: tuple[str | int, ...]) -> dict[Any, Any]:
+        built: dict[Any, Any] = {}
+        lines = self.lines
+        for key_node, value_node in node.value:
+            if type(key_node) is not ScalarNode:
+                raise _SlowPath  # a complex key
+            self.count += 1
+            key = key_node.value if key_node.tag == _STR else self.scalar(key_node)  # a merge: no scalar
+            if key in built:
+                raise _SlowPath  # a key given twice: the streaming composer names both lines
+            path = (*here, key_node.value)
+            lines.setdefault(path, key_node.start_mark.line + 1)
+            built[key] = self.item(value_node, path)
+        return built
+
+
 def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
     """Parse one YAML document from source with the limits above; returns (data, lines)."""
     try:
@@ -342,6 +498,9 @@ def parse_stream(source: _Source, where: Path, error: type[Exception] = ConfigEr
 
 def parse_yaml(raw: bytes, where: Path, error: type[Exception] = ConfigError) -> tuple[Any, dict]:
     """Parse one YAML document held in memory; returns (data, lines)."""
+    quick = _parse_small(raw)
+    if quick is not None:
+        return quick
     source = _Source(io.BytesIO(raw), where, error, len(raw))
     data, lines = parse_stream(source, where, error)
     source.digest()  # raises a failure (not UTF-8) the parser did not reach
@@ -353,7 +512,12 @@ def load_yaml(path: Path, error: type[Exception] = ConfigError, limit: int = MAX
     """Read and parse a YAML file as a stream: memory stays bounded by the limits, not by the file's size."""
     where = shown or path
     with _opened(path, error, limit) as stream:
-        source = _Source(stream, where, error, limit)
+        head = stream.read(min(SMALL_FILE_BYTES, limit) + 1)
+        if len(head) <= min(SMALL_FILE_BYTES, limit):
+            quick = _parse_small(head)
+            if quick is not None:
+                return Loaded(quick[0], sha256_digest(head), quick[1], where)
+        source = _Source(_Rejoined(head, stream), where, error, limit)
         data, lines = parse_stream(source, where, error)
         digest = source.digest()
     return Loaded(data, digest, lines, where)

@@ -88,6 +88,15 @@ class Evidence:
     digest: str
     # the line of origin this evidence was read from, when it is one record of a longer file
     line: int | None = None
+    # (subject, data) as the reader that made this item checked their numbers (gate.numbers), so that
+    # gate.collect does not walk them again; the objects themselves, not a flag, so an item rebuilt with
+    # other data (dataclasses.replace) is checked again. Empty: checked at collection, as every item was.
+    numbers_checked: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+
+    def numbers_known_exact(self) -> bool:
+        """Whether the reader already checked this very subject and data (see numbers_checked)."""
+        checked = self.numbers_checked
+        return len(checked) == 2 and checked[0] is self.subject and checked[1] is self.data
 
     def age_days(self, now: datetime) -> float | None:
         if self.produced_at is None:

@@ -42,8 +42,43 @@ def problem(value: Any) -> str | None:
 def first_problem(value: Any) -> tuple[tuple[str | int, ...], str] | None:
     """The first number in document order that no engine can be given exactly: (its path, what is wrong).
 
-    Walks with an explicit stack, so a deeply nested document cannot exhaust Python's recursion.
+    Nearly every document has none, so a quick pass that builds no paths comes first; only a document
+    that has one is walked again, with paths, to name it. Both walk with an explicit stack, so a deeply
+    nested document cannot exhaust Python's recursion.
     """
+    if all_exact(value):
+        return None
+    return _first_with_path(value)
+
+
+def all_exact(value: Any) -> bool:
+    """Whether every number in value is one both engines hold exactly (what ``problem`` says, inlined for
+    the plain int and float nearly every number is: this runs over every evidence item)."""
+    if not isinstance(value, (dict, list, tuple)):
+        return problem(value) is None
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        for item in node.values() if isinstance(node, dict) else node:
+            kind = type(item)
+            if kind is str or item is None or kind is bool:
+                continue
+            if kind is int:
+                if -EXACT <= item <= EXACT:
+                    continue
+                return False
+            if kind is float:
+                if item == 0.0 or TINY <= abs(item) <= EXACT:  # NaN fails every comparison
+                    continue
+                return False
+            if isinstance(item, (dict, list, tuple)):
+                stack.append(item)
+            elif problem(item) is not None:
+                return False
+    return True
+
+
+def _first_with_path(value: Any) -> tuple[tuple[str | int, ...], str] | None:
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
     while stack:
         path, node = stack.pop()

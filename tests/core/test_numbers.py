@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from gate.builtins.file_collector import FileCollector
 from gate.collect import collect
 from gate.config import SCHEMAS, load_config, schema
 from gate.errors import ConfigError
+from gate.evidence import make_evidence
 from gate.model import Context, Evidence, Skipped
-from gate.numbers import EXACT, TINY, bounded, first_problem, problem
+from gate.numbers import EXACT, TINY, _first_with_path, all_exact, bounded, first_problem, problem
 from gate.registry import Registry
 from gate.threshold import load_threshold
 
@@ -192,6 +194,52 @@ def test_evidence_from_any_collector_is_screened_for_inexact_numbers(gate_worksp
     assert evidence == []
     [item] = skipped
     assert item.reason.startswith("https://example.test/run/7: field 'data.latency_ms.p95': expected a")
+
+
+
+class _Vouching(_Unchecked):
+    """A collector that says it checked the numbers (make_evidence's numbers_checked), then hands over other
+    data than it checked: the screen checks the data the item holds, not the collector's word for it."""
+
+    name = "vouching"
+
+    def collect(self, spec, context):
+        checked = load_test()["data"]
+        [item] = super().collect(spec, context)
+        yield replace(make_evidence(kind="load_test", source="vouching", data=checked, origin=item.origin,
+                                    digest="sha256:0", produced_at=None, subject=item.subject,
+                                    numbers_checked=True), data=item.data)
+
+
+@pytest.mark.parametrize("value", [math.nan, 2**60], ids=repr)
+def test_evidence_rebuilt_after_its_numbers_were_checked_is_screened_again(gate_workspace, value):
+    release(gate_workspace)
+    path = gate_workspace.root / "gate.yaml"
+    path.write_text(path.read_text().replace("collector: file", "collector: vouching", 1))
+    registry = Registry("collector")
+    registry.add(_Vouching(value))
+    evidence, skipped = collect(load_config(path), Context(service="svc", now=NOW), registry)
+    assert evidence == []
+    assert skipped[0].reason.startswith("https://example.test/run/7: field 'data.latency_ms.p95': expected a")
+
+
+def test_the_file_collector_vouches_for_the_very_subject_and_data_it_checked(gate_workspace):
+    [item] = _collect_one(gate_workspace, json.dumps(load_test()))
+    assert isinstance(item, Evidence) and item.numbers_known_exact()
+    assert not replace(item, data=dict(item.data)).numbers_known_exact()
+    assert not replace(item, numbers_checked=()).numbers_known_exact()
+
+
+class _Odd(int):
+    """An int subclass: not the plain int the quick pass inlines."""
+
+
+@pytest.mark.parametrize("value", [*BEYOND, _Odd(2**60), _Odd(3), 0, -0.0, 1.5, EXACT, -EXACT, TINY, "x",
+                                   None, True, [], {}], ids=repr)
+def test_the_quick_pass_agrees_with_the_named_walk(value):
+    for doc in (value, [1, value], {"a": {"b": [0.5, value]}}, ({"t": value},)):
+        assert all_exact(doc) == (_first_with_path(doc) is None), doc
+        assert first_problem(doc) == _first_with_path(doc)
 
 
 def test_the_gate_schemas_are_all_json_schema_files():
