@@ -27,7 +27,7 @@ MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
 MAX_CACHED_VALIDATORS = 256
 # A kind's validator, per registered schema object (kept here so its id stays its own).
 # With it, its quick check (gate.quickschema): jsonschema is asked only about data that fails.
-_validators: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator, Check | None]] = {}
+_validators: dict[int, _KindSchema] = {}
 
 
 def known_kinds() -> tuple[str, ...]:
@@ -37,18 +37,33 @@ def known_kinds() -> tuple[str, ...]:
     return tuple(evidence_kinds().names())
 
 
-def _validator(registered: Mapping[str, Any]) -> tuple[jsonschema.Draft202012Validator, Check | None]:
+def _validator(registered: Mapping[str, Any]) -> _KindSchema:
     cached = _validators.get(id(registered))
-    if cached is None or cached[0] is not registered:
+    if cached is None or cached.registered is not registered:
         if len(_validators) >= MAX_CACHED_VALIDATORS:
             _validators.clear()
         # every number bounded to what both engines hold exactly (gate.numbers), as for gate's own schemas
-        import jsonschema  # loaded on first use, not at start-up
-
         checked = bounded(registered)
-        cached = (registered, jsonschema.Draft202012Validator(checked), compile_schema(checked))
-        _validators[id(registered)] = cached
-    return cached[1], cached[2]
+        cached = _validators[id(registered)] = _KindSchema(registered, checked, compile_schema(checked))
+    return cached
+
+
+class _KindSchema:
+    """A kind's schema: the quick check (gate.quickschema), and jsonschema's validator, built only when a
+    document fails the quick check (so jsonschema is not imported for a release whose evidence passes)."""
+
+    def __init__(self, registered: Mapping[str, Any], checked: Mapping[str, Any],
+                 quick: Check | None) -> None:
+        self.registered, self.checked, self.quick = registered, checked, quick
+        self._full: jsonschema.Draft202012Validator | None = None
+
+    @property
+    def full(self) -> jsonschema.Draft202012Validator:
+        if self._full is None:
+            import jsonschema  # loaded on first use, not at start-up
+
+            self._full = jsonschema.Draft202012Validator(self.checked)
+        return self._full
 
 
 def read_document(path: Path, display: str | None = None) -> Loaded:
@@ -79,10 +94,10 @@ def validate_kind(kind: str, data: Any, doc: Loaded, prefix: tuple[str, ...] = (
         raise EvidenceError(f"{doc.path}: field 'kind': unknown evidence kind {shown!r}; known: {known}")
     if not numbers_checked:
         refuse_inexact_numbers(doc, data, EvidenceError, prefix)
-    validator, quick = _validator(registered)
-    if passes(quick, data):
+    schema = _validator(registered)
+    if passes(schema.quick, data):
         return
-    errors = sorted(validator.iter_errors(data), key=lambda e: len(e.absolute_path))
+    errors = sorted(schema.full.iter_errors(data), key=lambda e: len(e.absolute_path))
     if errors:
         err = errors[0]
         err.path.extendleft(reversed(prefix))  # so the message names data.<field> as in the file

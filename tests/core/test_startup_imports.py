@@ -44,13 +44,29 @@ def _evaluate(engine: str) -> str:
 
 
 def test_a_whole_embedded_decision_loads_no_http_client_nor_cryptography():
-    # jsonschema is used (gate.yaml and every evidence file are validated); the rest is not
-    assert loaded_after(_evaluate("embedded")) == ["jsonschema"]
+    # gate.yaml and every evidence file are validated, by gate.quickschema: every one of the example's
+    # passes, so jsonschema (asked only about a document that fails, for its message) is never loaded
+    assert loaded_after(_evaluate("embedded")) == []
 
 
 def test_one_decision_on_a_local_opa_loads_no_http_client(opa_bin):
     # one `opa eval` process answers: no server, so neither opa-python-client nor requests nor aiohttp
-    assert loaded_after(_evaluate("opa-local"), {"OPA_BIN": opa_bin}) == ["jsonschema"]
+    assert loaded_after(_evaluate("opa-local"), {"OPA_BIN": opa_bin}) == []
+
+
+def test_an_evidence_file_that_fails_its_schema_is_worded_by_jsonschema(tmp_path):
+    """The quick check only says yes: a file it refuses is validated by jsonschema, for the message."""
+    import shutil
+
+    release = tmp_path / "ready"
+    shutil.copytree(EXAMPLE.parent, release, ignore=shutil.ignore_patterns(".gate"))
+    load = next(p for p in sorted((release / "evidence").glob("*.yaml")) if "kind: load_test" in p.read_text())
+    load.write_text(load.read_text().replace("kind: load_test", "kind: load_test\nunexpected_field: 1", 1))
+    argv = ["evaluate", "--config", str(release / "gate.yaml"), "--now", NOW, "--engine", "embedded",
+            "--format", "json", "--output", str(tmp_path / "out.json")]
+    assert loaded_after(f"import gate.cli\nassert gate.cli.main({argv!r}) == 1") == ["jsonschema"]
+    skipped = json.loads((tmp_path / "out.json").read_text())
+    assert "unexpected_field" in json.dumps(skipped)
 
 
 @pytest.fixture
