@@ -60,7 +60,8 @@ def test_an_evidence_file_that_fails_its_schema_is_worded_by_jsonschema(tmp_path
 
     release = tmp_path / "ready"
     shutil.copytree(EXAMPLE.parent, release, ignore=shutil.ignore_patterns(".gate"))
-    load = next(p for p in sorted((release / "evidence").glob("*.yaml")) if "kind: load_test" in p.read_text())
+    files = sorted((release / "evidence").glob("*.yaml"))
+    load = next(p for p in files if "kind: load_test" in p.read_text())
     load.write_text(load.read_text().replace("kind: load_test", "kind: load_test\nunexpected_field: 1", 1))
     argv = ["evaluate", "--config", str(release / "gate.yaml"), "--now", NOW, "--engine", "embedded",
             "--format", "json", "--output", str(tmp_path / "out.json")]
