@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,7 +95,9 @@ def test_log_lines_hold_no_token_secret_or_evidence_values(harness):
     for token in harness.fake.tokens:
         assert token not in text
     assert SECRET not in text
-    assert "612" not in text and "126.4" not in text  # the stress run's p95 and rate: evidence values
+    # the stress run's p95 and rate (evidence values) as numbers, not as digits inside a digest or an id
+    # (a random hex id holds "612" about once in 300 runs)
+    assert not re.search(r"(?<![\w.])(612|126\.4)(?![\w.])", text), text
     for line in text.splitlines():
         record = json.loads(line)
         assert record["event"] in ("delivery", "engine")
