@@ -41,7 +41,7 @@ OUTPUT_SUFFIXES = {".json", ".jsonl", ".md", ".xml", ".sarif", ".txt", ".log", "
 
 
 def run_suite(examples: int, tally: Path, basetemp: Path, stdout: Path, targets: list[str]) -> int:
-    env = dict(os.environ, GATE_FUZZ_EXAMPLES=str(examples), GATE_FUZZ_TALLY=str(tally),
+    env = dict(os.environ, GATE_FUZZ_EXAMPLES=str(examples), GATE_FUZZ_TALLY=str(tally), GATE_FUZZ_RANDOM="1",
                GATE_MASK_ENV="FUZZ_REPORT_SECRET", **PLANTED)
     cmd = [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:randomly", f"--basetemp={basetemp}",
            *targets]

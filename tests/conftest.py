@@ -8,6 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# every property test tries the same inputs on every machine (Hypothesis's advice for CI), unless
+# GATE_FUZZ_RANDOM asks for new ones (tests/hardening/strategies.py, scripts/fuzz_report.py)
+settings.register_profile("gate", derandomize=not os.environ.get("GATE_FUZZ_RANDOM"))
+settings.load_profile("gate")
 
 REPO = Path(__file__).resolve().parents[1]
 # GitHub's API description and the published schemas, copied verbatim with their licences
