@@ -66,6 +66,19 @@ def passes(check: Check | None, instance: Any) -> bool:
         return False
 
 
+def _sizes(schema: dict, low: str, high: str) -> list[Check]:
+    """minLength/maxLength, minItems/maxItems, minProperties/maxProperties: bounds on len(), as
+    jsonschema compares them."""
+    checks: list[Check] = []
+    if low in schema:
+        least = schema[low]
+        checks.append(lambda x: not len(x) < least)
+    if high in schema:
+        most = schema[high]
+        checks.append(lambda x: not len(x) > most)
+    return checks
+
+
 def _same(one: Any, two: Any) -> bool:
     """jsonschema's equality for enum and const, on scalars: True is not 1, 1 is 1.0."""
     if type(one) not in _SCALARS or type(two) not in _SCALARS:
@@ -133,12 +146,7 @@ class _Compiler:
         if "propertyNames" in schema:
             names = self.compile(schema["propertyNames"])
             checks.append(lambda x: all(names(key) for key in x))
-        if "minProperties" in schema:
-            least = schema["minProperties"]
-            checks.append(lambda x: not len(x) < least)
-        if "maxProperties" in schema:
-            most = schema["maxProperties"]
-            checks.append(lambda x: not len(x) > most)
+        checks.extend(_sizes(schema, "minProperties", "maxProperties"))
         return checks
 
     def _additional(self, schema: dict, properties: dict, patterns: list) -> Check:
@@ -162,24 +170,13 @@ class _Compiler:
                 raise Unsupported("prefixItems")
             each = self.compile(schema["items"])
             checks.append(lambda x: all(each(item) for item in x))
-        if "minItems" in schema:
-            least = schema["minItems"]
-            checks.append(lambda x: not len(x) < least)
-        if "maxItems" in schema:
-            most = schema["maxItems"]
-            checks.append(lambda x: not len(x) > most)
+        checks.extend(_sizes(schema, "minItems", "maxItems"))
         if schema.get("uniqueItems"):
             checks.append(_unique)
         return checks
 
     def _string(self, schema: dict) -> list[Check]:
-        checks: list[Check] = []
-        if "minLength" in schema:
-            least = schema["minLength"]
-            checks.append(lambda x: not len(x) < least)
-        if "maxLength" in schema:
-            most = schema["maxLength"]
-            checks.append(lambda x: not len(x) > most)
+        checks = _sizes(schema, "minLength", "maxLength")
         if "pattern" in schema:
             pattern = re.compile(schema["pattern"])
             checks.append(lambda x: pattern.search(x) is not None)
