@@ -106,3 +106,22 @@ def test_rows_gate_did_not_ask_for_are_refused(rows, problem):
 
 def test_an_input_missing_from_the_answer_is_undefined_not_shifted():
     assert batch.answers([{"x": [[1, "b"]]}], 3, "OPA") == [None, "b", None]
+
+
+def test_an_input_that_brings_its_own_nonce_is_held_to_gates(server):
+    """Evidence the gated control ends up in the input: a `gate_nonce` of their own is replaced by gate's,
+    so a canary computed for their nonce (a replayed answer) can never match."""
+    from gate.engine import canary
+
+    policies = in_memory({"probe.rego": PROBE + "deny contains sprintf(\"n=%d\", [input.n]) if true\n"})
+    forged = {"n": 1, canary.NONCE_FIELD: "attacker-chosen"}
+    assert '"attacker-chosen"' not in batch.input_text(forged, "gates-own")
+    answers = server.evaluate_many([forged, {"n": 2}], policies, {})
+    assert answers == [{"probe": {"deny": ["n=1"]}}, {"probe": {"deny": ["n=2"]}}]
+
+
+def test_an_input_that_is_not_an_object_is_its_own_error_and_the_batch_goes_on(server):
+    policies = in_memory({"probe.rego": PROBE + "deny contains sprintf(\"n=%d\", [input.n]) if true\n"})
+    answers = server.evaluate_many([["not", "an", "object"], {"n": 2, "batch": [{"n": 9}]}], policies, {})
+    assert isinstance(answers[0], EngineError) and "expected an object" in str(answers[0])
+    assert answers[1] == {"probe": {"deny": ["n=2"]}}  # an input's own "batch" key is only data
