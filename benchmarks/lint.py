@@ -1,12 +1,14 @@
 """`gate lint` on examples/claims-triage/ready, on regopy and (when there is an opa binary) on real OPA.
 
 For each engine, in the same run:
-- one `gate evaluate` of the example (collect, evaluate, decide; no decision log), the baseline;
-- the lint as `gate lint` runs it: variants tried, engine calls, wall time, ratio to the evaluate;
+- whole commands, as a user runs them: `gate evaluate` and `gate lint` of the example, in alternating
+  pairs (--pairs), wall-time medians and their ratio;
+- in one process: one evaluation as `gate evaluate` makes it (collect, evaluate, decide; no decision
+  log), the baseline; the lint as `gate lint` runs it: variants tried, engine calls, wall time, ratio;
 - unbatched: the same lint with one variant per engine call (one per core at once on regopy), on the
   first N bad-value variants only, projected to all variants; the ratio says what batching saves.
 
-    python benchmarks/lint.py [--engines embedded,opa-local] [--sample 24]
+    python benchmarks/lint.py [--engines embedded,opa-local] [--sample 24] [--pairs 3]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,9 +54,26 @@ def one_evaluate(engine_name: str, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def whole_commands(engine_name: str, pairs: int) -> tuple[float, float]:
+    """Median wall seconds of `gate evaluate` and `gate lint` as processes, run in alternating pairs."""
+    common = ["-c", str(CONFIG), "--engine", engine_name, "--now", NOW]
+    runs: dict[str, list[float]] = {"evaluate": [], "lint": []}
+    for _ in range(pairs):
+        for command in ("evaluate", "lint"):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "gate", command, *common], cwd=REPO,
+                                  capture_output=True, text=True)
+            runs[command].append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise SystemExit(f"gate {command} --engine {engine_name} exited {done.returncode}: "
+                                 f"{done.stderr.strip()[-300:]}")
+    return statistics.median(runs["evaluate"]), statistics.median(runs["lint"])
+
+
 def run_lint(engine_name: str, batch: int | None = None, limit: int | None = None):
     from gate import lint
     from gate.engine import session
+    from gate.engine.opa import batch as opa_batch
 
     config, _, ref = reference()
     engine = session.engine_for(config, engine_name)
@@ -67,12 +87,16 @@ def run_lint(engine_name: str, batch: int | None = None, limit: int | None = Non
             return values
 
         lint.bad_values = bad_values
+    batch_size = opa_batch.BATCH_SIZE
+    if batch == 1:  # opa-local batches variants as inputs: one to a query
+        opa_batch.BATCH_SIZE = 1
     try:
         started = time.perf_counter()
         report = lint.lint(ref, engine, batch=batch)
         return report, time.perf_counter() - started
     finally:
         lint.bad_values = original
+        opa_batch.BATCH_SIZE = batch_size
         if hasattr(engine, "close"):
             engine.close()
 
@@ -81,6 +105,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="embedded,opa-local")
     parser.add_argument("--sample", type=int, default=24, help="variants in the unbatched sample")
+    parser.add_argument("--pairs", type=int, default=3, help="alternating pairs of whole commands")
     args = parser.parse_args()
     from gate.engine.opa import find_opa
 
@@ -89,9 +114,13 @@ def main() -> int:
         if name.startswith("opa") and find_opa() is None and not shutil.which("opa"):
             print(f"{name}: skipped (no opa binary: set OPA_BIN or put opa on PATH)")
             continue
+        print(f"\n{name}")
+        if args.pairs > 0:
+            cli_evaluate, cli_lint = whole_commands(name, args.pairs)
+            print(f"  whole commands (median of {args.pairs} alternating pairs): gate evaluate "
+                  f"{cli_evaluate:.2f} s, gate lint {cli_lint:.2f} s = {cli_lint / cli_evaluate:.1f}x")
         evaluate_s = one_evaluate(name)
         report, lint_s = run_lint(name)
-        print(f"\n{name}")
         print(f"  one gate evaluate            {evaluate_s * 1000:8.0f} ms (median of 3)")
         print(f"  lint: {report.variants} variants of {report.fields} fields ({report.judged} judged),"
               f" {report.engine_calls} engine calls, {len(report.findings)} findings, {len(report.errors)} "

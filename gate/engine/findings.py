@@ -33,14 +33,17 @@ _HEAD_NAME = re.compile(r"^(?:default[ \t]+)?([A-Za-z_][\w.]*(?:\[[^\]\n]*\])*)"
 _KEY_TEXT = re.compile(r"[\"`](deny|warn)[\"`]")
 
 
-def findings_query(policies: PolicySet, canary: str | None = None) -> str | None:
+def findings_query(policies: PolicySet, canary: str | None = None,
+                   levels: tuple[str, ...] = LEVELS) -> str | None:
     """The Rego query for the deny and warn sets of every gate package (and the canary rule when named:
-    `gate_canary.canary`); None when the whole data.gate must be asked (see the module's docstring)."""
-    return _query(tuple((m.package, m.source) for m in policies.modules), canary)
+    `gate_canary.canary`); None when the whole data.gate must be asked (see the module's docstring).
+    levels=("deny",) asks for the deny sets only: gate lint, which judges nothing else."""
+    return _query(tuple((m.package, m.source) for m in policies.modules), canary, levels)
 
 
 @lru_cache(maxsize=64)
-def _query(modules: tuple[tuple[str, str], ...], canary: str | None) -> str | None:
+def _query(modules: tuple[tuple[str, str], ...], canary: str | None,
+           wanted: tuple[str, ...] = LEVELS) -> str | None:
     tree: dict[str, Any] = {}
     sets = 0
     for package, source in modules:
@@ -50,6 +53,7 @@ def _query(modules: tuple[tuple[str, str], ...], canary: str | None) -> str | No
         levels = _levels(source)
         if levels is None:
             return None
+        levels = [level for level in levels if level in wanted]
         if not levels:
             continue
         node = tree

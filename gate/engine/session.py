@@ -43,8 +43,11 @@ class OneDecision(Protocol):
 @runtime_checkable
 class ManyDecisions(Protocol):
     def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet,
-                      data: Mapping[str, Any]) -> list[dict[str, Any] | GateError]:
-        """data.gate for each input, or the EngineError or PolicyError it ended in, in order."""
+                      data: Mapping[str, Any], levels: tuple[str, ...] = ("deny", "warn")
+                      ) -> list[dict[str, Any] | GateError]:
+        """data.gate for each input, or the EngineError or PolicyError it ended in, in order. With
+        levels=("deny",) the engine may answer the deny sets only (gate lint judges nothing else). An
+        engine whose class sets composed_inputs = True also takes gate.jsonsafe.Composed inputs."""
 
 
 @runtime_checkable

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
@@ -237,22 +236,69 @@ def test_a_slow_engine_gets_batches_sized_to_a_quarter_of_its_timeout():
 
 
 @requires_opa
-def test_on_opa_local_batches_run_on_one_private_server_per_core_with_the_same_report(gate_workspace, capsys,
-                                                                                     monkeypatch):
-    """Batches of variants are data documents, one per server at a time: two servers side by side give
-    the report one gives, call for call."""
+def test_on_opa_local_variants_are_batched_inputs_asked_for_deny_sets_with_the_data_module_report(
+        gate_workspace, capsys, monkeypatch):
+    """opa-local asks for variants as inputs, many to a query and only their deny sets, composed of parts
+    written once; the report is the one plain documents give, and the one the generated module's path
+    (data documents, as on regopy) gives on the same server."""
+    from typing import Protocol, runtime_checkable
+
+    from gate import lint
+    from gate.engine.opa import batch
+
+    @runtime_checkable
+    class Nothing(Protocol):
+        def no_engine_has_this(self) -> None: ...
+
+    queries: list[str] = []
+    real_query = batch.query
+    monkeypatch.setattr(batch, "query", lambda reads: queries.append(reads) or real_query(reads))
+    config = release(gate_workspace, p95=500)  # helpers.POLICY: one finding
+    from gate.engine.opa import LocalOpaEngine
+
+    reports = []
+    for path in ("composed", "plain", "module"):
+        many = path != "module"
+        if path == "plain":  # an engine that batches but takes plain documents (a plugin's)
+            monkeypatch.setattr(LocalOpaEngine, "composed_inputs", False)
+        if not many:
+            monkeypatch.setattr(lint, "ManyDecisions", Nothing)
+        assert main(["lint", "-c", str(config), "--engine", "opa-local", "--format", "json", *NOW]) == 1
+        doc = json.loads(capsys.readouterr().out)
+        reports.append({key: doc[key] for key in ("findings", "optional", "errors", "judged", "variants")})
+        if many:
+            assert queries and all('"deny"' in q and '"warn"' not in q for q in queries)
+            assert doc["engine_calls"] > 2
+            asked = asked if path == "plain" else len(queries)
+    assert reports[0] == reports[1] == reports[2] and reports[0]["findings"]
+    assert len(queries) == 2 * asked  # the module's path sends no batch query
+
+
+def test_a_field_one_bad_value_judged_is_not_tried_with_the_next(gate_workspace, capsys, monkeypatch):
+    """Bad values are tried in rounds: p95's huge value blocks, so its huge negative one is never asked;
+    a field's second value is asked only where its first approved. The finding is the same."""
     from gate import lint
 
-    monkeypatch.setattr(lint, "BATCH", 4)  # several waves of batches on this small release
-    config = release(gate_workspace, p95=500, policy=TINY_FAIL_CLOSED)
-    reports, servers = [], []
-    real = lint.parallel_workers
-    for workers in (1, 2):
-        monkeypatch.setattr(lint, "parallel_workers",
-                            lambda engine, n=workers: servers.append(real(engine)) or n)
-        assert main(["lint", "-c", str(config), "--engine", "opa-local", "--format", "json", *NOW]) == 0
-        doc = json.loads(capsys.readouterr().out)
-        keys = ("findings", "errors", "judged", "variants", "engine_calls")
-        reports.append({key: doc[key] for key in keys})
-    assert reports[0] == reports[1] and reports[0]["engine_calls"] > 2
-    assert set(servers) == {min(os.cpu_count() or 1, 4)}  # what gate lint would run on this machine
+    answered: list[tuple[lint.Variant, str]] = []
+    real = lint._Evaluator.outcomes
+
+    def outcomes(self, variants):
+        got = real(self, variants)
+        answered.extend((v, verdict) for v, (verdict, _) in zip(variants, got))
+        return got
+
+    monkeypatch.setattr(lint._Evaluator, "outcomes", outcomes)
+    config = release(gate_workspace, p95=500)
+    assert main(["lint", "-c", str(config), "--engine", "embedded", "--format", "json", *NOW]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["field"] for f in doc["findings"]] == ["data.latency_ms.p95"]
+    assert doc["variants"] == len(answered)
+    bad = [(v, verdict) for v, verdict in answered if v.change == lint.BAD]
+    assert [v.value for v, _ in bad if v.path == ("latency_ms", "p95")] == [lint.HUGE]
+    seconds = [v for v, _ in bad if v.value == -lint.HUGE]
+    assert seconds  # fields whose huge value approved get their huge negative one
+    for second in seconds:
+        firsts = [verdict for v, verdict in bad if (v.kind, v.item, v.path) == (second.kind, second.item,
+                                                                               second.path)
+                  and v.value == lint.HUGE]
+        assert firsts == ["approve"]

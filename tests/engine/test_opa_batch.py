@@ -125,3 +125,21 @@ def test_an_input_that_is_not_an_object_is_its_own_error_and_the_batch_goes_on(s
     answers = server.evaluate_many([["not", "an", "object"], {"n": 2, "batch": [{"n": 9}]}], policies, {})
     assert isinstance(answers[0], EngineError) and "expected an object" in str(answers[0])
     assert answers[1] == {"probe": {"deny": ["n=2"]}}  # an input's own "batch" key is only data
+
+
+def test_deny_only_batches_answer_the_deny_sets_and_still_refuse_an_answer_without_one(server, monkeypatch):
+    """gate lint asks for the deny sets only (levels=("deny",)): the warn sets are not evaluated, the
+    deny sets are the ones asked alone; an answer that lacks a deny set gate defines is still refused."""
+    source = (PROBE + 'deny contains sprintf("n=%d", [input.n]) if input.n > 1\n'
+              'warn contains "w" if true\n')
+    policies = in_memory({"probe.rego": source})
+    answers = server.evaluate_many([{"n": 1}, {"n": 2}], policies, {}, levels=("deny",))
+    assert answers == [{"probe": {"deny": []}}, {"probe": {"deny": ["n=2"]}}]
+    real = batch.answers
+
+    def without_deny(bindings, count, where):
+        return [{"probe": {}} for _ in real(bindings, count, where)]
+
+    monkeypatch.setattr(batch, "answers", without_deny)
+    refused = server.evaluate_many([{"n": 1}, {"n": 2}], policies, {}, levels=("deny",))
+    assert all(isinstance(a, EngineError) and "data.gate.probe.deny" in str(a) for a in refused)

@@ -38,8 +38,11 @@ def query(reads: str) -> str:
 
 
 def input_text(doc: Any, nonce: str) -> str:
-    """One input as the engine gets it (gate.jsonsafe.for_engines), with its canary nonce, as JSON text."""
+    """One input as the engine gets it (gate.jsonsafe.for_engines), with its canary nonce, as JSON text;
+    a jsonsafe.Composed input is already engine text, its parts written once for many inputs."""
     try:
+        if isinstance(doc, jsonsafe.Composed):
+            return doc.text({canary.NONCE_FIELD: json.dumps(nonce)})
         engine_doc = jsonsafe.for_engines(doc)
         if not isinstance(engine_doc, dict):
             raise EngineError("cannot hand the input to the engine: expected an object, got "

@@ -24,7 +24,7 @@ from typing import Any
 
 from gate import jsonsafe, rego
 from gate.engine import canary
-from gate.engine.findings import findings_query
+from gate.engine.findings import LEVELS, findings_query
 from gate.engine.opa import batch, push
 from gate.engine.opa.client import OpaServer
 from gate.engine.opa.local import LocalOpa
@@ -77,8 +77,8 @@ class ServerEngine:
         return self.server.query("gate", doc)
 
     def _check(self, result: dict[str, Any], body: dict, nonce: str, policies: PolicySet,
-               data: Mapping[str, Any]) -> None:
-        missing = _missing_rules(result, policies)
+               data: Mapping[str, Any], levels: tuple[str, ...] = LEVELS) -> None:
+        missing = _missing_rules(result, policies, levels)
         if missing:  # any object without gate's deny sets would otherwise read as "nothing denies"
             raise EngineError(f"{self.where} answered data.gate without {', '.join(missing[:3])},"
                               " which gate pushed: the answer is not the evaluation of gate's policies")
@@ -150,7 +150,7 @@ class PreloadedOpaEngine(ServerEngine):
         return self.server.query("gate", doc, provenance=True)
 
     def _check(self, result: dict[str, Any], body: dict, nonce: str, policies: PolicySet,
-               data: Mapping[str, Any]) -> None:
+               data: Mapping[str, Any], levels: tuple[str, ...] = LEVELS) -> None:
         where = f"OPA at {self.server.display}"
         if not _has_deny_set(result):
             # gate cannot know which modules the bundle holds, but a gate policy set that can block has a
@@ -172,6 +172,8 @@ class LocalOpaEngine(ServerEngine):
     for a command that makes one decision (expect_one), one `opa eval` process per answer
     (gate.engine.opa.oneshot), which needs no server, no HTTP client and no health checks."""
 
+    composed_inputs = True  # evaluate_many takes jsonsafe.Composed inputs (gate lint's variants)
+
     def __init__(self, binary: str, timeout_s: float = DEFAULT_TIMEOUT_S, persistent: bool = True) -> None:
         self.local = LocalOpa(binary)
         self._timeout_s, self._persistent = timeout_s, persistent
@@ -181,8 +183,8 @@ class LocalOpaEngine(ServerEngine):
         self.oneshot: OpaEval | None = None
         self.findings_only = False
         self._extra_lanes: list[OpaServer] = []
-        self._siblings: list[LocalOpaEngine] = []  # gate lint's other servers (evaluate_each)
         self._lane_url: str | None = None
+        self.queries = 0  # queries asked (gate lint reports its engine calls)
         super().__init__(server=None, name="opa-local")  # type: ignore[arg-type]
 
     def expect_one(self, findings_only: bool = True) -> None:
@@ -215,6 +217,7 @@ class LocalOpaEngine(ServerEngine):
 
     def evaluate(self, input: Mapping[str, Any], policies: PolicySet, data: Mapping[str, Any]) -> dict[str,
                                                                                                        Any]:
+        self.queries += 1
         if self.oneshot is None:
             return super().evaluate(input, policies, data)
         # one `opa eval` process: the input goes to it as JSON text, serialised once (not copied through
@@ -233,15 +236,17 @@ class LocalOpaEngine(ServerEngine):
             raise answer
         return answer
 
-    def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet,
-                      data: Mapping[str, Any]) -> list[dict[str, Any] | GateError]:
+    def evaluate_many(self, inputs: Sequence[Mapping[str, Any] | jsonsafe.Composed], policies: PolicySet,
+                      data: Mapping[str, Any], levels: tuple[str, ...] = LEVELS
+                      ) -> list[dict[str, Any] | GateError]:
         """data.gate for each input, or the EngineError or PolicyError that input ends in, asked in
         batches on a few connections at once (gate.engine.opa.batch). A batch the server does not answer
-        is asked again input by input, on the path that starts a server that died."""
+        is asked again input by input, on the path that starts a server that died. levels=("deny",): a
+        batch asks for the deny sets only (gate lint); an input asked again alone gets both."""
         if self.oneshot is not None or len(inputs) < 2:
             return [self._each(doc, policies, data) for doc in inputs]
         self.sync(policies, data)
-        query = batch.query(findings_query(policies, f"{canary.PACKAGE}.canary") or QUERY)
+        query = batch.query(findings_query(policies, f"{canary.PACKAGE}.canary", levels) or QUERY)
         nonces = [canary.new_nonce() for _ in inputs]
         results: list[Any] = [None] * len(inputs)
         texts: list[str] = [""] * len(inputs)
@@ -255,56 +260,34 @@ class LocalOpaEngine(ServerEngine):
         lanes = self._lanes()
 
         def ask(lane: int, chunk: Sequence[int]) -> list[Any]:
+            self.queries += 1
             bindings = lanes[lane].ad_hoc(batch.body(query, (texts[i] for i in chunk)), "a batch query")
             return batch.answers(bindings, len(chunk), self.where)
 
         for chunk, got in zip(chunks, batch.run(chunks, ask, len(lanes))):
             for i, answer in zip(chunk, got if isinstance(got, list) else [None] * len(chunk)):
                 results[i] = (self._each(inputs[i], policies, data) if isinstance(got, EngineError)
-                              else self._answer(answer, nonces[i], policies, data))
+                              else self._answer(answer, nonces[i], policies, data, levels))
         return results
 
-    def evaluate_each(self, input: Mapping[str, Any], policies: PolicySet,
-                      datas: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | PolicyError]:
-        """evaluate() for several data documents at once (gate lint's batches of variants, which are
-        data): one private server each, this engine's and siblings started on first use, side by side;
-        a PolicyError is that document's answer, any other error ends the call."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        while len(self._siblings) < len(datas) - 1:
-            self._siblings.append(LocalOpaEngine(self.local.binary, self._timeout_s, self._persistent))
-        engines = [self, *self._siblings]
-        for engine, data in zip(engines, datas):
-            # each server made to hold its policies and data from this thread: a server (re)started
-            # from a pool thread would get the kernel's parent-death signal when the thread ends
-            engine.sync(policies, data)
-
-        def one(job: tuple[LocalOpaEngine, Mapping[str, Any]]) -> dict[str, Any] | PolicyError:
-            engine, data = job
-            try:
-                return engine.evaluate(input, policies, data)
-            except PolicyError as exc:
-                return exc
-
-        with ThreadPoolExecutor(max_workers=max(1, len(datas))) as pool:
-            return list(pool.map(one, zip(engines, datas)))
-
-    def _each(self, doc: Mapping[str, Any], policies: PolicySet,
+    def _each(self, doc: Mapping[str, Any] | jsonsafe.Composed, policies: PolicySet,
               data: Mapping[str, Any]) -> dict[str, Any] | GateError:
         try:
+            if isinstance(doc, jsonsafe.Composed):
+                doc = doc.document()
             return self.evaluate(doc, policies, data)
         except (EngineError, PolicyError) as exc:
             return exc
 
-    def _answer(self, answer: Any, nonce: str, policies: PolicySet,
-                data: Mapping[str, Any]) -> dict[str, Any] | GateError:
+    def _answer(self, answer: Any, nonce: str, policies: PolicySet, data: Mapping[str, Any],
+                levels: tuple[str, ...] = LEVELS) -> dict[str, Any] | GateError:
         """One input's answer from a batch, held to every check evaluate() makes."""
         if answer is None:
             return EngineError(f"{self.where} answered undefined for data.gate: {self.undefined_hint}")
         if not isinstance(answer, dict):
             return PolicyError(f"{self.where}: data.gate is {type(answer).__name__}, expected an object")
         try:
-            self._check(answer, {}, nonce, policies, data)
+            self._check(answer, {}, nonce, policies, data, levels)
         except (EngineError, PolicyError) as exc:
             return exc
         return canary.without(answer)
@@ -363,9 +346,6 @@ class LocalOpaEngine(ServerEngine):
         return self._memo[2], self._memo[3]
 
     def close(self) -> None:
-        for sibling in self._siblings:
-            sibling.close()
-        self._siblings = []
         self._close_lanes()
         if self.oneshot is not None:
             self.oneshot.stop()
@@ -386,7 +366,8 @@ def _engine_input(input: Mapping[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
+def _missing_rules(result: Mapping[str, Any], policies: PolicySet,
+                   levels: tuple[str, ...] = LEVELS) -> list[str]:
     """The deny/warn sets gate's modules define under data.gate that the answer lacks. OPA always answers a
     partial set rule, empty or not, so a set missing from the answer means it did not evaluate gate's
     policies."""
@@ -398,7 +379,7 @@ def _missing_rules(result: Mapping[str, Any], policies: PolicySet) -> list[str]:
         node: Any = result
         for part in parts[1:]:
             node = node.get(part) if isinstance(node, Mapping) else None
-        for level in ("deny", "warn"):
+        for level in levels:
             answered = isinstance(node, Mapping) and isinstance(node.get(level), list)
             if _defines_set(module.source, level) and not answered:
                 missing.append(f"data.{module.package}.{level}")
