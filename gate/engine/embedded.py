@@ -17,7 +17,7 @@ from typing import Any
 
 from gate import guard, jsonsafe
 from gate.engine import bounded
-from gate.engine.findings import findings_query
+from gate.engine.findings import findings_parts, findings_query
 from gate.errors import EngineError, PolicyError
 from gate.policyset import PolicySet
 
@@ -49,6 +49,10 @@ class EmbeddedEngine:
     def _query(self, policies: PolicySet) -> str:
         return (findings_query(policies) if self.findings_only else None) or QUERY
 
+    def _parts(self, policies: PolicySet) -> tuple[str, ...]:
+        """The findings query package by package, for an input over SPLIT_BYTES (see compiled)."""
+        return tuple((findings_parts(policies) if self.findings_only else None) or ())
+
     def prepare(self, policies: PolicySet, data: Mapping[str, Any]) -> None:
         """Refuse unsafe policies now, and start the worker that imports regopy and compiles the policies
         while gate collects evidence (two cores: that work leaves the critical path)."""
@@ -70,7 +74,7 @@ class EmbeddedEngine:
         else:
             modules = [(str(p.path), p.source) for p in policies.modules]
             request = json.dumps({"modules": modules, "data": data_text, "input": input_text,
-                                  "query": self._query(policies)}).encode()
+                                  "query": self._query(policies), "parts": self._parts(policies)}).encode()
             text = bounded.run_subprocess(request, self.timeout_s, WHAT)
         return json.loads(text)
 
@@ -101,8 +105,8 @@ class EmbeddedEngine:
 
     def _worker(self, policies: PolicySet, data_text: str) -> bounded.ForkedWorker:
         modules = [(str(p.path), p.source) for p in policies.modules]
-        query_ = self._query(policies)
-        key = (policies.digest, query_, *(path for path, _ in modules),
+        query_, parts = self._query(policies), self._parts(policies)
+        key = (policies.digest, query_, *parts, *(path for path, _ in modules),
                hashlib.sha256(data_text.encode()).hexdigest())
         worker = self._workers.get(key)
         if worker is not None and worker.answered >= self.RECYCLE_AFTER:
@@ -110,7 +114,7 @@ class EmbeddedEngine:
         if worker is None or not worker.alive:  # a timeout, a crash or recycling ended the last one
             if worker is None and len(self._workers) >= self.MAX_WORKERS:
                 self._workers.pop(next(iter(self._workers))).close()
-            worker = bounded.ForkedWorker(lambda: compiled(modules, data_text, query_), WHAT)
+            worker = bounded.ForkedWorker(lambda: compiled(modules, data_text, query_, parts), WHAT)
             self._workers[key] = worker
         return worker
 
@@ -175,11 +179,21 @@ def _load_regopy() -> Any:
     return regopy
 
 
-def compiled(modules: Sequence[tuple[str, str]], data_text: str,
-             query_: str = QUERY) -> Callable[[bytes], str]:
+SPLIT_BYTES = 256 * 1024  # an input larger than this is asked package by package, when parts are given
+
+
+def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = QUERY,
+             parts: Sequence[str] = ()) -> Callable[[bytes], str]:
     """Compile the modules and load the data (in the bounded child); returns the function that takes
     the input (JSON text, bytes) and gives the value of the query (data.gate, or its deny and warn sets:
-    gate.engine.findings) as JSON text."""
+    gate.engine.findings) as JSON text.
+
+    parts: the same query split by package (gate.engine.findings.findings_parts), asked instead for an
+    input over SPLIT_BYTES. regopy keeps what one query evaluates until it ends, so asking for every
+    package at once costs the sum of their memory, and one at a time the largest: at 1000 evidence items
+    of the ready example, 251 MiB against 175, for the same CPU. (A small input is asked at once: each
+    query costs regopy about 0.2 s, which a small release would feel ten times over.) A part that is
+    undefined makes the whole answer undefined, as it would have made the query."""
     regopy = _load_regopy()
     interpreter = regopy.Interpreter()
     for path, source in modules:
@@ -199,15 +213,23 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str,
             interpreter.set_input_term(request.decode("utf-8"))
         except (ValueError, TypeError, RuntimeError) as exc:
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+        if parts and len(request) > SPLIT_BYTES:
+            merged: dict[str, Any] = {}
+            for part in parts:
+                doc = query(interpreter, part, dict(modules))
+                if not doc:
+                    return json.dumps({})  # one package undefined: so is the whole query's answer
+                merged.update(doc)
+            return json.dumps(merged)
         return json.dumps(query(interpreter, query_, dict(modules)))
 
     return answer
 
 
 def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str,
-                  query_: str = QUERY) -> str:
+                  query_: str = QUERY, parts: Sequence[str] = ()) -> str:
     """Compile, load and query in this process: data.gate as JSON text (the worker process uses it)."""
-    return compiled(modules, data_text, query_)(input_text.encode("utf-8"))
+    return compiled(modules, data_text, query_, parts)(input_text.encode("utf-8"))
 
 
 def query(interpreter: Any, query: str, sources: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -38,12 +38,22 @@ def findings_query(policies: PolicySet, canary: str | None = None,
     """The Rego query for the deny and warn sets of every gate package (and the canary rule when named:
     `gate_canary.canary`); None when the whole data.gate must be asked (see the module's docstring).
     levels=("deny",) asks for the deny sets only: gate lint, which judges nothing else."""
-    return _query(tuple((m.package, m.source) for m in policies.modules), canary, levels)
+    tree = _tree(tuple((m.package, m.source) for m in policies.modules), canary, levels)
+    return None if tree is None else _literal(tree)
+
+
+def findings_parts(policies: PolicySet) -> list[str] | None:
+    """findings_query split by the packages directly under data.gate: one query each, answering
+    {"<package>": {...}}; together their answers are findings_query's. A query's memory in regopy grows
+    with everything it evaluates, so the embedded engine asks a large release package by package
+    (gate.engine.embedded). None where findings_query is None."""
+    tree = _tree(tuple((m.package, m.source) for m in policies.modules), None, LEVELS)
+    return None if tree is None else [_literal({key: sub}) for key, sub in sorted(tree.items())]
 
 
 @lru_cache(maxsize=64)
-def _query(modules: tuple[tuple[str, str], ...], canary: str | None,
-           wanted: tuple[str, ...] = LEVELS) -> str | None:
+def _tree(modules: tuple[tuple[str, str], ...], canary: str | None,
+          wanted: tuple[str, ...] = LEVELS) -> dict[str, Any] | None:
     tree: dict[str, Any] = {}
     sets = 0
     for package, source in modules:
@@ -69,7 +79,7 @@ def _query(modules: tuple[tuple[str, str], ...], canary: str | None,
     if canary:
         package, rule = canary.rsplit(".", 1)
         tree.setdefault(package, {})[rule] = f"data.gate.{package}.{rule}"
-    return _literal(tree)
+    return tree
 
 
 def _levels(source: str) -> list[str] | None:

@@ -26,6 +26,57 @@ def test_the_deny_and_warn_sets_give_the_findings_of_the_whole_tree_on_regopy(sc
     assert sets.findings == whole.findings and sets.outcome == whole.outcome
 
 
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda p: p.name)
+def test_asked_package_by_package_regopy_gives_the_findings_of_the_whole_tree(scenario, monkeypatch):
+    """A large input is asked one package at a time (memory); here every input is, and every scenario's
+    findings are those of the whole data.gate."""
+    from gate.engine import embedded
+
+    monkeypatch.setattr(embedded, "SPLIT_BYTES", 0)
+    asked: list[str] = []
+    real = embedded.query
+    monkeypatch.setattr(embedded, "query", lambda interp, q, sources=None: asked.append(q) or real(interp, q,
+                                                                                                  sources))
+    monkeypatch.setattr(embedded.bounded, "fork_available", lambda: False)  # in this process: count queries
+    monkeypatch.setattr(embedded.bounded, "run_subprocess",
+                        lambda request, timeout, what: _in_process(request))
+    whole, parts = decide_on(scenario, [EmbeddedEngine(), narrowed(EmbeddedEngine())])
+    assert parts.findings == whole.findings and parts.outcome == whole.outcome
+    assert len(asked) > 2 and all(q.startswith('{"') and q.count('"deny"') <= 1 for q in asked[1:])
+
+
+def _in_process(request: bytes) -> str:
+    import json
+
+    from gate.engine.embedded import evaluate_text
+
+    doc = json.loads(request)
+    return evaluate_text([tuple(m) for m in doc["modules"]], doc["data"], doc["input"],
+                         doc.get("query", "data.gate"), doc.get("parts", ()))
+
+
+def test_a_package_left_undefined_leaves_the_whole_answer_undefined_when_asked_by_package(monkeypatch):
+    """One part undefined must not read as that package denying nothing: the answer is undefined, as the
+    one query's would be, and gate refuses it (exit 3)."""
+    from gate.engine import embedded
+    from gate.errors import GateError
+
+    policies = in_memory({"a.rego": "package gate.a\n\ndeny contains \"a\" if input.n > 5\n",
+                          "b.rego": "package gate.b\n\ndeny := [\"b\"] if input.n == 1\n"})
+    refusals = []
+    for split in (False, True):
+        monkeypatch.setattr(embedded, "SPLIT_BYTES", 0 if split else 1 << 30)
+        engine = narrowed(EmbeddedEngine())
+        try:
+            assert engine.evaluate({"n": 1}, policies, {}) == {"a": {"deny": []}, "b": {"deny": ["b"]}}
+            with pytest.raises(GateError) as refused:
+                engine.evaluate({"n": 2}, policies, {})
+            refusals.append(str(refused.value))
+        finally:
+            engine.close()
+    assert refusals[0] == refusals[1] and "undefined" in refusals[0]
+
+
 @pytest.fixture(scope="module")
 def opa_server(opa_bin):
     from gate.engine.opa import LocalOpaEngine
