@@ -90,6 +90,8 @@ def _attest():
 def check_workflow(config, command: str = "evaluate") -> None:
     """In GitHub Actions, before evaluating: the job's token must be able to keep the record (exit 2
     naming the permission); a report it cannot post is a warning, as posting it is a side effect."""
+    if not os.environ.get("GITHUB_WORKFLOW_REF"):
+        return  # not a GitHub Actions job (running_job_problems would say nothing): gate.workflows unloaded
     from gate.stores import DEFAULT_STORE
     from gate.workflows import running_job_problems
 

@@ -123,9 +123,6 @@ def post_comment(client, repo: str, number: int, decision, report: str) -> dict[
 
 def report(decision, config, environ: Mapping[str, str]) -> list[str]:
     """Post the check (or status) and the comment; return what was posted, raise on what failed."""
-    from gate.report import render_markdown
-    from gate_github.client import Forbidden, GitHubClient, GitHubError, Settings
-
     options = dict(config.plugin_options("gate_github")) if config is not None else {}
     mode = options.pop("report", "check")
     comment = options.pop("comment", True)
@@ -135,6 +132,9 @@ def report(decision, config, environ: Mapping[str, str]) -> list[str]:
     repo = environ.get("GITHUB_REPOSITORY", "")
     if not environ.get("GITHUB_TOKEN") or not repo:
         return []  # not on GitHub, or no token given: nothing to post, by design
+    from gate.report import render_markdown  # only here: every gate evaluate calls this hook
+    from gate_github.client import Forbidden, GitHubClient, GitHubError, Settings
+
     settings = Settings.from_options(options, environ)
     client = GitHubClient(settings)
     sha = decision.context.commit or environ.get("GITHUB_SHA")
