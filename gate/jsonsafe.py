@@ -109,20 +109,26 @@ def for_engines(document: Any) -> Any:
     lower() both engines agree on. Both engines get the same map, so they agree on every comparison."""
     doc = normalise_timestamps(document)
     if isinstance(doc, dict):
-        folded: dict[str, str] = {}
-        stack: list[Any] = [doc]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, str):
-                if not node.isascii() and node not in folded and node.casefold() != node:
-                    folded[node] = node.casefold()
-            elif isinstance(node, dict):
-                stack.extend(node.values())
-            elif isinstance(node, list):
-                stack.extend(node)
+        folded = _folded(doc)
         if folded:
             doc[CASEFOLDED] = dict(sorted(folded.items()))
     return doc
+
+
+def _folded(doc: Any) -> dict[str, str]:
+    """{text: text.casefold()} for every string value under doc with a non-ASCII letter that has case."""
+    folded: dict[str, str] = {}
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii() and node not in folded and node.casefold() != node:
+                folded[node] = node.casefold()
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return folded
 
 
 class Part:
@@ -135,17 +141,7 @@ class Part:
     def __init__(self, value: Any) -> None:
         doc = normalise_timestamps(value)
         self.text = dumps(doc)
-        self.folded: dict[str, str] = {}
-        stack: list[Any] = [doc]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, str):
-                if not node.isascii() and node not in self.folded and node.casefold() != node:
-                    self.folded[node] = node.casefold()
-            elif isinstance(node, dict):
-                stack.extend(node.values())
-            elif isinstance(node, list):
-                stack.extend(node)
+        self.folded = _folded(doc)
 
 
 class Composed:
