@@ -290,13 +290,11 @@ class _Evaluator:
                 self._parts["evidence"] = {kind: [jsonsafe.Part(doc) for doc in docs]
                                            for kind, docs in evidence.items()}
             parts = self._parts
-            inputs = [jsonsafe.Composed(dict(parts, evidence=dict(parts["evidence"], **{
-                v.kind: [jsonsafe.Part(self._changed(v)) if i == v.item else part
-                         for i, part in enumerate(parts["evidence"][v.kind])]}))) for v in variants]
+            inputs = [jsonsafe.Composed(dict(parts, evidence=_with_change(
+                parts["evidence"], v, jsonsafe.Part(self._changed(v))))) for v in variants]
         else:
-            inputs = [dict(self.base_input, evidence=dict(evidence, **{
-                v.kind: [self._changed(v) if i == v.item else doc
-                         for i, doc in enumerate(evidence[v.kind])]})) for v in variants]
+            inputs = [dict(self.base_input, evidence=_with_change(evidence, v, self._changed(v)))
+                      for v in variants]
         before = getattr(self.engine, "queries", 0)
         results = self.engine.evaluate_many(inputs, self.ref.policies, self.data, levels=("deny",))
         self.calls += getattr(self.engine, "queries", before + 1) - before
@@ -332,8 +330,7 @@ class _Evaluator:
     def _batch(self, variants: Sequence[Variant]) -> list[dict[str, Any]]:
         """data.gate_lint: per variant, the whole input.evidence with that variant's change."""
         evidence = self.base_input["evidence"]
-        batch = [dict(evidence, **{v.kind: [self._changed(v) if i == v.item else doc
-                                            for i, doc in enumerate(evidence[v.kind])]}) for v in variants]
+        batch = [_with_change(evidence, v, self._changed(v)) for v in variants]
         return jsonsafe.normalise_timestamps(batch)  # as the engines normalise the input they are given
 
     def _evaluate(self, batches: list[list[dict[str, Any]]]) -> list[Any]:
@@ -370,6 +367,12 @@ class _Evaluator:
         outcome, findings, _, _ = judge(result, self.ref.threshold.rules, self.ref.context, True,
                                         self.ref.waivers)
         return outcome, {f.rule for f in findings if f.blocks}
+
+
+def _with_change(evidence: Mapping[str, list[Any]], variant: Variant, changed: Any) -> dict[str, list[Any]]:
+    """The evidence (documents, or their jsonsafe.Parts) with the variant's item replaced by changed."""
+    return dict(evidence, **{variant.kind: [changed if i == variant.item else doc
+                                            for i, doc in enumerate(evidence[variant.kind])]})
 
 
 def batch_size(engine: Any, one_s: float) -> int:
