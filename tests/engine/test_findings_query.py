@@ -77,6 +77,29 @@ def test_a_package_left_undefined_leaves_the_whole_answer_undefined_when_asked_b
     assert refusals[0] == refusals[1] and "undefined" in refusals[0]
 
 
+def test_a_package_that_fails_at_run_time_is_refused_alike_asked_whole_or_by_package(monkeypatch):
+    """Evidence large enough to be asked package by package must not turn one package's run-time error
+    into an answer from the others: the decision fails (exit 3) as the one query's would."""
+    from gate.engine import embedded
+    from gate.errors import PolicyError
+
+    policies = in_memory({"a.rego": "package gate.a\n\ndeny contains \"a\" if input.n > 5\n",
+                          "b.rego": "package gate.b\n\nlevel := 1 if input.n == 2\n"
+                                    "level := 2 if input.n == 2\n"
+                                    "deny contains sprintf(\"%d\", [level]) if input.n > 0\n"})
+    refusals = []
+    for split in (False, True):
+        monkeypatch.setattr(embedded, "SPLIT_BYTES", 0 if split else 1 << 30)
+        engine = narrowed(EmbeddedEngine())
+        try:
+            with pytest.raises(PolicyError) as refused:
+                engine.evaluate({"n": 2}, policies, {})
+            refusals.append(str(refused.value))
+        finally:
+            engine.close()
+    assert len(refusals) == 2 and all(refusals)
+
+
 @pytest.fixture(scope="module")
 def opa_server(opa_bin):
     from gate.engine.opa import LocalOpaEngine

@@ -142,3 +142,23 @@ def test_more_than_50_annotations_go_in_batches(github, monkeypatch):
     assert batches == [50, 50, 20]
     (run,) = github.check_runs.values()
     assert run["output"]["annotations_count"] == 120
+
+
+def test_a_misspelt_report_option_is_refused_even_without_a_token(monkeypatch):
+    """The client and renderer load only when there is a token to post with; the options are still
+    checked first, so a gate.yaml that asks for a report mode gate does not have is never silently
+    ignored because this run has no token."""
+    import sys
+
+    from gate_github import report
+
+    from gate.errors import GateError
+
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    config = SimpleNamespace(plugin_options=lambda name: {"report": "checks"})
+    with pytest.raises(GateError, match="must be check, status or none"):
+        report.report(None, config, {})
+    assert report.report(None, SimpleNamespace(plugin_options=lambda name: {}), {}) == []
+    monkeypatch.delitem(sys.modules, "gate_github.client", raising=False)
+    report.report(None, SimpleNamespace(plugin_options=lambda name: {}), {"GITHUB_REPOSITORY": "a/b"})
+    assert "gate_github.client" not in sys.modules  # nothing to post: the client is never loaded
