@@ -14,13 +14,13 @@ the engine that decides:
    one value judged needs no other; 613 variants of the ready example become 527);
 3. phase MISSING: every judged field removed, and set to null. One that still approves is a finding.
 
-Variants are evaluated in batches, one engine call each:
-- on an engine that answers many inputs at once (opa-local: gate.engine.opa.batch), each variant is a
-  whole input, asked for the deny sets only, 25 to a query on two connections to one warm server;
-- elsewhere (regopy, a configured server), a generated module (package gate.vacuity_lint) evaluates each
-  package's deny set once per variant of data.gate_lint `with input.evidence as <the variant's
-  evidence>`. (`with input as` would crash regopy, and regopy cannot parse `some i, v in xs` inside a
-  comprehension: the module avoids both.) The embedded engine runs one batch per core at once.
+Variants are evaluated many at once:
+- on an engine that answers many inputs at once, each variant is a whole input, asked for the deny sets
+  only: opa-local sends 25 to a query on two connections to one warm server (gate.engine.opa.batch); the
+  embedded engine asks one regopy bundle per variant, one worker per core (gate.engine.embedded);
+- elsewhere (a configured server, a plugin's engine), a generated module (package gate.vacuity_lint)
+  evaluates each package's deny set once per variant of data.gate_lint `with input.evidence as <the
+  variant's evidence>`, in batches, one engine call each.
 Each variant's deny sets go through judge(), as a real decision's do: advisory rules and waivers count
 as they would.
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +48,7 @@ PACKAGE = "gate.vacuity_lint"
 HUGE = 10**12
 JUNK = "gate-lint-junk-" * 8
 LIST_SAMPLE = 2          # elements of a list varied: the first and the last
-BATCH = 200              # variants per engine call on OPA (a few ms each)
-BATCH_EMBEDDED = 40      # on regopy (0.1-0.3 s each): a call stays far within its 60 s timeout
+BATCH = 200              # variants per engine call on the data-module path (a few ms each on OPA)
 ABSENT, NULL, BAD, ERROR = "absent", "null", "bad", "error"
 
 Path_ = tuple[Any, ...]   # keys and list indices under an evidence item's data
@@ -255,7 +253,6 @@ class _Evaluator:
         self.calls = 0
         self.errors: list[tuple[Variant, str]] = []
         self.data = {"threshold": ref.threshold.data}
-        self.workers = parallel_workers(engine)
         self.many = isinstance(engine, ManyDecisions)  # variants as inputs, batched by the engine
         self._parts: dict[str, Any] | None = None
         # one module for every batch, so an engine compiles it once (a kind absent from a batch gives [])
@@ -270,16 +267,15 @@ class _Evaluator:
         is approve, block, or error (the policy failed at run time on it: gate evaluate would exit 3)."""
         if self.many:
             return self._outcomes_many(variants)
-        chunks = [list(variants[s:s + self.batch]) for s in range(0, len(variants), self.batch)]
         out: list[tuple[str, set[str]]] = []
-        for start in range(0, len(chunks), self.workers):
-            wave = chunks[start:start + self.workers]
-            for chunk, result in zip(wave, self._evaluate([self._batch(c) for c in wave])):
-                out.extend(self._answers(chunk, result))
+        for start in range(0, len(variants), self.batch):
+            chunk = list(variants[start:start + self.batch])
+            out.extend(self._answers(chunk, self._evaluate([self._batch(chunk)])[0]))
         return out
 
     def _outcomes_many(self, variants: Sequence[Variant]) -> list[tuple[str, set[str]]]:
-        """Each variant as a whole input, the engine asked for its deny sets (gate.engine.opa.batch)."""
+        """Each variant as a whole input, the engine asked for its deny sets (opa-local: in batches,
+        gate.engine.opa.batch; embedded: one worker per core)."""
         evidence = self.base_input["evidence"]
         inputs: list[Any]
         if getattr(self.engine, "composed_inputs", False):
@@ -337,8 +333,6 @@ class _Evaluator:
         """data.gate for each batch (or the PolicyError it raised); other engine errors propagate."""
         self.calls += len(batches)
         datas = [dict(self.data, gate_lint=b) for b in batches]
-        if self.workers > 1:
-            return self.engine.evaluate_each(self.base_input, self.policies, datas)
         out: list[Any] = []
         for data in datas:
             try:
@@ -376,31 +370,14 @@ def _with_change(evidence: Mapping[str, list[Any]], variant: Variant, changed: A
 
 
 def batch_size(engine: Any, one_s: float) -> int:
-    """Variants per engine call: BATCH on OPA, BATCH_EMBEDDED on regopy, and fewer where one evaluation
-    took so long (a loaded machine, a large release) that a call would come near the engine timeout: a
-    call is sized to take about a quarter of it, judged by the time the reference evaluation took."""
-    most = _most_per_call(engine)
+    """Variants per engine call on the data-module path: BATCH, and fewer where one evaluation took so
+    long (a loaded machine, a large release) that a call would come near the engine timeout: a call is
+    sized to take about a quarter of it, judged by the time the reference evaluation took."""
+    most = BATCH
     timeout = getattr(engine, "timeout_s", None) or getattr(engine, "_timeout_s", None)
     if not isinstance(timeout, (int, float)) or timeout <= 0 or one_s <= 0:
         return most
     return max(1, min(most, int(timeout / 4 / one_s)))
-
-
-def _most_per_call(engine: Any) -> int:
-    from gate.engine.embedded import EmbeddedEngine
-
-    return BATCH_EMBEDDED if isinstance(engine, EmbeddedEngine) else BATCH
-
-
-def parallel_workers(engine: Any) -> int:
-    """The embedded engine evaluates in a process of its own: the lint runs one per core at once (a
-    batch of variants is a data document, which one worker holds one of at a time). A configured OPA
-    server is shared: one batch at a time. (opa-local batches variants as inputs: evaluate_many.)"""
-    from gate.engine.embedded import EmbeddedEngine
-
-    if isinstance(engine, EmbeddedEngine):
-        return max(1, min(os.cpu_count() or 1, 8))
-    return 1
 
 
 def _lint_rows(result: Mapping[str, Any]) -> list[Any]:
@@ -443,7 +420,7 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
                 for kind, items in raw.items()}
     if batch is None:
         batch = batch_size(engine, took)
-        if batch < _most_per_call(engine):
+        if batch < BATCH:
             # the first answer may include the engine's start (a server booting, a worker compiling):
             # timed again, warm, before the lint's calls are sized by it
             took = time.perf_counter()

@@ -68,6 +68,7 @@ def _fork(serve: Callable[[int, int], None]) -> tuple[int, int, int]:
         try:
             os.close(request_write)
             os.close(answer_read)
+            _close_inherited(keep=(request_read, answer_write))
             clear_environment()
             silence()
             serve(request_read, answer_write)
@@ -75,6 +76,7 @@ def _fork(serve: Callable[[int, int], None]) -> tuple[int, int, int]:
             os._exit(0)
     os.close(request_read)
     os.close(answer_write)
+    _OPEN_ENDS.update((request_write, answer_read))
     return pid, request_write, answer_read
 
 
@@ -93,21 +95,43 @@ class ForkedWorker:
         self.what = what
         self.pid, self._request, self._answer = _fork(lambda read, write: _serve_many(setup, read, write))
         os.set_blocking(self._request, False)  # a child that stops reading must not block the parent
-        self.alive, self._limit, self.answered = True, 0.0, 0
+        self.alive, self._limit, self.deadline, self.answered = True, 0.0, 0.0, 0
+        self.in_flight = False  # a request sent whose answer is not read yet
 
     def ask(self, request: bytes, timeout: float) -> str:
         """Send one request, wait at most timeout seconds for its answer."""
+        self.send(request, timeout)
+        return self.receive()
+
+    def send(self, request: bytes, timeout: float) -> None:
+        """Send one request; its answer is due within timeout seconds (receive). Several workers can each
+        be sent one before any answer is read: the engine's many decisions, one worker per core."""
         if not self.alive:
             raise EngineError(f"{self.what}: the worker has stopped")
-        deadline, self._limit = time.monotonic() + timeout, timeout
+        self.deadline, self._limit = time.monotonic() + timeout, timeout
         self.answered += 1
+        self.in_flight = True
         try:
-            _write_all(self._request, len(request).to_bytes(8, "big") + request, deadline, self)
-            size = int.from_bytes(_read_exactly(self._answer, 8, deadline, self), "big")
-            return _result(_read_exactly(self._answer, size, deadline, self), self.what)
+            _write_all(self._request, len(request).to_bytes(8, "big") + request, self.deadline, self)
         except BaseException:
             self.close()
             raise
+
+    def receive(self) -> str:
+        """The answer to the request sent, waited for until its deadline; a timeout or a crash ends the
+        worker (EngineError)."""
+        try:
+            size = int.from_bytes(_read_exactly(self._answer, 8, self.deadline, self), "big")
+            answer = _read_exactly(self._answer, size, self.deadline, self)
+        except BaseException:
+            self.close()
+            raise
+        self.in_flight = False
+        return _result(answer, self.what)
+
+    def fileno(self) -> int:
+        """The answer pipe, for select(): readable once the answer (or the child's end) is there."""
+        return self._answer
 
     def _timeout(self) -> EngineError:
         return EngineError(f"{self.what} did not answer within {self._limit:g} s (engine timeout); "
@@ -124,12 +148,14 @@ class ForkedWorker:
 
     def close(self) -> None:
         for fd in (self._request, self._answer):
+            _OPEN_ENDS.discard(fd)
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
         self._request = self._answer = -1
+        self.in_flight = False
         if self.alive:
             self.alive = False
             try:
@@ -137,6 +163,22 @@ class ForkedWorker:
                 os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+_OPEN_ENDS: set[int] = set()  # the parent's ends of every live worker's pipes
+
+
+def _close_inherited(keep: tuple[int, ...]) -> None:
+    """In a forked child: close the parent's ends of every other worker's pipes, which fork copied. A
+    sibling's request pipe held open here would keep that sibling from seeing end-of-file when gate
+    exits, and from exiting with it."""
+    for fd in list(_OPEN_ENDS):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _OPEN_ENDS.clear()
 
 
 def _write_all(fd: int, data: bytes, deadline: float, worker: ForkedWorker) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import select
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 from gate import guard, jsonsafe
 from gate.engine import bounded
 from gate.engine.findings import findings_parts, findings_query
-from gate.errors import EngineError, PolicyError
+from gate.errors import EngineError, GateError, PolicyError
 from gate.policyset import PolicySet
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -32,7 +35,8 @@ class EmbeddedEngine:
     and `gate impact`), each within the engine timeout. close() stops them (gate.engine.session)."""
 
     name = "embedded"
-    MAX_WORKERS = 4  # distinct (policies, data) at once: gate impact's two sides over a few profiles
+    MAX_WORKERS = 8  # workers at once: gate impact's two sides, a few profiles, LANES each
+    LANES = max(1, min(os.cpu_count() or 1, 4))  # workers answering one policy set's many inputs at once
     RECYCLE_AFTER = 2000  # answers per worker before a fresh one (see benchmarks/replay.py for its memory)
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
@@ -72,48 +76,86 @@ class EmbeddedEngine:
         if bounded.fork_available():
             text = self._worker(policies, data_text).ask(input_text.encode("utf-8"), self.timeout_s)
         else:
-            modules = [(str(p.path), p.source) for p in policies.modules]
-            request = json.dumps({"modules": modules, "data": data_text, "input": input_text,
-                                  "query": self._query(policies), "parts": self._parts(policies)}).encode()
-            text = bounded.run_subprocess(request, self.timeout_s, WHAT)
+            text = self._subprocess(policies, data_text, input_text, self._query(policies))
         return json.loads(text)
 
-    def evaluate_each(self, input: Mapping[str, Any], policies: PolicySet,
-                      datas: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | PolicyError]:
-        """evaluate() for several data documents at once (gate lint's batches), one `python -m
-        gate.engine.worker` process each, run side by side (a fork would inherit its siblings' pipes);
-        a PolicyError is that document's answer, any other error ends the call."""
-        from concurrent.futures import ThreadPoolExecutor
-
+    def evaluate_many(self, inputs: Sequence[Mapping[str, Any]], policies: PolicySet,
+                      data: Mapping[str, Any], levels: tuple[str, ...] = ("deny", "warn")
+                      ) -> list[dict[str, Any] | GateError]:
+        """The deny (and warn) sets of each input, or the EngineError or PolicyError it ended in, in
+        order (gate impact's replays, gate lint's variants). One worker per core (LANES) answers from the
+        same bundle, each input within the engine timeout: a worker that hangs or crashes costs its input
+        only, and the next input gets a fresh one."""
         refuse_unsafe(policies)
-        input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
-        modules = [(str(p.path), p.source) for p in policies.modules]
-        requests = []
-        for data in datas:
-            data_text = _data_text(data)
-            refuse_data_dependent(policies, input_text + data_text)
-            requests.append(json.dumps({"modules": modules, "data": data_text, "input": input_text}).encode())
-
-        def one(request: bytes) -> dict[str, Any] | PolicyError:
+        data_text = _data_text(data)
+        query_ = findings_query(policies, levels=levels) or QUERY
+        out: list[dict[str, Any] | GateError | None] = [None] * len(inputs)
+        todo: list[tuple[int, bytes]] = []
+        for i, doc in enumerate(inputs):
             try:
-                return json.loads(bounded.run_subprocess(request, self.timeout_s, WHAT))
+                text = jsonsafe.dumps(jsonsafe.for_engines(doc))
+                refuse_data_dependent(policies, text + data_text)
+            except (ValueError, TypeError) as exc:
+                out[i] = EngineError(f"cannot hand the input to the engine: {exc}")
+                continue
             except PolicyError as exc:
-                return exc
+                out[i] = exc
+                continue
+            todo.append((i, text.encode("utf-8")))
+        if not bounded.fork_available():
+            for i, request in todo:
+                try:
+                    out[i] = json.loads(self._subprocess(policies, data_text, request.decode(), query_))
+                except (EngineError, PolicyError) as exc:
+                    out[i] = exc
+            return out  # type: ignore[return-value]
+        lanes = max(1, min(self.LANES, len(todo)))
+        busy: dict[int, tuple[bounded.ForkedWorker, int]] = {}  # lane -> its worker, the input it answers
+        pending = iter(todo)
+        while True:
+            for lane in range(lanes):
+                while lane not in busy and (nxt := next(pending, None)) is not None:
+                    i, request = nxt
+                    try:
+                        worker = self._worker(policies, data_text, query_, lane)
+                        worker.send(request, self.timeout_s)
+                        busy[lane] = (worker, i)
+                    except (EngineError, PolicyError) as exc:
+                        out[i] = exc
+            if not busy:
+                return out  # type: ignore[return-value]
+            wait = max(0.0, min(w.deadline for w, _ in busy.values()) - time.monotonic())
+            ready, _, _ = select.select([w for w, _ in busy.values()], [], [], wait)
+            now = time.monotonic()
+            for lane, (worker, i) in list(busy.items()):
+                if worker in ready or (not ready and worker.deadline <= now):
+                    del busy[lane]
+                    try:
+                        out[i] = json.loads(worker.receive())
+                    except (EngineError, PolicyError) as exc:
+                        out[i] = exc
 
-        with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
-            return list(pool.map(one, requests))
-
-    def _worker(self, policies: PolicySet, data_text: str) -> bounded.ForkedWorker:
+    def _subprocess(self, policies: PolicySet, data_text: str, input_text: str, query_: str) -> str:
         modules = [(str(p.path), p.source) for p in policies.modules]
-        query_, parts = self._query(policies), self._parts(policies)
+        request = json.dumps({"modules": modules, "data": data_text, "input": input_text, "query": query_,
+                              "parts": self._parts(policies)}).encode()
+        return bounded.run_subprocess(request, self.timeout_s, WHAT)
+
+    def _worker(self, policies: PolicySet, data_text: str, query_: str | None = None,
+                lane: int = 0) -> bounded.ForkedWorker:
+        """The worker that answers query_ (default: the engine's) with these policies and data; lanes
+        are workers side by side for the same."""
+        modules = [(str(p.path), p.source) for p in policies.modules]
+        query_, parts = query_ or self._query(policies), self._parts(policies)
         key = (policies.digest, query_, *parts, *(path for path, _ in modules),
-               hashlib.sha256(data_text.encode()).hexdigest())
+               hashlib.sha256(data_text.encode()).hexdigest(), str(lane))
         worker = self._workers.get(key)
         if worker is not None and worker.answered >= self.RECYCLE_AFTER:
             worker.close()  # regopy's memory grows with every query: a fresh fork starts from the parent's
         if worker is None or not worker.alive:  # a timeout, a crash or recycling ended the last one
-            if worker is None and len(self._workers) >= self.MAX_WORKERS:
-                self._workers.pop(next(iter(self._workers))).close()
+            idle = [k for k, w in self._workers.items() if not w.in_flight]
+            if worker is None and len(self._workers) >= self.MAX_WORKERS and idle:
+                self._workers.pop(idle[0]).close()  # the oldest one not answering
             worker = bounded.ForkedWorker(lambda: compiled(modules, data_text, query_, parts), WHAT)
             self._workers[key] = worker
         return worker
@@ -193,7 +235,13 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
     package at once costs the sum of their memory, and one at a time the largest: at 1000 evidence items
     of the ready example, 251 MiB against 175, for the same CPU. (A small input is asked at once: each
     query costs regopy about 0.2 s, which a small release would feel ten times over.) A part that is
-    undefined makes the whole answer undefined, as it would have made the query."""
+    undefined makes the whole answer undefined, as it would have made the query.
+
+    Each query is built once into a regopy bundle (Interpreter.build) and every input is asked of the
+    bundle: a plain query() compiles every module again each time, which on the ready example is 0.2 of
+    its 0.27 s (bundle: 75 ms, same answers; benchmarks/replay.py). A query regopy cannot build, or a
+    bundle that gives no answer (a policy failing at run time), is asked the plain way, whose answer and
+    error message stay what they were."""
     regopy = _load_regopy()
     interpreter = regopy.Interpreter()
     for path, source in modules:
@@ -206,6 +254,17 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
     except (ValueError, TypeError, RuntimeError) as exc:
         raise EngineError(f"cannot hand the data to the engine: {exc}") from None
 
+    sources = dict(modules)
+    bundles: dict[str, Any] = {}
+
+    def ask(text: str) -> dict[str, Any]:
+        if text not in bundles:
+            bundles[text] = build(interpreter, text)
+        answered = bundle_query(interpreter, bundles[text])
+        return answered if answered is not None else query(interpreter, text, sources)
+
+    bundles[query_] = build(interpreter, query_)  # now: in gate evaluate, while evidence is collected
+
     def answer(request: bytes) -> str:
         if not request:
             return ""  # abandoned: the parent closed the pipe without asking
@@ -215,15 +274,39 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
             raise EngineError(f"cannot hand the input to the engine: {exc}") from None
         if parts and len(request) > SPLIT_BYTES:
             merged: dict[str, Any] = {}
-            for part in parts:
-                doc = query(interpreter, part, dict(modules))
+            for part in parts:  # asked the plain way: a bundle per package would hold more memory
+                doc = query(interpreter, part, sources)
                 if not doc:
                     return json.dumps({})  # one package undefined: so is the whole query's answer
                 merged.update(doc)
             return json.dumps(merged)
-        return json.dumps(query(interpreter, query_, dict(modules)))
+        return json.dumps(ask(query_))
 
     return answer
+
+
+def build(interpreter: Any, text: str) -> Any:
+    """The query built into a regopy bundle, or None where regopy cannot build it (the plain query then
+    answers, and names what does not compile)."""
+    try:
+        return interpreter.build(text)
+    except Exception:  # noqa: BLE001 - whatever regopy raises, the plain query says it better
+        return None
+
+
+def bundle_query(interpreter: Any, bundle: Any) -> dict[str, Any] | None:
+    """The bundle's answer for the input set, or None where it gives none: the plain query is asked then,
+    so an error is reported, and a value is read, exactly as before bundles."""
+    if bundle is None:
+        return None
+    try:
+        doc = json.loads(str(interpreter.query_bundle(bundle)))
+    except Exception:  # noqa: BLE001 - a run-time error comes back as output no JSON parser reads
+        return None
+    if isinstance(doc, dict) and "expressions" in doc:
+        expressions = doc["expressions"]
+        return expressions[0] if expressions else {}
+    return None
 
 
 def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str,
