@@ -5,8 +5,10 @@ For each engine, in the same run:
   pairs (--pairs), wall-time medians and their ratio;
 - in one process: one evaluation as `gate evaluate` makes it (collect, evaluate, decide; no decision
   log), the baseline; the lint as `gate lint` runs it: variants tried, engine calls, wall time, ratio;
-- unbatched: the same lint with one variant per engine call (one per core at once on regopy), on the
-  first N bad-value variants only, projected to all variants; the ratio says what batching saves.
+- opa-local, unbatched: the same lint with one variant per query, on the first N bad-value variants
+  only, projected to all variants; the ratio says what batching saves;
+- embedded, one worker: the same lint on one regopy worker instead of one per core (LANES); the ratio
+  says what the second core saves.
 
     python benchmarks/lint.py [--engines embedded,opa-local] [--sample 24] [--pairs 3]
 """
@@ -127,6 +129,17 @@ def main() -> int:
               "errors")
         print(f"  lint wall time               {lint_s:8.1f} s   = {lint_s / evaluate_s:6.0f}x one evaluate,"
               f" {lint_s / report.variants * 1000:6.1f} ms per variant")
+        if name == "embedded":
+            from gate.engine.embedded import EmbeddedEngine
+
+            lanes, EmbeddedEngine.LANES = EmbeddedEngine.LANES, 1
+            try:
+                _, one_s = run_lint(name)
+            finally:
+                EmbeddedEngine.LANES = lanes
+            print(f"  on one worker                {one_s:8.1f} s   ({one_s / lint_s:.1f}x the lint on"
+                  f" {lanes})")
+            continue
         sample, sample_s = run_lint(name, batch=1, limit=args.sample)
         per_variant = (sample_s - evaluate_s) / max(1, sample.engine_calls - 1)
         projected = per_variant * report.variants

@@ -6,7 +6,11 @@ decision log through the file store (the real path: lock, seal, fsync, head), th
 one process:
 
 - bare:  one regopy Interpreter with the policy modules and data.threshold loaded once;
-         for each input, prepared as JSON text beforehand: set_input_term(text); query("data.gate").
+         for each input, prepared as JSON text beforehand: set_input_term(text), then (--bare)
+         "query": query("data.gate"), which compiles the modules again at every query, or
+         "bundle": the deny and warn sets gate asks for, built once into a regopy bundle and asked
+         with query_bundle (the fastest loop regopy allows, and gate's own way since it has bundles);
+         "both" runs both loops on every chunk and records from the bundle's answers.
 - gate:  what `gate impact` does for one side: read the log through the store and verify the whole
          chain, then for each record: the input to JSON text (timestamps normalised), the guard's
          data check, the same compiled interpreter's query, findings, advisory rules, waivers,
@@ -78,6 +82,8 @@ def main() -> int:
                         help="the engine gate replays on (embedded, opa-local)")
     parser.add_argument("--batch-size", type=int, help="opa-local: inputs per query (default: gate's)")
     parser.add_argument("--lanes", type=int, help="opa-local: batches in flight at once (default: gate's)")
+    parser.add_argument("--bare", choices=("both", "bundle", "query"), default="both",
+                        help="embedded: the bare regopy loop(s) to time (see above)")
     args = parser.parse_args()
 
     import regopy
@@ -111,12 +117,26 @@ def main() -> int:
             interpreter.add_module(str(module.path), module.source)
         interpreter.add_data_json(jsonsafe.dumps(data))
 
-        def bare(lo: int, hi: int) -> list[str]:
+        from gate.engine.findings import findings_query
+
+        bundle = interpreter.build(findings_query(prepared.policies))
+
+        def bare_query(lo: int, hi: int) -> list[str]:
             out = []
             for text in texts[lo:hi]:
                 interpreter.set_input_term(text)
                 out.append(json.dumps(json.loads(str(interpreter.query("data.gate")))["expressions"][0]))
             return out
+
+        def bare_bundle(lo: int, hi: int) -> list[str]:
+            out = []
+            for text in texts[lo:hi]:
+                interpreter.set_input_term(text)
+                out.append(json.dumps(json.loads(str(interpreter.query_bundle(bundle)))["expressions"][0]))
+            return out
+
+        loops = {"query": {"bare": bare_query}, "bundle": {"bare": bare_bundle},
+                 "both": {"bare": bare_bundle, "bare (query)": bare_query}}[args.bare]
     else:
         # bare: the same OPA server gate's engine started, asked over one keep-alive session with the
         # request bodies prepared before timing (what a hand-written loop of OPA queries would do)
@@ -131,13 +151,15 @@ def main() -> int:
         bodies = [('{"input":' + text + "}").encode() for text in texts]
         session = requests.Session()
 
-        def bare(lo: int, hi: int) -> list[str]:
+        def bare_http(lo: int, hi: int) -> list[str]:
             out = []
             for body in bodies[lo:hi]:
                 answer = session.post(url, data=body, headers=headers, timeout=30)
                 answer.raise_for_status()
                 out.append(json.dumps(answer.json()["result"]))
             return out
+
+        loops = {"bare": bare_http}
 
     # recording (not timed): each decision judged from the bare loop's answer, appended through the store
     append_s = 0.0
@@ -167,13 +189,15 @@ def main() -> int:
         for rec, replay in zip(records, side.replay_many(records)):
             mismatches += replay.outcome != auditlog.outcome(rec)
 
-    record(0, bare(0, min(20, args.count)))  # warm both paths
+    record(0, loops["bare"](0, min(20, args.count)))  # warm every path
+    for extra in list(loops)[1:]:
+        loops[extra](0, min(20, args.count))
     gate(sealed[:20])
     store.path.unlink()
     store.head_path.unlink()
     sealed.clear()
     mismatches, append_s = 0, 0.0
-    totals = {"bare": [0.0, 0.0], "gate": [0.0, 0.0]}
+    totals = {name: [0.0, 0.0] for name in (*loops, "gate")}
 
     def timed(name: str, fn, *a):
         w, c = time.perf_counter(), time.process_time()
@@ -185,7 +209,9 @@ def main() -> int:
     started = time.perf_counter()
     for lo in range(0, args.count, args.chunk):
         hi = min(lo + args.chunk, args.count)
-        answers = timed("bare", bare, lo, hi)
+        answers = timed("bare", loops["bare"], lo, hi)
+        for extra in list(loops)[1:]:
+            timed(extra, loops[extra], lo, hi)
         record(lo, answers)
         timed("gate", gate, sealed[lo:hi])
         print(f"  {hi} / {args.count}  {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
@@ -200,17 +226,25 @@ def main() -> int:
 
     stack.close()
     size = store.path.stat().st_size
-    (bw, bc), (gw, gc) = totals["bare"], totals["gate"]
-    n = args.count
+    (gw, gc), n = totals["gate"], args.count
     print(f"decisions replayed      : {n} distinct inputs, one log of {size / 1e6:.1f} MB"
           f" (appended at {append_s / n * 1000:.2f} ms each, fsync'd)")
-    print(f"bare loop ({'regopy' if args.engine == 'embedded' else 'OPA HTTP':<9})   : {bw:8.1f} s wall "
-          f"{bc:8.1f} s CPU   {bw / n * 1000:6.1f} ms/decision")
-    how = f", batches of {batch.BATCH_SIZE} on {batch.LANES} lanes" if args.engine != "embedded" else ""
-    print(f"gate replay ({args.engine:<9}): {gw:8.1f} s wall {gc:8.1f} s CPU   {gw / n * 1000:6.1f} "
+    names = {"bare": "OPA HTTP"} if args.engine != "embedded" else {
+        "bare": f"regopy {args.bare if args.bare != 'both' else 'bundle'}", "bare (query)": "regopy query"}
+    for loop in loops:
+        bw, bc = totals[loop]
+        print(f"bare loop ({names[loop]:<13}): {bw:8.1f} s wall {bc:8.1f} s CPU   {bw / n * 1000:6.1f} "
+              "ms/decision")
+    from gate.engine.embedded import EmbeddedEngine
+
+    how = (f", batches of {batch.BATCH_SIZE} on {batch.LANES} lanes" if args.engine != "embedded"
+           else f", {EmbeddedEngine.LANES} workers (their CPU is not in gate's)")
+    print(f"gate replay ({args.engine:<9})    : {gw:8.1f} s wall {gc:8.1f} s CPU   {gw / n * 1000:6.1f} "
           f"ms/decision{how}"
           f"   (reading + verifying the log: {read_wall:.2f} s)")
-    print(f"gate / bare             : {gw / bw:.3f}x wall, {gc / bc:.3f}x CPU   (target <= 1.5x)")
+    for loop in loops:
+        bw, bc = totals[loop]
+        print(f"gate / {names[loop]:<16}: {gw / bw:.3f}x wall, {gc / bc:.3f}x CPU   (target <= 1.5x)")
     print(f"replayed outcome = recorded outcome: {n - mismatches} of {n}")
     approvals = sum(1 for r in read.records if auditlog.outcome(r) == "approve")
     print(f"recorded outcomes       : {approvals} approve, {n - approvals} block")
