@@ -100,11 +100,8 @@ class Side:
         data = self._data.setdefault(profile, {"threshold": threshold.data})
         answers = self.engine.evaluate_many(docs, self.policies, data)
         for i, answer in enumerate(answers):
-            if isinstance(answer, EngineError):
-                try:
-                    answers[i] = self.engine.evaluate(docs[i], self.policies, data)
-                except EngineError as exc:
-                    answers[i] = exc
+            if isinstance(answer, EngineError):  # asked again the same way, alone
+                answers[i] = self.engine.evaluate_many([docs[i]], self.policies, data)[0]
             if isinstance(answers[i], PolicyError):
                 raise answers[i]
         return answers

@@ -175,16 +175,18 @@ def _kill_on(calls_to_kill: set[int], monkeypatch) -> list[int]:
     import signal
 
     from gate.engine import bounded
+    from gate.engine.embedded import EmbeddedEngine
 
-    real, seen = bounded.ForkedWorker.ask, []
+    real, seen = bounded.ForkedWorker.send, []
 
-    def ask(self, request, timeout):
+    def send(self, request, timeout):  # every question goes through send (ask, and many at once)
         seen.append(self.pid)
         if len(seen) in calls_to_kill:
             os.kill(self.pid, signal.SIGKILL)
         return real(self, request, timeout)
 
-    monkeypatch.setattr(bounded.ForkedWorker, "ask", ask)
+    monkeypatch.setattr(bounded.ForkedWorker, "send", send)
+    monkeypatch.setattr(EmbeddedEngine, "LANES", 2)
     return seen
 
 
@@ -198,7 +200,8 @@ def test_a_worker_killed_mid_replay_is_started_again_and_the_report_is_unchanged
     assert main(["impact", "-c", str(history), "--base", "HEAD", "--engine", "embedded"]) == 0
     assert capsys.readouterr().out == expected
     workers = list(dict.fromkeys(seen))
-    assert len(workers) == 4  # one per side, and one more after each kill; never one per replay
+    # two per side (a worker per core), and at most one more after each kill; never one per replay
+    assert 4 <= len(workers) <= 6
     assert len(seen) == 2 * len(PAST_P95) + 2  # the two killed questions asked again
 
 
