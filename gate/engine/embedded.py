@@ -225,7 +225,7 @@ SPLIT_BYTES = 256 * 1024  # an input larger than this is asked package by packag
 
 
 def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = QUERY,
-             parts: Sequence[str] = ()) -> Callable[[bytes], str]:
+             parts: Sequence[str] = (), reuse: bool = True) -> Callable[[bytes], str]:
     """Compile the modules and load the data (in the bounded child); returns the function that takes
     the input (JSON text, bytes) and gives the value of the query (data.gate, or its deny and warn sets:
     gate.engine.findings) as JSON text.
@@ -241,7 +241,8 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
     bundle: a plain query() compiles every module again each time, which on the ready example is 0.2 of
     its 0.27 s (bundle: 75 ms, same answers; benchmarks/replay.py). A query regopy cannot build, or a
     bundle that gives no answer (a policy failing at run time), is asked the plain way, whose answer and
-    error message stay what they were."""
+    error message stay what they were. reuse=False (one question, then the process ends: the worker
+    module) asks the plain way, since building costs more than the one compile it saves."""
     regopy = _load_regopy()
     interpreter = regopy.Interpreter()
     for path, source in modules:
@@ -259,11 +260,12 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
 
     def ask(text: str) -> dict[str, Any]:
         if text not in bundles:
-            bundles[text] = build(interpreter, text)
+            bundles[text] = build(interpreter, text) if reuse else None
         answered = bundle_query(interpreter, bundles[text])
         return answered if answered is not None else query(interpreter, text, sources)
 
-    bundles[query_] = build(interpreter, query_)  # now: in gate evaluate, while evidence is collected
+    if reuse:  # built now: in gate evaluate, while evidence is collected
+        bundles[query_] = build(interpreter, query_)
 
     def answer(request: bytes) -> str:
         if not request:
@@ -312,7 +314,7 @@ def bundle_query(interpreter: Any, bundle: Any) -> dict[str, Any] | None:
 def evaluate_text(modules: Sequence[tuple[str, str]], data_text: str, input_text: str,
                   query_: str = QUERY, parts: Sequence[str] = ()) -> str:
     """Compile, load and query in this process: data.gate as JSON text (the worker process uses it)."""
-    return compiled(modules, data_text, query_, parts)(input_text.encode("utf-8"))
+    return compiled(modules, data_text, query_, parts, reuse=False)(input_text.encode("utf-8"))
 
 
 def query(interpreter: Any, query: str, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
