@@ -38,6 +38,7 @@ def test_many_inputs_are_answered_in_order_as_one_by_one_by_one_worker_per_core(
         pids = _sent_by(monkeypatch)
         many = engine.evaluate_many(inputs, policies, {})
         assert len(set(pids)) == 2 and len(pids) == 10  # two workers, each asked many times
+        assert engine.queries == 10
         one = [engine.evaluate(doc, policies, {}) for doc in inputs]
     finally:
         engine.close()
