@@ -1,7 +1,7 @@
-"""The embedded engine asks each query of a regopy bundle built once (Interpreter.build), from its second
-input on, not a plain query that compiles every module again. The bundle must give the plain query's answers, and where it
-gives none (a policy failing at run time, a module regopy cannot build) the plain query answers, so
-errors read as they always did."""
+"""The embedded engine asks each query of a regopy bundle built once (Interpreter.build), from its
+second input on, not a plain query that compiles every module again. The bundle must give the plain
+query's answers, and where it gives none (a policy failing at run time, a module regopy cannot build)
+the plain query answers, so errors read as they always did."""
 
 from __future__ import annotations
 
