@@ -6,6 +6,7 @@ the plain query answers, so errors read as they always did."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -112,3 +113,50 @@ def test_one_worker_builds_once_and_answers_many(monkeypatch):
     built.clear()
     once = embedded.compiled([(str(p.path), p.source) for p in policies.modules], "{}", "data.gate")
     assert json.loads(once(b'{"n": 6}'))["a"]["deny"] == ["big"] and built == []
+
+
+def _mutated(doc: dict, rng: random.Random) -> dict:
+    """The input with one to three evidence fields changed as a gated team could change its evidence:
+    a number moved across any limit, a flag flipped, a text emptied, a field dropped."""
+    changed = json.loads(json.dumps(doc))
+    items = [item for items in changed["evidence"].values() for item in items
+             if isinstance(item.get("data"), dict) and item["data"]]
+    for _ in range(rng.randint(1, 3)):
+        data = rng.choice(items)["data"]
+        key = rng.choice(sorted(data))
+        value = data[key]
+        if isinstance(value, bool):
+            data[key] = not value
+        elif isinstance(value, (int, float)):
+            data[key] = rng.choice([0, -1, value * 10, value / 10, value + 0.001, 10 ** 9])
+        elif isinstance(value, str):
+            data[key] = rng.choice(["", "x", value.upper()])
+        else:
+            del data[key]
+    return changed
+
+
+def test_evidence_a_gated_team_controls_gets_the_plain_querys_answer_from_the_bundle(monkeypatch):
+    """Attack: evidence shaped to find a difference between a bundle and a plain query (one that would
+    approve where the plain query blocks). 24 changed inputs of the ready example, asked one after another
+    of one worker's bundle, alternating approving and blocking ones: every answer is the plain query's."""
+    from gate import runner
+    from gate.config import load_config
+
+    (scenario,) = [s for s in scenarios() if s.name == "ready" and s.parent.name == "claims-triage"]
+    (decision,) = decide_on(scenario, [embedded.EmbeddedEngine()])
+    prepared = runner.prepare(load_config(scenario / "gate.yaml"))
+    modules = [(str(p.path), p.source) for p in prepared.policies.modules]
+    data_text = jsonsafe.dumps({"threshold": prepared.threshold.data})
+    rng = random.Random(23)
+    docs = [dict(decision.input)] + [_mutated(dict(decision.input), rng) for _ in range(24)]
+    texts = [jsonsafe.dumps(jsonsafe.for_engines(d)) for d in docs]
+    query_ = findings_query(prepared.policies)
+    asked = _spy_plain(monkeypatch)
+    answer = embedded.compiled(modules, data_text, query_)
+    got = [json.loads(answer(t.encode())) for t in texts]
+    assert asked == [query_]
+    monkeypatch.undo()
+    assert got == [_plain(modules, data_text, t, query_) for t in texts]
+    denies = [sum(len(p.get("deny", [])) for p in g.values()) for g in got]
+    assert denies[0] == 0 and sum(1 for d in denies if d) >= 12, denies  # both outcomes, many blocks
