@@ -418,7 +418,7 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
     raw_docs = {kind: [dict(base_input["evidence"][kind][i], data=_plain(item.data))
                        for i, item in enumerate(items)]
                 for kind, items in raw.items()}
-    if batch is None:
+    if batch is None and not isinstance(engine, ManyDecisions):  # evaluate_many sizes its own batches
         batch = batch_size(engine, took)
         if batch < BATCH:
             # the first answer may include the engine's start (a server booting, a worker compiling):
@@ -426,7 +426,7 @@ def lint(ref: Reference, engine: Any, optional: Sequence[str] = (), batch: int |
             took = time.perf_counter()
             engine.evaluate(base_input, ref.policies, data)
             batch = batch_size(engine, time.perf_counter() - took)
-    evaluator = _Evaluator(ref, engine, base_input, raw_docs, deny_packages(result), batch)
+    evaluator = _Evaluator(ref, engine, base_input, raw_docs, deny_packages(result), batch or BATCH)
     fields: list[tuple[str, int, Path_, Any]] = []
     for kind in sorted(raw_docs):
         for i, doc in enumerate(raw_docs[kind]):

@@ -69,11 +69,7 @@ class EmbeddedEngine:
                                                                                                        Any]:
         refuse_unsafe(policies)
         data_text = _data_text(data)
-        try:
-            input_text = jsonsafe.dumps(jsonsafe.for_engines(input))
-        except (ValueError, TypeError) as exc:
-            raise EngineError(f"cannot hand the input to the engine: {exc}") from None
-        refuse_data_dependent(policies, input_text + data_text)
+        input_text = _input_text(policies, input, data_text)
         self.queries += 1
         if bounded.fork_available():
             text = self._worker(policies, data_text).ask(input_text.encode("utf-8"), self.timeout_s)
@@ -92,22 +88,16 @@ class EmbeddedEngine:
         data_text = _data_text(data)
         query_ = findings_query(policies, levels=levels) or QUERY
         out: list[dict[str, Any] | GateError | None] = [None] * len(inputs)
-        todo: list[tuple[int, bytes]] = []
+        todo: list[tuple[int, str]] = []
         for i, doc in enumerate(inputs):
             try:
-                text = jsonsafe.dumps(jsonsafe.for_engines(doc))
-                refuse_data_dependent(policies, text + data_text)
-            except (ValueError, TypeError) as exc:
-                out[i] = EngineError(f"cannot hand the input to the engine: {exc}")
-                continue
-            except PolicyError as exc:
+                todo.append((i, _input_text(policies, doc, data_text)))
+            except (EngineError, PolicyError) as exc:
                 out[i] = exc
-                continue
-            todo.append((i, text.encode("utf-8")))
         if not bounded.fork_available():
-            for i, request in todo:
+            for i, text in todo:
                 try:
-                    out[i] = json.loads(self._subprocess(policies, data_text, request.decode(), query_))
+                    out[i] = json.loads(self._subprocess(policies, data_text, text, query_))
                 except (EngineError, PolicyError) as exc:
                     out[i] = exc
             return out  # type: ignore[return-value]
@@ -117,11 +107,11 @@ class EmbeddedEngine:
         while True:
             for lane in range(lanes):
                 while lane not in busy and (nxt := next(pending, None)) is not None:
-                    i, request = nxt
+                    i, text = nxt
                     try:
                         worker = self._worker(policies, data_text, query_, lane)
                         self.queries += 1
-                        worker.send(request, self.timeout_s)
+                        worker.send(text.encode("utf-8"), self.timeout_s)
                         busy[lane] = (worker, i)
                     except (EngineError, PolicyError) as exc:
                         out[i] = exc
@@ -183,6 +173,16 @@ def _data_text(data: Mapping[str, Any]) -> str:
         raise EngineError(f"cannot hand the data to the engine: {exc}") from None
 
 
+def _input_text(policies: PolicySet, input: Mapping[str, Any], data_text: str) -> str:
+    """The input as the JSON text regopy is given, after the data check (PolicyError: refused for it)."""
+    try:
+        text = jsonsafe.dumps(jsonsafe.for_engines(input))
+    except (ValueError, TypeError) as exc:
+        raise EngineError(f"cannot hand the input to the engine: {exc}") from None
+    refuse_data_dependent(policies, text + data_text)
+    return text
+
+
 def refuse_unsafe(policies: PolicySet) -> None:
     """Raise PolicyError naming the first thing regopy cannot be trusted with (and how many more)."""
     key = tuple((str(p.path), p.source) for p in policies.modules)
@@ -240,13 +240,12 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
     query costs regopy about 0.2 s, which a small release would feel ten times over.) A part that is
     undefined makes the whole answer undefined, as it would have made the query.
 
-    Each query is built once into a regopy bundle (Interpreter.build) and every input is asked of the
-    bundle: a plain query() compiles every module again each time, which on the ready example is 0.2 of
-    its 0.27 s (bundle: 75 ms, same answers; benchmarks/replay.py). A query regopy cannot build, or a
-    bundle that gives no answer (a policy failing at run time), is asked the plain way, whose answer and
-    error message stay what they were. The first input is asked the plain way and the bundle is built
-    at the second: for one decision (gate evaluate) building costs more than the one compile it saves
-    (440 against 387 ms of CPU on the ready example)."""
+    From a query's second input on, it is asked of a regopy bundle built once (Interpreter.build): a
+    plain query() compiles every module again each time, most of its 0.27 s on the ready example
+    (bundle: 75 ms, same answers; benchmarks/replay.py). The first input is asked the plain way: for one
+    decision (gate evaluate) building costs more than the one compile it saves (440 against 387 ms of CPU).
+    A query regopy cannot build, or a bundle that gives no answer (a policy failing at run time), is
+    asked the plain way, whose answer and error message stay what they were."""
     regopy = _load_regopy()
     interpreter = regopy.Interpreter()
     for path, source in modules:
@@ -260,17 +259,17 @@ def compiled(modules: Sequence[tuple[str, str]], data_text: str, query_: str = Q
         raise EngineError(f"cannot hand the data to the engine: {exc}") from None
 
     sources = dict(modules)
-    bundles: dict[str, Any] = {}
+    asked: set[str] = set()
+    bundles: dict[str, Any] = {}  # query -> its bundle, or None where regopy could not build it
 
     def ask(text: str) -> dict[str, Any]:
-        if text in bundles:  # asked before: from now on, of a bundle
-            if bundles[text] is None:
-                bundles[text] = build(interpreter, text) or False
+        if text in asked:  # asked before: from now on, of a bundle
+            if text not in bundles:
+                bundles[text] = build(interpreter, text)
             answered = bundle_query(interpreter, bundles[text])
             if answered is not None:
                 return answered
-        else:
-            bundles[text] = None
+        asked.add(text)
         return query(interpreter, text, sources)
 
     def answer(request: bytes) -> str:
@@ -305,7 +304,7 @@ def build(interpreter: Any, text: str) -> Any:
 def bundle_query(interpreter: Any, bundle: Any) -> dict[str, Any] | None:
     """The bundle's answer for the input set, or None where it gives none: the plain query is asked then,
     so an error is reported, and a value is read, exactly as before bundles."""
-    if not bundle:  # regopy could not build it
+    if bundle is None:  # regopy could not build it
         return None
     try:
         doc = json.loads(str(interpreter.query_bundle(bundle)))
